@@ -1,0 +1,32 @@
+/*
+ * cli.h - the command families of the icx program.
+ *
+ * Each family takes argc/argv starting at its own name ("keys", "gen", ...)
+ * and returns the process exit code.  Only this folder may exit the process.
+ *
+ * Exit codes (README "Exit codes"):
+ *   0  success
+ *   1  the thing checked was refused (verification failed, config invalid,
+ *      policy refused)
+ *   2  usage error (unknown command, bad option)
+ *   3  environment or internal failure (I/O, memory, crypto library)
+ *   4  no daemon is running (commands that talk to icx serve)
+ */
+#ifndef ICX_CLI_H
+#define ICX_CLI_H
+
+enum { ICX_EXIT_OK = 0, ICX_EXIT_REFUSED = 1, ICX_EXIT_USAGE = 2,
+       ICX_EXIT_FAILURE = 3, ICX_EXIT_NODAEMON = 4 };
+
+int icx_cmd_config(int argc, char **argv);
+int icx_cmd_keys(int argc, char **argv);
+int icx_cmd_envelope(int argc, char **argv);
+
+/* Maps an icx_rc to an exit code (EBADSIG/EPOLICY/ECONFIG/EINVAL -> 1 ...). */
+int icx_cli_exit_for(int rc);
+/* Prints "icx: error: <msg>" to stderr. */
+void icx_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True when argv holds -h or --help. */
+int icx_cli_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * cmd_keys.c - `icx keys gen` and `icx keys show`.
+ *
+ * gen writes an agency's key folder (see keys.h); show prints certificate
+ * fingerprints and CURVE public keys, never private material.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "keys.h"
+
+static const char gen_usage[] =
+    "usage: icx keys gen AGENCY-ID --out DIR [--alg rsa2048|ecdsa-p256] "
+    "[--days N]\n\n"
+    "Writes DIR/key.pem (private key, mode 0600), DIR/cert.pem (self-signed\n"
+    "X.509, subject CN=AGENCY-ID), DIR/curve.key (CURVE key pair, mode 0600)\n"
+    "and DIR/curve.pub (the CURVE public key to give partners).\n"
+    "An existing key is never overwritten.  Default: rsa2048, 825 days.\n";
+
+static const char show_usage[] =
+    "usage: icx keys show DIR...\n"
+    "       icx keys show -c CONFIG\n\n"
+    "Prints the agency id, algorithm and SHA-256 fingerprint of each\n"
+    "certificate, and the CURVE public key.  With -c: this gateway's key and\n"
+    "every partner certificate of the configuration.\n";
+
+static int keys_gen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"alg", required_argument, NULL, 'a'},
+        {"days", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int alg = ICX_ALG_RSA2048;
+    long days = 825;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:a:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'a':
+            alg = icx_keys_alg_from_name(optarg);
+            if (alg < 0) {
+                icx_cli_error("--alg: unknown algorithm \"%s\" (rsa2048 or "
+                              "ecdsa-p256)", optarg);
+                return ICX_EXIT_USAGE;
+            }
+            break;
+        case 'd': {
+            char *end;
+            days = strtol(optarg, &end, 10);
+            if (*end != '\0' || days < 1 || days > 3650) {
+                icx_cli_error("--days: expected 1..3650, got \"%s\"", optarg);
+                return ICX_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h': fputs(gen_usage, stdout); return ICX_EXIT_OK;
+        default: fputs(gen_usage, stderr); return ICX_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || out == NULL) {
+        fputs(gen_usage, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    icx_err err;
+    icx_err_clear(&err);
+    int rc = icx_keys_generate(argv[optind], out, alg, (int)days, &err);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    char fp[65];
+    char cert[4096];
+    snprintf(cert, sizeof cert, "%s/cert.pem", out);
+    rc = icx_keys_cert_fingerprint(fp, cert, &err);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    printf("generated keys for %s in %s\n  certificate sha256 %s\n"
+           "  private key %s/key.pem (mode 0600), CURVE keys %s/curve.key\n",
+           argv[optind], out, fp, out, out);
+    return ICX_EXIT_OK;
+}
+
+static int show_cert(const char *label, const char *cert, icx_err *err)
+{
+    char fp[65], subject[128], alg[32];
+    int rc = icx_keys_cert_fingerprint(fp, cert, err);
+    if (rc == 0)
+        rc = icx_keys_cert_subject(subject, sizeof subject, cert, err);
+    if (rc == 0)
+        rc = icx_keys_cert_alg(alg, sizeof alg, cert, err);
+    if (rc < 0)
+        return rc;
+    printf("%-10s %-14s %-11s sha256 %s\n", label, subject, alg, fp);
+    return ICX_OK;
+}
+
+static int show_dir(const char *dir, icx_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cert.pem", dir);
+    int rc = show_cert("agency", path, err);
+    if (rc < 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/curve.pub", dir);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        char line[128] = "";
+        if (fgets(line, sizeof line, f) != NULL) {
+            line[strcspn(line, "\n")] = '\0';
+            if (icx_keys_z85_valid(line))
+                printf("%-10s curve public key %s\n", "transport", line);
+        }
+        fclose(f);
+    }
+    return ICX_OK;
+}
+
+static int keys_show(int argc, char **argv)
+{
+    const char *config = NULL;
+    int c;
+    optind = 1;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'h': fputs(show_usage, stdout); return ICX_EXIT_OK;
+        default: fputs(show_usage, stderr); return ICX_EXIT_USAGE;
+        }
+    }
+    icx_err err;
+    icx_err_clear(&err);
+    if (config != NULL) {
+        icx_config *cfg = NULL;
+        int rc = icx_config_load(&cfg, config, NULL, &err);
+        if (rc < 0) {
+            icx_cli_error("%s (run icx config check -c %s)", err.msg, config);
+            return icx_cli_exit_for(rc);
+        }
+        rc = show_cert("self", cfg->certificate, &err);
+        for (size_t i = 0; rc == 0 && i < cfg->npartners; i++)
+            rc = show_cert("partner", cfg->partners[i].certificate, &err);
+        icx_config_free(&cfg);
+        if (rc < 0) {
+            icx_cli_error("%s", err.msg);
+            return icx_cli_exit_for(rc);
+        }
+        return ICX_EXIT_OK;
+    }
+    if (optind >= argc) {
+        fputs(show_usage, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        int rc = show_dir(argv[i], &err);
+        if (rc < 0) {
+            icx_cli_error("%s", err.msg);
+            return icx_cli_exit_for(rc);
+        }
+    }
+    return ICX_EXIT_OK;
+}
+
+int icx_cmd_keys(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        fputs(gen_usage, argc < 2 ? stderr : stdout);
+        fputs("\n", argc < 2 ? stderr : stdout);
+        fputs(show_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? ICX_EXIT_USAGE : ICX_EXIT_OK;
+    }
+    if (strcmp(argv[1], "gen") == 0)
+        return keys_gen(argc - 1, argv + 1);
+    if (strcmp(argv[1], "show") == 0)
+        return keys_show(argc - 1, argv + 1);
+    icx_cli_error("unknown keys command \"%s\" (gen, show)", argv[1]);
+    return ICX_EXIT_USAGE;
+}

@@ -1,0 +1,99 @@
+/*
+ * main.c - the icx program: one binary, subcommands (like git).
+ *
+ * Dispatches the first argument to a command family of cli.h.  Process-wide
+ * set-up of the XML and crypto libraries happens here, once, before any
+ * command runs, and is torn down after.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "xmlsig.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"config", icx_cmd_config, "check the gateway and partner configuration"},
+    {"keys", icx_cmd_keys, "generate agency keys, show fingerprints"},
+    {"envelope", icx_cmd_envelope, "build, sign, verify and show envelopes offline"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: icx COMMAND [ARGS]   (icx COMMAND --help for details)\n\n"
+               "ICX: international cooperation data-exchange gateway.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "  %-10s %s\n", "version", "print the version");
+    fprintf(f, "\nexit codes: 0 ok, 1 refused (verification, policy, invalid "
+               "config), 2 usage,\n3 environment or internal failure, 4 no "
+               "daemon running\n");
+}
+
+int icx_cli_exit_for(int rc)
+{
+    switch (rc) {
+    case ICX_OK: return ICX_EXIT_OK;
+    case ICX_EBADSIG: case ICX_EPOLICY: case ICX_ECONFIG: case ICX_EINVAL:
+    case ICX_EPERM: case ICX_ENOTFOUND: case ICX_EEXIST:
+        return ICX_EXIT_REFUSED;
+    case ICX_ENOTCONN: return ICX_EXIT_NODAEMON;
+    default: return ICX_EXIT_FAILURE;
+    }
+}
+
+void icx_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("icx: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int icx_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return ICX_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return ICX_EXIT_OK;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("icx %s\n", ICX_VERSION);
+        return ICX_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            icx_err err;
+            icx_err_clear(&err);
+            if (icx_xmlsig_init(&err) < 0) {
+                icx_cli_error("%s", err.msg);
+                return ICX_EXIT_FAILURE;
+            }
+            int code = commands[i].fn(argc - 1, argv + 1);
+            icx_xmlsig_shutdown();
+            return code;
+        }
+    }
+    icx_cli_error("unknown command \"%s\" (icx --help lists them)", argv[1]);
+    return ICX_EXIT_USAGE;
+}

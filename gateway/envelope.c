@@ -1,0 +1,491 @@
+/*
+ * envelope.c - build, sign, verify and read ICX envelopes (see envelope.h).
+ *
+ * Header values are read from the tree with xmlNodeGetContent (the whole
+ * text of the element), never from the first text node, so a comment or
+ * CDATA boundary cannot shorten a value; the parser refuses comments and
+ * processing instructions anyway.  Verification reads values only from the
+ * document whose single Reference URI="" xmlsec has just verified.
+ *
+ * Failures: ICX_EBADSIG + reason for a refused envelope, ICX_EINVAL for a
+ * bad header or payload given to build, ICX_ENOMEM/ICX_ECRYPTO otherwise.
+ */
+#include "envelope.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "util.h"
+
+static int is_env(xmlNodePtr n, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+           xmlStrEqual(n->ns->href, BAD_CAST ICX_ENVELOPE_NS) &&
+           xmlStrEqual(n->name, BAD_CAST name);
+}
+
+static xmlNodePtr elem_after(xmlNodePtr n)
+{
+    while (n != NULL && n->type != XML_ELEMENT_NODE)
+        n = n->next;
+    return n;
+}
+
+/* Which payload element each category carries. */
+static const struct {
+    const char *category, *ns, *name;
+} category_payloads[] = {
+    {"case-referral", "urn:icx:case:1", "Referral"},
+    {"case-request", "urn:icx:case:1", "Request"},
+    {"case-response", "urn:icx:case:1", "Response"},
+    {"list-sync-request", "urn:icx:list:1", "SyncRequest"},
+    {"list-update", "urn:icx:list:1", "Update"},
+    {"list-update", "urn:icx:list:1", "Refusal"},
+    {"survey-request", "urn:icx:survey:1", "Request"},
+    {"survey-response", "urn:icx:survey:1", "Response"},
+    {"receipt", "urn:icx:receipt:1", "Receipt"},
+};
+
+static int category_matches(const icx_header *h)
+{
+    for (size_t i = 0; i < sizeof category_payloads / sizeof category_payloads[0]; i++)
+        if (strcmp(h->category, category_payloads[i].category) == 0 &&
+            strcmp(h->payload_ns, category_payloads[i].ns) == 0 &&
+            strcmp(h->payload_name, category_payloads[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+int icx_header_stamp(icx_header *h, time_t now, icx_err *err)
+{
+    int rc = icx_uuid4(h->message_id, err);
+    if (rc < 0)
+        return rc;
+    icx_time_format(h->created, sizeof h->created, now);
+    return ICX_OK;
+}
+
+static int put_elem(icx_buf *b, const char *name, const char *value)
+{
+    if (value == NULL || value[0] == '\0')
+        return ICX_OK;
+    int rc = icx_buf_printf(b, "<%s>", name);
+    if (rc == ICX_OK)
+        rc = icx_buf_put_xml(b, value);
+    if (rc == ICX_OK)
+        rc = icx_buf_printf(b, "</%s>", name);
+    return rc;
+}
+
+/* The envelope text with an empty Payload element. */
+static int header_xml(icx_buf *b, const icx_header *h)
+{
+    int rc = icx_buf_puts(b, "<Envelope xmlns=\"" ICX_ENVELOPE_NS "\">"
+                             "<Header>");
+    if (rc == ICX_OK) rc = put_elem(b, "MessageId", h->message_id);
+    if (rc == ICX_OK) rc = put_elem(b, "ConversationId", h->conversation_id);
+    if (rc == ICX_OK) rc = put_elem(b, "RefToMessageId", h->ref_to_message_id);
+    if (rc == ICX_OK) rc = put_elem(b, "Sender", h->sender);
+    if (rc == ICX_OK) rc = put_elem(b, "Recipient", h->recipient);
+    if (rc == ICX_OK) rc = put_elem(b, "Created", h->created);
+    if (rc == ICX_OK) rc = put_elem(b, "Expires", h->expires);
+    if (rc == ICX_OK) rc = put_elem(b, "Category", h->category);
+    if (rc == ICX_OK) rc = icx_buf_puts(b, "<Handling tlp=\"");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->tlp);
+    if (rc == ICX_OK) rc = icx_buf_puts(b, "\" code=\"");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->hcode);
+    if (rc == ICX_OK) rc = icx_buf_puts(b, "\" legalBasis=\"");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->legal_basis);
+    if (rc == ICX_OK) rc = icx_buf_puts(b, "\" retainUntil=\"");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->retain_until);
+    if (rc == ICX_OK) rc = icx_buf_puts(b, "\"/></Header><Payload/></Envelope>");
+    return rc;
+}
+
+static int validate(const icx_schemas *schemas, icx_xmldoc *doc,
+                    const char *what, icx_err *err)
+{
+    int rc = icx_schemas_validate(schemas, doc, err);
+    if (rc < 0)
+        icx_err_wrap(err, "%s is not schema-valid", what);
+    return rc;
+}
+
+int icx_envelope_build(icx_buf *out, const icx_header *h, const char *payload,
+                       size_t payload_len, const icx_schemas *schemas,
+                       icx_err *err)
+{
+    int rc;
+    icx_buf text;
+    icx_xmldoc *pdoc = NULL, *edoc = NULL;
+    icx_xml_limits lim = {out->max, 64};
+
+    icx_buf_init(&text, 64 * 1024);
+    rc = icx_xml_parse(&pdoc, payload, payload_len, &lim, err);
+    if (rc < 0) {
+        icx_err_wrap(err, "payload");
+        rc = ICX_EINVAL;
+        if (err != NULL)
+            err->rc = rc;
+        goto out;
+    }
+    rc = header_xml(&text, h);
+    if (rc < 0) {
+        rc = icx_err_set(err, rc, "header too large");
+        goto out;
+    }
+    rc = icx_xml_parse(&edoc, text.data, text.len, &lim, err);
+    if (rc < 0) {
+        icx_err_wrap(err, "header");
+        rc = ICX_EINVAL;
+        if (err != NULL)
+            err->rc = rc;
+        goto out;
+    }
+    {
+        xmlDocPtr ed = icx_xml_raw(edoc);
+        xmlNodePtr root = xmlDocGetRootElement(ed);
+        xmlNodePtr hdr = elem_after(root->children);
+        xmlNodePtr pl = elem_after(hdr->next);
+        xmlNodePtr proot = xmlDocGetRootElement(icx_xml_raw(pdoc));
+        icx_header probe = *h;
+        snprintf(probe.payload_ns, sizeof probe.payload_ns, "%s",
+                 proot->ns ? (const char *)proot->ns->href : "");
+        snprintf(probe.payload_name, sizeof probe.payload_name, "%s",
+                 (const char *)proot->name);
+        if (!category_matches(&probe)) {
+            rc = icx_err_set(err, ICX_EINVAL, "category %s cannot carry a "
+                             "{%s}%s payload", h->category, probe.payload_ns,
+                             probe.payload_name);
+            goto out;
+        }
+        xmlNodePtr copy = xmlDocCopyNode(proot, ed, 1);
+        if (copy == NULL) {
+            rc = icx_err_set(err, ICX_ENOMEM, "cannot copy payload");
+            goto out;
+        }
+        xmlAddChild(pl, copy);
+        xmlReconciliateNs(ed, copy);
+    }
+    rc = validate(schemas, edoc, "envelope", err);
+    if (rc < 0) {
+        rc = ICX_EINVAL;
+        goto out;
+    }
+    rc = icx_xml_serialize(edoc, out, err);
+out:
+    icx_xml_free(&pdoc);
+    icx_xml_free(&edoc);
+    icx_buf_free(&text);
+    return rc;
+}
+
+/* Signs with signer, or (signer NULL) adds an empty template. */
+static int sign_or_template(icx_buf *out, const char *xml, size_t len,
+                           const icx_schemas *schemas,
+                           const icx_signer *signer, int ecdsa, icx_err *err)
+{
+    icx_xmldoc *doc = NULL;
+    icx_xml_limits lim = {out->max, 64};
+    int rc = icx_xml_parse(&doc, xml, len, &lim, err);
+    if (rc < 0)
+        goto out;
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
+    if (!is_env(root, "Envelope")) {
+        rc = icx_err_set(err, ICX_EINVAL, "not an ICX envelope (root must be "
+                         "{%s}Envelope)", ICX_ENVELOPE_NS);
+        goto out;
+    }
+    for (xmlNodePtr c = root->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE &&
+            xmlStrEqual(c->name, BAD_CAST "Signature")) {
+            rc = icx_err_set(err, ICX_EINVAL, "envelope is already signed");
+            goto out;
+        }
+    rc = validate(schemas, doc, "unsigned envelope", err);
+    if (rc < 0)
+        goto out;
+    if (signer == NULL) {
+        rc = icx_xmlsig_add_template(doc, ecdsa, err);
+    } else {
+        rc = icx_xmlsig_sign(doc, signer, err);
+        if (rc == ICX_OK)
+            rc = validate(schemas, doc, "signed envelope", err);
+    }
+    if (rc == ICX_OK)
+        rc = icx_xml_serialize(doc, out, err);
+out:
+    icx_xml_free(&doc);
+    return rc;
+}
+
+int icx_envelope_sign(icx_buf *out, const char *xml, size_t len,
+                      const icx_schemas *schemas, const icx_signer *signer,
+                      icx_err *err)
+{
+    return sign_or_template(out, xml, len, schemas, signer, 0, err);
+}
+
+int icx_envelope_template(icx_buf *out, const char *xml, size_t len,
+                          const icx_schemas *schemas, int ecdsa, icx_err *err)
+{
+    return sign_or_template(out, xml, len, schemas, NULL, ecdsa, err);
+}
+
+static int copy_text(char *dst, size_t dstlen, xmlNodePtr n, const char *name,
+                     icx_err *err)
+{
+    xmlChar *v = xmlNodeGetContent(n);
+    if (v == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    size_t len = strlen((const char *)v);
+    int rc = ICX_OK;
+    if (len >= dstlen)
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                            "Header/%s is longer than %zu bytes", name,
+                            dstlen - 1);
+    else
+        memcpy(dst, v, len + 1);
+    xmlFree(v);
+    return rc;
+}
+
+static int copy_attr(char *dst, size_t dstlen, xmlNodePtr n, const char *name,
+                     icx_err *err)
+{
+    xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
+    int rc = ICX_OK;
+    if (v == NULL)
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                              "Handling/@%s is missing", name);
+    if (strlen((const char *)v) >= dstlen)
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                            "Handling/@%s is too long", name);
+    else
+        memcpy(dst, v, strlen((const char *)v) + 1);
+    xmlFree(v);
+    return rc;
+}
+
+/* Reads the header from a parsed envelope. */
+static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
+{
+    static const struct { const char *name; size_t off, len; int required; }
+    fields[] = {
+        {"MessageId", offsetof(icx_header, message_id), 40, 1},
+        {"ConversationId", offsetof(icx_header, conversation_id), 40, 0},
+        {"RefToMessageId", offsetof(icx_header, ref_to_message_id), 40, 0},
+        {"Sender", offsetof(icx_header, sender), 32, 1},
+        {"Recipient", offsetof(icx_header, recipient), 32, 1},
+        {"Created", offsetof(icx_header, created), 40, 1},
+        {"Expires", offsetof(icx_header, expires), 40, 0},
+        {"Category", offsetof(icx_header, category), 32, 1},
+    };
+    memset(h, 0, sizeof *h);
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
+    if (!is_env(root, "Envelope"))
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                              "root is not {%s}Envelope", ICX_ENVELOPE_NS);
+    xmlNodePtr hdr = elem_after(root->children);
+    if (!is_env(hdr, "Header"))
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                              "Envelope does not start with Header");
+    xmlNodePtr c = elem_after(hdr->children);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (is_env(c, fields[i].name)) {
+            int rc = copy_text((char *)h + fields[i].off, fields[i].len, c,
+                               fields[i].name, err);
+            if (rc < 0)
+                return rc;
+            c = elem_after(c->next);
+        } else if (fields[i].required) {
+            return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                                  "Header/%s is missing", fields[i].name);
+        }
+    }
+    if (!is_env(c, "Handling"))
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                              "Header/Handling is missing");
+    int rc = copy_attr(h->tlp, sizeof h->tlp, c, "tlp", err);
+    if (rc == ICX_OK) rc = copy_attr(h->hcode, sizeof h->hcode, c, "code", err);
+    if (rc == ICX_OK)
+        rc = copy_attr(h->legal_basis, sizeof h->legal_basis, c, "legalBasis", err);
+    if (rc == ICX_OK)
+        rc = copy_attr(h->retain_until, sizeof h->retain_until, c, "retainUntil", err);
+    if (rc < 0)
+        return rc;
+    xmlNodePtr pl = elem_after(hdr->next);
+    xmlNodePtr p = is_env(pl, "Payload") ? elem_after(pl->children) : NULL;
+    if (p != NULL && p->ns != NULL) {
+        snprintf(h->payload_ns, sizeof h->payload_ns, "%s",
+                 (const char *)p->ns->href);
+        snprintf(h->payload_name, sizeof h->payload_name, "%s",
+                 (const char *)p->name);
+    }
+    return ICX_OK;
+}
+
+int icx_envelope_verify(icx_header *h, const char *data, size_t len,
+                        const icx_verify_policy *p, icx_err *err)
+{
+    icx_xmldoc *doc = NULL;
+    const icx_verkey *key;
+    time_t now = p->now ? p->now : time(NULL), created, expires;
+    int rc;
+
+    memset(h, 0, sizeof *h);
+    rc = icx_xml_parse(&doc, data, len, &p->limits, err);
+    if (rc < 0)
+        goto out;
+    /* The signature profile first: it names the exact rule broken, where
+     * the schema (which encodes the same profile) would only say SCHEMA. */
+    rc = icx_xmlsig_check_profile(doc, err);
+    if (rc == ICX_OK)
+        rc = icx_schemas_validate(p->schemas, doc, err);
+    if (rc < 0) {
+        /* Keep what can be read for the receipt and the audit record. */
+        icx_header tmp;
+        icx_err ignored;
+        if (read_header(&tmp, doc, &ignored) == ICX_OK)
+            *h = tmp;
+        goto out;
+    }
+    rc = read_header(h, doc, err);
+    if (rc < 0)
+        goto out;
+    if (!category_matches(h)) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_CATEGORY_PAYLOAD,
+                            "Category %s does not match the payload {%s}%s",
+                            h->category, h->payload_ns, h->payload_name);
+        goto out;
+    }
+    key = p->trust(p->ctx, h->sender);
+    if (key == NULL) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_UNKNOWN_SENDER,
+                            "Sender %s is not a configured partner",
+                            h->sender);
+        goto out;
+    }
+    rc = icx_xmlsig_verify(doc, key, err);
+    if (rc < 0) {
+        if (err != NULL && err->reason == ICX_REASON_SIG_INVALID)
+            icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SIG_INVALID,
+                           "signature does not verify with the certificate "
+                           "configured for the Sender %s", h->sender);
+        goto out;
+    }
+    if (p->recipient_ok != NULL ? !p->recipient_ok(p->ctx, h->recipient)
+                                : strcmp(h->recipient, p->self) != 0) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_WRONG_RECIPIENT,
+                            "Recipient %s is not this gateway (%s)",
+                            h->recipient, p->self);
+        goto out;
+    }
+    if (icx_time_parse(&created, h->created) < 0) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
+                            "Created \"%s\" is not a UTC time", h->created);
+        goto out;
+    }
+    if (created < now - p->created_past_s ||
+        created > now + p->created_future_s) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_CREATED_WINDOW,
+                            "Created %s is outside the window (-%lds/+%lds "
+                            "around now)", h->created, p->created_past_s,
+                            p->created_future_s);
+        goto out;
+    }
+    if (h->expires[0] != '\0') {
+        if (icx_time_parse(&expires, h->expires) < 0 || expires <= now) {
+            rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_EXPIRED,
+                                "Expires %s has passed", h->expires);
+            goto out;
+        }
+    }
+out:
+    icx_xml_free(&doc);
+    return rc;
+}
+
+int icx_envelope_peek(icx_header *h, const char *data, size_t len,
+                      const icx_xml_limits *lim, icx_err *err)
+{
+    icx_xmldoc *doc = NULL;
+    int rc = icx_xml_parse(&doc, data, len, lim, err);
+    if (rc == ICX_OK)
+        rc = read_header(h, doc, err);
+    icx_xml_free(&doc);
+    return rc;
+}
+
+int icx_envelope_payload(icx_buf *out, const char *data, size_t len,
+                         const icx_xml_limits *lim, icx_err *err)
+{
+    icx_xmldoc *doc = NULL, *pdoc = NULL;
+    int rc = icx_xml_parse(&doc, data, len, lim, err);
+    if (rc < 0)
+        return rc;
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
+    xmlNodePtr hdr = root ? elem_after(root->children) : NULL;
+    xmlNodePtr pl = hdr ? elem_after(hdr->next) : NULL;
+    xmlNodePtr p = is_env(pl, "Payload") ? elem_after(pl->children) : NULL;
+    if (p == NULL) {
+        rc = icx_err_set(err, ICX_EINVAL, "envelope has no payload");
+        goto out;
+    }
+    xmlDocPtr nd = xmlNewDoc(BAD_CAST "1.0");
+    if (nd == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = icx_xml_wrap(&pdoc, nd, err);
+    if (rc < 0)
+        goto out;
+    xmlNodePtr copy = xmlDocCopyNode(p, nd, 1);
+    if (copy == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
+    }
+    xmlDocSetRootElement(nd, copy);
+    xmlReconciliateNs(nd, copy);
+    rc = icx_xml_serialize(pdoc, out, err);
+out:
+    icx_xml_free(&pdoc);
+    icx_xml_free(&doc);
+    return rc;
+}
+
+int icx_header_format(icx_buf *out, const icx_header *h, int json)
+{
+    static const struct { const char *key; size_t off; } f[] = {
+        {"message_id", offsetof(icx_header, message_id)},
+        {"conversation_id", offsetof(icx_header, conversation_id)},
+        {"ref_to_message_id", offsetof(icx_header, ref_to_message_id)},
+        {"sender", offsetof(icx_header, sender)},
+        {"recipient", offsetof(icx_header, recipient)},
+        {"created", offsetof(icx_header, created)},
+        {"expires", offsetof(icx_header, expires)},
+        {"category", offsetof(icx_header, category)},
+        {"tlp", offsetof(icx_header, tlp)},
+        {"handling_code", offsetof(icx_header, hcode)},
+        {"legal_basis", offsetof(icx_header, legal_basis)},
+        {"retain_until", offsetof(icx_header, retain_until)},
+        {"payload", offsetof(icx_header, payload_name)},
+    };
+    int rc = json ? icx_buf_puts(out, "{") : ICX_OK;
+    for (size_t i = 0; i < sizeof f / sizeof f[0] && rc == ICX_OK; i++) {
+        const char *v = (const char *)h + f[i].off;
+        if (json) {
+            rc = icx_buf_printf(out, "%s\"%s\":", i ? "," : "", f[i].key);
+            if (rc == ICX_OK)
+                rc = icx_buf_put_json(out, v);
+        } else if (v[0] != '\0') {
+            rc = icx_buf_printf(out, "%-18s %s\n", f[i].key, v);
+        }
+    }
+    if (rc == ICX_OK && json)
+        rc = icx_buf_puts(out, "}\n");
+    return rc;
+}

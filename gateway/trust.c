@@ -1,0 +1,95 @@
+/*
+ * trust.c - agency id -> verification key (see trust.h).
+ *
+ * A small array searched linearly: a gateway has tens of partners, and the
+ * lookup is dwarfed by the signature check it precedes.
+ */
+#include "trust.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    char *id;
+    icx_verkey *key;
+};
+
+struct icx_trust {
+    struct entry *v;
+    size_t n, cap;
+};
+
+int icx_trust_new(icx_trust **out, icx_err *err)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? ICX_OK : icx_err_set(err, ICX_ENOMEM, "out of memory");
+}
+
+int icx_trust_add(icx_trust *t, const char *id, const char *cert_path,
+                  icx_err *err)
+{
+    if (icx_trust_get(t, id) != NULL)
+        return icx_err_set(err, ICX_EEXIST, "%s: trusted twice", id);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 8;
+        struct entry *v = realloc(t->v, cap * sizeof *v);
+        if (v == NULL)
+            return icx_err_set(err, ICX_ENOMEM, "out of memory");
+        t->v = v;
+        t->cap = cap;
+    }
+    icx_verkey *key = NULL;
+    int rc = icx_verkey_load(&key, cert_path, err);
+    if (rc < 0)
+        return icx_err_wrap(err, "certificate of %s", id);
+    char *dup = strdup(id);
+    if (dup == NULL) {
+        icx_verkey_free(&key);
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    }
+    t->v[t->n].id = dup;
+    t->v[t->n].key = key;
+    t->n++;
+    return ICX_OK;
+}
+
+int icx_trust_from_config(icx_trust **out, const icx_config *cfg,
+                          icx_err *err)
+{
+    icx_trust *t = NULL;
+    int rc = icx_trust_new(&t, err);
+    if (rc < 0)
+        return rc;
+    rc = icx_trust_add(t, cfg->id, cfg->certificate, err);
+    for (size_t i = 0; rc == ICX_OK && i < cfg->npartners; i++)
+        rc = icx_trust_add(t, cfg->partners[i].id, cfg->partners[i].certificate,
+                           err);
+    if (rc < 0) {
+        icx_trust_free(&t);
+        return rc;
+    }
+    *out = t;
+    return ICX_OK;
+}
+
+void icx_trust_free(icx_trust **tp)
+{
+    if (tp == NULL || *tp == NULL)
+        return;
+    for (size_t i = 0; i < (*tp)->n; i++) {
+        free((*tp)->v[i].id);
+        icx_verkey_free(&(*tp)->v[i].key);
+    }
+    free((*tp)->v);
+    free(*tp);
+    *tp = NULL;
+}
+
+const icx_verkey *icx_trust_get(void *ctx, const char *id)
+{
+    icx_trust *t = ctx;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].id, id) == 0)
+            return t->v[i].key;
+    return NULL;
+}

@@ -1,0 +1,28 @@
+/*
+ * trust.h - the trust store: agency id -> verification key, loaded from the
+ * certificates named in configuration (never from a message).
+ *
+ * Ownership: the store owns its keys; icx_trust_get() lends one, valid until
+ * icx_trust_free().  Immutable after loading: may be read by any thread.
+ */
+#ifndef ICX_TRUST_H
+#define ICX_TRUST_H
+
+#include "config.h"
+#include "err.h"
+#include "xmlsig.h"
+
+typedef struct icx_trust icx_trust;
+
+int icx_trust_new(icx_trust **out, icx_err *err);
+/* Adds id with the public key of cert_path; a second add of id fails. */
+int icx_trust_add(icx_trust *t, const char *id, const char *cert_path,
+                  icx_err *err);
+/* The gateway's own certificate and every partner's certificate. */
+int icx_trust_from_config(icx_trust **out, const icx_config *cfg,
+                          icx_err *err);
+void icx_trust_free(icx_trust **tp);
+/* Matches icx_trust_fn: ctx is the icx_trust. NULL when unknown. */
+const icx_verkey *icx_trust_get(void *ctx, const char *id);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * util.h - small shared helpers: bounded file reads, atomic writes, time
+ * stamps, hex, SHA-256, UUIDs and path checks.
+ *
+ * Ownership: icx_file_read() returns a malloc'ed buffer the caller frees
+ * with free().  Everything else writes into caller-provided storage.
+ * Thread safety: all functions are reentrant.
+ */
+#ifndef ICX_UTIL_H
+#define ICX_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+
+#define ICX_SHA256_HEX_LEN 64
+#define ICX_UUID_LEN 36
+#define ICX_TIME_LEN 20 /* YYYY-MM-DDTHH:MM:SSZ */
+
+/* Reads at most max bytes of path; a larger file is ICX_EFULL.  *out is
+ * NUL-terminated (not counted in *len). */
+int icx_file_read(char **out, size_t *len, const char *path, size_t max,
+                  icx_err *err);
+/* Writes data to path through a temporary file, fsync and rename, with the
+ * given mode.  Never leaves a half-written path behind. */
+int icx_file_write_atomic(const char *path, const void *data, size_t len,
+                          unsigned mode, icx_err *err);
+/* Creates dir and its parents with mode (existing dirs are fine). */
+int icx_mkdir_p(const char *dir, unsigned mode, icx_err *err);
+
+/* Seconds since the epoch, as UTC "YYYY-MM-DDTHH:MM:SSZ" (out >= 21 bytes). */
+void icx_time_format(char *out, size_t outlen, time_t t);
+/* Parses xs:dateTime with a zone (Z or +hh:mm) and optional fraction;
+ * returns ICX_EINVAL when malformed or without a zone. */
+int icx_time_parse(time_t *out, const char *s);
+/* Parses xs:date YYYY-MM-DD into midnight UTC. */
+int icx_date_parse(time_t *out, const char *s);
+
+void icx_hex(char *out, const unsigned char *in, size_t len); /* 2*len+1 */
+/* Lowercase hex SHA-256 of data (out >= 65 bytes). */
+int icx_sha256_hex(char *out, const void *data, size_t len);
+/* Random version-4 UUID, lowercase (out >= 37 bytes). */
+int icx_uuid4(char *out, icx_err *err);
+
+/* Agency id CC-NAME (two capitals, dash, 2-16 of A-Z 0-9) or INT-NAME. */
+int icx_agency_id_valid(const char *id);
+
+#endif

@@ -1,0 +1,436 @@
+/*
+ * xml.c - the only caller of the libxml2 parser; schema validation.
+ *
+ * Every document ICX reads from a partner, a file or a peer comes through
+ * icx_xml_parse().  The order of checks is deliberate: size first (before
+ * any allocation proportional to the input), then bytes (UTF-8 only, no NUL,
+ * no BOM of another encoding, no other declared encoding), then the parser
+ * with XML_PARSE_NONET and nothing else that loads or expands (no NOENT,
+ * DTDLOAD, DTDATTR, XINCLUDE, HUGE, RECOVER).  A SAX hook stops the parser
+ * at the first DOCTYPE, before its internal subset is read, and counts
+ * element depth while parsing so a deep document never becomes a deep
+ * tree.  After parsing, an iterative walk refuses comments, processing
+ * instructions and entity references anywhere in the tree.
+ *
+ * Ownership: see xml.h.  Thread safety: parsing and validation may run on
+ * any thread concurrently (one parser/validation context per call);
+ * icx_xml_global_init() must have run once (xmlsig init does it).
+ */
+#include "xml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+
+struct icx_xmldoc {
+    xmlDocPtr doc;
+};
+
+struct icx_schemas {
+    xmlSchemaPtr schema;
+};
+
+struct parse_state {
+    startElementNsSAX2Func start;
+    endElementNsSAX2Func end;
+    int depth;
+    int max_depth;
+    int reason; /* why the parser was stopped by us */
+};
+
+static void sax_silent(void *ctx, xmlErrorPtr error)
+{
+    (void)ctx;
+    (void)error;
+}
+
+static void sax_doctype(void *ctx, const xmlChar *name, const xmlChar *eid,
+                        const xmlChar *sid)
+{
+    (void)name;
+    (void)eid;
+    (void)sid;
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+    st->reason = ICX_REASON_DOCTYPE;
+    xmlStopParser(ctxt);
+}
+
+static void sax_start(void *ctx, const xmlChar *localname,
+                      const xmlChar *prefix, const xmlChar *uri,
+                      int nb_namespaces, const xmlChar **namespaces,
+                      int nb_attributes, int nb_defaulted,
+                      const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+    if (++st->depth > st->max_depth) {
+        st->reason = ICX_REASON_TOO_DEEP;
+        xmlStopParser(ctxt);
+        return;
+    }
+    st->start(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+              nb_attributes, nb_defaulted, attributes);
+}
+
+static void sax_end(void *ctx, const xmlChar *localname,
+                    const xmlChar *prefix, const xmlChar *uri)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+    st->depth--;
+    st->end(ctx, localname, prefix, uri);
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL. */
+static int utf8_valid(const unsigned char *s, size_t n, size_t *bad)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k;
+        unsigned min, cp;
+        if (c == 0) {
+            *bad = i;
+            return 0;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            k = 1; min = 0x80; cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            k = 2; min = 0x800; cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            k = 3; min = 0x10000; cp = c & 0x07;
+        } else {
+            *bad = i;
+            return 0;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xc0) != 0x80) {
+                *bad = i;
+                return 0;
+            }
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            *bad = i;
+            return 0;
+        }
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* The XML declaration may name UTF-8 only. */
+static int declared_encoding_ok(const char *data, size_t len)
+{
+    if (len < 5 || memcmp(data, "<?xml", 5) != 0)
+        return 1;
+    const char *end = memchr(data, '>', len < 200 ? len : 200);
+    if (end == NULL)
+        return 1; /* the parser will refuse it */
+    size_t n = (size_t)(end - data);
+    for (size_t i = 0; i + 8 <= n; i++) {
+        if (memcmp(data + i, "encoding", 8) != 0)
+            continue;
+        size_t j = i + 8;
+        while (j < n && (data[j] == ' ' || data[j] == '=' || data[j] == '\t'))
+            j++;
+        if (j >= n || (data[j] != '"' && data[j] != '\''))
+            return 0;
+        j++;
+        return n - j >= 5 && strncasecmp(data + j, "UTF-8", 5) == 0 &&
+               (data[j + 5] == '"' || data[j + 5] == '\'');
+    }
+    return 1;
+}
+
+/* Iterative walk: no comments, PIs, entity references or DTD nodes. */
+static int tree_clean(xmlNodePtr root, const char **what, int *line)
+{
+    xmlNodePtr n = root;
+    while (n != NULL) {
+        switch (n->type) {
+        case XML_COMMENT_NODE: *what = "comment"; *line = n->line; return 0;
+        case XML_PI_NODE: *what = "processing instruction"; *line = n->line; return 0;
+        case XML_ENTITY_REF_NODE: case XML_ENTITY_NODE:
+            *what = "entity reference"; *line = n->line; return 0;
+        case XML_DTD_NODE: case XML_XINCLUDE_START: case XML_XINCLUDE_END:
+            *what = "DTD or XInclude node"; *line = n->line; return 0;
+        default: break;
+        }
+        if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+            (xmlStrEqual(n->ns->href, BAD_CAST "http://www.w3.org/2001/XInclude") ||
+             xmlStrEqual(n->ns->href, BAD_CAST "http://www.w3.org/2003/XInclude"))) {
+            *what = "XInclude element";
+            *line = n->line;
+            return 0;
+        }
+        if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
+            n = n->children;
+            continue;
+        }
+        while (n != NULL && n->next == NULL && n != root)
+            n = n->parent;
+        if (n == NULL || n == root)
+            break;
+        n = n->next;
+    }
+    return 1;
+}
+
+int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
+                  const icx_xml_limits *lim, icx_err *err)
+{
+    int rc = ICX_OK;
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+    struct parse_state st = {0};
+    const unsigned char *u = (const unsigned char *)data;
+    size_t bad = 0;
+
+    *out = NULL;
+    if (data == NULL || len == 0)
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_EMPTY,
+                              "empty document");
+    if (len > lim->max_bytes)
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_TOO_LARGE,
+                              "document is %zu bytes, limit is %zu", len,
+                              lim->max_bytes);
+    if (len > INT32_MAX)
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_TOO_LARGE,
+                              "document too large");
+    if ((len >= 2 && ((u[0] == 0xfe && u[1] == 0xff) ||
+                      (u[0] == 0xff && u[1] == 0xfe))) ||
+        (len >= 4 && u[0] == 0 && u[1] == 0 && u[2] == 0xfe && u[3] == 0xff))
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_NOT_UTF8,
+                              "document starts with a UTF-16/32 byte order "
+                              "mark; only UTF-8 is accepted");
+    if (!utf8_valid(u, len, &bad))
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_NOT_UTF8,
+                              "invalid UTF-8 or NUL byte at offset %zu", bad);
+    if (!declared_encoding_ok(data, len))
+        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_NOT_UTF8,
+                              "XML declaration names an encoding other than "
+                              "UTF-8");
+
+    ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "cannot create XML parser");
+    st.max_depth = lim->max_depth > 0 && lim->max_depth <= 256
+                       ? lim->max_depth : 256;
+    st.start = ctxt->sax->startElementNs;
+    st.end = ctxt->sax->endElementNs;
+    ctxt->_private = &st;
+    ctxt->sax->internalSubset = sax_doctype;
+    ctxt->sax->externalSubset = sax_doctype;
+    ctxt->sax->startElementNs = sax_start;
+    ctxt->sax->endElementNs = sax_end;
+    ctxt->sax->serror = sax_silent;
+    ctxt->sax->warning = NULL;
+    ctxt->sax->error = NULL;
+    ctxt->vctxt.error = NULL;
+    ctxt->vctxt.warning = NULL;
+
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, "UTF-8",
+                            XML_PARSE_NONET | XML_PARSE_NOCDATA |
+                                XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (st.reason == ICX_REASON_DOCTYPE) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_DOCTYPE,
+                            "line %d: DOCTYPE is not allowed",
+                            ctxt->input ? ctxt->input->line : 0);
+        goto out;
+    }
+    if (st.reason == ICX_REASON_TOO_DEEP) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_TOO_DEEP,
+                            "line %d: nesting deeper than %d elements",
+                            ctxt->input ? ctxt->input->line : 0,
+                            st.max_depth);
+        goto out;
+    }
+    if (doc == NULL || !ctxt->wellFormed) {
+        xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
+        char msg[256] = "not well-formed";
+        if (e != NULL && e->message != NULL) {
+            snprintf(msg, sizeof msg, "%s", e->message);
+            size_t m = strlen(msg);
+            while (m > 0 && (msg[m - 1] == '\n' || msg[m - 1] == ' '))
+                msg[--m] = '\0';
+        }
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_MALFORMED,
+                            "line %d: %s", e ? e->line : 0, msg);
+        goto out;
+    }
+    if (doc->intSubset != NULL || doc->extSubset != NULL) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_DOCTYPE,
+                            "DOCTYPE is not allowed");
+        goto out;
+    }
+    {
+        const char *what = NULL;
+        int line = 0;
+        for (xmlNodePtr n = doc->children; n != NULL; n = n->next) {
+            if (!tree_clean(n, &what, &line)) {
+                rc = icx_err_reason(err, ICX_EBADSIG,
+                                    ICX_REASON_FORBIDDEN_NODE,
+                                    "line %d: %s is not allowed", line, what);
+                goto out;
+            }
+        }
+    }
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
+    }
+    (*out)->doc = doc;
+    doc = NULL;
+out:
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+    if (ctxt != NULL) {
+        ctxt->_private = NULL;
+        xmlFreeParserCtxt(ctxt);
+    }
+    return rc;
+}
+
+void icx_xml_free(icx_xmldoc **docp)
+{
+    if (docp == NULL || *docp == NULL)
+        return;
+    if ((*docp)->doc != NULL)
+        xmlFreeDoc((*docp)->doc);
+    free(*docp);
+    *docp = NULL;
+}
+
+void *icx_xml_raw(icx_xmldoc *doc) { return doc->doc; }
+
+int icx_xml_wrap(icx_xmldoc **out, void *xmldoc, icx_err *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        xmlFreeDoc(xmldoc);
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    }
+    (*out)->doc = xmldoc;
+    return ICX_OK;
+}
+
+int icx_xml_serialize(icx_xmldoc *doc, icx_buf *out, icx_err *err)
+{
+    xmlChar *mem = NULL;
+    int size = 0;
+    xmlDocDumpMemoryEnc(doc->doc, &mem, &size, "UTF-8");
+    if (mem == NULL || size <= 0)
+        return icx_err_set(err, ICX_ENOMEM, "cannot serialize document");
+    int rc = icx_buf_append(out, mem, (size_t)size);
+    xmlFree(mem);
+    if (rc < 0)
+        return icx_err_set(err, rc, "serialized document exceeds %zu bytes",
+                           out->max);
+    return ICX_OK;
+}
+
+const char *icx_schemas_default_dir(void)
+{
+    const char *env = getenv("ICX_SCHEMAS_DIR");
+    if (env != NULL && env[0] != '\0')
+        return env;
+#ifdef ICX_SCHEMAS_DIR
+    return ICX_SCHEMAS_DIR;
+#else
+    return "schemas";
+#endif
+}
+
+struct first_error {
+    int set;
+    int line;
+    char msg[384];
+};
+
+static void keep_first_error(void *ctx, xmlErrorPtr e)
+{
+    struct first_error *fe = ctx;
+    if (fe->set || e == NULL)
+        return;
+    fe->set = 1;
+    fe->line = e->line;
+    snprintf(fe->msg, sizeof fe->msg, "%s", e->message ? e->message : "?");
+    size_t m = strlen(fe->msg);
+    while (m > 0 && (fe->msg[m - 1] == '\n' || fe->msg[m - 1] == ' '))
+        fe->msg[--m] = '\0';
+}
+
+int icx_schemas_load(icx_schemas **out, const char *dir, icx_err *err)
+{
+    char path[4096];
+    int rc = ICX_OK;
+    struct first_error fe = {0};
+    xmlSchemaParserCtxtPtr pctxt = NULL;
+    xmlSchemaPtr schema = NULL;
+
+    *out = NULL;
+    snprintf(path, sizeof path, "%s/icx.xsd", dir);
+    pctxt = xmlSchemaNewParserCtxt(path);
+    if (pctxt == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "%s: cannot create schema parser",
+                           path);
+    xmlSchemaSetParserStructuredErrors(pctxt, keep_first_error, &fe);
+    schema = xmlSchemaParse(pctxt);
+    if (schema == NULL) {
+        rc = icx_err_set(err, ICX_ECONFIG, "%s: cannot load schemas: %s",
+                         path, fe.set ? fe.msg : "unknown error");
+        goto out;
+    }
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
+    }
+    (*out)->schema = schema;
+    schema = NULL;
+out:
+    if (schema != NULL)
+        xmlSchemaFree(schema);
+    xmlSchemaFreeParserCtxt(pctxt);
+    return rc;
+}
+
+void icx_schemas_free(icx_schemas **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    xmlSchemaFree((*sp)->schema);
+    free(*sp);
+    *sp = NULL;
+}
+
+int icx_schemas_validate(const icx_schemas *s, icx_xmldoc *doc, icx_err *err)
+{
+    struct first_error fe = {0};
+    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(s->schema);
+    if (v == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "cannot create validator");
+    xmlSchemaSetValidStructuredErrors(v, keep_first_error, &fe);
+    int r = xmlSchemaValidateDoc(v, doc->doc);
+    xmlSchemaFreeValidCtxt(v);
+    if (r == 0)
+        return ICX_OK;
+    if (r < 0)
+        return icx_err_set(err, ICX_ERROR, "schema validation failed "
+                                           "internally");
+    return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA, "line %d: %s",
+                          fe.line, fe.set ? fe.msg : "not valid");
+}

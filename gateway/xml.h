@@ -1,0 +1,57 @@
+/*
+ * xml.h - the one place that parses XML and validates it against schemas/.
+ *
+ * icx_xml_parse() is hardened: input over the size limit is refused before
+ * parsing; bytes must be UTF-8 (no UTF-16/32 BOM, no other declared
+ * encoding, no NUL); any DOCTYPE stops the parser at once; no entity is
+ * expanded, no DTD loaded, no XInclude followed, no network touched; the
+ * nesting limit is checked while parsing, before the tree is complete.
+ * Processing instructions are refused.
+ *
+ * Ownership: an icx_xmldoc owns its libxml2 tree; icx_xml_free() releases
+ * it.  icx_xml_raw() lends the xmlDoc, valid until icx_xml_free().  Memory
+ * from libxml2 is freed with libxml2's functions, inside xml.c/xmlsig.c/
+ * envelope.c only.  icx_schemas is immutable after load and may be shared by
+ * threads (libxml2 validation contexts are created per call).
+ */
+#ifndef ICX_XML_H
+#define ICX_XML_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+typedef struct icx_xml_limits {
+    size_t max_bytes; /* refuse larger input before parsing */
+    int max_depth;    /* element nesting limit (<= 256) */
+} icx_xml_limits;
+
+#define ICX_XML_DEFAULT_LIMITS ((icx_xml_limits){1024 * 1024, 64})
+
+typedef struct icx_xmldoc icx_xmldoc;
+
+/* Parses data.  On refusal err->reason says why (EMPTY, TOO_LARGE,
+ * NOT_UTF8, DOCTYPE, MALFORMED, TOO_DEEP, FORBIDDEN_NODE). */
+int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
+                  const icx_xml_limits *lim, icx_err *err);
+void icx_xml_free(icx_xmldoc **docp);
+/* The libxml2 document (xmlDocPtr), borrowed. */
+void *icx_xml_raw(icx_xmldoc *doc);
+/* Wraps an xmlDocPtr built elsewhere (takes ownership). */
+int icx_xml_wrap(icx_xmldoc **out, void *xmldoc, icx_err *err);
+/* Serializes the document as UTF-8 (with XML declaration) into out. */
+int icx_xml_serialize(icx_xmldoc *doc, icx_buf *out, icx_err *err);
+
+typedef struct icx_schemas icx_schemas;
+
+/* Loads dir/icx.xsd, which imports every namespace ICX speaks. */
+int icx_schemas_load(icx_schemas **out, const char *dir, icx_err *err);
+void icx_schemas_free(icx_schemas **sp);
+/* Validates doc; on failure err->reason is SCHEMA and err->msg names the
+ * line and the first problem. */
+int icx_schemas_validate(const icx_schemas *s, icx_xmldoc *doc, icx_err *err);
+/* Directory of the default schemas (ICX_SCHEMAS_DIR env, else built-in). */
+const char *icx_schemas_default_dir(void);
+
+#endif

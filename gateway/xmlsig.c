@@ -1,0 +1,563 @@
+/*
+ * xmlsig.c - enveloped XML-DSig with xmlsec1 (OpenSSL), and the signature
+ * profile ICX accepts (see xmlsig.h and DESIGN.md "Verification policy").
+ *
+ * Why the profile is checked by hand before xmlsec: the library's defaults
+ * are permissive (any reference URI, key from KeyInfo, manifests digested
+ * but not required), and it digests references before checking the
+ * signature value.  Checking the tree first keeps every fetch, transform
+ * and key lookup out of reach of an unauthenticated peer.
+ *
+ * Threads: init/shutdown from the main thread only; sign/verify may run
+ * concurrently on different documents (per-call xmlSecDSigCtx, duplicated
+ * keys).  Errors: ICX_EBADSIG with err->reason for a refused document,
+ * ICX_ECRYPTO/ICX_ENOMEM for library failures.
+ */
+#include "xmlsig.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+#include <openssl/crypto.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/errors.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/xmltree.h>
+#include <xmlsec/templates.h>
+
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+#define DS_NS "http://www.w3.org/2000/09/xmldsig#"
+#define ALG_EXC_C14N "http://www.w3.org/2001/10/xml-exc-c14n#"
+#define ALG_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+
+static const char *const sig_algs[] = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+    NULL,
+};
+
+static const char *const digest_algs[] = {
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+    NULL,
+};
+
+struct icx_signer {
+    xmlSecKeyPtr key;
+    int ecdsa;
+};
+
+struct icx_verkey {
+    xmlSecKeyPtr key;
+};
+
+static int initialized;
+
+static void xmlsec_quiet(const char *file, int line, const char *func,
+                         const char *obj, const char *subj, int reason,
+                         const char *msg)
+{
+    (void)file;
+    (void)line;
+    (void)func;
+    (void)obj;
+    (void)subj;
+    (void)reason;
+    (void)msg;
+}
+
+int icx_xmlsig_init(icx_err *err)
+{
+    if (initialized)
+        return ICX_OK;
+    xmlInitParser();
+    if (xmlSecInit() < 0)
+        return icx_err_set(err, ICX_ECRYPTO, "xmlsec initialization failed");
+    if (xmlSecCheckVersion() != 1) {
+        xmlSecShutdown();
+        return icx_err_set(err, ICX_ECRYPTO, "xmlsec library version "
+                                             "mismatch");
+    }
+    if (xmlSecCryptoAppInit(NULL) < 0 || xmlSecCryptoInit() < 0) {
+        xmlSecShutdown();
+        return icx_err_set(err, ICX_ECRYPTO, "xmlsec OpenSSL initialization "
+                                             "failed");
+    }
+    /* xmlsec reports every refused signature on stderr by default; the
+     * caller gets the reason through icx_err instead.  Set after the
+     * crypto init, which installs its own callback. */
+    xmlSecErrorsSetCallback(xmlsec_quiet);
+    initialized = 1;
+    return ICX_OK;
+}
+
+void icx_xmlsig_shutdown(void)
+{
+    if (!initialized)
+        return;
+    xmlSecCryptoShutdown();
+    xmlSecCryptoAppShutdown();
+    xmlSecShutdown();
+    xmlCleanupParser();
+    initialized = 0;
+}
+
+static xmlSecKeyPtr load_key_file(const char *path, xmlSecKeyDataFormat fmt,
+                                  icx_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (icx_file_read(&data, &len, path, 256 * 1024, err) < 0)
+        return NULL;
+    xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(
+        (const xmlSecByte *)data, (xmlSecSize)len, fmt, NULL, NULL, NULL);
+    OPENSSL_cleanse(data, len);
+    free(data);
+    if (key == NULL)
+        icx_err_set(err, ICX_EINVAL, "%s: cannot load %s", path,
+                    fmt == xmlSecKeyDataFormatPem ? "PEM private key"
+                                                  : "PEM certificate");
+    return key;
+}
+
+int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err)
+{
+    *out = NULL;
+    int rc = icx_keys_check_private_mode(key_path, err);
+    if (rc < 0)
+        return rc;
+    xmlSecKeyPtr key = load_key_file(key_path, xmlSecKeyDataFormatPem, err);
+    if (key == NULL)
+        return err ? err->rc : ICX_EINVAL;
+    xmlSecKeyDataId id = xmlSecKeyGetValue(key) ? xmlSecKeyGetValue(key)->id
+                                                : xmlSecKeyDataIdUnknown;
+    int ecdsa = id == xmlSecOpenSSLKeyDataEcdsaId;
+    if (!ecdsa && id != xmlSecOpenSSLKeyDataRsaId) {
+        xmlSecKeyDestroy(key);
+        return icx_err_set(err, ICX_EINVAL, "%s: key is neither RSA nor "
+                                            "ECDSA", key_path);
+    }
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        xmlSecKeyDestroy(key);
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    }
+    (*out)->key = key;
+    (*out)->ecdsa = ecdsa;
+    return ICX_OK;
+}
+
+void icx_signer_free(icx_signer **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    xmlSecKeyDestroy((*sp)->key);
+    free(*sp);
+    *sp = NULL;
+}
+
+const char *icx_signer_alg(const icx_signer *s)
+{
+    return s->ecdsa ? "ecdsa-sha256" : "rsa-sha256";
+}
+
+int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err)
+{
+    *out = NULL;
+    xmlSecKeyPtr key = load_key_file(cert_path, xmlSecKeyDataFormatCertPem,
+                                     err);
+    if (key == NULL)
+        return err ? err->rc : ICX_EINVAL;
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        xmlSecKeyDestroy(key);
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    }
+    (*out)->key = key;
+    return ICX_OK;
+}
+
+void icx_verkey_free(icx_verkey **kp)
+{
+    if (kp == NULL || *kp == NULL)
+        return;
+    xmlSecKeyDestroy((*kp)->key);
+    free(*kp);
+    *kp = NULL;
+}
+
+/* Appends the Signature template to the root; returns it in *sigp. */
+static int add_template(xmlDocPtr d, int ecdsa, xmlNodePtr *sigp,
+                        icx_err *err)
+{
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    xmlNodePtr sig, ref;
+    if (root == NULL)
+        return icx_err_set(err, ICX_EINVAL, "empty document");
+    sig = xmlSecTmplSignatureCreateNsPref(
+        d, xmlSecTransformExclC14NId,
+        ecdsa ? xmlSecTransformEcdsaSha256Id : xmlSecTransformRsaSha256Id,
+        NULL, BAD_CAST "ds");
+    if (sig == NULL)
+        return icx_err_set(err, ICX_ECRYPTO, "cannot create signature "
+                                             "template");
+    xmlAddChild(root, sig);
+    ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, NULL,
+                                          BAD_CAST "", NULL);
+    if (ref == NULL ||
+        xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) ==
+            NULL ||
+        xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId) ==
+            NULL) {
+        xmlUnlinkNode(sig);
+        xmlFreeNode(sig);
+        return icx_err_set(err, ICX_ECRYPTO, "cannot build reference");
+    }
+    *sigp = sig;
+    return ICX_OK;
+}
+
+int icx_xmlsig_add_template(icx_xmldoc *doc, int ecdsa, icx_err *err)
+{
+    xmlNodePtr sig;
+    return add_template(icx_xml_raw(doc), ecdsa, &sig, err);
+}
+
+int icx_xmlsig_sign(icx_xmldoc *doc, const icx_signer *s, icx_err *err)
+{
+    xmlNodePtr sig = NULL;
+    xmlSecDSigCtxPtr ctx = NULL;
+    int rc = add_template(icx_xml_raw(doc), s->ecdsa, &sig, err);
+    if (rc < 0)
+        return rc;
+    ctx = xmlSecDSigCtxCreate(NULL);
+    if (ctx == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "cannot create signing context");
+        goto out;
+    }
+    ctx->signKey = xmlSecKeyDuplicate(s->key);
+    if (ctx->signKey == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "cannot duplicate key");
+        goto out;
+    }
+    if (xmlSecDSigCtxSign(ctx, sig) < 0) {
+        rc = icx_err_set(err, ICX_ECRYPTO, "signing failed");
+        goto out;
+    }
+out:
+    if (ctx != NULL)
+        xmlSecDSigCtxDestroy(ctx);
+    if (rc < 0) {
+        xmlUnlinkNode(sig);
+        xmlFreeNode(sig);
+    }
+    return rc;
+}
+
+/* ---- profile ---------------------------------------------------------- */
+
+static int is_ds(xmlNodePtr n, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+           xmlStrEqual(n->ns->href, BAD_CAST DS_NS) &&
+           (name == NULL || xmlStrEqual(n->name, BAD_CAST name));
+}
+
+static xmlNodePtr next_elem(xmlNodePtr n)
+{
+    while (n != NULL && n->type != XML_ELEMENT_NODE)
+        n = n->next;
+    return n;
+}
+
+static xmlNodePtr first_elem(xmlNodePtr parent)
+{
+    return parent ? next_elem(parent->children) : NULL;
+}
+
+static int in_list(const xmlChar *v, const char *const *list)
+{
+    for (size_t i = 0; v != NULL && list[i] != NULL; i++)
+        if (xmlStrEqual(v, BAD_CAST list[i]))
+            return 1;
+    return 0;
+}
+
+/* True when the element has an attribute other than those named. */
+static int has_other_attr(xmlNodePtr n, const char *allowed1,
+                          const char *allowed2)
+{
+    for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
+        if (allowed1 && xmlStrEqual(a->name, BAD_CAST allowed1) && !a->ns)
+            continue;
+        if (allowed2 && xmlStrEqual(a->name, BAD_CAST allowed2) && !a->ns)
+            continue;
+        return 1;
+    }
+    return 0;
+}
+
+static int attr_is(xmlNodePtr n, const char *name, const char *want)
+{
+    xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
+    int ok = v != NULL && xmlStrEqual(v, BAD_CAST want);
+    xmlFree(v);
+    return ok;
+}
+
+static int bad(icx_err *err, int reason, const char *fmt, const char *what)
+{
+    return icx_err_reason(err, ICX_EBADSIG, reason, fmt, what);
+}
+
+/* Counts ds:Signature and finds ds:Object/Manifest anywhere (iterative). */
+static int scan_doc(xmlNodePtr root, xmlNodePtr *first_sig, int *nsig,
+                    xmlNodePtr *object)
+{
+    xmlNodePtr n = root;
+    *nsig = 0;
+    *first_sig = NULL;
+    *object = NULL;
+    while (n != NULL) {
+        if (is_ds(n, "Signature")) {
+            if ((*nsig)++ == 0)
+                *first_sig = n;
+        } else if (is_ds(n, "Object") || is_ds(n, "Manifest")) {
+            if (*object == NULL)
+                *object = n;
+        }
+        if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
+            n = n->children;
+            continue;
+        }
+        while (n != NULL && n != root && n->next == NULL)
+            n = n->parent;
+        if (n == NULL || n == root)
+            break;
+        n = n->next;
+    }
+    return 0;
+}
+
+static int check_reference(xmlNodePtr ref, icx_err *err)
+{
+    xmlChar *uri = xmlGetNoNsProp(ref, BAD_CAST "URI");
+    int uri_ok = uri != NULL && uri[0] == '\0';
+    xmlFree(uri);
+    if (!uri_ok)
+        return bad(err, ICX_REASON_SIG_REFERENCE,
+                   "Reference must have URI=\"\"%s", "");
+    if (has_other_attr(ref, "URI", "Id"))
+        return bad(err, ICX_REASON_SIG_REFERENCE,
+                   "Reference carries an attribute outside the profile%s", "");
+    xmlNodePtr t = first_elem(ref);
+    if (!is_ds(t, "Transforms"))
+        return bad(err, ICX_REASON_SIG_TRANSFORM,
+                   "Reference must list the enveloped-signature and exc-c14n "
+                   "transforms%s", "");
+    static const char *const want[] = {ALG_ENVELOPED, ALG_EXC_C14N};
+    xmlNodePtr tr = first_elem(t);
+    for (int i = 0; i < 2; i++, tr = next_elem(tr->next)) {
+        if (!is_ds(tr, "Transform") || !attr_is(tr, "Algorithm", want[i]) ||
+            first_elem(tr) != NULL || has_other_attr(tr, "Algorithm", NULL)) {
+            xmlChar *alg = is_ds(tr, "Transform")
+                               ? xmlGetNoNsProp(tr, BAD_CAST "Algorithm")
+                               : NULL;
+            char what[256];
+            snprintf(what, sizeof what, "%s", alg ? (const char *)alg : "?");
+            xmlFree(alg);
+            return bad(err, ICX_REASON_SIG_TRANSFORM,
+                       "transform %s not allowed (only enveloped-signature "
+                       "then exc-c14n)", what);
+        }
+    }
+    if (tr != NULL)
+        return bad(err, ICX_REASON_SIG_TRANSFORM,
+                   "more than two transforms%s", "");
+    xmlNodePtr dm = next_elem(t->next);
+    if (!is_ds(dm, "DigestMethod"))
+        return bad(err, ICX_REASON_SIG_STRUCTURE,
+                   "Reference without DigestMethod%s", "");
+    xmlChar *alg = xmlGetNoNsProp(dm, BAD_CAST "Algorithm");
+    int alg_ok = in_list(alg, digest_algs);
+    char what[256];
+    snprintf(what, sizeof what, "%s", alg ? (const char *)alg : "(none)");
+    xmlFree(alg);
+    if (!alg_ok || first_elem(dm) != NULL)
+        return bad(err, ICX_REASON_SIG_DIGEST_ALG,
+                   "digest algorithm %s not allowed", what);
+    xmlNodePtr dv = next_elem(dm->next);
+    if (!is_ds(dv, "DigestValue") || first_elem(dv) != NULL ||
+        next_elem(dv->next) != NULL)
+        return bad(err, ICX_REASON_SIG_STRUCTURE,
+                   "Reference must end with one DigestValue of text only%s",
+                   "");
+    return ICX_OK;
+}
+
+static int check_keyinfo(xmlNodePtr ki, icx_err *err)
+{
+    for (xmlNodePtr c = first_elem(ki); c != NULL; c = next_elem(c->next)) {
+        if (is_ds(c, "KeyName"))
+            continue;
+        if (is_ds(c, "X509Data")) {
+            for (xmlNodePtr x = first_elem(c); x; x = next_elem(x->next))
+                if (!is_ds(x, "X509Certificate"))
+                    return bad(err, ICX_REASON_SIG_KEYINFO,
+                               "X509Data may hold X509Certificate only, not "
+                               "%s", (const char *)x->name);
+            continue;
+        }
+        return bad(err, ICX_REASON_SIG_KEYINFO,
+                   "KeyInfo/%s not allowed (keys come from the trust store)",
+                   (const char *)c->name);
+    }
+    return ICX_OK;
+}
+
+int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err)
+{
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
+    xmlNodePtr sig, object, last = NULL;
+    int nsig;
+    if (root == NULL)
+        return bad(err, ICX_REASON_EMPTY, "no document element%s", "");
+    scan_doc(root, &sig, &nsig, &object);
+    if (nsig == 0)
+        return bad(err, ICX_REASON_SIG_MISSING, "no ds:Signature%s", "");
+    if (nsig > 1)
+        return bad(err, ICX_REASON_SIG_MULTIPLE,
+                   "%s ds:Signature elements; exactly one is allowed",
+                   "several");
+    if (object != NULL)
+        return bad(err, ICX_REASON_SIG_OBJECT, "ds:%s not allowed",
+                   (const char *)object->name);
+    for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
+        last = c;
+    if (sig->parent != root || sig != last)
+        return bad(err, ICX_REASON_SIG_POSITION,
+                   "ds:Signature must be the last child of %s",
+                   (const char *)root->name);
+    if (has_other_attr(sig, "Id", NULL))
+        return bad(err, ICX_REASON_SIG_STRUCTURE,
+                   "Signature carries an attribute outside the profile%s", "");
+
+    xmlNodePtr si = first_elem(sig);
+    if (!is_ds(si, "SignedInfo"))
+        return bad(err, ICX_REASON_SIG_STRUCTURE,
+                   "Signature must start with SignedInfo%s", "");
+    xmlNodePtr sv = next_elem(si->next);
+    if (!is_ds(sv, "SignatureValue"))
+        return bad(err, ICX_REASON_SIG_STRUCTURE,
+                   "SignedInfo must be followed by SignatureValue%s", "");
+    xmlNodePtr ki = next_elem(sv->next);
+    if (ki != NULL && !is_ds(ki, "KeyInfo"))
+        return bad(err, ICX_REASON_SIG_STRUCTURE,
+                   "unexpected ds:%s in Signature", (const char *)ki->name);
+    if (ki != NULL) {
+        int rc = check_keyinfo(ki, err);
+        if (rc < 0)
+            return rc;
+        if (next_elem(ki->next) != NULL)
+            return bad(err, ICX_REASON_SIG_STRUCTURE,
+                       "unexpected ds:%s after KeyInfo",
+                       (const char *)next_elem(ki->next)->name);
+    }
+
+    xmlNodePtr c14n = first_elem(si);
+    if (!is_ds(c14n, "CanonicalizationMethod") ||
+        !attr_is(c14n, "Algorithm", ALG_EXC_C14N) || first_elem(c14n) != NULL)
+        return bad(err, ICX_REASON_SIG_C14N,
+                   "CanonicalizationMethod must be plain exclusive c14n "
+                   "without comments or InclusiveNamespaces%s", "");
+    xmlNodePtr sm = next_elem(c14n->next);
+    if (!is_ds(sm, "SignatureMethod"))
+        return bad(err, ICX_REASON_SIG_STRUCTURE,
+                   "SignedInfo without SignatureMethod%s", "");
+    xmlChar *alg = xmlGetNoNsProp(sm, BAD_CAST "Algorithm");
+    int alg_ok = in_list(alg, sig_algs) && first_elem(sm) == NULL;
+    char what[256];
+    snprintf(what, sizeof what, "%s", alg ? (const char *)alg : "(none)");
+    xmlFree(alg);
+    if (!alg_ok)
+        return bad(err, ICX_REASON_SIG_ALGORITHM,
+                   "signature algorithm %s not allowed (RSA or ECDSA with "
+                   "SHA-256 or stronger)", what);
+    xmlNodePtr ref = next_elem(sm->next);
+    if (!is_ds(ref, "Reference"))
+        return bad(err, ICX_REASON_SIG_REFERENCE,
+                   "SignedInfo must hold exactly one Reference%s", "");
+    if (next_elem(ref->next) != NULL)
+        return bad(err, ICX_REASON_SIG_REFERENCE,
+                   "SignedInfo must hold exactly one Reference%s", "");
+    return check_reference(ref, err);
+}
+
+int icx_xmlsig_verify(icx_xmldoc *doc, const icx_verkey *key, icx_err *err)
+{
+    int rc = icx_xmlsig_check_profile(doc, err);
+    if (rc < 0)
+        return rc;
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
+    xmlNodePtr sig = NULL;
+    for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
+        sig = c;
+
+    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
+    if (ctx == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "cannot create verification "
+                                            "context");
+    ctx->flags = XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
+    ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty;
+    ctx->keyInfoReadCtx.maxRetrievalMethodLevel = 0;
+    if (xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformEnvelopedId) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformExclC14NId) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha256Id) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha384Id) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha512Id) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NId) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha256Id) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha384Id) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformRsaSha512Id) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformEcdsaSha256Id) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformEcdsaSha384Id) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformEcdsaSha512Id) < 0) {
+        rc = icx_err_set(err, ICX_ECRYPTO, "cannot restrict transforms");
+        goto out;
+    }
+    ctx->signKey = xmlSecKeyDuplicate(key->key);
+    if (ctx->signKey == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "cannot duplicate key");
+        goto out;
+    }
+    if (xmlSecDSigCtxVerify(ctx, sig) < 0 ||
+        ctx->status != xmlSecDSigStatusSucceeded ||
+        xmlSecPtrListGetSize(&ctx->signedInfoReferences) != 1) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SIG_INVALID,
+                            "signature does not verify with the configured "
+                            "key");
+        goto out;
+    }
+    {
+        xmlSecDSigReferenceCtxPtr r =
+            xmlSecPtrListGetItem(&ctx->signedInfoReferences, 0);
+        if (r == NULL || r->status != xmlSecDSigStatusSucceeded) {
+            rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SIG_INVALID,
+                                "reference digest does not match");
+            goto out;
+        }
+    }
+out:
+    xmlSecDSigCtxDestroy(ctx);
+    return rc;
+}

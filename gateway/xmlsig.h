@@ -1,0 +1,55 @@
+/*
+ * xmlsig.h - the one user of xmlsec: enveloped XML-DSig signing and strict
+ * verification.
+ *
+ * Signing adds <ds:Signature> as the last child of the document element:
+ * one Reference URI="", transforms enveloped-signature and exclusive c14n,
+ * digest SHA-256, RSA-SHA256 or ECDSA-SHA256 (r||s form), no KeyInfo.
+ *
+ * Verification enforces the signature profile on the tree before xmlsec
+ * runs (exactly one Signature, last child of the root, exactly one
+ * Reference with URI="", only enveloped + exc-c14n transforms, allowed
+ * algorithms, no Object/Manifest, KeyInfo limited to KeyName/X509Data and
+ * never used), then verifies with the key the caller chose (the configured
+ * certificate of the claimed Sender), with xmlsec restricted to the same
+ * transforms and to the empty reference URI, and accepts only when xmlsec
+ * returns success and status Succeeded with one verified reference.
+ *
+ * Ownership: icx_signer and icx_verkey own their xmlSecKey; free with the
+ * matching _free().  Both are read-only after load and may be shared by
+ * threads (each operation duplicates the key into its own context).
+ * icx_xmlsig_init() runs once per process before any other call.
+ */
+#ifndef ICX_XMLSIG_H
+#define ICX_XMLSIG_H
+
+#include "err.h"
+#include "xml.h"
+
+int icx_xmlsig_init(icx_err *err);
+void icx_xmlsig_shutdown(void);
+
+typedef struct icx_signer icx_signer;
+typedef struct icx_verkey icx_verkey;
+
+/* Loads a private key (refused when readable by group or others). */
+int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err);
+void icx_signer_free(icx_signer **sp);
+/* "rsa-sha256" or "ecdsa-sha256". */
+const char *icx_signer_alg(const icx_signer *s);
+
+/* Loads the public key of a PEM certificate. */
+int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err);
+void icx_verkey_free(icx_verkey **kp);
+
+/* Signs doc in place (its root gets the Signature as last child). */
+int icx_xmlsig_sign(icx_xmldoc *doc, const icx_signer *s, icx_err *err);
+/* Appends an empty signature template (for signing by another XML-DSig
+ * implementation, e.g. the xmlsec1 command line). */
+int icx_xmlsig_add_template(icx_xmldoc *doc, int ecdsa, icx_err *err);
+/* Profile check only (no crypto); err->reason names the broken rule. */
+int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err);
+/* Profile check, then cryptographic verification with key. */
+int icx_xmlsig_verify(icx_xmldoc *doc, const icx_verkey *key, icx_err *err);
+
+#endif

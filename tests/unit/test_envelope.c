@@ -1,0 +1,469 @@
+/*
+ * test_envelope.c - envelope build, sign and the strict verification policy.
+ *
+ * Keys for JP-NPA (RSA), PH-NBI (ECDSA) and an outsider XX-EVIL are made in
+ * a temporary folder.  Every hostile case starts from a correctly signed
+ * envelope and changes it the way an attacker would; each must be refused
+ * with its own reason.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "envelope.h"
+#include "keys.h"
+#include "testutil.h"
+#include "trust.h"
+#include "util.h"
+
+#include <sys/stat.h>
+
+static char *dir;
+static icx_schemas *schemas;
+static icx_trust *trust;
+static icx_signer *jp, *ph, *evil;
+static char *payload;
+static size_t payload_len;
+
+static int setup(void **state)
+{
+    (void)state;
+    icx_err err;
+    icx_err_clear(&err);
+    assert_int_equal(icx_xmlsig_init(&err), 0);
+    dir = icx_test_mkdtemp();
+    assert_int_equal(icx_keys_generate("JP-NPA", icx_test_path("%s/jp", dir),
+                                       ICX_ALG_RSA2048, 30, &err), 0);
+    assert_int_equal(icx_keys_generate("PH-NBI", icx_test_path("%s/ph", dir),
+                                       ICX_ALG_ECDSA_P256, 30, &err), 0);
+    assert_int_equal(icx_keys_generate("XX-EVIL", icx_test_path("%s/evil", dir),
+                                       ICX_ALG_RSA2048, 30, &err), 0);
+    assert_int_equal(icx_signer_load(&jp, icx_test_path("%s/jp/key.pem", dir), &err), 0);
+    assert_int_equal(icx_signer_load(&ph, icx_test_path("%s/ph/key.pem", dir), &err), 0);
+    assert_int_equal(icx_signer_load(&evil, icx_test_path("%s/evil/key.pem", dir), &err), 0);
+    assert_int_equal(icx_trust_new(&trust, &err), 0);
+    assert_int_equal(icx_trust_add(trust, "JP-NPA", icx_test_path("%s/jp/cert.pem", dir), &err), 0);
+    assert_int_equal(icx_trust_add(trust, "PH-NBI", icx_test_path("%s/ph/cert.pem", dir), &err), 0);
+    int rc = icx_schemas_load(&schemas, icx_test_path("%s/schemas", icx_test_srcdir()), &err);
+    if (rc < 0)
+        fail_msg("schemas: %s", err.msg);
+    rc = icx_file_read(&payload, &payload_len,
+                       icx_test_path("%s/docs/samples/case-referral-payload.xml",
+                                     icx_test_srcdir()), 1 << 20, &err);
+    if (rc < 0)
+        fail_msg("payload: %s", err.msg);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    icx_signer_free(&jp);
+    icx_signer_free(&ph);
+    icx_signer_free(&evil);
+    icx_trust_free(&trust);
+    icx_schemas_free(&schemas);
+    free(payload);
+    icx_test_rmrf(dir);
+    free(dir);
+    icx_xmlsig_shutdown();
+    return 0;
+}
+
+static void header(icx_header *h, const char *from, const char *to)
+{
+    icx_err err;
+    memset(h, 0, sizeof *h);
+    snprintf(h->sender, sizeof h->sender, "%s", from);
+    snprintf(h->recipient, sizeof h->recipient, "%s", to);
+    snprintf(h->category, sizeof h->category, "case-referral");
+    snprintf(h->tlp, sizeof h->tlp, "AMBER");
+    snprintf(h->hcode, sizeof h->hcode, "H2");
+    snprintf(h->legal_basis, sizeof h->legal_basis, "MLAT JP-PH art. 3");
+    snprintf(h->retain_until, sizeof h->retain_until, "2031-12-31");
+    assert_int_equal(icx_header_stamp(h, time(NULL), &err), 0);
+}
+
+/* A signed envelope from -> to, signed by signer; caller frees. */
+static char *signed_env(const icx_header *h, const icx_signer *signer)
+{
+    icx_err err;
+    icx_buf unsigned_env, out;
+    icx_err_clear(&err);
+    icx_buf_init(&unsigned_env, 1 << 20);
+    icx_buf_init(&out, 1 << 20);
+    int rc = icx_envelope_build(&unsigned_env, h, payload, payload_len, schemas, &err);
+    if (rc < 0)
+        fail_msg("build: %s", err.msg);
+    rc = icx_envelope_sign(&out, unsigned_env.data, unsigned_env.len, schemas, signer, &err);
+    if (rc < 0)
+        fail_msg("sign: %s", err.msg);
+    icx_buf_free(&unsigned_env);
+    return icx_buf_steal(&out, NULL);
+}
+
+static char *make(const char *from, const char *to, const icx_signer *s)
+{
+    icx_header h;
+    header(&h, from, to);
+    return signed_env(&h, s);
+}
+
+static int verify_as(const char *self, const char *xml, size_t len,
+                     icx_header *h, icx_err *err)
+{
+    icx_verify_policy p = {
+        .limits = {64 * 1024, 64}, .schemas = schemas, .trust = icx_trust_get,
+        .ctx = trust, .self = self, .created_past_s = 900,
+        .created_future_s = 300,
+    };
+    icx_err_clear(err);
+    return icx_envelope_verify(h, xml, len, &p, err);
+}
+
+/* Replaces the first occurrence of from by to; asserts it was found. */
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *p = strstr(s, from);
+    if (p == NULL)
+        fail_msg("mutation anchor \"%s\" not found", from);
+    size_t n = strlen(s) - strlen(from) + strlen(to);
+    char *r = malloc(n + 1);
+    size_t pre = (size_t)(p - s);
+    memcpy(r, s, pre);
+    memcpy(r + pre, to, strlen(to));
+    memcpy(r + pre + strlen(to), p + strlen(from), strlen(p + strlen(from)) + 1);
+    return r;
+}
+
+/* The <ds:Signature ...>...</ds:Signature> block of s, malloc'ed. */
+static char *sig_block(const char *s)
+{
+    const char *a = strstr(s, "<ds:Signature");
+    const char *b = strstr(s, "</ds:Signature>");
+    assert_non_null(a);
+    assert_non_null(b);
+    b += strlen("</ds:Signature>");
+    char *r = malloc((size_t)(b - a) + 1);
+    memcpy(r, a, (size_t)(b - a));
+    r[b - a] = '\0';
+    return r;
+}
+
+static void expect_reason(const char *name, const char *xml, size_t len,
+                          int want)
+{
+    icx_header h;
+    icx_err err;
+    int rc = verify_as("PH-NBI", xml, len, &h, &err);
+    if (rc != ICX_EBADSIG || err.reason != want)
+        fail_msg("%s: got rc %s reason %s (%s), want %s", name,
+                 icx_rc_name(rc), icx_reason_name(err.reason), err.msg,
+                 icx_reason_name(want));
+}
+
+static void test_sign_verify_rsa_and_ecdsa(void **state)
+{
+    (void)state;
+    icx_header h;
+    icx_err err;
+    char *a = make("JP-NPA", "PH-NBI", jp);
+    int rc = verify_as("PH-NBI", a, strlen(a), &h, &err);
+    if (rc != 0)
+        fail_msg("RSA envelope: got %s (%s), want ok", icx_reason_name(err.reason), err.msg);
+    assert_string_equal(h.sender, "JP-NPA");
+    assert_string_equal(h.recipient, "PH-NBI");
+    assert_string_equal(h.category, "case-referral");
+    assert_string_equal(h.payload_name, "Referral");
+    assert_non_null(strstr(a, "rsa-sha256"));
+    char *b = make("PH-NBI", "JP-NPA", ph);
+    rc = verify_as("JP-NPA", b, strlen(b), &h, &err);
+    if (rc != 0)
+        fail_msg("ECDSA envelope: got %s (%s), want ok", icx_reason_name(err.reason), err.msg);
+    assert_non_null(strstr(b, "ecdsa-sha256"));
+    assert_null(strstr(b, "KeyInfo"));
+    assert_null(strstr(b, "InclusiveNamespaces"));
+    free(a);
+    free(b);
+}
+
+struct mutation {
+    const char *name;
+    const char *from, *to; /* textual change to a valid JP-NPA envelope */
+    int reason;
+};
+
+#define DS "http://www.w3.org/2000/09/xmldsig#"
+#define EXC "http://www.w3.org/2001/10/xml-exc-c14n#"
+
+static const struct mutation mutations[] = {
+    {"tampered payload", "<CaseReference>JP", "<CaseReference>XP", ICX_REASON_SIG_INVALID},
+    {"tampered header", "legalBasis=\"MLAT", "legalBasis=\"NONE", ICX_REASON_SIG_INVALID},
+    {"comment splitting Sender", "<Sender>JP-", "<Sender>JP-<!---->", ICX_REASON_FORBIDDEN_NODE},
+    {"processing instruction in signed text", "<Sender>JP-", "<Sender>JP-<?x y?>", ICX_REASON_FORBIDDEN_NODE},
+    {"reference to an id", "URI=\"\"", "URI=\"#hdr\"", ICX_REASON_SIG_REFERENCE},
+    {"reference to a file", "URI=\"\"", "URI=\"file:///etc/passwd\"", ICX_REASON_SIG_REFERENCE},
+    {"reference without URI", "URI=\"\"", "", ICX_REASON_SIG_REFERENCE},
+    {"RSA-SHA1", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+     "http://www.w3.org/2000/09/xmldsig#rsa-sha1", ICX_REASON_SIG_ALGORITHM},
+    {"HMAC", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+     "http://www.w3.org/2000/09/xmldsig#hmac-sha1", ICX_REASON_SIG_ALGORITHM},
+    {"HMAC output length", "xmldsig-more#rsa-sha256\"/>",
+     "xmldsig-more#hmac-sha256\"><ds:HMACOutputLength>8</ds:HMACOutputLength></ds:SignatureMethod>",
+     ICX_REASON_SIG_ALGORITHM},
+    {"SHA-1 digest", "http://www.w3.org/2001/04/xmlenc#sha256",
+     "http://www.w3.org/2000/09/xmldsig#sha1", ICX_REASON_SIG_DIGEST_ALG},
+    {"XSLT transform", "<ds:Transform Algorithm=\"" EXC "\"/>",
+     "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"/>",
+     ICX_REASON_SIG_TRANSFORM},
+    {"XPath transform", "<ds:Transform Algorithm=\"" EXC "\"/>",
+     "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\">"
+     "<ds:XPath>not(ancestor-or-self::Payload)</ds:XPath></ds:Transform>",
+     ICX_REASON_SIG_TRANSFORM},
+    {"third transform", "<ds:Transform Algorithm=\"" EXC "\"/>",
+     "<ds:Transform Algorithm=\"" EXC "\"/><ds:Transform Algorithm=\"" EXC "\"/>",
+     ICX_REASON_SIG_TRANSFORM},
+    {"inclusive c14n", "<ds:CanonicalizationMethod Algorithm=\"" EXC "\"/>",
+     "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+     ICX_REASON_SIG_C14N},
+    {"c14n with comments", "<ds:CanonicalizationMethod Algorithm=\"" EXC "\"/>",
+     "<ds:CanonicalizationMethod Algorithm=\"" EXC "WithComments\"/>", ICX_REASON_SIG_C14N},
+    {"KeyValue-only key", "</ds:SignatureValue>",
+     "</ds:SignatureValue><ds:KeyInfo><ds:KeyValue><ds:RSAKeyValue><ds:Modulus>AQAB</ds:Modulus>"
+     "<ds:Exponent>AQAB</ds:Exponent></ds:RSAKeyValue></ds:KeyValue></ds:KeyInfo>",
+     ICX_REASON_SIG_KEYINFO},
+    {"RetrievalMethod file", "</ds:SignatureValue>",
+     "</ds:SignatureValue><ds:KeyInfo><ds:RetrievalMethod URI=\"file:///etc/passwd\"/></ds:KeyInfo>",
+     ICX_REASON_SIG_KEYINFO},
+    {"RetrievalMethod http", "</ds:SignatureValue>",
+     "</ds:SignatureValue><ds:KeyInfo><ds:RetrievalMethod URI=\"http://127.0.0.1:9/k\"/></ds:KeyInfo>",
+     ICX_REASON_SIG_KEYINFO},
+    {"ds:Object", "</ds:SignatureValue>",
+     "</ds:SignatureValue><ds:Object><Payload/></ds:Object>", ICX_REASON_SIG_OBJECT},
+    {"Manifest", "</ds:SignatureValue>",
+     "</ds:SignatureValue><ds:Object><ds:Manifest><ds:Reference URI=\"http://127.0.0.1:9/\"/>"
+     "</ds:Manifest></ds:Object>", ICX_REASON_SIG_OBJECT},
+    {"two SignedInfo", "<ds:SignedInfo>",
+     "<ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"" EXC "\"/></ds:SignedInfo><ds:SignedInfo>",
+     ICX_REASON_SIG_STRUCTURE},
+    {"comment inside DigestValue", "<ds:DigestValue>", "<ds:DigestValue><!--AAAA-->",
+     ICX_REASON_FORBIDDEN_NODE},
+    {"DOCTYPE with nested entities", "<Envelope",
+     "<!DOCTYPE Envelope [<!ENTITY a \"x\"><!ENTITY b \"&a;&a;&a;&a;\">]><Envelope",
+     ICX_REASON_DOCTYPE},
+    {"external DTD", "<Envelope",
+     "<!DOCTYPE Envelope SYSTEM \"http://127.0.0.1:9/evil.dtd\"><Envelope", ICX_REASON_DOCTYPE},
+    {"XXE file", "<Envelope",
+     "<!DOCTYPE Envelope [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Envelope", ICX_REASON_DOCTYPE},
+    {"XInclude", "<Payload>",
+     "<Payload><xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" href=\"file:///etc/passwd\"/>",
+     ICX_REASON_FORBIDDEN_NODE},
+    {"UTF-16 declared", "encoding=\"UTF-8\"", "encoding=\"UTF-16\"", ICX_REASON_NOT_UTF8},
+    {"invalid UTF-8", "<Sender>JP-", "<Sender>JP-\xc3\x28", ICX_REASON_NOT_UTF8},
+    {"unknown header element", "<Category>", "<Priority>1</Priority><Category>", ICX_REASON_SCHEMA},
+    {"evil element around the payload", "<Payload>", "<Payload><Evil xmlns=\"urn:x\"/>", ICX_REASON_SCHEMA},
+};
+
+static void test_mutations(void **state)
+{
+    (void)state;
+    char *good = make("JP-NPA", "PH-NBI", jp);
+    for (size_t i = 0; i < sizeof mutations / sizeof mutations[0]; i++) {
+        const struct mutation *m = &mutations[i];
+        char *bad = replace(good, m->from, m->to);
+        expect_reason(m->name, bad, strlen(bad), m->reason);
+        free(bad);
+    }
+    free(good);
+}
+
+static void test_signature_position_and_count(void **state)
+{
+    (void)state;
+    char *good = make("JP-NPA", "PH-NBI", jp);
+    char *sig = sig_block(good);
+    /* Two signatures: the same block twice at the end. */
+    char *two_tail = malloc(strlen(sig) * 2 + 1);
+    snprintf(two_tail, strlen(sig) * 2 + 1, "%s%s", sig, sig);
+    char *two = replace(good, sig, two_tail);
+    expect_reason("two signatures", two, strlen(two), ICX_REASON_SIG_MULTIPLE);
+    /* Signature moved before the payload. */
+    char *nosig = replace(good, sig, "");
+    char *moved_at = malloc(strlen(sig) + 16);
+    snprintf(moved_at, strlen(sig) + 16, "</Header>%s", sig);
+    char *moved = replace(nosig, "</Header>", moved_at);
+    expect_reason("signature not last", moved, strlen(moved), ICX_REASON_SIG_POSITION);
+    /* Signature wrapped inside the payload (XSW) and no signature at all. */
+    expect_reason("no signature", nosig, strlen(nosig), ICX_REASON_SIG_MISSING);
+    free(two_tail);
+    free(two);
+    free(nosig);
+    free(moved_at);
+    free(moved);
+    free(sig);
+    free(good);
+}
+
+static void test_wrong_keys(void **state)
+{
+    (void)state;
+    /* Signed by an outsider claiming to be JP-NPA. */
+    char *a = make("JP-NPA", "PH-NBI", evil);
+    expect_reason("outsider key", a, strlen(a), ICX_REASON_SIG_INVALID);
+    /* Same, with the outsider's certificate offered in KeyInfo. */
+    char *cert = NULL;
+    size_t clen = 0;
+    icx_err err;
+    assert_int_equal(icx_file_read(&cert, &clen, icx_test_path("%s/evil/cert.pem", dir), 1 << 16, &err), 0);
+    char *b64 = strstr(cert, "-----\n") + 6;
+    *strstr(b64, "-----END") = '\0';
+    icx_buf ki;
+    icx_buf_init(&ki, 1 << 16);
+    icx_buf_printf(&ki, "</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%s"
+                        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>", b64);
+    char *b = replace(a, "</ds:SignatureValue>", ki.data);
+    expect_reason("outsider key with its certificate in KeyInfo", b, strlen(b),
+                  ICX_REASON_SIG_INVALID);
+    /* A configured partner (PH-NBI) signing as JP-NPA. */
+    char *c = make("JP-NPA", "PH-NBI", ph);
+    expect_reason("signer is not the Sender", c, strlen(c), ICX_REASON_SIG_INVALID);
+    /* An unknown Sender. */
+    char *d = make("XX-EVIL", "PH-NBI", evil);
+    expect_reason("unknown sender", d, strlen(d), ICX_REASON_UNKNOWN_SENDER);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(cert);
+    icx_buf_free(&ki);
+}
+
+static void test_semantics(void **state)
+{
+    (void)state;
+    icx_header h;
+    /* Correctly signed for JP-NPA, presented to PH-NBI. */
+    char *a = make("PH-NBI", "JP-NPA", ph);
+    expect_reason("wrong recipient", a, strlen(a), ICX_REASON_WRONG_RECIPIENT);
+    /* Created two hours ago and an hour ahead. */
+    header(&h, "JP-NPA", "PH-NBI");
+    icx_time_format(h.created, sizeof h.created, time(NULL) - 7200);
+    char *b = signed_env(&h, jp);
+    expect_reason("created too old", b, strlen(b), ICX_REASON_CREATED_WINDOW);
+    header(&h, "JP-NPA", "PH-NBI");
+    icx_time_format(h.created, sizeof h.created, time(NULL) + 3600);
+    char *c = signed_env(&h, jp);
+    expect_reason("created in the future", c, strlen(c), ICX_REASON_CREATED_WINDOW);
+    header(&h, "JP-NPA", "PH-NBI");
+    icx_time_format(h.expires, sizeof h.expires, time(NULL) - 1);
+    char *d = signed_env(&h, jp);
+    expect_reason("expired", d, strlen(d), ICX_REASON_EXPIRED);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
+
+static void test_bytes_and_limits(void **state)
+{
+    (void)state;
+    char *good = make("JP-NPA", "PH-NBI", jp);
+    size_t n = strlen(good);
+    expect_reason("empty", "", 0, ICX_REASON_EMPTY);
+    expect_reason("truncated", good, n / 2, ICX_REASON_MALFORMED);
+    expect_reason("random bytes", "\x01\x02garbage<<", 10, ICX_REASON_MALFORMED);
+    expect_reason("NUL byte", "<a>\0</a>", 8, ICX_REASON_NOT_UTF8);
+    expect_reason("UTF-16 BOM", "\xff\xfe<\0a\0/\0>\0", 10, ICX_REASON_NOT_UTF8);
+    /* Over the size limit (64 KiB in verify_as). */
+    size_t big = 65 * 1024;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    memcpy(huge, "<a>", 3);
+    memcpy(huge + big - 4, "</a>", 4);
+    huge[big] = '\0';
+    expect_reason("over the size limit", huge, big, ICX_REASON_TOO_LARGE);
+    free(huge);
+    /* 100,000-deep nesting. */
+    icx_buf deep;
+    icx_buf_init(&deep, 1 << 21);
+    for (int i = 0; i < 100000; i++)
+        icx_buf_puts(&deep, "<a>");
+    icx_header h;
+    icx_err err;
+    icx_verify_policy p = {
+        .limits = {1 << 21, 64}, .schemas = schemas, .trust = icx_trust_get,
+        .ctx = trust, .self = "PH-NBI", .created_past_s = 900,
+        .created_future_s = 300,
+    };
+    int rc = icx_envelope_verify(&h, deep.data, deep.len, &p, &err);
+    if (rc != ICX_EBADSIG || err.reason != ICX_REASON_TOO_DEEP)
+        fail_msg("deep nesting: got %s (%s), want TOO_DEEP", icx_reason_name(err.reason), err.msg);
+    icx_buf_free(&deep);
+    /* Billion laughs never gets past the DOCTYPE. */
+    const char *lol =
+        "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\">"
+        "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
+        "]><l>&c;&c;&c;&c;&c;&c;&c;&c;</l>";
+    expect_reason("billion laughs", lol, strlen(lol), ICX_REASON_DOCTYPE);
+    free(good);
+}
+
+static void test_build_refuses_bad_input(void **state)
+{
+    (void)state;
+    icx_header h;
+    icx_err err;
+    icx_buf out;
+    icx_buf_init(&out, 1 << 20);
+    header(&h, "JP-NPA", "PH-NBI");
+    snprintf(h.tlp, sizeof h.tlp, "PURPLE");
+    int rc = icx_envelope_build(&out, &h, payload, payload_len, schemas, &err);
+    assert_int_equal(rc, ICX_EINVAL);
+    assert_non_null(strstr(err.msg, "tlp"));
+    header(&h, "JP-NPA", "PH-NBI");
+    rc = icx_envelope_build(&out, &h, "<x", 2, schemas, &err);
+    assert_int_equal(rc, ICX_EINVAL);
+    assert_non_null(strstr(err.msg, "payload"));
+    header(&h, "JP-NPA", "PH-NBI");
+    snprintf(h.category, sizeof h.category, "survey-request");
+    rc = icx_envelope_build(&out, &h, payload, payload_len, schemas, &err);
+    if (rc != ICX_EINVAL)
+        fail_msg("category/payload mismatch: got %s, want ICX_EINVAL", icx_rc_name(rc));
+    icx_buf_free(&out);
+}
+
+static void test_signing_key_mode_refused(void **state)
+{
+    (void)state;
+    icx_err err;
+    icx_signer *s = NULL;
+    const char *key = icx_test_path("%s/jp/key.pem", dir);
+    assert_int_equal(chmod(key, 0640), 0);
+    int rc = icx_signer_load(&s, key, &err);
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_int_equal(rc, ICX_EPERM);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "chmod 600"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
+        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_signature_position_and_count),
+        cmocka_unit_test(test_wrong_keys),
+        cmocka_unit_test(test_semantics),
+        cmocka_unit_test(test_bytes_and_limits),
+        cmocka_unit_test(test_build_refuses_bad_input),
+        cmocka_unit_test(test_signing_key_mode_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,27 @@
+/*
+ * testutil.h - helpers shared by the cmocka unit tests: temporary folders,
+ * fixture paths and running the icx program.
+ */
+#ifndef ICX_TESTUTIL_H
+#define ICX_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Source tree root (ICX_SOURCE_DIR from ctest, else "."). */
+const char *icx_test_srcdir(void);
+/* Path of the icx binary (ICX_BIN from ctest). */
+const char *icx_test_bin(void);
+/* Creates a fresh temporary folder; returns a malloc'ed path. */
+char *icx_test_mkdtemp(void);
+/* Removes a folder tree. */
+void icx_test_rmrf(const char *dir);
+/* snprintf into a static ring of buffers: for building paths in tests. */
+const char *icx_test_path(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* Runs argv (execvp, no shell), captures stdout+stderr into out (NUL
+ * terminated, truncated to outlen); returns the exit status or -1. */
+int icx_test_run(char *out, size_t outlen, const char *const argv[]);
+/* Writes text to path (mode 0644); asserts on failure. */
+void icx_test_write(const char *path, const char *text);
+
+#endif
