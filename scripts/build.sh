@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Configures and builds ICX.  Usage: scripts/build.sh [--sanitize] [--fuzz]
+#   default     build/        (RelWithDebInfo)
+#   --sanitize  build-asan/   (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   --fuzz      build-fuzz/   (clang, libFuzzer targets)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=$top/build
+args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+case "${1:-}" in
+  --sanitize) dir=$top/build-asan; args=(-DCMAKE_BUILD_TYPE=Debug -DICX_SANITIZE=ON) ;;
+  --fuzz) dir=$top/build-fuzz; args=(-DCMAKE_BUILD_TYPE=Debug -DICX_FUZZ=ON -DCMAKE_C_COMPILER=clang) ;;
+  "") ;;
+  *) echo "usage: scripts/build.sh [--sanitize|--fuzz]" >&2; exit 2 ;;
+esac
+cmake -S "$top" -B "$dir" "${args[@]}" >/dev/null
+cmake --build "$dir" -j"$(nproc)"

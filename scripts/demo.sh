@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The ICX demo: installs what is missing, builds, then shows the main path.
+# Everything it makes goes into demo/ (removed and remade on each run).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bash "$top/scripts/deps.sh"
+bash "$top/scripts/build.sh" >/dev/null
+icx=$top/build/gateway/cli/icx
+demo=$top/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+cd "$demo"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+step "1. Keys for two agencies: JP-NPA (RSA-2048) and PH-NBI (ECDSA P-256)"
+run "$icx" keys gen JP-NPA --out keys/JP-NPA
+run "$icx" keys gen PH-NBI --out keys/PH-NBI --alg ecdsa-p256
+run "$icx" keys show keys/JP-NPA keys/PH-NBI
+
+step "2. JP-NPA builds a case-referral envelope around a sample payload"
+run "$icx" envelope build --from JP-NPA --to PH-NBI --category case-referral \
+    --tlp AMBER --code H2 --legal-basis "MLAT JP-PH art. 3; NPA case JP-NPA-2026-CSE-00417" \
+    --retain-until 2036-12-31 --expires-in 604800 \
+    -o referral.unsigned.xml "$top/docs/samples/case-referral-payload.xml"
+run "$icx" envelope show referral.unsigned.xml
+
+step "3. JP-NPA signs it (enveloped XML-DSig, exclusive c14n, RSA-SHA256)"
+run "$icx" envelope sign --key keys/JP-NPA/key.pem -o referral.xml referral.unsigned.xml
+grep -o '<ds:SignatureMethod Algorithm="[^"]*"' referral.xml
+
+step "4. PH-NBI verifies it with JP-NPA's certificate from its trust store"
+run "$icx" envelope verify --as PH-NBI --trust JP-NPA=keys/JP-NPA/cert.pem referral.xml
+
+step "5. A tampered copy (one character of the payload changed) is rejected"
+sed 's/JP-NPA-2026-CSE-00417/JP-NPA-2026-CSE-00418/' referral.xml > tampered.xml
+set +e
+"$icx" envelope verify --as PH-NBI --trust JP-NPA=keys/JP-NPA/cert.pem tampered.xml
+rc=$?
+set -e
+echo "(exit code $rc)"
+[[ $rc -eq 1 ]] || { echo "demo: the tampered copy was not rejected" >&2; exit 1; }
+
+step "6. An envelope signed by PH-NBI's key but claiming to come from JP-NPA is rejected"
+"$icx" envelope build --from JP-NPA --to PH-NBI --category case-referral \
+    --legal-basis "forged" --retain-until 2036-12-31 \
+    -o forged.unsigned.xml "$top/docs/samples/case-referral-payload.xml" 2>/dev/null
+"$icx" envelope sign --key keys/PH-NBI/key.pem -o forged.xml forged.unsigned.xml
+set +e
+"$icx" envelope verify --as PH-NBI --trust JP-NPA=keys/JP-NPA/cert.pem \
+    --trust PH-NBI=keys/PH-NBI/cert.pem forged.xml
+rc=$?
+set -e
+echo "(exit code $rc)"
+[[ $rc -eq 1 ]] || { echo "demo: the forged envelope was not rejected" >&2; exit 1; }
+
+printf '\ndemo finished: files are in %s\n' "$demo"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ICX needs to build, test and run, when any
+# is missing.  Safe to run again: it installs nothing that is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
+  libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
+  libcmocka-dev clang
+)
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "icx: installing missing packages: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "icx: error: packages are missing and this is not root; run as root or install: ${missing[*]}" >&2
+    exit 3
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
