@@ -1,0 +1,732 @@
+/*
+ * config.c - gateway.yaml and partners/NAME.yaml (see config.h).
+ *
+ * What the keys are lives in two tables below (gateway_keys, partner_keys);
+ * the generic walker in conftab.c applies them.  This file adds what a table
+ * cannot say: value checks (agency ids, endpoints, Z85 keys, certificates),
+ * the partner folder scan, and rules that join keys or files (a hub route
+ * needs routing.hub, partner ids are unique, retry bounds are ordered).
+ *
+ * Relative paths resolve against the absolute directory of the file that
+ * holds them; the config stores resolved paths.  Messages name files as the
+ * caller passed them, so `icx config check -c config/gateway.yaml` reports
+ * `config/partners/ph-nbi.yaml:12:5: ...`.
+ *
+ * Ownership: the loader owns everything until it hands the config out; on
+ * any failure all of it is freed and *out stays NULL.  Single-threaded
+ * while loading; the result is immutable.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "conftab.h"
+#include "util.h"
+
+#define CERT_MAX_BYTES (64 * 1024)
+
+/* ---- names ------------------------------------------------------------ */
+
+static const char *const categories[] = {
+    "case-referral", "case-request", "case-response", "list-sync-request",
+    "list-update", "survey-request", "survey-response", "receipt", NULL};
+static const char *const tlp_names[] = {"CLEAR", "GREEN", "AMBER",
+                                        "AMBER+STRICT", "RED", NULL};
+static const char *const hcode_names[] = {"H0", "H1", "H2", "H3", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error",
+                                         NULL};
+static const char *const adapter_names[] = {"zmq", "filedrop", NULL};
+static const char *const direction_names[] = {"connect", "accept", NULL};
+static const char *const route_names[] = {"direct", "hub", NULL};
+
+static int name_index(const char *const *names, const char *s)
+{
+    for (int i = 0; s != NULL && names[i] != NULL; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+int icx_category_known(const char *name)
+{
+    return name_index(categories, name) >= 0;
+}
+
+int icx_tlp_from_name(const char *name)
+{
+    return name_index(tlp_names, name);
+}
+
+const char *icx_tlp_name(int tlp)
+{
+    if (tlp < ICX_TLP_CLEAR || tlp > ICX_TLP_RED)
+        return "?";
+    return tlp_names[tlp];
+}
+
+int icx_hcode_from_name(const char *name)
+{
+    return name_index(hcode_names, name);
+}
+
+int icx_strlist_has(const icx_strlist *l, const char *s)
+{
+    for (size_t i = 0; l != NULL && s != NULL && i < l->count; i++)
+        if (strcmp(l->items[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+const icx_partner *icx_config_partner(const icx_config *cfg, const char *id)
+{
+    for (size_t i = 0; cfg != NULL && id != NULL && i < cfg->npartners; i++)
+        if (cfg->partners[i].id != NULL && strcmp(cfg->partners[i].id, id) == 0)
+            return &cfg->partners[i];
+    return NULL;
+}
+
+/* ---- value checks (icx_conftab_check) --------------------------------- */
+
+static int check_agency(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    if (icx_agency_id_valid(v))
+        return 0;
+    snprintf(why, n, "\"%s\" is not an agency id (want CC-NAME or INT-NAME)",
+             v);
+    return -1;
+}
+
+static int endpoint_ok(const char *v, int bind)
+{
+    if (strncmp(v, "tcp://", 6) != 0)
+        return 0;
+    const char *host = v + 6;
+    const char *colon = strrchr(host, ':');
+    if (colon == NULL || colon == host)
+        return 0;
+    if (!bind && colon - host == 1 && host[0] == '*')
+        return 0;
+    long port = 0;
+    const char *p = colon + 1;
+    if (*p == '\0' || strlen(p) > 5)
+        return 0;
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        port = port * 10 + (*p - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+static int check_listen(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    if (endpoint_ok(v, 1))
+        return 0;
+    snprintf(why, n, "\"%s\" is not tcp://host:port", v);
+    return -1;
+}
+
+static int check_connect(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    if (endpoint_ok(v, 0))
+        return 0;
+    snprintf(why, n, "\"%s\" is not tcp://host:port", v);
+    return -1;
+}
+
+static int check_z85(const char *v, const char *w, char *why, size_t n)
+{
+    static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyz"
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    (void)w;
+    size_t len = strlen(v);
+    if (len != 40) {
+        snprintf(why, n, "want 40 characters of Z85, got %zu", len);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (strchr(z85, v[i]) == NULL) {
+            snprintf(why, n, "character %zu ('%c') is not Z85", i + 1, v[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_category(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    if (icx_category_known(v))
+        return 0;
+    snprintf(why, n, "unknown category \"%s\"", v);
+    return -1;
+}
+
+static int check_list_id(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    size_t len = strlen(v);
+    int ok = len >= 1 && len <= 64 && v[0] >= 'a' && v[0] <= 'z';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
+             v[i] == '-';
+    if (ok)
+        return 0;
+    snprintf(why, n, "\"%s\" is not a list id (want lowercase letters, "
+             "digits and dashes)", v);
+    return -1;
+}
+
+static int check_field(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    size_t len = strlen(v);
+    int ok = len >= 1 && len <= 128 && v[0] != '.' && v[len - 1] != '.' &&
+             strstr(v, "..") == NULL;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+             (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-' ||
+             v[i] == '.';
+    if (ok)
+        return 0;
+    snprintf(why, n, "\"%s\" is not a field path (want names joined by dots, "
+             "e.g. victim.name)", v);
+    return -1;
+}
+
+static int check_dir(const char *v, const char *w, char *why, size_t n)
+{
+    struct stat st;
+    if (stat(v, &st) < 0) {
+        snprintf(why, n, "cannot use \"%s\": %s", w, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(why, n, "\"%s\" is not a directory", w);
+        return -1;
+    }
+    return 0;
+}
+
+/* The file must hold a PEM X.509 certificate that is valid now. */
+static int check_cert(const char *v, const char *w, char *why, size_t n)
+{
+    char *data = NULL;
+    size_t len = 0;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    icx_err e;
+    int rc = -1;
+
+    icx_err_clear(&e);
+    int r = icx_file_read(&data, &len, v, CERT_MAX_BYTES, &e);
+    if (r < 0) {
+        const char *m = e.msg;
+        size_t vl = strlen(v);
+        if (strncmp(m, v, vl) == 0 && strncmp(m + vl, ": ", 2) == 0)
+            m += vl + 2;
+        snprintf(why, n, "cannot read \"%s\": %s", w, m);
+        goto out;
+    }
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (bio != NULL)
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    if (x == NULL) {
+        snprintf(why, n, "\"%s\" is not a PEM X.509 certificate", w);
+        goto out;
+    }
+    const ASN1_TIME *t = X509_get0_notAfter(x);
+    if (X509_cmp_current_time(t) <= 0) {
+        struct tm tm;
+        char when[ICX_TIME_LEN + 1] = "?";
+        if (ASN1_TIME_to_tm(t, &tm) == 1)
+            icx_time_format(when, sizeof when, timegm(&tm));
+        snprintf(why, n, "certificate \"%s\" expired at %s", w, when);
+        goto out;
+    }
+    t = X509_get0_notBefore(x);
+    if (X509_cmp_current_time(t) >= 0) {
+        struct tm tm;
+        char when[ICX_TIME_LEN + 1] = "?";
+        if (ASN1_TIME_to_tm(t, &tm) == 1)
+            icx_time_format(when, sizeof when, timegm(&tm));
+        snprintf(why, n, "certificate \"%s\" is not valid before %s", w, when);
+        goto out;
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    X509_free(x);
+    BIO_free(bio);
+    free(data);
+    return rc;
+}
+
+/* ---- key tables ------------------------------------------------------- */
+
+#define G(f) offsetof(icx_config, f)
+#define P(f) offsetof(icx_partner, f)
+
+static const icx_conftab_key gateway_keys_keys[] = {
+    {.name = "private_key", .type = ICX_CT_PATH, .offset = G(private_key),
+     .required = 1, .doc = "PEM private key this gateway signs with"},
+    {.name = "certificate", .type = ICX_CT_PATH, .offset = G(certificate),
+     .required = 1, .check = check_cert,
+     .doc = "PEM X.509 certificate of that key, as partners hold it"},
+    {.name = "curve_secret", .type = ICX_CT_PATH,
+     .offset = G(curve_secret_file),
+     .doc = "Z85 CURVE secret key file; required for zmq partners or listen"},
+    {0}};
+
+static const icx_conftab_key gateway_store_keys[] = {
+    {.name = "path", .type = ICX_CT_PATH, .offset = G(store_path),
+     .def = "icx.db", .doc = "SQLite store file"},
+    {0}};
+
+static const icx_conftab_key gateway_endpoint_keys[] = {
+    {.name = "listen", .type = ICX_CT_STRING, .offset = G(listen),
+     .check = check_listen, .doc = "tcp://host:port to bind for partners"},
+    {.name = "control", .type = ICX_CT_PATH, .offset = G(control_socket),
+     .def = "icx.sock", .doc = "local control socket of icx serve"},
+    {0}};
+
+static const icx_conftab_key gateway_path_keys[] = {
+    {.name = "partners", .type = ICX_CT_PATH, .offset = G(partners_dir),
+     .def = "partners", .doc = "folder of partner files (*.yaml)"},
+    {.name = "schemas", .type = ICX_CT_PATH, .offset = G(schemas_dir),
+     .check = check_dir, .doc = "XSD folder; default: the built-in one"},
+    {.name = "adapters", .type = ICX_CT_PATH, .offset = G(adapters_dir),
+     .check = check_dir, .doc = "folder of external adapter modules"},
+    {0}};
+
+static const icx_conftab_key gateway_routing_keys[] = {
+    {.name = "hub", .type = ICX_CT_STRING, .offset = G(hub),
+     .check = check_agency, .doc = "agency id of the hub (route: hub)"},
+    {.name = "relay", .type = ICX_CT_BOOL, .offset = G(relay), .def = "false",
+     .doc = "this gateway relays envelopes for others (the hub)"},
+    {0}};
+
+static const icx_conftab_key gateway_limit_keys[] = {
+    {.name = "max_message_bytes", .type = ICX_CT_INT,
+     .offset = G(max_message_bytes), .min = 1024, .max = 67108864,
+     .def = "1048576", .doc = "largest envelope accepted or built"},
+    {.name = "max_depth", .type = ICX_CT_INT, .offset = G(max_depth),
+     .min = 8, .max = 256, .def = "64", .doc = "deepest XML nesting accepted"},
+    {0}};
+
+static const icx_conftab_key gateway_policy_keys[] = {
+    {.name = "created_past_seconds", .type = ICX_CT_INT,
+     .offset = G(created_past_s), .min = 0, .max = 86400, .def = "900",
+     .doc = "how far in the past Created may lie"},
+    {.name = "created_future_seconds", .type = ICX_CT_INT,
+     .offset = G(created_future_s), .min = 0, .max = 3600, .def = "300",
+     .doc = "how far in the future Created may lie (clock skew)"},
+    {.name = "replay_retention_days", .type = ICX_CT_INT,
+     .offset = G(replay_retention_days), .min = 1, .max = 3650, .def = "30",
+     .doc = "how long seen MessageIds are kept"},
+    {0}};
+
+static const icx_conftab_key gateway_audit_keys[] = {
+    {.name = "checkpoint_every", .type = ICX_CT_INT,
+     .offset = G(checkpoint_every), .min = 1, .max = 1000000, .def = "1000",
+     .doc = "records between signed checkpoints"},
+    {.name = "checkpoint_seconds", .type = ICX_CT_INT,
+     .offset = G(checkpoint_seconds), .min = 1, .max = 86400, .def = "60",
+     .doc = "seconds between signed checkpoints"},
+    {0}};
+
+static const icx_conftab_key gateway_keys[] = {
+    {.name = "id", .type = ICX_CT_STRING, .offset = G(id), .required = 1,
+     .check = check_agency, .doc = "this gateway's agency id"},
+    {.name = "keys", .type = ICX_CT_MAPPING, .sub = gateway_keys_keys,
+     .doc = "signing key, certificate, CURVE key"},
+    {.name = "store", .type = ICX_CT_MAPPING, .sub = gateway_store_keys,
+     .doc = "message store"},
+    {.name = "endpoints", .type = ICX_CT_MAPPING, .sub = gateway_endpoint_keys,
+     .doc = "network and control endpoints"},
+    {.name = "paths", .type = ICX_CT_MAPPING, .sub = gateway_path_keys,
+     .doc = "folders"},
+    {.name = "routing", .type = ICX_CT_MAPPING, .sub = gateway_routing_keys,
+     .doc = "hub and relaying"},
+    {.name = "limits", .type = ICX_CT_MAPPING, .sub = gateway_limit_keys,
+     .doc = "size and depth limits"},
+    {.name = "policy", .type = ICX_CT_MAPPING, .sub = gateway_policy_keys,
+     .doc = "verification windows"},
+    {.name = "workers", .type = ICX_CT_INT, .offset = G(workers), .min = 1,
+     .max = 64, .def = "2", .doc = "signing and verification threads"},
+    {.name = "audit", .type = ICX_CT_MAPPING, .sub = gateway_audit_keys,
+     .doc = "audit log checkpoints"},
+    {.name = "log_level", .type = ICX_CT_STRING, .offset = G(log_level),
+     .names = log_levels, .def = "info", .doc = "lowest level logged"},
+    {0}};
+
+static const icx_conftab_key partner_zmq_keys[] = {
+    {.name = "endpoint", .type = ICX_CT_STRING, .offset = P(endpoint),
+     .check = check_connect,
+     .doc = "tcp://host:port of the partner; required for connect"},
+    {.name = "direction", .type = ICX_CT_ENUM, .offset = P(direction),
+     .names = direction_names, .def = "connect",
+     .doc = "connect: we dial the partner; accept: it dials our listen"},
+    {.name = "curve_public_key", .type = ICX_CT_STRING,
+     .offset = P(curve_public_key), .check = check_z85,
+     .doc = "partner's CURVE public key, 40 characters of Z85"},
+    {0}};
+
+static const icx_conftab_key partner_retry_keys[] = {
+    {.name = "initial_seconds", .type = ICX_CT_INT,
+     .offset = P(retry_initial_s), .min = 1, .max = 3600, .def = "5",
+     .doc = "first retry delay"},
+    {.name = "max_seconds", .type = ICX_CT_INT, .offset = P(retry_max_s),
+     .min = 1, .max = 86400, .def = "600",
+     .doc = "longest retry delay (>= initial_seconds)"},
+    {.name = "max_age_seconds", .type = ICX_CT_INT, .offset = P(max_age_s),
+     .min = 60, .max = 2592000, .def = "86400",
+     .doc = "give up delivery after this long"},
+    {0}};
+
+static const icx_conftab_key partner_keys[] = {
+    {.name = "id", .type = ICX_CT_STRING, .offset = P(id), .required = 1,
+     .check = check_agency, .doc = "partner agency id, unique"},
+    {.name = "name", .type = ICX_CT_STRING, .offset = P(name), .def = "",
+     .doc = "display name"},
+    {.name = "certificate", .type = ICX_CT_PATH, .offset = P(certificate),
+     .required = 1, .check = check_cert,
+     .doc = "partner's PEM X.509 certificate: the only key trusted for it"},
+    {.name = "adapter", .type = ICX_CT_STRING, .offset = P(adapter),
+     .names = adapter_names, .def = "zmq", .doc = "transport"},
+    {.name = "zmq", .type = ICX_CT_MAPPING, .sub = partner_zmq_keys,
+     .doc = "settings of the zmq adapter"},
+    {.name = "route", .type = ICX_CT_ENUM, .offset = P(route),
+     .names = route_names, .def = "direct",
+     .doc = "direct, or hub: envelopes travel via routing.hub"},
+    {.name = "categories_in", .type = ICX_CT_STRLIST,
+     .offset = P(categories_in), .check = check_category,
+     .doc = "categories accepted from the partner"},
+    {.name = "categories_out", .type = ICX_CT_STRLIST,
+     .offset = P(categories_out), .check = check_category,
+     .doc = "categories that may be sent to the partner"},
+    {.name = "lists", .type = ICX_CT_STRLIST, .offset = P(lists),
+     .check = check_list_id, .doc = "lists the partner may pull"},
+    {.name = "max_tlp", .type = ICX_CT_ENUM, .offset = P(max_tlp),
+     .names = tlp_names, .def = "AMBER",
+     .doc = "highest TLP label sent to the partner"},
+    {.name = "max_handling", .type = ICX_CT_ENUM, .offset = P(max_hcode),
+     .names = hcode_names, .def = "H2",
+     .doc = "highest handling code sent to the partner"},
+    {.name = "withhold", .type = ICX_CT_STRLIST, .offset = P(withhold),
+     .check = check_field, .doc = "payload fields never sent to the partner"},
+    {.name = "retry", .type = ICX_CT_MAPPING, .sub = partner_retry_keys,
+     .doc = "delivery retries"},
+    {0}};
+
+/* ---- loading ---------------------------------------------------------- */
+
+static void partner_release(icx_partner *p)
+{
+    icx_conftab_release(p, partner_keys);
+    free(p->source_file);
+    p->source_file = NULL;
+}
+
+void icx_config_free(icx_config **cfgp)
+{
+    icx_config *cfg = *cfgp;
+    if (cfg == NULL)
+        return;
+    icx_conftab_release(cfg, gateway_keys);
+    for (size_t i = 0; i < cfg->npartners; i++)
+        partner_release(&cfg->partners[i]);
+    free(cfg->partners);
+    free(cfg->path);
+    free(cfg->base_dir);
+    free(cfg);
+    *cfgp = NULL;
+}
+
+/* The node of a dotted key, else the innermost mapping on its way: where a
+ * message about that key should point. */
+static const icx_conftab_node *spot(const icx_conftab_node *root,
+                                    const char *dotted)
+{
+    const icx_conftab_node *n = icx_conftab_find(root, dotted);
+    if (n != NULL)
+        return n;
+    const char *dot = strrchr(dotted, '.');
+    if (dot != NULL) {
+        char parent[128];
+        snprintf(parent, sizeof parent, "%.*s", (int)(dot - dotted), dotted);
+        n = icx_conftab_find(root, parent);
+        if (n != NULL && n->kind == ICX_CN_MAP)
+            return n;
+    }
+    return root;
+}
+
+/* A key with no usable value and no message about it yet. */
+static int unset(const icx_conftab_node *root, const char *dotted)
+{
+    const icx_conftab_node *n = icx_conftab_find(root, dotted);
+    return n == NULL || icx_conftab_is_empty(n);
+}
+
+static void check_partner(icx_config *cfg, size_t idx,
+                          const icx_conftab_node *root, icx_conftab_file *f)
+{
+    icx_partner *p = &cfg->partners[idx];
+
+    if (p->id != NULL) {
+        for (size_t i = 0; i < idx; i++) {
+            if (cfg->partners[i].id != NULL &&
+                strcmp(cfg->partners[i].id, p->id) == 0) {
+                icx_conftab_error(f, spot(root, "id"), "id",
+                                  "duplicate partner id \"%s\" (also in %s)",
+                                  p->id, cfg->partners[i].source_file);
+                break;
+            }
+        }
+        if (cfg->id != NULL && strcmp(cfg->id, p->id) == 0)
+            icx_conftab_error(f, spot(root, "id"), "id",
+                              "\"%s\" is this gateway's own id", p->id);
+    }
+    if (p->adapter != NULL && strcmp(p->adapter, "zmq") == 0) {
+        if (p->curve_public_key == NULL && unset(root, "zmq.curve_public_key"))
+            icx_conftab_error(f, spot(root, "zmq.curve_public_key"),
+                              "zmq.curve_public_key",
+                              "required when adapter is zmq");
+        if (p->direction == ICX_DIR_CONNECT && p->endpoint == NULL &&
+            unset(root, "zmq.endpoint"))
+            icx_conftab_error(f, spot(root, "zmq.endpoint"), "zmq.endpoint",
+                              "required when direction is connect");
+        if (p->direction == ICX_DIR_ACCEPT && cfg->listen == NULL)
+            icx_conftab_error(f, spot(root, "zmq.direction"), "zmq.direction",
+                              "accept needs endpoints.listen in gateway.yaml");
+    }
+    if (p->route == ICX_ROUTE_HUB) {
+        if (cfg->hub == NULL)
+            icx_conftab_error(f, spot(root, "route"), "route",
+                              "hub needs routing.hub in gateway.yaml");
+        else if (p->id != NULL && strcmp(p->id, cfg->hub) == 0)
+            icx_conftab_error(f, spot(root, "route"), "route",
+                              "hub, but this partner is the hub");
+    }
+    if (p->retry_max_s < p->retry_initial_s)
+        icx_conftab_error(f, spot(root, "retry.max_seconds"),
+                          "retry.max_seconds",
+                          "%ld is less than retry.initial_seconds (%ld)",
+                          p->retry_max_s, p->retry_initial_s);
+}
+
+static int yaml_name(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 5 &&
+           strcmp(d->d_name + n - 5, ".yaml") == 0;
+}
+
+/* Loads every partners/NAME.yaml.  disp_dir names the folder in messages. */
+static int load_partners(icx_config *cfg, const icx_conftab_node *groot,
+                         const char *disp_dir, icx_conftab_file *gf)
+{
+    struct dirent **names = NULL;
+    int n = 0, rc = ICX_OK;
+    const icx_conftab_node *at = icx_conftab_find(groot, "paths.partners");
+    int explicit = at != NULL && !icx_conftab_is_empty(at);
+
+    if (cfg->partners_dir == NULL)
+        return ICX_OK; /* its value was refused and reported */
+    n = scandir(cfg->partners_dir, &names, yaml_name, alphasort);
+    if (n < 0) {
+        if (errno == ENOMEM)
+            return ICX_ENOMEM;
+        if (errno != ENOENT || explicit)
+            icx_conftab_error(gf, spot(groot, "paths.partners"),
+                              "paths.partners", "cannot list \"%s\": %s",
+                              disp_dir, strerror(errno));
+        return ICX_OK;
+    }
+    if (n > ICX_CONFIG_MAX_PARTNERS) {
+        icx_conftab_error(gf, spot(groot, "paths.partners"), "paths.partners",
+                          "%d partner files, limit is %d", n,
+                          ICX_CONFIG_MAX_PARTNERS);
+        goto out;
+    }
+    if (n > 0) {
+        cfg->partners = calloc((size_t)n, sizeof *cfg->partners);
+        if (cfg->partners == NULL) {
+            rc = ICX_ENOMEM;
+            goto out;
+        }
+    }
+    for (int i = 0; i < n && rc == ICX_OK; i++) {
+        icx_partner *p = &cfg->partners[cfg->npartners++];
+        icx_conftab_node *root = NULL;
+        char *file = NULL;
+        size_t dl = strlen(disp_dir), len;
+
+        len = dl + 1 + strlen(names[i]->d_name) + 1;
+        p->source_file = malloc(len);
+        file = icx_conftab_resolve(cfg->partners_dir, names[i]->d_name);
+        if (p->source_file == NULL || file == NULL) {
+            free(file);
+            rc = ICX_ENOMEM;
+            break;
+        }
+        snprintf(p->source_file, len, "%s%s%s", disp_dir,
+                 dl == 0 || disp_dir[dl - 1] == '/' ? "" : "/",
+                 names[i]->d_name);
+        icx_conftab_file pf = {.display = p->source_file,
+                               .base_dir = cfg->partners_dir,
+                               .index = i + 1,
+                               .diag = gf->diag};
+        rc = icx_conftab_parse(&root, file, ICX_CONFIG_MAX_BYTES, &pf);
+        if (rc == ICX_OK && root != NULL) {
+            rc = icx_conftab_apply(p, partner_keys, root, &pf);
+            if (rc == ICX_OK)
+                check_partner(cfg, cfg->npartners - 1, root, &pf);
+        }
+        icx_conftab_node_free(&root);
+        free(file);
+    }
+out:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static void check_gateway(icx_config *cfg, const icx_conftab_node *root,
+                          icx_conftab_file *f)
+{
+    int zmq = cfg->listen != NULL;
+    for (size_t i = 0; i < cfg->npartners; i++)
+        if (cfg->partners[i].adapter != NULL &&
+            strcmp(cfg->partners[i].adapter, "zmq") == 0)
+            zmq = 1;
+    if (zmq && cfg->curve_secret_file == NULL && unset(root, "keys.curve_secret"))
+        icx_conftab_error(f, spot(root, "keys.curve_secret"),
+                          "keys.curve_secret",
+                          "required when endpoints.listen is set or a "
+                          "partner uses adapter zmq");
+    if (cfg->hub != NULL) {
+        if (cfg->id != NULL && strcmp(cfg->hub, cfg->id) == 0)
+            icx_conftab_error(f, spot(root, "routing.hub"), "routing.hub",
+                              "\"%s\" is this gateway's own id", cfg->hub);
+        else if (icx_config_partner(cfg, cfg->hub) == NULL)
+            icx_conftab_error(f, spot(root, "routing.hub"), "routing.hub",
+                              "no partner file has id \"%s\"", cfg->hub);
+    }
+}
+
+/* Absolute directory of path (which need not exist yet). */
+static char *abs_dir_of(const char *path)
+{
+    char dir[PATH_MAX];
+    char real[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (realpath(dir, real) != NULL)
+        return strdup(real);
+    return strdup(dir);
+}
+
+/* Applies the gateway table to root, then loads and checks the partners.
+ * Returns ICX_ENOMEM or ICX_OK; problems are diagnostics. */
+static int load_tree(icx_config *cfg, const icx_conftab_node *root,
+                     const char *path, icx_conftab_file *gf)
+{
+    char *disp_dir = NULL;
+    int rc = icx_conftab_apply(cfg, gateway_keys, root, gf);
+    if (rc < 0)
+        goto out;
+
+    /* Partner files are named in messages the way path was given. */
+    const icx_conftab_node *pn = icx_conftab_find(root, "paths.partners");
+    const char *written = pn != NULL && pn->kind == ICX_CN_SCALAR &&
+                                  !icx_conftab_is_empty(pn)
+                              ? pn->text
+                              : "partners";
+    const char *slash = strrchr(path, '/');
+    if (written[0] == '/' || slash == NULL) {
+        disp_dir = strdup(written);
+    } else {
+        int dl = (int)(slash - path);
+        size_t len = (size_t)dl + 1 + strlen(written) + 1;
+        disp_dir = malloc(len);
+        if (disp_dir != NULL)
+            snprintf(disp_dir, len, "%.*s/%s", dl, path, written);
+    }
+    if (disp_dir == NULL) {
+        rc = ICX_ENOMEM;
+        goto out;
+    }
+    rc = load_partners(cfg, root, disp_dir, gf);
+    if (rc < 0)
+        goto out;
+    check_gateway(cfg, root, gf);
+out:
+    free(disp_dir);
+    return rc;
+}
+
+int icx_config_load(icx_config **out, const char *path, icx_buf *errs,
+                    icx_err *err)
+{
+    icx_config *cfg = NULL;
+    icx_conftab_diag diag = {0};
+    icx_conftab_node *root = NULL;
+    int rc = ICX_OK;
+
+    *out = NULL;
+    cfg = calloc(1, sizeof *cfg);
+    if (cfg == NULL) {
+        rc = ICX_ENOMEM;
+        goto out;
+    }
+    cfg->path = strdup(path);
+    cfg->base_dir = abs_dir_of(path);
+    if (cfg->path == NULL || cfg->base_dir == NULL) {
+        rc = ICX_ENOMEM;
+        goto out;
+    }
+    icx_conftab_file gf = {.display = path, .base_dir = cfg->base_dir,
+                           .index = 0, .diag = &diag};
+    rc = icx_conftab_parse(&root, path, ICX_CONFIG_MAX_BYTES, &gf);
+    if (rc == ICX_OK && root != NULL)
+        rc = load_tree(cfg, root, path, &gf);
+    if (rc < 0 || diag.oom) {
+        rc = ICX_ENOMEM;
+        goto out;
+    }
+    if (icx_conftab_diag_emit(&diag, errs, err) > 0) {
+        rc = ICX_ECONFIG;
+        goto out;
+    }
+    *out = cfg;
+    cfg = NULL;
+out:
+    if (rc == ICX_ENOMEM)
+        icx_err_set(err, ICX_ENOMEM, "%s: out of memory while loading", path);
+    icx_config_free(&cfg);
+    icx_conftab_node_free(&root);
+    icx_conftab_diag_free(&diag);
+    return rc;
+}

@@ -1,0 +1,113 @@
+/*
+ * config.h - the gateway configuration: gateway.yaml and partners/NAME.yaml.
+ *
+ * Loading walks libyaml events so every scalar has a position; keys are
+ * declared in tables (key, type, offset, required, bounds, default) and
+ * unknown keys, wrong types, out-of-range values, missing required keys,
+ * duplicate partner ids, anchors/aliases and unreadable or invalid
+ * certificate files are errors.  All errors of one load are collected as
+ * `file:line:col: key: what is wrong` lines, then the load fails.
+ *
+ * Ownership: icx_config_load() returns a config the caller frees with
+ * icx_config_free(); partners and strings inside are owned by it and valid
+ * until then.  A loaded config is immutable; a reload builds a new one.
+ * Thread safety: an immutable config may be read from any thread.
+ */
+#ifndef ICX_CONFIG_H
+#define ICX_CONFIG_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define ICX_CONFIG_MAX_BYTES (1024 * 1024)
+#define ICX_CONFIG_MAX_PARTNERS 256
+#define ICX_CONFIG_MAX_LIST 64 /* entries in a list-valued key */
+
+/* TLP 2.0 labels, ordered from least to most restricted. */
+enum icx_tlp { ICX_TLP_CLEAR, ICX_TLP_GREEN, ICX_TLP_AMBER,
+               ICX_TLP_AMBER_STRICT, ICX_TLP_RED };
+/* "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"; -1 when unknown. */
+int icx_tlp_from_name(const char *name);
+const char *icx_tlp_name(int tlp);
+/* "H0".."H3" -> 0..3; -1 when unknown. */
+int icx_hcode_from_name(const char *name);
+
+/* Message categories (the Category header): "case-referral", ...
+ * 1 when name is one of them, else 0. */
+int icx_category_known(const char *name);
+
+enum icx_direction { ICX_DIR_CONNECT, ICX_DIR_ACCEPT };
+enum icx_route { ICX_ROUTE_DIRECT, ICX_ROUTE_HUB };
+
+typedef struct icx_strlist {
+    char **items;
+    size_t count;
+} icx_strlist;
+
+int icx_strlist_has(const icx_strlist *l, const char *s);
+
+typedef struct icx_partner {
+    char *id;              /* required, agency id, unique */
+    char *name;            /* default "" */
+    char *certificate;     /* required, path (resolved against the file) */
+    char *adapter;         /* default "zmq" */
+    /* zmq: */
+    char *endpoint;        /* tcp://host:port; required when direction=connect */
+    int direction;         /* connect|accept, default connect */
+    char *curve_public_key;/* Z85, 40 chars; required for adapter zmq */
+    /* policy */
+    int route;             /* direct|hub, default direct */
+    icx_strlist categories_in;  /* default: empty (nothing accepted) */
+    icx_strlist categories_out; /* default: empty (nothing sent) */
+    icx_strlist lists;     /* list ids it may pull */
+    int max_tlp;           /* default AMBER */
+    int max_hcode;         /* default 2 (H2) */
+    icx_strlist withhold;  /* payload fields never sent to it */
+    /* retries */
+    long retry_initial_s;  /* default 5, 1..3600 */
+    long retry_max_s;      /* default 600, 1..86400 */
+    long max_age_s;        /* default 86400, 60..2592000 */
+    char *source_file;     /* the partner file, for messages */
+} icx_partner;
+
+typedef struct icx_config {
+    char *path;            /* the gateway.yaml that was loaded */
+    char *base_dir;        /* its directory; relative paths resolve here */
+    char *id;              /* required, this gateway's agency id */
+    char *private_key;     /* required path */
+    char *certificate;     /* required path */
+    char *curve_secret_file; /* path of the CURVE key file; required for zmq */
+    char *store_path;      /* default "icx.db" */
+    char *listen;          /* tcp endpoint to bind; default none */
+    char *control_socket;  /* default "icx.sock" */
+    char *partners_dir;    /* default "partners" */
+    char *schemas_dir;     /* default: compiled-in ICX_SCHEMAS_DIR */
+    char *adapters_dir;    /* default none */
+    char *hub;             /* agency id of the hub, default none */
+    int relay;             /* this gateway relays for others (the hub), default 0 */
+    long max_message_bytes;   /* default 1 MiB, 1 KiB..64 MiB */
+    long max_depth;           /* default 64, 8..256 */
+    long created_past_s;      /* default 900, 0..86400 */
+    long created_future_s;    /* default 300, 0..3600 */
+    long replay_retention_days; /* default 30, 1..3650 */
+    long workers;             /* default 2, 1..64 */
+    long checkpoint_every;    /* audit: default 1000, 1..1000000 */
+    long checkpoint_seconds;  /* audit: default 60, 1..86400 */
+    char *log_level;          /* default "info" */
+    icx_partner *partners;
+    size_t npartners;
+} icx_config;
+
+/* Loads path and the partner files.  On failure *out is NULL, the return
+ * is ICX_ECONFIG and errs (when not NULL) holds one line per error,
+ * "file:line:col: key: what is wrong\n"; err->msg holds the first. */
+int icx_config_load(icx_config **out, const char *path, icx_buf *errs,
+                    icx_err *err);
+void icx_config_free(icx_config **cfgp);
+
+/* Partner by agency id; borrowed, valid until icx_config_free(). */
+const icx_partner *icx_config_partner(const icx_config *cfg, const char *id);
+
+#endif

@@ -1,0 +1,461 @@
+/*
+ * test_config.c - the configuration loader.
+ *
+ * Bad configurations are fixtures: tests/data/config/bad/<case>/ holds a
+ * gateway.yaml (and partner files) beside expected.txt, the exact error
+ * lines the load must produce, with paths as the test passes them (it runs
+ * from tests/data/config/bad).  The good fixture checks values, defaults
+ * and resolved paths.  Cases that need generated files (an expired
+ * certificate, too many entries) build them in a temporary folder.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "testutil.h"
+#include "util.h"
+
+#define ERRS_MAX (256 * 1024)
+
+static void chdir_data(const char *sub)
+{
+    const char *dir = icx_test_path("%s/tests/data/config%s%s",
+                                    icx_test_srcdir(), sub[0] ? "/" : "", sub);
+    if (chdir(dir) != 0)
+        fail_msg("chdir %s failed", dir);
+}
+
+static void expect_str(const char *what, const char *got, const char *want)
+{
+    if (got == NULL && want == NULL)
+        return;
+    if (got == NULL || want == NULL || strcmp(got, want) != 0)
+        fail_msg("%s: got \"%s\", want \"%s\"", what, got ? got : "(null)",
+                 want ? want : "(null)");
+}
+
+static void expect_long(const char *what, long got, long want)
+{
+    if (got != want)
+        fail_msg("%s: got %ld, want %ld", what, got, want);
+}
+
+/* Loads path, expects a refusal and returns the error lines (malloc'ed). */
+static char *load_errors(const char *path)
+{
+    icx_config *cfg = NULL;
+    icx_buf errs;
+    icx_err err;
+    icx_buf_init(&errs, ERRS_MAX);
+    icx_err_clear(&err);
+    int rc = icx_config_load(&cfg, path, &errs, &err);
+    if (rc != ICX_ECONFIG)
+        fail_msg("%s: got rc %s, want ECONFIG (errors: %s)", path,
+                 icx_rc_name(rc), errs.data ? errs.data : "");
+    if (cfg != NULL)
+        fail_msg("%s: got a config, want NULL", path);
+    /* err->msg is the first line. */
+    size_t first = strcspn(errs.data, "\n");
+    if (strlen(err.msg) != first || strncmp(err.msg, errs.data, first) != 0)
+        fail_msg("%s: err.msg: got \"%s\", want the first line \"%.*s\"", path,
+                 err.msg, (int)first, errs.data);
+    return icx_buf_steal(&errs, NULL);
+}
+
+/* ---- bad fixtures ----------------------------------------------------- */
+
+static void test_bad_fixture(void **state)
+{
+    const char *name = *state;
+    char *want = NULL;
+    size_t len = 0;
+    icx_err err;
+
+    chdir_data("bad");
+    icx_err_clear(&err);
+    if (icx_file_read(&want, &len, icx_test_path("%s/expected.txt", name),
+                      ERRS_MAX, &err) < 0)
+        fail_msg("%s", err.msg);
+    char *got = load_errors(icx_test_path("%s/gateway.yaml", name));
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: errors differ\ngot:\n%swant:\n%s", name, got, want);
+    free(got);
+    free(want);
+}
+
+#define BAD(name) {"bad/" name, test_bad_fixture, NULL, NULL, name}
+
+/* ---- good config ------------------------------------------------------ */
+
+static void test_good(void **state)
+{
+    (void)state;
+    icx_config *cfg = NULL;
+    icx_buf errs;
+    icx_err err;
+    char base[PATH_MAX];
+    char want[PATH_MAX + 64];
+
+    chdir_data("");
+    if (realpath("good", base) == NULL)
+        fail_msg("realpath good failed");
+    icx_buf_init(&errs, ERRS_MAX);
+    icx_err_clear(&err);
+    int rc = icx_config_load(&cfg, "good/gateway.yaml", &errs, &err);
+    if (rc != ICX_OK)
+        fail_msg("load: got rc %s, want OK; errors:\n%s", icx_rc_name(rc),
+                 errs.data ? errs.data : "");
+    expect_long("errs.len", (long)errs.len, 0);
+
+    expect_str("path", cfg->path, "good/gateway.yaml");
+    expect_str("base_dir", cfg->base_dir, base);
+    expect_str("id", cfg->id, "JP-NPA");
+    snprintf(want, sizeof want, "%s/keys/key.pem", base);
+    expect_str("private_key", cfg->private_key, want);
+    snprintf(want, sizeof want, "%s/../cert.pem", base);
+    expect_str("certificate", cfg->certificate, want);
+    expect_str("curve_secret_file", cfg->curve_secret_file,
+               "/etc/icx/curve.key");
+    snprintf(want, sizeof want, "%s/icx.db", base);
+    expect_str("store_path (default)", cfg->store_path, want);
+    expect_str("listen", cfg->listen, "tcp://*:7701");
+    snprintf(want, sizeof want, "%s/icx.sock", base);
+    expect_str("control_socket (default)", cfg->control_socket, want);
+    snprintf(want, sizeof want, "%s/partners", base);
+    expect_str("partners_dir (default)", cfg->partners_dir, want);
+    expect_str("schemas_dir", cfg->schemas_dir, NULL);
+    expect_str("adapters_dir", cfg->adapters_dir, NULL);
+    expect_str("hub", cfg->hub, "INT-ICPO");
+    expect_long("relay", cfg->relay, 0);
+    expect_long("max_message_bytes", cfg->max_message_bytes, 1048576);
+    expect_long("max_depth", cfg->max_depth, 64);
+    expect_long("created_past_s", cfg->created_past_s, 600);
+    expect_long("created_future_s", cfg->created_future_s, 300);
+    expect_long("replay_retention_days", cfg->replay_retention_days, 30);
+    expect_long("workers", cfg->workers, 4);
+    expect_long("checkpoint_every", cfg->checkpoint_every, 1000);
+    expect_long("checkpoint_seconds", cfg->checkpoint_seconds, 60);
+    expect_str("log_level", cfg->log_level, "info");
+    expect_long("npartners", (long)cfg->npartners, 2);
+
+    /* Partner files load in name order; README.txt is not one. */
+    const icx_partner *hub = &cfg->partners[0];
+    const icx_partner *ph = &cfg->partners[1];
+    expect_str("partners[0].id", hub->id, "INT-ICPO");
+    expect_str("partners[1].id", ph->id, "PH-NBI");
+    if (icx_config_partner(cfg, "PH-NBI") != ph)
+        fail_msg("icx_config_partner(PH-NBI): got %p, want %p",
+                 (const void *)icx_config_partner(cfg, "PH-NBI"),
+                 (const void *)ph);
+    if (icx_config_partner(cfg, "XX-NONE") != NULL)
+        fail_msg("icx_config_partner(XX-NONE): got a partner, want NULL");
+
+    expect_str("ph.name", ph->name,
+               "Philippines National Bureau of Investigation");
+    snprintf(want, sizeof want, "%s/partners/../../cert.pem", base);
+    expect_str("ph.certificate", ph->certificate, want);
+    expect_str("ph.adapter (default)", ph->adapter, "zmq");
+    expect_str("ph.endpoint", ph->endpoint, "tcp://127.0.0.1:7702");
+    expect_long("ph.direction (default)", ph->direction, ICX_DIR_CONNECT);
+    expect_str("ph.curve_public_key", ph->curve_public_key,
+               "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+    expect_long("ph.route", ph->route, ICX_ROUTE_HUB);
+    expect_long("ph.categories_in.count", (long)ph->categories_in.count, 2);
+    expect_str("ph.categories_in[1]", ph->categories_in.items[1], "receipt");
+    expect_long("ph.categories_out.count", (long)ph->categories_out.count, 2);
+    expect_str("ph.categories_out[1]", ph->categories_out.items[1],
+               "case-request");
+    expect_long("strlist_has(case-request)",
+                icx_strlist_has(&ph->categories_out, "case-request"), 1);
+    expect_long("strlist_has(receipt)",
+                icx_strlist_has(&ph->categories_out, "receipt"), 0);
+    expect_long("ph.lists.count", (long)ph->lists.count, 1);
+    expect_str("ph.lists[0]", ph->lists.items[0], "csam-urls");
+    expect_long("ph.max_tlp", ph->max_tlp, ICX_TLP_AMBER_STRICT);
+    expect_long("ph.max_hcode", ph->max_hcode, 1);
+    expect_str("ph.withhold[0]", ph->withhold.items[0], "victim.name");
+    expect_long("ph.retry_initial_s", ph->retry_initial_s, 10);
+    expect_long("ph.retry_max_s", ph->retry_max_s, 10);
+    expect_long("ph.max_age_s (default)", ph->max_age_s, 86400);
+    expect_str("ph.source_file", ph->source_file, "good/partners/ph-nbi.yaml");
+
+    expect_str("hub.name (default)", hub->name, "");
+    expect_str("hub.endpoint", hub->endpoint, NULL);
+    expect_long("hub.direction", hub->direction, ICX_DIR_ACCEPT);
+    expect_long("hub.route (default)", hub->route, ICX_ROUTE_DIRECT);
+    expect_long("hub.categories_in.count (default)",
+                (long)hub->categories_in.count, 0);
+    expect_long("hub.max_tlp (default)", hub->max_tlp, ICX_TLP_AMBER);
+    expect_long("hub.max_hcode (default)", hub->max_hcode, 2);
+    expect_long("hub.retry_initial_s (default)", hub->retry_initial_s, 5);
+    expect_long("hub.retry_max_s (default)", hub->retry_max_s, 600);
+
+    icx_config_free(&cfg);
+    if (cfg != NULL)
+        fail_msg("icx_config_free: got %p, want NULL", (void *)cfg);
+    icx_config_free(&cfg); /* NULL-safe */
+    icx_buf_free(&errs);
+}
+
+/* The shipped example is valid except for the key files, which are not in
+ * git (icx keys gen makes them). */
+static void test_example(void **state)
+{
+    (void)state;
+    icx_config *cfg = NULL;
+    icx_buf errs;
+    icx_err err;
+
+    icx_buf_init(&errs, ERRS_MAX);
+    icx_err_clear(&err);
+    int rc = icx_config_load(
+        &cfg, icx_test_path("%s/config/gateway.yaml", icx_test_srcdir()),
+        &errs, &err);
+    if (rc == ICX_OK) {
+        expect_long("example npartners", (long)cfg->npartners, 2);
+        icx_config_free(&cfg);
+    } else {
+        if (rc != ICX_ECONFIG)
+            fail_msg("example: got rc %s, want OK or ECONFIG",
+                     icx_rc_name(rc));
+        for (char *line = errs.data; *line != '\0';) {
+            char *nl = strchr(line, '\n');
+            *nl = '\0';
+            if (strstr(line, "certificate: cannot read \"") == NULL)
+                fail_msg("example: got \"%s\", want only missing "
+                         "certificates", line);
+            line = nl + 1;
+        }
+    }
+    icx_buf_free(&errs);
+}
+
+/* ---- generated cases -------------------------------------------------- */
+
+static const char gateway_head[] =
+    "id: JP-NPA\n"
+    "keys:\n"
+    "  private_key: key.pem\n"
+    "  certificate: cert.pem\n"
+    "  curve_secret: curve.key\n";
+
+static void write_cert(const char *path, const char *not_before,
+                       const char *not_after)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    assert_non_null(key);
+    assert_non_null(x);
+    assert_non_null(name);
+    assert_int_equal(X509_set_version(x, 2), 1);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    assert_int_equal(ASN1_TIME_set_string(X509_getm_notBefore(x), not_before),
+                     1);
+    assert_int_equal(ASN1_TIME_set_string(X509_getm_notAfter(x), not_after),
+                     1);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               (const unsigned char *)"JP-NPA", -1, -1, 0);
+    X509_set_subject_name(x, name);
+    X509_set_issuer_name(x, name);
+    X509_set_pubkey(x, key);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_X509(f, x), 1);
+    fclose(f);
+    X509_NAME_free(name);
+    X509_free(x);
+    EVP_PKEY_free(key); /* never written: only the certificate matters */
+}
+
+static void test_expired_cert(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    write_cert(icx_test_path("%s/cert.pem", dir), "20200101000000Z",
+               "20210101000000Z");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/gateway.yaml", dir);
+    icx_test_write(path, gateway_head);
+    char *got = load_errors(path);
+    const char *want = icx_test_path(
+        "%s:4:16: keys.certificate: certificate \"cert.pem\" expired at "
+        "2021-01-01T00:00:00Z\n", path);
+    if (strcmp(got, want) != 0)
+        fail_msg("got \"%s\", want \"%s\"", got, want);
+    free(got);
+
+    /* Not yet valid. */
+    write_cert(icx_test_path("%s/cert.pem", dir), "21000101000000Z",
+               "21010101000000Z");
+    got = load_errors(path);
+    want = icx_test_path("%s:4:16: keys.certificate: certificate \"cert.pem\" "
+                         "is not valid before 2100-01-01T00:00:00Z\n", path);
+    if (strcmp(got, want) != 0)
+        fail_msg("got \"%s\", want \"%s\"", got, want);
+    free(got);
+
+    /* A generated, current certificate loads, with zero partner files. */
+    write_cert(icx_test_path("%s/cert.pem", dir), "20200101000000Z",
+               "21000101000000Z");
+    icx_config *cfg = NULL;
+    icx_err err;
+    icx_err_clear(&err);
+    int rc = icx_config_load(&cfg, path, NULL, &err);
+    if (rc != ICX_OK)
+        fail_msg("got rc %s (%s), want OK", icx_rc_name(rc), err.msg);
+    expect_long("npartners", (long)cfg->npartners, 0);
+    icx_config_free(&cfg);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    chdir_data("");
+    char *got = load_errors("nowhere/gateway.yaml");
+    expect_str("missing file", got,
+               "nowhere/gateway.yaml: cannot read: No such file or "
+               "directory\n");
+    free(got);
+}
+
+/* Limits: entries per list and partner files per folder. */
+static void test_limits(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    icx_buf y;
+    icx_buf_init(&y, 64 * 1024);
+    char gw[PATH_MAX];
+    snprintf(gw, sizeof gw, "%s/gateway.yaml", dir);
+
+    write_cert(icx_test_path("%s/cert.pem", dir), "20200101000000Z",
+               "21000101000000Z");
+    icx_test_write(gw, gateway_head);
+    assert_int_equal(mkdir(icx_test_path("%s/partners", dir), 0700), 0);
+    icx_buf_puts(&y, "id: PH-NBI\ncertificate: ../cert.pem\n"
+                     "adapter: filedrop\nwithhold: [");
+    for (int i = 0; i <= ICX_CONFIG_MAX_LIST; i++)
+        icx_buf_printf(&y, "%sf%d", i ? ", " : "", i);
+    icx_buf_puts(&y, "]\n");
+    icx_test_write(icx_test_path("%s/partners/ph-nbi.yaml", dir), y.data);
+    char *got = load_errors(gw);
+    const char *want = icx_test_path(
+        "%s/partners/ph-nbi.yaml:4:%d: withhold: more than %d entries\n", dir,
+        12 + 4 * 10 + 5 * (ICX_CONFIG_MAX_LIST - 10), ICX_CONFIG_MAX_LIST);
+    expect_str("list limit", got, want);
+    free(got);
+    icx_buf_free(&y);
+
+    for (int i = 0; i <= ICX_CONFIG_MAX_PARTNERS; i++)
+        icx_test_write(icx_test_path("%s/partners/p%03d.yaml", dir, i), "");
+    got = load_errors(gw);
+    want = icx_test_path("%s:1:1: paths.partners: %d partner files, limit is "
+                         "%d\n", gw, ICX_CONFIG_MAX_PARTNERS + 2,
+                         ICX_CONFIG_MAX_PARTNERS);
+    expect_str("partner limit", got, want);
+    free(got);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
+/* Without an errs buffer the load still fails and err->msg says why. */
+static void test_no_errs_buffer(void **state)
+{
+    (void)state;
+    icx_config *cfg = NULL;
+    icx_err err;
+    chdir_data("bad");
+    icx_err_clear(&err);
+    int rc = icx_config_load(&cfg, "anchor/gateway.yaml", NULL, &err);
+    expect_str("rc", icx_rc_name(rc), icx_rc_name(ICX_ECONFIG));
+    expect_str("err.msg", err.msg,
+               "anchor/gateway.yaml:5:10: workers: anchor \"&w\" not allowed");
+    if (cfg != NULL)
+        fail_msg("got a config, want NULL");
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    static const struct { const char *name; int tlp; } tlps[] = {
+        {"CLEAR", ICX_TLP_CLEAR}, {"GREEN", ICX_TLP_GREEN},
+        {"AMBER", ICX_TLP_AMBER}, {"AMBER+STRICT", ICX_TLP_AMBER_STRICT},
+        {"RED", ICX_TLP_RED}, {"amber", -1}, {"WHITE", -1}, {"", -1}};
+    for (size_t i = 0; i < sizeof tlps / sizeof tlps[0]; i++) {
+        expect_long(tlps[i].name, icx_tlp_from_name(tlps[i].name),
+                    tlps[i].tlp);
+        if (tlps[i].tlp >= 0)
+            expect_str("icx_tlp_name", icx_tlp_name(tlps[i].tlp),
+                       tlps[i].name);
+    }
+    expect_str("icx_tlp_name(99)", icx_tlp_name(99), "?");
+
+    static const struct { const char *name; int h; } hcodes[] = {
+        {"H0", 0}, {"H1", 1}, {"H2", 2}, {"H3", 3}, {"H4", -1}, {"h1", -1}};
+    for (size_t i = 0; i < sizeof hcodes / sizeof hcodes[0]; i++)
+        expect_long(hcodes[i].name, icx_hcode_from_name(hcodes[i].name),
+                    hcodes[i].h);
+
+    static const struct { const char *name; int known; } cats[] = {
+        {"case-referral", 1}, {"case-request", 1}, {"case-response", 1},
+        {"list-sync-request", 1}, {"list-update", 1}, {"survey-request", 1},
+        {"survey-response", 1}, {"receipt", 1}, {"case", 0}, {"", 0}};
+    for (size_t i = 0; i < sizeof cats / sizeof cats[0]; i++)
+        expect_long(cats[i].name, icx_category_known(cats[i].name),
+                    cats[i].known);
+
+    expect_long("strlist_has(NULL)", icx_strlist_has(NULL, "x"), 0);
+    expect_long("config_partner(NULL)",
+                icx_config_partner(NULL, "PH-NBI") != NULL, 0);
+}
+
+int main(void)
+{
+    static char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        BAD("unknown_key"),
+        BAD("wrong_type"),
+        BAD("out_of_range"),
+        BAD("missing_required"),
+        BAD("bad_enum"),
+        BAD("duplicate_key"),
+        BAD("duplicate_partner"),
+        BAD("unreadable_cert"),
+        BAD("invalid_cert"),
+        BAD("anchor"),
+        BAD("alias"),
+        BAD("syntax"),
+        BAD("too_deep"),
+        BAD("cross"),
+        BAD("partners_dir"),
+        BAD("several"),
+        cmocka_unit_test(test_good),
+        cmocka_unit_test(test_example),
+        cmocka_unit_test(test_expired_cert),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_no_errs_buffer),
+        cmocka_unit_test(test_names),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return chdir(cwd) == 0 ? failed : 1;
+}
