@@ -330,8 +330,9 @@ static const icx_conftab_key gateway_limit_keys[] = {
 
 static const icx_conftab_key gateway_policy_keys[] = {
     {.name = "created_past_seconds", .type = ICX_CT_INT,
-     .offset = G(created_past_s), .min = 0, .max = 86400, .def = "900",
-     .doc = "how far in the past Created may lie"},
+     .offset = G(created_past_s), .min = 0, .max = 2592000, .def = "172800",
+     .doc = "how far in the past Created may lie (covers partners' retry "
+            "max_age_seconds, so a retried message is still fresh)"},
     {.name = "created_future_seconds", .type = ICX_CT_INT,
      .offset = G(created_future_s), .min = 0, .max = 3600, .def = "300",
      .doc = "how far in the future Created may lie (clock skew)"},
@@ -621,6 +622,14 @@ static void check_gateway(icx_config *cfg, const icx_conftab_node *root,
                           "keys.curve_secret",
                           "required when endpoints.listen is set or a "
                           "partner uses adapter zmq");
+    /* A replayed envelope must meet the replay cache before it can pass the
+     * freshness window, so the cache outlives the window. */
+    if (cfg->replay_retention_days * 86400L <= cfg->created_past_s)
+        icx_conftab_error(f, spot(root, "policy.replay_retention_days"),
+                          "policy.replay_retention_days",
+                          "%ld days do not outlast policy.created_past_seconds "
+                          "(%ld s); replays could pass unnoticed",
+                          cfg->replay_retention_days, cfg->created_past_s);
     if (cfg->hub != NULL) {
         if (cfg->id != NULL && strcmp(cfg->hub, cfg->id) == 0)
             icx_conftab_error(f, spot(root, "routing.hub"), "routing.hub",
