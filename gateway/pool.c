@@ -1,0 +1,173 @@
+/*
+ * pool.c - worker threads behind inproc PUSH/PULL sockets (see pool.h).
+ *
+ * Messages carry a job pointer (sizeof(void *) bytes); a NULL pointer is
+ * the stop signal, one per worker.  Each worker has its own PULL (jobs in,
+ * fair-queued by the PUSH) and PUSH (results out) sockets; the loop has
+ * the matching PUSH and PULL.  Inproc endpoints are named after the pool
+ * address so that several pools may share a context.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+struct worker {
+    pthread_t thread;
+    struct icx_pool *pool;
+    int started;
+};
+
+struct icx_pool {
+    void *zctx;
+    void *jobs;      /* PUSH, loop -> workers */
+    void *results;   /* PULL, workers -> loop */
+    char jobs_ep[64];
+    char results_ep[64];
+    void *ctx;
+    int nworkers;
+    int inflight;
+    struct worker *w;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    icx_pool *p = w->pool;
+    void *in = zmq_socket(p->zctx, ZMQ_PULL);
+    void *out = zmq_socket(p->zctx, ZMQ_PUSH);
+    int zero = 0;
+    if (in == NULL || out == NULL)
+        goto done;
+    zmq_setsockopt(in, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(out, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(in, p->jobs_ep) < 0 || zmq_connect(out, p->results_ep) < 0)
+        goto done;
+    for (;;) {
+        icx_job *job = NULL;
+        int n = zmq_recv(in, &job, sizeof job, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (int)sizeof job || job == NULL)
+            break;
+        job->run(job, p->ctx);
+        while (zmq_send(out, &job, sizeof job, 0) < 0 && errno == EINTR)
+            ;
+    }
+done:
+    if (in != NULL)
+        zmq_close(in);
+    if (out != NULL)
+        zmq_close(out);
+    return NULL;
+}
+
+int icx_pool_start(icx_pool **out, void *zmq_ctx, int workers, void *ctx,
+                   icx_err *err)
+{
+    int rc = ICX_OK, zero = 0;
+    icx_pool *p = calloc(1, sizeof *p);
+    *out = NULL;
+    if (p == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    p->zctx = zmq_ctx;
+    p->ctx = ctx;
+    p->nworkers = workers;
+    snprintf(p->jobs_ep, sizeof p->jobs_ep, "inproc://icx-jobs-%p", (void *)p);
+    snprintf(p->results_ep, sizeof p->results_ep, "inproc://icx-results-%p",
+             (void *)p);
+    p->jobs = zmq_socket(zmq_ctx, ZMQ_PUSH);
+    p->results = zmq_socket(zmq_ctx, ZMQ_PULL);
+    p->w = calloc((size_t)workers, sizeof *p->w);
+    if (p->jobs == NULL || p->results == NULL || p->w == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "cannot create worker sockets");
+        goto out;
+    }
+    zmq_setsockopt(p->jobs, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(p->results, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(p->jobs, p->jobs_ep) < 0 ||
+        zmq_bind(p->results, p->results_ep) < 0) {
+        rc = icx_err_set(err, ICX_ERROR, "cannot bind worker sockets: %s",
+                         zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    for (int i = 0; i < workers; i++) {
+        p->w[i].pool = p;
+        if (pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]) != 0) {
+            rc = icx_err_set(err, ICX_ERROR, "cannot start worker thread");
+            goto out;
+        }
+        p->w[i].started = 1;
+    }
+    *out = p;
+    return ICX_OK;
+out:
+    icx_pool_stop(&p, NULL);
+    return rc;
+}
+
+int icx_pool_submit(icx_pool *p, icx_job *job, icx_err *err)
+{
+    for (;;) {
+        if (zmq_send(p->jobs, &job, sizeof job, ZMQ_DONTWAIT) == sizeof job) {
+            p->inflight++;
+            return ICX_OK;
+        }
+        if (errno != EINTR)
+            break;
+    }
+    return icx_err_set(err, ICX_EAGAIN, "worker queue full: %s",
+                       zmq_strerror(zmq_errno()));
+}
+
+void *icx_pool_socket(icx_pool *p) { return p->results; }
+
+icx_job *icx_pool_take(icx_pool *p)
+{
+    icx_job *job = NULL;
+    int n = zmq_recv(p->results, &job, sizeof job, ZMQ_DONTWAIT);
+    if (n != (int)sizeof job)
+        return NULL;
+    p->inflight--;
+    return job;
+}
+
+int icx_pool_inflight(const icx_pool *p) { return p->inflight; }
+
+void icx_pool_stop(icx_pool **pp, void (*drop)(icx_job *job))
+{
+    icx_pool *p = *pp;
+    if (p == NULL)
+        return;
+    int started = 0;
+    for (int i = 0; p->w != NULL && i < p->nworkers; i++)
+        started += p->w[i].started;
+    /* Let running jobs finish and hand back what is done. */
+    while (p->inflight > 0 && started > 0) {
+        zmq_pollitem_t it = {p->results, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 5000) <= 0)
+            break;
+        icx_job *job = icx_pool_take(p);
+        if (job != NULL && drop != NULL)
+            drop(job);
+    }
+    for (int i = 0; i < started; i++) {
+        icx_job *stop = NULL;
+        zmq_send(p->jobs, &stop, sizeof stop, 0);
+    }
+    for (int i = 0; p->w != NULL && i < p->nworkers; i++)
+        if (p->w[i].started)
+            pthread_join(p->w[i].thread, NULL);
+    if (p->jobs != NULL)
+        zmq_close(p->jobs);
+    if (p->results != NULL)
+        zmq_close(p->results);
+    free(p->w);
+    free(p);
+    *pp = NULL;
+}

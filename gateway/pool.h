@@ -1,0 +1,40 @@
+/*
+ * pool.h - a pool of worker threads fed through ZeroMQ inproc sockets.
+ *
+ * The loop thread pushes jobs (a pointer each) to the workers through a
+ * PUSH socket; a worker runs job->run(job, ctx) and pushes the same
+ * pointer back; the loop polls icx_pool_socket() and takes finished jobs
+ * with icx_pool_take().  Signing and verification run here so the loop
+ * stays free for sockets, timers and the store.
+ *
+ * Ownership: a job belongs to the pool from submit until take returns it.
+ * ctx is borrowed for the pool's lifetime and must be safe to read from
+ * several threads.  Threads: submit/take/stop from the loop thread only.
+ */
+#ifndef ICX_POOL_H
+#define ICX_POOL_H
+
+#include "err.h"
+
+typedef struct icx_job icx_job;
+struct icx_job {
+    void (*run)(icx_job *job, void *ctx); /* runs on a worker */
+};
+
+typedef struct icx_pool icx_pool;
+
+int icx_pool_start(icx_pool **out, void *zmq_ctx, int workers, void *ctx,
+                   icx_err *err);
+/* Hands job to a worker; ICX_EAGAIN when the queue is full. */
+int icx_pool_submit(icx_pool *p, icx_job *job, icx_err *err);
+/* The socket to poll for finished jobs (ZMQ_POLLIN). */
+void *icx_pool_socket(icx_pool *p);
+/* A finished job, or NULL when none is waiting. */
+icx_job *icx_pool_take(icx_pool *p);
+/* Jobs submitted and not yet taken. */
+int icx_pool_inflight(const icx_pool *p);
+/* Stops the workers (after their current job) and joins them.  Jobs still
+ * queued or finished-but-untaken are returned through drop(). */
+void icx_pool_stop(icx_pool **pp, void (*drop)(icx_job *job));
+
+#endif

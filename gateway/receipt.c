@@ -1,0 +1,160 @@
+/*
+ * receipt.c - build, sign and read receipts (see receipt.h).
+ *
+ * Receipts carry the legal basis "receipt" and the lowest handling level:
+ * they hold ids and digests, never payload content.  Retention follows the
+ * evidence they attest to: ten years from issue.
+ */
+#include "receipt.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/tree.h>
+
+#include "util.h"
+
+int icx_receipt_payload(icx_buf *out, const icx_receipt *r, icx_err *err)
+{
+    int rc = icx_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                               "<Receipt xmlns=\"" ICX_RECEIPT_NS "\"><Status>");
+    if (rc == ICX_OK)
+        rc = icx_buf_printf(out, "%s</Status><RefToMessageId>",
+                            r->positive ? "positive" : "negative");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->ref_message_id);
+    if (rc == ICX_OK) rc = icx_buf_puts(out, "</RefToMessageId><RefSender>");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->ref_sender);
+    if (rc == ICX_OK)
+        rc = icx_buf_puts(out, "</RefSender><MessageDigest algorithm=\"sha256\">");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->digest);
+    if (rc == ICX_OK) rc = icx_buf_puts(out, "</MessageDigest><ReceivedAt>");
+    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->received_at);
+    if (rc == ICX_OK) rc = icx_buf_puts(out, "</ReceivedAt>");
+    if (rc == ICX_OK && !r->positive) {
+        rc = icx_buf_puts(out, "<Reason code=\"");
+        if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->reason);
+        if (rc == ICX_OK) rc = icx_buf_puts(out, "\">");
+        if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->detail[0] ? r->detail : r->reason);
+        if (rc == ICX_OK) rc = icx_buf_puts(out, "</Reason>");
+    }
+    if (rc == ICX_OK && r->hop[0]) {
+        rc = icx_buf_puts(out, "<Hop>");
+        if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->hop);
+        if (rc == ICX_OK) rc = icx_buf_puts(out, "</Hop>");
+    }
+    if (rc == ICX_OK)
+        rc = icx_buf_puts(out, "</Receipt>\n");
+    if (rc < 0)
+        return icx_err_set(err, rc, "receipt payload too large");
+    return ICX_OK;
+}
+
+int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
+                         const char *to, const icx_schemas *schemas,
+                         const icx_signer *signer, icx_err *err)
+{
+    icx_header h;
+    icx_buf payload, unsigned_env;
+    time_t now = time(NULL);
+    int rc;
+
+    memset(&h, 0, sizeof h);
+    icx_buf_init(&payload, 16 * 1024);
+    icx_buf_init(&unsigned_env, 32 * 1024);
+    snprintf(h.sender, sizeof h.sender, "%s", self);
+    snprintf(h.recipient, sizeof h.recipient, "%s", to);
+    snprintf(h.category, sizeof h.category, "receipt");
+    snprintf(h.ref_to_message_id, sizeof h.ref_to_message_id, "%s",
+             r->ref_message_id);
+    snprintf(h.tlp, sizeof h.tlp, "GREEN");
+    snprintf(h.hcode, sizeof h.hcode, "H0");
+    snprintf(h.legal_basis, sizeof h.legal_basis, "receipt");
+    icx_time_format(h.retain_until, sizeof h.retain_until,
+                    now + 3653L * 86400L);
+    h.retain_until[10] = '\0'; /* the date part */
+    rc = icx_header_stamp(&h, now, err);
+    if (rc == ICX_OK)
+        rc = icx_receipt_payload(&payload, r, err);
+    if (rc == ICX_OK)
+        rc = icx_envelope_build(&unsigned_env, &h, payload.data, payload.len,
+                                schemas, err);
+    if (rc == ICX_OK)
+        rc = icx_envelope_sign(out, unsigned_env.data, unsigned_env.len,
+                               schemas, signer, err);
+    icx_buf_free(&payload);
+    icx_buf_free(&unsigned_env);
+    return rc;
+}
+
+static int child_text(char *dst, size_t len, xmlNodePtr parent,
+                      const char *name)
+{
+    for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, BAD_CAST name))
+            continue;
+        xmlChar *v = xmlNodeGetContent(c);
+        if (v == NULL)
+            return ICX_ENOMEM;
+        snprintf(dst, len, "%s", (const char *)v);
+        xmlFree(v);
+        return ICX_OK;
+    }
+    dst[0] = '\0';
+    return ICX_ENOTFOUND;
+}
+
+int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
+                     const icx_xml_limits *lim, icx_err *err)
+{
+    icx_buf payload;
+    icx_xmldoc *doc = NULL;
+    char status[16];
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    icx_buf_init(&payload, len + 1);
+    rc = icx_envelope_payload(&payload, env, len, lim, err);
+    if (rc == ICX_OK)
+        rc = icx_xml_parse(&doc, payload.data, payload.len, lim, err);
+    if (rc < 0)
+        goto out;
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
+    if (root == NULL || root->ns == NULL ||
+        !xmlStrEqual(root->ns->href, BAD_CAST ICX_RECEIPT_NS) ||
+        !xmlStrEqual(root->name, BAD_CAST "Receipt")) {
+        rc = icx_err_set(err, ICX_EINVAL, "payload is not a Receipt");
+        goto out;
+    }
+    if (child_text(status, sizeof status, root, "Status") < 0 ||
+        child_text(r->ref_message_id, sizeof r->ref_message_id, root,
+                   "RefToMessageId") < 0 ||
+        child_text(r->ref_sender, sizeof r->ref_sender, root, "RefSender") < 0 ||
+        child_text(r->digest, sizeof r->digest, root, "MessageDigest") < 0 ||
+        child_text(r->received_at, sizeof r->received_at, root,
+                   "ReceivedAt") < 0) {
+        rc = icx_err_set(err, ICX_EINVAL, "Receipt lacks a required field");
+        goto out;
+    }
+    r->positive = strcmp(status, "positive") == 0;
+    child_text(r->hop, sizeof r->hop, root, "Hop");
+    if (child_text(r->detail, sizeof r->detail, root, "Reason") == ICX_OK) {
+        for (xmlNodePtr c = root->children; c != NULL; c = c->next)
+            if (c->type == XML_ELEMENT_NODE &&
+                xmlStrEqual(c->name, BAD_CAST "Reason")) {
+                xmlChar *code = xmlGetNoNsProp(c, BAD_CAST "code");
+                if (code != NULL)
+                    snprintf(r->reason, sizeof r->reason, "%s",
+                             (const char *)code);
+                xmlFree(code);
+            }
+    }
+    if (!r->positive && r->reason[0] == '\0') {
+        rc = icx_err_set(err, ICX_EINVAL, "negative Receipt without a Reason");
+        goto out;
+    }
+out:
+    icx_xml_free(&doc);
+    icx_buf_free(&payload);
+    return rc;
+}

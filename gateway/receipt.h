@@ -1,0 +1,46 @@
+/*
+ * receipt.h - receipts: the signed answer to every inbound envelope.
+ *
+ * A receipt is an ordinary envelope (category "receipt", payload
+ * {urn:icx:receipt:1}Receipt) signed by the gateway that issues it and
+ * addressed to the origin of the message it answers.  It carries the
+ * MessageId answered, its Sender, the SHA-256 of the exact bytes received,
+ * the time, and for a negative receipt the reason code.  A hub adds Hop
+ * (its own id) to the receipts it issues for messages it relays.
+ *
+ * Ownership: icx_receipt is plain data with inline strings.  Thread
+ * safety: reentrant.
+ */
+#ifndef ICX_RECEIPT_H
+#define ICX_RECEIPT_H
+
+#include "buf.h"
+#include "envelope.h"
+#include "err.h"
+
+#define ICX_RECEIPT_NS "urn:icx:receipt:1"
+
+typedef struct icx_receipt {
+    int positive;
+    char ref_message_id[40];
+    char ref_sender[32];
+    char digest[65];        /* SHA-256 hex of the bytes received */
+    char received_at[40];
+    char reason[64];        /* reason name when negative */
+    char detail[256];       /* human text when negative */
+    char hop[32];           /* issuing intermediate, "" when final */
+} icx_receipt;
+
+/* The Receipt payload document for r. */
+int icx_receipt_payload(icx_buf *out, const icx_receipt *r, icx_err *err);
+
+/* Builds and signs the receipt envelope from `self` to `to`. */
+int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
+                         const char *to, const icx_schemas *schemas,
+                         const icx_signer *signer, icx_err *err);
+
+/* Reads the Receipt payload of an envelope that has been verified. */
+int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
+                     const icx_xml_limits *lim, icx_err *err);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * store.h - the durable store: outbox and inbox state machines, the replay
+ * cache, receipts and the audit chain, behind one interface.
+ *
+ * The embedded engine is SQLite in WAL mode with synchronous=FULL (see
+ * store_sqlite.c); a server engine can implement the same functions later
+ * without the broker changing.  Schema changes are numbered migrations
+ * applied at open.
+ *
+ * Delivery guarantee: a producer is acknowledged only after COMMIT.  Every
+ * state transition is `UPDATE ... WHERE state = <from>` checked by its row
+ * count, in the same transaction as its audit record: never a change
+ * without its record, never a record for a change that did not happen.
+ * Several transitions may share one transaction (icx_store_begin/commit)
+ * so that a busy loop commits once per batch.
+ *
+ * Outbound states: queued -> sent -> delivered | failed | refused
+ *   (queued|sent -> failed after the maximum age; any -> refused on a
+ *   negative receipt; refused at submit when egress policy forbids it).
+ * Inbound states: received -> accepted | rejected (a verified envelope is
+ *   stored accepted or rejected in one step; received exists for relays and
+ *   for engines that store before verifying).
+ *
+ * Envelope bytes are stored exactly as given, never re-serialized.
+ *
+ * Ownership: the store owns its connection; rows returned by value hold
+ * inline strings; byte outputs go into caller icx_bufs.  Threads: one
+ * thread (the broker loop, or one CLI command) uses a store at a time.
+ * Errors: ICX_ENOTFOUND (no row / transition lost its race), ICX_EEXIST
+ * (unique key taken), ICX_EFULL (disk full), ICX_ESTORE (other).
+ */
+#ifndef ICX_STORE_H
+#define ICX_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+typedef struct icx_store icx_store;
+
+enum icx_out_state { ICX_OUT_QUEUED, ICX_OUT_SENT, ICX_OUT_DELIVERED,
+                     ICX_OUT_FAILED, ICX_OUT_REFUSED };
+enum icx_in_state { ICX_IN_RECEIVED, ICX_IN_ACCEPTED, ICX_IN_REJECTED };
+
+const char *icx_out_state_name(int state);   /* "queued", ... */
+const char *icx_in_state_name(int state);    /* "received", ... */
+
+/* Opens (creating if needed) and migrates the store at path. */
+int icx_store_open(icx_store **out, const char *path, icx_err *err);
+void icx_store_free(icx_store **sp);
+/* Highest applied migration number. */
+int icx_store_version(icx_store *s);
+
+/* Explicit transaction around several calls.  Calls made outside one run
+ * in their own transaction. */
+int icx_store_begin(icx_store *s, icx_err *err);
+int icx_store_commit(icx_store *s, icx_err *err);
+void icx_store_rollback(icx_store *s);
+
+/* One audit record.  Strings may be NULL.  No payloads, no key material:
+ * ids, digests, partner ids and reasons only. */
+typedef struct icx_audit_event {
+    const char *event;      /* e.g. "outbound.queued", "inbound.accepted" */
+    const char *message_id;
+    const char *partner;
+    const char *detail;     /* short key=value text */
+} icx_audit_event;
+
+/* Appends a record to the hash chain (hash = SHA-256 of prev_hash and the
+ * record's canonical line). */
+int icx_store_audit(icx_store *s, const icx_audit_event *ev, icx_err *err);
+/* Recomputes the chain; on damage returns ICX_EBADSIG and names the first
+ * bad record (seq) in err. *count gets the number of records checked. */
+int icx_store_audit_verify(icx_store *s, uint64_t *count, icx_err *err);
+
+typedef struct icx_out_row {
+    int64_t id;
+    char message_id[40];
+    char next_hop[32];      /* partner the bytes go to */
+    char recipient[32];     /* final recipient (Recipient header) */
+    char sender[32];        /* Sender header (ours, or the origin when relaying) */
+    char category[32];
+    char sha256[65];        /* of the envelope bytes */
+    int state;
+    int attempts;
+    int64_t created_at;     /* unix seconds */
+    int64_t next_attempt_at;
+    int64_t updated_at;
+    char reason[128];       /* last failure or refusal reason, "" if none */
+} icx_out_row;
+
+/* Inserts a row (state from row->state, usually queued) with its envelope
+ * bytes and an audit record `event`.  ICX_EEXIST when (message_id,
+ * next_hop) is already there. */
+int icx_store_out_insert(icx_store *s, const icx_out_row *row,
+                         const void *env, size_t len, const char *event,
+                         const char *detail, icx_err *err);
+/* Moves (message_id, next_hop) from state `from` to `to`, setting
+ * attempts, next_attempt_at and reason (NULL keeps it), with an audit
+ * record.  ICX_ENOTFOUND when the row is not in state `from`. */
+int icx_store_out_transition(icx_store *s, const char *message_id,
+                             const char *next_hop, int from, int to,
+                             int attempts, int64_t next_attempt_at,
+                             const char *reason, const char *event,
+                             const char *detail, icx_err *err);
+/* Like transition but keeps the state (a retry: attempts and time). */
+int icx_store_out_reschedule(icx_store *s, const char *message_id,
+                             const char *next_hop, int state, int attempts,
+                             int64_t next_attempt_at, const char *event,
+                             const char *detail, icx_err *err);
+/* Rows in queued or sent with next_attempt_at <= now (hop NULL: any hop),
+ * oldest first, at most max; *n gets the count. */
+int icx_store_out_due(icx_store *s, int64_t now, const char *hop,
+                      icx_out_row *rows, size_t max, size_t *n, icx_err *err);
+/* One row by message id (and hop, or the first hop when hop is NULL). */
+int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
+                      icx_out_row *row, icx_err *err);
+/* The stored envelope bytes of (message_id, hop). */
+int icx_store_out_envelope(icx_store *s, const char *message_id,
+                           const char *hop, icx_buf *out, icx_err *err);
+/* Calls fn for each row, newest first, at most limit (0: all).
+ * state < 0: any state. */
+typedef int (*icx_out_fn)(void *ctx, const icx_out_row *row);
+int icx_store_out_list(icx_store *s, int state, size_t limit, icx_out_fn fn,
+                       void *ctx, icx_err *err);
+/* Per-hop counts of rows in queued or sent. */
+typedef int (*icx_depth_fn)(void *ctx, const char *hop, int64_t depth);
+int icx_store_out_depths(icx_store *s, icx_depth_fn fn, void *ctx,
+                         icx_err *err);
+
+typedef struct icx_in_row {
+    int64_t id;
+    char sender[32];
+    char message_id[40];
+    char recipient[32];
+    char category[32];
+    char peer[32];          /* transport identity it came from */
+    char sha256[65];
+    int state;
+    char reason[64];        /* reason name when rejected */
+    int64_t received_at;
+} icx_in_row;
+
+/* Inserts an inbound envelope (accepted or rejected) with its bytes, the
+ * signed receipt returned for it (may be NULL) and an audit record.  The
+ * (sender, message_id) pair is the replay cache: ICX_EEXIST when taken. */
+int icx_store_in_insert(icx_store *s, const icx_in_row *row, const void *env,
+                        size_t len, const void *receipt, size_t rlen,
+                        const char *event, const char *detail, icx_err *err);
+/* Replay-cache lookup: ICX_ENOTFOUND when (sender, message_id) is new;
+ * otherwise fills row and, when receipt is not NULL, the stored receipt. */
+int icx_store_in_lookup(icx_store *s, const char *sender,
+                        const char *message_id, icx_in_row *row,
+                        icx_buf *receipt, icx_err *err);
+/* Replaces the stored receipt of (sender, message_id). */
+int icx_store_in_set_receipt(icx_store *s, const char *sender,
+                             const char *message_id, const void *receipt,
+                             size_t rlen, icx_err *err);
+/* The stored envelope bytes of (sender, message_id). */
+int icx_store_in_envelope(icx_store *s, const char *sender,
+                          const char *message_id, icx_buf *out, icx_err *err);
+typedef int (*icx_in_fn)(void *ctx, const icx_in_row *row);
+int icx_store_in_list(icx_store *s, int state, size_t limit, icx_in_fn fn,
+                      void *ctx, icx_err *err);
+/* Forgets replay-cache entries older than before (unix seconds): the
+ * inbox rows stay; only their replay keys are released. */
+int icx_store_in_expire(icx_store *s, int64_t before, icx_err *err);
+
+typedef struct icx_receipt_row {
+    char message_id[40];    /* the message it answers */
+    char issuer[32];        /* who signed the receipt */
+    int positive;
+    char reason[64];        /* reason code when negative */
+    int hop;                /* 1: issued by an intermediate (hub) */
+    int64_t received_at;
+} icx_receipt_row;
+
+/* Stores a verified receipt (bytes as received).  ICX_EEXIST when the same
+ * issuer already answered that message. */
+int icx_store_receipt_insert(icx_store *s, const icx_receipt_row *row,
+                             const void *env, size_t len, icx_err *err);
+/* Calls fn for each stored receipt of message_id; bytes when wanted. */
+typedef int (*icx_receipt_fn)(void *ctx, const icx_receipt_row *row,
+                              const void *env, size_t len);
+int icx_store_receipts(icx_store *s, const char *message_id,
+                       icx_receipt_fn fn, void *ctx, icx_err *err);
+
+/* Audit records of one message, oldest first (the message's timeline). */
+typedef struct icx_audit_row {
+    int64_t seq;
+    char ts[32];
+    char event[48];
+    char message_id[40];
+    char partner[32];
+    char detail[256];
+    char hash[65];
+} icx_audit_row;
+typedef int (*icx_audit_fn)(void *ctx, const icx_audit_row *row);
+int icx_store_timeline(icx_store *s, const char *message_id, icx_audit_fn fn,
+                       void *ctx, icx_err *err);
+
+#endif
