@@ -58,6 +58,25 @@ int icx_store_version(icx_store *s);
 int icx_store_begin(icx_store *s, icx_err *err);
 int icx_store_commit(icx_store *s, icx_err *err);
 void icx_store_rollback(icx_store *s);
+/* Inside an explicit transaction, a call that fails after changing rows
+ * (say its audit insert failed) marks the transaction failed: later calls
+ * and icx_store_commit refuse it, commit rolls it back.  ICX_ENOTFOUND and
+ * ICX_EEXIST change nothing and leave it usable.  A failed commit has
+ * rolled back.
+ *
+ * Also written with an audit record of their own: icx_store_in_set_receipt
+ * ("inbound.receipt_stored"), icx_store_receipt_insert ("receipt.stored")
+ * and icx_store_in_expire ("replay.expired", when it released a key).
+ * Listing callbacks stop the walk by returning non-zero, which the listing
+ * function returns; they must not call the same listing function. */
+
+/* Test hook (fault injection): after n more successful steps the next one
+ * fails as if the disk were full (SQLITE_FULL, so ICX_EFULL); 0 disables.
+ * Every step counts - BEGIN, each statement, each row read, COMMIT - except
+ * ROLLBACK and the store's own bookkeeping reads.  A transition in its own
+ * transaction is BEGIN, UPDATE, audit INSERT, COMMIT: n = 2 fails the audit
+ * insert. */
+void icx_store_test_fail_after(icx_store *s, int n);
 
 /* One audit record.  Strings may be NULL.  No payloads, no key material:
  * ids, digests, partner ids and reasons only. */
@@ -125,6 +144,11 @@ int icx_store_out_envelope(icx_store *s, const char *message_id,
 typedef int (*icx_out_fn)(void *ctx, const icx_out_row *row);
 int icx_store_out_list(icx_store *s, int state, size_t limit, icx_out_fn fn,
                        void *ctx, icx_err *err);
+/* Makes every queued or sent row of hop due at `now` (the partner has just
+ * connected: its waiting messages go at once).  No audit record: timing
+ * only, no state changes. */
+int icx_store_out_wake(icx_store *s, const char *hop, int64_t now,
+                       icx_err *err);
 /* Per-hop counts of rows in queued or sent. */
 typedef int (*icx_depth_fn)(void *ctx, const char *hop, int64_t depth);
 int icx_store_out_depths(icx_store *s, icx_depth_fn fn, void *ctx,

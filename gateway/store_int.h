@@ -1,0 +1,93 @@
+/*
+ * store_int.h - what the SQLite store's files share (store_sqlite.c: schema,
+ * statements, errors, transactions, open; store_audit.c: the hash chain;
+ * store_queue.c: outbox, inbox, receipts).  Not part of the interface:
+ * include store.h elsewhere.
+ */
+#ifndef ICX_STORE_INT_H
+#define ICX_STORE_INT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define PATH_MAX_STORE 1024
+#define ENVELOPE_MAX ((size_t)64 * 1024 * 1024)
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* Statements, prepared once at open (SQL in store_sqlite.c). */
+enum {
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_DATA_VERSION, ST_AUDIT_TAIL,
+    ST_AUDIT_INSERT, ST_AUDIT_TIMELINE, ST_AUDIT_ALL,
+    ST_OUT_INSERT, ST_OUT_TRANSITION, ST_OUT_DUE, ST_OUT_GET,
+    ST_OUT_ENVELOPE, ST_OUT_LIST, ST_OUT_DEPTHS, ST_OUT_WAKE,
+    ST_IN_INSERT, ST_IN_LOOKUP, ST_IN_SET_RECEIPT, ST_IN_ENVELOPE,
+    ST_IN_LIST, ST_IN_EXPIRE, ST_RECEIPT_INSERT, ST_RECEIPTS,
+    ST__COUNT
+};
+
+struct icx_store {
+    sqlite3 *db;
+    char path[PATH_MAX_STORE];
+    int version;
+    sqlite3_stmt *st[ST__COUNT];
+    int in_tx;          /* explicit transaction open (icx_store_begin) */
+    int tx_failed;      /* a call inside it failed after changing rows */
+    int64_t data_version;
+    int64_t last_seq;   /* audit chain tail */
+    char last_hash[65];
+    int64_t saved_seq;  /* tail at BEGIN, restored on ROLLBACK */
+    char saved_hash[65];
+    int fail_armed;     /* test hook: fail a step after fail_left more */
+    int fail_left;
+    int injected;       /* the failure being reported was injected */
+};
+
+extern const char *const icx_sq_out_names[];
+extern const char *const icx_sq_in_names[];
+int icx_sq_state_from(const char *const *names, int count, const char *name);
+
+/* sqlite3_step through the fault-injection hook. */
+int icx_sq_step(icx_store *s, sqlite3_stmt *st);
+/* Maps a failed SQLite call to an ICX code and message; returns the code. */
+int icx_sq_fail(icx_store *s, int src, const char *op, icx_err *err);
+/* Own transaction unless an explicit one is open; *own says which. */
+int icx_sq_call_enter(icx_store *s, int *own, const char *op, icx_err *err);
+/* Commits or rolls back an own transaction, or marks the caller's failed
+ * when rows may have changed; returns the call's final code. */
+int icx_sq_call_leave(icx_store *s, int own, int rc, int changed,
+                      const char *op, icx_err *err);
+/* Reads the chain tail (seq, hash) from the table. */
+int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err);
+/* Appends one audit record inside the current transaction. */
+int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
+                        const char *partner, const char *detail,
+                        const char *op, icx_err *err);
+
+static inline void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static inline const char *col_str(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t != NULL ? (const char *)t : "";
+}
+
+static inline void col_copy(char *dst, size_t n, sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t len = t != NULL ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (len > n - 1)
+        len = n - 1;
+    if (len > 0)
+        memcpy(dst, t, len);
+    dst[len] = '\0';
+}
+
+#endif

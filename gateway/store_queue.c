@@ -1,0 +1,568 @@
+/*
+ * store_queue.c - the outbox and inbox state machines, the replay cache and
+ * receipts of the SQLite store (store.h, docs/STORE.md).
+ *
+ * Every mutating call here has the same shape: validate, enter the call's
+ * transaction (own or the caller's), one statement checked by its result
+ * (and sqlite3_changes() for transitions), then the audit record, then
+ * leave - which commits, rolls back, or marks the caller's transaction
+ * failed (store_sqlite.c).  Reads use the cached statements and reset them.
+ *
+ * Ownership and threads as in store_sqlite.c.  Failure: ICX_EINVAL for bad
+ * arguments before anything is touched, ICX_ENOTFOUND, ICX_EEXIST,
+ * ICX_EFULL, ICX_EAGAIN, ICX_ESTORE.
+ */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "util.h"
+
+/* ---- outbox ------------------------------------------------------------- */
+
+static int fits(const char *field, size_t n)
+{
+    return strnlen(field, n) < n;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v == NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void out_fill(icx_out_row *r, sqlite3_stmt *st)
+{
+    r->id = sqlite3_column_int64(st, 0);
+    col_copy(r->message_id, sizeof r->message_id, st, 1);
+    col_copy(r->next_hop, sizeof r->next_hop, st, 2);
+    col_copy(r->recipient, sizeof r->recipient, st, 3);
+    col_copy(r->sender, sizeof r->sender, st, 4);
+    col_copy(r->category, sizeof r->category, st, 5);
+    col_copy(r->sha256, sizeof r->sha256, st, 6);
+    r->state = icx_sq_state_from(icx_sq_out_names, 5, col_str(st, 7));
+    r->attempts = sqlite3_column_int(st, 8);
+    r->created_at = sqlite3_column_int64(st, 9);
+    r->next_attempt_at = sqlite3_column_int64(st, 10);
+    r->updated_at = sqlite3_column_int64(st, 11);
+    col_copy(r->reason, sizeof r->reason, st, 12);
+}
+
+int icx_store_out_insert(icx_store *s, const icx_out_row *row,
+                         const void *env, size_t len, const char *event,
+                         const char *detail, icx_err *err)
+{
+    const char *op = "outbox insert";
+    sqlite3_stmt *st = s->st[ST_OUT_INSERT];
+    int own = 0, changed = 0, rc;
+
+    if (row->message_id[0] == '\0' || row->next_hop[0] == '\0' ||
+        !fits(row->message_id, sizeof row->message_id) ||
+        !fits(row->next_hop, sizeof row->next_hop) ||
+        !fits(row->recipient, sizeof row->recipient) ||
+        !fits(row->sender, sizeof row->sender) ||
+        !fits(row->category, sizeof row->category) ||
+        !fits(row->sha256, sizeof row->sha256) ||
+        !fits(row->reason, sizeof row->reason) ||
+        row->state < ICX_OUT_QUEUED || row->state > ICX_OUT_REFUSED ||
+        row->attempts < 0 || env == NULL || len == 0 || len > ENVELOPE_MAX ||
+        event == NULL || event[0] == '\0')
+        return icx_err_set(err, ICX_EINVAL, "store %s: %s: invalid row, "
+                           "envelope or event", s->path, op);
+    rc = icx_sq_call_enter(s, &own, op, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, row->message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row->next_hop, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, row->recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, row->sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, row->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, row->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, icx_sq_out_names[row->state], -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, row->attempts);
+    sqlite3_bind_int64(st, 9, row->created_at);
+    sqlite3_bind_int64(st, 10, row->next_attempt_at);
+    sqlite3_bind_int64(st, 11, (int64_t)time(NULL));
+    bind_opt_text(st, 12, row->reason[0] != '\0' ? row->reason : NULL);
+    sqlite3_bind_blob64(st, 13, env, len, SQLITE_STATIC);
+    rc = icx_sq_step(s, st);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        goto out;
+    }
+    changed = 1;
+    rc = icx_sq_audit_append(s, event, row->message_id, row->next_hop, detail, op,
+                      err);
+out:
+    done(st);
+    return icx_sq_call_leave(s, own, rc, changed, op, err);
+}
+
+static int out_move(icx_store *s, const char *op, const char *message_id,
+                    const char *next_hop, int from, int to, int attempts,
+                    int64_t next_attempt_at, const char *reason,
+                    const char *event, const char *detail, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_TRANSITION];
+    int own = 0, changed = 0, rc;
+
+    if (message_id == NULL || next_hop == NULL || from < ICX_OUT_QUEUED ||
+        from > ICX_OUT_REFUSED || to < ICX_OUT_QUEUED ||
+        to > ICX_OUT_REFUSED || attempts < 0 || event == NULL ||
+        event[0] == '\0')
+        return icx_err_set(err, ICX_EINVAL, "store %s: %s: invalid "
+                           "arguments", s->path, op);
+    rc = icx_sq_call_enter(s, &own, op, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, icx_sq_out_names[to], -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, attempts);
+    sqlite3_bind_int64(st, 3, next_attempt_at);
+    sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+    bind_opt_text(st, 5, reason);
+    sqlite3_bind_text(st, 6, message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, next_hop, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, icx_sq_out_names[from], -1, SQLITE_STATIC);
+    rc = icx_sq_step(s, st);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        goto out;
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: %s: %s to %s is not "
+                         "%s", s->path, op, message_id, next_hop,
+                         icx_sq_out_names[from]);
+        goto out;
+    }
+    changed = 1;
+    rc = icx_sq_audit_append(s, event, message_id, next_hop, detail, op, err);
+out:
+    done(st);
+    return icx_sq_call_leave(s, own, rc, changed, op, err);
+}
+
+int icx_store_out_transition(icx_store *s, const char *message_id,
+                             const char *next_hop, int from, int to,
+                             int attempts, int64_t next_attempt_at,
+                             const char *reason, const char *event,
+                             const char *detail, icx_err *err)
+{
+    return out_move(s, "outbox transition", message_id, next_hop, from, to,
+                    attempts, next_attempt_at, reason, event, detail, err);
+}
+
+int icx_store_out_reschedule(icx_store *s, const char *message_id,
+                             const char *next_hop, int state, int attempts,
+                             int64_t next_attempt_at, const char *event,
+                             const char *detail, icx_err *err)
+{
+    return out_move(s, "outbox reschedule", message_id, next_hop, state,
+                    state, attempts, next_attempt_at, NULL, event, detail,
+                    err);
+}
+
+int icx_store_out_due(icx_store *s, int64_t now, const char *hop,
+                      icx_out_row *rows, size_t max, size_t *n, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_DUE];
+    int rc = SQLITE_DONE;
+    *n = 0;
+    sqlite3_bind_int64(st, 1, now);
+    bind_opt_text(st, 2, hop);
+    sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    while (*n < max && (rc = icx_sq_step(s, st)) == SQLITE_ROW)
+        out_fill(&rows[(*n)++], st);
+    if (*n < max && rc != SQLITE_DONE)
+        rc = icx_sq_fail(s, rc, "outbox due scan", err);
+    else
+        rc = ICX_OK;
+    done(st);
+    return rc;
+}
+
+int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
+                      icx_out_row *row, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_GET];
+    sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+    bind_opt_text(st, 2, hop);
+    int rc = icx_sq_step(s, st);
+    if (rc == SQLITE_ROW) {
+        out_fill(row, st);
+        rc = ICX_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: outbox: no message "
+                         "%s to %s", s->path, message_id, hop ? hop : "any hop");
+    } else {
+        rc = icx_sq_fail(s, rc, "outbox get", err);
+    }
+    done(st);
+    return rc;
+}
+
+/* Reads column 0 of the first row of st (bound by the caller) into out. */
+static int blob_out(icx_store *s, sqlite3_stmt *st, icx_buf *out,
+                    const char *op, const char *what, icx_err *err)
+{
+    int rc = icx_sq_step(s, st);
+    if (rc == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        icx_buf_reset(out);
+        rc = icx_buf_append(out, p, len);
+        if (rc < 0)
+            rc = icx_err_set(err, rc, "store %s: %s: %zu bytes do not fit "
+                             "the buffer", s->path, op, len);
+    } else if (rc == SQLITE_DONE) {
+        rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: %s: no %s", s->path,
+                         op, what);
+    } else {
+        rc = icx_sq_fail(s, rc, op, err);
+    }
+    done(st);
+    return rc;
+}
+
+int icx_store_out_envelope(icx_store *s, const char *message_id,
+                           const char *hop, icx_buf *out, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_ENVELOPE];
+    sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+    bind_opt_text(st, 2, hop);
+    return blob_out(s, st, out, "outbox envelope", message_id, err);
+}
+
+int icx_store_out_list(icx_store *s, int state, size_t limit, icx_out_fn fn,
+                       void *ctx, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_LIST];
+    int rc;
+    bind_opt_text(st, 1, state < 0 ? NULL : icx_out_state_name(state));
+    sqlite3_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1
+                                                              : (int64_t)limit);
+    while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
+        icx_out_row r;
+        out_fill(&r, st);
+        rc = fn(ctx, &r);
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, "outbox list", err);
+out:
+    done(st);
+    return rc;
+}
+
+int icx_store_out_wake(icx_store *s, const char *hop, int64_t now,
+                       icx_err *err)
+{
+    const char *op = "outbox wake";
+    sqlite3_stmt *st = s->st[ST_OUT_WAKE];
+    int own = 0, rc = icx_sq_call_enter(s, &own, op, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, now);
+    bind_opt_text(st, 2, hop);
+    rc = icx_sq_step(s, st);
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, op, err);
+    done(st);
+    return icx_sq_call_leave(s, own, rc, rc == ICX_OK, op, err);
+}
+
+int icx_store_out_depths(icx_store *s, icx_depth_fn fn, void *ctx,
+                         icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_DEPTHS];
+    int rc;
+    while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
+        rc = fn(ctx, col_str(st, 0), sqlite3_column_int64(st, 1));
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, "outbox depths", err);
+out:
+    done(st);
+    return rc;
+}
+
+/* ---- inbox and the replay cache ----------------------------------------- */
+
+static void in_fill(icx_in_row *r, sqlite3_stmt *st)
+{
+    r->id = sqlite3_column_int64(st, 0);
+    col_copy(r->sender, sizeof r->sender, st, 1);
+    col_copy(r->message_id, sizeof r->message_id, st, 2);
+    col_copy(r->recipient, sizeof r->recipient, st, 3);
+    col_copy(r->category, sizeof r->category, st, 4);
+    col_copy(r->peer, sizeof r->peer, st, 5);
+    col_copy(r->sha256, sizeof r->sha256, st, 6);
+    r->state = icx_sq_state_from(icx_sq_in_names, 3, col_str(st, 7));
+    col_copy(r->reason, sizeof r->reason, st, 8);
+    r->received_at = sqlite3_column_int64(st, 9);
+}
+
+static void bind_opt_blob(sqlite3_stmt *st, int i, const void *p, size_t len)
+{
+    if (p == NULL)
+        sqlite3_bind_null(st, i);
+    else if (len == 0)
+        sqlite3_bind_zeroblob(st, i, 0);
+    else
+        sqlite3_bind_blob64(st, i, p, len, SQLITE_STATIC);
+}
+
+int icx_store_in_insert(icx_store *s, const icx_in_row *row, const void *env,
+                        size_t len, const void *receipt, size_t rlen,
+                        const char *event, const char *detail, icx_err *err)
+{
+    const char *op = "inbox insert";
+    sqlite3_stmt *st = s->st[ST_IN_INSERT];
+    int own = 0, changed = 0, rc;
+
+    if (row->sender[0] == '\0' || row->message_id[0] == '\0' ||
+        !fits(row->sender, sizeof row->sender) ||
+        !fits(row->message_id, sizeof row->message_id) ||
+        !fits(row->recipient, sizeof row->recipient) ||
+        !fits(row->category, sizeof row->category) ||
+        !fits(row->peer, sizeof row->peer) ||
+        !fits(row->sha256, sizeof row->sha256) ||
+        !fits(row->reason, sizeof row->reason) ||
+        row->state < ICX_IN_RECEIVED || row->state > ICX_IN_REJECTED ||
+        env == NULL || len == 0 || len > ENVELOPE_MAX ||
+        rlen > ENVELOPE_MAX || event == NULL || event[0] == '\0')
+        return icx_err_set(err, ICX_EINVAL, "store %s: %s: invalid row, "
+                           "envelope or event", s->path, op);
+    rc = icx_sq_call_enter(s, &own, op, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, row->sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row->message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, row->recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, row->category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, row->peer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, row->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, icx_sq_in_names[row->state], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, row->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, row->received_at);
+    sqlite3_bind_blob64(st, 10, env, len, SQLITE_STATIC);
+    bind_opt_blob(st, 11, receipt, rlen);
+    rc = icx_sq_step(s, st);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        goto out;
+    }
+    changed = 1;
+    rc = icx_sq_audit_append(s, event, row->message_id, row->sender, detail, op,
+                      err);
+out:
+    done(st);
+    return icx_sq_call_leave(s, own, rc, changed, op, err);
+}
+
+int icx_store_in_lookup(icx_store *s, const char *sender,
+                        const char *message_id, icx_in_row *row,
+                        icx_buf *receipt, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_IN_LOOKUP];
+    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+    int rc = icx_sq_step(s, st);
+    if (rc == SQLITE_ROW) {
+        in_fill(row, st);
+        rc = ICX_OK;
+        if (receipt != NULL) {
+            size_t len = (size_t)sqlite3_column_bytes(st, 10);
+            icx_buf_reset(receipt);
+            rc = icx_buf_append(receipt, sqlite3_column_blob(st, 10), len);
+            if (rc < 0)
+                rc = icx_err_set(err, rc, "store %s: inbox lookup: receipt "
+                                 "of %zu bytes does not fit the buffer",
+                                 s->path, len);
+        }
+    } else if (rc == SQLITE_DONE) {
+        rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: inbox: %s from %s "
+                         "is not in the replay cache", s->path, message_id,
+                         sender);
+    } else {
+        rc = icx_sq_fail(s, rc, "inbox lookup", err);
+    }
+    done(st);
+    return rc;
+}
+
+int icx_store_in_set_receipt(icx_store *s, const char *sender,
+                             const char *message_id, const void *receipt,
+                             size_t rlen, icx_err *err)
+{
+    const char *op = "inbox set receipt";
+    sqlite3_stmt *st = s->st[ST_IN_SET_RECEIPT];
+    char detail[80] = "receipt=none";
+    int own = 0, changed = 0, rc;
+
+    if (sender == NULL || message_id == NULL || rlen > ENVELOPE_MAX)
+        return icx_err_set(err, ICX_EINVAL, "store %s: %s: invalid "
+                           "arguments", s->path, op);
+    if (receipt != NULL) {
+        char h[65];
+        if (icx_sha256_hex(h, receipt, rlen) < 0)
+            return icx_err_set(err, ICX_ECRYPTO, "store %s: %s: hash failed",
+                               s->path, op);
+        snprintf(detail, sizeof detail, "receipt_sha256=%s", h);
+    }
+    rc = icx_sq_call_enter(s, &own, op, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+    bind_opt_blob(st, 3, receipt, rlen);
+    rc = icx_sq_step(s, st);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        goto out;
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: %s: no %s from %s",
+                         s->path, op, message_id, sender);
+        goto out;
+    }
+    changed = 1;
+    rc = icx_sq_audit_append(s, "inbound.receipt_stored", message_id, sender,
+                      detail, op, err);
+out:
+    done(st);
+    return icx_sq_call_leave(s, own, rc, changed, op, err);
+}
+
+int icx_store_in_envelope(icx_store *s, const char *sender,
+                          const char *message_id, icx_buf *out, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_IN_ENVELOPE];
+    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+    return blob_out(s, st, out, "inbox envelope", message_id, err);
+}
+
+int icx_store_in_list(icx_store *s, int state, size_t limit, icx_in_fn fn,
+                      void *ctx, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_IN_LIST];
+    int rc;
+    bind_opt_text(st, 1, state < 0 ? NULL : icx_in_state_name(state));
+    sqlite3_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1
+                                                              : (int64_t)limit);
+    while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
+        icx_in_row r;
+        in_fill(&r, st);
+        rc = fn(ctx, &r);
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, "inbox list", err);
+out:
+    done(st);
+    return rc;
+}
+
+int icx_store_in_expire(icx_store *s, int64_t before, icx_err *err)
+{
+    const char *op = "replay expire";
+    sqlite3_stmt *st = s->st[ST_IN_EXPIRE];
+    int own = 0, changed = 0, rc = icx_sq_call_enter(s, &own, op, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, before);
+    rc = icx_sq_step(s, st);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        goto out;
+    }
+    rc = ICX_OK;
+    int released = sqlite3_changes(s->db);
+    if (released > 0) {
+        char detail[96];
+        changed = 1;
+        snprintf(detail, sizeof detail, "before=%lld released=%d",
+                 (long long)before, released);
+        rc = icx_sq_audit_append(s, "replay.expired", NULL, NULL, detail, op, err);
+    }
+out:
+    done(st);
+    return icx_sq_call_leave(s, own, rc, changed, op, err);
+}
+
+/* ---- receipts ----------------------------------------------------------- */
+
+int icx_store_receipt_insert(icx_store *s, const icx_receipt_row *row,
+                             const void *env, size_t len, icx_err *err)
+{
+    const char *op = "receipt insert";
+    sqlite3_stmt *st = s->st[ST_RECEIPT_INSERT];
+    char h[65], detail[160];
+    int own = 0, changed = 0, rc;
+
+    if (row->message_id[0] == '\0' || row->issuer[0] == '\0' ||
+        !fits(row->message_id, sizeof row->message_id) ||
+        !fits(row->issuer, sizeof row->issuer) ||
+        !fits(row->reason, sizeof row->reason) || env == NULL || len == 0 ||
+        len > ENVELOPE_MAX)
+        return icx_err_set(err, ICX_EINVAL, "store %s: %s: invalid row or "
+                           "envelope", s->path, op);
+    if (icx_sha256_hex(h, env, len) < 0)
+        return icx_err_set(err, ICX_ECRYPTO, "store %s: %s: hash failed",
+                           s->path, op);
+    snprintf(detail, sizeof detail, "positive=%d hop=%d%s%s sha256=%s",
+             row->positive != 0, row->hop != 0,
+             row->positive ? "" : " reason=", row->positive ? "" : row->reason,
+             h);
+    rc = icx_sq_call_enter(s, &own, op, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, row->message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row->issuer, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, row->positive != 0);
+    sqlite3_bind_text(st, 4, row->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, row->hop != 0);
+    sqlite3_bind_int64(st, 6, row->received_at);
+    sqlite3_bind_text(st, 7, h, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 8, env, len, SQLITE_STATIC);
+    rc = icx_sq_step(s, st);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        goto out;
+    }
+    changed = 1;
+    rc = icx_sq_audit_append(s, "receipt.stored", row->message_id, row->issuer,
+                      detail, op, err);
+out:
+    done(st);
+    return icx_sq_call_leave(s, own, rc, changed, op, err);
+}
+
+int icx_store_receipts(icx_store *s, const char *message_id,
+                       icx_receipt_fn fn, void *ctx, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_RECEIPTS];
+    int rc;
+    sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+    while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
+        icx_receipt_row r;
+        col_copy(r.message_id, sizeof r.message_id, st, 0);
+        col_copy(r.issuer, sizeof r.issuer, st, 1);
+        r.positive = sqlite3_column_int(st, 2);
+        col_copy(r.reason, sizeof r.reason, st, 3);
+        r.hop = sqlite3_column_int(st, 4);
+        r.received_at = sqlite3_column_int64(st, 5);
+        const void *p = sqlite3_column_blob(st, 6);
+        size_t len = (size_t)sqlite3_column_bytes(st, 6);
+        rc = fn(ctx, &r, p, len);
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, "receipts", err);
+out:
+    done(st);
+    return rc;
+}

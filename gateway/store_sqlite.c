@@ -1,0 +1,561 @@
+/*
+ * store_sqlite.c - the store of store.h on SQLite: WAL, synchronous=FULL,
+ * numbered migrations, statements prepared once at open, error mapping and
+ * transactions.  The audit chain is in store_audit.c, the outbox, inbox and
+ * receipts in store_queue.c; docs/STORE.md describes tables and records.
+ *
+ * Guarantee: every mutating call runs inside a transaction - its own
+ * (BEGIN IMMEDIATE ... COMMIT) or the caller's explicit one - and writes its
+ * audit record in that same transaction.  A transition is an UPDATE guarded
+ * by the from-state and checked with sqlite3_changes(); when no row matched
+ * nothing is written and the call returns ICX_ENOTFOUND.  When a step fails
+ * after a change was made, an own transaction is rolled back; the caller's
+ * explicit transaction is marked failed, and icx_store_commit then refuses
+ * it (rolls it back), so a change never commits without its record.
+ *
+ * Audit chain: the last seq and hash are kept in memory (read at open) so an
+ * append does not query.  They are saved at BEGIN and restored on ROLLBACK.
+ * At every BEGIN, PRAGMA data_version tells whether another connection (say
+ * an `icx` command next to the daemon) committed meanwhile; only then is the
+ * tail read again, so two processes never fork the chain.
+ *
+ * Ownership: the store owns its connection and its statements; rows go out
+ * by value, bytes into caller icx_bufs.  Threads: one thread at a time (the
+ * connection is opened NOMUTEX).  Listing callbacks must not call the same
+ * listing function again (its statement is in use).
+ * Failure: SQLITE_FULL -> ICX_EFULL, unique constraint -> ICX_EEXIST,
+ * busy/locked -> ICX_EAGAIN, other -> ICX_ESTORE; messages name the file
+ * and the operation.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Migration N is migrations[N - 1]; each runs in its own transaction with
+ * its schema_version row.  Append only: never edit an applied migration. */
+static const char *const migrations[] = {
+    /* 1: outbox, inbox (with the replay cache), receipts, audit. */
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY,"
+    " message_id TEXT NOT NULL CHECK (message_id <> ''),"
+    " next_hop TEXT NOT NULL CHECK (next_hop <> ''),"
+    " recipient TEXT NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " category TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued','sent','delivered','failed','refused')),"
+    " attempts INTEGER NOT NULL CHECK (attempts >= 0),"
+    " created_at INTEGER NOT NULL,"
+    " next_attempt_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " reason TEXT,"
+    " envelope BLOB NOT NULL,"
+    " UNIQUE (message_id, next_hop));"
+    "CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
+    /* replay_held is 1 while (sender, message_id) is in the replay cache
+     * and NULL once icx_store_in_expire released it: NULLs are distinct in
+     * a UNIQUE index, so released rows stay and the key can be used again. */
+    "CREATE TABLE inbox ("
+    " id INTEGER PRIMARY KEY,"
+    " sender TEXT NOT NULL CHECK (sender <> ''),"
+    " message_id TEXT NOT NULL CHECK (message_id <> ''),"
+    " recipient TEXT NOT NULL,"
+    " category TEXT NOT NULL,"
+    " peer TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('received','accepted','rejected')),"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " received_at INTEGER NOT NULL,"
+    " replay_held INTEGER DEFAULT 1 CHECK (replay_held IS NULL OR replay_held = 1),"
+    " envelope BLOB NOT NULL,"
+    " receipt BLOB,"
+    " UNIQUE (sender, message_id, replay_held));"
+    "CREATE INDEX inbox_replay_age ON inbox (received_at)"
+    " WHERE replay_held IS NOT NULL;"
+    "CREATE TABLE receipts ("
+    " id INTEGER PRIMARY KEY,"
+    " message_id TEXT NOT NULL CHECK (message_id <> ''),"
+    " issuer TEXT NOT NULL CHECK (issuer <> ''),"
+    " positive INTEGER NOT NULL CHECK (positive IN (0, 1)),"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " hop INTEGER NOT NULL CHECK (hop IN (0, 1)),"
+    " received_at INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " envelope BLOB NOT NULL,"
+    " UNIQUE (message_id, issuer));"
+    "CREATE TABLE audit ("
+    " seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+    " ts TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " message_id TEXT NOT NULL DEFAULT '',"
+    " partner TEXT NOT NULL DEFAULT '',"
+    " detail TEXT NOT NULL DEFAULT '',"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE INDEX audit_message ON audit (message_id);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;",
+};
+#define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define OUT_COLS                                                              \
+    "id, message_id, next_hop, recipient, sender, category, sha256, state, "  \
+    "attempts, created_at, next_attempt_at, updated_at, reason"
+#define IN_COLS                                                               \
+    "id, sender, message_id, recipient, category, peer, sha256, state, "      \
+    "reason, received_at"
+/* A live replay key first, else the newest row of that pair. */
+#define IN_PICK "ORDER BY replay_held IS NULL, id DESC LIMIT 1"
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
+    [ST_AUDIT_TAIL] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit (seq, ts, event, message_id, "
+                        "partner, detail, prev_hash, hash) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_AUDIT_TIMELINE] = "SELECT seq, ts, event, message_id, partner, detail, "
+                          "hash FROM audit WHERE message_id = ?1 ORDER BY seq",
+    [ST_AUDIT_ALL] = "SELECT seq, ts, event, message_id, partner, detail, "
+                     "prev_hash, hash FROM audit ORDER BY seq",
+    [ST_OUT_INSERT] = "INSERT INTO outbox (message_id, next_hop, recipient, "
+                      "sender, category, sha256, state, attempts, created_at, "
+                      "next_attempt_at, updated_at, reason, envelope) VALUES "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_OUT_TRANSITION] = "UPDATE outbox SET state = ?1, attempts = ?2, "
+                          "next_attempt_at = ?3, updated_at = ?4, "
+                          "reason = COALESCE(?5, reason) WHERE message_id = ?6 "
+                          "AND next_hop = ?7 AND state = ?8",
+    [ST_OUT_DUE] = "SELECT " OUT_COLS " FROM outbox WHERE state IN "
+                   "('queued', 'sent') AND next_attempt_at <= ?1 AND "
+                   "(?2 IS NULL OR next_hop = ?2) "
+                   "ORDER BY next_attempt_at, id LIMIT ?3",
+    [ST_OUT_GET] = "SELECT " OUT_COLS " FROM outbox WHERE message_id = ?1 AND "
+                   "(?2 IS NULL OR next_hop = ?2) ORDER BY id LIMIT 1",
+    [ST_OUT_ENVELOPE] = "SELECT envelope FROM outbox WHERE message_id = ?1 AND "
+                        "(?2 IS NULL OR next_hop = ?2) ORDER BY id LIMIT 1",
+    [ST_OUT_LIST] = "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR "
+                    "state = ?1) ORDER BY id DESC LIMIT ?2",
+    [ST_OUT_DEPTHS] = "SELECT next_hop, COUNT(*) FROM outbox WHERE state IN "
+                      "('queued', 'sent') GROUP BY next_hop ORDER BY next_hop",
+    [ST_OUT_WAKE] = "UPDATE outbox SET next_attempt_at = ?1 WHERE state IN "
+                    "('queued', 'sent') AND next_attempt_at > ?1 AND "
+                    "(?2 IS NULL OR next_hop = ?2)",
+    [ST_IN_INSERT] = "INSERT INTO inbox (sender, message_id, recipient, "
+                     "category, peer, sha256, state, reason, received_at, "
+                     "envelope, receipt) VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_IN_LOOKUP] = "SELECT " IN_COLS ", receipt FROM inbox WHERE sender = ?1 "
+                     "AND message_id = ?2 AND replay_held = 1",
+    [ST_IN_SET_RECEIPT] = "UPDATE inbox SET receipt = ?3 WHERE id = (SELECT id "
+                          "FROM inbox WHERE sender = ?1 AND message_id = ?2 "
+                          IN_PICK ")",
+    [ST_IN_ENVELOPE] = "SELECT envelope FROM inbox WHERE sender = ?1 AND "
+                       "message_id = ?2 " IN_PICK,
+    [ST_IN_LIST] = "SELECT " IN_COLS " FROM inbox WHERE (?1 IS NULL OR "
+                   "state = ?1) ORDER BY id DESC LIMIT ?2",
+    [ST_IN_EXPIRE] = "UPDATE inbox SET replay_held = NULL WHERE "
+                     "replay_held IS NOT NULL AND received_at < ?1",
+    [ST_RECEIPT_INSERT] = "INSERT INTO receipts (message_id, issuer, positive, "
+                          "reason, hop, received_at, sha256, envelope) VALUES "
+                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_RECEIPTS] = "SELECT message_id, issuer, positive, reason, hop, "
+                    "received_at, envelope FROM receipts WHERE message_id = ?1 "
+                    "ORDER BY id",
+};
+
+const char *const icx_sq_out_names[] = {"queued", "sent", "delivered",
+                                        "failed", "refused"};
+const char *const icx_sq_in_names[] = {"received", "accepted", "rejected"};
+
+const char *icx_out_state_name(int state)
+{
+    if (state < 0 || state > ICX_OUT_REFUSED)
+        return "unknown";
+    return icx_sq_out_names[state];
+}
+
+const char *icx_in_state_name(int state)
+{
+    if (state < 0 || state > ICX_IN_REJECTED)
+        return "unknown";
+    return icx_sq_in_names[state];
+}
+
+int icx_sq_state_from(const char *const *names, int count, const char *name)
+{
+    for (int i = 0; name != NULL && i < count; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- steps, errors, transactions ---------------------------------------- */
+
+/* Every step the store makes, except ROLLBACK and its bookkeeping reads,
+ * goes through here so the test hook can fail it. */
+int icx_sq_step(icx_store *s, sqlite3_stmt *st)
+{
+    s->injected = 0;
+    if (s->fail_armed) {
+        if (s->fail_left == 0) {
+            s->fail_armed = 0;
+            s->injected = 1;
+            return SQLITE_FULL;
+        }
+        s->fail_left--;
+    }
+    return sqlite3_step(st);
+}
+
+int icx_sq_fail(icx_store *s, int src, const char *op, icx_err *err)
+{
+    const char *msg = s->injected ? "database or disk is full (injected)"
+                                  : sqlite3_errmsg(s->db);
+    s->injected = 0;
+    switch (src & 0xff) {
+    case SQLITE_FULL:
+        return icx_err_set(err, ICX_EFULL, "store %s: %s: disk full: %s",
+                           s->path, op, msg);
+    case SQLITE_CONSTRAINT:
+        if (src == SQLITE_CONSTRAINT_UNIQUE ||
+            src == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return icx_err_set(err, ICX_EEXIST, "store %s: %s: already "
+                               "stored: %s", s->path, op, msg);
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return icx_err_set(err, ICX_EAGAIN, "store %s: %s: busy, retry "
+                           "later: %s", s->path, op, msg);
+    default:
+        break;
+    }
+    return icx_err_set(err, ICX_ESTORE, "store %s: %s: %s", s->path, op, msg);
+}
+
+static int64_t int_pragma(icx_store *s)
+{
+    sqlite3_stmt *st = s->st[ST_DATA_VERSION];
+    int64_t v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    done(st);
+    return v;
+}
+
+static void tx_undo(icx_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_step(s->st[ST_ROLLBACK]);
+        done(s->st[ST_ROLLBACK]);
+    }
+    s->last_seq = s->saved_seq;
+    memcpy(s->last_hash, s->saved_hash, sizeof s->last_hash);
+}
+
+static int tx_open(icx_store *s, const char *op, icx_err *err)
+{
+    int rc = icx_sq_step(s, s->st[ST_BEGIN]);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        done(s->st[ST_BEGIN]);
+        return rc;
+    }
+    done(s->st[ST_BEGIN]);
+    rc = ICX_OK;
+    int64_t dv = int_pragma(s);
+    if (dv != s->data_version) {
+        rc = icx_sq_chain_load(s, op, err);
+        s->data_version = dv;
+    }
+    s->saved_seq = s->last_seq;
+    memcpy(s->saved_hash, s->last_hash, sizeof s->saved_hash);
+    if (rc < 0)
+        tx_undo(s);
+    return rc;
+}
+
+static int tx_close(icx_store *s, const char *op, icx_err *err)
+{
+    int rc = icx_sq_step(s, s->st[ST_COMMIT]);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        done(s->st[ST_COMMIT]);
+        tx_undo(s);
+        return rc;
+    }
+    done(s->st[ST_COMMIT]);
+    return ICX_OK;
+}
+
+/* Starts the call's own transaction unless an explicit one is open. */
+int icx_sq_call_enter(icx_store *s, int *own, const char *op, icx_err *err)
+{
+    *own = 0;
+    if (s->in_tx) {
+        if (s->tx_failed || sqlite3_get_autocommit(s->db))
+            return icx_err_set(err, ICX_ESTORE, "store %s: %s: the open "
+                               "transaction failed earlier; roll it back",
+                               s->path, op);
+        return ICX_OK;
+    }
+    int rc = tx_open(s, op, err);
+    if (rc == ICX_OK)
+        *own = 1;
+    return rc;
+}
+
+/* Ends a mutating call: commits or rolls back its own transaction, or marks
+ * the caller's transaction failed when rows may have changed. */
+int icx_sq_call_leave(icx_store *s, int own, int rc, int changed,
+                      const char *op, icx_err *err)
+{
+    if (own) {
+        if (rc == ICX_OK)
+            return tx_close(s, op, err);
+        tx_undo(s);
+        return rc;
+    }
+    if (rc < 0 && (changed || (rc != ICX_ENOTFOUND && rc != ICX_EEXIST &&
+                               rc != ICX_EINVAL)))
+        s->tx_failed = 1;
+    return rc;
+}
+
+int icx_store_begin(icx_store *s, icx_err *err)
+{
+    if (s->in_tx)
+        return icx_err_set(err, ICX_EINVAL, "store %s: begin: a transaction "
+                           "is already open", s->path);
+    int rc = tx_open(s, "begin", err);
+    if (rc == ICX_OK) {
+        s->in_tx = 1;
+        s->tx_failed = 0;
+    }
+    return rc;
+}
+
+int icx_store_commit(icx_store *s, icx_err *err)
+{
+    int rc;
+    if (!s->in_tx)
+        return icx_err_set(err, ICX_EINVAL, "store %s: commit: no "
+                           "transaction is open", s->path);
+    s->in_tx = 0;
+    if (s->tx_failed || sqlite3_get_autocommit(s->db)) {
+        tx_undo(s);
+        rc = icx_err_set(err, ICX_ESTORE, "store %s: commit refused: a call "
+                         "in this transaction failed; rolled back", s->path);
+    } else {
+        rc = tx_close(s, "commit", err);
+    }
+    s->tx_failed = 0;
+    return rc;
+}
+
+void icx_store_rollback(icx_store *s)
+{
+    if (s == NULL || !s->in_tx)
+        return;
+    tx_undo(s);
+    s->in_tx = 0;
+    s->tx_failed = 0;
+}
+
+void icx_store_test_fail_after(icx_store *s, int n)
+{
+    s->fail_armed = n > 0;
+    s->fail_left = n;
+}
+
+/* ---- open, migrate, free ------------------------------------------------ */
+
+/* Creates the file 0600 before SQLite sees it (its -wal and -shm files take
+ * the same mode), and refuses a file others may read. */
+static int create_private(const char *path, icx_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return icx_err_set(err, errno == EACCES ? ICX_EPERM : ICX_EIO,
+                           "store %s: open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = ICX_OK;
+    if (fstat(fd, &st) != 0)
+        rc = icx_err_set(err, ICX_EIO, "store %s: stat: %s", path,
+                         strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = icx_err_set(err, ICX_EPERM, "store %s: not a regular file", path);
+    else if ((st.st_mode & 077) != 0)
+        rc = icx_err_set(err, ICX_EPERM, "store %s: mode %04o lets other "
+                         "users at the evidence; chmod 600 it", path,
+                         (unsigned)(st.st_mode & 07777));
+    close(fd);
+    return rc;
+}
+
+static int exec(icx_store *s, const char *sql, const char *op, icx_err *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? ICX_OK : icx_sq_fail(s, rc, op, err);
+}
+
+static int query_int(icx_store *s, const char *sql, int64_t *out,
+                     const char *op, icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = ICX_OK;
+    } else {
+        rc = icx_sq_fail(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc, op, err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate(icx_store *s, icx_err *err)
+{
+    int rc = exec(s, "CREATE TABLE IF NOT EXISTS schema_version ("
+                  " version INTEGER PRIMARY KEY,"
+                  " applied_at TEXT NOT NULL DEFAULT"
+                  " (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+                  "creating schema_version", err);
+    for (int64_t cur = 0; rc == ICX_OK;) {
+        char op[64];
+        rc = exec(s, "BEGIN IMMEDIATE", "migrating", err);
+        if (rc < 0)
+            break;
+        /* Read under the write lock: another process may have migrated. */
+        rc = query_int(s, "SELECT COALESCE(MAX(version), 0) FROM "
+                       "schema_version", &cur, "reading schema_version", err);
+        if (rc == ICX_OK && cur > MIGRATIONS)
+            rc = icx_err_set(err, ICX_ESTORE, "store %s: schema version %lld "
+                             "is newer than this program (%d)", s->path,
+                             (long long)cur, MIGRATIONS);
+        if (rc == ICX_OK && cur == MIGRATIONS) {
+            s->version = (int)cur;
+            rc = exec(s, "COMMIT", "migrating", err);
+            break;
+        }
+        snprintf(op, sizeof op, "migration %lld", (long long)cur + 1);
+        if (rc == ICX_OK)
+            rc = exec(s, migrations[cur], op, err);
+        if (rc == ICX_OK) {
+            char sql[96];
+            snprintf(sql, sizeof sql, "INSERT INTO schema_version (version) "
+                     "VALUES (%lld)", (long long)cur + 1);
+            rc = exec(s, sql, op, err);
+        }
+        if (rc == ICX_OK)
+            rc = exec(s, "COMMIT", op, err);
+        if (rc < 0 && !sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static int set_pragmas(icx_store *s, icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st,
+                                NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = icx_sq_fail(s, rc, "setting journal_mode", err);
+        goto out;
+    }
+    const unsigned char *mode = sqlite3_column_text(st, 0);
+    if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+        rc = icx_err_set(err, ICX_ESTORE, "store %s: journal_mode is %s, "
+                         "not wal", s->path, mode ? (const char *)mode : "?");
+        goto out;
+    }
+    rc = exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+              "PRAGMA busy_timeout=5000", "setting pragmas", err);
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int icx_store_open(icx_store **out, const char *path, icx_err *err)
+{
+    icx_store *s = NULL;
+    int rc;
+    *out = NULL;
+    if (path == NULL || path[0] == '\0' || strlen(path) >= PATH_MAX_STORE) {
+        rc = icx_err_set(err, ICX_EINVAL, "store: path empty or too long");
+        goto out;
+    }
+    rc = create_private(path, err);
+    if (rc < 0)
+        goto out;
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "store %s: out of memory", path);
+        goto out;
+    }
+    memcpy(s->path, path, strlen(path) + 1);
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+                         SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = s->db != NULL ? icx_sq_fail(s, rc, "open", err)
+                           : icx_err_set(err, ICX_ENOMEM, "store %s: open: "
+                                         "out of memory", path);
+        goto out;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    rc = set_pragmas(s, err);
+    if (rc == ICX_OK)
+        rc = migrate(s, err);
+    for (int i = 0; rc == ICX_OK && i < ST__COUNT; i++) {
+        rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+                                SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK)
+            rc = icx_sq_fail(s, rc, "preparing statements", err);
+    }
+    if (rc == ICX_OK) {
+        s->data_version = int_pragma(s);
+        rc = icx_sq_chain_load(s, "reading the audit tail", err);
+    }
+out:
+    if (rc < 0)
+        icx_store_free(&s);
+    *out = s;
+    return rc;
+}
+
+void icx_store_free(icx_store **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    icx_store *s = *sp;
+    icx_store_rollback(s);
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close_v2(s->db);
+    free(s);
+    *sp = NULL;
+}
+
+int icx_store_version(icx_store *s)
+{
+    return s->version;
+}
+

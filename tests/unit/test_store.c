@@ -1,0 +1,894 @@
+/*
+ * test_store.c - the SQLite store: file mode and migrations, the outbox and
+ * inbox state machines, the replay cache, receipts, transactions and the
+ * audit chain.
+ *
+ * Each test gets a fresh folder and store.  Atomicity is proven with the
+ * fault-injection hook (a step fails as if the disk were full); tampering
+ * is done with raw sqlite3 on the closed file, the way an intruder would.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store.h"
+#include "testutil.h"
+#include "util.h"
+
+/* Envelope and receipt bytes with a NUL and non-ASCII (UTF-8 and a lone
+ * 0xff) so that "stored exactly" means something. */
+static const char ENV_BYTES[] = "<Envelope>\0caf\xc3\xa9 \xe6\x97\xa5\xff</Envelope>";
+static const char RCPT_BYTES[] = "<Receipt>\0\xc3\xbc\x01</Receipt>";
+#define ENV_LEN (sizeof ENV_BYTES - 1)
+#define RCPT_LEN (sizeof RCPT_BYTES - 1)
+
+struct fx {
+    char *dir;
+    char path[600];
+    icx_store *s;
+    icx_err err;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = icx_test_mkdtemp();
+    snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
+    icx_err_clear(&f->err);
+    int rc = icx_store_open(&f->s, f->path, &f->err);
+    if (rc != 0)
+        fail_msg("open: got %d (%s), want 0", rc, f->err.msg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    icx_store_free(&f->s);
+    icx_test_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+#define CHECK_RC(got, want, err)                                              \
+    do {                                                                      \
+        int got_ = (got);                                                     \
+        if (got_ != (want))                                                   \
+            fail_msg("%s: got %s (%s), want %s", #got, icx_rc_name(got_),     \
+                     (err)->msg, icx_rc_name(want));                          \
+    } while (0)
+
+static void out_row(icx_out_row *r, const char *mid, const char *hop,
+                    int64_t next)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->message_id, sizeof r->message_id, "%s", mid);
+    snprintf(r->next_hop, sizeof r->next_hop, "%s", hop);
+    snprintf(r->recipient, sizeof r->recipient, "%s", hop);
+    snprintf(r->sender, sizeof r->sender, "JP-NPA");
+    snprintf(r->category, sizeof r->category, "case-referral");
+    icx_sha256_hex(r->sha256, ENV_BYTES, ENV_LEN);
+    r->state = ICX_OUT_QUEUED;
+    r->created_at = 1000;
+    r->next_attempt_at = next;
+}
+
+static void put_out(struct fx *f, const char *mid, const char *hop,
+                    int64_t next)
+{
+    icx_out_row r;
+    out_row(&r, mid, hop, next);
+    CHECK_RC(icx_store_out_insert(f->s, &r, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", "size=40", &f->err),
+             ICX_OK, &f->err);
+}
+
+static int out_state(struct fx *f, const char *mid, const char *hop)
+{
+    icx_out_row r;
+    CHECK_RC(icx_store_out_get(f->s, mid, hop, &r, &f->err), ICX_OK, &f->err);
+    return r.state;
+}
+
+static uint64_t audit_count(struct fx *f)
+{
+    uint64_t n = 0;
+    CHECK_RC(icx_store_audit_verify(f->s, &n, &f->err), ICX_OK, &f->err);
+    return n;
+}
+
+struct timeline {
+    size_t n;
+    icx_audit_row rows[16];
+};
+
+static int collect(void *ctx, const icx_audit_row *row)
+{
+    struct timeline *t = ctx;
+    if (t->n < 16)
+        t->rows[t->n] = *row;
+    t->n++;
+    return 0;
+}
+
+static void timeline(struct fx *f, const char *mid, struct timeline *t)
+{
+    memset(t, 0, sizeof *t);
+    CHECK_RC(icx_store_timeline(f->s, mid, collect, t, &f->err), ICX_OK,
+             &f->err);
+}
+
+/* ---- open and migrations ------------------------------------------------ */
+
+static void test_open_mode_and_reopen(void **state)
+{
+    struct fx *f = *state;
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    if ((st.st_mode & 0777) != 0600)
+        fail_msg("mode: got %04o, want 0600", (unsigned)(st.st_mode & 0777));
+    if (icx_store_version(f->s) != 1)
+        fail_msg("version: got %d, want 1", icx_store_version(f->s));
+    put_out(f, "m-1", "PH-NBI", 100);
+    const char *wal = icx_test_path("%s-wal", f->path);
+    assert_int_equal(stat(wal, &st), 0);
+    if ((st.st_mode & 0777) != 0600)
+        fail_msg("wal mode: got %04o, want 0600", (unsigned)(st.st_mode & 0777));
+
+    icx_store_free(&f->s);
+    assert_null(f->s);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    if (icx_store_version(f->s) != 1)
+        fail_msg("version after reopen: got %d, want 1",
+                 icx_store_version(f->s));
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED)
+        fail_msg("state after reopen: got %s, want queued",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")));
+    /* The chain continues across the reopen. */
+    put_out(f, "m-2", "PH-NBI", 100);
+    if (audit_count(f) != 2)
+        fail_msg("audit records: got %llu, want 2",
+                 (unsigned long long)audit_count(f));
+}
+
+static void test_open_refuses_loose_mode(void **state)
+{
+    struct fx *f = *state;
+    const char *p = icx_test_path("%s/loose.db", f->dir);
+    icx_test_write(p, "");
+    chmod(p, 0644);
+    icx_store *s = NULL;
+    CHECK_RC(icx_store_open(&s, p, &f->err), ICX_EPERM, &f->err);
+    assert_null(s);
+    assert_non_null(strstr(f->err.msg, "loose.db"));
+}
+
+static void test_state_names(void **state)
+{
+    (void)state;
+    static const struct { int st; const char *name; } out[] = {
+        {ICX_OUT_QUEUED, "queued"}, {ICX_OUT_SENT, "sent"},
+        {ICX_OUT_DELIVERED, "delivered"}, {ICX_OUT_FAILED, "failed"},
+        {ICX_OUT_REFUSED, "refused"}, {99, "unknown"}};
+    static const struct { int st; const char *name; } in[] = {
+        {ICX_IN_RECEIVED, "received"}, {ICX_IN_ACCEPTED, "accepted"},
+        {ICX_IN_REJECTED, "rejected"}, {-1, "unknown"}};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        if (strcmp(icx_out_state_name(out[i].st), out[i].name) != 0)
+            fail_msg("out %d: got %s, want %s", out[i].st,
+                     icx_out_state_name(out[i].st), out[i].name);
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        if (strcmp(icx_in_state_name(in[i].st), in[i].name) != 0)
+            fail_msg("in %d: got %s, want %s", in[i].st,
+                     icx_in_state_name(in[i].st), in[i].name);
+}
+
+/* ---- outbox ------------------------------------------------------------- */
+
+struct depth { char hop[32]; int64_t n; };
+struct depths { size_t n; struct depth d[8]; };
+
+static int depth_cb(void *ctx, const char *hop, int64_t n)
+{
+    struct depths *d = ctx;
+    snprintf(d->d[d->n].hop, sizeof d->d[d->n].hop, "%s", hop);
+    d->d[d->n++].n = n;
+    return 0;
+}
+
+static void test_outbox_flow(void **state)
+{
+    struct fx *f = *state;
+    icx_out_row rows[4];
+    size_t n = 99;
+    put_out(f, "m-1", "PH-NBI", 100);
+    put_out(f, "m-2", "INT-ICPO", 90);
+    put_out(f, "m-3", "PH-NBI", 500);
+
+    CHECK_RC(icx_store_out_due(f->s, 50, NULL, rows, 4, &n, &f->err), ICX_OK,
+             &f->err);
+    if (n != 0)
+        fail_msg("due at 50: got %zu, want 0", n);
+    CHECK_RC(icx_store_out_due(f->s, 100, NULL, rows, 4, &n, &f->err), ICX_OK,
+             &f->err);
+    if (n != 2 || strcmp(rows[0].message_id, "m-2") != 0 ||
+        strcmp(rows[1].message_id, "m-1") != 0)
+        fail_msg("due at 100: got %zu rows (%s first), want m-2, m-1", n,
+                 n > 0 ? rows[0].message_id : "-");
+    CHECK_RC(icx_store_out_due(f->s, 100, "PH-NBI", rows, 4, &n, &f->err),
+             ICX_OK, &f->err);
+    if (n != 1 || strcmp(rows[0].message_id, "m-1") != 0)
+        fail_msg("due at 100 for PH-NBI: got %zu, want 1 (m-1)", n);
+    CHECK_RC(icx_store_out_due(f->s, 1000, NULL, rows, 1, &n, &f->err), ICX_OK,
+             &f->err);
+    if (n != 1)
+        fail_msg("due with max 1: got %zu, want 1", n);
+
+    struct depths d = {0};
+    CHECK_RC(icx_store_out_depths(f->s, depth_cb, &d, &f->err), ICX_OK,
+             &f->err);
+    if (d.n != 2 || strcmp(d.d[0].hop, "INT-ICPO") != 0 || d.d[0].n != 1 ||
+        strcmp(d.d[1].hop, "PH-NBI") != 0 || d.d[1].n != 2)
+        fail_msg("depths: got %zu hops, want INT-ICPO=1 PH-NBI=2", d.n);
+
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 300, NULL,
+                                      "outbound.sent", "attempt=1", &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_due(f->s, 200, "PH-NBI", rows, 4, &n, &f->err),
+             ICX_OK, &f->err);
+    if (n != 0)
+        fail_msg("due at 200 after send: got %zu, want 0", n);
+    CHECK_RC(icx_store_out_reschedule(f->s, "m-1", "PH-NBI", ICX_OUT_SENT, 2,
+                                      150, "outbound.retry", "attempt=2",
+                                      &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_due(f->s, 200, "PH-NBI", rows, 4, &n, &f->err),
+             ICX_OK, &f->err);
+    if (n != 1 || rows[0].attempts != 2 || rows[0].state != ICX_OUT_SENT)
+        fail_msg("after reschedule: got %zu rows, attempts %d, want 1, 2", n,
+                 n ? rows[0].attempts : -1);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_SENT,
+                                      ICX_OUT_DELIVERED, 2, 0, "receipt ok",
+                                      "outbound.delivered", "issuer=PH-NBI",
+                                      &f->err), ICX_OK, &f->err);
+    icx_out_row r;
+    CHECK_RC(icx_store_out_get(f->s, "m-1", NULL, &r, &f->err), ICX_OK,
+             &f->err);
+    if (r.state != ICX_OUT_DELIVERED || strcmp(r.reason, "receipt ok") != 0)
+        fail_msg("row: got %s/%s, want delivered/receipt ok",
+                 icx_out_state_name(r.state), r.reason);
+
+    static const char *const want[] = {"outbound.queued", "outbound.sent",
+                                       "outbound.retry", "outbound.delivered"};
+    struct timeline t;
+    timeline(f, "m-1", &t);
+    if (t.n != 4)
+        fail_msg("timeline: got %zu records, want 4", t.n);
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(t.rows[i].event, want[i]) != 0)
+            fail_msg("timeline[%zu]: got %s, want %s", i, t.rows[i].event,
+                     want[i]);
+        if (i > 0 && t.rows[i].seq <= t.rows[i - 1].seq)
+            fail_msg("timeline[%zu]: got seq %lld after %lld, want rising", i,
+                     (long long)t.rows[i].seq, (long long)t.rows[i - 1].seq);
+        if (strcmp(t.rows[i].partner, "PH-NBI") != 0)
+            fail_msg("timeline[%zu] partner: got %s, want PH-NBI", i,
+                     t.rows[i].partner);
+    }
+    if (strlen(t.rows[0].ts) != 24 || t.rows[0].ts[19] != '.' ||
+        t.rows[0].ts[23] != 'Z')
+        fail_msg("ts: got %s, want YYYY-MM-DDTHH:MM:SS.mmmZ", t.rows[0].ts);
+
+    icx_buf b;
+    icx_buf_init(&b, 1 << 16);
+    CHECK_RC(icx_store_out_envelope(f->s, "m-1", "PH-NBI", &b, &f->err),
+             ICX_OK, &f->err);
+    if (b.len != ENV_LEN || memcmp(b.data, ENV_BYTES, ENV_LEN) != 0)
+        fail_msg("envelope: got %zu bytes, want %zu exact", b.len, ENV_LEN);
+    CHECK_RC(icx_store_out_envelope(f->s, "m-9", NULL, &b, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    icx_buf_free(&b);
+    if (audit_count(f) != 6)
+        fail_msg("audit records: got %llu, want 6",
+                 (unsigned long long)audit_count(f));
+}
+
+static void test_outbox_wake(void **state)
+{
+    struct fx *f = *state;
+    icx_out_row rows[4];
+    size_t n = 0;
+    put_out(f, "m-1", "PH-NBI", 500);
+    put_out(f, "m-2", "PH-NBI", 50);
+    put_out(f, "m-3", "INT-ICPO", 500);
+    uint64_t before = audit_count(f);
+    CHECK_RC(icx_store_out_wake(f->s, "PH-NBI", 100, &f->err), ICX_OK,
+             &f->err);
+    CHECK_RC(icx_store_out_due(f->s, 100, NULL, rows, 4, &n, &f->err), ICX_OK,
+             &f->err);
+    /* m-2 was already due earlier and keeps its place; m-3 is another hop. */
+    if (n != 2 || strcmp(rows[0].message_id, "m-2") != 0 ||
+        rows[0].next_attempt_at != 50 || strcmp(rows[1].message_id, "m-1") != 0 ||
+        rows[1].next_attempt_at != 100)
+        fail_msg("due after wake: got %zu rows, want m-2@50, m-1@100", n);
+    if (audit_count(f) != before)
+        fail_msg("audit after wake: got %llu, want %llu",
+                 (unsigned long long)audit_count(f), (unsigned long long)before);
+}
+
+static int count_out(void *ctx, const icx_out_row *row)
+{
+    (void)row;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_outbox_list(void **state)
+{
+    struct fx *f = *state;
+    put_out(f, "m-1", "PH-NBI", 100);
+    put_out(f, "m-2", "PH-NBI", 100);
+    put_out(f, "m-3", "PH-NBI", 100);
+    CHECK_RC(icx_store_out_transition(f->s, "m-2", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_FAILED, 0, 0, "too old",
+                                      "outbound.failed", NULL, &f->err),
+             ICX_OK, &f->err);
+    static const struct { int state; size_t limit; int want; } cases[] = {
+        {-1, 0, 3}, {-1, 2, 2}, {ICX_OUT_QUEUED, 0, 2}, {ICX_OUT_FAILED, 0, 1},
+        {ICX_OUT_DELIVERED, 0, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = 0;
+        CHECK_RC(icx_store_out_list(f->s, cases[i].state, cases[i].limit,
+                                    count_out, &got, &f->err), ICX_OK, &f->err);
+        if (got != cases[i].want)
+            fail_msg("list %s limit %zu: got %d, want %d",
+                     cases[i].state < 0 ? "any" : icx_out_state_name(cases[i].state),
+                     cases[i].limit, got, cases[i].want);
+    }
+}
+
+static void test_wrong_state_writes_nothing(void **state)
+{
+    struct fx *f = *state;
+    put_out(f, "m-1", "PH-NBI", 100);
+    uint64_t before = audit_count(f);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_SENT,
+                                      ICX_OUT_DELIVERED, 1, 0, NULL,
+                                      "outbound.delivered", NULL, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "XX-NONE", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 0, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED)
+        fail_msg("state: got %s, want queued",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")));
+    if (audit_count(f) != before)
+        fail_msg("audit records: got %llu, want %llu",
+                 (unsigned long long)audit_count(f),
+                 (unsigned long long)before);
+    struct timeline t;
+    timeline(f, "m-1", &t);
+    if (t.n != 1)
+        fail_msg("timeline: got %zu, want 1", t.n);
+}
+
+static void test_duplicate_insert(void **state)
+{
+    struct fx *f = *state;
+    icx_out_row r;
+    put_out(f, "m-1", "PH-NBI", 100);
+    out_row(&r, "m-1", "PH-NBI", 100);
+    CHECK_RC(icx_store_out_insert(f->s, &r, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_EEXIST, &f->err);
+    /* Same message to another hop is a different row. */
+    put_out(f, "m-1", "INT-ICPO", 100);
+    if (audit_count(f) != 2)
+        fail_msg("audit records: got %llu, want 2",
+                 (unsigned long long)audit_count(f));
+}
+
+/* ---- inbox, replay cache, receipts -------------------------------------- */
+
+static void in_row(icx_in_row *r, const char *sender, const char *mid,
+                   int64_t at)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->sender, sizeof r->sender, "%s", sender);
+    snprintf(r->message_id, sizeof r->message_id, "%s", mid);
+    snprintf(r->recipient, sizeof r->recipient, "JP-NPA");
+    snprintf(r->category, sizeof r->category, "case-referral");
+    snprintf(r->peer, sizeof r->peer, "%s", sender);
+    icx_sha256_hex(r->sha256, ENV_BYTES, ENV_LEN);
+    r->state = ICX_IN_ACCEPTED;
+    r->received_at = at;
+}
+
+static void test_inbox_replay_cache(void **state)
+{
+    struct fx *f = *state;
+    icx_in_row r, got;
+    icx_buf b;
+    icx_buf_init(&b, 1 << 16);
+    in_row(&r, "PH-NBI", "in-1", 1000);
+
+    CHECK_RC(icx_store_in_lookup(f->s, "PH-NBI", "in-1", &got, &b, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, RCPT_BYTES,
+                                 RCPT_LEN, "inbound.accepted", "size=40",
+                                 &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_in_lookup(f->s, "PH-NBI", "in-1", &got, &b, &f->err),
+             ICX_OK, &f->err);
+    if (got.state != ICX_IN_ACCEPTED || strcmp(got.peer, "PH-NBI") != 0 ||
+        got.received_at != 1000)
+        fail_msg("lookup row: got %s/%s/%lld, want accepted/PH-NBI/1000",
+                 icx_in_state_name(got.state), got.peer,
+                 (long long)got.received_at);
+    if (b.len != RCPT_LEN || memcmp(b.data, RCPT_BYTES, RCPT_LEN) != 0)
+        fail_msg("receipt: got %zu bytes, want %zu exact", b.len, RCPT_LEN);
+    CHECK_RC(icx_store_in_envelope(f->s, "PH-NBI", "in-1", &b, &f->err),
+             ICX_OK, &f->err);
+    if (b.len != ENV_LEN || memcmp(b.data, ENV_BYTES, ENV_LEN) != 0)
+        fail_msg("envelope: got %zu bytes, want %zu exact", b.len, ENV_LEN);
+
+    /* A replay is refused by the key. */
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_EEXIST, &f->err);
+    /* Same id from another sender is another key. */
+    in_row(&r, "INT-ICPO", "in-1", 1000);
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_OK, &f->err);
+
+    CHECK_RC(icx_store_in_set_receipt(f->s, "PH-NBI", "in-1", "r2", 2,
+                                      &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_in_lookup(f->s, "PH-NBI", "in-1", &got, &b, &f->err),
+             ICX_OK, &f->err);
+    if (b.len != 2 || memcmp(b.data, "r2", 2) != 0)
+        fail_msg("replaced receipt: got %zu bytes, want \"r2\"", b.len);
+    CHECK_RC(icx_store_in_set_receipt(f->s, "PH-NBI", "in-9", "r2", 2,
+                                      &f->err), ICX_ENOTFOUND, &f->err);
+
+    /* Expiry releases the key but keeps the row and its bytes. */
+    CHECK_RC(icx_store_in_expire(f->s, 1000, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_in_lookup(f->s, "PH-NBI", "in-1", &got, NULL, &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_in_expire(f->s, 1001, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_in_lookup(f->s, "PH-NBI", "in-1", &got, NULL, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    CHECK_RC(icx_store_in_envelope(f->s, "PH-NBI", "in-1", &b, &f->err),
+             ICX_OK, &f->err);
+    if (b.len != ENV_LEN)
+        fail_msg("envelope after expiry: got %zu bytes, want %zu", b.len,
+                 ENV_LEN);
+    in_row(&r, "PH-NBI", "in-1", 5000);
+    r.state = ICX_IN_REJECTED;
+    snprintf(r.reason, sizeof r.reason, "REPLAY");
+    CHECK_RC(icx_store_in_insert(f->s, &r, "x", 1, NULL, 0,
+                                 "inbound.rejected", "reason=REPLAY", &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_in_lookup(f->s, "PH-NBI", "in-1", &got, &b, &f->err),
+             ICX_OK, &f->err);
+    if (got.state != ICX_IN_REJECTED || b.len != 0)
+        fail_msg("new key: got %s with %zu receipt bytes, want rejected, 0",
+                 icx_in_state_name(got.state), b.len);
+    icx_buf_free(&b);
+
+    struct timeline t;
+    timeline(f, "in-1", &t);
+    /* accepted, accepted (ICPO), receipt_stored, rejected */
+    if (t.n != 4)
+        fail_msg("timeline: got %zu, want 4", t.n);
+    audit_count(f);
+}
+
+static int count_in(void *ctx, const icx_in_row *row)
+{
+    (void)row;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_inbox_list(void **state)
+{
+    struct fx *f = *state;
+    icx_in_row r;
+    in_row(&r, "PH-NBI", "in-1", 1);
+    CHECK_RC(icx_store_in_insert(f->s, &r, "a", 1, NULL, 0, "inbound.accepted",
+                                 NULL, &f->err), ICX_OK, &f->err);
+    in_row(&r, "PH-NBI", "in-2", 1);
+    r.state = ICX_IN_REJECTED;
+    CHECK_RC(icx_store_in_insert(f->s, &r, "b", 1, NULL, 0, "inbound.rejected",
+                                 NULL, &f->err), ICX_OK, &f->err);
+    int all = 0, rej = 0;
+    CHECK_RC(icx_store_in_list(f->s, -1, 0, count_in, &all, &f->err), ICX_OK,
+             &f->err);
+    CHECK_RC(icx_store_in_list(f->s, ICX_IN_REJECTED, 0, count_in, &rej,
+                               &f->err), ICX_OK, &f->err);
+    if (all != 2 || rej != 1)
+        fail_msg("in list: got %d all, %d rejected, want 2, 1", all, rej);
+}
+
+struct rcpts { int n; int positive[4]; char issuer[4][32]; int exact; };
+
+static int rcpt_cb(void *ctx, const icx_receipt_row *row, const void *env,
+                   size_t len)
+{
+    struct rcpts *r = ctx;
+    if (r->n < 4) {
+        r->positive[r->n] = row->positive;
+        snprintf(r->issuer[r->n], 32, "%s", row->issuer);
+    }
+    r->n++;
+    if (len == RCPT_LEN && memcmp(env, RCPT_BYTES, len) == 0)
+        r->exact++;
+    return 0;
+}
+
+static void test_receipts(void **state)
+{
+    struct fx *f = *state;
+    icx_receipt_row r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.message_id, sizeof r.message_id, "m-1");
+    snprintf(r.issuer, sizeof r.issuer, "INT-ICPO");
+    r.positive = 1;
+    r.hop = 1;
+    r.received_at = 10;
+    CHECK_RC(icx_store_receipt_insert(f->s, &r, RCPT_BYTES, RCPT_LEN, &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_receipt_insert(f->s, &r, RCPT_BYTES, RCPT_LEN, &f->err),
+             ICX_EEXIST, &f->err);
+    snprintf(r.issuer, sizeof r.issuer, "PH-NBI");
+    r.positive = 0;
+    r.hop = 0;
+    snprintf(r.reason, sizeof r.reason, "CATEGORY");
+    CHECK_RC(icx_store_receipt_insert(f->s, &r, RCPT_BYTES, RCPT_LEN, &f->err),
+             ICX_OK, &f->err);
+    struct rcpts got = {0};
+    CHECK_RC(icx_store_receipts(f->s, "m-1", rcpt_cb, &got, &f->err), ICX_OK,
+             &f->err);
+    if (got.n != 2 || got.exact != 2 || got.positive[0] != 1 ||
+        got.positive[1] != 0 || strcmp(got.issuer[1], "PH-NBI") != 0)
+        fail_msg("receipts: got %d (%d exact), want 2 (2 exact), ICPO+ PH-", got.n,
+                 got.exact);
+    struct timeline t;
+    timeline(f, "m-1", &t);
+    if (t.n != 2 || strcmp(t.rows[1].event, "receipt.stored") != 0 ||
+        strstr(t.rows[1].detail, "reason=CATEGORY") == NULL)
+        fail_msg("receipt records: got %zu (%s), want 2 with reason=CATEGORY",
+                 t.n, t.n > 1 ? t.rows[1].detail : "-");
+}
+
+/* ---- transactions and fault injection ----------------------------------- */
+
+static void test_explicit_rollback(void **state)
+{
+    struct fx *f = *state;
+    put_out(f, "m-1", "PH-NBI", 100);
+    put_out(f, "m-2", "PH-NBI", 100);
+    uint64_t before = audit_count(f);
+
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_EINVAL, &f->err);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_transition(f->s, "m-2", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_OK, &f->err);
+    icx_audit_event ev = {"broker.batch", NULL, "PH-NBI", "n=2"};
+    CHECK_RC(icx_store_audit(f->s, &ev, &f->err), ICX_OK, &f->err);
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_SENT)
+        fail_msg("inside: got %s, want sent",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")));
+    icx_store_rollback(f->s);
+
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED ||
+        out_state(f, "m-2", "PH-NBI") != ICX_OUT_QUEUED)
+        fail_msg("after rollback: got %s/%s, want queued/queued",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")),
+                 icx_out_state_name(out_state(f, "m-2", "PH-NBI")));
+    if (audit_count(f) != before)
+        fail_msg("audit after rollback: got %llu, want %llu",
+                 (unsigned long long)audit_count(f), (unsigned long long)before);
+
+    /* The next append links to the last committed record. */
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_OK, &f->err);
+    if (audit_count(f) != before + 1)
+        fail_msg("audit after next append: got %llu, want %llu",
+                 (unsigned long long)audit_count(f),
+                 (unsigned long long)before + 1);
+    struct timeline t;
+    timeline(f, "m-1", &t);
+    if (t.n != 2 || t.rows[1].seq != (int64_t)before + 1)
+        fail_msg("next record: got seq %lld, want %llu",
+                 t.n > 1 ? (long long)t.rows[1].seq : -1LL,
+                 (unsigned long long)before + 1);
+
+    /* And a committed batch persists. */
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_transition(f->s, "m-2", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_OK, &f->err);
+    /* A lost race inside a batch leaves the batch usable. */
+    CHECK_RC(icx_store_out_transition(f->s, "m-2", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    CHECK_RC(icx_store_commit(f->s, &f->err), ICX_OK, &f->err);
+    icx_store_free(&f->s);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    if (out_state(f, "m-2", "PH-NBI") != ICX_OUT_SENT)
+        fail_msg("after commit and reopen: got %s, want sent",
+                 icx_out_state_name(out_state(f, "m-2", "PH-NBI")));
+    if (audit_count(f) != before + 2)
+        fail_msg("audit after commit: got %llu, want %llu",
+                 (unsigned long long)audit_count(f),
+                 (unsigned long long)before + 2);
+}
+
+static void test_fault_in_audit_insert(void **state)
+{
+    struct fx *f = *state;
+    put_out(f, "m-1", "PH-NBI", 100);
+    uint64_t before = audit_count(f);
+
+    /* Own transaction: BEGIN, UPDATE succeed, the audit INSERT fails. */
+    icx_store_test_fail_after(f->s, 2);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_EFULL, &f->err);
+    if (strstr(f->err.msg, "disk full") == NULL ||
+        strstr(f->err.msg, f->path) == NULL)
+        fail_msg("message: got \"%s\", want disk full and the path", f->err.msg);
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED)
+        fail_msg("state: got %s, want queued",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")));
+    if (audit_count(f) != before)
+        fail_msg("audit: got %llu, want %llu",
+                 (unsigned long long)audit_count(f), (unsigned long long)before);
+
+    /* Explicit transaction: the failed call poisons it; commit refuses. */
+    put_out(f, "m-2", "PH-NBI", 100);
+    before = audit_count(f);
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_transition(f->s, "m-2", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_OK, &f->err);
+    icx_store_test_fail_after(f->s, 1);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_EFULL, &f->err);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_ESTORE, &f->err);
+    CHECK_RC(icx_store_commit(f->s, &f->err), ICX_ESTORE, &f->err);
+    icx_store_rollback(f->s); /* harmless after a refused commit */
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED ||
+        out_state(f, "m-2", "PH-NBI") != ICX_OUT_QUEUED)
+        fail_msg("after refused commit: got %s/%s, want queued/queued",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")),
+                 icx_out_state_name(out_state(f, "m-2", "PH-NBI")));
+    if (audit_count(f) != before)
+        fail_msg("audit: got %llu, want %llu",
+                 (unsigned long long)audit_count(f), (unsigned long long)before);
+
+    /* A failing COMMIT (the 4th step) rolls the change back too. */
+    icx_store_test_fail_after(f->s, 3);
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_EFULL, &f->err);
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED)
+        fail_msg("after failed commit: got %s, want queued",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")));
+    /* And the chain is intact for the next append. */
+    CHECK_RC(icx_store_out_transition(f->s, "m-1", "PH-NBI", ICX_OUT_QUEUED,
+                                      ICX_OUT_SENT, 1, 200, NULL,
+                                      "outbound.sent", NULL, &f->err),
+             ICX_OK, &f->err);
+    if (audit_count(f) != before + 1)
+        fail_msg("audit: got %llu, want %llu",
+                 (unsigned long long)audit_count(f),
+                 (unsigned long long)before + 1);
+}
+
+static void test_full_maps_to_efull(void **state)
+{
+    struct fx *f = *state;
+    icx_out_row r;
+    icx_in_row in;
+    out_row(&r, "m-1", "PH-NBI", 100);
+    in_row(&in, "PH-NBI", "in-1", 1);
+    /* n = 1: BEGIN succeeds, the first data statement fails. */
+    icx_store_test_fail_after(f->s, 1);
+    CHECK_RC(icx_store_out_insert(f->s, &r, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_EFULL, &f->err);
+    icx_store_test_fail_after(f->s, 1);
+    CHECK_RC(icx_store_in_insert(f->s, &in, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_EFULL, &f->err);
+    if (strstr(f->err.msg, "inbox insert") == NULL)
+        fail_msg("message: got \"%s\", want the operation", f->err.msg);
+    CHECK_RC(icx_store_out_get(f->s, "m-1", NULL, &r, &f->err), ICX_ENOTFOUND,
+             &f->err);
+    if (audit_count(f) != 0)
+        fail_msg("audit: got %llu, want 0", (unsigned long long)audit_count(f));
+    icx_store_test_fail_after(f->s, 0);
+    put_out(f, "m-1", "PH-NBI", 100);
+}
+
+/* ---- audit chain tampering ---------------------------------------------- */
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("raw sql: got \"%s\", want success", msg ? msg : "?");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+static void test_audit_field_escaping(void **state)
+{
+    struct fx *f = *state;
+    icx_audit_event ev = {"operator.note", "m|1", "PH-NBI",
+                          "line1\nline2|x\ty"};
+    CHECK_RC(icx_store_audit(f->s, &ev, &f->err), ICX_OK, &f->err);
+    struct timeline t;
+    timeline(f, "m_1", &t);
+    if (t.n != 1 || strcmp(t.rows[0].detail, "line1_line2_x_y") != 0)
+        fail_msg("detail: got \"%s\", want \"line1_line2_x_y\"",
+                 t.n ? t.rows[0].detail : "-");
+    /* A too-long field is cut on a UTF-8 boundary. */
+    char longd[400];
+    size_t k = 0;
+    while (k + 3 < sizeof longd - 1) {
+        memcpy(longd + k, "\xe6\x97\xa5", 3);
+        k += 3;
+    }
+    longd[k] = '\0';
+    icx_audit_event ev2 = {"operator.note", "m-2", NULL, longd};
+    CHECK_RC(icx_store_audit(f->s, &ev2, &f->err), ICX_OK, &f->err);
+    timeline(f, "m-2", &t);
+    size_t len = t.n ? strlen(t.rows[0].detail) : 0;
+    if (t.n != 1 || len != 255)
+        fail_msg("long detail: got %zu bytes, want 255", len);
+    audit_count(f);
+}
+
+static void tamper(struct fx *f, const char *sql, const char *want1,
+                   const char *want2)
+{
+    for (int i = 1; i <= 5; i++) {
+        char mid[16];
+        snprintf(mid, sizeof mid, "m-%d", i);
+        put_out(f, mid, "PH-NBI", 100);
+    }
+    if (audit_count(f) != 5)
+        fail_msg("records: got %llu, want 5", (unsigned long long)audit_count(f));
+    icx_store_free(&f->s);
+    raw_exec(f->path, "DROP TRIGGER audit_no_update; "
+                      "DROP TRIGGER audit_no_delete;");
+    raw_exec(f->path, sql);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    uint64_t n = 99;
+    CHECK_RC(icx_store_audit_verify(f->s, &n, &f->err), ICX_EBADSIG, &f->err);
+    if (strstr(f->err.msg, want1) == NULL || strstr(f->err.msg, want2) == NULL)
+        fail_msg("verify: got \"%s\", want \"%s\" and \"%s\"", f->err.msg,
+                 want1, want2);
+}
+
+static void test_verify_edited(void **state)
+{
+    tamper(*state, "UPDATE audit SET detail = 'size=41' WHERE seq = 3",
+           "record 3:", "hash does not match");
+}
+
+static void test_verify_deleted(void **state)
+{
+    tamper(*state, "DELETE FROM audit WHERE seq = 3", "record 3 is missing",
+           "deleted");
+}
+
+static void test_verify_reordered(void **state)
+{
+    tamper(*state, "UPDATE audit SET seq = 100 WHERE seq = 2;"
+                   "UPDATE audit SET seq = 2 WHERE seq = 3;"
+                   "UPDATE audit SET seq = 3 WHERE seq = 100;",
+           "record 2:", "prev_hash");
+}
+
+static void test_append_only_triggers(void **state)
+{
+    struct fx *f = *state;
+    put_out(f, "m-1", "PH-NBI", 100);
+    icx_store_free(&f->s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    int rc = sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        fail_msg("delete from audit: got success, want refused");
+    rc = sqlite3_exec(db, "UPDATE audit SET detail = ''", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        fail_msg("update audit: got success, want refused");
+    sqlite3_close(db);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    audit_count(f);
+}
+
+/* Another connection (an `icx` command beside the daemon) appends; this
+ * store must pick up the new tail instead of forking the chain. */
+static void test_two_connections_share_chain(void **state)
+{
+    struct fx *f = *state;
+    icx_store *other = NULL;
+    CHECK_RC(icx_store_open(&other, f->path, &f->err), ICX_OK, &f->err);
+    put_out(f, "m-1", "PH-NBI", 100);
+    icx_out_row r;
+    out_row(&r, "m-2", "PH-NBI", 100);
+    CHECK_RC(icx_store_out_insert(other, &r, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_OK, &f->err);
+    put_out(f, "m-3", "PH-NBI", 100);
+    icx_store_free(&other);
+    if (audit_count(f) != 3)
+        fail_msg("records: got %llu, want 3", (unsigned long long)audit_count(f));
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_open_mode_and_reopen),
+        T(test_open_refuses_loose_mode),
+        T(test_state_names),
+        T(test_outbox_flow),
+        T(test_outbox_list),
+        T(test_outbox_wake),
+        T(test_wrong_state_writes_nothing),
+        T(test_duplicate_insert),
+        T(test_inbox_replay_cache),
+        T(test_inbox_list),
+        T(test_receipts),
+        T(test_explicit_rollback),
+        T(test_fault_in_audit_insert),
+        T(test_full_maps_to_efull),
+        T(test_audit_field_escaping),
+        T(test_verify_edited),
+        T(test_verify_deleted),
+        T(test_verify_reordered),
+        T(test_append_only_triggers),
+        T(test_two_connections_share_chain),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
