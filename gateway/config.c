@@ -120,6 +120,8 @@ static int endpoint_ok(const char *v, int bind)
         return 0;
     long port = 0;
     const char *p = colon + 1;
+    if (bind && strcmp(p, "*") == 0)
+        return 1; /* an ephemeral port chosen by the system */
     if (*p == '\0' || strlen(p) > 5)
         return 0;
     for (; *p != '\0'; p++) {
@@ -135,7 +137,8 @@ static int check_listen(const char *v, const char *w, char *why, size_t n)
     (void)w;
     if (endpoint_ok(v, 1))
         return 0;
-    snprintf(why, n, "\"%s\" is not tcp://host:port", v);
+    snprintf(why, n, "\"%s\" is not tcp://host:port (or tcp://host:* for an "
+             "ephemeral port)", v);
     return -1;
 }
 

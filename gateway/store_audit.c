@@ -67,7 +67,8 @@ static void now_ms(char *out, size_t outlen)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outlen, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
+    int ms = (int)(ts.tv_nsec / 1000000L) % 1000;
+    snprintf(out, outlen, "%.19s.%03dZ", base, ms);
 }
 
 /* Appends one record inside the current transaction. */

@@ -21,6 +21,10 @@ enum { ICX_EXIT_OK = 0, ICX_EXIT_REFUSED = 1, ICX_EXIT_USAGE = 2,
 int icx_cmd_config(int argc, char **argv);
 int icx_cmd_keys(int argc, char **argv);
 int icx_cmd_envelope(int argc, char **argv);
+int icx_cmd_serve(int argc, char **argv);
+int icx_cmd_submit(int argc, char **argv);
+/* status, outbox, inbox, partners: read-only questions to the daemon. */
+int icx_cmd_query(int argc, char **argv);
 
 /* Maps an icx_rc to an exit code (EBADSIG/EPOLICY/ECONFIG/EINVAL -> 1 ...). */
 int icx_cli_exit_for(int rc);

@@ -21,6 +21,12 @@ static const struct {
     {"config", icx_cmd_config, "check the gateway and partner configuration"},
     {"keys", icx_cmd_keys, "generate agency keys, show fingerprints"},
     {"envelope", icx_cmd_envelope, "build, sign, verify and show envelopes offline"},
+    {"serve", icx_cmd_serve, "run the gateway daemon"},
+    {"submit", icx_cmd_submit, "sign and queue payloads for partners (daemon)"},
+    {"status", icx_cmd_query, "timeline of one message, or the outbox (daemon)"},
+    {"outbox", icx_cmd_query, "messages this gateway sends (daemon)"},
+    {"inbox", icx_cmd_query, "messages this gateway received (daemon)"},
+    {"partners", icx_cmd_query, "partners: reachable, queue depth, last contact (daemon)"},
 };
 
 static void usage(FILE *f)

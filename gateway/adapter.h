@@ -80,9 +80,15 @@ typedef struct icx_adapter_ops {
     /* Whether a connection to partner is up now. */
     int (*connected)(void *state, const char *partner);
     void (*close)(void **state);
+    /* Optional: the address actually listened on (for logs and tests). */
+    const char *(*endpoint)(void *state);
 } icx_adapter_ops;
 
-/* The built-in adapters (registry.c); NULL when name is unknown. */
+/* Looks an adapter up by name; the program passes the registry of
+ * adapters/registry.c to the core, which does not link adapters itself. */
+typedef const icx_adapter_ops *(*icx_adapter_find_fn)(const char *name);
+
+/* The built-in adapters (adapters/registry.c); NULL when name is unknown. */
 const icx_adapter_ops *icx_adapter_find(const char *name);
 
 #endif

@@ -1,0 +1,577 @@
+/*
+ * broker.c - the daemon's lifecycle and event loop (see broker.h).
+ *
+ * Loop turn: poll (pool results, control socket, signal fd, adapter
+ * sockets) -> handle what is ready, all store writes inside one
+ * transaction -> commit -> only then the post-commit actions: frames to
+ * partners (receipts) and control replies.  If the commit fails, the turn
+ * is rolled back, no action is taken, and every waiting control client is
+ * told; partners will retry, and their retries find the store as it was.
+ *
+ * Reload (SIGHUP): a new configuration generation is loaded; if it fails
+ * the old one stays and the reason is logged and audited.  On success the
+ * adapter is reopened with it; jobs still running keep the old generation
+ * alive through their reference.
+ *
+ * Stop (SIGTERM/SIGINT): no new work is accepted; jobs in flight finish
+ * and their results are committed; then sockets close.
+ */
+#include "broker_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_POLL 256
+
+int64_t icx_broker_now(void) { return (int64_t)time(NULL); }
+
+struct icx_gen *icx_gen_ref(struct icx_gen *g)
+{
+    atomic_fetch_add(&g->refs, 1);
+    return g;
+}
+
+void icx_gen_unref(struct icx_gen **gp)
+{
+    struct icx_gen *g = *gp;
+    if (g == NULL)
+        return;
+    *gp = NULL;
+    if (atomic_fetch_sub(&g->refs, 1) == 1) {
+        icx_trust_free(&g->trust);
+        icx_config_free(&g->cfg);
+        free(g);
+    }
+}
+
+static int gen_load(struct icx_gen **out, const char *path, icx_err *err)
+{
+    icx_buf errs;
+    icx_buf_init(&errs, 64 * 1024);
+    struct icx_gen *g = calloc(1, sizeof *g);
+    int rc = g ? ICX_OK : icx_err_set(err, ICX_ENOMEM, "out of memory");
+    if (rc == ICX_OK)
+        rc = icx_config_load(&g->cfg, path, &errs, err);
+    if (rc < 0 && errs.len > 0) {
+        /* Every error of the load, one per line, for the log. */
+        icx_err_set(err, rc, "%s", errs.data);
+    }
+    if (rc == ICX_OK)
+        rc = icx_trust_from_config(&g->trust, g->cfg, err);
+    icx_buf_free(&errs);
+    if (rc < 0) {
+        if (g != NULL) {
+            icx_trust_free(&g->trust);
+            icx_config_free(&g->cfg);
+            free(g);
+        }
+        return rc;
+    }
+    atomic_init(&g->refs, 1);
+    *out = g;
+    return ICX_OK;
+}
+
+void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
+                      const char *partner, const char *fmt, ...)
+{
+    char detail[512] = "";
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    icx_audit_event ev = {event, msgid, partner, detail};
+    icx_err err;
+    if (icx_broker_tx(b) < 0)
+        return;
+    if (icx_store_audit(b->store, &ev, &err) < 0) {
+        icx_log_error("audit.failed", "event=%s error=\"%s\"", event, err.msg);
+        b->tx_failed = 1;
+    }
+}
+
+int icx_broker_tx(icx_broker *b)
+{
+    if (b->in_tx)
+        return ICX_OK;
+    icx_err err;
+    if (icx_store_begin(b->store, &err) < 0) {
+        icx_log_error("store.begin", "error=\"%s\"", err.msg);
+        return ICX_ESTORE;
+    }
+    b->in_tx = 1;
+    b->tx_failed = 0;
+    return ICX_OK;
+}
+
+static int post_push(icx_broker *b, const struct post_action *a)
+{
+    if (b->npost == b->cappost) {
+        size_t cap = b->cappost ? b->cappost * 2 : 64;
+        struct post_action *p = realloc(b->post, cap * sizeof *p);
+        if (p == NULL)
+            return ICX_ENOMEM;
+        b->post = p;
+        b->cappost = cap;
+    }
+    b->post[b->npost++] = *a;
+    return ICX_OK;
+}
+
+void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
+                          const char *data, size_t len)
+{
+    struct post_action a = {.type = 1, .kind = kind, .len = len, .fd = -1};
+    snprintf(a.partner, sizeof a.partner, "%s", partner);
+    a.data = malloc(len ? len : 1);
+    if (a.data == NULL)
+        return;
+    memcpy(a.data, data, len);
+    if (post_push(b, &a) < 0)
+        free(a.data);
+}
+
+void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
+                           size_t len)
+{
+    struct post_action a = {.type = 2, .fd = fd, .code = code, .len = len};
+    a.data = malloc(len ? len : 1);
+    if (a.data == NULL) {
+        close(fd);
+        return;
+    }
+    memcpy(a.data, text, len);
+    if (post_push(b, &a) < 0) {
+        free(a.data);
+        close(fd);
+    }
+}
+
+/* Commits the turn, then runs (or, after a failed commit, cancels) the
+ * post-commit actions. */
+static void turn_end(icx_broker *b)
+{
+    int ok = 1;
+    if (b->in_tx) {
+        icx_err err;
+        if (b->tx_failed || icx_store_commit(b->store, &err) < 0) {
+            if (!b->tx_failed)
+                icx_log_error("store.commit", "error=\"%s\" suggestion=\"check "
+                              "free disk space; nothing of this turn was "
+                              "acknowledged\"", err.msg);
+            icx_store_rollback(b->store);
+            ok = 0;
+        }
+        b->in_tx = 0;
+        b->tx_failed = 0;
+    }
+    for (size_t i = 0; i < b->npost; i++) {
+        struct post_action *a = &b->post[i];
+        if (a->type == 1 && ok) {
+            icx_err err;
+            int r = b->ops->send(b->adapter, a->partner, a->kind, a->data,
+                                 a->len, &err);
+            if (r != ICX_SEND_OK)
+                icx_log_info("frame.deferred", "partner=%s kind=%d result=%d",
+                             a->partner, a->kind, r);
+        } else if (a->type == 2) {
+            if (ok)
+                icx_ctl_write_response(a->fd, a->code, a->data, a->len);
+            else {
+                static const char msg[] = "icx: error: the store could not "
+                                          "commit (disk full?); nothing was "
+                                          "queued\n";
+                icx_ctl_write_response(a->fd, 3, msg, sizeof msg - 1);
+            }
+            close(a->fd);
+        }
+        free(a->data);
+    }
+    b->npost = 0;
+}
+
+struct peer_state *icx_broker_peer(icx_broker *b, const char *id)
+{
+    for (size_t i = 0; i < b->npeers; i++)
+        if (strcmp(b->peers[i].id, id) == 0)
+            return &b->peers[i];
+    struct peer_state *p = realloc(b->peers, (b->npeers + 1) * sizeof *p);
+    if (p == NULL)
+        return NULL;
+    b->peers = p;
+    p = &b->peers[b->npeers++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    return p;
+}
+
+void icx_bjob_free(struct bjob *j)
+{
+    if (j == NULL)
+        return;
+    icx_gen_unref(&j->gen);
+    free(j->data);
+    free(j->out);
+    free(j);
+}
+
+int icx_broker_submit_job(icx_broker *b, struct bjob *j)
+{
+    icx_err err;
+    j->base.run = icx_bjob_run;
+    j->b = b;
+    if (j->gen == NULL)
+        j->gen = icx_gen_ref(b->gen);
+    if (icx_pool_submit(b->pool, &j->base, &err) < 0) {
+        icx_log_warn("pool.full", "error=\"%s\"", err.msg);
+        return ICX_EAGAIN;
+    }
+    return ICX_OK;
+}
+
+/* Adapter callbacks: run inside on_ready, on the loop thread. */
+static void on_frame(void *core, const char *peer, int kind, const char *data,
+                     size_t len)
+{
+    icx_broker *b = core;
+    struct peer_state *ps = icx_broker_peer(b, peer);
+    if (ps != NULL)
+        ps->last_contact = icx_broker_now();
+    b->frames_in++;
+    if (b->stopping || (kind != ICX_FRAME_ENVELOPE && kind != ICX_FRAME_RECEIPT))
+        return; /* the sender will retry */
+    struct bjob *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return;
+    j->type = BJOB_VERIFY;
+    j->kind = kind;
+    snprintf(j->peer, sizeof j->peer, "%s", peer);
+    j->data = malloc(len + 1);
+    if (j->data == NULL) {
+        free(j);
+        return;
+    }
+    memcpy(j->data, data, len);
+    j->data[len] = '\0';
+    j->len = len;
+    if (icx_broker_submit_job(b, j) < 0)
+        icx_bjob_free(j);
+}
+
+static void on_peer(void *core, const char *peer, int event)
+{
+    icx_broker *b = core;
+    if (event == ICX_PEER_REFUSED) {
+        icx_log_warn("transport.refused", "key=\"%s\"", peer);
+        icx_broker_audit(b, "transport.refused", NULL, NULL, "curve_key=%s",
+                         peer);
+        return;
+    }
+    struct peer_state *ps = icx_broker_peer(b, peer);
+    if (ps == NULL)
+        return;
+    int up = event == ICX_PEER_UP;
+    if (ps->connected != up)
+        icx_log_info(up ? "partner.up" : "partner.down", "partner=%s", peer);
+    ps->connected = up;
+    if (up) {
+        ps->last_contact = icx_broker_now();
+        icx_broker_wake_hop(b, peer);
+    }
+}
+
+static int adapter_open(icx_broker *b, icx_err *err)
+{
+    /* The adapter keeps a pointer to its env: one per generation, kept in
+     * the broker until the adapter is closed. */
+    icx_adapter_env *env = &b->env[b->env_slot ^= 1];
+    *env = (icx_adapter_env){
+        .cfg = b->gen->cfg, .curve_public = b->curve_pub,
+        .curve_secret = b->curve_sec, .zmq_ctx = b->zctx, .core = b,
+        .deliver = on_frame, .peer_event = on_peer,
+    };
+    b->ops = b->find_adapter("zmq");
+    if (b->ops == NULL || b->ops->abi != ICX_ADAPTER_ABI)
+        return icx_err_set(err, ICX_ECONFIG, "adapter zmq is not available");
+    return b->ops->open(&b->adapter, env, err);
+}
+
+/* libzmq releases a closed socket's address asynchronously: try again for
+ * a short while before calling the address taken. */
+static int adapter_reopen(icx_broker *b, icx_err *err)
+{
+    int rc = ICX_ERROR;
+    for (int i = 0; i < 60; i++) {
+        rc = adapter_open(b, err);
+        if (rc == ICX_OK || strstr(err->msg, "in use") == NULL)
+            return rc;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}
+
+static void reload(icx_broker *b)
+{
+    icx_err err;
+    struct icx_gen *g = NULL;
+    icx_err_clear(&err);
+    icx_log_info("config.reload", "path=%s", b->config_path);
+    if (gen_load(&g, b->config_path, &err) < 0) {
+        icx_log_error("config.refused", "path=%s kept=previous error=\"%s\"",
+                      b->config_path, err.msg);
+        icx_broker_audit(b, "config.refused", NULL, NULL, "path=%s",
+                         b->config_path);
+        return;
+    }
+    if (strcmp(g->cfg->id, b->gen->cfg->id) != 0) {
+        icx_log_error("config.refused", "reason=\"id changed from %s to %s; "
+                      "restart to change identity\"", b->gen->cfg->id,
+                      g->cfg->id);
+        icx_gen_unref(&g);
+        return;
+    }
+    /* The listening socket and the ZAP endpoint can be bound once: the old
+     * transport closes before the new one opens; if the new one cannot
+     * open, the old configuration's transport is opened again. */
+    struct icx_gen *old = b->gen;
+    const char *bound = b->ops->endpoint ? b->ops->endpoint(b->adapter) : NULL;
+    if (bound != NULL && g->cfg->listen != NULL && old->cfg->listen != NULL &&
+        strcmp(g->cfg->listen, old->cfg->listen) == 0) {
+        /* Same listen setting: keep the port partners already know (it
+         * matters when the setting asks for an ephemeral port). */
+        char *keep = strdup(bound);
+        if (keep != NULL) {
+            free(g->cfg->listen);
+            g->cfg->listen = keep;
+        }
+    }
+    b->ops->close(&b->adapter);
+    b->gen = g;
+    if (adapter_reopen(b, &err) < 0) {
+        icx_log_error("config.refused", "reason=\"transport: %s\" kept=previous",
+                      err.msg);
+        b->gen = old;
+        icx_gen_unref(&g);
+        if (adapter_reopen(b, &err) < 0)
+            icx_log_error("transport.down", "alert=1 error=\"%s\"", err.msg);
+        return;
+    }
+    icx_gen_unref(&old);
+    icx_log_info("config.loaded", "partners=%zu", b->gen->cfg->npartners);
+    icx_broker_audit(b, "config.loaded", NULL, NULL, "path=%s partners=%zu",
+                     b->config_path, b->gen->cfg->npartners);
+}
+
+static void handle_job(icx_broker *b, struct bjob *j)
+{
+    switch (j->type) {
+    case BJOB_VERIFY: icx_broker_inbound(b, j); break;
+    case BJOB_SIGN: icx_broker_signed(b, j); return; /* owned by ctl */
+    case BJOB_RECEIPT: icx_broker_receipt_signed(b, j); break;
+    }
+    icx_bjob_free(j);
+}
+
+static void drop_job(icx_job *job)
+{
+    icx_bjob_free((struct bjob *)job);
+}
+
+static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
+{
+    int rc = gen_load(&b->gen, o->config_path, err);
+    if (rc < 0)
+        return rc;
+    const icx_config *cfg = b->gen->cfg;
+    if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
+        icx_log_set_level(icx_log_level_from_name(cfg->log_level));
+    rc = icx_signer_load(&b->signer, cfg->private_key, err);
+    if (rc < 0)
+        return rc;
+    char fp[65];
+    if (icx_keys_cert_fingerprint(fp, cfg->certificate, err) < 0)
+        return err->rc;
+    icx_log_info("key.loaded", "id=%s alg=%s certificate_sha256=%s", cfg->id,
+                 icx_signer_alg(b->signer), fp);
+    if (cfg->curve_secret_file != NULL) {
+        rc = icx_keys_load_curve(b->curve_pub, b->curve_sec,
+                                 cfg->curve_secret_file, err);
+        if (rc < 0)
+            return rc;
+    }
+    rc = icx_schemas_load(&b->schemas, cfg->schemas_dir ? cfg->schemas_dir
+                                                        : icx_schemas_default_dir(),
+                          err);
+    if (rc < 0)
+        return rc;
+    rc = icx_store_open(&b->store, cfg->store_path, err);
+    if (rc < 0)
+        return rc;
+    icx_broker_audit(b, "daemon.start", NULL, NULL, "id=%s pid=%ld "
+                     "certificate_sha256=%s partners=%zu", cfg->id,
+                     (long)getpid(), fp, cfg->npartners);
+    icx_broker_audit(b, "key.loaded", NULL, NULL, "certificate_sha256=%s "
+                     "alg=%s", fp, icx_signer_alg(b->signer));
+    turn_end(b);
+    b->zctx = zmq_ctx_new();
+    if (b->zctx == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "cannot create ZeroMQ context");
+    rc = icx_pool_start(&b->pool, b->zctx, (int)cfg->workers, NULL, err);
+    if (rc < 0)
+        return rc;
+    rc = adapter_open(b, err);
+    if (rc < 0)
+        return rc;
+    const char *ep = b->ops->endpoint ? b->ops->endpoint(b->adapter) : NULL;
+    if (ep != NULL) {
+        icx_log_info("listening", "endpoint=%s", ep);
+        if (o->endpoint_file != NULL) {
+            char line[256];
+            int n = snprintf(line, sizeof line, "%s\n", ep);
+            rc = icx_file_write_atomic(o->endpoint_file, line, (size_t)n, 0644,
+                                       err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    rc = icx_ctl_listen(&b->ctl_fd, cfg->control_socket, err);
+    if (rc < 0)
+        return rc;
+    return ICX_OK;
+}
+
+static void close_all(icx_broker *b)
+{
+    if (b->pool != NULL)
+        icx_pool_stop(&b->pool, drop_job);
+    icx_broker_ctl_abort_all(b);
+    if (b->adapter != NULL)
+        b->ops->close(&b->adapter);
+    if (b->store != NULL) {
+        icx_broker_audit(b, "daemon.stop", NULL, NULL, "pid=%ld",
+                         (long)getpid());
+        turn_end(b);
+    }
+    if (b->ctl_fd >= 0) {
+        close(b->ctl_fd);
+        if (b->gen != NULL)
+            unlink(b->gen->cfg->control_socket);
+    }
+    if (b->sig_fd >= 0)
+        close(b->sig_fd);
+    for (size_t i = 0; i < b->npost; i++)
+        free(b->post[i].data);
+    free(b->post);
+    free(b->peers);
+    icx_store_free(&b->store);
+    icx_schemas_free(&b->schemas);
+    icx_signer_free(&b->signer);
+    if (b->zctx != NULL)
+        zmq_ctx_term(b->zctx);
+    icx_gen_unref(&b->gen);
+    explicit_bzero(b->curve_sec, sizeof b->curve_sec);
+}
+
+int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
+{
+    icx_broker b;
+    memset(&b, 0, sizeof b);
+    b.ctl_fd = -1;
+    b.config_path = o->config_path;
+    b.find_adapter = o->find_adapter;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    b.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int rc = b.sig_fd < 0 ? icx_err_set(err, ICX_EIO, "signalfd: %s",
+                                        strerror(errno))
+                          : open_all(&b, o, err);
+    if (rc < 0) {
+        close_all(&b);
+        return rc;
+    }
+    icx_log_info("daemon.ready", "id=%s partners=%zu workers=%ld",
+                 b.gen->cfg->id, b.gen->cfg->npartners, b.gen->cfg->workers);
+
+    int64_t stop_deadline = 0;
+    while (!b.stopping || (icx_pool_inflight(b.pool) > 0 &&
+                           icx_broker_now() < stop_deadline)) {
+        zmq_pollitem_t items[MAX_POLL];
+        size_t n = 0, na = 0;
+        items[n++] = (zmq_pollitem_t){icx_pool_socket(b.pool), 0, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, b.sig_fd, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, b.ctl_fd, ZMQ_POLLIN, 0};
+        size_t first_adapter = n;
+        b.ops->pollitems(b.adapter, items + n, MAX_POLL - n, &na);
+        n += na;
+        int64_t now = icx_broker_now();
+        long timeout = 200;
+        if (b.next_scan <= now)
+            timeout = 0;
+        if (zmq_poll(items, (int)n, timeout) < 0 && zmq_errno() != EINTR) {
+            icx_log_error("poll", "error=\"%s\"", zmq_strerror(zmq_errno()));
+            break;
+        }
+        int reloaded = 0;
+        if (items[1].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(b.sig_fd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGHUP && !b.stopping) {
+                    reload(&b);
+                    reloaded = 1;
+                } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                    if (!b.stopping)
+                        icx_log_info("daemon.stopping", "signal=%u inflight=%d",
+                                     si.ssi_signo, icx_pool_inflight(b.pool));
+                    b.stopping = 1;
+                    stop_deadline = icx_broker_now() + 10;
+                }
+            }
+        }
+        /* Scan first, so that only committed rows are sent. */
+        now = icx_broker_now();
+        if (!b.stopping && now >= b.next_scan) {
+            icx_broker_scan(&b, now);
+            b.next_scan = now + 1;
+        }
+        icx_err aerr;
+        /* After a reload the polled items belong to the closed transport. */
+        if (!reloaded &&
+            b.ops->on_ready(b.adapter, items + first_adapter, na, &aerr) < 0)
+            icx_log_warn("transport", "error=\"%s\"", aerr.msg);
+        for (int k = 0; k < 256; k++) {
+            icx_job *job = icx_pool_take(b.pool);
+            if (job == NULL)
+                break;
+            handle_job(&b, (struct bjob *)job);
+        }
+        if (items[2].revents & ZMQ_POLLIN) {
+            int fd = accept4(b.ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0)
+                icx_broker_control(&b, fd);
+        }
+        turn_end(&b);
+    }
+    icx_log_info("daemon.stopped", "id=%s", b.gen->cfg->id);
+    close_all(&b);
+    return ICX_OK;
+}

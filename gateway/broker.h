@@ -1,0 +1,31 @@
+/*
+ * broker.h - the gateway daemon (`icx serve`): turns signed envelopes into
+ * an exchange between running gateways.
+ *
+ * One event loop (zmq_poll) owns the transport sockets, the control socket,
+ * the signal fd and the timers; signing and verification run on the worker
+ * pool; the store is written from the loop only, one transaction per loop
+ * turn, and nothing is acknowledged (control replies, receipts) before
+ * that transaction commits.
+ *
+ * Threads: icx_broker_serve() runs on the calling thread until SIGTERM or
+ * SIGINT; it blocks those signals and SIGHUP in every thread it starts.
+ * Errors: start-up failures return with err set (config, keys, store,
+ * sockets); later failures are logged and, where a message is involved,
+ * audited.
+ */
+#ifndef ICX_BROKER_H
+#define ICX_BROKER_H
+
+#include "adapter.h"
+#include "err.h"
+
+typedef struct icx_serve_opts {
+    const char *config_path;
+    icx_adapter_find_fn find_adapter; /* the adapter registry */
+    const char *endpoint_file; /* write the bound listen endpoint here */
+} icx_serve_opts;
+
+int icx_broker_serve(const icx_serve_opts *opts, icx_err *err);
+
+#endif

@@ -1,0 +1,606 @@
+/*
+ * broker_ctl.c - control requests from `icx submit|status|outbox|inbox|
+ * partners` to the running daemon.
+ *
+ * submit: each payload x each recipient becomes one envelope with its own
+ * MessageId.  Egress policy is checked first (a refused message is audited
+ * and never built into anything that could leave); allowed ones are built
+ * and signed on the pool, inserted as queued in one transaction, and the
+ * client is answered only after that transaction commits.
+ *
+ * Loop thread only.  A malformed request gets exit code 2 and a message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker_int.h"
+#include "log.h"
+#include "util.h"
+
+static const char *opt(const icx_ctl_request *r, const char *name)
+{
+    for (int i = 1; i + 1 < r->argc; i++)
+        if (strcmp(r->argv[i], name) == 0)
+            return r->argv[i + 1];
+    return NULL;
+}
+
+static int flag(const icx_ctl_request *r, const char *name)
+{
+    for (int i = 1; i < r->argc; i++)
+        if (strcmp(r->argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void reply(icx_broker *b, int fd, int code, icx_buf *text)
+{
+    icx_broker_post_reply(b, fd, code, text->data ? text->data : "", text->len);
+    icx_buf_free(text);
+}
+
+static void reply_now(int fd, int code, const char *msg)
+{
+    icx_ctl_write_response(fd, code, msg, strlen(msg));
+    close(fd);
+}
+
+static void pending_free(struct ctl_pending *p)
+{
+    for (int i = 0; p->signed_env != NULL && i < p->n; i++)
+        free(p->signed_env[i]);
+    free(p->signed_env);
+    free(p->signed_len);
+    free(p->headers);
+    free(p->hops);
+    icx_ctl_request_free(&p->req);
+    icx_buf_free(&p->text);
+    free(p);
+}
+
+static void pending_unlink(icx_broker *b, struct ctl_pending *p)
+{
+    for (struct ctl_pending **pp = &b->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+void icx_broker_ctl_abort_all(icx_broker *b)
+{
+    while (b->pending != NULL) {
+        struct ctl_pending *p = b->pending;
+        b->pending = p->next;
+        reply_now(p->fd, 3, "icx: error: the daemon stopped before the "
+                            "messages were queued; nothing was queued\n");
+        pending_free(p);
+    }
+}
+
+static int split_recipients(const char *list, char out[][32], int max)
+{
+    int n = 0;
+    const char *p = list;
+    while (*p != '\0' && n < max) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= 32)
+            return -1;
+        memcpy(out[n], p, len);
+        out[n][len] = '\0';
+        n++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return *p == '\0' ? n : -1;
+}
+
+static void submit(icx_broker *b, int fd, icx_ctl_request *req)
+{
+    const icx_config *cfg = b->gen->cfg;
+    icx_buf text;
+    icx_buf_init(&text, 1 << 20);
+    char to[64][32];
+    const char *to_list = opt(req, "--to"), *category = opt(req, "--category");
+    const char *legal = opt(req, "--legal-basis"), *retain = opt(req, "--retain-until");
+    const char *tlp = opt(req, "--tlp"), *code = opt(req, "--code");
+    const char *expires_in = opt(req, "--expires-in");
+    int json = flag(req, "--json");
+    if (b->stopping) {
+        reply_now(fd, 3, "icx: error: the daemon is stopping; nothing was queued\n");
+        icx_ctl_request_free(req);
+        return;
+    }
+    int nto = to_list ? split_recipients(to_list, to, 64) : -1;
+    if (nto <= 0 || category == NULL || legal == NULL || retain == NULL ||
+        req->nblobs == 0) {
+        reply_now(fd, 2, "icx: error: submit needs --to A[,B], --category, "
+                         "--legal-basis, --retain-until and at least one FILE\n");
+        icx_ctl_request_free(req);
+        return;
+    }
+    struct ctl_pending *p = calloc(1, sizeof *p);
+    int total = nto * req->nblobs;
+    if (p == NULL) {
+        reply_now(fd, 3, "icx: error: out of memory\n");
+        icx_ctl_request_free(req);
+        return;
+    }
+    p->fd = fd;
+    p->json = json;
+    p->req = *req;
+    memset(req, 0, sizeof *req);
+    icx_buf_init(&p->text, 4 << 20);
+    p->headers = calloc((size_t)total, sizeof *p->headers);
+    p->hops = calloc((size_t)total, sizeof *p->hops);
+    p->signed_env = calloc((size_t)total, sizeof *p->signed_env);
+    p->signed_len = calloc((size_t)total, sizeof *p->signed_len);
+    if (!p->headers || !p->hops || !p->signed_env || !p->signed_len) {
+        reply_now(fd, 3, "icx: error: out of memory\n");
+        pending_free(p);
+        icx_buf_free(&text);
+        return;
+    }
+    p->n = total;
+    int refused = 0;
+    time_t now = time(NULL);
+    /* Policy first, for every message, before anything is signed. */
+    for (int i = 0; i < total; i++) {
+        icx_header *h = &p->headers[i];
+        const char *rcpt = to[i % nto];
+        snprintf(h->sender, sizeof h->sender, "%s", cfg->id);
+        snprintf(h->recipient, sizeof h->recipient, "%s", rcpt);
+        snprintf(h->category, sizeof h->category, "%s", category);
+        snprintf(h->tlp, sizeof h->tlp, "%s", tlp ? tlp : "AMBER");
+        snprintf(h->hcode, sizeof h->hcode, "%s", code ? code : "H2");
+        snprintf(h->legal_basis, sizeof h->legal_basis, "%s", legal);
+        snprintf(h->retain_until, sizeof h->retain_until, "%s", retain);
+        if (opt(&p->req, "--conversation"))
+            snprintf(h->conversation_id, sizeof h->conversation_id, "%s",
+                     opt(&p->req, "--conversation"));
+        if (opt(&p->req, "--ref"))
+            snprintf(h->ref_to_message_id, sizeof h->ref_to_message_id, "%s",
+                     opt(&p->req, "--ref"));
+        icx_err err;
+        icx_header_stamp(h, now, &err);
+        if (expires_in != NULL)
+            icx_time_format(h->expires, sizeof h->expires,
+                            now + strtol(expires_in, NULL, 10));
+        snprintf(p->hops[i], sizeof p->hops[i], "%s",
+                 icx_broker_next_hop(cfg, rcpt));
+        char why[400];
+        if (icx_broker_egress_check(cfg, h, why, sizeof why) < 0) {
+            refused++;
+            icx_broker_audit(b, "outbound.refused", h->message_id, rcpt,
+                             "stage=submit reason=\"%s\" user=%s", why,
+                             opt(&p->req, "--user") ? opt(&p->req, "--user") : "-");
+            icx_log_warn("outbound.refused", "message_id=%s recipient=%s "
+                         "reason=\"%s\"", h->message_id, rcpt, why);
+            icx_buf_printf(&text, "icx: refused: %s to %s: %s\n",
+                           h->message_id, rcpt, why);
+        }
+    }
+    if (refused > 0) {
+        /* All or nothing: one forbidden recipient stops the submission. */
+        icx_buf_printf(&text, "icx: nothing was queued (%d of %d refused by "
+                       "egress policy)\n", refused, total);
+        reply(b, fd, 1, &text);
+        p->fd = -1;
+        pending_free(p);
+        return;
+    }
+    icx_buf_free(&text);
+    for (int i = 0; i < total; i++) {
+        struct bjob *j = calloc(1, sizeof *j);
+        if (j == NULL) {
+            p->failed++;
+            continue;
+        }
+        j->type = BJOB_SIGN;
+        j->ctl = p;
+        j->index = i;
+        j->h = p->headers[i];
+        j->payload = p->req.blobs[i / nto];
+        j->payload_len = p->req.bloblens[i / nto];
+        if (icx_broker_submit_job(b, j) < 0) {
+            icx_bjob_free(j);
+            p->failed++;
+            continue;
+        }
+        p->remaining++;
+    }
+    p->next = b->pending;
+    b->pending = p;
+    if (p->remaining == 0) {
+        pending_unlink(b, p);
+        reply_now(fd, 3, "icx: error: could not hand the messages to the "
+                         "signing workers; nothing was queued\n");
+        p->fd = -1;
+        pending_free(p);
+    }
+}
+
+/* All signatures of a submission are back: queue them in this turn's
+ * transaction; the reply goes out after the commit. */
+static void submit_finish(icx_broker *b, struct ctl_pending *p)
+{
+    icx_buf text;
+    icx_err err;
+    icx_buf_init(&text, 4 << 20);
+    pending_unlink(b, p);
+    if (p->failed > 0) {
+        icx_buf_printf(&text, "icx: error: %d of %d messages could not be "
+                       "built or signed; nothing was queued\n", p->failed, p->n);
+        for (int i = 0; i < p->n; i++)
+            if (p->signed_env[i] == NULL)
+                icx_buf_printf(&text, "  %s to %s\n", p->headers[i].message_id,
+                               p->headers[i].recipient);
+        reply(b, p->fd, 1, &text);
+        p->fd = -1;
+        pending_free(p);
+        return;
+    }
+    if (icx_broker_tx(b) < 0) {
+        reply_now(p->fd, 3, "icx: error: store unavailable; nothing was queued\n");
+        p->fd = -1;
+        pending_free(p);
+        return;
+    }
+    if (p->json)
+        icx_buf_puts(&text, "[");
+    int64_t now = icx_broker_now();
+    for (int i = 0; i < p->n && !b->tx_failed; i++) {
+        icx_header *h = &p->headers[i];
+        icx_out_row row;
+        memset(&row, 0, sizeof row);
+        snprintf(row.message_id, sizeof row.message_id, "%s", h->message_id);
+        snprintf(row.next_hop, sizeof row.next_hop, "%s", p->hops[i]);
+        snprintf(row.recipient, sizeof row.recipient, "%s", h->recipient);
+        snprintf(row.sender, sizeof row.sender, "%s", h->sender);
+        snprintf(row.category, sizeof row.category, "%s", h->category);
+        icx_sha256_hex(row.sha256, p->signed_env[i], p->signed_len[i]);
+        row.state = ICX_OUT_QUEUED;
+        row.created_at = row.next_attempt_at = row.updated_at = now;
+        char detail[300];
+        snprintf(detail, sizeof detail, "recipient=%s hop=%s category=%s "
+                 "tlp=%s code=%s sha256=%s user=%s", h->recipient, p->hops[i],
+                 h->category, h->tlp, h->hcode, row.sha256,
+                 opt(&p->req, "--user") ? opt(&p->req, "--user") : "-");
+        if (icx_store_out_insert(b->store, &row, p->signed_env[i],
+                                 p->signed_len[i], "outbound.queued", detail,
+                                 &err) < 0) {
+            b->tx_failed = 1;
+            icx_log_error("store", "op=enqueue error=\"%s\"", err.msg);
+            break;
+        }
+        if (p->json)
+            icx_buf_printf(&text, "%s{\"message_id\":\"%s\",\"recipient\":\"%s\","
+                           "\"hop\":\"%s\",\"sha256\":\"%s\",\"state\":\"queued\"}",
+                           i ? "," : "", h->message_id, h->recipient, p->hops[i],
+                           row.sha256);
+        else
+            icx_buf_printf(&text, "queued %s to %s via %s (sha256 %s)\n",
+                           h->message_id, h->recipient, p->hops[i], row.sha256);
+    }
+    if (p->json)
+        icx_buf_puts(&text, "]\n");
+    b->next_scan = 0;
+    reply(b, p->fd, 0, &text);
+    p->fd = -1;
+    pending_free(p);
+}
+
+void icx_broker_signed(icx_broker *b, struct bjob *j)
+{
+    struct ctl_pending *p = j->ctl;
+    if (j->rc == ICX_OK) {
+        p->signed_env[j->index] = j->out;
+        p->signed_len[j->index] = j->out_len;
+        j->out = NULL;
+    } else {
+        p->failed++;
+        icx_log_warn("submit.failed", "message_id=%s error=\"%s\"",
+                     j->h.message_id, j->err.msg);
+    }
+    icx_bjob_free(j);
+    if (--p->remaining == 0)
+        submit_finish(b, p);
+}
+
+/* ---- read-only commands ---------------------------------------------- */
+
+struct list_ctx {
+    icx_buf *text;
+    int json;
+    int n;
+};
+
+static void time_str(char *out, size_t len, int64_t t)
+{
+    if (t <= 0)
+        snprintf(out, len, "-");
+    else
+        icx_time_format(out, len, (time_t)t);
+}
+
+static int out_line(void *ctx, const icx_out_row *r)
+{
+    struct list_ctx *c = ctx;
+    char created[32], next[32];
+    time_str(created, sizeof created, r->created_at);
+    time_str(next, sizeof next, r->state <= ICX_OUT_SENT ? r->next_attempt_at : 0);
+    if (c->json)
+        icx_buf_printf(c->text, "%s{\"message_id\":\"%s\",\"recipient\":\"%s\","
+                       "\"hop\":\"%s\",\"sender\":\"%s\",\"category\":\"%s\","
+                       "\"state\":\"%s\",\"attempts\":%d,\"created\":\"%s\","
+                       "\"next_attempt\":\"%s\",\"reason\":", c->n ? "," : "",
+                       r->message_id, r->recipient, r->next_hop, r->sender,
+                       r->category, icx_out_state_name(r->state), r->attempts,
+                       created, next);
+    else
+        icx_buf_printf(c->text, "%-36s  %-9s  %-10s  %-10s  %-15s  %3d  %s  %s\n",
+                       r->message_id, icx_out_state_name(r->state), r->recipient,
+                       r->next_hop, r->category, r->attempts, created,
+                       r->reason);
+    if (c->json) {
+        icx_buf_put_json(c->text, r->reason);
+        icx_buf_puts(c->text, "}");
+    }
+    c->n++;
+    return 0;
+}
+
+static int in_line(void *ctx, const icx_in_row *r)
+{
+    struct list_ctx *c = ctx;
+    char at[32];
+    time_str(at, sizeof at, r->received_at);
+    if (c->json)
+        icx_buf_printf(c->text, "%s{\"message_id\":\"%s\",\"sender\":\"%s\","
+                       "\"recipient\":\"%s\",\"peer\":\"%s\",\"category\":\"%s\","
+                       "\"state\":\"%s\",\"reason\":\"%s\",\"received\":\"%s\","
+                       "\"sha256\":\"%s\"}", c->n ? "," : "", r->message_id,
+                       r->sender, r->recipient, r->peer, r->category,
+                       icx_in_state_name(r->state), r->reason, at, r->sha256);
+    else
+        icx_buf_printf(c->text, "%-36s  %-8s  %-10s  %-10s  %-15s  %s  %s\n",
+                       r->message_id, icx_in_state_name(r->state), r->sender,
+                       r->peer, r->category, at, r->reason);
+    c->n++;
+    return 0;
+}
+
+static int state_from(const char *s, int out)
+{
+    if (s == NULL)
+        return -1;
+    for (int i = 0; i <= ICX_OUT_REFUSED; i++)
+        if (strcmp(s, out ? icx_out_state_name(i) : icx_in_state_name(i)) == 0)
+            return i;
+    return -2;
+}
+
+static void list_box(icx_broker *b, int fd, const icx_ctl_request *req, int out)
+{
+    icx_buf text;
+    icx_err err;
+    icx_buf_init(&text, 64 << 20);
+    struct list_ctx c = {&text, flag(req, "--json"), 0};
+    int state = state_from(opt(req, "--state"), out);
+    const char *lim = opt(req, "--limit");
+    size_t limit = lim ? (size_t)strtoul(lim, NULL, 10) : 100;
+    if (state == -2) {
+        icx_buf_free(&text);
+        reply_now(fd, 2, out ? "icx: error: --state: queued, sent, delivered, "
+                               "failed or refused\n"
+                             : "icx: error: --state: received, accepted or "
+                               "rejected\n");
+        return;
+    }
+    if (c.json)
+        icx_buf_puts(&text, "[");
+    else if (out)
+        icx_buf_printf(&text, "%-36s  %-9s  %-10s  %-10s  %-15s  %3s  %-20s  %s\n",
+                       "MESSAGE-ID", "STATE", "RECIPIENT", "HOP", "CATEGORY",
+                       "TRY", "CREATED", "REASON");
+    else
+        icx_buf_printf(&text, "%-36s  %-8s  %-10s  %-10s  %-15s  %-20s  %s\n",
+                       "MESSAGE-ID", "STATE", "SENDER", "PEER", "CATEGORY",
+                       "RECEIVED", "REASON");
+    int rc = out ? icx_store_out_list(b->store, state, limit, out_line, &c, &err)
+                 : icx_store_in_list(b->store, state, limit, in_line, &c, &err);
+    if (c.json)
+        icx_buf_puts(&text, "]\n");
+    if (rc < 0) {
+        icx_buf_free(&text);
+        reply_now(fd, 3, "icx: error: cannot read the store\n");
+        return;
+    }
+    reply(b, fd, 0, &text);
+}
+
+struct tl_ctx {
+    icx_buf *text;
+    int json;
+    int n;
+};
+
+static int tl_line(void *ctx, const icx_audit_row *r)
+{
+    struct tl_ctx *c = ctx;
+    if (c->json) {
+        icx_buf_printf(c->text, "%s{\"seq\":%lld,\"time\":\"%s\",\"event\":\"%s\","
+                       "\"partner\":\"%s\",\"detail\":", c->n ? "," : "",
+                       (long long)r->seq, r->ts, r->event, r->partner);
+        icx_buf_put_json(c->text, r->detail);
+        icx_buf_puts(c->text, "}");
+    } else {
+        icx_buf_printf(c->text, "  %s  %-24s %-10s %s\n", r->ts, r->event,
+                       r->partner, r->detail);
+    }
+    c->n++;
+    return 0;
+}
+
+static int rc_line(void *ctx, const icx_receipt_row *r, const void *env,
+                   size_t len)
+{
+    (void)env;
+    (void)len;
+    struct tl_ctx *c = ctx;
+    char at[32];
+    time_str(at, sizeof at, r->received_at);
+    if (c->json)
+        icx_buf_printf(c->text, "%s{\"issuer\":\"%s\",\"status\":\"%s\","
+                       "\"hop\":%s,\"reason\":\"%s\",\"received\":\"%s\"}",
+                       c->n ? "," : "", r->issuer,
+                       r->positive ? "positive" : "negative",
+                       r->hop ? "true" : "false", r->reason, at);
+    else
+        icx_buf_printf(c->text, "  receipt from %-10s %s%s%s%s (%s)\n", r->issuer,
+                       r->positive ? "positive" : "negative",
+                       r->hop ? ", hop" : ", final", r->reason[0] ? ", " : "",
+                       r->reason, at);
+    c->n++;
+    return 0;
+}
+
+static void status(icx_broker *b, int fd, const icx_ctl_request *req)
+{
+    const char *id = req->argc > 1 && req->argv[1][0] != '-' ? req->argv[1] : NULL;
+    if (id == NULL) {
+        /* Without an id: a summary of queue depths. */
+        list_box(b, fd, req, 1);
+        return;
+    }
+    int json = flag(req, "--json");
+    icx_buf text;
+    icx_err err;
+    icx_out_row row;
+    icx_buf_init(&text, 8 << 20);
+    int have_out = icx_store_out_get(b->store, id, NULL, &row, &err) == ICX_OK;
+    struct tl_ctx c = {&text, json, 0};
+    if (json) {
+        icx_buf_printf(&text, "{\"message_id\":\"%s\"", id);
+        if (have_out)
+            icx_buf_printf(&text, ",\"direction\":\"outbound\",\"recipient\":\"%s\","
+                           "\"hop\":\"%s\",\"state\":\"%s\",\"attempts\":%d",
+                           row.recipient, row.next_hop,
+                           icx_out_state_name(row.state), row.attempts);
+        icx_buf_puts(&text, ",\"timeline\":[");
+    } else if (have_out) {
+        icx_buf_printf(&text, "%s  outbound to %s via %s: %s after %d attempt(s)%s%s\n",
+                       id, row.recipient, row.next_hop,
+                       icx_out_state_name(row.state), row.attempts,
+                       row.reason[0] ? ", reason: " : "", row.reason);
+    } else {
+        icx_buf_printf(&text, "%s\n", id);
+    }
+    icx_store_timeline(b->store, id, tl_line, &c, &err);
+    if (c.n == 0 && !have_out) {
+        icx_buf_free(&text);
+        char msg[160];
+        snprintf(msg, sizeof msg, "icx: error: no message %s in this gateway's "
+                 "store\n", id);
+        reply_now(fd, 1, msg);
+        return;
+    }
+    if (json)
+        icx_buf_puts(&text, "],\"receipts\":[");
+    c.n = 0;
+    icx_store_receipts(b->store, id, rc_line, &c, &err);
+    if (json)
+        icx_buf_puts(&text, "]}\n");
+    reply(b, fd, 0, &text);
+}
+
+struct depth_ctx {
+    const char *hop;
+    int64_t depth;
+};
+
+static int depth_of(void *ctx, const char *hop, int64_t depth)
+{
+    struct depth_ctx *d = ctx;
+    if (strcmp(d->hop, hop) == 0)
+        d->depth = depth;
+    return 0;
+}
+
+static void partners(icx_broker *b, int fd, const icx_ctl_request *req)
+{
+    const icx_config *cfg = b->gen->cfg;
+    int json = flag(req, "--json");
+    icx_buf text;
+    icx_err err;
+    icx_buf_init(&text, 1 << 20);
+    if (json)
+        icx_buf_puts(&text, "[");
+    else
+        icx_buf_printf(&text, "%-10s  %-7s  %-9s  %-9s  %5s  %s\n", "PARTNER",
+                       "ADAPTER", "DIRECTION", "REACHABLE", "QUEUE",
+                       "LAST-CONTACT");
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        const icx_partner *p = &cfg->partners[i];
+        struct depth_ctx d = {p->id, 0};
+        icx_store_out_depths(b->store, depth_of, &d, &err);
+        int up = b->ops->connected(b->adapter, p->id);
+        struct peer_state *ps = icx_broker_peer(b, p->id);
+        char last[32];
+        time_str(last, sizeof last, ps ? ps->last_contact : 0);
+        const char *dir = p->direction == ICX_DIR_ACCEPT ? "accept" : "connect";
+        if (json)
+            icx_buf_printf(&text, "%s{\"id\":\"%s\",\"adapter\":\"%s\","
+                           "\"direction\":\"%s\",\"route\":\"%s\",\"reachable\":%s,"
+                           "\"queue\":%lld,\"last_contact\":\"%s\"}", i ? "," : "",
+                           p->id, p->adapter, dir,
+                           p->route == ICX_ROUTE_HUB ? "hub" : "direct",
+                           up ? "true" : "false", (long long)d.depth, last);
+        else
+            icx_buf_printf(&text, "%-10s  %-7s  %-9s  %-9s  %5lld  %s\n", p->id,
+                           p->adapter, dir, up ? "yes" : "no",
+                           (long long)d.depth, last);
+    }
+    if (json)
+        icx_buf_puts(&text, "]\n");
+    reply(b, fd, 0, &text);
+}
+
+void icx_broker_control(icx_broker *b, int fd)
+{
+    icx_ctl_request req;
+    icx_err err;
+    const icx_config *cfg = b->gen->cfg;
+    if (icx_ctl_read_request(&req, fd, (size_t)cfg->max_message_bytes, &err) < 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "icx: error: %s\n", err.msg);
+        reply_now(fd, err.rc == ICX_EFULL ? 1 : 2, msg);
+        return;
+    }
+    const char *cmd = req.argv[0];
+    const char *user = opt(&req, "--user");
+    if (strcmp(cmd, "submit") == 0) {
+        icx_broker_audit(b, "operator.command", NULL, NULL, "command=submit "
+                         "user=%s files=%d", user ? user : "-", req.nblobs);
+        submit(b, fd, &req);
+        return;
+    }
+    if (strcmp(cmd, "status") == 0)
+        status(b, fd, &req);
+    else if (strcmp(cmd, "outbox") == 0)
+        list_box(b, fd, &req, 1);
+    else if (strcmp(cmd, "inbox") == 0)
+        list_box(b, fd, &req, 0);
+    else if (strcmp(cmd, "partners") == 0)
+        partners(b, fd, &req);
+    else {
+        char msg[128];
+        snprintf(msg, sizeof msg, "icx: error: unknown control command \"%.40s\"\n",
+                 cmd);
+        reply_now(fd, 2, msg);
+    }
+    icx_ctl_request_free(&req);
+}

@@ -1,0 +1,166 @@
+/*
+ * broker_int.h - state shared by the broker's files (broker.c: loop and
+ * lifecycle; broker_jobs.c: work done on the pool; broker_in.c: inbound
+ * envelopes and receipts; broker_out.c: submit, retries and sending;
+ * broker_ctl.c: control requests).  Not a public interface.
+ *
+ * Everything here is owned by the loop thread except struct icx_gen, which
+ * workers read through the reference their job holds.
+ */
+#ifndef ICX_BROKER_INT_H
+#define ICX_BROKER_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "adapter.h"
+#include "broker.h"
+#include "config.h"
+#include "control.h"
+#include "envelope.h"
+#include "keys.h"
+#include "pool.h"
+#include "receipt.h"
+#include "store.h"
+#include "trust.h"
+
+/* A configuration generation: replaced whole on SIGHUP; a job keeps the
+ * generation it started with alive through its reference. */
+struct icx_gen {
+    atomic_int refs;
+    icx_config *cfg;
+    icx_trust *trust;
+};
+
+enum bjob_type { BJOB_VERIFY, BJOB_SIGN, BJOB_RECEIPT };
+
+struct ctl_pending;
+
+struct bjob {
+    icx_job base;
+    int type;
+    struct icx_broker *b;
+    struct icx_gen *gen;
+    /* VERIFY input */
+    char peer[32];
+    int kind;
+    char *data;
+    size_t len;
+    /* VERIFY output */
+    int rc;
+    icx_err err;
+    icx_header h;
+    char sha256[65];
+    int sig_ok;            /* the signature verified (policy may still refuse) */
+    icx_receipt rcpt;      /* for kind RECEIPT */
+    /* SIGN input: header and payload (borrowed from the control request) */
+    struct ctl_pending *ctl;
+    int index;
+    const char *payload;
+    size_t payload_len;
+    /* RECEIPT input: the receipt to sign, sent to `to` */
+    icx_receipt r;
+    char to[32];
+    /* SIGN / RECEIPT output, and VERIFY's receipt for kind ENVELOPE */
+    char *out;
+    size_t out_len;
+};
+
+struct peer_state {
+    char id[32];
+    int connected;
+    int64_t last_contact;
+};
+
+/* An action that may happen only after the loop's transaction commits. */
+struct post_action {
+    int type;              /* 1: send frame, 2: control reply */
+    char partner[32];
+    int kind;
+    char *data;
+    size_t len;
+    int fd;
+    int code;
+};
+
+struct ctl_pending {
+    int fd;
+    int remaining;          /* signing jobs not yet back */
+    int failed;
+    icx_ctl_request req;
+    icx_header *headers;    /* one per (blob, recipient) */
+    char (*hops)[32];
+    char **signed_env;
+    size_t *signed_len;
+    int n;
+    icx_buf text;
+    int json;
+    struct ctl_pending *next;
+};
+
+typedef struct icx_broker {
+    struct icx_gen *gen;
+    const char *config_path;
+    icx_adapter_find_fn find_adapter;
+    icx_signer *signer;
+    icx_schemas *schemas;
+    icx_store *store;
+    char curve_pub[ICX_Z85_KEY_LEN + 1];
+    char curve_sec[ICX_Z85_KEY_LEN + 1];
+    void *zctx;
+    const icx_adapter_ops *ops;
+    void *adapter;
+    icx_adapter_env env[2]; /* current and, during a reload, previous */
+    int env_slot;
+    icx_pool *pool;
+    int ctl_fd;
+    int sig_fd;
+    int in_tx;
+    int tx_failed;
+    struct post_action *post;
+    size_t npost, cappost;
+    struct ctl_pending *pending;
+    struct peer_state *peers;
+    size_t npeers;
+    int64_t next_scan;
+    int stopping;
+    uint64_t frames_in;
+} icx_broker;
+
+int64_t icx_broker_now(void);
+
+/* broker.c */
+int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
+void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
+                          const char *data, size_t len);
+void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
+                           size_t len);
+struct peer_state *icx_broker_peer(icx_broker *b, const char *id);
+void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
+                      const char *partner, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+struct icx_gen *icx_gen_ref(struct icx_gen *g);
+void icx_gen_unref(struct icx_gen **gp);
+int icx_broker_submit_job(icx_broker *b, struct bjob *j);
+void icx_bjob_free(struct bjob *j);
+
+/* broker_jobs.c: run on the pool */
+void icx_bjob_run(icx_job *job, void *ctx);
+
+/* broker_in.c */
+void icx_broker_inbound(icx_broker *b, struct bjob *j);
+void icx_broker_receipt_signed(icx_broker *b, struct bjob *j);
+
+/* broker_out.c */
+void icx_broker_scan(icx_broker *b, int64_t now);
+void icx_broker_wake_hop(icx_broker *b, const char *hop);
+int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
+                            char *why, size_t whylen);
+const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient);
+
+/* broker_ctl.c */
+void icx_broker_control(icx_broker *b, int fd);
+void icx_broker_signed(icx_broker *b, struct bjob *j);
+void icx_broker_ctl_abort_all(icx_broker *b);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * broker_out.c - outbound: egress policy, next hops, the due scan that
+ * sends and retries, and waking a partner's queue when it connects.
+ *
+ * Delivery guarantee: at least once, deduplicated by MessageId at the
+ * receiver.  A row is sent, then its new state is recorded; a crash in
+ * between sends it again, and the receiver answers with the original
+ * receipt.  Retries follow the partner's schedule (initial_seconds,
+ * doubling up to max_seconds) until a receipt settles the row or
+ * max_age_seconds passes (failed, with an alert).  A negative receipt is
+ * never retried.
+ *
+ * Loop thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_int.h"
+#include "log.h"
+
+#define SCAN_BATCH 256
+
+const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient)
+{
+    const icx_partner *p = icx_config_partner(cfg, recipient);
+    if (p != NULL && p->route == ICX_ROUTE_HUB && cfg->hub != NULL)
+        return cfg->hub;
+    return recipient;
+}
+
+int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
+                            char *why, size_t whylen)
+{
+    const icx_partner *p = icx_config_partner(cfg, h->recipient);
+    if (p == NULL) {
+        snprintf(why, whylen, "%s is not a configured partner", h->recipient);
+        return ICX_EPOLICY;
+    }
+    if (!icx_strlist_has(&p->categories_out, h->category)) {
+        snprintf(why, whylen, "category %s may not be sent to %s (partner "
+                 "file %s: categories_out)", h->category, p->id,
+                 p->source_file ? p->source_file : "?");
+        return ICX_EPOLICY;
+    }
+    int tlp = icx_tlp_from_name(h->tlp), hc = icx_hcode_from_name(h->hcode);
+    if (tlp < 0 || tlp > p->max_tlp) {
+        snprintf(why, whylen, "handling TLP:%s is above TLP:%s, the highest "
+                 "%s may receive (partner file %s: max_tlp)", h->tlp,
+                 icx_tlp_name(p->max_tlp), p->id,
+                 p->source_file ? p->source_file : "?");
+        return ICX_EPOLICY;
+    }
+    if (hc < 0 || hc > p->max_hcode) {
+        snprintf(why, whylen, "handling code %s is above H%d, the highest %s "
+                 "may receive (partner file %s: max_handling)", h->hcode,
+                 p->max_hcode, p->id, p->source_file ? p->source_file : "?");
+        return ICX_EPOLICY;
+    }
+    return ICX_OK;
+}
+
+static int64_t backoff(const icx_partner *p, int attempts)
+{
+    int64_t d = p ? p->retry_initial_s : 5;
+    int64_t max = p ? p->retry_max_s : 600;
+    for (int i = 1; i < attempts && d < max; i++)
+        d *= 2;
+    return d < max ? d : max;
+}
+
+static void fail_row(icx_broker *b, const icx_out_row *row, const char *why)
+{
+    icx_err err;
+    char detail[256];
+    snprintf(detail, sizeof detail, "attempts=%d reason=\"%s\"", row->attempts,
+             why);
+    if (icx_store_out_transition(b->store, row->message_id, row->next_hop,
+                                 row->state, ICX_OUT_FAILED, row->attempts, 0,
+                                 why, "outbound.failed", detail, &err) < 0 &&
+        err.rc != ICX_ENOTFOUND)
+        b->tx_failed = 1;
+    icx_log_error("outbound.failed", "alert=1 message_id=%s hop=%s "
+                  "recipient=%s attempts=%d reason=\"%s\"", row->message_id,
+                  row->next_hop, row->recipient, row->attempts, why);
+}
+
+static const char *send_result_name(int r)
+{
+    switch (r) {
+    case ICX_SEND_OK: return "ok";
+    case ICX_SEND_RETRY: return "retry";
+    case ICX_SEND_NOT_CONNECTED: return "not-connected";
+    case ICX_SEND_REJECTED: return "rejected";
+    default: return "error";
+    }
+}
+
+static void send_row(icx_broker *b, const icx_out_row *row, int64_t now,
+                     icx_buf *env)
+{
+    const icx_config *cfg = b->gen->cfg;
+    const icx_partner *p = icx_config_partner(cfg, row->next_hop);
+    icx_err err;
+    if (p != NULL && now - row->created_at > p->max_age_s) {
+        fail_row(b, row, "maximum age reached without a receipt");
+        return;
+    }
+    icx_buf_reset(env);
+    if (icx_store_out_envelope(b->store, row->message_id, row->next_hop, env,
+                               &err) < 0) {
+        b->tx_failed = 1;
+        return;
+    }
+    int attempts = row->attempts + 1;
+    int r = p == NULL ? ICX_SEND_ERROR
+                      : b->ops->send(b->adapter, row->next_hop,
+                                     ICX_FRAME_ENVELOPE, env->data, env->len,
+                                     &err);
+    char detail[200];
+    snprintf(detail, sizeof detail, "attempt=%d adapter=%s result=%s",
+             attempts, p && p->adapter ? p->adapter : "-", send_result_name(r));
+    if (r == ICX_SEND_REJECTED) {
+        icx_out_row tmp = *row;
+        tmp.attempts = attempts;
+        fail_row(b, &tmp, "the transport refused the message (too large?)");
+        return;
+    }
+    int64_t next = now + backoff(p, attempts);
+    int rc;
+    if (r == ICX_SEND_OK && row->state == ICX_OUT_QUEUED)
+        rc = icx_store_out_transition(b->store, row->message_id, row->next_hop,
+                                      ICX_OUT_QUEUED, ICX_OUT_SENT, attempts,
+                                      next, NULL, "outbound.sent", detail, &err);
+    else
+        rc = icx_store_out_reschedule(b->store, row->message_id, row->next_hop,
+                                      row->state, attempts, next,
+                                      r == ICX_SEND_OK ? "outbound.sent"
+                                                       : "outbound.attempt",
+                                      detail, &err);
+    if (rc < 0 && rc != ICX_ENOTFOUND)
+        b->tx_failed = 1;
+}
+
+void icx_broker_scan(icx_broker *b, int64_t now)
+{
+    icx_out_row *rows = malloc(SCAN_BATCH * sizeof *rows);
+    icx_buf env;
+    icx_err err;
+    size_t n = 0;
+    if (rows == NULL || icx_broker_tx(b) < 0) {
+        free(rows);
+        return;
+    }
+    icx_buf_init(&env, (size_t)b->gen->cfg->max_message_bytes + 1);
+    if (icx_store_out_due(b->store, now, NULL, rows, SCAN_BATCH, &n, &err) < 0) {
+        icx_log_error("store", "op=due error=\"%s\"", err.msg);
+        n = 0;
+    }
+    for (size_t i = 0; i < n && !b->tx_failed; i++)
+        send_row(b, &rows[i], now, &env);
+    if (n == SCAN_BATCH)
+        b->next_scan = 0; /* more are due: come back at once */
+    icx_buf_free(&env);
+    free(rows);
+}
+
+void icx_broker_wake_hop(icx_broker *b, const char *hop)
+{
+    icx_err err;
+    if (icx_broker_tx(b) < 0)
+        return;
+    if (icx_store_out_wake(b->store, hop, icx_broker_now(), &err) < 0)
+        icx_log_warn("store", "op=wake hop=%s error=\"%s\"", hop, err.msg);
+    b->next_scan = 0;
+}

@@ -1,0 +1,183 @@
+/*
+ * cmd_broker.c - `icx serve` and the commands that talk to it: submit,
+ * status, outbox, inbox, partners.
+ *
+ * The client commands find the control socket through the configuration
+ * (-c FILE, default config/gateway.yaml) or --socket, send one request and
+ * print the daemon's answer.  When no daemon runs they say so (exit 4).
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "cli.h"
+#include "config.h"
+#include "control.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "config/gateway.yaml"
+
+static const char serve_usage[] =
+    "usage: icx serve [-c CONFIG] [--endpoint-file FILE]\n\n"
+    "Runs the gateway in the foreground, logging key=value lines to stderr.\n"
+    "SIGTERM or SIGINT: finish the work in hand, commit, stop.\n"
+    "SIGHUP: reload the configuration and partner files (a broken one is\n"
+    "refused, the running one kept, and the reason logged).\n"
+    "--endpoint-file writes the bound listen endpoint (useful with a\n"
+    "listen endpoint of tcp://127.0.0.1:* for an ephemeral port).\n";
+
+static const char client_usage[] =
+    "usage: icx submit FILE... --to ID[,ID] --category C --legal-basis TEXT\n"
+    "                 --retain-until YYYY-MM-DD [--tlp LABEL] [--code H0-H3]\n"
+    "                 [--expires-in SECONDS] [--conversation UUID] [--ref UUID]\n"
+    "       icx status [MESSAGE-ID]\n"
+    "       icx outbox [--state S] [--limit N]\n"
+    "       icx inbox [--state S] [--limit N]\n"
+    "       icx partners\n"
+    "common options: [-c CONFIG | --socket PATH] [--json]\n\n"
+    "These talk to the running `icx serve` through its control socket.\n"
+    "submit: each FILE (a payload document) becomes one signed envelope per\n"
+    "recipient; the answer lists the MessageIds once they are stored.  A\n"
+    "message above a partner's egress policy is refused and nothing leaves.\n"
+    "status MESSAGE-ID: the timeline of one message (audit records, receipts).\n"
+    "Exit codes: 0 ok, 1 refused, 2 usage, 3 failure, 4 no daemon running.\n";
+
+int icx_cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"endpoint-file", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    icx_serve_opts o = {DEFAULT_CONFIG, icx_adapter_find, NULL};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o.config_path = optarg; break;
+        case 'e': o.endpoint_file = optarg; break;
+        case 'h': fputs(serve_usage, stdout); return ICX_EXIT_OK;
+        default: fputs(serve_usage, stderr); return ICX_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(serve_usage, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    icx_err err;
+    icx_err_clear(&err);
+    int rc = icx_broker_serve(&o, &err);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    return ICX_EXIT_OK;
+}
+
+/* Client side: argv is forwarded as is (plus --user), files as blobs. */
+static int client(int argc, char **argv, int with_files)
+{
+    const char *config = DEFAULT_CONFIG, *socket_path = NULL;
+    char *fwd[ICX_CTL_MAX_ARGS];
+    char *blobs[4096];
+    size_t lens[4096];
+    int nfwd = 0, nblobs = 0, code = ICX_EXIT_FAILURE;
+    icx_err err;
+    icx_config *cfg = NULL;
+    icx_buf text;
+
+    icx_err_clear(&err);
+    icx_buf_init(&text, 256 << 20);
+    if (icx_cli_wants_help(argc, argv)) {
+        fputs(client_usage, stdout);
+        return ICX_EXIT_OK;
+    }
+    fwd[nfwd++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = strcmp(a, "--to") == 0 || strcmp(a, "--category") == 0 ||
+                        strcmp(a, "--legal-basis") == 0 ||
+                        strcmp(a, "--retain-until") == 0 ||
+                        strcmp(a, "--tlp") == 0 || strcmp(a, "--code") == 0 ||
+                        strcmp(a, "--expires-in") == 0 ||
+                        strcmp(a, "--conversation") == 0 ||
+                        strcmp(a, "--ref") == 0 || strcmp(a, "--state") == 0 ||
+                        strcmp(a, "--limit") == 0;
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+            if (++i == argc)
+                goto usage;
+            config = argv[i];
+        } else if (strcmp(a, "--socket") == 0) {
+            if (++i == argc)
+                goto usage;
+            socket_path = argv[i];
+        } else if (has_value) {
+            if (i + 1 == argc || nfwd + 2 >= ICX_CTL_MAX_ARGS - 2)
+                goto usage;
+            fwd[nfwd++] = argv[i++];
+            fwd[nfwd++] = argv[i];
+        } else if (strcmp(a, "--json") == 0) {
+            fwd[nfwd++] = argv[i];
+        } else if (a[0] == '-') {
+            icx_cli_error("unknown option %s", a);
+            goto usage;
+        } else if (with_files) {
+            if (nblobs == 4096) {
+                icx_cli_error("at most 4096 files per submit");
+                goto out;
+            }
+            int rc = icx_file_read(&blobs[nblobs], &lens[nblobs], a,
+                                   64L << 20, &err);
+            if (rc < 0) {
+                icx_cli_error("%s", err.msg);
+                code = icx_cli_exit_for(rc);
+                goto out;
+            }
+            nblobs++;
+        } else if (nfwd + 1 < ICX_CTL_MAX_ARGS - 2) {
+            fwd[nfwd++] = argv[i];
+        }
+    }
+    if (with_files && nblobs == 0) {
+        icx_cli_error("submit needs at least one FILE");
+        goto usage;
+    }
+    struct passwd *pw = getpwuid(getuid());
+    fwd[nfwd++] = "--user";
+    fwd[nfwd++] = pw != NULL ? pw->pw_name : "unknown";
+    if (socket_path == NULL) {
+        int rc = icx_config_load(&cfg, config, NULL, &err);
+        if (rc < 0) {
+            icx_cli_error("%s (run icx config check -c %s)", err.msg, config);
+            code = icx_cli_exit_for(rc);
+            goto out;
+        }
+        socket_path = cfg->control_socket;
+    }
+    int rc = icx_ctl_call(&code, &text, socket_path, nfwd, fwd, nblobs, blobs,
+                          lens, 0, &err);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    fwrite(text.data ? text.data : "", 1, text.len, code == 0 ? stdout : stderr);
+    goto out;
+usage:
+    fputs(client_usage, stderr);
+    code = ICX_EXIT_USAGE;
+out:
+    for (int i = 0; i < nblobs; i++)
+        free(blobs[i]);
+    icx_buf_free(&text);
+    icx_config_free(&cfg);
+    return code;
+}
+
+int icx_cmd_submit(int argc, char **argv) { return client(argc, argv, 1); }
+int icx_cmd_query(int argc, char **argv) { return client(argc, argv, 0); }

@@ -1,0 +1,165 @@
+# Helpers for scenario tests: real `icx serve` processes on 127.0.0.1 with
+# ephemeral ports, keys made by `icx keys gen`, one folder per gateway.
+# Source it; it sets a trap that stops every gateway it started.
+#
+#   gw_init                      work folder, keys for the usual three
+#   gw_keys ID [ALG]             keys in $W/keys/ID
+#   gw_write ID LISTEN RELAY     $W/ID/gateway.yaml (listen: yes|no)
+#   gw_partner ID PEER DIR ROUTE [ENDPOINT]   partner file of PEER at ID
+#   gw_start ID / gw_stop ID / gw_kill ID / gw_hup ID
+#   gw_endpoint ID               the bound endpoint of a started gateway
+#   icx_at ID ARGS...            run an icx client command against ID
+#   wait_for SECONDS CMD...      poll until CMD succeeds
+
+icx=${ICX_BIN:?ICX_BIN not set}
+src=${ICX_SOURCE_DIR:?ICX_SOURCE_DIR not set}
+W=$(mktemp -d "${TMPDIR:-/tmp}/icx-scenario-XXXXXX")
+declare -A GW_PID=()
+T_PASS=0
+T_FAIL=0
+
+gw_cleanup() {
+  for id in "${!GW_PID[@]}"; do
+    kill -9 "${GW_PID[$id]}" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  if [[ $T_FAIL -eq 0 && -z "${ICX_KEEP:-}" ]]; then rm -rf "$W"; else echo "scenario files kept in $W"; fi
+}
+trap gw_cleanup EXIT
+
+ok() { T_PASS=$((T_PASS+1)); echo "ok   $*"; }
+bad() { T_FAIL=$((T_FAIL+1)); echo "FAIL $*"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+finish() { echo "$T_PASS passed, $T_FAIL failed"; [[ $T_FAIL -eq 0 ]]; }
+
+wait_for() { # seconds, command...
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+gw_keys() { "$icx" keys gen "$1" --out "$W/keys/$1" --alg "${2:-rsa2048}" >/dev/null; }
+
+gw_write() { # id listen(yes|no) relay(true|false) [hub]
+  local id=$1 listen=$2 relay=$3 hub=${4:-INT-ICPO}
+  mkdir -p "$W/$id/partners"
+  {
+    echo "id: $id"
+    echo "keys:"
+    echo "  private_key: ../keys/$id/key.pem"
+    echo "  certificate: ../keys/$id/cert.pem"
+    echo "  curve_secret: ../keys/$id/curve.key"
+    echo "store:"
+    echo "  path: icx.db"
+    echo "endpoints:"
+    [[ $listen == yes ]] && echo "  listen: tcp://127.0.0.1:*"
+    echo "  control: icx.sock"
+    echo "routing:"
+    [[ $id != "$hub" ]] && echo "  hub: $hub"
+    echo "  relay: $relay"
+    echo "policy:"
+    echo "  created_past_seconds: 3600"
+    echo "workers: 2"
+    echo "log_level: ${ICX_LOG_LEVEL:-info}"
+  } >"$W/$id/gateway.yaml"
+}
+
+gw_partner() { # at peer direction(connect|accept) route(direct|hub) [endpoint]
+  local at=$1 peer=$2 dir=$3 route=$4 ep=${5:-}
+  local f="$W/$at/partners/${peer,,}.yaml"
+  {
+    echo "id: $peer"
+    echo "certificate: ../../keys/$peer/cert.pem"
+    echo "adapter: zmq"
+    echo "zmq:"
+    [[ -n $ep ]] && echo "  endpoint: $ep"
+    echo "  direction: $dir"
+    echo "  curve_public_key: \"$(cat "$W/keys/$peer/curve.pub")\""
+    echo "route: $route"
+    echo "categories_in: [case-referral, case-request, case-response, receipt]"
+    echo "categories_out: [case-referral, case-request, case-response, receipt]"
+    echo "max_tlp: ${GW_MAX_TLP:-AMBER}"
+    echo "max_handling: H2"
+    echo "retry:"
+    echo "  initial_seconds: ${GW_RETRY_INITIAL:-1}"
+    echo "  max_seconds: ${GW_RETRY_MAX:-2}"
+    echo "  max_age_seconds: ${GW_MAX_AGE:-3600}"
+  } >"$f"
+}
+
+gw_start() {
+  local id=$1
+  rm -f "$W/$id/endpoint"
+  (cd "$W/$id" && exec "$icx" serve -c gateway.yaml --endpoint-file endpoint) \
+    >>"$W/$id/log" 2>&1 &
+  GW_PID[$id]=$!
+  if ! wait_for 20 "$icx" partners -c "$W/$id/gateway.yaml"; then
+    echo "gateway $id did not start; its log:"; tail -20 "$W/$id/log"; return 1
+  fi
+  # Keep the ephemeral port across restarts: partners know it now.
+  if [[ -s "$W/$id/endpoint" ]] && grep -q 'listen: tcp://127.0.0.1:\*' "$W/$id/gateway.yaml"; then
+    sed -i "s#listen: tcp://127.0.0.1:\*#listen: $(cat "$W/$id/endpoint")#" "$W/$id/gateway.yaml"
+  fi
+}
+
+gw_endpoint() { cat "$W/$1/endpoint"; }
+
+gw_stop() {
+  local id=$1 pid=${GW_PID[$1]:-}
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "GW_PID[$id]"
+}
+
+gw_kill() {
+  local id=$1 pid=${GW_PID[$1]:-}
+  [[ -n $pid ]] || return 0
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "GW_PID[$id]"
+}
+
+gw_hup() { kill -HUP "${GW_PID[$1]}"; }
+
+icx_at() { local id=$1; shift; "$icx" "$@" -c "$W/$id/gateway.yaml"; }
+
+# Submits the sample case referral from ID to RECIPIENT; prints the MessageId.
+submit_sample() { # id recipient [extra args...]
+  local id=$1 to=$2; shift 2
+  icx_at "$id" submit "$src/docs/samples/case-referral-payload.xml" --to "$to" \
+    --category case-referral --legal-basis "MLAT test" --retain-until 2031-12-31 "$@" |
+    awk '/^queued/ {print $2}'
+}
+
+state_of() { # id message-id -> outbound state
+  icx_at "$1" status "$2" --json | grep -o '"state":"[a-z]*"' | head -1 | cut -d'"' -f4
+}
+
+delivered() { [[ $(state_of "$1" "$2") == delivered ]]; }
+
+inbox_count() { # id: accepted messages
+  icx_at "$1" inbox --state accepted --limit 100000 | tail -n +2 | wc -l
+}
+
+# Three gateways: the hub INT-ICPO and JP-NPA listen; PH-NBI only connects
+# out (it sits behind a firewall), to JP-NPA and to the hub.
+three_gateways() {
+  for id in JP-NPA PH-NBI INT-ICPO; do gw_keys "$id"; done
+  gw_write INT-ICPO yes true
+  gw_partner INT-ICPO JP-NPA accept direct
+  gw_partner INT-ICPO PH-NBI accept direct
+  gw_start INT-ICPO || return 1
+  local hub_ep; hub_ep=$(gw_endpoint INT-ICPO)
+  gw_write JP-NPA yes false
+  gw_partner JP-NPA INT-ICPO connect direct "$hub_ep"
+  gw_partner JP-NPA PH-NBI accept "${JP_ROUTE_PH:-direct}"
+  gw_start JP-NPA || return 1
+  local jp_ep; jp_ep=$(gw_endpoint JP-NPA)
+  gw_write PH-NBI no false
+  gw_partner PH-NBI INT-ICPO connect direct "$hub_ep"
+  gw_partner PH-NBI JP-NPA connect "${PH_ROUTE_JP:-direct}" "$jp_ep"
+  gw_start PH-NBI || return 1
+}
