@@ -152,20 +152,15 @@ static void run_verify(struct bjob *j)
 
 static void run_sign(struct bjob *j)
 {
-    icx_buf unsigned_env, out;
-    icx_buf_init(&unsigned_env, (size_t)j->gen->cfg->max_message_bytes);
+    icx_buf out;
     icx_buf_init(&out, (size_t)j->gen->cfg->max_message_bytes);
     icx_err_clear(&j->err);
-    j->rc = icx_envelope_build(&unsigned_env, &j->h, j->payload, j->payload_len,
-                               j->b->schemas, &j->err);
-    if (j->rc == ICX_OK)
-        j->rc = icx_envelope_sign(&out, unsigned_env.data, unsigned_env.len,
-                                  j->b->schemas, j->b->signer, &j->err);
+    j->rc = icx_envelope_build_signed(&out, &j->h, j->payload, j->payload_len,
+                                      j->b->schemas, j->b->signer, &j->err);
     if (j->rc == ICX_OK) {
         j->out = icx_buf_steal(&out, &j->out_len);
         icx_sha256_hex(j->sha256, j->out, j->out_len);
     }
-    icx_buf_free(&unsigned_env);
     icx_buf_free(&out);
 }
 

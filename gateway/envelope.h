@@ -52,6 +52,12 @@ int icx_header_stamp(icx_header *h, time_t now, icx_err *err);
 int icx_envelope_build(icx_buf *out, const icx_header *h, const char *payload,
                        size_t payload_len, const icx_schemas *schemas,
                        icx_err *err);
+/* Build and sign in one pass (one parse, one schema validation): what the
+ * daemon does for every outbound envelope and receipt. */
+int icx_envelope_build_signed(icx_buf *out, const icx_header *h,
+                              const char *payload, size_t payload_len,
+                              const icx_schemas *schemas,
+                              const icx_signer *signer, icx_err *err);
 /* Unsigned envelope -> signed envelope bytes in out (schema-checked before
  * and after signing). */
 int icx_envelope_sign(icx_buf *out, const char *xml, size_t len,

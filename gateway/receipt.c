@@ -55,13 +55,12 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
                          const icx_signer *signer, icx_err *err)
 {
     icx_header h;
-    icx_buf payload, unsigned_env;
+    icx_buf payload;
     time_t now = time(NULL);
     int rc;
 
     memset(&h, 0, sizeof h);
     icx_buf_init(&payload, 16 * 1024);
-    icx_buf_init(&unsigned_env, 32 * 1024);
     snprintf(h.sender, sizeof h.sender, "%s", self);
     snprintf(h.recipient, sizeof h.recipient, "%s", to);
     snprintf(h.category, sizeof h.category, "receipt");
@@ -77,13 +76,9 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
     if (rc == ICX_OK)
         rc = icx_receipt_payload(&payload, r, err);
     if (rc == ICX_OK)
-        rc = icx_envelope_build(&unsigned_env, &h, payload.data, payload.len,
-                                schemas, err);
-    if (rc == ICX_OK)
-        rc = icx_envelope_sign(out, unsigned_env.data, unsigned_env.len,
-                               schemas, signer, err);
+        rc = icx_envelope_build_signed(out, &h, payload.data, payload.len,
+                                       schemas, signer, err);
     icx_buf_free(&payload);
-    icx_buf_free(&unsigned_env);
     return rc;
 }
 

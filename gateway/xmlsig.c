@@ -174,10 +174,26 @@ const char *icx_signer_alg(const icx_signer *s)
 int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err)
 {
     *out = NULL;
-    xmlSecKeyPtr key = load_key_file(cert_path, xmlSecKeyDataFormatCertPem,
-                                     err);
-    if (key == NULL)
+    xmlSecKeyPtr cert = load_key_file(cert_path, xmlSecKeyDataFormatCertPem,
+                                      err);
+    if (cert == NULL)
         return err ? err->rc : ICX_EINVAL;
+    /* Keep the public key alone: every verification duplicates the key,
+     * and a key that still carries its certificate would copy the
+     * certificate each time for nothing (KeyInfo is never consulted). */
+    xmlSecKeyDataPtr value = xmlSecKeyGetValue(cert);
+    xmlSecKeyDataPtr dup = value ? xmlSecKeyDataDuplicate(value) : NULL;
+    xmlSecKeyPtr key = xmlSecKeyCreate();
+    if (dup == NULL || key == NULL || xmlSecKeySetValue(key, dup) < 0) {
+        if (dup != NULL)
+            xmlSecKeyDataDestroy(dup);
+        if (key != NULL)
+            xmlSecKeyDestroy(key);
+        xmlSecKeyDestroy(cert);
+        return icx_err_set(err, ICX_ECRYPTO, "%s: cannot extract the public "
+                           "key", cert_path);
+    }
+    xmlSecKeyDestroy(cert);
     *out = calloc(1, sizeof **out);
     if (*out == NULL) {
         xmlSecKeyDestroy(key);

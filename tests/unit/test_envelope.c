@@ -194,6 +194,30 @@ static void test_sign_verify_rsa_and_ecdsa(void **state)
     free(b);
 }
 
+static void test_build_signed_in_one_pass(void **state)
+{
+    (void)state;
+    icx_header h, got;
+    icx_err err;
+    icx_buf out;
+    icx_buf_init(&out, 1 << 20);
+    header(&h, "PH-NBI", "JP-NPA");
+    int rc = icx_envelope_build_signed(&out, &h, payload, payload_len, schemas, ph, &err);
+    if (rc != 0)
+        fail_msg("build_signed: got %s (%s), want ok", icx_rc_name(rc), err.msg);
+    rc = verify_as("JP-NPA", out.data, out.len, &got, &err);
+    if (rc != 0)
+        fail_msg("verify: got %s (%s), want ok", icx_reason_name(err.reason), err.msg);
+    assert_string_equal(got.message_id, h.message_id);
+    /* An invalid header is refused before anything is signed. */
+    icx_buf_reset(&out);
+    snprintf(h.hcode, sizeof h.hcode, "H9");
+    rc = icx_envelope_build_signed(&out, &h, payload, payload_len, schemas, ph, &err);
+    assert_int_equal(rc, ICX_EINVAL);
+    assert_int_equal(out.len, 0);
+    icx_buf_free(&out);
+}
+
 struct mutation {
     const char *name;
     const char *from, *to; /* textual change to a valid JP-NPA envelope */
@@ -457,6 +481,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
+        cmocka_unit_test(test_build_signed_in_one_pass),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_signature_position_and_count),
         cmocka_unit_test(test_wrong_keys),
