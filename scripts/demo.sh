@@ -54,4 +54,36 @@ set -e
 echo "(exit code $rc)"
 [[ $rc -eq 1 ]] || { echo "demo: the forged envelope was not rejected" >&2; exit 1; }
 
+step "7. Three gateways on loopback: JP-NPA, PH-NBI (behind a firewall: it only connects out) and the hub INT-ICPO"
+export ICX_BIN=$icx ICX_SOURCE_DIR=$top ICX_WORK=$demo/gateways ICX_LOG_LEVEL=warn
+# shellcheck source=../tests/integration/lib/gateways.sh
+. "$top/tests/integration/lib/gateways.sh"
+three_gateways || { echo "demo: gateways did not start; logs in $W/*/log" >&2; exit 1; }
+echo "gateways running; configuration and stores in $W/<ID>/"
+run "$icx" partners -c "$W/JP-NPA/gateway.yaml"
+
+step "8. JP-NPA submits a case referral to PH-NBI; it travels over PH-NBI's own connection"
+m1=$(submit_sample JP-NPA PH-NBI)
+echo "queued $m1"
+wait_for 30 delivered JP-NPA "$m1" || { echo "demo: not delivered" >&2; exit 1; }
+run "$icx" status "$m1" -c "$W/JP-NPA/gateway.yaml"
+
+step "9. The liaison office routes PH-NBI through the hub (both sides), and reloads with SIGHUP"
+gw_partner JP-NPA PH-NBI accept hub
+gw_partner PH-NBI JP-NPA connect hub "$(gw_endpoint JP-NPA)"
+gw_hup JP-NPA
+gw_hup PH-NBI
+sleep 1
+m2=$(submit_sample JP-NPA PH-NBI)
+echo "queued $m2"
+wait_for 30 delivered JP-NPA "$m2" || { echo "demo: not delivered via the hub" >&2; exit 1; }
+run "$icx" status "$m2" -c "$W/JP-NPA/gateway.yaml"
+echo
+echo "what PH-NBI received:"
+"$icx" inbox -c "$W/PH-NBI/gateway.yaml"
+
+step "10. Stop the gateways (SIGTERM: finish, commit, stop)"
+for id in PH-NBI JP-NPA INT-ICPO; do gw_stop "$id"; done
+echo "stopped"
+
 printf '\ndemo finished: files are in %s\n' "$demo"

@@ -13,7 +13,9 @@
 
 icx=${ICX_BIN:?ICX_BIN not set}
 src=${ICX_SOURCE_DIR:?ICX_SOURCE_DIR not set}
-W=$(mktemp -d "${TMPDIR:-/tmp}/icx-scenario-XXXXXX")
+# ICX_WORK: use this folder (the demo does); otherwise a temporary one.
+if [[ -n "${ICX_WORK:-}" ]]; then W=$ICX_WORK; mkdir -p "$W"
+else W=$(mktemp -d "${TMPDIR:-/tmp}/icx-scenario-XXXXXX"); fi
 declare -A GW_PID=()
 T_PASS=0
 T_FAIL=0
@@ -23,7 +25,9 @@ gw_cleanup() {
     kill -9 "${GW_PID[$id]}" 2>/dev/null || true
   done
   wait 2>/dev/null || true
-  if [[ $T_FAIL -eq 0 && -z "${ICX_KEEP:-}" ]]; then rm -rf "$W"; else echo "scenario files kept in $W"; fi
+  if [[ -n "${ICX_WORK:-}" ]]; then :
+  elif [[ $T_FAIL -eq 0 && -z "${ICX_KEEP:-}" ]]; then rm -rf "$W"
+  else echo "scenario files kept in $W"; fi
 }
 trap gw_cleanup EXIT
 
