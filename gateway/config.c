@@ -742,3 +742,37 @@ out:
     icx_conftab_diag_free(&diag);
     return rc;
 }
+
+int icx_config_control_socket(char **out, const char *path, icx_err *err)
+{
+    icx_conftab_diag diag = {0};
+    icx_conftab_node *root = NULL;
+    char *dir = abs_dir_of(path);
+    int rc = ICX_OK;
+    *out = NULL;
+    if (dir == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    icx_conftab_file gf = {.display = path, .base_dir = dir, .index = 0,
+                           .diag = &diag};
+    rc = icx_conftab_parse(&root, path, ICX_CONFIG_MAX_BYTES, &gf);
+    if (rc == ICX_OK && root == NULL)
+        rc = ICX_ECONFIG;
+    if (rc == ICX_OK) {
+        const icx_conftab_node *n = icx_conftab_find(root, "endpoints.control");
+        const char *p = n != NULL && n->kind == ICX_CN_SCALAR &&
+                                !icx_conftab_is_empty(n)
+                            ? n->text
+                            : "icx.sock";
+        *out = icx_conftab_resolve(dir, p);
+        if (*out == NULL)
+            rc = ICX_ENOMEM;
+    }
+    if (rc < 0)
+        icx_err_set(err, rc == ICX_ENOMEM ? ICX_ENOMEM : ICX_ECONFIG,
+                    "%s: cannot read endpoints.control (run icx config check "
+                    "-c %s)", path, path);
+    icx_conftab_node_free(&root);
+    icx_conftab_diag_free(&diag);
+    free(dir);
+    return rc < 0 ? (rc == ICX_ENOMEM ? ICX_ENOMEM : ICX_ECONFIG) : ICX_OK;
+}

@@ -107,6 +107,12 @@ int icx_config_load(icx_config **out, const char *path, icx_buf *errs,
                     icx_err *err);
 void icx_config_free(icx_config **cfgp);
 
+/* Only the control socket path of gateway.yaml (resolved), without
+ * loading partners or checking certificates: commands that talk to a
+ * running daemon must work while a partner file is being fixed.  *out is
+ * malloc'ed; free() it. */
+int icx_config_control_socket(char **out, const char *path, icx_err *err);
+
 /* Partner by agency id; borrowed, valid until icx_config_free(). */
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id);
 

@@ -88,7 +88,7 @@ static int client(int argc, char **argv, int with_files)
     size_t lens[4096];
     int nfwd = 0, nblobs = 0, code = ICX_EXIT_FAILURE;
     icx_err err;
-    icx_config *cfg = NULL;
+    char *sock_owned = NULL;
     icx_buf text;
 
     icx_err_clear(&err);
@@ -151,13 +151,13 @@ static int client(int argc, char **argv, int with_files)
     fwd[nfwd++] = "--user";
     fwd[nfwd++] = pw != NULL ? pw->pw_name : "unknown";
     if (socket_path == NULL) {
-        int rc = icx_config_load(&cfg, config, NULL, &err);
+        int rc = icx_config_control_socket(&sock_owned, config, &err);
         if (rc < 0) {
-            icx_cli_error("%s (run icx config check -c %s)", err.msg, config);
+            icx_cli_error("%s", err.msg);
             code = icx_cli_exit_for(rc);
             goto out;
         }
-        socket_path = cfg->control_socket;
+        socket_path = sock_owned;
     }
     int rc = icx_ctl_call(&code, &text, socket_path, nfwd, fwd, nblobs, blobs,
                           lens, 0, &err);
@@ -175,7 +175,7 @@ out:
     for (int i = 0; i < nblobs; i++)
         free(blobs[i]);
     icx_buf_free(&text);
-    icx_config_free(&cfg);
+    free(sock_owned);
     return code;
 }
 

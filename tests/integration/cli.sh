@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The icx program as a user meets it: --help on every command, exit codes,
+# messages that say what is wrong and how to fix it.
+set -uo pipefail
+. "$(dirname "$0")/lib/gateways.sh"
+
+expect_exit() { # name, want, command...
+  local name=$1 want=$2; shift 2
+  "$@" >"$W/out" 2>&1
+  local got=$?
+  if [[ $got -eq $want ]]; then ok "$name"; else bad "$name: got exit $got, want $want"; sed 's/^/     /' "$W/out" | head -5; fi
+}
+expect_text() { # name, text
+  if grep -qF -- "$2" "$W/out"; then ok "$1"; else bad "$1: got \"$(head -c 300 "$W/out")\", want \"$2\""; fi
+}
+
+for c in "" config keys envelope serve submit status outbox inbox partners; do
+  expect_exit "icx $c --help exits 0" 0 "$icx" $c --help
+  expect_text "icx $c --help prints usage" "usage"
+done
+expect_exit "no command: usage, exit 2" 2 "$icx"
+expect_exit "unknown command: exit 2" 2 "$icx" frobnicate
+expect_text "unknown command is named" 'unknown command "frobnicate"'
+expect_exit "icx version" 0 "$icx" version
+expect_exit "keys gen without --out: exit 2" 2 "$icx" keys gen JP-NPA
+expect_exit "keys gen with a bad agency id: exit 1" 1 "$icx" keys gen jp --out "$W/x"
+expect_text "bad agency id explained" "is not an agency id"
+
+gw_keys JP-NPA
+expect_exit "keys gen refuses to overwrite: exit 1" 1 "$icx" keys gen JP-NPA --out "$W/keys/JP-NPA"
+expect_text "overwrite refusal explained" "refusing to overwrite"
+expect_exit "keys show" 0 "$icx" keys show "$W/keys/JP-NPA"
+expect_text "keys show prints the fingerprint" "sha256"
+if grep -q "PRIVATE\|secret:" "$W/out"; then bad "keys show leaks key material"; else ok "keys show prints no key material"; fi
+
+# A private key readable by others is refused, with the fix.
+"$icx" envelope build --from JP-NPA --to PH-NBI --category case-referral --legal-basis t \
+  --retain-until 2030-01-01 -o "$W/u.xml" "$src/docs/samples/case-referral-payload.xml" 2>/dev/null
+chmod 644 "$W/keys/JP-NPA/key.pem"
+expect_exit "signing with a world-readable key: exit 1" 1 "$icx" envelope sign --key "$W/keys/JP-NPA/key.pem" "$W/u.xml"
+expect_text "the refusal says how to fix it" "chmod 600"
+chmod 600 "$W/keys/JP-NPA/key.pem"
+expect_exit "sign" 0 "$icx" envelope sign --key "$W/keys/JP-NPA/key.pem" -o "$W/s.xml" "$W/u.xml"
+expect_exit "show --json" 0 "$icx" envelope show --json "$W/s.xml"
+expect_text "show --json has the sender" '"sender":"JP-NPA"'
+expect_exit "verify as the wrong recipient: exit 1" 1 "$icx" envelope verify --as XX-OTHER --trust "JP-NPA=$W/keys/JP-NPA/cert.pem" "$W/s.xml"
+expect_text "one-line reason" "rejected: WRONG_RECIPIENT:"
+expect_exit "verify of a missing file: exit 1" 1 "$icx" envelope verify --as PH-NBI --trust "JP-NPA=$W/keys/JP-NPA/cert.pem" "$W/none.xml"
+expect_text "missing file named" "none.xml"
+printf '<Envelope' >"$W/trunc.xml"
+expect_exit "verify of a truncated file: exit 1" 1 "$icx" envelope verify --as PH-NBI --trust "JP-NPA=$W/keys/JP-NPA/cert.pem" "$W/trunc.xml"
+expect_text "truncated input: MALFORMED with a line" "rejected: MALFORMED: line"
+
+# Configuration errors: every one reported, then exit 1.
+mkdir -p "$W/bad/partners"
+printf 'id: JP-NPA\nkeys:\n  private_key: k.pem\n  certificate: nope.pem\nworkers: 500\nbogus: 1\n' >"$W/bad/gateway.yaml"
+expect_exit "config check of a broken config: exit 1" 1 "$icx" config check -c "$W/bad/gateway.yaml"
+expect_text "errors name file:line:col and key" "gateway.yaml:5:10: workers:"
+expect_text "unknown key reported in the same run" "bogus: unknown key"
+expect_text "a summary line ends the report" "nothing started"
+finish
