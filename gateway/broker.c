@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
@@ -161,6 +162,44 @@ void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
     }
 }
 
+/* Signs a checkpoint of the committed audit tree when checkpoint_every
+ * records or checkpoint_seconds have passed since the last one (force: at
+ * shutdown, whenever there is anything new). */
+static void maybe_checkpoint(icx_broker *b, int force)
+{
+    const icx_config *cfg = b->gen->cfg;
+    icx_checkpoint c;
+    icx_err err;
+    memset(&c, 0, sizeof c);
+    icx_store_audit_head(b->store, &c.size, c.root);
+    if (c.size == 0 || c.size <= b->cp_size)
+        return;
+    int64_t now = icx_broker_now();
+    if (!force && c.size - b->cp_size < (uint64_t)cfg->checkpoint_every &&
+        now - b->cp_time < cfg->checkpoint_seconds)
+        return;
+    snprintf(c.gateway, sizeof c.gateway, "%s", cfg->id);
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(c.time, sizeof c.time, "%.19s.%03dZ", base,
+             (int)(ts.tv_nsec / 1000000L) % 1000);
+    if (icx_checkpoint_sign(&c, cfg->private_key, &err) < 0 ||
+        icx_store_checkpoint_add(b->store, &c, &err) < 0) {
+        icx_log_error("audit.checkpoint", "size=%llu error=\"%s\"",
+                      (unsigned long long)c.size, err.msg);
+        b->cp_time = now; /* try again later, not on every turn */
+        return;
+    }
+    b->cp_size = c.size;
+    b->cp_time = now;
+    icx_log_info("audit.checkpoint", "size=%llu root=%s",
+                 (unsigned long long)c.size, c.root);
+}
+
 /* Commits the turn, then runs (or, after a failed commit, cancels) the
  * post-commit actions. */
 static void turn_end(icx_broker *b)
@@ -202,6 +241,8 @@ static void turn_end(icx_broker *b)
         free(a->data);
     }
     b->npost = 0;
+    if (ok && b->store != NULL)
+        maybe_checkpoint(b, 0);
 }
 
 struct peer_state *icx_broker_peer(icx_broker *b, const char *id)
@@ -422,6 +463,12 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     rc = icx_store_open(&b->store, cfg->store_path, err);
     if (rc < 0)
         return rc;
+    {
+        icx_checkpoint last;
+        if (icx_store_checkpoint_last(b->store, &last, err) == ICX_OK)
+            b->cp_size = last.size;
+        b->cp_time = icx_broker_now();
+    }
     icx_broker_audit(b, "daemon.start", NULL, NULL, "id=%s pid=%ld "
                      "certificate_sha256=%s partners=%zu", cfg->id,
                      (long)getpid(), fp, cfg->npartners);
@@ -466,6 +513,7 @@ static void close_all(icx_broker *b)
         icx_broker_audit(b, "daemon.stop", NULL, NULL, "pid=%ld",
                          (long)getpid());
         turn_end(b);
+        maybe_checkpoint(b, 1);
     }
     if (b->ctl_fd >= 0) {
         close(b->ctl_fd);

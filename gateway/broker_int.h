@@ -123,6 +123,8 @@ typedef struct icx_broker {
     struct peer_state *peers;
     size_t npeers;
     int64_t next_scan;
+    uint64_t cp_size;       /* audit records covered by the last checkpoint */
+    int64_t cp_time;
     int stopping;
     uint64_t frames_in;
 } icx_broker;

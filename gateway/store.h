@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "err.h"
 
@@ -210,6 +211,36 @@ typedef int (*icx_receipt_fn)(void *ctx, const icx_receipt_row *row,
                               const void *env, size_t len);
 int icx_store_receipts(icx_store *s, const char *message_id,
                        icx_receipt_fn fn, void *ctx, icx_err *err);
+
+/* Records with from <= seq <= to (to 0: to the end), in seq order; fn
+ * returning non-zero stops the walk. */
+typedef int (*icx_audit_rec_fn)(void *ctx, const icx_audit_rec *r);
+int icx_store_audit_scan(icx_store *s, int64_t from, int64_t to,
+                         icx_audit_rec_fn fn, void *ctx, icx_err *err);
+/* Size and RFC 6962 root (hex) of the audit tree as this connection sees
+ * it (inside a transaction: including its uncommitted records). */
+int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65]);
+/* Signed checkpoints: append one; walk those with size <= max_size (0:
+ * all) in size order; the last one (ICX_ENOTFOUND when none). */
+int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
+                             icx_err *err);
+typedef int (*icx_cp_fn)(void *ctx, const icx_checkpoint *c);
+int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
+                          void *ctx, icx_err *err);
+int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err);
+
+typedef struct icx_audit_report {
+    uint64_t records;
+    uint64_t checkpoints;
+    int damage;             /* enum icx_damage */
+    int64_t bad_seq;
+} icx_audit_report;
+/* Verifies every record and every checkpoint (signatures with cert_pem
+ * when not NULL); on damage ICX_EBADSIG, rep and err name the first bad
+ * record and the kind. */
+int icx_store_audit_verify_with(icx_store *s, const char *cert_pem,
+                                size_t cert_len, icx_audit_report *rep,
+                                icx_err *err);
 
 /* Audit records of one message, oldest first (the message's timeline). */
 typedef struct icx_audit_row {

@@ -4,9 +4,10 @@
  *
  * A record's stored fields are its canonical fields ('|', control
  * characters and DEL become '_'; long fields are cut on a UTF-8 boundary);
- * hash = SHA-256 hex of prev_hash "\n" seq|ts|event|message_id|partner|detail.
- * The tail (last seq and hash) lives in the store struct; the transaction
- * code in store_sqlite.c saves and restores it.
+ * a record's line is seq|ts|event|message_id|partner|detail|prev_hash and
+ * its hash the RFC 6962 leaf hash SHA-256(0x00 || line) (audit.h).  The
+ * tail (last seq, hash and the Merkle frontier) lives in the store struct;
+ * the transaction code in store_sqlite.c saves and restores it.
  *
  * Ownership and threads as in store_sqlite.c.  Failure: an append fails
  * like any statement (the caller's transaction then does not commit);
@@ -21,6 +22,26 @@
 
 /* Reads the chain tail from the table (at open, or after another
  * connection committed). */
+static int unhex32(unsigned char out[ICX_HASH_LEN], const char *hex)
+{
+    if (strlen(hex) != 64)
+        return -1;
+    for (int i = 0; i < ICX_HASH_LEN; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + k];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+            else return -1;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
+/* Reads the chain tail and rebuilds the Merkle frontier from the table (at
+ * open, or after another connection committed). */
 int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err)
 {
     sqlite3_stmt *st = s->st[ST_AUDIT_TAIL];
@@ -38,6 +59,18 @@ int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err)
     } else {
         rc = icx_sq_fail(s, rc, op, err);
     }
+    done(st);
+    if (rc < 0)
+        return rc;
+    icx_merkle_init(&s->tree);
+    st = s->st[ST_AUDIT_HASHES];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        unsigned char leaf[ICX_HASH_LEN];
+        if (unhex32(leaf, col_str(st, 0)) < 0)
+            memset(leaf, 0, sizeof leaf); /* damage: verify names it */
+        icx_merkle_append(&s->tree, leaf);
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, op, err);
     done(st);
     return rc;
 }
@@ -77,7 +110,7 @@ int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
                         const char *op, icx_err *err)
 {
     icx_audit_row r;
-    char line[512], input[640], prev[65];
+    char line[640], prev[65];
     sqlite3_stmt *st = s->st[ST_AUDIT_INSERT];
     int rc;
 
@@ -88,14 +121,12 @@ int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
     audit_field(r.partner, sizeof r.partner, partner);
     audit_field(r.detail, sizeof r.detail, detail);
     memcpy(prev, s->last_hash, sizeof prev);
-    snprintf(line, sizeof line, "%lld|%s|%s|%s|%s|%s", (long long)r.seq, r.ts,
-             r.event, r.message_id, r.partner, r.detail);
-    int n = snprintf(input, sizeof input, "%s\n%s", prev, line);
-    if (icx_sha256_hex(r.hash, input, (size_t)n) < 0) {
-        rc = icx_err_set(err, ICX_ECRYPTO, "store %s: %s: audit hash failed",
-                         s->path, op);
-        goto out;
-    }
+    int n = snprintf(line, sizeof line, "%lld|%s|%s|%s|%s|%s|%s",
+                     (long long)r.seq, r.ts, r.event, r.message_id, r.partner,
+                     r.detail, prev);
+    unsigned char leaf[ICX_HASH_LEN];
+    icx_audit_leaf(leaf, line, (size_t)n);
+    icx_hex(r.hash, leaf, ICX_HASH_LEN);
     sqlite3_bind_int64(st, 1, r.seq);
     sqlite3_bind_text(st, 2, r.ts, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, r.event, -1, SQLITE_STATIC);
@@ -112,6 +143,7 @@ int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
     rc = ICX_OK;
     s->last_seq = r.seq;
     memcpy(s->last_hash, r.hash, sizeof s->last_hash);
+    icx_merkle_append(&s->tree, leaf);
 out:
     done(st);
     return rc;
@@ -131,61 +163,156 @@ int icx_store_audit(icx_store *s, const icx_audit_event *ev, icx_err *err)
     return icx_sq_call_leave(s, own, rc, 0, "audit", err);
 }
 
-int icx_store_audit_verify(icx_store *s, uint64_t *count, icx_err *err)
+static void rec_from_row(icx_audit_rec *r, sqlite3_stmt *st)
 {
-    sqlite3_stmt *st = s->st[ST_AUDIT_ALL];
-    icx_buf b;
-    char prev[65], hash[65];
-    int64_t expect = 1;
-    int rc;
+    r->seq = sqlite3_column_int64(st, 0);
+    col_copy(r->ts, sizeof r->ts, st, 1);
+    col_copy(r->event, sizeof r->event, st, 2);
+    col_copy(r->message_id, sizeof r->message_id, st, 3);
+    col_copy(r->partner, sizeof r->partner, st, 4);
+    col_copy(r->detail, sizeof r->detail, st, 5);
+    col_copy(r->prev, sizeof r->prev, st, 6);
+    col_copy(r->hash, sizeof r->hash, st, 7);
+}
 
-    icx_buf_init(&b, 1 << 20);
-    memcpy(prev, ZERO_HASH, sizeof prev);
-    *count = 0;
+int icx_store_audit_scan(icx_store *s, int64_t from, int64_t to,
+                         icx_audit_rec_fn fn, void *ctx, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_AUDIT_RANGE];
+    int rc;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
-        if (seq != expect) {
-            rc = icx_err_set(err, ICX_EBADSIG, "store %s: audit record %lld "
-                             "is missing (next is %lld): records deleted",
-                             s->path, (long long)expect, (long long)seq);
+        icx_audit_rec r;
+        rec_from_row(&r, st);
+        rc = fn(ctx, &r);
+        if (rc != 0)
             goto out;
-        }
-        if (strcmp(col_str(st, 6), prev) != 0) {
-            rc = icx_err_set(err, ICX_EBADSIG, "store %s: audit record %lld: "
-                             "prev_hash does not link to record %lld: "
-                             "records reordered or replaced", s->path,
-                             (long long)seq, (long long)seq - 1);
-            goto out;
-        }
-        icx_buf_reset(&b);
-        rc = icx_buf_printf(&b, "%s\n%lld|%s|%s|%s|%s|%s", prev,
-                            (long long)seq, col_str(st, 1), col_str(st, 2),
-                            col_str(st, 3), col_str(st, 4), col_str(st, 5));
-        if (rc == ICX_OK && icx_sha256_hex(hash, b.data, b.len) < 0)
-            rc = ICX_ECRYPTO;
-        if (rc < 0 || strcmp(hash, col_str(st, 7)) != 0) {
-            rc = icx_err_set(err, ICX_EBADSIG, "store %s: audit record %lld: "
-                             "hash does not match its content: record "
-                             "edited", s->path, (long long)seq);
-            goto out;
-        }
-        memcpy(prev, hash, sizeof prev);
-        expect++;
-        (*count)++;
     }
-    if (rc != SQLITE_DONE) {
-        rc = icx_sq_fail(s, rc, "audit verify", err);
-        goto out;
-    }
-    rc = ICX_OK;
-    /* Records this connection appended must all still be there. */
-    if (expect - 1 < s->last_seq)
-        rc = icx_err_set(err, ICX_EBADSIG, "store %s: audit record %lld is "
-                         "missing: log truncated after record %lld", s->path,
-                         (long long)expect, (long long)expect - 1);
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, "audit scan", err);
 out:
     done(st);
-    icx_buf_free(&b);
+    return rc;
+}
+
+int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65])
+{
+    unsigned char r[ICX_HASH_LEN];
+    icx_merkle_root(&s->tree, r);
+    icx_hex(root, r, ICX_HASH_LEN);
+    *size = s->tree.size;
+    return ICX_OK;
+}
+
+int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
+                             icx_err *err)
+{
+    int own = 0;
+    int rc = icx_sq_call_enter(s, &own, "checkpoint", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = s->st[ST_CP_INSERT];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)c->size);
+    sqlite3_bind_text(st, 2, c->gateway, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->root, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c->time, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, c->signature, -1, SQLITE_STATIC);
+    int step = icx_sq_step(s, st);
+    rc = step == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, step, "checkpoint", err);
+    done(st);
+    return icx_sq_call_leave(s, own, rc, rc == ICX_OK, "checkpoint", err);
+}
+
+static void cp_from_row(icx_checkpoint *c, sqlite3_stmt *st)
+{
+    c->size = (uint64_t)sqlite3_column_int64(st, 0);
+    col_copy(c->gateway, sizeof c->gateway, st, 1);
+    col_copy(c->root, sizeof c->root, st, 2);
+    col_copy(c->time, sizeof c->time, st, 3);
+    col_copy(c->signature, sizeof c->signature, st, 4);
+}
+
+int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
+                          void *ctx, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_CP_ALL];
+    int rc;
+    sqlite3_bind_int64(st, 1, max_size ? (sqlite3_int64)max_size : INT64_MAX);
+    while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
+        icx_checkpoint c;
+        cp_from_row(&c, st);
+        rc = fn(ctx, &c);
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, "checkpoints", err);
+out:
+    done(st);
+    return rc;
+}
+
+int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_CP_LAST];
+    int rc = icx_sq_step(s, st);
+    if (rc == SQLITE_ROW) {
+        cp_from_row(c, st);
+        rc = ICX_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = ICX_ENOTFOUND;
+    } else {
+        rc = icx_sq_fail(s, rc, "last checkpoint", err);
+    }
+    done(st);
+    return rc;
+}
+
+static int feed_rec(void *ctx, const icx_audit_rec *r)
+{
+    return icx_audit_verifier_record(ctx, r) < 0 ? -1 : 0;
+}
+
+static int feed_cp(void *ctx, const icx_checkpoint *c)
+{
+    return icx_audit_verifier_checkpoint(ctx, c) < 0 ? -1 : 0;
+}
+
+int icx_store_audit_verify_with(icx_store *s, const char *cert_pem,
+                                size_t cert_len, icx_audit_report *rep,
+                                icx_err *err)
+{
+    icx_audit_verifier *v = NULL;
+    memset(rep, 0, sizeof *rep);
+    int rc = icx_audit_verifier_new(&v, cert_pem, cert_len, err);
+    if (rc < 0)
+        return rc;
+    rc = icx_store_audit_scan(s, 1, 0, feed_rec, v, err);
+    if (rc == ICX_OK)
+        rc = icx_store_checkpoints(s, 0, feed_cp, v, err);
+    if (rc == ICX_OK)
+        rc = icx_audit_verifier_finish(v, &rep->records, &rep->checkpoints,
+                                       &rep->damage, &rep->bad_seq, err);
+    /* Records this connection appended must all still be there. */
+    if (rc == ICX_OK && (int64_t)rep->records < s->last_seq) {
+        rep->damage = ICX_DAMAGE_TRUNCATED;
+        rep->bad_seq = (int64_t)rep->records + 1;
+        rc = icx_err_set(err, ICX_EBADSIG, "audit record %lld: truncated: "
+                         "missing: the log ends at record %llu but record "
+                         "%lld was written", (long long)rep->records + 1,
+                         (unsigned long long)rep->records,
+                         (long long)s->last_seq);
+    }
+    if (rc < 0 && err != NULL)
+        icx_err_wrap(err, "store %s", s->path);
+    icx_audit_verifier_free(&v);
+    return rc;
+}
+
+int icx_store_audit_verify(icx_store *s, uint64_t *count, icx_err *err)
+{
+    icx_audit_report rep;
+    int rc = icx_store_audit_verify_with(s, NULL, 0, &rep, err);
+    *count = rep.records;
     return rc;
 }
 

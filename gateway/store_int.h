@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "audit.h"
 #include "store.h"
 
 #define PATH_MAX_STORE 1024
@@ -26,6 +27,7 @@ enum {
     ST_OUT_ENVELOPE, ST_OUT_LIST, ST_OUT_DEPTHS, ST_OUT_WAKE,
     ST_IN_INSERT, ST_IN_LOOKUP, ST_IN_SET_RECEIPT, ST_IN_ENVELOPE,
     ST_IN_LIST, ST_IN_EXPIRE, ST_RECEIPT_INSERT, ST_RECEIPTS,
+    ST_AUDIT_HASHES, ST_AUDIT_RANGE, ST_CP_INSERT, ST_CP_ALL, ST_CP_LAST,
     ST__COUNT
 };
 
@@ -41,6 +43,8 @@ struct icx_store {
     char last_hash[65];
     int64_t saved_seq;  /* tail at BEGIN, restored on ROLLBACK */
     char saved_hash[65];
+    icx_merkle tree;    /* RFC 6962 frontier of the audit leaves */
+    icx_merkle saved_tree;
     int fail_armed;     /* test hook: fail a step after fail_left more */
     int fail_left;
     int injected;       /* the failure being reported was injected */

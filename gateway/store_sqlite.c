@@ -106,6 +106,17 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;",
+    /* 2: signed checkpoints of the audit tree (docs/AUDIT.md). */
+    "CREATE TABLE checkpoints ("
+    " size INTEGER PRIMARY KEY CHECK (size >= 1),"
+    " gateway TEXT NOT NULL,"
+    " root TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " signature TEXT NOT NULL);"
+    "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+    "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -131,6 +142,16 @@ static const char *const stmt_sql[ST__COUNT] = {
                           "hash FROM audit WHERE message_id = ?1 ORDER BY seq",
     [ST_AUDIT_ALL] = "SELECT seq, ts, event, message_id, partner, detail, "
                      "prev_hash, hash FROM audit ORDER BY seq",
+    [ST_AUDIT_HASHES] = "SELECT hash FROM audit ORDER BY seq",
+    [ST_AUDIT_RANGE] = "SELECT seq, ts, event, message_id, partner, detail, "
+                       "prev_hash, hash FROM audit WHERE seq >= ?1 AND "
+                       "seq <= ?2 ORDER BY seq",
+    [ST_CP_INSERT] = "INSERT INTO checkpoints (size, gateway, root, time, "
+                     "signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_CP_ALL] = "SELECT size, gateway, root, time, signature FROM "
+                  "checkpoints WHERE size <= ?1 ORDER BY size",
+    [ST_CP_LAST] = "SELECT size, gateway, root, time, signature FROM "
+                   "checkpoints ORDER BY size DESC LIMIT 1",
     [ST_OUT_INSERT] = "INSERT INTO outbox (message_id, next_hop, recipient, "
                       "sender, category, sha256, state, attempts, created_at, "
                       "next_attempt_at, updated_at, reason, envelope) VALUES "
@@ -264,6 +285,7 @@ static void tx_undo(icx_store *s)
     }
     s->last_seq = s->saved_seq;
     memcpy(s->last_hash, s->saved_hash, sizeof s->last_hash);
+    s->tree = s->saved_tree;
 }
 
 static int tx_open(icx_store *s, const char *op, icx_err *err)
@@ -283,6 +305,7 @@ static int tx_open(icx_store *s, const char *op, icx_err *err)
     }
     s->saved_seq = s->last_seq;
     memcpy(s->saved_hash, s->last_hash, sizeof s->saved_hash);
+    s->saved_tree = s->tree;
     if (rc < 0)
         tx_undo(s);
     return rc;

@@ -22,6 +22,7 @@ int icx_cmd_config(int argc, char **argv);
 int icx_cmd_keys(int argc, char **argv);
 int icx_cmd_envelope(int argc, char **argv);
 int icx_cmd_serve(int argc, char **argv);
+int icx_cmd_audit(int argc, char **argv);
 int icx_cmd_submit(int argc, char **argv);
 /* status, outbox, inbox, partners: read-only questions to the daemon. */
 int icx_cmd_query(int argc, char **argv);

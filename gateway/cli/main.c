@@ -22,6 +22,7 @@ static const struct {
     {"keys", icx_cmd_keys, "generate agency keys, show fingerprints"},
     {"envelope", icx_cmd_envelope, "build, sign, verify and show envelopes offline"},
     {"serve", icx_cmd_serve, "run the gateway daemon"},
+    {"audit", icx_cmd_audit, "verify, show and export the audit log; evidence bundles"},
     {"submit", icx_cmd_submit, "sign and queue payloads for partners (daemon)"},
     {"status", icx_cmd_query, "timeline of one message, or the outbox (daemon)"},
     {"outbox", icx_cmd_query, "messages this gateway sends (daemon)"},

@@ -139,8 +139,8 @@ static void test_open_mode_and_reopen(void **state)
     assert_int_equal(stat(f->path, &st), 0);
     if ((st.st_mode & 0777) != 0600)
         fail_msg("mode: got %04o, want 0600", (unsigned)(st.st_mode & 0777));
-    if (icx_store_version(f->s) != 1)
-        fail_msg("version: got %d, want 1", icx_store_version(f->s));
+    if (icx_store_version(f->s) != 2)
+        fail_msg("version: got %d, want 2", icx_store_version(f->s));
     put_out(f, "m-1", "PH-NBI", 100);
     const char *wal = icx_test_path("%s-wal", f->path);
     assert_int_equal(stat(wal, &st), 0);
@@ -150,8 +150,8 @@ static void test_open_mode_and_reopen(void **state)
     icx_store_free(&f->s);
     assert_null(f->s);
     CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
-    if (icx_store_version(f->s) != 1)
-        fail_msg("version after reopen: got %d, want 1",
+    if (icx_store_version(f->s) != 2)
+        fail_msg("version after reopen: got %d, want 2",
                  icx_store_version(f->s));
     if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED)
         fail_msg("state after reopen: got %s, want queued",
@@ -810,13 +810,13 @@ static void tamper(struct fx *f, const char *sql, const char *want1,
 static void test_verify_edited(void **state)
 {
     tamper(*state, "UPDATE audit SET detail = 'size=41' WHERE seq = 3",
-           "record 3:", "hash does not match");
+           "audit record 3: edited", "does not match its hash");
 }
 
 static void test_verify_deleted(void **state)
 {
-    tamper(*state, "DELETE FROM audit WHERE seq = 3", "record 3 is missing",
-           "deleted");
+    tamper(*state, "DELETE FROM audit WHERE seq = 3", "audit record 3: deleted",
+           "record 4 does not link to record 2");
 }
 
 static void test_verify_reordered(void **state)
@@ -824,7 +824,7 @@ static void test_verify_reordered(void **state)
     tamper(*state, "UPDATE audit SET seq = 100 WHERE seq = 2;"
                    "UPDATE audit SET seq = 2 WHERE seq = 3;"
                    "UPDATE audit SET seq = 3 WHERE seq = 100;",
-           "record 2:", "prev_hash");
+           "audit record 2: reordered", "links to record 3");
 }
 
 static void test_append_only_triggers(void **state)

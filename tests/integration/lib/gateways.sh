@@ -66,6 +66,9 @@ gw_write() { # id listen(yes|no) relay(true|false) [hub]
     echo "policy:"
     echo "  created_past_seconds: 3600"
     echo "workers: 2"
+    echo "audit:"
+    echo "  checkpoint_every: ${GW_CHECKPOINT_EVERY:-1000}"
+    echo "  checkpoint_seconds: ${GW_CHECKPOINT_SECONDS:-60}"
     echo "log_level: ${ICX_LOG_LEVEL:-info}"
   } >"$W/$id/gateway.yaml"
 }

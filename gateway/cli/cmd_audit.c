@@ -1,0 +1,533 @@
+/*
+ * cmd_audit.c - `icx audit verify|show|bundle|check-bundle|export`.
+ *
+ * These read the store file directly (SQLite WAL lets them run beside the
+ * daemon) or exported segment files; they never change the log.  The
+ * gateway certificate named in the configuration checks checkpoint
+ * signatures.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "bundle.h"
+#include "cli.h"
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: icx audit verify [-c CONFIG | --store DB --cert CERT] \n"
+    "       icx audit verify --from SEGMENT [--from SEGMENT...] --cert CERT\n"
+    "       icx audit show [-c CONFIG] [--message ID] [--partner ID]\n"
+    "                      [--event NAME] [--since TIME] [--until TIME] [--json]\n"
+    "       icx audit bundle MESSAGE-ID --out FILE [-c CONFIG]\n"
+    "       icx audit check-bundle FILE\n"
+    "       icx audit export --out FILE [--since TIME] [--until TIME] [-c CONFIG]\n\n"
+    "export writes the records with since <= time < until (a segment).\n"
+    "verify checks every record (hash and link to the one before), every\n"
+    "signed checkpoint (signature, and that its root is the tree of the\n"
+    "records it covers, so each extends the one before), and that nothing\n"
+    "after the last checkpoint is missing.  On damage it names the first bad\n"
+    "record and the kind: edited, deleted, reordered, inserted, truncated.\n"
+    "Segments from `audit export` are verified in the order given, so a chain\n"
+    "cut into archive files is checked across them.\n"
+    "bundle writes the evidence bundle of one message (docs/AUDIT.md tells how\n"
+    "to check one with sha256sum and openssl alone); check-bundle checks it.\n"
+    "TIME is UTC like 2026-11-26T01:02:03Z (a prefix such as 2026-11 works).\n"
+    "Exit codes: 0 intact, 1 damaged or refused, 2 usage, 3 failure.\n";
+
+struct opts {
+    const char *config, *store, *cert, *out;
+    const char *from[256];
+    int nfrom;
+    const char *message, *partner, *event, *since, *until;
+    int json;
+};
+
+static int parse(struct opts *o, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"store", required_argument, NULL, 's'},
+        {"cert", required_argument, NULL, 'C'},
+        {"from", required_argument, NULL, 'f'},
+        {"out", required_argument, NULL, 'o'},
+        {"message", required_argument, NULL, 'm'},
+        {"partner", required_argument, NULL, 'p'},
+        {"event", required_argument, NULL, 'e'},
+        {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    memset(o, 0, sizeof *o);
+    o->config = "config/gateway.yaml";
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:o:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 's': o->store = optarg; break;
+        case 'C': o->cert = optarg; break;
+        case 'f':
+            if (o->nfrom == 256)
+                return -1;
+            o->from[o->nfrom++] = optarg;
+            break;
+        case 'o': o->out = optarg; break;
+        case 'm': o->message = optarg; break;
+        case 'p': o->partner = optarg; break;
+        case 'e': o->event = optarg; break;
+        case 'S': o->since = optarg; break;
+        case 'U': o->until = optarg; break;
+        case 'j': o->json = 1; break;
+        case 'h': return 1;
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+/* The store and, when known, the gateway certificate and config. */
+static int open_store(icx_store **s, icx_config **cfg, char **cert,
+                      size_t *cert_len, const struct opts *o, icx_err *err)
+{
+    const char *path = o->store, *cert_path = o->cert;
+    int rc = ICX_OK;
+    *cert = NULL;
+    *cert_len = 0;
+    if (path == NULL) {
+        rc = icx_config_load(cfg, o->config, NULL, err);
+        if (rc < 0)
+            return icx_err_wrap(err, "%s (or give --store and --cert)",
+                                o->config);
+        path = (*cfg)->store_path;
+        if (cert_path == NULL)
+            cert_path = (*cfg)->certificate;
+    }
+    if (access(path, F_OK) != 0)
+        return icx_err_set(err, ICX_ENOTFOUND, "%s: no such store", path);
+    if (cert_path != NULL) {
+        rc = icx_file_read(cert, cert_len, cert_path, 256 * 1024, err);
+        if (rc < 0)
+            return rc;
+    }
+    return icx_store_open(s, path, err);
+}
+
+static int cmd_verify_store(const struct opts *o)
+{
+    icx_err err;
+    icx_store *s = NULL;
+    icx_config *cfg = NULL;
+    char *cert = NULL;
+    size_t cert_len = 0;
+    icx_audit_report rep;
+    icx_err_clear(&err);
+    int rc = open_store(&s, &cfg, &cert, &cert_len, o, &err);
+    if (rc == ICX_OK)
+        rc = icx_store_audit_verify_with(s, cert, cert_len, &rep, &err);
+    int code;
+    if (rc == ICX_EBADSIG) {
+        printf("damaged: %s\n", err.msg);
+        code = ICX_EXIT_REFUSED;
+    } else if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+    } else {
+        icx_checkpoint last;
+        int have = icx_store_checkpoint_last(s, &last, &err) == ICX_OK;
+        printf("ok: %llu records and %llu signed checkpoints verified%s",
+               (unsigned long long)rep.records,
+               (unsigned long long)rep.checkpoints,
+               cert ? "" : " (no certificate: signatures not checked)");
+        if (have)
+            printf("; last checkpoint size %llu root %s at %s",
+                   (unsigned long long)last.size, last.root, last.time);
+        printf("\n");
+        code = ICX_EXIT_OK;
+    }
+    icx_store_free(&s);
+    icx_config_free(&cfg);
+    free(cert);
+    return code;
+}
+
+/* Segment lines: "R <hash> <line>" and "C <size> <root> <time> <sig>". */
+static int parse_record(icx_audit_rec *r, char *text)
+{
+    char *sp = strchr(text, ' ');
+    if (sp == NULL || sp - text != 64)
+        return -1;
+    memcpy(r->hash, text, 64);
+    r->hash[64] = '\0';
+    char *f[7];
+    char *p = sp + 1;
+    for (int i = 0; i < 7; i++) {
+        f[i] = p;
+        char *bar = i < 6 ? strchr(p, '|') : NULL;
+        if (i < 6 && bar == NULL)
+            return -1;
+        if (bar != NULL) {
+            *bar = '\0';
+            p = bar + 1;
+        }
+    }
+    if (strchr(f[6], '|') != NULL)
+        return -1;
+    r->seq = strtoll(f[0], NULL, 10);
+    snprintf(r->ts, sizeof r->ts, "%s", f[1]);
+    snprintf(r->event, sizeof r->event, "%s", f[2]);
+    snprintf(r->message_id, sizeof r->message_id, "%s", f[3]);
+    snprintf(r->partner, sizeof r->partner, "%s", f[4]);
+    snprintf(r->detail, sizeof r->detail, "%s", f[5]);
+    snprintf(r->prev, sizeof r->prev, "%s", f[6]);
+    return 0;
+}
+
+static int cmd_verify_segments(const struct opts *o)
+{
+    icx_err err;
+    icx_audit_verifier *v = NULL;
+    char *cert = NULL;
+    size_t cert_len = 0;
+    int rc = ICX_OK, code = ICX_EXIT_FAILURE, first = 1;
+    icx_err_clear(&err);
+    if (o->cert == NULL)
+        fprintf(stderr, "icx: warning: no --cert: checkpoint signatures are "
+                        "not checked\n");
+    else if ((rc = icx_file_read(&cert, &cert_len, o->cert, 256 * 1024, &err)) < 0)
+        goto fail;
+    if ((rc = icx_audit_verifier_new(&v, cert, cert_len, &err)) < 0)
+        goto fail;
+    for (int i = 0; i < o->nfrom; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        rc = icx_file_read(&data, &len, o->from[i], 1L << 32, &err);
+        if (rc < 0)
+            goto fail;
+        if (strncmp(data, "icx-audit-segment v1\n", 21) != 0) {
+            free(data);
+            rc = icx_err_set(&err, ICX_EINVAL, "%s: not an ICX audit segment",
+                             o->from[i]);
+            goto fail;
+        }
+        int lineno = 0;
+        char *save = NULL;
+        char gateway[32] = "";
+        for (char *line = strtok_r(data, "\n", &save); line != NULL && rc == 0;
+             line = strtok_r(NULL, "\n", &save)) {
+            lineno++;
+            if (strncmp(line, "gateway ", 8) == 0)
+                snprintf(gateway, sizeof gateway, "%s", line + 8);
+            if (line[0] == 'R' && line[1] == ' ') {
+                icx_audit_rec r;
+                if (parse_record(&r, line + 2) < 0) {
+                    rc = icx_err_set(&err, ICX_EBADSIG, "%s:%d: malformed "
+                                     "record line", o->from[i], lineno);
+                    break;
+                }
+                if (first) {
+                    icx_audit_verifier_resume(v, r.seq, r.prev);
+                    first = 0;
+                }
+                rc = icx_audit_verifier_record(v, &r);
+            } else if (line[0] == 'C' && line[1] == ' ') {
+                icx_checkpoint c;
+                unsigned long long size;
+                memset(&c, 0, sizeof c);
+                if (sscanf(line + 2, "%llu %64s %31s %1023s", &size, c.root,
+                           c.time, c.signature) != 4) {
+                    rc = icx_err_set(&err, ICX_EBADSIG, "%s:%d: malformed "
+                                     "checkpoint line", o->from[i], lineno);
+                    break;
+                }
+                c.size = size;
+                snprintf(c.gateway, sizeof c.gateway, "%s", gateway);
+                rc = icx_audit_verifier_checkpoint(v, &c);
+            }
+        }
+        free(data);
+        if (rc < 0)
+            goto fail;
+    }
+    uint64_t nrec, ncp;
+    int kind;
+    int64_t seq;
+    rc = icx_audit_verifier_finish(v, &nrec, &ncp, &kind, &seq, &err);
+    if (rc == ICX_OK) {
+        printf("ok: %llu records and %llu signed checkpoints verified across "
+               "%d segment(s)\n", (unsigned long long)nrec,
+               (unsigned long long)ncp, o->nfrom);
+        code = ICX_EXIT_OK;
+        goto out;
+    }
+fail:
+    if (rc == ICX_EBADSIG) {
+        printf("damaged: %s\n", err.msg);
+        code = ICX_EXIT_REFUSED;
+    } else {
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+    }
+out:
+    icx_audit_verifier_free(&v);
+    free(cert);
+    return code;
+}
+
+struct show_ctx {
+    const struct opts *o;
+    icx_buf *out;
+    int n;
+    FILE *seg;
+};
+
+static int matches(const struct opts *o, const icx_audit_rec *r)
+{
+    if (o->message && strcmp(r->message_id, o->message) != 0)
+        return 0;
+    if (o->partner && strcmp(r->partner, o->partner) != 0)
+        return 0;
+    if (o->event && strncmp(r->event, o->event, strlen(o->event)) != 0)
+        return 0;
+    if (o->since && strncmp(r->ts, o->since, strlen(o->since)) < 0)
+        return 0;
+    if (o->until && strncmp(r->ts, o->until, strlen(o->until)) > 0)
+        return 0;
+    return 1;
+}
+
+static int show_one(void *ctx, const icx_audit_rec *r)
+{
+    struct show_ctx *c = ctx;
+    if (!matches(c->o, r))
+        return 0;
+    if (c->o->json) {
+        icx_buf_printf(c->out, "%s{\"seq\":%lld,\"time\":\"%s\",\"event\":\"%s\","
+                       "\"message_id\":\"%s\",\"partner\":\"%s\",\"detail\":",
+                       c->n ? ",\n" : "", (long long)r->seq, r->ts, r->event,
+                       r->message_id, r->partner);
+        icx_buf_put_json(c->out, r->detail);
+        icx_buf_printf(c->out, ",\"hash\":\"%s\"}", r->hash);
+    } else {
+        icx_buf_printf(c->out, "%6lld  %s  %-24s %-36s %-10s %s\n",
+                       (long long)r->seq, r->ts, r->event,
+                       r->message_id[0] ? r->message_id : "-",
+                       r->partner[0] ? r->partner : "-", r->detail);
+    }
+    c->n++;
+    if (c->out->len > (1 << 20)) {
+        fwrite(c->out->data, 1, c->out->len, stdout);
+        icx_buf_reset(c->out);
+    }
+    return 0;
+}
+
+static int cmd_show(const struct opts *o)
+{
+    icx_err err;
+    icx_store *s = NULL;
+    icx_config *cfg = NULL;
+    char *cert = NULL;
+    size_t cert_len = 0;
+    icx_buf out;
+    icx_err_clear(&err);
+    icx_buf_init(&out, 8 << 20);
+    struct show_ctx c = {o, &out, 0, NULL};
+    int rc = open_store(&s, &cfg, &cert, &cert_len, o, &err);
+    if (rc == ICX_OK) {
+        if (o->json)
+            icx_buf_puts(&out, "[");
+        rc = icx_store_audit_scan(s, 1, 0, show_one, &c, &err);
+        if (o->json)
+            icx_buf_puts(&out, "]\n");
+        fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    }
+    icx_buf_free(&out);
+    icx_store_free(&s);
+    icx_config_free(&cfg);
+    free(cert);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    return ICX_EXIT_OK;
+}
+
+struct export_ctx {
+    const struct opts *o;
+    icx_buf *out;
+    int64_t first, last;
+    int n;
+};
+
+static int export_rec(void *ctx, const icx_audit_rec *r)
+{
+    struct export_ctx *c = ctx;
+    /* --since is inclusive, --until exclusive, so that consecutive exports
+     * split at one time hold every record exactly once. */
+    if ((c->o->since && strcmp(r->ts, c->o->since) < 0) ||
+        (c->o->until && strcmp(r->ts, c->o->until) >= 0))
+        return 0;
+    if (c->first == 0)
+        c->first = r->seq;
+    c->last = r->seq;
+    icx_buf_printf(c->out, "R %s ", r->hash);
+    icx_audit_line(c->out, r);
+    icx_buf_puts(c->out, "\n");
+    c->n++;
+    return 0;
+}
+
+static int export_cp(void *ctx, const icx_checkpoint *cp)
+{
+    struct export_ctx *c = ctx;
+    if ((int64_t)cp->size >= c->first && (int64_t)cp->size <= c->last)
+        icx_buf_printf(c->out, "C %llu %s %s %s\n",
+                       (unsigned long long)cp->size, cp->root, cp->time,
+                       cp->signature);
+    return 0;
+}
+
+static int cmd_export(const struct opts *o)
+{
+    icx_err err;
+    icx_store *s = NULL;
+    icx_config *cfg = NULL;
+    char *cert = NULL;
+    size_t cert_len = 0;
+    icx_buf out;
+    icx_err_clear(&err);
+    icx_buf_init(&out, 1L << 32);
+    struct export_ctx c = {o, &out, 0, 0, 0};
+    if (o->out == NULL) {
+        fputs(usage_text, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    int rc = open_store(&s, &cfg, &cert, &cert_len, o, &err);
+    if (rc == ICX_OK) {
+        icx_buf_printf(&out, "icx-audit-segment v1\ngateway %s\n",
+                       cfg ? cfg->id : "-");
+        rc = icx_store_audit_scan(s, 1, 0, export_rec, &c, &err);
+    }
+    if (rc == ICX_OK)
+        rc = icx_store_checkpoints(s, 0, export_cp, &c, &err);
+    if (rc == ICX_OK)
+        rc = icx_file_write_atomic(o->out, out.data, out.len, 0600, &err);
+    if (rc == ICX_OK)
+        printf("exported records %lld..%lld (%d) to %s\n", (long long)c.first,
+               (long long)c.last, c.n, o->out);
+    icx_buf_free(&out);
+    icx_store_free(&s);
+    icx_config_free(&cfg);
+    free(cert);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    return ICX_EXIT_OK;
+}
+
+static int cmd_bundle(const struct opts *o, const char *message_id)
+{
+    icx_err err;
+    icx_store *s = NULL;
+    icx_config *cfg = NULL;
+    char *cert = NULL;
+    size_t cert_len = 0;
+    icx_buf out, warn;
+    icx_err_clear(&err);
+    icx_buf_init(&out, 512 << 20);
+    icx_buf_init(&warn, 1 << 20);
+    if (o->out == NULL || message_id == NULL || o->store != NULL) {
+        fputs(usage_text, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    int rc = open_store(&s, &cfg, &cert, &cert_len, o, &err);
+    if (rc == ICX_OK)
+        rc = icx_bundle_write(&out, s, cfg, message_id, &warn, &err);
+    if (rc == ICX_OK)
+        rc = icx_file_write_atomic(o->out, out.data, out.len, 0600, &err);
+    if (rc == ICX_OK) {
+        if (warn.len > 0)
+            fprintf(stderr, "icx: warning: %s", warn.data);
+        printf("wrote the evidence bundle of %s to %s (%zu bytes)\n",
+               message_id, o->out, out.len);
+    }
+    icx_buf_free(&out);
+    icx_buf_free(&warn);
+    icx_store_free(&s);
+    icx_config_free(&cfg);
+    free(cert);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    return ICX_EXIT_OK;
+}
+
+static int cmd_check_bundle(const char *file)
+{
+    icx_err err;
+    char *data = NULL;
+    size_t len = 0;
+    icx_buf report;
+    icx_err_clear(&err);
+    icx_buf_init(&report, 1 << 20);
+    int rc = icx_file_read(&data, &len, file, 512L << 20, &err);
+    if (rc == ICX_OK)
+        rc = icx_bundle_check(data, len, &report, &err);
+    fwrite(report.data ? report.data : "", 1, report.len, stdout);
+    free(data);
+    icx_buf_free(&report);
+    if (rc == ICX_EBADSIG) {
+        printf("damaged: %s\n", err.msg);
+        return ICX_EXIT_REFUSED;
+    }
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    printf("ok: the bundle is intact\n");
+    return ICX_EXIT_OK;
+}
+
+int icx_cmd_audit(int argc, char **argv)
+{
+    struct opts o;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? ICX_EXIT_USAGE : ICX_EXIT_OK;
+    }
+    const char *sub = argv[1];
+    int p = parse(&o, argc - 1, argv + 1);
+    if (p != 0) {
+        fputs(usage_text, p > 0 ? stdout : stderr);
+        return p > 0 ? ICX_EXIT_OK : ICX_EXIT_USAGE;
+    }
+    const char *arg = optind < argc - 1 ? argv[1 + optind] : NULL;
+    if (strcmp(sub, "verify") == 0)
+        return o.nfrom > 0 ? cmd_verify_segments(&o) : cmd_verify_store(&o);
+    if (strcmp(sub, "show") == 0)
+        return cmd_show(&o);
+    if (strcmp(sub, "export") == 0)
+        return cmd_export(&o);
+    if (strcmp(sub, "bundle") == 0)
+        return cmd_bundle(&o, arg);
+    if (strcmp(sub, "check-bundle") == 0) {
+        if (arg == NULL) {
+            fputs(usage_text, stderr);
+            return ICX_EXIT_USAGE;
+        }
+        return cmd_check_bundle(arg);
+    }
+    icx_cli_error("unknown audit command \"%s\" (verify, show, bundle, "
+                  "check-bundle, export)", sub);
+    return ICX_EXIT_USAGE;
+}

@@ -1,0 +1,190 @@
+/*
+ * test_audit.c - RFC 6962 hashing, the incremental tree, inclusion proofs
+ * and the verifier's naming of damage.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "audit.h"
+#include "util.h"
+
+/* MTH straight from RFC 6962 section 2.1, recursively. */
+static void mth(unsigned char out[32], unsigned char (*leaves)[32], uint64_t n)
+{
+    if (n == 0) {
+        icx_merkle_root_of(out, NULL, 0);
+        return;
+    }
+    if (n == 1) {
+        memcpy(out, leaves[0], 32);
+        return;
+    }
+    uint64_t k = 1;
+    while (k * 2 < n)
+        k *= 2;
+    unsigned char l[32], r[32];
+    mth(l, leaves, k);
+    mth(r, leaves + k, n - k);
+    icx_merkle_node(out, l, r);
+}
+
+static unsigned char leaves[70][32];
+
+static void make_leaves(void)
+{
+    for (int i = 0; i < 70; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof line, "record %d", i);
+        icx_audit_leaf(leaves[i], line, (size_t)n);
+    }
+}
+
+static void test_leaf_is_rfc6962(void **state)
+{
+    (void)state;
+    /* The leaf of "" is SHA-256 of the single byte 0x00. */
+    unsigned char leaf[32];
+    char hex[65];
+    icx_audit_leaf(leaf, "", 0);
+    icx_hex(hex, leaf, 32);
+    assert_string_equal(hex, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+}
+
+static void test_incremental_root_matches_definition(void **state)
+{
+    (void)state;
+    make_leaves();
+    icx_merkle m;
+    icx_merkle_init(&m);
+    for (uint64_t n = 1; n <= 70; n++) {
+        icx_merkle_append(&m, leaves[n - 1]);
+        unsigned char a[32], b[32];
+        icx_merkle_root(&m, a);
+        mth(b, leaves, n);
+        if (memcmp(a, b, 32) != 0)
+            fail_msg("root of %llu leaves: incremental differs from RFC 6962 MTH",
+                     (unsigned long long)n);
+    }
+}
+
+static void test_every_inclusion_proof(void **state)
+{
+    (void)state;
+    make_leaves();
+    for (uint64_t n = 1; n <= 70; n++) {
+        unsigned char root[32];
+        mth(root, leaves, n);
+        for (uint64_t m = 0; m < n; m++) {
+            unsigned char path[64][32];
+            char sides[64];
+            int np = 0;
+            assert_int_equal(icx_merkle_path(path, sides, &np,
+                             (const unsigned char (*)[32])leaves, n, m), 0);
+            int rc = icx_merkle_check_path(leaves[m], (const unsigned char (*)[32])path,
+                                           sides, np, m, n, root);
+            if (rc != 0)
+                fail_msg("proof of leaf %llu in %llu: got %d, want 0",
+                         (unsigned long long)m, (unsigned long long)n, rc);
+            /* The proof of one leaf does not prove another. */
+            if (n > 1) {
+                uint64_t other = (m + 1) % n;
+                rc = icx_merkle_check_path(leaves[other], (const unsigned char (*)[32])path,
+                                           sides, np, m, n, root);
+                assert_int_not_equal(rc, 0);
+            }
+            /* A flipped side is refused. */
+            if (np > 0) {
+                sides[0] = sides[0] == 'L' ? 'R' : 'L';
+                rc = icx_merkle_check_path(leaves[m], (const unsigned char (*)[32])path,
+                                           sides, np, m, n, root);
+                assert_int_not_equal(rc, 0);
+            }
+        }
+    }
+}
+
+/* A valid chain of n records. */
+static void chain(icx_audit_rec *r, int n)
+{
+    char prev[65];
+    memset(prev, '0', 64);
+    prev[64] = '\0';
+    icx_buf b;
+    icx_buf_init(&b, 4096);
+    for (int i = 0; i < n; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].seq = i + 1;
+        snprintf(r[i].ts, sizeof r[i].ts, "2026-11-26T00:00:%02d.000Z", i);
+        snprintf(r[i].event, sizeof r[i].event, "event.%d", i);
+        snprintf(r[i].detail, sizeof r[i].detail, "n=%d", i);
+        memcpy(r[i].prev, prev, 65);
+        icx_buf_reset(&b);
+        icx_audit_line(&b, &r[i]);
+        unsigned char leaf[32];
+        icx_audit_leaf(leaf, b.data, b.len);
+        icx_hex(r[i].hash, leaf, 32);
+        memcpy(prev, r[i].hash, 65);
+    }
+    icx_buf_free(&b);
+}
+
+static int run(icx_audit_rec *r, int n, int64_t *seq)
+{
+    icx_audit_verifier *v = NULL;
+    icx_err err;
+    uint64_t a, b;
+    int kind;
+    assert_int_equal(icx_audit_verifier_new(&v, NULL, 0, &err), 0);
+    for (int i = 0; i < n; i++)
+        icx_audit_verifier_record(v, &r[i]);
+    int rc = icx_audit_verifier_finish(v, &a, &b, &kind, seq, &err);
+    icx_audit_verifier_free(&v);
+    return rc == 0 ? ICX_DAMAGE_NONE : kind;
+}
+
+static void test_damage_is_named(void **state)
+{
+    (void)state;
+    icx_audit_rec r[10], t[11];
+    int64_t seq;
+    chain(r, 10);
+    assert_int_equal(run(r, 10, &seq), ICX_DAMAGE_NONE);
+    /* edited */
+    memcpy(t, r, sizeof r);
+    snprintf(t[4].detail, sizeof t[4].detail, "n=99");
+    assert_int_equal(run(t, 10, &seq), ICX_DAMAGE_EDITED);
+    assert_int_equal(seq, 5);
+    /* deleted */
+    memcpy(t, r, 4 * sizeof r[0]);
+    memcpy(t + 4, r + 5, 5 * sizeof r[0]);
+    assert_int_equal(run(t, 9, &seq), ICX_DAMAGE_DELETED);
+    assert_int_equal(seq, 5);
+    /* reordered */
+    memcpy(t, r, sizeof r);
+    t[5] = r[6];
+    t[6] = r[5];
+    assert_int_equal(run(t, 10, &seq), ICX_DAMAGE_REORDERED);
+    assert_int_equal(seq, 7);
+    /* inserted: a copy of record 3 slipped in after it */
+    memcpy(t, r, 3 * sizeof r[0]);
+    t[3] = r[2];
+    memcpy(t + 4, r + 3, 7 * sizeof r[0]);
+    assert_int_not_equal(run(t, 11, &seq), ICX_DAMAGE_NONE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_leaf_is_rfc6962),
+        cmocka_unit_test(test_incremental_root_matches_definition),
+        cmocka_unit_test(test_every_inclusion_proof),
+        cmocka_unit_test(test_damage_is_named),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
