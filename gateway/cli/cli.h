@@ -21,6 +21,7 @@ enum { ICX_EXIT_OK = 0, ICX_EXIT_REFUSED = 1, ICX_EXIT_USAGE = 2,
 int icx_cmd_config(int argc, char **argv);
 int icx_cmd_keys(int argc, char **argv);
 int icx_cmd_envelope(int argc, char **argv);
+int icx_cmd_translate(int argc, char **argv);
 int icx_cmd_serve(int argc, char **argv);
 int icx_cmd_audit(int argc, char **argv);
 int icx_cmd_submit(int argc, char **argv);

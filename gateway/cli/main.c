@@ -21,6 +21,7 @@ static const struct {
     {"config", icx_cmd_config, "check the gateway and partner configuration"},
     {"keys", icx_cmd_keys, "generate agency keys, show fingerprints"},
     {"envelope", icx_cmd_envelope, "build, sign, verify and show envelopes offline"},
+    {"translate", icx_cmd_translate, "domestic CSV/YAML to payloads through a mapping profile, and back"},
     {"serve", icx_cmd_serve, "run the gateway daemon"},
     {"audit", icx_cmd_audit, "verify, show and export the audit log; evidence bundles"},
     {"submit", icx_cmd_submit, "sign and queue payloads for partners (daemon)"},

@@ -1,0 +1,311 @@
+/*
+ * cmd_translate.c - `icx translate`: domestic file -> payload (or signed
+ * envelope) through a mapping profile, and received payload -> domestic
+ * CSV with --reverse.
+ *
+ * The payload goes to -o (or stdout); errors and the summary go to
+ * stderr (and to --report FILE); --explain lines go to stdout, or to
+ * stderr when the payload itself is on stdout.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "config.h"
+#include "envelope.h"
+#include "mapping.h"
+#include "translate.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: icx translate FILE --profile P [--to PARTNER] [-o OUT] [--explain]\n"
+    "                     [--skip-invalid] [--report FILE] [-c CONFIG]\n"
+    "                     [--session UUID] [--serial N]\n"
+    "                     [--envelope (--key KEY.pem --from ID | -c CONFIG)\n"
+    "                      --legal-basis TEXT --retain-until YYYY-MM-DD\n"
+    "                      [--tlp LABEL] [--code H0-H3] [--expires-in SECONDS]]\n"
+    "       icx translate --reverse PAYLOAD.xml --profile P [-o OUT.csv]\n\n"
+    "Turns a domestic export (CSV in UTF-8 or Shift_JIS, YAML records, URL\n"
+    "lines) into a payload valid against schemas/, through the mapping\n"
+    "profile P (a path, or a name in config/mappings/ or, with -c, in the\n"
+    "mappings/ folder beside the gateway config).\n"
+    "--to names the recipient: fields withheld for it are left out and\n"
+    "listed in the payload (with -c, its partner file's withhold too).\n"
+    "Every problem is reported as file:row:column:field: rule, all in one run.\n"
+    "A file with any invalid row produces nothing; --skip-invalid writes the\n"
+    "valid rows and reports the rejected ones.\n"
+    "--explain shows which profile row produced each field.\n"
+    "--envelope writes a signed envelope for --to instead of the payload.\n"
+    "--reverse turns a received payload (or envelope) into domestic CSV.\n"
+    "Exit codes: 0 ok, 1 refused (invalid rows, invalid profile), 2 usage,\n"
+    "3 failure.\n";
+
+static int usage(int code)
+{
+    fputs(usage_text, code == ICX_EXIT_OK ? stdout : stderr);
+    return code;
+}
+
+static int write_out(const char *path, const icx_buf *b, icx_err *err)
+{
+    if (path == NULL || strcmp(path, "-") == 0) {
+        if (fwrite(b->data ? b->data : "", 1, b->len, stdout) != b->len ||
+            fflush(stdout))
+            return icx_err_set(err, ICX_EIO, "stdout: write failed");
+        return ICX_OK;
+    }
+    return icx_file_write_atomic(path, b->data ? b->data : "", b->len, 0640,
+                                 err);
+}
+
+/* A bare profile name is looked up in the mappings folder. */
+static char *profile_path(const char *p, const char *config)
+{
+    icx_buf b;
+    icx_buf_init(&b, 4096);
+    if (strchr(p, '/') != NULL || strstr(p, ".yaml") != NULL) {
+        icx_buf_puts(&b, p);
+    } else if (config != NULL) {
+        const char *slash = strrchr(config, '/');
+        if (slash)
+            icx_buf_printf(&b, "%.*s/", (int)(slash - config), config);
+        icx_buf_printf(&b, "mappings/%s.yaml", p);
+    } else {
+        icx_buf_printf(&b, "config/mappings/%s.yaml", p);
+    }
+    return icx_buf_steal(&b, NULL);
+}
+
+static int set(char *dst, size_t len, const char *opt, const char *v)
+{
+    if (strlen(v) >= len) {
+        icx_cli_error("%s: value too long (at most %zu bytes)", opt, len - 1);
+        return 1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+struct args {
+    const char *profile, *to, *out, *report, *config, *key, *from;
+    const char *session;
+    unsigned long serial;
+    int explain, skip, envelope, reverse;
+    long expires_in;
+    icx_header h;
+};
+
+static int reverse(const struct args *a, const char *in, icx_mapping *m)
+{
+    icx_err err;
+    icx_buf csv;
+    char *data = NULL;
+    size_t len = 0;
+    icx_err_clear(&err);
+    icx_buf_init(&csv, ICX_TRANSLATE_MAX_INPUT);
+    int rc = icx_file_read(&data, &len, in, ICX_TRANSLATE_MAX_PAYLOAD, &err);
+    if (rc == 0)
+        rc = icx_translate_back(&csv, m, data, len, &err);
+    if (rc == 0)
+        rc = write_out(a->out, &csv, &err);
+    if (rc < 0)
+        icx_cli_error("%s: %s", in, err.msg);
+    else if (a->out)
+        fprintf(stderr, "%s: written as %s (profile %s)\n", in, a->out,
+                m->profile);
+    free(data);
+    icx_buf_free(&csv);
+    return rc == 0 ? ICX_EXIT_OK : icx_cli_exit_for(rc);
+}
+
+static int envelope(icx_buf *out, struct args *a, const icx_config *cfg,
+                    const icx_translate_result *res, const icx_buf *payload,
+                    icx_err *err)
+{
+    icx_schemas *schemas = NULL;
+    icx_signer *signer = NULL;
+    icx_header *h = &a->h;
+    time_t now = time(NULL);
+    int rc;
+    if (cfg != NULL && !h->sender[0])
+        snprintf(h->sender, sizeof h->sender, "%s", cfg->id);
+    snprintf(h->recipient, sizeof h->recipient, "%s", a->to);
+    snprintf(h->category, sizeof h->category, "%s", res->category);
+    if ((rc = icx_header_stamp(h, now, err)) < 0)
+        return rc;
+    if (a->expires_in > 0)
+        icx_time_format(h->expires, sizeof h->expires, now + a->expires_in);
+    rc = icx_schemas_load(&schemas, cfg && cfg->schemas_dir ? cfg->schemas_dir
+                          : icx_schemas_default_dir(), err);
+    if (rc == 0)
+        rc = icx_signer_load(&signer, a->key ? a->key : cfg->private_key, err);
+    if (rc == 0)
+        rc = icx_envelope_build_signed(out, h, payload->data, payload->len,
+                                       schemas, signer, err);
+    if (rc == 0)
+        fprintf(stderr, "envelope %s: %s -> %s, %s, signed (%s)\n",
+                h->message_id, h->sender, h->recipient, h->category,
+                icx_signer_alg(signer));
+    icx_signer_free(&signer);
+    icx_schemas_free(&schemas);
+    return rc;
+}
+
+int icx_cmd_translate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'p'},
+        {"to", required_argument, NULL, 't'},
+        {"report", required_argument, NULL, 'r'},
+        {"config", required_argument, NULL, 'c'},
+        {"explain", no_argument, NULL, 'x'},
+        {"skip-invalid", no_argument, NULL, 's'},
+        {"envelope", no_argument, NULL, 'e'},
+        {"reverse", no_argument, NULL, 'R'},
+        {"key", required_argument, NULL, 'k'},
+        {"from", required_argument, NULL, 'f'},
+        {"legal-basis", required_argument, NULL, 'L'},
+        {"retain-until", required_argument, NULL, 'U'},
+        {"tlp", required_argument, NULL, 'T'},
+        {"code", required_argument, NULL, 'H'},
+        {"expires-in", required_argument, NULL, 'E'},
+        {"session", required_argument, NULL, 'S'},
+        {"serial", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct args a;
+    int c, bad = 0;
+    char *end;
+    memset(&a, 0, sizeof a);
+    snprintf(a.h.tlp, sizeof a.h.tlp, "AMBER");
+    snprintf(a.h.hcode, sizeof a.h.hcode, "H2");
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': a.profile = optarg; break;
+        case 't': a.to = optarg; break;
+        case 'o': a.out = optarg; break;
+        case 'r': a.report = optarg; break;
+        case 'c': a.config = optarg; break;
+        case 'x': a.explain = 1; break;
+        case 's': a.skip = 1; break;
+        case 'e': a.envelope = 1; break;
+        case 'R': a.reverse = 1; break;
+        case 'k': a.key = optarg; break;
+        case 'f': bad |= set(a.h.sender, sizeof a.h.sender, "--from", optarg); break;
+        case 'L': bad |= set(a.h.legal_basis, sizeof a.h.legal_basis, "--legal-basis", optarg); break;
+        case 'U': bad |= set(a.h.retain_until, sizeof a.h.retain_until, "--retain-until", optarg); break;
+        case 'T': bad |= set(a.h.tlp, sizeof a.h.tlp, "--tlp", optarg); break;
+        case 'H': bad |= set(a.h.hcode, sizeof a.h.hcode, "--code", optarg); break;
+        case 'S': a.session = optarg; break;
+        case 'E':
+        case 'n': {
+            long v = strtol(optarg, &end, 10);
+            if (*end != '\0' || v <= 0) {
+                icx_cli_error("--%s: expected a number > 0, got \"%s\"",
+                              c == 'E' ? "expires-in" : "serial", optarg);
+                bad = 1;
+            } else if (c == 'E') {
+                a.expires_in = v;
+            } else {
+                a.serial = (unsigned long)v;
+            }
+            break;
+        }
+        case 'h': return usage(ICX_EXIT_OK);
+        default: return usage(ICX_EXIT_USAGE);
+        }
+    }
+    if (bad)
+        return ICX_EXIT_USAGE;
+    if (optind != argc - 1 || a.profile == NULL) {
+        icx_cli_error("translate needs one FILE and --profile");
+        return usage(ICX_EXIT_USAGE);
+    }
+    if (a.envelope && (a.to == NULL || !a.h.legal_basis[0] ||
+                       !a.h.retain_until[0] ||
+                       (a.config == NULL && (a.key == NULL || !a.h.sender[0])))) {
+        icx_cli_error("--envelope needs --to, --legal-basis, --retain-until "
+                      "and either --key with --from, or -c CONFIG");
+        return ICX_EXIT_USAGE;
+    }
+    const char *in = argv[optind];
+    icx_err err;
+    icx_buf payload, report, explain, env;
+    icx_mapping *m = NULL;
+    icx_config *cfg = NULL;
+    icx_translate_result res;
+    int rc, code = ICX_EXIT_FAILURE;
+    char *ppath = profile_path(a.profile, a.config);
+    icx_err_clear(&err);
+    icx_buf_init(&payload, ICX_TRANSLATE_MAX_PAYLOAD);
+    icx_buf_init(&report, 16u << 20);
+    icx_buf_init(&explain, 64u << 20);
+    icx_buf_init(&env, ICX_TRANSLATE_MAX_PAYLOAD * 2);
+    if (ppath == NULL)
+        goto out;
+    if ((rc = icx_mapping_load(&m, ppath, &report, &err)) < 0) {
+        fputs(report.data ? report.data : "", stderr);
+        icx_cli_error("profile %s refused: %s", ppath, err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    if (a.reverse) {
+        code = reverse(&a, in, m);
+        goto out;
+    }
+    if (a.config != NULL &&
+        (rc = icx_config_load(&cfg, a.config, &report, &err)) < 0) {
+        fputs(report.data ? report.data : "", stderr);
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    const icx_partner *p = cfg && a.to ? icx_config_partner(cfg, a.to) : NULL;
+    if (cfg && a.to && p == NULL) {
+        icx_cli_error("--to %s: not a partner in %s", a.to, a.config);
+        code = ICX_EXIT_REFUSED;
+        goto out;
+    }
+    icx_translate_opts o = {.partner = a.to, .skip_invalid = a.skip,
+                            .partner_withhold = p ? &p->withhold : NULL,
+                            .explain = a.explain ? &explain : NULL,
+                            .session_id = a.session, .serial = a.serial};
+    rc = icx_translate_run(&payload, &res, m, in, &o, &report, &err);
+    if (rc == 0 && a.envelope)
+        rc = envelope(&env, &a, cfg, &res, &payload, &err);
+    if (rc == 0)
+        rc = write_out(a.out, a.envelope ? &env : &payload, &err);
+    if (explain.len > 0)
+        fwrite(explain.data, 1, explain.len, a.out ? stdout : stderr);
+    fputs(report.data ? report.data : "", stderr);
+    if (a.report != NULL) {
+        icx_err e2;
+        if (icx_file_write_atomic(a.report, report.data ? report.data : "",
+                                  report.len, 0640, &e2) < 0)
+            icx_cli_error("%s", e2.msg);
+    }
+    if (rc < 0) {
+        if (rc != ICX_EINVAL)
+            icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    if (a.out != NULL)
+        fprintf(stderr, "%s: %s written to %s\n", in,
+                a.envelope ? "signed envelope" : res.root, a.out);
+    code = ICX_EXIT_OK;
+out:
+    free(ppath);
+    icx_mapping_free(&m);
+    icx_config_free(&cfg);
+    icx_buf_free(&payload);
+    icx_buf_free(&report);
+    icx_buf_free(&explain);
+    icx_buf_free(&env);
+    return code;
+}

@@ -1,0 +1,527 @@
+/*
+ * translate_build.c - cross-row checks and the payload text for case and
+ * list profiles.
+ *
+ * Case: one file is one case.  Case columns must agree on every row that
+ * fills them; rows with the same person.key are one person, and must
+ * agree too.  Persons get local ids by role (p1 suspects, v1 victims, w1
+ * witnesses, r1 reporters), identifiers point at them.  Withheld fields
+ * are left out and listed in <Withheld>; a withheld name is replaced by
+ * the person's local id as an alias, since the schema requires a Name.
+ *
+ * List: a snapshot Update of the profile's list.  Entries whose status is
+ * a removal reason are left out; duplicates (after normalization) are
+ * collapsed and reported.  The Digest is the SHA-256 of the sorted entry
+ * lines ("VALUE\n" for URLs, "ALGORITHM:VALUE\n" for hashes).
+ *
+ * Text is written with icx_buf_put_xml escaping; translate.c validates it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "normalize.h"
+#include "translate_int.h"
+#include "util.h"
+
+#define V(r, tid) tr_val(t, (r), (tid))
+
+static void tag(icx_buf *b, const char *name, const char *text)
+{
+    icx_buf_printf(b, "<%s>", name);
+    icx_buf_put_xml(b, text);
+    icx_buf_printf(b, "</%s>", name);
+}
+
+static int same(const char *a, const char *b)
+{
+    return a == NULL || b == NULL || strcmp(a, b) == 0;
+}
+
+/* ---- case --------------------------------------------------------------- */
+
+static const int case_tids[] = {
+    ICX_T_CASE_REFERENCE, ICX_T_CASE_TITLE, ICX_T_CASE_SUMMARY,
+    ICX_T_CASE_FROM, ICX_T_CASE_TO, ICX_T_CASE_PREFECTURE,
+};
+static const int person_tids[] = {
+    ICX_T_PERSON_ROLE, ICX_T_PERSON_NAME, ICX_T_PERSON_NAME_KANA,
+    ICX_T_PERSON_NAME_LATIN, ICX_T_PERSON_BIRTH, ICX_T_PERSON_NATIONALITY,
+};
+#define N(a) (sizeof a / sizeof a[0])
+
+static int has_person(const tr_ctx *t, const tr_row *r)
+{
+    for (size_t i = 0; i < N(person_tids); i++)
+        if (V(r, person_tids[i]))
+            return 1;
+    return V(r, ICX_T_PERSON_KEY) != NULL;
+}
+
+/* First good row at or after `from` with a value for tid. */
+static tr_row *first_with(tr_ctx *t, int tid, size_t from)
+{
+    for (size_t i = from; i < t->nrows; i++)
+        if (!t->rows[i].bad && V(&t->rows[i], tid))
+            return &t->rows[i];
+    return NULL;
+}
+
+void tr_check_case(tr_ctx *t)
+{
+    for (size_t c = 0; c < N(case_tids); c++) {
+        tr_row *first = first_with(t, case_tids[c], 0);
+        for (size_t i = 0; first && i < t->nrows; i++) {
+            tr_row *r = &t->rows[i];
+            if (r != first && !same(V(r, case_tids[c]), V(first, case_tids[c])))
+                tr_error(t, r, t->fidx[case_tids[c]], "\"%s\" differs from "
+                         "\"%s\" on row %u (one case per file)",
+                         V(r, case_tids[c]), V(first, case_tids[c]),
+                         first->line);
+        }
+    }
+    size_t offences = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        tr_row *r = &t->rows[i];
+        const char *from = V(r, ICX_T_CASE_FROM), *to = V(r, ICX_T_CASE_TO);
+        tr_row *fr = first_with(t, ICX_T_CASE_FROM, 0);
+        if (to && !from && fr)
+            from = V(fr, ICX_T_CASE_FROM);
+        if (from && to && strcmp(from, to) > 0)
+            tr_error(t, r, t->fidx[ICX_T_CASE_TO], "ends (%s) before it "
+                     "starts (%s)", to, from);
+        if (has_person(t, r) && !V(r, ICX_T_PERSON_ROLE)) {
+            const char *k = V(r, ICX_T_PERSON_KEY);
+            int found = 0;
+            for (size_t j = 0; k && j < t->nrows && !found; j++)
+                found = V(&t->rows[j], ICX_T_PERSON_ROLE) &&
+                        same(V(&t->rows[j], ICX_T_PERSON_KEY), k) &&
+                        V(&t->rows[j], ICX_T_PERSON_KEY);
+            if (!found)
+                tr_error(t, r, t->fidx[ICX_T_PERSON_ROLE], "a row with "
+                         "person data needs a role");
+        }
+        if (V(r, ICX_T_PERSON_IP) && !V(r, ICX_T_PERSON_OBSERVED))
+            tr_error(t, r, t->fidx[ICX_T_PERSON_OBSERVED], "required with an "
+                     "IP address (when it was observed)");
+        if (V(r, ICX_T_PERSON_PORT) && !V(r, ICX_T_PERSON_IP))
+            tr_error(t, r, t->fidx[ICX_T_PERSON_PORT], "a port without an IP "
+                     "address");
+        if (V(r, ICX_T_PERSON_ACCOUNT) && !V(r, ICX_T_PERSON_SERVICE))
+            tr_error(t, r, t->fidx[ICX_T_PERSON_SERVICE], "required with an "
+                     "account (the service it belongs to)");
+        /* Same person key: the same person everywhere. */
+        const char *key = V(r, ICX_T_PERSON_KEY);
+        for (size_t j = 0; key && j < i; j++) {
+            tr_row *o = &t->rows[j];
+            if (o->bad || !V(o, ICX_T_PERSON_KEY) ||
+                strcmp(V(o, ICX_T_PERSON_KEY), key) != 0)
+                continue;
+            for (size_t p = 0; p < N(person_tids); p++)
+                if (!same(V(r, person_tids[p]), V(o, person_tids[p])))
+                    tr_error(t, r, t->fidx[person_tids[p]], "person %s is "
+                             "\"%s\" on row %u", key, V(o, person_tids[p]),
+                             o->line);
+            break;
+        }
+        if (!r->bad && V(r, ICX_T_OFFENCE_CODE))
+            offences++;
+    }
+    if (offences == 0)
+        tr_error(t, NULL, t->fidx[ICX_T_OFFENCE_CODE], "no valid row names "
+                 "an offence (a case payload needs at least one)");
+}
+
+typedef struct person {
+    const char *key;   /* person.key, or NULL (one row) */
+    const char *role;
+    char id[16];
+    tr_row *row[N(person_tids)]; /* first row with each attribute */
+} person;
+
+static int withheld(tr_ctx *t, const char *role, const char *what,
+                    icx_buf *wpaths, icx_buf *wsum)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", role, what);
+    if (!icx_mapping_withheld(t->m, t->o->partner, t->o->partner_withhold,
+                              name))
+        return 0;
+    const char *path = icx_mapping_withhold_path(t->m->kind, name);
+    char line[300];
+    snprintf(line, sizeof line, "<Field>%s</Field>", path);
+    if (path && strstr(wpaths->data ? wpaths->data : "", line) == NULL) {
+        icx_buf_puts(wpaths, line);
+        icx_buf_printf(wsum, "%s%s (%s)", wsum->len ? ", " : "", name, path);
+    } else if (strstr(wsum->data ? wsum->data : "", name) == NULL) {
+        icx_buf_printf(wsum, "%s%s (%s)", wsum->len ? ", " : "", name, path);
+    }
+    t->withheld++;
+    return 1;
+}
+
+static void put_names(tr_ctx *t, icx_buf *b, const person *p, int hide)
+{
+    static const struct { int tid; const char *script, *lang; } names[] = {
+        {ICX_T_PERSON_NAME, "Jpan", "ja"},
+        {ICX_T_PERSON_NAME_KANA, "Kana", "ja"},
+        {ICX_T_PERSON_NAME_LATIN, "Latn", "ja-Latn"},
+    };
+    int any = 0;
+    for (size_t i = 0; !hide && i < N(names); i++) {
+        tr_row *r = p->row[i + 1];
+        if (r == NULL)
+            continue;
+        icx_buf_printf(b, "<Name script=\"%s\" lang=\"%s\">", names[i].script,
+                       names[i].lang);
+        icx_buf_put_xml(b, V(r, names[i].tid));
+        icx_buf_puts(b, "</Name>");
+        tr_explain(t, "Persons/Person/Name", V(r, names[i].tid), r,
+                   names[i].tid);
+        any = 1;
+    }
+    if (!any) { /* the schema needs a Name: the local id stands in */
+        icx_buf_printf(b, "<Name script=\"Latn\" kind=\"alias\">%s</Name>",
+                       p->id);
+        tr_explain_note(t, "Persons/Person/Name", p->id, hide ?
+                        "withheld for the partner; the local id stands in" :
+                        "no name in the file; the local id stands in");
+    }
+}
+
+static void put_ident(tr_ctx *t, icx_buf *b, tr_row *r, const person *p,
+                      icx_buf *wpaths, icx_buf *wsum)
+{
+    const char *role = p ? p->role : "";
+    char pattr[40] = "";
+    if (p)
+        snprintf(pattr, sizeof pattr, " person=\"%s\"", p->id);
+    const char *acc = V(r, ICX_T_PERSON_ACCOUNT);
+    if (acc && !(p && withheld(t, role, "account", wpaths, wsum))) {
+        icx_buf_puts(b, "<Account service=\"");
+        icx_buf_put_xml(b, V(r, ICX_T_PERSON_SERVICE));
+        icx_buf_printf(b, "\"%s>", pattr);
+        icx_buf_put_xml(b, acc);
+        icx_buf_puts(b, "</Account>");
+        tr_explain(t, "OnlineIdentifiers/Account", acc, r, ICX_T_PERSON_ACCOUNT);
+    }
+    const char *mail = V(r, ICX_T_PERSON_EMAIL);
+    if (mail && !(p && withheld(t, role, "email", wpaths, wsum))) {
+        icx_buf_printf(b, "<Email%s>", pattr);
+        icx_buf_put_xml(b, mail);
+        icx_buf_puts(b, "</Email>");
+        tr_explain(t, "OnlineIdentifiers/Email", mail, r, ICX_T_PERSON_EMAIL);
+    }
+    const char *ip = V(r, ICX_T_PERSON_IP);
+    if (ip && !(p && withheld(t, role, "ip", wpaths, wsum))) {
+        const char *port = V(r, ICX_T_PERSON_PORT);
+        icx_buf_printf(b, "<IpAddress%s", pattr);
+        if (port)
+            icx_buf_printf(b, " port=\"%s\"", port);
+        icx_buf_printf(b, " observedAt=\"%s\">%s</IpAddress>",
+                       V(r, ICX_T_PERSON_OBSERVED), ip);
+        tr_explain(t, "OnlineIdentifiers/IpAddress", ip, r, ICX_T_PERSON_IP);
+        tr_explain(t, "OnlineIdentifiers/IpAddress/@observedAt",
+                   V(r, ICX_T_PERSON_OBSERVED), r, ICX_T_PERSON_OBSERVED);
+    }
+    const char *url = V(r, ICX_T_PERSON_URL);
+    if (url && !(p && withheld(t, role, "url", wpaths, wsum))) {
+        icx_buf_printf(b, "<Url%s>", pattr);
+        icx_buf_put_xml(b, url);
+        icx_buf_puts(b, "</Url>");
+        tr_explain(t, "OnlineIdentifiers/Url", url, r, ICX_T_PERSON_URL);
+    }
+}
+
+int tr_build_case(tr_ctx *t, icx_buf *b, icx_buf *wsum)
+{
+    const icx_mapping *m = t->m;
+    person *ps = calloc(t->nrows + 1, sizeof *ps);
+    size_t np = 0, *of = calloc(t->nrows + 1, sizeof *of);
+    icx_buf wp, ids;
+    int counters[4] = {0};
+    static const char *const roles[] = {"suspect", "victim", "witness", "reporter"};
+    static const char prefix[] = "pvwr";
+    icx_buf_init(&wp, 64 * 1024);
+    icx_buf_init(&ids, ICX_TRANSLATE_MAX_PAYLOAD);
+    if (ps == NULL || of == NULL) {
+        free(ps);
+        free(of);
+        return ICX_ENOMEM;
+    }
+    /* Persons, in the order they first appear. */
+    for (size_t i = 0; i < t->nrows; i++) {
+        tr_row *r = &t->rows[i];
+        of[i] = (size_t)-1;
+        if (r->bad || !has_person(t, r))
+            continue;
+        const char *key = V(r, ICX_T_PERSON_KEY);
+        size_t k = 0;
+        while (key && k < np && !(ps[k].key && strcmp(ps[k].key, key) == 0))
+            k++;
+        if (!key || k == np) {
+            k = np++;
+            ps[k].key = key;
+        }
+        of[i] = k;
+        for (size_t a = 0; a < N(person_tids); a++)
+            if (ps[k].row[a] == NULL && V(r, person_tids[a]))
+                ps[k].row[a] = r;
+    }
+    for (size_t k = 0; k < np; k++) {
+        ps[k].role = ps[k].row[0] ? V(ps[k].row[0], ICX_T_PERSON_ROLE) : "suspect";
+        size_t ri = 0;
+        while (ri < 3 && strcmp(roles[ri], ps[k].role) != 0)
+            ri++;
+        snprintf(ps[k].id, sizeof ps[k].id, "%c%d", prefix[ri], ++counters[ri]);
+    }
+
+    tr_row *ref = first_with(t, ICX_T_CASE_REFERENCE, 0);
+    icx_buf_printf(b, "<%s xmlns=\"urn:icx:case:1\">", m->case_root);
+    tag(b, "CaseReference", V(ref, ICX_T_CASE_REFERENCE));
+    tr_explain(t, "CaseReference", V(ref, ICX_T_CASE_REFERENCE), ref,
+               ICX_T_CASE_REFERENCE);
+    tr_row *tr = first_with(t, ICX_T_CASE_TITLE, 0);
+    if (tr && !withheld(t, "case", "title", &wp, wsum)) {
+        tag(b, "Title", V(tr, ICX_T_CASE_TITLE));
+        tr_explain(t, "Title", V(tr, ICX_T_CASE_TITLE), tr, ICX_T_CASE_TITLE);
+    }
+    tr_row *sr = first_with(t, ICX_T_CASE_SUMMARY, 0);
+    tr_row *pr = first_with(t, ICX_T_CASE_PREFECTURE, 0);
+    if (sr && withheld(t, "case", "summary", &wp, wsum))
+        sr = NULL;
+    if (pr && withheld(t, "case", "prefecture", &wp, wsum))
+        pr = NULL;
+    if (sr || pr) {
+        icx_buf_puts(b, "<Summary>");
+        if (sr) {
+            icx_buf_put_xml(b, V(sr, ICX_T_CASE_SUMMARY));
+            tr_explain(t, "Summary", V(sr, ICX_T_CASE_SUMMARY), sr,
+                       ICX_T_CASE_SUMMARY);
+        }
+        if (pr) {
+            const char *code = V(pr, ICX_T_CASE_PREFECTURE);
+            icx_buf_printf(b, "%sPlace: %s (%s, Japan)", sr ? "\n" : "", code,
+                           icx_norm_prefecture_name(code));
+            tr_explain(t, "Summary (Place)", code, pr, ICX_T_CASE_PREFECTURE);
+        }
+        icx_buf_puts(b, "</Summary>");
+    }
+    /* Offences: one per distinct code. */
+    icx_buf_puts(b, "<Offences>");
+    int fi = t->fidx[ICX_T_OFFENCE_CODE];
+    const icx_map_table *tab = icx_mapping_table(m, m->fields[fi].table);
+    for (size_t i = 0; i < t->nrows; i++) {
+        tr_row *r = &t->rows[i];
+        const icx_map_code *c = r->code[fi];
+        int dup = 0;
+        for (size_t j = 0; c && j < i; j++)
+            dup |= !t->rows[j].bad && t->rows[j].code[fi] == c;
+        if (r->bad || c == NULL || dup)
+            continue;
+        const char *sys = c->system ? c->system : tab->system;
+        icx_buf_printf(b, "<Offence crosswalkVersion=\"%s\"><DomesticCode "
+                       "system=\"%s\">", m->version, sys ? sys : "JP-UNKNOWN");
+        icx_buf_put_xml(b, c->domestic ? c->domestic : c->code);
+        icx_buf_puts(b, "</DomesticCode>");
+        if (c->label)
+            tag(b, "Description", c->label);
+        tag(b, "IccsCode", c->to);
+        icx_buf_puts(b, "</Offence>");
+        tr_explain(t, "Offences/Offence/IccsCode", c->to, r,
+                   ICX_T_OFFENCE_CODE);
+    }
+    icx_buf_puts(b, "</Offences>");
+    tr_row *fr = first_with(t, ICX_T_CASE_FROM, 0);
+    tr_row *tor = first_with(t, ICX_T_CASE_TO, 0);
+    if ((fr || tor) && !withheld(t, "case", "dates", &wp, wsum)) {
+        icx_buf_puts(b, "<Dates>");
+        if (fr) {
+            tag(b, "OccurredFrom", V(fr, ICX_T_CASE_FROM));
+            tr_explain(t, "Dates/OccurredFrom", V(fr, ICX_T_CASE_FROM), fr,
+                       ICX_T_CASE_FROM);
+        }
+        if (tor) {
+            tag(b, "OccurredTo", V(tor, ICX_T_CASE_TO));
+            tr_explain(t, "Dates/OccurredTo", V(tor, ICX_T_CASE_TO), tor,
+                       ICX_T_CASE_TO);
+        }
+        icx_buf_puts(b, "</Dates>");
+    }
+    if (np > 0) {
+        icx_buf_puts(b, "<Persons>");
+        for (size_t k = 0; k < np; k++) {
+            person *p = &ps[k];
+            icx_buf_printf(b, "<Person role=\"%s\" id=\"%s\">", p->role, p->id);
+            tr_explain(t, "Persons/Person/@role", p->role, p->row[0],
+                       p->row[0] ? ICX_T_PERSON_ROLE : -1);
+            int hide = (p->row[1] || p->row[2] || p->row[3]) &&
+                       withheld(t, p->role, "name", &wp, wsum);
+            put_names(t, b, p, hide);
+            tr_row *br = p->row[4], *nr = p->row[5];
+            if (br && !withheld(t, p->role, "birth_date", &wp, wsum)) {
+                tag(b, "BirthDate", V(br, ICX_T_PERSON_BIRTH));
+                tr_explain(t, "Persons/Person/BirthDate",
+                           V(br, ICX_T_PERSON_BIRTH), br, ICX_T_PERSON_BIRTH);
+            }
+            if (nr && !withheld(t, p->role, "nationality", &wp, wsum)) {
+                tag(b, "Nationality", V(nr, ICX_T_PERSON_NATIONALITY));
+                tr_explain(t, "Persons/Person/Nationality",
+                           V(nr, ICX_T_PERSON_NATIONALITY), nr,
+                           ICX_T_PERSON_NATIONALITY);
+            }
+            icx_buf_puts(b, "</Person>");
+        }
+        icx_buf_puts(b, "</Persons>");
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        if (!t->rows[i].bad)
+            put_ident(t, &ids, &t->rows[i],
+                      of[i] == (size_t)-1 ? NULL : &ps[of[i]], &wp, wsum);
+    if (ids.len > 0) {
+        icx_buf_puts(b, "<OnlineIdentifiers>");
+        icx_buf_append(b, ids.data, ids.len);
+        icx_buf_puts(b, "</OnlineIdentifiers>");
+    }
+    if (strcmp(m->case_root, "Request") == 0)
+        icx_buf_puts(b, "<RequestedActions><Action type=\"preserve-data\"/>"
+                        "</RequestedActions>");
+    if (wp.len > 0) {
+        icx_buf_puts(b, "<Withheld>");
+        icx_buf_append(b, wp.data, wp.len);
+        icx_buf_puts(b, "</Withheld>");
+        tr_explain_note(t, "Withheld", wsum->data, "withhold (profile "
+                        "withhold and partners, the partner file)");
+    }
+    int rc = icx_buf_printf(b, "</%s>\n", m->case_root);
+    icx_buf_free(&wp);
+    icx_buf_free(&ids);
+    free(ps);
+    free(of);
+    return rc < 0 ? ICX_ENOMEM : ICX_OK;
+}
+
+/* ---- lists --------------------------------------------------------------- */
+
+static const char *entry_value(const tr_ctx *t, const tr_row *r)
+{
+    return t->m->kind == ICX_MAP_URL_LIST ? V(r, ICX_T_ENTRY_URL)
+                                          : V(r, ICX_T_ENTRY_HASH);
+}
+
+static int entry_same(const tr_ctx *t, const tr_row *a, const tr_row *b)
+{
+    const char *va = entry_value(t, a), *vb = entry_value(t, b);
+    if (va == NULL || vb == NULL || strcmp(va, vb) != 0)
+        return 0;
+    return t->m->kind == ICX_MAP_URL_LIST ||
+           strcmp(V(a, ICX_T_ENTRY_ALG), V(b, ICX_T_ENTRY_ALG)) == 0;
+}
+
+static int in_list(const tr_ctx *t, const tr_row *r)
+{
+    const char *st = V(r, ICX_T_ENTRY_STATUS);
+    return !r->bad && entry_value(t, r) && (st == NULL || strcmp(st, "active") == 0);
+}
+
+void tr_check_list(tr_ctx *t)
+{
+    for (size_t i = 0; i < t->nrows; i++) {
+        tr_row *r = &t->rows[i];
+        if (!in_list(t, r))
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            if (!in_list(t, &t->rows[j]) || t->rows[j].dup ||
+                !entry_same(t, r, &t->rows[j]))
+                continue;
+            icx_buf_printf(t->report, "%s:%u: duplicate of row %u (%s), "
+                           "collapsed\n", t->display, r->line,
+                           t->rows[j].line, entry_value(t, r));
+            t->duplicates++;
+            r->dup = 1;
+            break;
+        }
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tr_build_list(tr_ctx *t, icx_buf *b, size_t *entries)
+{
+    const icx_mapping *m = t->m;
+    int url = m->kind == ICX_MAP_URL_LIST;
+    char session[ICX_UUID_LEN + 1], now[ICX_TIME_LEN + 1], digest[65];
+    char **lines = calloc(t->nrows + 1, sizeof *lines);
+    size_t n = 0;
+    icx_err e;
+    icx_buf d;
+    int rc = ICX_OK;
+    if (lines == NULL)
+        return ICX_ENOMEM;
+    icx_buf_init(&d, ICX_TRANSLATE_MAX_PAYLOAD);
+    if (t->o->session_id)
+        snprintf(session, sizeof session, "%s", t->o->session_id);
+    else if (icx_uuid4(session, &e) < 0)
+        goto oom;
+    icx_time_format(now, sizeof now, t->now);
+    icx_buf_printf(b, "<Update xmlns=\"urn:icx:list:1\" snapshot=\"true\">");
+    tag(b, "ListId", m->list_id);
+    tag(b, "Kind", url ? "url" : "hash");
+    tag(b, "SessionId", session);
+    icx_buf_printf(b, "<Serial>%lu</Serial><PreviousSerial>0</PreviousSerial>"
+                   "<Page>1</Page><PageCount>1</PageCount><Added>",
+                   t->o->serial ? t->o->serial : 1);
+    tr_explain(t, "ListId", m->list_id, NULL, -1);
+    for (size_t i = 0; i < t->nrows; i++) {
+        tr_row *r = &t->rows[i];
+        if (!in_list(t, r) || r->dup)
+            continue;
+        const char *v = entry_value(t, r), *alg = url ? NULL : V(r, ICX_T_ENTRY_ALG);
+        const char *cat = V(r, ICX_T_ENTRY_CATEGORY), *det = V(r, ICX_T_ENTRY_DETECTED);
+        icx_buf_puts(b, "<Entry><Value");
+        if (alg)
+            icx_buf_printf(b, " algorithm=\"%s\"", alg);
+        icx_buf_puts(b, ">");
+        icx_buf_put_xml(b, v);
+        icx_buf_puts(b, "</Value>");
+        tr_explain(t, "Added/Entry/Value", v, r, url ? ICX_T_ENTRY_URL : ICX_T_ENTRY_HASH);
+        if (cat) {
+            tag(b, "Category", cat);
+            tr_explain(t, "Added/Entry/Category", cat, r, ICX_T_ENTRY_CATEGORY);
+        }
+        tag(b, "DetectedAt", det ? det : now);
+        if (det)
+            tr_explain(t, "Added/Entry/DetectedAt", det, r, ICX_T_ENTRY_DETECTED);
+        else
+            tr_explain_note(t, "Added/Entry/DetectedAt", now, "no detection "
+                            "date in the file: time of translation");
+        icx_buf_puts(b, "</Entry>");
+        icx_buf_reset(&d);
+        if (icx_buf_printf(&d, "%s%s%s\n", alg ? alg : "", alg ? ":" : "", v) < 0 ||
+            (lines[n] = strdup(d.data)) == NULL)
+            goto oom;
+        n++;
+    }
+    qsort(lines, n, sizeof *lines, cmp_str);
+    icx_buf_reset(&d);
+    for (size_t i = 0; i < n; i++)
+        if (icx_buf_puts(&d, lines[i]) < 0)
+            goto oom;
+    if (icx_sha256_hex(digest, d.data ? d.data : "", d.len) < 0)
+        goto oom;
+    icx_buf_printf(b, "</Added><Digest algorithm=\"sha256\">%s</Digest>"
+                   "<EntryCount>%zu</EntryCount></Update>\n", digest, n);
+    *entries = n;
+    goto out;
+oom:
+    rc = ICX_ENOMEM;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+    icx_buf_free(&d);
+    return rc;
+}
