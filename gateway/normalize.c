@@ -683,9 +683,10 @@ int icx_norm_hash(char *out, size_t outlen, const char *alg, const char *s,
     }
     for (size_t k = 0; k < n; k++) {
         if (!isxdigit((unsigned char)v[k])) {
+            char bad = v[k];
             free(v);
             return WHY("%s value must be hexadecimal (character %zu is "
-                       "'%c')", alg, k + 1, v[k]);
+                       "'%c')", alg, k + 1, bad);
         }
         out[k] = (char)tolower((unsigned char)v[k]);
     }

@@ -1,0 +1,389 @@
+/*
+ * test_translate.c - the shipped mapping profiles on the shipped fixtures
+ * (tests/data/translate/, all fictional), withholding per partner, all or
+ * nothing with every error reported, --skip-invalid, list duplicates and
+ * digests, YAML records, and profile errors.
+ *
+ * The test runs from tests/data/translate so messages carry the bare file
+ * names that cases-bad.expect holds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mapping.h"
+#include "testutil.h"
+#include "translate.h"
+#include "util.h"
+
+static icx_schemas *schemas;
+
+static const char *profile(const char *name)
+{
+    return icx_test_path("%s/config/mappings/%s.yaml", icx_test_srcdir(), name);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    icx_err err;
+    if (chdir(icx_test_path("%s/tests/data/translate", icx_test_srcdir())) != 0)
+        return -1;
+    return icx_schemas_load(&schemas, icx_schemas_default_dir(), &err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    icx_schemas_free(&schemas);
+    return 0;
+}
+
+struct run {
+    int rc;
+    icx_buf payload, report;
+    icx_translate_result res;
+    icx_err err;
+};
+
+static void run(struct run *r, const char *prof, const char *file,
+                const char *partner, int skip)
+{
+    icx_mapping *m = NULL;
+    icx_buf errs;
+    icx_buf_init(&errs, 1 << 20);
+    icx_buf_init(&r->payload, 1 << 24);
+    icx_buf_init(&r->report, 1 << 20);
+    icx_err_clear(&r->err);
+    if (icx_mapping_load(&m, prof, &errs, &r->err) != 0)
+        fail_msg("profile %s: %s", prof, errs.data);
+    icx_translate_opts o = {.partner = partner, .skip_invalid = skip,
+                            .schemas = schemas, .now = 1767225600};
+    r->rc = icx_translate_run(&r->payload, &r->res, m, file, &o, &r->report,
+                              &r->err);
+    icx_mapping_free(&m);
+    icx_buf_free(&errs);
+}
+
+static void done(struct run *r)
+{
+    icx_buf_free(&r->payload);
+    icx_buf_free(&r->report);
+}
+
+static void has(const struct run *r, const char *s)
+{
+    if (r->payload.data == NULL || strstr(r->payload.data, s) == NULL)
+        fail_msg("payload lacks \"%s\":\n%s\nreport:\n%s", s,
+                 r->payload.data ? r->payload.data : "(none)",
+                 r->report.data ? r->report.data : "");
+}
+
+static void lacks(const struct run *r, const char *s)
+{
+    if (r->payload.data && strstr(r->payload.data, s) != NULL)
+        fail_msg("payload has \"%s\", want it absent", s);
+}
+
+static void test_profiles_load(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"npa-case", "npa-urls",
+                                        "npa-urls-lines", "npa-hashes"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        icx_mapping *m = NULL;
+        icx_buf errs;
+        icx_err err;
+        icx_buf_init(&errs, 1 << 20);
+        if (icx_mapping_load(&m, profile(names[i]), &errs, &err) != 0)
+            fail_msg("%s: %s", names[i], errs.data);
+        assert_string_equal(m->profile, names[i]);
+        icx_mapping_free(&m);
+        assert_null(m);
+        icx_buf_free(&errs);
+    }
+}
+
+static void test_case_for_partners(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, profile("npa-case"), "cases.csv", "PH-NBI", 0);
+    if (r.rc != 0)
+        fail_msg("got %d (%s), want success:\n%s", r.rc, r.err.msg, r.report.data);
+    has(&r, "<Referral xmlns=\"urn:icx:case:1\">");
+    has(&r, "<CaseReference>NPA-2025-CSE-00417</CaseReference>"); /* NFKC */
+    has(&r, "<Offence crosswalkVersion=\"jp-iccs-2026.1\"><DomesticCode "
+            "system=\"JP-ACT52-1999\">art7-3</DomesticCode>");
+    has(&r, "<IccsCode>030221</IccsCode>");
+    has(&r, "<DomesticCode system=\"JP-PENALCODE\">art182</DomesticCode>");
+    has(&r, "<IccsCode>030223</IccsCode>");
+    has(&r, "<OccurredFrom>2025-02-28T15:00:00Z</OccurredFrom>"); /* JST */
+    has(&r, "Place: JP-27 (Osaka, Japan)");
+    has(&r, "<BirthDate>1981-05-17</BirthDate>");                 /* 昭和 */
+    has(&r, ">2001:db8:4a1:f00::7c</IpAddress>");
+    has(&r, "port=\"51724\" observedAt=\"2025-09-02T14:14:05Z\"");
+    has(&r, "<Url person=\"p2\">https://files.example/s/8Kq2xZ</Url>");
+    /* The victim's name, birth date and (for PH-NBI) e-mail stay home. */
+    lacks(&r, "花子");
+    lacks(&r, "2016-01-01");
+    lacks(&r, "hanako.v@mail.example");
+    has(&r, "<Person role=\"victim\" id=\"v1\"><Name script=\"Latn\" "
+            "kind=\"alias\">v1</Name>");
+    has(&r, "<Withheld><Field>Persons/Person/Name</Field><Field>Persons/"
+            "Person/BirthDate</Field><Field>OnlineIdentifiers/Email</Field>"
+            "</Withheld>");
+    assert_string_equal(r.res.category, "case-referral");
+    assert_int_equal(r.res.rows, 4);
+    assert_int_equal(r.res.accepted, 4);
+    done(&r);
+
+    /* INT-ICPO is released the birth date, not the name. */
+    run(&r, profile("npa-case"), "cases.csv", "INT-ICPO", 0);
+    assert_int_equal(r.rc, 0);
+    has(&r, "<BirthDate>2016-01-01</BirthDate>");
+    has(&r, "hanako.v@mail.example");
+    lacks(&r, "花子");
+    has(&r, "<Withheld><Field>Persons/Person/Name</Field></Withheld>");
+    done(&r);
+}
+
+static void test_partner_file_withhold(void **state)
+{
+    (void)state;
+    icx_mapping *m = NULL;
+    icx_buf errs, out, rep;
+    icx_err err;
+    char *items[] = {"suspect.ip"};
+    icx_strlist extra = {items, 1};
+    icx_buf_init(&errs, 1 << 20);
+    icx_buf_init(&out, 1 << 24);
+    icx_buf_init(&rep, 1 << 20);
+    assert_int_equal(icx_mapping_load(&m, profile("npa-case"), &errs, &err), 0);
+    icx_translate_opts o = {.partner = "INT-ICPO", .partner_withhold = &extra,
+                            .schemas = schemas};
+    assert_int_equal(icx_translate_run(&out, NULL, m, "cases.csv", &o, &rep,
+                                       &err), 0);
+    assert_null(strstr(out.data, "<IpAddress"));
+    assert_non_null(strstr(out.data, "<Field>OnlineIdentifiers/IpAddress</Field>"));
+    icx_mapping_free(&m);
+    icx_buf_free(&errs);
+    icx_buf_free(&out);
+    icx_buf_free(&rep);
+}
+
+static void test_shift_jis_same_payload(void **state)
+{
+    (void)state;
+    struct run u, s;
+    run(&u, profile("npa-case"), "cases.csv", "PH-NBI", 0);
+    run(&s, profile("npa-case"), "cases-sjis.csv", "PH-NBI", 0);
+    assert_int_equal(s.rc, 0);
+    assert_non_null(strstr(s.report.data, "(cp932)"));
+    if (u.payload.len != s.payload.len ||
+        memcmp(u.payload.data, s.payload.data, u.payload.len) != 0)
+        fail_msg("Shift_JIS payload differs:\n%s\nwant:\n%s", s.payload.data,
+                 u.payload.data);
+    done(&u);
+    done(&s);
+}
+
+static void test_bad_rows_all_or_nothing(void **state)
+{
+    (void)state;
+    struct run r;
+    char *want = NULL;
+    size_t len;
+    icx_err err;
+    run(&r, profile("npa-case"), "cases-bad.csv", NULL, 0);
+    assert_int_equal(r.rc, ICX_EINVAL);
+    assert_int_equal(r.payload.len, 0);
+    assert_int_equal(icx_file_read(&want, &len, "cases-bad.expect", 1 << 20,
+                                   &err), 0);
+    for (char *line = want, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strstr(r.report.data, line) == NULL)
+            fail_msg("report lacks \"%s\":\n%s", line, r.report.data);
+    }
+    assert_non_null(strstr(r.report.data, "refused: 7 errors in 2 of 4 rows; "
+                                          "nothing written"));
+    free(want);
+    done(&r);
+
+    run(&r, profile("npa-case"), "cases-bad.csv", NULL, 1);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.res.accepted, 2);
+    assert_int_equal(r.res.rejected, 2);
+    assert_non_null(strstr(r.report.data, "cases-bad.csv: rejected rows: 3, 4"));
+    has(&r, "<IccsCode>030221</IccsCode>");
+    lacks(&r, "00999");
+    lacks(&r, "架空 次郎");
+    done(&r);
+}
+
+static void check_digest(const struct run *r, const char *const *lines,
+                         size_t n)
+{
+    char want[65], tag[128];
+    icx_buf b;
+    icx_buf_init(&b, 1 << 20);
+    for (size_t i = 0; i < n; i++) /* lines are given sorted */
+        icx_buf_printf(&b, "%s\n", lines[i]);
+    icx_sha256_hex(want, b.data, b.len);
+    snprintf(tag, sizeof tag, "<Digest algorithm=\"sha256\">%s</Digest>", want);
+    has(r, tag);
+    icx_buf_free(&b);
+}
+
+static void test_url_list(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, profile("npa-urls"), "urls.csv", NULL, 0);
+    if (r.rc != 0)
+        fail_msg("%s", r.report.data);
+    has(&r, "<ListId>csam-urls</ListId><Kind>url</Kind>");
+    has(&r, "<Value>http://bad.example/a/B?x=1</Value>");
+    has(&r, "<Value>https://xn--r8jz45g.xn--zckzah/パス/Ａ</Value>");
+    has(&r, "<Value>https://files.example/s/a,b</Value>");
+    lacks(&r, "gone.example"); /* status 削除済 */
+    has(&r, "<EntryCount>3</EntryCount>");
+    assert_int_equal(r.res.duplicates, 1);
+    assert_non_null(strstr(r.report.data, "urls.csv:4: duplicate of row 2"));
+    const char *const lines[] = {"http://bad.example/a/B?x=1",
+                                 "https://files.example/s/a,b",
+                                 "https://xn--r8jz45g.xn--zckzah/パス/Ａ"};
+    check_digest(&r, lines, 3);
+    assert_string_equal(r.res.category, "list-update");
+    done(&r);
+
+    run(&r, profile("npa-urls-lines"), "urls.txt", NULL, 0);
+    assert_int_equal(r.rc, 0);
+    has(&r, "<Value>https://mirror.example/x/Y</Value><DetectedAt>2026-01-01T00:00:00Z");
+    has(&r, "<Value>http://[2001:db8::1]:8080/p</Value>");
+    has(&r, "<EntryCount>2</EntryCount>");
+    done(&r);
+}
+
+static void test_hash_list(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, profile("npa-hashes"), "hashes.csv", NULL, 0);
+    if (r.rc != 0)
+        fail_msg("%s", r.report.data);
+    has(&r, "<Value algorithm=\"md5\">fe1984f7c23760d247eaabc220348599</Value>"
+            "<Category>baseline</Category>");
+    has(&r, "<Value algorithm=\"photodna\">QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=</Value>");
+    has(&r, "<Category>national</Category>");
+    has(&r, "<EntryCount>5</EntryCount>");
+    assert_int_equal(r.res.duplicates, 1);
+    const char *const lines[] = {
+        "md5:fe1984f7c23760d247eaabc220348599",
+        "pdq:3afbd5577a879d3382d92b187b738d91526e47ae1834218e4538afd30ff85554",
+        "photodna:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=",
+        "sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "sha256:31844e716d0e0bcc5235d1c9a35ce663101f3f521106cdce427208346463f2b9"};
+    check_digest(&r, lines, 5);
+    done(&r);
+}
+
+static void test_yaml_records(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, "npa-case-yaml.yaml", "case.yaml", NULL, 0);
+    if (r.rc != 0)
+        fail_msg("%s", r.report.data);
+    has(&r, "<CaseReference>NPA-2025-CSE-00501</CaseReference>");
+    has(&r, "<DomesticCode system=\"JP-ACT83-2003\">art6</DomesticCode>");
+    has(&r, "<OccurredFrom>2025-05-01T11:00:00Z</OccurredFrom>");
+    lacks(&r, "五子");
+    lacks(&r, "2010-07-07");
+    done(&r);
+}
+
+static void test_bad_profile(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    const char *p = icx_test_path("%s/bad.yaml", dir);
+    icx_test_write(p,
+                   "profile: bad\n"
+                   "kind: case\n"
+                   "version: v1\n"
+                   "colour: blue\n"
+                   "fields:\n"
+                   "  - {column: A, field: case.reference}\n"
+                   "  - {column: B, field: offence.code}\n"
+                   "  - {column: C, field: entry.url}\n"
+                   "  - {column: D, field: person.shoe_size}\n"
+                   "withhold: [victim.shoe_size]\n");
+    icx_mapping *m = NULL;
+    icx_buf errs;
+    icx_err err;
+    icx_buf_init(&errs, 1 << 20);
+    assert_int_equal(icx_mapping_load(&m, p, &errs, &err), ICX_ECONFIG);
+    assert_null(m);
+    static const char *const want[] = {
+        "bad.yaml:4:1: colour: unknown key",
+        "bad.yaml:7:5: fields[1]: field offence.code needs a table",
+        "bad.yaml:8:24: fields[2]: field \"entry.url\" does not belong to a case profile",
+        "bad.yaml:9:24: field: unknown field \"person.shoe_size\"",
+        "withhold: cannot withhold \"victim.shoe_size\" in a case profile",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (strstr(errs.data, want[i]) == NULL)
+            fail_msg("errors lack \"%s\":\n%s", want[i], errs.data);
+    icx_buf_free(&errs);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
+static void test_hook(void **state)
+{
+    (void)state;
+    icx_buf out, rep;
+    icx_err err;
+    icx_buf_init(&out, 1 << 24);
+    icx_buf_init(&rep, 1 << 20);
+    assert_int_equal(icx_translate_file(&out, "hashes.csv", profile("npa-hashes"),
+                                        "PH-NBI", &rep, &err), 0);
+    assert_non_null(strstr(out.data, "<ListId>csam-hashes</ListId>"));
+    icx_buf_reset(&out);
+    icx_buf_reset(&rep);
+    assert_int_equal(icx_translate_file(&out, "cases-bad.csv", profile("npa-case"),
+                                        "PH-NBI", &rep, &err), ICX_EINVAL);
+    assert_int_equal(out.len, 0);
+    assert_non_null(strstr(rep.data, "cases-bad.csv:3:18:person.ip:"));
+    assert_true(icx_translate_file(&out, "none.csv", profile("npa-case"),
+                                   NULL, &rep, &err) < 0);
+    assert_non_null(strstr(err.msg, "none.csv"));
+    icx_buf_free(&out);
+    icx_buf_free(&rep);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_profiles_load),
+        cmocka_unit_test(test_case_for_partners),
+        cmocka_unit_test(test_partner_file_withhold),
+        cmocka_unit_test(test_shift_jis_same_payload),
+        cmocka_unit_test(test_bad_rows_all_or_nothing),
+        cmocka_unit_test(test_url_list),
+        cmocka_unit_test(test_hash_list),
+        cmocka_unit_test(test_yaml_records),
+        cmocka_unit_test(test_bad_profile),
+        cmocka_unit_test(test_hook),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
