@@ -474,6 +474,8 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
                      (long)getpid(), fp, cfg->npartners);
     icx_broker_audit(b, "key.loaded", NULL, NULL, "certificate_sha256=%s "
                      "alg=%s", fp, icx_signer_alg(b->signer));
+    icx_broker_audit(b, "config.loaded", NULL, NULL, "path=%s partners=%zu",
+                     o->config_path, cfg->npartners);
     turn_end(b);
     b->zctx = zmq_ctx_new();
     if (b->zctx == NULL)

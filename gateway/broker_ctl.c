@@ -588,6 +588,8 @@ void icx_broker_control(icx_broker *b, int fd)
         submit(b, fd, &req);
         return;
     }
+    icx_broker_audit(b, "operator.command", NULL, NULL, "command=%.32s user=%s",
+                     cmd, user ? user : "-");
     if (strcmp(cmd, "status") == 0)
         status(b, fd, &req);
     else if (strcmp(cmd, "outbox") == 0)
