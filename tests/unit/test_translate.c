@@ -371,6 +371,70 @@ static void test_hook(void **state)
     icx_buf_free(&rep);
 }
 
+/* Received payloads (and envelopes) back to the domestic CSV; the CSV
+ * translates forward again to the same content. */
+static void test_back(void **state)
+{
+    (void)state;
+    struct run r, again;
+    icx_mapping *m = NULL;
+    icx_buf csv, errs;
+    icx_err err;
+    icx_buf_init(&csv, 1 << 24);
+    icx_buf_init(&errs, 1 << 20);
+    run(&r, profile("npa-case"), "cases.csv", "INT-ICPO", 0);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(icx_mapping_load(&m, profile("npa-case"), &errs, &err), 0);
+    assert_int_equal(icx_translate_back(&csv, m, r.payload.data, r.payload.len,
+                                        &err), 0);
+    const char *want[] = {
+        "\xEF\xBB\xBF事件番号,件名,概要,罪名,",
+        "\r\nNPA-2025-CSE-00417,【架空データ】児童ポルノ提供事件,\"架空の事例: "
+        "大阪府在住の被疑者が、児童ポルノを製造し \"\"メッセージ\"\" "
+        "アカウントで提供した。\n被害児童はフィリピン在住とみられる。\","
+        "児童ポルノ提供目的製造,2025-03-01T00:00:00+09:00,"
+        "2025-10-14T09:30:00+09:00,JP-27,",
+        "\r\nNPA-2025-CSE-00417,,,面会要求,",
+        ",p1,被疑者,架空 太郎,カクウ タロウ,KAKUU Taro,1981-05-17,日本,",
+        ",p2,,,,,,,,,,2001:db8:4a1:f00::7c,51724,2025-09-02T23:14:05+09:00,\r\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (strstr(csv.data, want[i]) == NULL)
+            fail_msg("CSV lacks \"%s\":\n%s", want[i], csv.data);
+    char *dir = icx_test_mkdtemp();
+    const char *path = icx_test_path("%s/back.csv", dir);
+    assert_int_equal(icx_file_write_atomic(path, csv.data, csv.len, 0600, &err), 0);
+    run(&again, profile("npa-case"), path, "INT-ICPO", 0);
+    if (again.rc != 0)
+        fail_msg("%s", again.report.data);
+    has(&again, "<DomesticCode system=\"JP-PENALCODE\">art182</DomesticCode>");
+    has(&again, "Place: JP-27 (Osaka, Japan)");
+    has(&again, "<BirthDate>2016-01-01</BirthDate>");
+    done(&again);
+
+    /* A list payload does not fit a case profile; the URL profile reads it. */
+    icx_mapping_free(&m);
+    assert_int_equal(icx_mapping_load(&m, profile("npa-case"), &errs, &err), 0);
+    icx_buf_reset(&csv);
+    done(&r);
+    run(&r, profile("npa-urls"), "urls.csv", NULL, 0);
+    assert_int_equal(icx_translate_back(&csv, m, r.payload.data, r.payload.len,
+                                        &err), ICX_EINVAL);
+    assert_non_null(strstr(err.msg, "does not fit a case profile"));
+    icx_mapping_free(&m);
+    assert_int_equal(icx_mapping_load(&m, profile("npa-urls"), &errs, &err), 0);
+    assert_int_equal(icx_translate_back(&csv, m, r.payload.data, r.payload.len,
+                                        &err), 0);
+    assert_non_null(strstr(csv.data, "\"https://files.example/s/a,b\","
+                                     "2025-04-04T00:00:00+09:00,児童ポルノ,公開中\r\n"));
+    done(&r);
+    icx_mapping_free(&m);
+    icx_buf_free(&csv);
+    icx_buf_free(&errs);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_yaml_records),
         cmocka_unit_test(test_bad_profile),
         cmocka_unit_test(test_hook),
+        cmocka_unit_test(test_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
