@@ -172,8 +172,8 @@ static int check_system(const char *v, const char *w, char *why, size_t n)
         ok = isalnum((unsigned char)v[i]) || strchr("._-", v[i]);
     if (ok)
         return 0;
-    snprintf(why, n, "\"%s\" is not a code system (CC-NAME, e.g. "
-             "JP-ACT52-1999)", v);
+    snprintf(why, n, "\"%s\" is not a code system; want CC-NAME, e.g. "
+             "JP-ACT52-1999", v);
     return -1;
 }
 
