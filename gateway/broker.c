@@ -222,7 +222,7 @@ static void turn_end(icx_broker *b)
         struct post_action *a = &b->post[i];
         if (a->type == 1 && ok) {
             icx_err err;
-            int r = b->ops->send(b->adapter, a->partner, a->kind, a->data,
+            int r = icx_broker_send(b, a->partner, a->kind, a->data,
                                  a->len, &err);
             if (r != ICX_SEND_OK)
                 icx_log_info("frame.deferred", "partner=%s kind=%d result=%d",
@@ -335,20 +335,104 @@ static void on_peer(void *core, const char *peer, int event)
     }
 }
 
+static struct adapter_slot *slot_named(icx_broker *b, const char *name)
+{
+    for (int i = 0; i < b->nslots; i++)
+        if (strcmp(b->slots[i].ops->name, name) == 0)
+            return &b->slots[i];
+    return NULL;
+}
+
+static struct adapter_slot *slot_for(icx_broker *b, const char *partner)
+{
+    const icx_partner *p = icx_config_partner(b->gen->cfg, partner);
+    if (p == NULL)
+        return NULL;
+    return slot_named(b, p->adapter ? p->adapter : "zmq");
+}
+
+int icx_broker_send(icx_broker *b, const char *partner, int kind,
+                    const char *data, size_t len, icx_err *err)
+{
+    struct adapter_slot *sl = slot_for(b, partner);
+    if (sl == NULL) {
+        icx_err_set(err, ICX_ENOTFOUND, "%s is not a configured partner",
+                    partner);
+        return ICX_SEND_ERROR;
+    }
+    return sl->ops->send(sl->state, partner, kind, data, len, err);
+}
+
+int icx_broker_connected(icx_broker *b, const char *partner)
+{
+    struct adapter_slot *sl = slot_for(b, partner);
+    return sl != NULL && sl->ops->connected(sl->state, partner);
+}
+
+static void adapters_close(icx_broker *b)
+{
+    for (int i = b->nslots - 1; i >= 0; i--)
+        if (b->slots[i].state != NULL)
+            b->slots[i].ops->close(&b->slots[i].state);
+    b->nslots = 0;
+}
+
+/* Opens every adapter a partner uses (and zmq when this gateway listens). */
 static int adapter_open(icx_broker *b, icx_err *err)
 {
-    /* The adapter keeps a pointer to its env: one per generation, kept in
-     * the broker until the adapter is closed. */
-    icx_adapter_env *env = &b->env[b->env_slot ^= 1];
-    *env = (icx_adapter_env){
-        .cfg = b->gen->cfg, .curve_public = b->curve_pub,
-        .curve_secret = b->curve_sec, .zmq_ctx = b->zctx, .core = b,
-        .deliver = on_frame, .peer_event = on_peer,
-    };
-    b->ops = b->find_adapter("zmq");
-    if (b->ops == NULL || b->ops->abi != ICX_ADAPTER_ABI)
-        return icx_err_set(err, ICX_ECONFIG, "adapter zmq is not available");
-    return b->ops->open(&b->adapter, env, err);
+    const icx_config *cfg = b->gen->cfg;
+    const char *names[ICX_MAX_ADAPTERS];
+    int n = 0;
+    if (cfg->listen != NULL)
+        names[n++] = "zmq";
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        const char *name = cfg->partners[i].adapter ? cfg->partners[i].adapter
+                                                    : "zmq";
+        int seen = 0;
+        for (int k = 0; k < n; k++)
+            seen |= strcmp(names[k], name) == 0;
+        if (!seen) {
+            if (n == ICX_MAX_ADAPTERS)
+                return icx_err_set(err, ICX_ECONFIG, "more than %d adapters",
+                                   ICX_MAX_ADAPTERS);
+            names[n++] = name;
+        }
+    }
+    b->nslots = 0;
+    for (int k = 0; k < n; k++) {
+        struct adapter_slot *sl = &b->slots[k];
+        memset(sl, 0, sizeof *sl);
+        sl->ops = b->find_adapter(names[k]);
+        if (sl->ops == NULL || sl->ops->abi != ICX_ADAPTER_ABI) {
+            adapters_close(b);
+            return icx_err_set(err, ICX_ECONFIG, "adapter \"%s\" is %s",
+                               names[k], sl->ops ? "built for another ABI"
+                                                 : "not available");
+        }
+        sl->env = (icx_adapter_env){
+            .cfg = cfg, .curve_public = b->curve_pub,
+            .curve_secret = b->curve_sec, .zmq_ctx = b->zctx, .core = b,
+            .deliver = on_frame, .peer_event = on_peer,
+        };
+        int rc = sl->ops->open(&sl->state, &sl->env, err);
+        if (rc < 0) {
+            adapters_close(b);
+            return icx_err_wrap(err, "adapter %s", names[k]);
+        }
+        b->nslots = k + 1;
+    }
+    return ICX_OK;
+}
+
+static const char *bound_endpoint(icx_broker *b)
+{
+    for (int i = 0; i < b->nslots; i++)
+        if (b->slots[i].ops->endpoint != NULL) {
+            const char *ep = b->slots[i].ops->endpoint(b->slots[i].state);
+            if (ep != NULL)
+                return ep;
+        }
+    return NULL;
 }
 
 /* libzmq releases a closed socket's address asynchronously: try again for
@@ -390,7 +474,7 @@ static void reload(icx_broker *b)
      * transport closes before the new one opens; if the new one cannot
      * open, the old configuration's transport is opened again. */
     struct icx_gen *old = b->gen;
-    const char *bound = b->ops->endpoint ? b->ops->endpoint(b->adapter) : NULL;
+    const char *bound = bound_endpoint(b);
     if (bound != NULL && g->cfg->listen != NULL && old->cfg->listen != NULL &&
         strcmp(g->cfg->listen, old->cfg->listen) == 0) {
         /* Same listen setting: keep the port partners already know (it
@@ -401,7 +485,7 @@ static void reload(icx_broker *b)
             g->cfg->listen = keep;
         }
     }
-    b->ops->close(&b->adapter);
+    adapters_close(b);
     b->gen = g;
     if (adapter_reopen(b, &err) < 0) {
         icx_log_error("config.refused", "reason=\"transport: %s\" kept=previous",
@@ -486,7 +570,7 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     rc = adapter_open(b, err);
     if (rc < 0)
         return rc;
-    const char *ep = b->ops->endpoint ? b->ops->endpoint(b->adapter) : NULL;
+    const char *ep = bound_endpoint(b);
     if (ep != NULL) {
         icx_log_info("listening", "endpoint=%s", ep);
         if (o->endpoint_file != NULL) {
@@ -509,8 +593,7 @@ static void close_all(icx_broker *b)
     if (b->pool != NULL)
         icx_pool_stop(&b->pool, drop_job);
     icx_broker_ctl_abort_all(b);
-    if (b->adapter != NULL)
-        b->ops->close(&b->adapter);
+    adapters_close(b);
     if (b->store != NULL) {
         icx_broker_audit(b, "daemon.stop", NULL, NULL, "pid=%ld",
                          (long)getpid());
@@ -570,9 +653,14 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         items[n++] = (zmq_pollitem_t){icx_pool_socket(b.pool), 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, b.sig_fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, b.ctl_fd, ZMQ_POLLIN, 0};
-        size_t first_adapter = n;
-        b.ops->pollitems(b.adapter, items + n, MAX_POLL - n, &na);
-        n += na;
+        for (int k = 0; k < b.nslots; k++) {
+            struct adapter_slot *sl = &b.slots[k];
+            na = 0;
+            sl->ops->pollitems(sl->state, items + n, MAX_POLL - n, &na);
+            sl->first_item = n;
+            sl->nitems = na;
+            n += na;
+        }
         int64_t now = icx_broker_now();
         long timeout = 200;
         if (b.next_scan <= now)
@@ -605,9 +693,13 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         }
         icx_err aerr;
         /* After a reload the polled items belong to the closed transport. */
-        if (!reloaded &&
-            b.ops->on_ready(b.adapter, items + first_adapter, na, &aerr) < 0)
-            icx_log_warn("transport", "error=\"%s\"", aerr.msg);
+        for (int k = 0; !reloaded && k < b.nslots; k++) {
+            struct adapter_slot *sl = &b.slots[k];
+            if (sl->ops->on_ready(sl->state, items + sl->first_item,
+                                  sl->nitems, &aerr) < 0)
+                icx_log_warn("transport", "adapter=%s error=\"%s\"",
+                             sl->ops->name, aerr.msg);
+        }
         for (int k = 0; k < 256; k++) {
             icx_job *job = icx_pool_take(b.pool);
             if (job == NULL)

@@ -547,7 +547,7 @@ static void partners(icx_broker *b, int fd, const icx_ctl_request *req)
         const icx_partner *p = &cfg->partners[i];
         struct depth_ctx d = {p->id, 0};
         icx_store_out_depths(b->store, depth_of, &d, &err);
-        int up = b->ops->connected(b->adapter, p->id);
+        int up = icx_broker_connected(b, p->id);
         struct peer_state *ps = icx_broker_peer(b, p->id);
         char last[32];
         time_str(last, sizeof last, ps ? ps->last_contact : 0);

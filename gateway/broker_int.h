@@ -66,6 +66,8 @@ struct bjob {
     size_t out_len;
 };
 
+#define ICX_MAX_ADAPTERS 8
+
 struct peer_state {
     char id[32];
     int connected;
@@ -108,10 +110,15 @@ typedef struct icx_broker {
     char curve_pub[ICX_Z85_KEY_LEN + 1];
     char curve_sec[ICX_Z85_KEY_LEN + 1];
     void *zctx;
-    const icx_adapter_ops *ops;
-    void *adapter;
-    icx_adapter_env env[2]; /* current and, during a reload, previous */
-    int env_slot;
+    /* One slot per adapter used by a partner (zmq also when listening);
+     * the adapter keeps a pointer to its env, so it lives here. */
+    struct adapter_slot {
+        const icx_adapter_ops *ops;
+        void *state;
+        icx_adapter_env env;
+        size_t first_item, nitems; /* its pollitems in this turn */
+    } slots[ICX_MAX_ADAPTERS];
+    int nslots;
     icx_pool *pool;
     int ctl_fd;
     int sig_fd;
@@ -133,6 +140,10 @@ int64_t icx_broker_now(void);
 
 /* broker.c */
 int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
+/* Sends through the partner's adapter (ICX_SEND_ERROR when unknown). */
+int icx_broker_send(icx_broker *b, const char *partner, int kind,
+                    const char *data, size_t len, icx_err *err);
+int icx_broker_connected(icx_broker *b, const char *partner);
 void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
                           const char *data, size_t len);
 void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,

@@ -114,7 +114,7 @@ static void send_row(icx_broker *b, const icx_out_row *row, int64_t now,
     }
     int attempts = row->attempts + 1;
     int r = p == NULL ? ICX_SEND_ERROR
-                      : b->ops->send(b->adapter, row->next_hop,
+                      : icx_broker_send(b, row->next_hop,
                                      ICX_FRAME_ENVELOPE, env->data, env->len,
                                      &err);
     char detail[200];
