@@ -296,24 +296,6 @@ struct icx_audit_verifier {
     icx_buf line;
 };
 
-static int unhex(unsigned char *out, const char *hex, size_t n)
-{
-    if (strlen(hex) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = hex[2 * i + (size_t)k];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-            else return -1;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return 0;
-}
-
 int icx_audit_verifier_new(icx_audit_verifier **out, const char *cert_pem,
                            size_t cert_len, icx_err *err)
 {
@@ -352,7 +334,7 @@ void icx_audit_verifier_resume(icx_audit_verifier *v, int64_t first_seq,
                                const char *prev_hex)
 {
     v->first_seq = first_seq;
-    v->resumed = unhex(v->first_prev, prev_hex, ICX_HASH_LEN) == 0;
+    v->resumed = icx_unhex(v->first_prev, prev_hex, ICX_HASH_LEN) == 0;
 }
 
 int icx_audit_verifier_record(icx_audit_verifier *v, const icx_audit_rec *r)
@@ -367,8 +349,8 @@ int icx_audit_verifier_record(icx_audit_verifier *v, const icx_audit_rec *r)
     }
     struct vrec *x = &v->v[v->n];
     x->seq = r->seq;
-    if (unhex(x->stored, r->hash, ICX_HASH_LEN) < 0 ||
-        unhex(x->prev, r->prev, ICX_HASH_LEN) < 0) {
+    if (icx_unhex(x->stored, r->hash, ICX_HASH_LEN) < 0 ||
+        icx_unhex(x->prev, r->prev, ICX_HASH_LEN) < 0) {
         if (!v->bad_input)
             snprintf(v->bad_msg, sizeof v->bad_msg, "audit record %lld: hash "
                      "fields are not 64 hex digits", (long long)r->seq);
@@ -503,7 +485,7 @@ int icx_audit_verifier_finish(icx_audit_verifier *v, uint64_t *records,
             icx_merkle_append(&m, v->v[next++].stored);
         unsigned char root[ICX_HASH_LEN], want[ICX_HASH_LEN];
         icx_merkle_root(&m, root);
-        if (unhex(want, cp->root, ICX_HASH_LEN) < 0 ||
+        if (icx_unhex(want, cp->root, ICX_HASH_LEN) < 0 ||
             memcmp(root, want, ICX_HASH_LEN) != 0)
             return damage(err, kind, bad_seq, ICX_DAMAGE_EDITED,
                           (int64_t)cp->size, "records up to %llu were "

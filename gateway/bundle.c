@@ -62,24 +62,6 @@ struct leaves {
     int oom;
 };
 
-static int unhex32(unsigned char *out, const char *hex)
-{
-    if (strlen(hex) != 64)
-        return -1;
-    for (int i = 0; i < 32; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = hex[2 * i + k];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-            else return -1;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return 0;
-}
-
 static int collect(void *ctx, const icx_audit_rec *r)
 {
     struct leaves *l = ctx;
@@ -93,7 +75,7 @@ static int collect(void *ctx, const icx_audit_rec *r)
         l->h = p;
         l->cap = cap;
     }
-    if (unhex32(l->h[l->n], r->hash) < 0)
+    if (icx_unhex(l->h[l->n], r->hash, 32) < 0)
         memset(l->h[l->n], 0, ICX_HASH_LEN);
     l->n++;
     if (strcmp(r->message_id, l->message_id) == 0) {
@@ -462,14 +444,9 @@ int icx_bundle_check(const char *data, size_t len, icx_buf *report,
     /* Records: leaf, proof, and whether they mention the digests. */
     int nrec = 0, env_seen = 0;
     unsigned char root[ICX_HASH_LEN];
-    if (strlen(cp.root) != 64) {
+    if (icx_unhex(root, cp.root, ICX_HASH_LEN) < 0) {
         rc = bad(report, err, "checkpoint root is not 64 hex digits");
         goto out;
-    }
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        sscanf(cp.root + 2 * i, "%2x", &v);
-        root[i] = (unsigned char)v;
     }
     char needle[80];
     snprintf(needle, sizeof needle, "sha256=%s", env_sha);
@@ -486,7 +463,7 @@ int icx_bundle_check(const char *data, size_t len, icx_buf *report,
         if (field(body, sec[i].len, "leaf", leaf_hex, sizeof leaf_hex) ||
             field(body, sec[i].len, "index", idx_s, sizeof idx_s) ||
             field(body, sec[i].len, "size", sz_s, sizeof sz_s) ||
-            unhex32(want, leaf_hex) < 0) {
+            icx_unhex(want, leaf_hex, 32) < 0) {
             snprintf(msg, sizeof msg, "%s is malformed", sec[i].name);
             rc = bad(report, err, msg);
             goto out;
@@ -503,7 +480,7 @@ int icx_bundle_check(const char *data, size_t len, icx_buf *report,
             char hexbuf[65];
             snprintf(hexbuf, sizeof hexbuf, "%.64s", p + 8);
             if (np == ICX_MERKLE_MAX_LEVELS || p[72] != '\n' ||
-                unhex32(path[np], hexbuf) < 0) {
+                icx_unhex(path[np], hexbuf, 32) < 0) {
                 snprintf(msg, sizeof msg, "%s: bad path line", sec[i].name);
                 rc = bad(report, err, msg);
                 goto out;

@@ -22,24 +22,6 @@
 
 /* Reads the chain tail from the table (at open, or after another
  * connection committed). */
-static int unhex32(unsigned char out[ICX_HASH_LEN], const char *hex)
-{
-    if (strlen(hex) != 64)
-        return -1;
-    for (int i = 0; i < ICX_HASH_LEN; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = hex[2 * i + k];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-            else return -1;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return 0;
-}
-
 /* Reads the chain tail and rebuilds the Merkle frontier from the table (at
  * open, or after another connection committed). */
 int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err)
@@ -66,7 +48,7 @@ int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err)
     st = s->st[ST_AUDIT_HASHES];
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         unsigned char leaf[ICX_HASH_LEN];
-        if (unhex32(leaf, col_str(st, 0)) < 0)
+        if (icx_unhex(leaf, col_str(st, 0), ICX_HASH_LEN) < 0)
             memset(leaf, 0, sizeof leaf); /* damage: verify names it */
         icx_merkle_append(&s->tree, leaf);
     }

@@ -256,6 +256,27 @@ void icx_hex(char *out, const unsigned char *in, size_t len)
     out[2 * len] = '\0';
 }
 
+int icx_unhex(unsigned char *out, const char *hex, size_t n)
+{
+    if (strlen(hex) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + (size_t)k];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return -1;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
 int icx_sha256_hex(char *out, const void *data, size_t len)
 {
     unsigned char md[EVP_MAX_MD_SIZE];

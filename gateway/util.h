@@ -39,6 +39,8 @@ int icx_time_parse(time_t *out, const char *s);
 int icx_date_parse(time_t *out, const char *s);
 
 void icx_hex(char *out, const unsigned char *in, size_t len); /* 2*len+1 */
+/* Lowercase hex of exactly 2*n digits -> n bytes; -1 when malformed. */
+int icx_unhex(unsigned char *out, const char *hex, size_t n);
 /* Lowercase hex SHA-256 of data (out >= 65 bytes). */
 int icx_sha256_hex(char *out, const void *data, size_t len);
 /* Random version-4 UUID, lowercase (out >= 37 bytes). */

@@ -120,9 +120,9 @@ static void chain(icx_audit_rec *r, int n)
     for (int i = 0; i < n; i++) {
         memset(&r[i], 0, sizeof r[i]);
         r[i].seq = i + 1;
-        snprintf(r[i].ts, sizeof r[i].ts, "2026-11-26T00:00:%02d.000Z", i);
-        snprintf(r[i].event, sizeof r[i].event, "event.%d", i);
-        snprintf(r[i].detail, sizeof r[i].detail, "n=%d", i);
+        snprintf(r[i].ts, sizeof r[i].ts, "2026-11-26T00:00:%02d.000Z", i % 60);
+        snprintf(r[i].event, sizeof r[i].event, "event.%d", i % 1000);
+        snprintf(r[i].detail, sizeof r[i].detail, "n=%d", i % 1000);
         memcpy(r[i].prev, prev, 65);
         icx_buf_reset(&b);
         icx_audit_line(&b, &r[i]);
