@@ -28,6 +28,10 @@ int icx_cmd_submit(int argc, char **argv);
 /* status, outbox, inbox, partners: read-only questions to the daemon. */
 int icx_cmd_query(int argc, char **argv);
 
+/* A mapping profile by path, or by name under config/mappings/ (or
+ * mappings/ beside CONFIG); malloc'ed. */
+char *icx_cli_profile_path(const char *p, const char *config);
+
 /* Maps an icx_rc to an exit code (EBADSIG/EPOLICY/ECONFIG/EINVAL -> 1 ...). */
 int icx_cli_exit_for(int rc);
 /* Prints "icx: error: <msg>" to stderr. */

@@ -62,7 +62,7 @@ static int write_out(const char *path, const icx_buf *b, icx_err *err)
 }
 
 /* A bare profile name is looked up in the mappings folder. */
-static char *profile_path(const char *p, const char *config)
+char *icx_cli_profile_path(const char *p, const char *config)
 {
     icx_buf b;
     icx_buf_init(&b, 4096);
@@ -240,7 +240,7 @@ int icx_cmd_translate(int argc, char **argv)
     icx_config *cfg = NULL;
     icx_translate_result res;
     int rc, code = ICX_EXIT_FAILURE;
-    char *ppath = profile_path(a.profile, a.config);
+    char *ppath = icx_cli_profile_path(a.profile, a.config);
     icx_err_clear(&err);
     icx_buf_init(&payload, ICX_TRANSLATE_MAX_PAYLOAD);
     icx_buf_init(&report, 16u << 20);

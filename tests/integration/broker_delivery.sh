@@ -71,7 +71,22 @@ check "PH-NBI stored it once" bash -c "[[ \$(sqlite3 '$W/PH-NBI/icx.db' \"select
 check "the receipt JP-NPA got the second time is the original one" bash -c \
   "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select hex(envelope) from receipts where message_id='$m1'\") == \$(sqlite3 '$W/PH-NBI/icx.db' \"select hex(receipt) from inbox where message_id='$m1'\") ]]"
 
-# 8. No daemon: commands say so (exit 4).
+# 8. submit --profile: a domestic CSV export translated for PH-NBI and sent;
+#    the victim's name is withheld from the payload PH-NBI receives.
+out=$("$icx" submit "$src/tests/data/translate/cases.csv" --profile "$src/config/mappings/npa-case.yaml" \
+  --to PH-NBI --legal-basis "MLAT test" --retain-until 2031-12-31 -c "$W/JP-NPA/gateway.yaml" 2>&1)
+m8=$(awk '/^queued/ {print $2}' <<<"$out")
+check "submit --profile translates and queues" test -n "$m8"
+check "the translated referral is delivered" wait_for 20 delivered JP-NPA "$m8"
+check "PH-NBI received a case payload without the victim's name" bash -c \
+  "sqlite3 '$W/PH-NBI/icx.db' \"select envelope from inbox where message_id='$m8'\" > '$W/m8.xml'; grep -q '<Withheld' '$W/m8.xml' && ! grep -q '架空 花子' '$W/m8.xml'"
+out=$("$icx" submit "$src/tests/data/translate/cases-bad.csv" --profile "$src/config/mappings/npa-case.yaml" \
+  --to PH-NBI --legal-basis "MLAT test" --retain-until 2031-12-31 -c "$W/JP-NPA/gateway.yaml" 2>&1)
+rc=$?
+check "a file with an invalid row sends nothing (exit 1)" test "$rc" -eq 1
+check "and names file:row:column:field" grep -q "cases-bad.csv:[0-9]*:[0-9]*:" <<<"$out"
+
+# 9. No daemon: commands say so (exit 4).
 gw_stop PH-NBI
 "$icx" partners -c "$W/PH-NBI/gateway.yaml" >/dev/null 2>"$W/nodaemon"
 rc=$?
