@@ -24,8 +24,10 @@
  * the issue: sign >= 0.95, verify >= 0.80.  `openssl speed` figures come
  * from bench/run-envelope.sh, which runs this program first.
  *
- * This file is, with gateway/xmlsig.c, the only place that includes xmlsec:
- * the bare loop must use the library directly to be a baseline.
+ * The bare loop (bare_xmlsec.c) and the envelopes of an exact size
+ * (sample_env.c) are shared with bench_broker.  With gateway/xmlsig.c they
+ * are the only places that use xmlsec directly: the bare loop must use the
+ * library itself to be a baseline.
  *
  * Usage: bench_envelope [-t SECONDS] [-r REPEATS] [--sample FILE] [--json]
  *                       [--alg NAME] [--size BYTES] [--op NAME]
@@ -51,6 +53,7 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
+#include "bare_xmlsec.h"
 #include "buf.h"
 #include "envelope.h"
 #include "err.h"
@@ -59,12 +62,11 @@
 #include "util.h"
 #include "xml.h"
 #include "xmlsig.h"
+#include "sample_env.h"
 
 #define SENDER "JP-NPA"
 #define RECIPIENT "PH-NBI"
-#define SAMPLE_REL "docs/samples/case-referral-payload.xml"
 #define MAX_REPEATS 15
-#define ENV_MAX (1024 * 1024)
 
 #define SIGN_TARGET 0.95
 #define VERIFY_TARGET 0.80
@@ -98,12 +100,7 @@ struct result {
 
 static volatile size_t sink; /* keeps serialized output observable */
 
-static void die(const char *what, const icx_err *err)
-{
-    fprintf(stderr, "bench_envelope: %s%s%s\n", what,
-            err != NULL ? ": " : "", err != NULL ? err->msg : "");
-    exit(1);
-}
+#define die bench_die
 
 static void usage(FILE *f)
 {
@@ -189,89 +186,6 @@ static void alg_free(struct alg *a)
 
 /* ---- payloads ----------------------------------------------------------- */
 
-/* Replaces [from, to) of s (offsets) by rep. */
-static void splice(icx_buf *s, size_t from, size_t to, const char *rep,
-                   size_t replen)
-{
-    icx_buf t;
-    icx_buf_init(&t, ENV_MAX);
-    if (icx_buf_append(&t, s->data, from) < 0 ||
-        icx_buf_append(&t, rep, replen) < 0 ||
-        icx_buf_append(&t, s->data + to, s->len - to) < 0)
-        die("payload too large", NULL);
-    icx_buf_free(s);
-    *s = t;
-}
-
-static size_t find(const icx_buf *s, const char *what)
-{
-    const char *p = strstr(s->data, what);
-    if (p == NULL) {
-        fprintf(stderr, "bench_envelope: sample has no %s\n", what);
-        exit(1);
-    }
-    return (size_t)(p - s->data);
-}
-
-/* Removes the lines from the one holding `open` to the one ending `close`. */
-static void cut(icx_buf *s, const char *open, const char *close)
-{
-    size_t a = find(s, open), b = find(s, close) + strlen(close);
-    while (a > 0 && s->data[a - 1] == ' ')
-        a--;
-    if (b < s->len && s->data[b] == '\n')
-        b++;
-    splice(s, a, b, "", 0);
-}
-
-/* Summary text of exactly n characters (ASCII), made from base. */
-static void set_summary(icx_buf *s, const char *base, size_t n)
-{
-    size_t a = find(s, "<Summary>") + strlen("<Summary>");
-    size_t b = find(s, "</Summary>");
-    icx_buf text;
-    icx_buf_init(&text, ENV_MAX);
-    while (text.len < n) {
-        size_t k = strlen(base);
-        if (k > n - text.len)
-            k = n - text.len;
-        if (icx_buf_append(&text, base, k) < 0 ||
-            (text.len < n && icx_buf_append(&text, " ", 1) < 0))
-            die("summary too large", NULL);
-    }
-    /* No trailing blank, so the text stays what was measured. */
-    if (n > 0 && text.data[n - 1] == ' ')
-        text.data[n - 1] = '.';
-    splice(s, a, b, text.data, text.len);
-    icx_buf_free(&text);
-}
-
-static void add_items(icx_buf *s, int first, int count)
-{
-    icx_buf items;
-    icx_buf_init(&items, ENV_MAX);
-    for (int i = first; i < first + count; i++) {
-        char id[32], hash[ICX_SHA256_HEX_LEN + 1];
-        snprintf(id, sizeof id, "item-%02d", i);
-        icx_sha256_hex(hash, id, strlen(id));
-        if (icx_buf_printf(&items,
-                           "    <Item id=\"%s\">\n"
-                           "      <Description>Still image %d of the same "
-                           "series, recovered from the suspect's phone "
-                           "backup</Description>\n"
-                           "      <Hash algorithm=\"sha256\">%s</Hash>\n"
-                           "      <SizeBytes>%d</SizeBytes>\n"
-                           "      <Grading scheme=\"interpol\">baseline"
-                           "</Grading>\n"
-                           "    </Item>\n",
-                           id, i, hash, 180000 + 977 * i) < 0)
-            die("payload too large", NULL);
-    }
-    size_t at = find(s, "  </Evidence>");
-    splice(s, at, at, items.data, items.len);
-    icx_buf_free(&items);
-}
-
 static void header(icx_header *h)
 {
     icx_err err;
@@ -288,83 +202,14 @@ static void header(icx_header *h)
         die("stamping the header", &err);
 }
 
-/* Builds and signs payload p; sizes in *ulen (unsigned) and *slen. */
-static void build_sign(struct subject *sj, const icx_header *h,
-                       const icx_buf *p, const icx_schemas *schemas)
-{
-    icx_err err;
-    icx_err_clear(&err);
-    icx_buf_reset(&sj->unsigned_env);
-    icx_buf_reset(&sj->signed_env);
-    if (icx_envelope_build(&sj->unsigned_env, h, p->data, p->len, schemas,
-                           &err) < 0)
-        die("building the envelope", &err);
-    if (icx_envelope_sign(&sj->signed_env, sj->unsigned_env.data,
-                          sj->unsigned_env.len, schemas, sj->alg->signer,
-                          &err) < 0)
-        die("signing the envelope", &err);
-}
-
-/* Grows or trims the sample until the signed envelope has sj->target
- * bytes: small envelopes lose Evaluation, one Offence, Dates..Evidence and
- * RequestedActions, large ones gain Evidence items; the Summary length
- * does the fine tuning. */
+/* The envelope pair of sj, exactly sj->target bytes once signed. */
 static void make_envelope(struct subject *sj, const char *sample,
                           const icx_schemas *schemas)
 {
     icx_header h;
-    icx_buf p;
-    char base[1024];
     header(&h);
-    icx_buf_init(&p, ENV_MAX);
-    if (icx_buf_puts(&p, sample) < 0)
-        die("sample too large", NULL);
-    {
-        size_t a = find(&p, "<Summary>") + strlen("<Summary>");
-        size_t b = find(&p, "</Summary>");
-        snprintf(base, sizeof base, "%.*s", (int)(b - a), p.data + a);
-    }
-    size_t summary = strlen(base);
-    build_sign(sj, &h, &p, schemas);
-    if (sj->signed_env.len > sj->target) {
-        cut(&p, "<Dates>", "</Evidence>");
-        cut(&p, "<RequestedActions>", "</RequestedActions>");
-        cut(&p, "<Evaluation ", "/>");
-        cut(&p, "<Offence ", "</Offence>");
-    } else {
-        int next = 3, step = 8;
-        while (step > 0) {
-            icx_buf trial;
-            icx_buf_init(&trial, ENV_MAX);
-            if (icx_buf_append(&trial, p.data, p.len) < 0)
-                die("payload too large", NULL);
-            add_items(&trial, next, step);
-            build_sign(sj, &h, &trial, schemas);
-            /* Leave room for the Summary to close the gap. */
-            if (sj->signed_env.len + 200 <= sj->target) {
-                icx_buf_free(&p);
-                p = trial;
-                next += step;
-            } else {
-                icx_buf_free(&trial);
-                step /= 2;
-            }
-        }
-    }
-    for (int round = 0; round < 6; round++) {
-        set_summary(&p, base, summary);
-        build_sign(sj, &h, &p, schemas);
-        long gap = (long)sj->target - (long)sj->signed_env.len;
-        if (gap == 0)
-            break;
-        if ((long)summary + gap < 1 || (long)summary + gap > 4000) {
-            fprintf(stderr, "bench_envelope: cannot reach %zu bytes with "
-                            "the Summary alone\n", sj->target);
-            exit(1);
-        }
-        summary = (size_t)((long)summary + gap);
-    }
-    icx_buf_free(&p);
+    sample_env_make(NULL, &sj->unsigned_env, &sj->signed_env, sj->target,
+                    sample, &h, schemas, sj->alg->signer);
 }
 
 /* ---- the four operations ------------------------------------------------ */
@@ -390,80 +235,19 @@ static int icx_verify_once(struct subject *sj)
 
 static int bare_sign_once(struct subject *sj)
 {
-    int rc = -1;
-    xmlSecDSigCtxPtr ctx = NULL;
-    xmlChar *mem = NULL;
-    int size = 0;
-    xmlDocPtr doc = xmlReadMemory(sj->unsigned_env.data,
-                                  (int)sj->unsigned_env.len, NULL, NULL,
-                                  XML_PARSE_NONET);
-    xmlNodePtr root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
-    if (root == NULL)
-        goto out;
-    xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(
-        doc, xmlSecTransformExclC14NId,
-        sj->alg->key_alg == ICX_ALG_ECDSA_P256 ? xmlSecTransformEcdsaSha256Id
-                                               : xmlSecTransformRsaSha256Id,
-        NULL, BAD_CAST "ds");
-    if (sig == NULL)
-        goto out;
-    xmlAddChild(root, sig);
-    xmlNodePtr ref = xmlSecTmplSignatureAddReference(
-        sig, xmlSecTransformSha256Id, NULL, BAD_CAST "", NULL);
-    if (ref == NULL ||
-        xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) ==
-            NULL ||
-        xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId) ==
-            NULL)
-        goto out;
-    ctx = xmlSecDSigCtxCreate(NULL);
-    if (ctx == NULL)
-        goto out;
-    ctx->signKey = xmlSecKeyDuplicate(sj->alg->bare_key);
-    if (ctx->signKey == NULL || xmlSecDSigCtxSign(ctx, sig) < 0)
-        goto out;
-    xmlDocDumpMemory(doc, &mem, &size);
-    if (mem == NULL || size <= 0)
-        goto out;
-    sink += (size_t)size;
-    rc = 0;
-out:
-    if (mem != NULL)
-        xmlFree(mem);
-    if (ctx != NULL)
-        xmlSecDSigCtxDestroy(ctx);
-    if (doc != NULL)
-        xmlFreeDoc(doc);
+    size_t n = 0;
+    int rc = bare_xmlsec_sign(sj->alg->bare_key,
+                              sj->alg->key_alg == ICX_ALG_ECDSA_P256,
+                              sj->unsigned_env.data, sj->unsigned_env.len,
+                              NULL, &n);
+    sink += n;
     return rc;
 }
 
 static int bare_verify_once(struct subject *sj)
 {
-    int rc = -1;
-    xmlSecDSigCtxPtr ctx = NULL;
-    xmlDocPtr doc = xmlReadMemory(sj->signed_env.data,
-                                  (int)sj->signed_env.len, NULL, NULL,
-                                  XML_PARSE_NONET);
-    xmlNodePtr root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
-    xmlNodePtr sig = root != NULL ? xmlSecFindNode(root, xmlSecNodeSignature,
-                                                   xmlSecDSigNs)
-                                  : NULL;
-    if (sig == NULL)
-        goto out;
-    ctx = xmlSecDSigCtxCreate(NULL);
-    if (ctx == NULL)
-        goto out;
-    ctx->signKey = xmlSecKeyDuplicate(sj->alg->bare_cert);
-    if (ctx->signKey == NULL || xmlSecDSigCtxVerify(ctx, sig) < 0)
-        goto out;
-    if (ctx->status == xmlSecDSigStatusSucceeded)
-        rc = 0;
-out:
-    if (ctx != NULL)
-        xmlSecDSigCtxDestroy(ctx);
-    if (doc != NULL)
-        xmlFreeDoc(doc);
-    return rc;
+    return bare_xmlsec_verify(sj->alg->bare_cert, sj->signed_env.data,
+                              sj->signed_env.len);
 }
 
 /* ---- timing ------------------------------------------------------------- */
@@ -535,30 +319,15 @@ static void check(struct subject *sj)
         die("an operation fails before timing", NULL);
     /* A bare-signed envelope must pass ICX verification: both loops make
      * the same signature. */
-    xmlDocPtr doc = xmlReadMemory(sj->unsigned_env.data,
-                                  (int)sj->unsigned_env.len, NULL, NULL, 0);
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(
-        doc, xmlSecTransformExclC14NId,
-        sj->alg->key_alg == ICX_ALG_ECDSA_P256 ? xmlSecTransformEcdsaSha256Id
-                                               : xmlSecTransformRsaSha256Id,
-        NULL, BAD_CAST "ds");
-    xmlAddChild(root, sig);
-    xmlNodePtr ref = xmlSecTmplSignatureAddReference(
-        sig, xmlSecTransformSha256Id, NULL, BAD_CAST "", NULL);
-    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId);
-    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
-    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
-    ctx->signKey = xmlSecKeyDuplicate(sj->alg->bare_key);
-    if (xmlSecDSigCtxSign(ctx, sig) < 0)
-        die("bare signing fails", NULL);
-    xmlSecDSigCtxDestroy(ctx);
     xmlChar *mem = NULL;
-    int size = 0;
-    xmlDocDumpMemory(doc, &mem, &size);
-    xmlFreeDoc(doc);
+    size_t size = 0;
+    if (bare_xmlsec_sign(sj->alg->bare_key,
+                         sj->alg->key_alg == ICX_ALG_ECDSA_P256,
+                         sj->unsigned_env.data, sj->unsigned_env.len, &mem,
+                         &size) < 0)
+        die("bare signing fails", NULL);
     icx_err_clear(&err);
-    if (icx_envelope_verify(&h, (const char *)mem, (size_t)size, &sj->policy,
+    if (icx_envelope_verify(&h, (const char *)mem, size, &sj->policy,
                             &err) < 0)
         die("ICX refuses the bare-signed envelope", &err);
     xmlFree(mem);
@@ -672,28 +441,6 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-static char *read_sample(const char *given)
-{
-    icx_err err;
-    char *data = NULL, path[4096];
-    size_t len = 0;
-    icx_err_clear(&err);
-    if (given != NULL) {
-        if (icx_file_read(&data, &len, given, ENV_MAX, &err) < 0)
-            die("reading the sample", &err);
-        return data;
-    }
-    if (icx_file_read(&data, &len, SAMPLE_REL, ENV_MAX, &err) == 0)
-        return data;
-    /* Beside the schemas folder of the source tree. */
-    snprintf(path, sizeof path, "%s/../" SAMPLE_REL,
-             icx_schemas_default_dir());
-    icx_err_clear(&err);
-    if (icx_file_read(&data, &len, path, ENV_MAX, &err) < 0)
-        die("reading the sample (give --sample FILE)", &err);
-    return data;
-}
-
 int main(int argc, char **argv)
 {
     double seconds = 3;
@@ -745,13 +492,14 @@ int main(int argc, char **argv)
         }
     }
 
+    bench_prog = "bench_envelope";
     icx_err_clear(&err);
     if (icx_xmlsig_init(&err) < 0)
         die("initializing xmlsec", &err);
     icx_schemas *schemas = NULL;
     if (icx_schemas_load(&schemas, icx_schemas_default_dir(), &err) < 0)
         die("loading the schemas (set ICX_SCHEMAS_DIR)", &err);
-    char *sample = read_sample(sample_path);
+    char *sample = sample_env_read(sample_path);
 
     char tmp[] = "/tmp/icx-bench-XXXXXX";
     if (mkdtemp(tmp) == NULL)
