@@ -627,6 +627,8 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     b.ctl_fd = -1;
     b.config_path = o->config_path;
     b.find_adapter = o->find_adapter;
+    b.hooks = o->hooks;
+    b.nhooks = o->nhooks;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);

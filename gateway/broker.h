@@ -19,11 +19,14 @@
 
 #include "adapter.h"
 #include "err.h"
+#include "hooks.h"
 
 typedef struct icx_serve_opts {
     const char *config_path;
     icx_adapter_find_fn find_adapter; /* the adapter registry */
     const char *endpoint_file; /* write the bound listen endpoint here */
+    const icx_hook *hooks;     /* handlers of accepted envelopes */
+    size_t nhooks;
 } icx_serve_opts;
 
 int icx_broker_serve(const icx_serve_opts *opts, icx_err *err);

@@ -37,12 +37,22 @@ static int flag(const icx_ctl_request *r, const char *name)
 
 static void reply(icx_broker *b, int fd, int code, icx_buf *text)
 {
-    icx_broker_post_reply(b, fd, code, text->data ? text->data : "", text->len);
+    if (fd >= 0)
+        icx_broker_post_reply(b, fd, code, text->data ? text->data : "",
+                              text->len);
+    else if (code != 0)
+        icx_log_warn("enqueue.failed", "detail=\"%.200s\"",
+                     text->data ? text->data : "");
     icx_buf_free(text);
 }
 
+/* fd < 0: a message produced inside the daemon; only logged. */
 static void reply_now(int fd, int code, const char *msg)
 {
+    if (fd < 0) {
+        icx_log_warn("enqueue.failed", "detail=\"%s\"", msg);
+        return;
+    }
     icx_ctl_write_response(fd, code, msg, strlen(msg));
     close(fd);
 }
@@ -51,6 +61,10 @@ static void pending_free(struct ctl_pending *p)
 {
     for (int i = 0; p->signed_env != NULL && i < p->n; i++)
         free(p->signed_env[i]);
+    for (int i = 0; p->payloads != NULL && i < p->n; i++)
+        free(p->payloads[i]);
+    free(p->payloads);
+    free(p->payload_lens);
     free(p->signed_env);
     free(p->signed_len);
     free(p->headers);
@@ -268,7 +282,8 @@ static void submit_finish(icx_broker *b, struct ctl_pending *p)
         snprintf(detail, sizeof detail, "recipient=%s hop=%s category=%s "
                  "tlp=%s code=%s sha256=%s user=%s", h->recipient, p->hops[i],
                  h->category, h->tlp, h->hcode, row.sha256,
-                 opt(&p->req, "--user") ? opt(&p->req, "--user") : "-");
+                 p->origin ? p->origin
+                 : opt(&p->req, "--user") ? opt(&p->req, "--user") : "-");
         if (icx_store_out_insert(b->store, &row, p->signed_env[i],
                                  p->signed_len[i], "outbound.queued", detail,
                                  &err) < 0) {
@@ -308,6 +323,90 @@ void icx_broker_signed(icx_broker *b, struct bjob *j)
     icx_bjob_free(j);
     if (--p->remaining == 0)
         submit_finish(b, p);
+}
+
+void icx_outmsg_free(icx_outmsg *msgs, size_t n)
+{
+    for (size_t i = 0; msgs != NULL && i < n; i++)
+        free(msgs[i].payload);
+    free(msgs);
+}
+
+void icx_broker_enqueue(icx_broker *b, icx_outmsg *msgs, size_t n,
+                        const char *origin)
+{
+    const icx_config *cfg = b->gen->cfg;
+    struct ctl_pending *p = calloc(1, sizeof *p);
+    time_t now = time(NULL);
+    if (p == NULL || n == 0) {
+        free(p);
+        icx_outmsg_free(msgs, n);
+        return;
+    }
+    p->fd = -1;
+    p->origin = origin;
+    icx_buf_init(&p->text, 1 << 20);
+    p->headers = calloc(n, sizeof *p->headers);
+    p->hops = calloc(n, sizeof *p->hops);
+    p->signed_env = calloc(n, sizeof *p->signed_env);
+    p->signed_len = calloc(n, sizeof *p->signed_len);
+    p->payloads = calloc(n, sizeof *p->payloads);
+    p->payload_lens = calloc(n, sizeof *p->payload_lens);
+    if (!p->headers || !p->hops || !p->signed_env || !p->signed_len ||
+        !p->payloads || !p->payload_lens) {
+        pending_free(p);
+        icx_outmsg_free(msgs, n);
+        return;
+    }
+    p->n = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        icx_err err;
+        p->headers[i] = msgs[i].h;
+        snprintf(p->headers[i].sender, sizeof p->headers[i].sender, "%s",
+                 cfg->id);
+        icx_header_stamp(&p->headers[i], now, &err);
+        p->payloads[i] = msgs[i].payload;
+        p->payload_lens[i] = msgs[i].len;
+        msgs[i].payload = NULL;
+        snprintf(p->hops[i], sizeof p->hops[i], "%s",
+                 icx_broker_next_hop(cfg, p->headers[i].recipient));
+    }
+    icx_outmsg_free(msgs, n);
+    for (int i = 0; i < p->n; i++) {
+        char why[400];
+        if (icx_broker_egress_check(cfg, &p->headers[i], why, sizeof why) < 0) {
+            icx_broker_audit(b, "outbound.refused", p->headers[i].message_id,
+                             p->headers[i].recipient, "stage=%s reason=\"%s\"",
+                             origin, why);
+            pending_free(p);
+            return;
+        }
+    }
+    for (int i = 0; i < p->n; i++) {
+        struct bjob *j = calloc(1, sizeof *j);
+        if (j == NULL) {
+            p->failed++;
+            continue;
+        }
+        j->type = BJOB_SIGN;
+        j->ctl = p;
+        j->index = i;
+        j->h = p->headers[i];
+        j->payload = p->payloads[i];
+        j->payload_len = p->payload_lens[i];
+        if (icx_broker_submit_job(b, j) < 0) {
+            icx_bjob_free(j);
+            p->failed++;
+            continue;
+        }
+        p->remaining++;
+    }
+    if (p->remaining == 0) {
+        pending_free(p);
+        return;
+    }
+    p->next = b->pending;
+    b->pending = p;
 }
 
 /* ---- read-only commands ---------------------------------------------- */

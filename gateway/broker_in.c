@@ -95,6 +95,34 @@ static void duplicate(icx_broker *b, struct bjob *j, const icx_in_row *row,
     }
 }
 
+/* Hands an accepted envelope to the module registered for its category;
+ * what it answers is queued like a submission. */
+static void run_hooks(icx_broker *b, struct bjob *j)
+{
+    icx_hook_env env = {b->gen->cfg};
+    for (size_t i = 0; i < b->nhooks; i++) {
+        const icx_hook *hk = &b->hooks[i];
+        if (strcmp(hk->category, j->h.category) != 0)
+            continue;
+        icx_outmsg *out = NULL;
+        size_t nout = 0;
+        icx_err err;
+        icx_err_clear(&err);
+        if (hk->fn(hk->ctx, &env, &j->h, j->data, j->len, &out, &nout,
+                   &err) < 0) {
+            icx_log_warn("hook.failed", "category=%s message_id=%s "
+                         "error=\"%s\"", hk->category, j->h.message_id,
+                         err.msg);
+            icx_broker_audit(b, "hook.failed", j->h.message_id, j->h.sender,
+                             "category=%s", hk->category);
+            icx_outmsg_free(out, nout);
+            continue;
+        }
+        if (nout > 0)
+            icx_broker_enqueue(b, out, nout, hk->category);
+    }
+}
+
 static void accept_envelope(icx_broker *b, struct bjob *j)
 {
     const icx_config *cfg = b->gen->cfg;
@@ -149,6 +177,8 @@ static void accept_envelope(icx_broker *b, struct bjob *j)
         }
         b->next_scan = 0;
     }
+    if (j->rc == ICX_OK && !relay)
+        run_hooks(b, j);
     if (j->rc == ICX_OK)
         icx_log_info(event, "message_id=%s sender=%s peer=%s sha256=%s",
                      j->h.message_id, j->h.sender, j->peer, j->sha256);

@@ -94,6 +94,9 @@ struct ctl_pending {
     char (*hops)[32];
     char **signed_env;
     size_t *signed_len;
+    char **payloads;        /* internal producers: owned payloads */
+    size_t *payload_lens;
+    const char *origin;     /* "operator" or the producing module */
     int n;
     icx_buf text;
     int json;
@@ -104,6 +107,8 @@ typedef struct icx_broker {
     struct icx_gen *gen;
     const char *config_path;
     icx_adapter_find_fn find_adapter;
+    const icx_hook *hooks;
+    size_t nhooks;
     icx_signer *signer;
     icx_schemas *schemas;
     icx_store *store;
@@ -170,6 +175,11 @@ void icx_broker_wake_hop(icx_broker *b, const char *hop);
 int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
                             char *why, size_t whylen);
 const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient);
+
+/* Queues messages produced inside the daemon (hooks): egress policy,
+ * signing on the pool, queued after commit.  Takes the payloads. */
+void icx_broker_enqueue(icx_broker *b, icx_outmsg *msgs, size_t n,
+                        const char *origin);
 
 /* broker_ctl.c */
 void icx_broker_control(icx_broker *b, int fd);

@@ -61,7 +61,8 @@ int icx_cmd_serve(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    icx_serve_opts o = {DEFAULT_CONFIG, icx_adapter_find, NULL};
+    icx_serve_opts o = {.config_path = DEFAULT_CONFIG,
+                        .find_adapter = icx_adapter_find};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {

@@ -1,0 +1,55 @@
+/*
+ * hooks.h - what the daemon does with an accepted envelope beyond storing
+ * it: modules (lists, surveys) register a handler per category.
+ *
+ * A handler runs on the broker's loop thread right after an envelope
+ * addressed to this gateway was accepted (never for a duplicate, a relayed
+ * or a rejected one), with its verified bytes and header.  It may return
+ * messages to send (payload documents plus the header fields the module
+ * decides); the broker checks egress policy, signs them on the worker
+ * pool and queues them like any submission, each with its own audit
+ * records.  A handler keeps its own state (its own files); if the daemon
+ * stops between the acceptance and the queueing of the answers, the
+ * answers are lost and the partner asks again (list pulls and survey
+ * rounds are idempotent by design), so a handler must not rely on being
+ * called exactly once.
+ *
+ * Ownership: out messages and their payloads are malloc'ed by the handler
+ * and freed by the broker.  A handler must be quick: it blocks the loop.
+ */
+#ifndef ICX_HOOKS_H
+#define ICX_HOOKS_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "err.h"
+
+typedef struct icx_outmsg {
+    icx_header h;       /* recipient, category, handling, legal basis,
+                         * retain-until, ref/conversation; sender, message id
+                         * and created are filled by the broker */
+    char *payload;      /* the payload document (malloc'ed) */
+    size_t len;
+} icx_outmsg;
+
+typedef struct icx_hook_env {
+    const icx_config *cfg;
+} icx_hook_env;
+
+typedef int (*icx_hook_fn)(void *ctx, const icx_hook_env *env,
+                           const icx_header *h, const char *envelope,
+                           size_t len, icx_outmsg **out, size_t *nout,
+                           icx_err *err);
+
+typedef struct icx_hook {
+    const char *category;   /* e.g. "list-sync-request" */
+    icx_hook_fn fn;
+    void *ctx;
+} icx_hook;
+
+/* Frees n messages and the array. */
+void icx_outmsg_free(icx_outmsg *msgs, size_t n);
+
+#endif
