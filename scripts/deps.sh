@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
-  libcmocka-dev clang libutf8proc-dev libidn2-dev
+  libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(libclang-rt-14-dev)
