@@ -217,6 +217,7 @@ static void turn_end(icx_broker *b)
         }
         b->in_tx = 0;
         b->tx_failed = 0;
+        b->commits_since_ckpt++;
     }
     for (size_t i = 0; i < b->npost; i++) {
         struct post_action *a = &b->post[i];
@@ -274,6 +275,7 @@ int icx_broker_submit_job(icx_broker *b, struct bjob *j)
 {
     icx_err err;
     j->base.run = icx_bjob_run;
+    j->base.urgent = j->type != BJOB_SIGN;
     j->b = b;
     if (j->gen == NULL)
         j->gen = icx_gen_ref(b->gen);
@@ -545,6 +547,8 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     rc = icx_store_open(&b->store, cfg->store_path, err);
+    if (rc == ICX_OK)
+        rc = icx_store_manual_checkpoints(b->store, err);
     if (rc < 0)
         return rc;
     {
@@ -667,9 +671,18 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         long timeout = 200;
         if (b.next_scan <= now)
             timeout = 0;
-        if (zmq_poll(items, (int)n, timeout) < 0 && zmq_errno() != EINTR) {
+        int ready = zmq_poll(items, (int)n, timeout);
+        if (ready < 0 && zmq_errno() != EINTR) {
             icx_log_error("poll", "error=\"%s\"", zmq_strerror(zmq_errno()));
             break;
+        }
+        /* Quiet moment, or a long busy stretch: fold the WAL back. */
+        if ((ready == 0 && b.commits_since_ckpt > 0) ||
+            b.commits_since_ckpt >= 1000) {
+            icx_err cerr;
+            if (icx_store_idle(b.store, &cerr) < 0)
+                icx_log_warn("store.checkpoint", "error=\"%s\"", cerr.msg);
+            b.commits_since_ckpt = 0;
         }
         int reloaded = 0;
         if (items[1].revents & ZMQ_POLLIN) {

@@ -135,6 +135,7 @@ typedef struct icx_broker {
     struct peer_state *peers;
     size_t npeers;
     int64_t next_scan;
+    int commits_since_ckpt; /* WAL checkpoint bookkeeping */
     uint64_t cp_size;       /* audit records covered by the last checkpoint */
     int64_t cp_time;
     int stopping;

@@ -31,7 +31,9 @@ struct icx_pool {
     char results_ep[64];
     void *ctx;
     int nworkers;
-    int inflight;
+    int inflight;    /* queued + at a worker + finished, not yet taken */
+    int dispatched;  /* handed to workers, not yet back */
+    icx_job *head[2], *tail[2]; /* [0] urgent, [1] normal */
     struct worker *w;
 };
 
@@ -111,18 +113,40 @@ out:
     return rc;
 }
 
+/* Hands queued jobs to the workers while fewer than two per worker are
+ * out; urgent ones first. */
+static void pump(icx_pool *p)
+{
+    while (p->dispatched < 2 * p->nworkers) {
+        int q = p->head[0] != NULL ? 0 : p->head[1] != NULL ? 1 : -1;
+        if (q < 0)
+            return;
+        icx_job *job = p->head[q];
+        if (zmq_send(p->jobs, &job, sizeof job, ZMQ_DONTWAIT) != sizeof job)
+            return; /* try again after the next result */
+        p->head[q] = job->next;
+        if (p->head[q] == NULL)
+            p->tail[q] = NULL;
+        job->next = NULL;
+        p->dispatched++;
+    }
+}
+
 int icx_pool_submit(icx_pool *p, icx_job *job, icx_err *err)
 {
-    for (;;) {
-        if (zmq_send(p->jobs, &job, sizeof job, ZMQ_DONTWAIT) == sizeof job) {
-            p->inflight++;
-            return ICX_OK;
-        }
-        if (errno != EINTR)
-            break;
-    }
-    return icx_err_set(err, ICX_EAGAIN, "worker queue full: %s",
-                       zmq_strerror(zmq_errno()));
+    int q = job->urgent ? 0 : 1;
+    if (p->inflight >= ICX_POOL_MAX_QUEUE)
+        return icx_err_set(err, ICX_EAGAIN, "%d jobs waiting for the workers",
+                           p->inflight);
+    job->next = NULL;
+    if (p->tail[q] != NULL)
+        p->tail[q]->next = job;
+    else
+        p->head[q] = job;
+    p->tail[q] = job;
+    p->inflight++;
+    pump(p);
+    return ICX_OK;
 }
 
 void *icx_pool_socket(icx_pool *p) { return p->results; }
@@ -134,6 +158,8 @@ icx_job *icx_pool_take(icx_pool *p)
     if (n != (int)sizeof job)
         return NULL;
     p->inflight--;
+    p->dispatched--;
+    pump(p);
     return job;
 }
 
@@ -147,8 +173,18 @@ void icx_pool_stop(icx_pool **pp, void (*drop)(icx_job *job))
     int started = 0;
     for (int i = 0; p->w != NULL && i < p->nworkers; i++)
         started += p->w[i].started;
+    /* Jobs still waiting in the queue never reach a worker. */
+    for (int q = 0; q < 2; q++)
+        while (p->head[q] != NULL) {
+            icx_job *job = p->head[q];
+            p->head[q] = job->next;
+            p->inflight--;
+            if (drop != NULL)
+                drop(job);
+        }
+    p->tail[0] = p->tail[1] = NULL;
     /* Let running jobs finish and hand back what is done. */
-    while (p->inflight > 0 && started > 0) {
+    while (p->dispatched > 0 && started > 0) {
         zmq_pollitem_t it = {p->results, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 5000) <= 0)
             break;

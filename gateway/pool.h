@@ -1,10 +1,12 @@
 /*
  * pool.h - a pool of worker threads fed through ZeroMQ inproc sockets.
  *
- * The loop thread pushes jobs (a pointer each) to the workers through a
- * PUSH socket; a worker runs job->run(job, ctx) and pushes the same
- * pointer back; the loop polls icx_pool_socket() and takes finished jobs
- * with icx_pool_take().  Signing and verification run here so the loop
+ * The loop thread queues jobs; the pool hands at most two per worker at a
+ * time to the workers through a PUSH socket (urgent ones first), so a job
+ * waits in the loop's queue, not behind a long line in one worker's pipe:
+ * whichever worker finishes takes the next.  A worker runs
+ * job->run(job, ctx) and pushes the same pointer back; the loop polls
+ * icx_pool_socket() and takes finished jobs with icx_pool_take().  Signing and verification run here so the loop
  * stays free for sockets, timers and the store.
  *
  * Ownership: a job belongs to the pool from submit until take returns it.
@@ -19,13 +21,19 @@
 typedef struct icx_job icx_job;
 struct icx_job {
     void (*run)(icx_job *job, void *ctx); /* runs on a worker */
+    int urgent;     /* answers to partners go before new submissions */
+    icx_job *next;  /* the pool's queue; not for the caller */
 };
 
 typedef struct icx_pool icx_pool;
 
 int icx_pool_start(icx_pool **out, void *zmq_ctx, int workers, void *ctx,
                    icx_err *err);
-/* Hands job to a worker; ICX_EAGAIN when the queue is full. */
+/* Jobs the pool holds at most; beyond that submit refuses (a peer's
+ * frame is then dropped and its sender retries later). */
+#define ICX_POOL_MAX_QUEUE 20000
+
+/* Queues job for a worker (never blocks); ICX_EAGAIN when full. */
 int icx_pool_submit(icx_pool *p, icx_job *job, icx_err *err);
 /* The socket to poll for finished jobs (ZMQ_POLLIN). */
 void *icx_pool_socket(icx_pool *p);

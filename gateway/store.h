@@ -54,6 +54,13 @@ void icx_store_free(icx_store **sp);
 /* Highest applied migration number. */
 int icx_store_version(icx_store *s);
 
+/* The daemon's connection: WAL checkpoints happen when the caller says so
+ * (icx_store_idle), not inside a commit that a partner is waiting for. */
+int icx_store_manual_checkpoints(icx_store *s, icx_err *err);
+/* Copies committed WAL pages into the database without waiting for
+ * readers (PRAGMA wal_checkpoint(PASSIVE)); call when idle. */
+int icx_store_idle(icx_store *s, icx_err *err);
+
 /* Explicit transaction around several calls.  Calls made outside one run
  * in their own transaction. */
 int icx_store_begin(icx_store *s, icx_err *err);

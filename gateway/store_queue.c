@@ -87,13 +87,20 @@ int icx_store_out_insert(icx_store *s, const icx_out_row *row,
     sqlite3_bind_int64(st, 10, row->next_attempt_at);
     sqlite3_bind_int64(st, 11, (int64_t)time(NULL));
     bind_opt_text(st, 12, row->reason[0] != '\0' ? row->reason : NULL);
-    sqlite3_bind_blob64(st, 13, env, len, SQLITE_STATIC);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
         goto out;
     }
     changed = 1;
+    sqlite3_stmt *es = s->st[ST_OUT_ENV_INSERT];
+    sqlite3_bind_blob64(es, 1, env, len, SQLITE_STATIC);
+    rc = icx_sq_step(s, es);
+    done(es);
+    if (rc != SQLITE_DONE) {
+        rc = icx_sq_fail(s, rc, op, err);
+        goto out;
+    }
     rc = icx_sq_audit_append(s, event, row->message_id, row->next_hop, detail, op,
                       err);
 out:

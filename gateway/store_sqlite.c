@@ -117,6 +117,15 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
     "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints"
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;",
+    /* 3: outbound envelope bytes in their own table, written once: the
+     * outbox row changes size with every state change, and SQLite rewrites
+     * a whole row (blob included) when it does. */
+    "CREATE TABLE outbox_envelope ("
+    " outbox_id INTEGER PRIMARY KEY REFERENCES outbox (id),"
+    " envelope BLOB NOT NULL);"
+    "INSERT INTO outbox_envelope (outbox_id, envelope)"
+    " SELECT id, envelope FROM outbox;"
+    "ALTER TABLE outbox DROP COLUMN envelope;",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -154,8 +163,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "checkpoints ORDER BY size DESC LIMIT 1",
     [ST_OUT_INSERT] = "INSERT INTO outbox (message_id, next_hop, recipient, "
                       "sender, category, sha256, state, attempts, created_at, "
-                      "next_attempt_at, updated_at, reason, envelope) VALUES "
-                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                      "next_attempt_at, updated_at, reason) VALUES "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [ST_OUT_ENV_INSERT] = "INSERT INTO outbox_envelope (outbox_id, envelope) "
+                          "VALUES (last_insert_rowid(), ?1)",
     [ST_OUT_TRANSITION] = "UPDATE outbox SET state = ?1, attempts = ?2, "
                           "next_attempt_at = ?3, updated_at = ?4, "
                           "reason = COALESCE(?5, reason) WHERE message_id = ?6 "
@@ -166,8 +177,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "ORDER BY next_attempt_at, id LIMIT ?3",
     [ST_OUT_GET] = "SELECT " OUT_COLS " FROM outbox WHERE message_id = ?1 AND "
                    "(?2 IS NULL OR next_hop = ?2) ORDER BY id LIMIT 1",
-    [ST_OUT_ENVELOPE] = "SELECT envelope FROM outbox WHERE message_id = ?1 AND "
-                        "(?2 IS NULL OR next_hop = ?2) ORDER BY id LIMIT 1",
+    [ST_OUT_ENVELOPE] = "SELECT e.envelope FROM outbox o JOIN outbox_envelope e "
+                        "ON e.outbox_id = o.id WHERE o.message_id = ?1 AND "
+                        "(?2 IS NULL OR o.next_hop = ?2) ORDER BY o.id LIMIT 1",
     [ST_OUT_LIST] = "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR "
                     "state = ?1) ORDER BY id DESC LIMIT ?2",
     [ST_OUT_DEPTHS] = "SELECT next_hop, COUNT(*) FROM outbox WHERE state IN "
@@ -582,3 +594,15 @@ int icx_store_version(icx_store *s)
     return s->version;
 }
 
+
+int icx_store_manual_checkpoints(icx_store *s, icx_err *err)
+{
+    return exec(s, "PRAGMA wal_autocheckpoint=0", "setting checkpoints", err);
+}
+
+int icx_store_idle(icx_store *s, icx_err *err)
+{
+    if (s->in_tx)
+        return ICX_OK;
+    return exec(s, "PRAGMA wal_checkpoint(PASSIVE)", "wal checkpoint", err);
+}

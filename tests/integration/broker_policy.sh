@@ -20,20 +20,13 @@ inject() { # message-id created file-tag
   sed -i -e "s#<MessageId>[^<]*</MessageId>#<MessageId>$id</MessageId>#" \
          -e "s#<Created>[^<]*</Created>#<Created>$created</Created>#" "$W/$tag.u.xml"
   "$icx" envelope sign --key "$W/keys/JP-NPA/key.pem" -o "$W/$tag.xml" "$W/$tag.u.xml"
-  local sha; sha=$(sha256sum "$W/$tag.xml" | cut -c1-64)
-  sqlite3 "$jpdb" "insert into outbox (message_id, next_hop, recipient, sender, category,
-    sha256, state, attempts, created_at, next_attempt_at, updated_at, envelope)
-    values ('$id', 'PH-NBI', 'PH-NBI', 'JP-NPA', 'case-referral', '$sha', 'queued', 0,
-    strftime('%s','now'), 0, strftime('%s','now'), readfile('$W/$tag.xml'))" ||
-    sqlite3 "$jpdb" "update outbox set envelope = readfile('$W/$tag.xml'), sha256 = '$sha',
-      state = 'queued', attempts = 0, next_attempt_at = 0 where message_id = '$id'"
+  outbox_inject JP-NPA "$id" PH-NBI PH-NBI case-referral "$W/$tag.xml"
 }
-outcome() { sqlite3 "$jpdb" "select state || ' ' || coalesce(reason,'') from outbox where message_id='$1'"; }
 
 # 1. A MessageId reused with different bytes is a replay.
 m1=$(submit_sample JP-NPA PH-NBI)
 check "a first message is delivered" wait_for 20 delivered JP-NPA "$m1"
-sqlite3 "$jpdb" "delete from outbox where message_id='$m1'; delete from receipts where message_id='$m1'"
+sqlite3 "$jpdb" "delete from receipts where message_id='$m1'"
 inject "$m1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" replay
 check "the same MessageId with other bytes is refused as REPLAY" \
   wait_for 20 bash -c "[[ \"\$(sqlite3 '$jpdb' \"select state || ' ' || reason from outbox where message_id='$m1'\")\" == 'refused REPLAY' ]]"

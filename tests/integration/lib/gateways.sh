@@ -31,6 +31,11 @@ gw_cleanup() {
 }
 trap gw_cleanup EXIT
 
+# The tests read and write the gateways' stores while the daemons run:
+# wait for a lock instead of failing with "database is locked".
+sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
+export -f sqlite3
+
 ok() { T_PASS=$((T_PASS+1)); echo "ok   $*"; }
 bad() { T_FAIL=$((T_FAIL+1)); echo "FAIL $*"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
@@ -149,6 +154,23 @@ delivered() { [[ $(state_of "$1" "$2") == delivered ]]; }
 
 inbox_count() { # id: accepted messages
   icx_at "$1" inbox --state accepted --limit 100000 | tail -n +2 | wc -l
+}
+
+# Queues the bytes of FILE in gateway ID's outbox as if it had submitted
+# them (for hostile and replay tests: the sender does not re-verify its own
+# outbox).  A row for the same MessageId and hop is replaced.
+outbox_inject() { # id message-id hop recipient category file
+  local db=$W/$1/icx.db id=$2 hop=$3 to=$4 cat=$5 file=$6
+  local sha; sha=$(sha256sum "$file" | cut -c1-64)
+  sqlite3 "$db" "delete from outbox_envelope where outbox_id in
+      (select id from outbox where message_id = '$id' and next_hop = '$hop');
+    delete from outbox where message_id = '$id' and next_hop = '$hop';
+    insert into outbox (message_id, next_hop, recipient, sender, category, sha256,
+      state, attempts, created_at, next_attempt_at, updated_at)
+      values ('$id', '$hop', '$to', '$1', '$cat', '$sha', 'queued', 0,
+      strftime('%s','now'), 0, strftime('%s','now'));
+    insert into outbox_envelope (outbox_id, envelope)
+      values (last_insert_rowid(), readfile('$file'));"
 }
 
 # Three gateways: the hub INT-ICPO and JP-NPA listen; PH-NBI only connects
