@@ -861,8 +861,9 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     /* The envelope the daemon actually sent, for the record. */
-    int64_t sent_len = db_int(db, "SELECT length(envelope) FROM outbox "
-                              "ORDER BY id DESC LIMIT 1", 0);
+    int64_t sent_len = db_int(db, "SELECT length(envelope) FROM "
+                              "outbox_envelope ORDER BY outbox_id DESC "
+                              "LIMIT 1", 0);
     if (sent_len > 0 && (r.tp_ran || r.lat_ran))
         printf("  envelope size in the sender's outbox: %" PRId64 " bytes\n",
                sent_len);
