@@ -86,3 +86,24 @@ out:
         xmlFreeDoc(doc);
     return rc;
 }
+
+xmlSecKeyPtr bare_xmlsec_public_key(const char *cert_path)
+{
+    xmlSecKeyPtr cert = xmlSecCryptoAppKeyLoad(cert_path,
+                                               xmlSecKeyDataFormatCertPem,
+                                               NULL, NULL, NULL);
+    if (cert == NULL)
+        return NULL;
+    xmlSecKeyDataPtr value = xmlSecKeyGetValue(cert);
+    xmlSecKeyDataPtr dup = value ? xmlSecKeyDataDuplicate(value) : NULL;
+    xmlSecKeyPtr key = xmlSecKeyCreate();
+    if (dup == NULL || key == NULL || xmlSecKeySetValue(key, dup) < 0) {
+        if (dup != NULL)
+            xmlSecKeyDataDestroy(dup);
+        if (key != NULL)
+            xmlSecKeyDestroy(key);
+        key = NULL;
+    }
+    xmlSecKeyDestroy(cert);
+    return key;
+}

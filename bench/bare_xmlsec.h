@@ -32,4 +32,9 @@ int bare_xmlsec_sign(xmlSecKeyPtr key, int ecdsa, const char *xml, size_t len,
  * signature is valid, -1 otherwise. */
 int bare_xmlsec_verify(xmlSecKeyPtr cert, const char *xml, size_t len);
 
+/* The public key of a PEM certificate, without the certificate, loaded the
+ * way ICX's trust store holds it (so both sides duplicate the same key
+ * per verification); NULL on failure. */
+xmlSecKeyPtr bare_xmlsec_public_key(const char *cert_path);
+
 #endif

@@ -621,8 +621,7 @@ static void run_ceiling(const struct opts *o, const icx_buf *unsigned_env,
     xmlSecKeyPtr key = xmlSecCryptoAppKeyLoad(path, xmlSecKeyDataFormatPem,
                                               NULL, NULL, NULL);
     snprintf(path, sizeof path, "%s/cert.pem", o->keys);
-    xmlSecKeyPtr cert = xmlSecCryptoAppKeyLoad(
-        path, xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
+    xmlSecKeyPtr cert = bare_xmlsec_public_key(path);
     if (key == NULL || cert == NULL)
         die("xmlsec cannot load the key or the certificate", NULL);
     icx_buf rs, ru;
