@@ -24,9 +24,13 @@ int icx_cmd_envelope(int argc, char **argv);
 int icx_cmd_translate(int argc, char **argv);
 int icx_cmd_serve(int argc, char **argv);
 int icx_cmd_audit(int argc, char **argv);
+int icx_cmd_survey(int argc, char **argv);
 int icx_cmd_submit(int argc, char **argv);
 /* status, outbox, inbox, partners: read-only questions to the daemon. */
 int icx_cmd_query(int argc, char **argv);
+/* lists import|reset|show|diff|history|export|status; pull PARTNER LIST */
+int icx_cmd_lists(int argc, char **argv);
+int icx_cmd_pull(int argc, char **argv);
 
 /* A mapping profile by path, or by name under config/mappings/ (or
  * mappings/ beside CONFIG); malloc'ed. */

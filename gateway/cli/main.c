@@ -24,11 +24,14 @@ static const struct {
     {"translate", icx_cmd_translate, "domestic CSV/YAML to payloads through a mapping profile, and back"},
     {"serve", icx_cmd_serve, "run the gateway daemon"},
     {"audit", icx_cmd_audit, "verify, show and export the audit log; evidence bundles"},
+    {"survey", icx_cmd_survey, "legislation surveys: send, answer, status, compile"},
     {"submit", icx_cmd_submit, "sign and queue payloads for partners (daemon)"},
     {"status", icx_cmd_query, "timeline of one message, or the outbox (daemon)"},
     {"outbox", icx_cmd_query, "messages this gateway sends (daemon)"},
     {"inbox", icx_cmd_query, "messages this gateway received (daemon)"},
     {"partners", icx_cmd_query, "partners: reachable, queue depth, last contact (daemon)"},
+    {"lists", icx_cmd_lists, "published lists: import, show, diff, history, export, status"},
+    {"pull", icx_cmd_pull, "pull a list from a partner into the local copy (daemon)"},
 };
 
 static void usage(FILE *f)
