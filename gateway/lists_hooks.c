@@ -1,0 +1,181 @@
+/*
+ * lists_hooks.c - the lists module inside `icx serve`: category hooks
+ * (hooks.h) for list-sync-request (a partner pulls: answer one page, or a
+ * Refusal) and list-update (a page of a list we pull: apply it, and ask
+ * for the next page, or recover from a gap or a digest mismatch).
+ *
+ * Runs on the broker's loop thread.  The lists store is opened at the
+ * first request and kept open; lists.yaml is read again on every request,
+ * so edits apply without a restart (a broken file fails the hook, which
+ * the broker audits as hook.failed, and nothing is answered).  Every
+ * answer is a signed envelope queued by the broker with its own audit
+ * records; ConversationId and RefToMessageId tie it to the request.
+ *
+ * Idempotent by design: if the daemon stops between applying a page and
+ * queueing the next request, `icx pull` asks again from the local
+ * position.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lists.h"
+#include "log.h"
+#include "util.h"
+
+static struct {
+    icx_listdb *db;
+    char *path;
+} H;
+
+static int hook_db(icx_listdb **out, const icx_config *cfg, icx_err *err)
+{
+    char *path = icx_lists_db_path(cfg);
+    if (path == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    if (H.db != NULL && strcmp(H.path, path) == 0) {
+        free(path);
+        *out = H.db;
+        return ICX_OK;
+    }
+    icx_lists_hooks_close();
+    int rc = icx_listdb_open(&H.db, path, err);
+    if (rc < 0) {
+        free(path);
+        return rc;
+    }
+    H.path = path;
+    *out = H.db;
+    return ICX_OK;
+}
+
+static int hook_conf(icx_lists_conf **out, const icx_config *cfg, icx_err *err)
+{
+    char *path = icx_lists_conf_path(cfg);
+    icx_buf errs;
+    icx_buf_init(&errs, 1 << 16);
+    if (path == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    int rc = icx_lists_conf_load(out, path, &errs, err);
+    if (rc < 0)
+        icx_log_warn("lists.config", "file=%s error=\"%s\"", path, err->msg);
+    icx_buf_free(&errs);
+    free(path);
+    return rc;
+}
+
+static int answer(icx_outmsg **out, size_t *nout, const icx_header *req,
+                  const char *category, const char *tlp, const char *hcode,
+                  const char *legal, long retain_days, icx_buf *payload,
+                  icx_err *err)
+{
+    icx_outmsg *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    icx_header *h = &m->h;
+    snprintf(h->recipient, sizeof h->recipient, "%s", req->sender);
+    snprintf(h->category, sizeof h->category, "%s", category);
+    snprintf(h->tlp, sizeof h->tlp, "%s", tlp);
+    snprintf(h->hcode, sizeof h->hcode, "%s", hcode);
+    snprintf(h->legal_basis, sizeof h->legal_basis, "%s", legal);
+    char day[ICX_TIME_LEN + 1];
+    icx_time_format(day, sizeof day, time(NULL) + retain_days * 86400L);
+    snprintf(h->retain_until, sizeof h->retain_until, "%.10s", day);
+    snprintf(h->ref_to_message_id, sizeof h->ref_to_message_id, "%s",
+             req->message_id);
+    snprintf(h->conversation_id, sizeof h->conversation_id, "%s",
+             req->conversation_id[0] ? req->conversation_id : req->message_id);
+    m->payload = icx_buf_steal(payload, &m->len);
+    *out = m;
+    *nout = 1;
+    return ICX_OK;
+}
+
+static int hook_serve(void *ctx, const icx_hook_env *env, const icx_header *h,
+                      const char *envelope, size_t len, icx_outmsg **out,
+                      size_t *nout, icx_err *err)
+{
+    (void)ctx;
+    const icx_config *cfg = env->cfg;
+    icx_listdb *db = NULL;
+    icx_lists_conf *conf = NULL;
+    icx_lists_answer ans;
+    icx_buf page;
+    icx_buf_init(&page, (size_t)cfg->max_message_bytes + (1u << 20));
+    int rc = hook_db(&db, cfg, err);
+    if (rc == ICX_OK)
+        rc = hook_conf(&conf, cfg, err);
+    if (rc == ICX_OK)
+        rc = icx_lists_serve(&page, &ans, db, conf, cfg, h->sender, envelope,
+                             len, time(NULL), err);
+    if (rc < 0)
+        goto out;
+    const icx_list_decl *d = icx_lists_conf_find(conf, ans.list);
+    const char *list = ans.list;
+    if (ans.refused)
+        icx_log_warn("list.refused", "partner=%s request=%s code=%s",
+                     h->sender, h->message_id, ans.code);
+    else
+        icx_log_info("list.page", "partner=%s list=%s request=%s kind=%s "
+                     "from=%llu to=%llu page=%lu/%lu entries=%zu bytes=%zu",
+                     h->sender, list, h->message_id,
+                     ans.snapshot ? "snapshot" : "delta",
+                     (unsigned long long)ans.from, (unsigned long long)ans.to,
+                     ans.page, ans.pages, ans.entries, page.len);
+    rc = answer(out, nout, h, "list-update",
+                d && !ans.refused ? d->tlp : conf->pull_tlp,
+                d && !ans.refused ? d->handling : conf->pull_handling,
+                d && !ans.refused ? d->legal_basis : conf->pull_legal_basis,
+                d && !ans.refused ? d->retain_days : 365, &page, err);
+out:
+    icx_buf_free(&page);
+    icx_lists_conf_free(&conf);
+    return rc;
+}
+
+static int hook_apply(void *ctx, const icx_hook_env *env, const icx_header *h,
+                      const char *envelope, size_t len, icx_outmsg **out,
+                      size_t *nout, icx_err *err)
+{
+    (void)ctx;
+    const icx_config *cfg = env->cfg;
+    icx_listdb *db = NULL;
+    icx_lists_conf *conf = NULL;
+    icx_buf next;
+    icx_buf_init(&next, 1 << 16);
+    int rc = hook_db(&db, cfg, err);
+    if (rc == ICX_OK)
+        rc = icx_lists_apply(&next, db, h->sender, envelope, len, time(NULL),
+                             err);
+    if (rc < 0 || next.len == 0)
+        goto out;
+    if ((rc = hook_conf(&conf, cfg, err)) < 0)
+        goto out;
+    icx_log_info("list.next", "partner=%s after=%s", h->sender,
+                 h->message_id);
+    rc = answer(out, nout, h, "list-sync-request", conf->pull_tlp,
+                conf->pull_handling, conf->pull_legal_basis, 365, &next, err);
+out:
+    icx_buf_free(&next);
+    icx_lists_conf_free(&conf);
+    return rc;
+}
+
+static const icx_hook hooks[] = {
+    {"list-sync-request", hook_serve, NULL},
+    {"list-update", hook_apply, NULL},
+};
+
+const icx_hook *icx_lists_hooks(size_t *n)
+{
+    *n = sizeof hooks / sizeof hooks[0];
+    return hooks;
+}
+
+void icx_lists_hooks_close(void)
+{
+    icx_listdb_free(&H.db);
+    free(H.path);
+    H.path = NULL;
+}
