@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "config.h"
 #include "control.h"
+#include "lists.h"
 #include "mapping.h"
 #include "translate.h"
 #include "util.h"
@@ -79,7 +80,9 @@ int icx_cmd_serve(int argc, char **argv)
     }
     icx_err err;
     icx_err_clear(&err);
+    o.hooks = icx_lists_hooks(&o.nhooks);
     int rc = icx_broker_serve(&o, &err);
+    icx_lists_hooks_close();
     if (rc < 0) {
         icx_cli_error("%s", err.msg);
         return icx_cli_exit_for(rc);
