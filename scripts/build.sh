@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds ICX.  Usage: scripts/build.sh [--sanitize] [--fuzz]
+# Configures and builds ICX.
+# Usage: scripts/build.sh [--sanitize|--fuzz] [TARGET...]   (default: all)
 #   default     build/        (RelWithDebInfo)
 #   --sanitize  build-asan/   (AddressSanitizer + UndefinedBehaviorSanitizer)
 #   --fuzz      build-fuzz/   (clang, libFuzzer targets)
@@ -11,7 +12,10 @@ case "${1:-}" in
   --sanitize) dir=$top/build-asan; args=(-DCMAKE_BUILD_TYPE=Debug -DICX_SANITIZE=ON) ;;
   --fuzz) dir=$top/build-fuzz; args=(-DCMAKE_BUILD_TYPE=Debug -DICX_FUZZ=ON -DCMAKE_C_COMPILER=clang) ;;
   "") ;;
-  *) echo "usage: scripts/build.sh [--sanitize|--fuzz]" >&2; exit 2 ;;
+  -*) echo "usage: scripts/build.sh [--sanitize|--fuzz] [TARGET...]" >&2; exit 2 ;;
 esac
+[[ "${1:-}" == --* ]] && shift
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 cmake -S "$top" -B "$dir" "${args[@]}" >/dev/null
-cmake --build "$dir" -j"$(nproc)"
+cmake --build "$dir" -j"$(nproc)" "${targets[@]}"

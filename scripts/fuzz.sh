@@ -8,7 +8,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${FUZZ_SECONDS:-30}
 bash "$top/scripts/deps.sh" --fuzz
-bash "$top/scripts/build.sh" --fuzz >/dev/null
+bash "$top/scripts/build.sh" --fuzz fuzz_all >/dev/null
 dir=$top/build-fuzz/tests/fuzz
 art=$top/build-fuzz/fuzz-artifacts
 mkdir -p "$art"
