@@ -45,7 +45,7 @@ static const char usage_text[] =
     "One invalid row refuses the whole file, every error as FILE:LINE.\n"
     "reset: a new session; every partner's next pull is a snapshot.\n"
     "diff: entries between serials A and B (default: head-1 and head).\n"
-    "export: the list for a blocking system, sorted, one entry per line\n"
+    "export: the list for an ISP's blocking filter, sorted, one entry per line\n"
     "(txt) or CSV; --from PARTNER exports the copy pulled from PARTNER.\n"
     "`LC_ALL=C sort | sha256sum` of the txt export is the list's digest.\n"
     "status: per partner and list, the serial it holds against the head,\n"
