@@ -96,6 +96,23 @@ const icx_partner *icx_config_partner(const icx_config *cfg, const char *id)
     return NULL;
 }
 
+const char *icx_partner_option(const icx_partner *p, const char *key)
+{
+    size_t kl = key != NULL ? strlen(key) : 0;
+    for (size_t i = 0; p != NULL && kl > 0 && i < p->adapter_options.count;
+         i++) {
+        const char *o = p->adapter_options.items[i];
+        if (strncmp(o, key, kl) == 0 && o[kl] == '=')
+            return o + kl + 1;
+    }
+    return NULL;
+}
+
+int icx_config_adapter_builtin(const char *name)
+{
+    return name_index(adapter_names, name) >= 0;
+}
+
 /* ---- value checks (icx_conftab_check) --------------------------------- */
 
 static int check_agency(const char *v, const char *w, char *why, size_t n)
@@ -223,6 +240,36 @@ static int check_dir(const char *v, const char *w, char *why, size_t n)
         return -1;
     }
     return 0;
+}
+
+/* A built-in adapter, or a name an external module can have. */
+static int check_adapter(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    size_t len = strlen(v);
+    int ok = len >= 1 && len <= 32;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
+             v[i] == '_';
+    if (ok || icx_config_adapter_builtin(v))
+        return 0;
+    snprintf(why, n, "unknown value \"%s\" (want zmq|filedrop, or the name "
+             "of a module in paths.adapters: 1..32 of a-z 0-9 _)", v);
+    return -1;
+}
+
+/* One "key=value" setting of an external adapter. */
+static int check_option(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    const char *eq = strchr(v, '=');
+    int ok = eq != NULL && eq > v && eq - v <= 64;
+    for (const char *c = v; ok && c < eq; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+    if (ok)
+        return 0;
+    snprintf(why, n, "\"%s\" is not key=value (key: 1..64 of a-z 0-9 _)", v);
+    return -1;
 }
 
 /* The file must hold a PEM X.509 certificate that is valid now. */
@@ -390,6 +437,20 @@ static const icx_conftab_key partner_zmq_keys[] = {
      .doc = "partner's CURVE public key, 40 characters of Z85"},
     {0}};
 
+static const icx_conftab_key partner_filedrop_keys[] = {
+    {.name = "outbox", .type = ICX_CT_PATH, .offset = P(filedrop_outbox),
+     .doc = "folder we write signed envelopes and receipts to; required"},
+    {.name = "inbox", .type = ICX_CT_PATH, .offset = P(filedrop_inbox),
+     .doc = "folder we read the partner's files from; required"},
+    {.name = "poll_ms", .type = ICX_CT_INT, .offset = P(filedrop_poll_ms),
+     .min = 50, .max = 3600000, .def = "1000",
+     .doc = "how often the inbox is scanned"},
+    {.name = "answer_seconds", .type = ICX_CT_INT,
+     .offset = P(filedrop_answer_s), .min = 1, .max = 86400, .def = "60",
+     .doc = "wait for the gateway's receipt to a file before handing it "
+            "over again"},
+    {0}};
+
 static const icx_conftab_key partner_retry_keys[] = {
     {.name = "initial_seconds", .type = ICX_CT_INT,
      .offset = P(retry_initial_s), .min = 1, .max = 3600, .def = "5",
@@ -411,9 +472,15 @@ static const icx_conftab_key partner_keys[] = {
      .required = 1, .check = check_cert,
      .doc = "partner's PEM X.509 certificate: the only key trusted for it"},
     {.name = "adapter", .type = ICX_CT_STRING, .offset = P(adapter),
-     .names = adapter_names, .def = "zmq", .doc = "transport"},
+     .check = check_adapter, .def = "zmq",
+     .doc = "transport: zmq, filedrop or an external module's name"},
     {.name = "zmq", .type = ICX_CT_MAPPING, .sub = partner_zmq_keys,
      .doc = "settings of the zmq adapter"},
+    {.name = "filedrop", .type = ICX_CT_MAPPING, .sub = partner_filedrop_keys,
+     .doc = "settings of the filedrop adapter"},
+    {.name = "adapter_options", .type = ICX_CT_STRLIST,
+     .offset = P(adapter_options), .check = check_option,
+     .doc = "settings of an external adapter, key=value each"},
     {.name = "route", .type = ICX_CT_ENUM, .offset = P(route),
      .names = route_names, .def = "direct",
      .doc = "direct, or hub: envelopes travel via routing.hub"},
@@ -487,6 +554,60 @@ static int unset(const icx_conftab_node *root, const char *dotted)
     return n == NULL || icx_conftab_is_empty(n);
 }
 
+/* filedrop: both folders, and an inbox no other partner reads from: the
+ * folder a file is found in is the identity of its sender. */
+static void check_filedrop(icx_config *cfg, size_t idx,
+                           const icx_conftab_node *root, icx_conftab_file *f)
+{
+    const icx_partner *p = &cfg->partners[idx];
+    if (p->filedrop_outbox == NULL && unset(root, "filedrop.outbox"))
+        icx_conftab_error(f, spot(root, "filedrop.outbox"), "filedrop.outbox",
+                          "required when adapter is filedrop");
+    if (p->filedrop_inbox == NULL && unset(root, "filedrop.inbox"))
+        icx_conftab_error(f, spot(root, "filedrop.inbox"), "filedrop.inbox",
+                          "required when adapter is filedrop");
+    if (p->filedrop_inbox == NULL)
+        return;
+    if (p->filedrop_outbox != NULL &&
+        strcmp(p->filedrop_inbox, p->filedrop_outbox) == 0)
+        icx_conftab_error(f, spot(root, "filedrop.inbox"), "filedrop.inbox",
+                          "is also filedrop.outbox");
+    for (size_t i = 0; i < idx; i++) {
+        const icx_partner *o = &cfg->partners[i];
+        if (o->adapter != NULL && strcmp(o->adapter, "filedrop") == 0 &&
+            o->filedrop_inbox != NULL &&
+            strcmp(o->filedrop_inbox, p->filedrop_inbox) == 0) {
+            icx_conftab_error(f, spot(root, "filedrop.inbox"),
+                              "filedrop.inbox",
+                              "also the inbox of partner %s (in %s); the "
+                              "folder is the sender's identity",
+                              o->id ? o->id : "?", o->source_file);
+            break;
+        }
+    }
+}
+
+/* An external adapter: the module must be where the registry looks. */
+static void check_module(icx_config *cfg, const icx_partner *p,
+                         const icx_conftab_node *root, icx_conftab_file *f)
+{
+    struct stat st;
+    char path[PATH_MAX];
+    if (cfg->adapters_dir == NULL) {
+        icx_conftab_error(f, spot(root, "adapter"), "adapter",
+                          "\"%s\" is not built in (zmq|filedrop) and "
+                          "paths.adapters is not set in gateway.yaml",
+                          p->adapter);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/icx_adapter_%s.so", cfg->adapters_dir,
+             p->adapter);
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        icx_conftab_error(f, spot(root, "adapter"), "adapter",
+                          "no module icx_adapter_%s.so in paths.adapters "
+                          "(%s)", p->adapter, cfg->adapters_dir);
+}
+
 static void check_partner(icx_config *cfg, size_t idx,
                           const icx_conftab_node *root, icx_conftab_file *f)
 {
@@ -519,6 +640,10 @@ static void check_partner(icx_config *cfg, size_t idx,
             icx_conftab_error(f, spot(root, "zmq.direction"), "zmq.direction",
                               "accept needs endpoints.listen in gateway.yaml");
     }
+    if (p->adapter != NULL && strcmp(p->adapter, "filedrop") == 0)
+        check_filedrop(cfg, idx, root, f);
+    else if (p->adapter != NULL && !icx_config_adapter_builtin(p->adapter))
+        check_module(cfg, p, root, f);
     if (p->route == ICX_ROUTE_HUB) {
         if (cfg->hub == NULL)
             icx_conftab_error(f, spot(root, "route"), "route",

@@ -70,6 +70,13 @@ typedef struct icx_partner {
     long retry_max_s;      /* default 600, 1..86400 */
     long max_age_s;        /* default 86400, 60..2592000 */
     char *source_file;     /* the partner file, for messages */
+    /* filedrop: (the folder a file is found in is its transport identity) */
+    char *filedrop_outbox; /* folder we write envelopes and receipts to */
+    char *filedrop_inbox;  /* folder we read from; required for filedrop */
+    long filedrop_poll_ms; /* inbox scan period, default 1000, 50..3600000 */
+    long filedrop_answer_s;/* wait for the core's answer, default 60 */
+    /* external adapters: their settings, "key=value" each */
+    icx_strlist adapter_options;
 } icx_partner;
 
 typedef struct icx_config {
@@ -115,5 +122,12 @@ int icx_config_control_socket(char **out, const char *path, icx_err *err);
 
 /* Partner by agency id; borrowed, valid until icx_config_free(). */
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id);
+
+/* The value of "key=value" in p->adapter_options, or NULL; borrowed, valid
+ * until icx_config_free(). */
+const char *icx_partner_option(const icx_partner *p, const char *key);
+
+/* 1 when name is a built-in adapter ("zmq", "filedrop"). */
+int icx_config_adapter_builtin(const char *name);
 
 #endif

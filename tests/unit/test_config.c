@@ -210,6 +210,98 @@ static void test_good(void **state)
     icx_buf_free(&errs);
 }
 
+/* Partners on other transports: filedrop folders (resolved against the
+ * partner file), an external adapter with its options. */
+static void test_filedrop(void **state)
+{
+    (void)state;
+    icx_config *cfg = NULL;
+    icx_buf errs;
+    icx_err err;
+    char base[PATH_MAX];
+    char want[PATH_MAX + 64];
+
+    chdir_data("");
+    if (realpath("filedrop", base) == NULL)
+        fail_msg("realpath filedrop failed");
+    icx_buf_init(&errs, ERRS_MAX);
+    icx_err_clear(&err);
+    int rc = icx_config_load(&cfg, "filedrop/gateway.yaml", &errs, &err);
+    if (rc != ICX_OK)
+        fail_msg("load: got rc %s, want OK; errors:\n%s", icx_rc_name(rc),
+                 errs.data ? errs.data : "");
+    expect_str("curve_secret_file (none needed)", cfg->curve_secret_file,
+               NULL);
+    snprintf(want, sizeof want, "%s/modules", base);
+    expect_str("adapters_dir", cfg->adapters_dir, want);
+    expect_long("npartners", (long)cfg->npartners, 2);
+
+    const icx_partner *ph = icx_config_partner(cfg, "PH-NBI");
+    const icx_partner *th = icx_config_partner(cfg, "TH-RTP");
+    if (ph == NULL || th == NULL)
+        fail_msg("got no PH-NBI or TH-RTP partner");
+    expect_str("ph.adapter", ph->adapter, "filedrop");
+    expect_str("ph.filedrop_outbox (absolute)", ph->filedrop_outbox,
+               "/srv/icx/to-ph-nbi");
+    snprintf(want, sizeof want, "%s/partners/../drop/from-ph-nbi", base);
+    expect_str("ph.filedrop_inbox (resolved)", ph->filedrop_inbox, want);
+    expect_long("ph.filedrop_poll_ms", ph->filedrop_poll_ms, 250);
+    expect_long("ph.filedrop_answer_s (default)", ph->filedrop_answer_s, 60);
+    expect_str("ph.curve_public_key (none)", ph->curve_public_key, NULL);
+    expect_long("ph.adapter_options.count", (long)ph->adapter_options.count,
+                0);
+    expect_str("option of ph", icx_partner_option(ph, "spool"), NULL);
+
+    expect_str("th.adapter", th->adapter, "sample");
+    expect_long("th.adapter_options.count", (long)th->adapter_options.count,
+                2);
+    expect_str("option spool", icx_partner_option(th, "spool"), "/srv/spool");
+    expect_str("option mode", icx_partner_option(th, "mode"), "fast");
+    expect_str("option mod (a prefix)", icx_partner_option(th, "mod"), NULL);
+    expect_str("option missing", icx_partner_option(th, "other"), NULL);
+    expect_long("th.filedrop_poll_ms (default)", th->filedrop_poll_ms, 1000);
+
+    expect_long("builtin zmq", icx_config_adapter_builtin("zmq"), 1);
+    expect_long("builtin filedrop", icx_config_adapter_builtin("filedrop"), 1);
+    expect_long("builtin sample", icx_config_adapter_builtin("sample"), 0);
+    icx_config_free(&cfg);
+    icx_buf_free(&errs);
+}
+
+/* An external adapter whose module is not in paths.adapters. */
+static void test_module_missing(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    char real[PATH_MAX];
+    char want[PATH_MAX + 256];
+
+    if (realpath(dir, real) == NULL)
+        fail_msg("realpath %s failed", dir);
+    chdir_data("");
+    icx_test_write(icx_test_path("%s/gateway.yaml", dir),
+                   "id: JP-NPA\nkeys:\n  private_key: key.pem\n"
+                   "  certificate: cert.pem\npaths:\n  adapters: .\n");
+    if (symlink(icx_test_path("%s/tests/data/config/cert.pem",
+                              icx_test_srcdir()),
+                icx_test_path("%s/cert.pem", dir)) != 0)
+        fail_msg("symlink failed");
+    mkdir(icx_test_path("%s/partners", dir), 0755);
+    icx_test_write(icx_test_path("%s/partners/kr.yaml", dir),
+                   "id: KR-KNPA\ncertificate: ../cert.pem\n"
+                   "adapter: carrier_pigeon\n");
+    char *got = load_errors(icx_test_path("%s/gateway.yaml", dir));
+    snprintf(want, sizeof want,
+             "%s/partners/kr.yaml:3:10: adapter: no module "
+             "icx_adapter_carrier_pigeon.so in paths.adapters (%s/.)\n", dir,
+             real);
+    if (strcmp(got, want) != 0)
+        fail_msg("got:\n%swant:\n%s", got, want);
+    free(got);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 /* The shipped example is valid except for the key files, which are not in
  * git (icx keys gen makes them). */
 static void test_example(void **state)
@@ -448,7 +540,10 @@ int main(void)
         BAD("cross"),
         BAD("partners_dir"),
         BAD("several"),
+        BAD("filedrop"),
         cmocka_unit_test(test_good),
+        cmocka_unit_test(test_filedrop),
+        cmocka_unit_test(test_module_missing),
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_expired_cert),
         cmocka_unit_test(test_missing_file),
