@@ -18,6 +18,15 @@
  * Ownership: the adapter owns its state; env and the config it points at
  * are borrowed and outlive the adapter (a reload closes and reopens it).
  * Threads: every op is called from the core's loop thread only.
+ *
+ * ABI: ICX_ADAPTER_ABI names the layout of icx_adapter_ops and
+ * icx_adapter_env as they are below (try_resume included: ABI 1 is the
+ * layout external modules are first loaded with).  Members are only added
+ * at the end, and any later change, even an added member, raises the
+ * number: the core reads a module's table whole and cannot tell how long
+ * the header it was built with made it.  Optional members are NULL when
+ * not provided.  adapters/README.md documents the interface with a worked
+ * example.
  */
 #ifndef ICX_ADAPTER_H
 #define ICX_ADAPTER_H
@@ -30,6 +39,11 @@
 #include "err.h"
 
 #define ICX_ADAPTER_ABI 1
+
+/* Marks the one symbol an external adapter module exports,
+ * `ICX_ADAPTER_EXPORT const icx_adapter_ops icx_adapter_<name>_ops`, so a
+ * module may build everything else with hidden visibility. */
+#define ICX_ADAPTER_EXPORT __attribute__((visibility("default")))
 
 enum icx_send_result {
     ICX_SEND_OK = 0,
@@ -82,13 +96,35 @@ typedef struct icx_adapter_ops {
     void (*close)(void **state);
     /* Optional: the address actually listened on (for logs and tests). */
     const char *(*endpoint)(void *state);
+    /* Optional (NULL: nothing to do).  The core calls it when a retry falls
+     * due for a partner whose last send() said RETRY or NOT_CONNECTED, just
+     * before sending again: the adapter re-checks what it can (a folder
+     * that was missing, a connection it gave up on) instead of waiting for
+     * its own timers.  Returns 1 when the partner looks reachable now, 0
+     * when not; it never blocks and never sends.  A hint only: an adapter
+     * must work the same when it is never called (send() re-checks). */
+    int (*try_resume)(void *state, const char *partner);
 } icx_adapter_ops;
 
-/* Looks an adapter up by name; the program passes the registry of
- * adapters/registry.c to the core, which does not link adapters itself. */
-typedef const icx_adapter_ops *(*icx_adapter_find_fn)(const char *name);
+/* Looks an adapter up by name: the built-in ones first, else the shared
+ * object <dir>/icx_adapter_<name>.so and its symbol icx_adapter_<name>_ops
+ * (dir NULL: built-in only).  NULL with err set when there is none, or when
+ * the module is refused (missing symbol, other ABI, other name).  The
+ * program passes the registry of adapters/registry.c to the core, which
+ * does not link adapters itself. */
+typedef const icx_adapter_ops *(*icx_adapter_find_fn)(const char *name,
+                                                      const char *dir,
+                                                      icx_err *err);
 
 /* The built-in adapters (adapters/registry.c); NULL when name is unknown. */
 const icx_adapter_ops *icx_adapter_find(const char *name);
+
+/* The registry the daemon uses (an icx_adapter_find_fn); see above.  A
+ * loaded module stays loaded until the process exits. */
+const icx_adapter_ops *icx_adapter_lookup(const char *name, const char *dir,
+                                          icx_err *err);
+
+/* Whether name can name an adapter module: 1..32 of a-z 0-9 _. */
+int icx_adapter_name_valid(const char *name);
 
 #endif

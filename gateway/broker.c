@@ -404,8 +404,12 @@ static int adapter_open(icx_broker *b, icx_err *err)
     for (int k = 0; k < n; k++) {
         struct adapter_slot *sl = &b->slots[k];
         memset(sl, 0, sizeof *sl);
-        sl->ops = b->find_adapter(names[k]);
-        if (sl->ops == NULL || sl->ops->abi != ICX_ADAPTER_ABI) {
+        sl->ops = b->find_adapter(names[k], cfg->adapters_dir, err);
+        if (sl->ops == NULL) {
+            adapters_close(b);
+            return err->rc < 0 ? err->rc : ICX_ECONFIG;
+        }
+        if (sl->ops->abi != ICX_ADAPTER_ABI) {
             adapters_close(b);
             return icx_err_set(err, ICX_ECONFIG, "adapter \"%s\" is %s",
                                names[k], sl->ops ? "built for another ABI"

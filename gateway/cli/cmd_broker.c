@@ -63,7 +63,7 @@ int icx_cmd_serve(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     icx_serve_opts o = {.config_path = DEFAULT_CONFIG,
-                        .find_adapter = icx_adapter_find};
+                        .find_adapter = icx_adapter_lookup};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {

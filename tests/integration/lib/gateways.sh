@@ -6,6 +6,9 @@
 #   gw_keys ID [ALG]             keys in $W/keys/ID
 #   gw_write ID LISTEN RELAY     $W/ID/gateway.yaml (listen: yes|no)
 #   gw_partner ID PEER DIR ROUTE [ENDPOINT]   partner file of PEER at ID
+#   gw_partner_filedrop ID PEER ROUTE OUTBOX INBOX  partner file, adapter filedrop
+#   gw_partner_module ID PEER ADAPTER OPTION...      partner file, external adapter
+#   gw_adapters_dir ID DIR       set paths.adapters in ID's gateway.yaml
 #   gw_start ID / gw_stop ID / gw_kill ID / gw_hup ID
 #   gw_endpoint ID               the bound endpoint of a started gateway
 #   icx_at ID ARGS...            run an icx client command against ID
@@ -99,6 +102,51 @@ gw_partner() { # at peer direction(connect|accept) route(direct|hub) [endpoint]
     echo "  max_seconds: ${GW_RETRY_MAX:-2}"
     echo "  max_age_seconds: ${GW_MAX_AGE:-3600}"
   } >"$f"
+}
+
+# The policy and retry lines every partner file ends with.
+gw_partner_common() { # route
+  echo "route: $1"
+  echo "categories_in: [case-referral, case-request, case-response, receipt]"
+  echo "categories_out: [case-referral, case-request, case-response, receipt]"
+  echo "max_tlp: ${GW_MAX_TLP:-AMBER}"
+  echo "max_handling: H2"
+  echo "retry:"
+  echo "  initial_seconds: ${GW_RETRY_INITIAL:-1}"
+  echo "  max_seconds: ${GW_RETRY_MAX:-2}"
+  echo "  max_age_seconds: ${GW_MAX_AGE:-3600}"
+}
+
+gw_partner_filedrop() { # at peer route outbox inbox
+  local at=$1 peer=$2 route=$3 outbox=$4 inbox=$5
+  {
+    echo "id: $peer"
+    echo "certificate: ${GW_PEER_CERT:-../../keys/$peer/cert.pem}"
+    echo "adapter: filedrop"
+    echo "filedrop:"
+    echo "  outbox: $outbox"
+    echo "  inbox: $inbox"
+    echo "  poll_ms: ${GW_POLL_MS:-200}"
+    echo "  answer_seconds: ${GW_ANSWER_SECONDS:-60}"
+    gw_partner_common "$route"
+  } >"$W/$at/partners/${peer,,}.yaml"
+}
+
+gw_partner_module() { # at peer adapter option...
+  local at=$1 peer=$2 adapter=$3; shift 3
+  local opts="" o
+  for o in "$@"; do opts+="${opts:+, }\"$o\""; done
+  {
+    echo "id: $peer"
+    echo "certificate: ../../keys/$peer/cert.pem"
+    echo "adapter: $adapter"
+    echo "adapter_options: [$opts]"
+    gw_partner_common direct
+  } >"$W/$at/partners/${peer,,}.yaml"
+}
+
+gw_adapters_dir() { # id dir
+  printf 'paths:\n  adapters: %s\n' "$2" >>"$W/$1/gateway.yaml"
 }
 
 gw_start() {
