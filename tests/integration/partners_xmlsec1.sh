@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A partner without ICX, exactly as docs/PARTNERS.md tells it: the shell
+# blocks of that page (```sh partner-keys``` and ```sh partner-answer```)
+# are extracted and run as they are, with only xmlsec1, openssl and shell,
+# against a real ICX gateway (JP-NPA) that reaches the partner (PH-NBI)
+# through filedrop folders.  The partner verifies the envelope with the
+# gateway's certificate and answers with a receipt it signs itself; the
+# gateway verifies that receipt and marks the message delivered.  A
+# tampered copy gets a negative receipt that the gateway also verifies.
+set -uo pipefail
+. "$(dirname "$0")/lib/gateways.sh"
+command -v xmlsec1 >/dev/null || { echo "xmlsec1 command line missing (scripts/deps.sh installs it)"; exit 1; }
+
+block() { sed -n "/^\`\`\`sh $1\$/,/^\`\`\`\$/{//!p}" "$src/docs/PARTNERS.md"; }
+block partner-keys >"$W/partner-keys.sh"
+block partner-answer >"$W/partner-answer.sh"
+check "the documented steps are in docs/PARTNERS.md" \
+  test -s "$W/partner-keys.sh" -a -s "$W/partner-answer.sh"
+check "the partner's steps use no ICX program" \
+  bash -c "! grep -qE '(^|[[:space:];|&(])icx[[:space:]]' '$W/partner-keys.sh' '$W/partner-answer.sh'"
+
+# The partner: its key and certificate, made with the documented step.
+P=$W/partner
+mkdir -p "$P" "$W/to-ph" "$W/from-ph"
+check "partner-keys runs" bash -c "cd '$P' && bash '$W/partner-keys.sh' >/dev/null 2>&1"
+check "it made a key and a certificate" test -s "$P/ph-key.pem" -a -s "$P/ph-cert.pem"
+
+# The ICX side: JP-NPA with PH-NBI as a filedrop partner.
+gw_keys JP-NPA
+gw_write JP-NPA no false JP-NPA
+GW_PEER_CERT=$P/ph-cert.pem gw_partner_filedrop JP-NPA PH-NBI direct "$W/to-ph" "$W/from-ph"
+gw_start JP-NPA || { bad "JP-NPA starts"; finish; exit 1; }
+
+# The partner's answer step, with the settings of the documented table.
+answer() {
+  (cd "$P" && ME=PH-NBI PEER=JP-NPA INBOX=$W/to-ph OUTBOX=$W/from-ph \
+     PEER_CERT=$W/keys/JP-NPA/cert.pem KEY=$P/ph-key.pem WORK=$(mktemp -d) \
+     bash "$W/partner-answer.sh") >"$W/answer.log" 2>&1
+}
+
+m1=$(submit_sample JP-NPA PH-NBI)
+check "JP-NPA wrote the envelope into the partner's folder" \
+  wait_for 20 bash -c "ls '$W/to-ph'/*.xml >/dev/null 2>&1"
+sent=$(ls "$W/to-ph"/*.xml)
+check "partner-answer runs" answer
+check "the partner verified it and moved it to processed/" test -f "$W/to-ph/processed/$(basename "$sent")"
+check "its receipt is a .receipt.xml file" bash -c "ls '$W/from-ph'/*.receipt.xml >/dev/null 2>&1 || ls '$W/from-ph/processed'/*.receipt.xml >/dev/null 2>&1"
+check "JP-NPA accepted the partner's receipt: delivered" wait_for 20 delivered JP-NPA "$m1"
+check "the timeline shows PH-NBI's final receipt" bash -c \
+  "'$icx' status '$m1' -c '$W/JP-NPA/gateway.yaml' | grep -q 'receipt from PH-NBI.*final'"
+check "the stored receipt is the partner's file, byte for byte" bash -c \
+  "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select hex(envelope) from receipts where message_id='$m1'\") == \
+      \$(xxd -p '$W/from-ph/processed/'*.receipt.xml | tr -d '\n' | tr a-f A-F) ]]"
+
+# A tampered copy: the partner's steps answer SIG_INVALID.
+sed 's/Osaka/Kyoto/' "$W/to-ph/processed/$(basename "$sent")" >"$W/to-ph/.t.tmp"
+mv "$W/to-ph/.t.tmp" "$W/to-ph/tampered.xml"
+check "partner-answer runs again" answer
+check "the partner rejected the tampered copy with its reason" \
+  grep -q '^SIG_INVALID: ' "$W/to-ph/rejected/tampered.xml.reason"
+check "JP-NPA verified the partner's negative receipt (for bytes it never sent)" \
+  wait_for 20 bash -c "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event='receipt.mismatch' and message_id='$m1'\") -ge 1 ]]"
+check "and the message stays delivered" delivered JP-NPA "$m1"
+check "no receipt from the partner was refused" \
+  test "$(sqlite3 "$W/JP-NPA/icx.db" "select count(*) from audit where event='receipt.rejected'")" -eq 0
+finish
