@@ -56,7 +56,7 @@ check "and moved to processed/ too" wait_for 10 test -f "$J2P/processed/again.xm
 check "PH-NBI stored it once" test "$(db PH-NBI "select count(*) from inbox where message_id='$m1'")" -eq 1
 check "JP-NPA got the original receipt again, byte for byte" wait_for 20 bash -c \
   "r=\$(sqlite3 '$W/PH-NBI/icx.db' \"select hex(receipt) from inbox where message_id='$m1'\") &&
-   [[ \$(for f in '$P2J/processed'/*.receipt.xml*; do xxd -p \$f | tr -d '\n' | tr a-f A-F; echo; done | grep -c \"^\$r\$\") -ge 2 ]]"
+   [[ \$(for f in '$P2J/processed'/*.receipt.xml*; do od -An -v -tx1 \$f | tr -d ' \n' | tr a-f A-F; echo; done | grep -c \"^\$r\$\") -ge 2 ]]"
 check "JP-NPA recorded it as a duplicate receipt" \
   wait_for 10 bash -c "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event='receipt.duplicate' and message_id='$m1'\") -ge 1 ]]"
 

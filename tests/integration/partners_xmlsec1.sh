@@ -50,7 +50,7 @@ check "the timeline shows PH-NBI's final receipt" bash -c \
   "'$icx' status '$m1' -c '$W/JP-NPA/gateway.yaml' | grep -q 'receipt from PH-NBI.*final'"
 check "the stored receipt is the partner's file, byte for byte" bash -c \
   "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select hex(envelope) from receipts where message_id='$m1'\") == \
-      \$(xxd -p '$W/from-ph/processed/'*.receipt.xml | tr -d '\n' | tr a-f A-F) ]]"
+      \$(od -An -v -tx1 '$W/from-ph/processed/'*.receipt.xml | tr -d ' \n' | tr a-f A-F) ]]"
 
 # A tampered copy: the partner's steps answer SIG_INVALID.
 sed 's/Osaka/Kyoto/' "$W/to-ph/processed/$(basename "$sent")" >"$W/to-ph/.t.tmp"
