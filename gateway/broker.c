@@ -365,6 +365,13 @@ int icx_broker_send(icx_broker *b, const char *partner, int kind,
     return sl->ops->send(sl->state, partner, kind, data, len, err);
 }
 
+void icx_broker_try_resume(icx_broker *b, const char *partner)
+{
+    struct adapter_slot *sl = slot_for(b, partner);
+    if (sl != NULL && sl->ops->try_resume != NULL)
+        sl->ops->try_resume(sl->state, partner);
+}
+
 int icx_broker_connected(icx_broker *b, const char *partner)
 {
     struct adapter_slot *sl = slot_for(b, partner);

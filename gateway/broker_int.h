@@ -150,6 +150,8 @@ int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
 int icx_broker_send(icx_broker *b, const char *partner, int kind,
                     const char *data, size_t len, icx_err *err);
 int icx_broker_connected(icx_broker *b, const char *partner);
+/* The partner's adapter may re-attempt it now (its retry is due). */
+void icx_broker_try_resume(icx_broker *b, const char *partner);
 void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
                           const char *data, size_t len);
 void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,

@@ -126,6 +126,10 @@ static void send_row(icx_broker *b, const icx_out_row *row, int64_t now,
         fail_row(b, &tmp, "the transport refused the message (too large?)");
         return;
     }
+    /* The core decides when to try again; the adapter may use the moment
+     * to re-open what it gave up on (a folder, a connection). */
+    if (r == ICX_SEND_NOT_CONNECTED || r == ICX_SEND_RETRY)
+        icx_broker_try_resume(b, row->next_hop);
     int64_t next = now + backoff(p, attempts);
     int rc;
     if (r == ICX_SEND_OK && row->state == ICX_OUT_QUEUED)

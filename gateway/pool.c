@@ -17,6 +17,10 @@
 
 #include <zmq.h>
 
+/* A worker's first message: connected and waiting for jobs. */
+#define POOL_READY ((icx_job *)&pool_ready_tag)
+static const char pool_ready_tag = 0;
+
 struct worker {
     pthread_t thread;
     struct icx_pool *pool;
@@ -50,6 +54,13 @@ static void *worker_main(void *arg)
     zmq_setsockopt(out, ZMQ_LINGER, &zero, sizeof zero);
     if (zmq_connect(in, p->jobs_ep) < 0 || zmq_connect(out, p->results_ep) < 0)
         goto done;
+    {
+        /* Connected: tell the loop, so that it hands out jobs only once
+         * every worker can take them (and can always stop them). */
+        icx_job *ready = POOL_READY;
+        while (zmq_send(out, &ready, sizeof ready, 0) < 0 && errno == EINTR)
+            ;
+    }
     for (;;) {
         icx_job *job = NULL;
         int n = zmq_recv(in, &job, sizeof job, 0);
@@ -106,6 +117,21 @@ int icx_pool_start(icx_pool **out, void *zmq_ctx, int workers, void *ctx,
         }
         p->w[i].started = 1;
     }
+    /* Wait until every worker is connected (or give up after 10 s): a job
+     * sent before that could wait for the next one, and a stop message
+     * could find nobody to read it. */
+    for (int ready = 0; ready < workers;) {
+        zmq_pollitem_t it = {p->results, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 10000) <= 0) {
+            rc = icx_err_set(err, ICX_ERROR, "worker threads did not start "
+                             "(%d of %d ready)", ready, workers);
+            goto out;
+        }
+        icx_job *job = NULL;
+        if (zmq_recv(p->results, &job, sizeof job, ZMQ_DONTWAIT) ==
+                (int)sizeof job && job == POOL_READY)
+            ready++;
+    }
     *out = p;
     return ICX_OK;
 out:
@@ -154,6 +180,7 @@ void *icx_pool_socket(icx_pool *p) { return p->results; }
 icx_job *icx_pool_take(icx_pool *p)
 {
     icx_job *job = NULL;
+    pump(p); /* jobs that found no free worker last time */
     int n = zmq_recv(p->results, &job, sizeof job, ZMQ_DONTWAIT);
     if (n != (int)sizeof job)
         return NULL;
@@ -192,6 +219,8 @@ void icx_pool_stop(icx_pool **pp, void (*drop)(icx_job *job))
         if (job != NULL && drop != NULL)
             drop(job);
     }
+    int timeout_ms = 5000;
+    zmq_setsockopt(p->jobs, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
     for (int i = 0; i < started; i++) {
         icx_job *stop = NULL;
         zmq_send(p->jobs, &stop, sizeof stop, 0);

@@ -212,7 +212,7 @@ static int write_file(const char *dir, const char *name, const void *data,
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
               0640);
     if (fd < 0) {
-        snprintf(why, n, "cannot create %s: %s", tmp, strerror(errno));
+        snprintf(why, n, "cannot create %.200s: %s", tmp, strerror(errno));
         return -1;
     }
     const char *p = data;
@@ -222,24 +222,24 @@ static int write_file(const char *dir, const char *name, const void *data,
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            snprintf(why, n, "cannot write %s: %s", tmp, strerror(errno));
+            snprintf(why, n, "cannot write %.200s: %s", tmp, strerror(errno));
             goto fail;
         }
         p += w;
         left -= (size_t)w;
     }
     if (fsync(fd) < 0) {
-        snprintf(why, n, "fsync %s: %s", tmp, strerror(errno));
+        snprintf(why, n, "fsync %.200s: %s", tmp, strerror(errno));
         goto fail;
     }
     if (close(fd) < 0) {
         fd = -1;
-        snprintf(why, n, "close %s: %s", tmp, strerror(errno));
+        snprintf(why, n, "close %.200s: %s", tmp, strerror(errno));
         goto fail;
     }
     fd = -1;
     if (rename(tmp, path) < 0) {
-        snprintf(why, n, "rename to %s: %s", path, strerror(errno));
+        snprintf(why, n, "rename to %.200s: %s", path, strerror(errno));
         goto fail;
     }
     fsync_dir(dir);
@@ -268,7 +268,7 @@ static int move_file(struct peer *pe, const char *name, int verdict,
     snprintf(dir, sizeof dir, "%s/%s", inbox, sub);
     snprintf(from, sizeof from, "%s/%s", inbox, name);
     if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-        snprintf(why, n, "cannot create %s: %s", dir, strerror(errno));
+        snprintf(why, n, "cannot create %.200s: %s", dir, strerror(errno));
         return -1;
     }
     /* A name seen before (the partner sent the same file again) keeps
@@ -292,7 +292,7 @@ static int move_file(struct peer *pe, const char *name, int verdict,
     if (rename(from, to) < 0) {
         if (errno == ENOENT)
             return 0; /* gone already: nothing left to move */
-        snprintf(why, n, "cannot move %s to %s/: %s", name, sub,
+        snprintf(why, n, "cannot move %s to %.200s/: %s", name, sub,
                  strerror(errno));
         return -1;
     }
