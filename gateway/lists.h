@@ -39,6 +39,7 @@
 enum icx_list_kind { ICX_LIST_URL, ICX_LIST_HASH };
 
 #define ICX_LISTS_SESSION_LEN 36
+#define ICX_LISTS_LINE_MAX 4096  /* a canonical entry line, bytes */
 #define ICX_LISTS_PAGE_MIN 10
 #define ICX_LISTS_PAGE_MAX 20000
 

@@ -105,6 +105,36 @@ static const char *category_of(const char *s)
     return s;
 }
 
+/* The common case without the Unicode normalizer: md5, sha1 or sha256
+ * named in ASCII, a value of ASCII hex of the right length.  Anything
+ * else goes through icx_norm_hash_alg/icx_norm_hash. */
+static int hex_fast(char alg_out[16], char *out, const char *alg,
+                    const char *v)
+{
+    static const struct { const char *name; size_t len; } algs[] = {
+        {"md5", 32}, {"sha1", 40}, {"sha256", 64},
+    };
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+        if (strcmp(alg, algs[i].name) != 0)
+            continue;
+        size_t n = strlen(v);
+        if (n != algs[i].len)
+            return 0;
+        for (size_t k = 0; k < n; k++) {
+            char c = v[k];
+            if (c >= 'A' && c <= 'F')
+                c = (char)(c - 'A' + 'a');
+            else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                return 0;
+            out[k] = c;
+        }
+        out[n] = '\0';
+        snprintf(alg_out, 16, "%s", algs[i].name);
+        return 1;
+    }
+    return 0;
+}
+
 /* One entry: normalizes, checks, and inserts into the temporary table. */
 static int add_entry(imp *m, unsigned line, const char *value, const char *alg,
                      const char *category, const char *detected,
@@ -133,8 +163,9 @@ static int add_entry(imp *m, unsigned line, const char *value, const char *alg,
                 return ICX_OK;
             }
         }
-        if (icx_norm_hash_alg(a, alg, why, sizeof why) < 0 ||
-            icx_norm_hash(h, sizeof h, a, value, why, sizeof why) < 0) {
+        if (!hex_fast(a, h, alg, value) &&
+            (icx_norm_hash_alg(a, alg, why, sizeof why) < 0 ||
+             icx_norm_hash(h, sizeof h, a, value, why, sizeof why) < 0)) {
             report(m, line, "\"%s:%s\": %s", alg, value, why);
             return ICX_OK;
         }
@@ -172,27 +203,20 @@ static int add_entry(imp *m, unsigned line, const char *value, const char *alg,
         if (strcmp(s, "active") != 0)
             reason = s;
     }
-    unsigned char key[32];
     size_t len = strlen(canon);
-    lst_key(key, canon, len);
     sqlite3_stmt *st = m->ins;
     sqlite3_reset(st);
-    sqlite3_bind_blob(st, 1, key, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, canon, (int)len, SQLITE_TRANSIENT);
-    lst_text(st, 3, category);
-    lst_text(st, 4, detected);
-    lst_text(st, 5, reason);
+    sqlite3_bind_text(st, 1, canon, (int)len, SQLITE_TRANSIENT);
+    lst_text(st, 2, category);
+    lst_text(st, 3, detected);
+    lst_text(st, 4, reason);
+    sqlite3_bind_int64(st, 5, line);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         icx_err err;
         return lst_fail(m->db, rc, "reading the export", &err);
     }
-    if (sqlite3_changes(m->db->db) == 0) {
-        m->dups++;
-        if (m->dups <= 10)
-            icx_buf_printf(m->report, "%s:%u: duplicate of an earlier entry "
-                           "(%s), collapsed\n", m->display, line, canon);
-    } else if (reason == NULL) {
+    if (reason == NULL) {
         size_t x = lst_entry_xml_len(canon, category);
         if (x > m->max_entry)
             m->max_entry = x;
@@ -337,6 +361,25 @@ out:
     return rc;
 }
 
+/* Names up to ten duplicated entries with the lines they are on. */
+static void report_dups(imp *m)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(m->db->db, "SELECT line, group_concat(lineno, ', ')"
+                           " FROM imp_raw GROUP BY line HAVING count(*) > 1"
+                           " LIMIT 10", -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        icx_buf_printf(m->report, "%s: lines %s: the same entry (%s), "
+                       "collapsed\n", m->display,
+                       (const char *)sqlite3_column_text(st, 1),
+                       (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (m->dups > 10)
+        icx_buf_printf(m->report, "%s: %llu duplicates in all\n", m->display,
+                       (unsigned long long)m->dups);
+}
+
 static int file_sha256(char hex[65], const char *path)
 {
     FILE *f = fopen(path, "re");
@@ -468,7 +511,7 @@ static int record_serial(icx_listdb *db, const icx_list_decl *decl, head *h,
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return lst_fail(db, rc, "recording the serial", err);
-    int64_t min = h->min_serial;
+    int64_t min = h->min_serial < 1 ? 1 : h->min_serial;
     if (n - decl->keep > min)
         min = n - decl->keep;
     if (min > h->min_serial) {
@@ -520,14 +563,20 @@ int icx_lists_import(icx_listdb *db, const icx_list_decl *decl,
                            "expired", reason);
     if (file_sha256(res->source_sha256, file) < 0)
         return icx_err_set(err, ICX_EIO, "%s: cannot read", m.display);
-    rc = lst_exec(db, "CREATE TEMP TABLE IF NOT EXISTS imp (key BLOB PRIMARY"
-                  " KEY, line TEXT NOT NULL, category TEXT, detected TEXT,"
-                  " reason TEXT) WITHOUT ROWID; DELETE FROM imp",
+    /* imp_raw in file order (appends), then imp sorted by line with the
+     * first of each duplicate kept (SQLite sorts in bounded memory). */
+    rc = lst_exec(db, "CREATE TEMP TABLE IF NOT EXISTS imp_raw (line TEXT NOT"
+                  " NULL, category TEXT, detected TEXT, reason TEXT, lineno"
+                  " INTEGER); CREATE TEMP TABLE IF NOT EXISTS imp (line TEXT"
+                  " PRIMARY KEY, category TEXT, detected TEXT, reason TEXT)"
+                  " WITHOUT ROWID; CREATE TEMP TABLE IF NOT EXISTS chg (line"
+                  " TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM imp_raw;"
+                  " DELETE FROM imp; DELETE FROM chg",
                   "preparing the import", err);
     if (rc < 0)
         return rc;
-    if (sqlite3_prepare_v2(db->db, "INSERT OR IGNORE INTO imp VALUES (?1, ?2,"
-                           " ?3, ?4, ?5)", -1, &m.ins, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db->db, "INSERT INTO imp_raw VALUES (?1, ?2, ?3,"
+                           " ?4, ?5)", -1, &m.ins, NULL) != SQLITE_OK)
         return lst_fail(db, sqlite3_errcode(db->db), "preparing the import",
                         err);
     /* Reading goes into the temporary table in batches of transactions on
@@ -542,6 +591,16 @@ int icx_lists_import(icx_listdb *db, const icx_list_decl *decl,
     }
     lst_exec(db, "SAVEPOINT reading", "reading", err);
     rc = csv ? read_csv(&m, file, err) : read_lines(&m, file, err);
+    if (rc == ICX_OK && m.bad == 0) {
+        progress(&m, "sorting", m.rows, 0);
+        int64_t kept = 0;
+        rc = run(db, "INSERT OR IGNORE INTO imp SELECT line, category,"
+                 " detected, reason FROM imp_raw ORDER BY line, rowid", NULL,
+                 0, NULL, NULL, &kept, err);
+        m.dups = m.rows - (uint64_t)kept;
+    }
+    if (rc == ICX_OK && m.dups > 0)
+        report_dups(&m);
     lst_exec(db, "RELEASE reading", "reading", err);
     progress(&m, "read", m.rows, 1);
     res->rows = m.rows;
@@ -571,37 +630,42 @@ int icx_lists_import(icx_listdb *db, const icx_list_decl *decl,
     }
     n = h.head + 1;
     progress(&m, "comparing", m.rows, 1);
-    /* Keys of this serial: current entries not active in the export, and
-     * export entries that are new or differ from their current version. */
-    rc = run(db, "INSERT INTO pub_change SELECT ?1, ?2, v.key FROM pub_version"
-             " v WHERE v.list_id = ?1 AND v.removed IS NULL AND NOT EXISTS"
-             " (SELECT 1 FROM imp i WHERE i.key = v.key AND i.reason IS NULL)",
+    /* Entries of this serial (chg): current ones not active in the
+     * export, and export entries that are new or differ from their current
+     * version. */
+    rc = run(db, "INSERT INTO chg SELECT v.line FROM pub_version v WHERE"
+             " v.list_id = ?1 AND v.removed IS NULL AND NOT EXISTS (SELECT 1"
+             " FROM imp i WHERE i.line = v.line AND i.reason IS NULL)",
              decl->id, n, NULL, NULL, &counts[1], err);
     if (rc == ICX_OK)
-        rc = run(db, "INSERT INTO pub_change SELECT ?1, ?2, i.key FROM imp i"
+        rc = run(db, "INSERT OR IGNORE INTO chg SELECT i.line FROM imp i"
                  " WHERE i.reason IS NULL AND NOT EXISTS (SELECT 1 FROM"
-                 " pub_version v WHERE v.list_id = ?1 AND v.key = i.key AND"
+                 " pub_version v WHERE v.list_id = ?1 AND v.line = i.line AND"
                  " v.removed IS NULL AND v.category IS i.category AND"
                  " (i.detected IS NULL OR v.detected = i.detected))",
                  decl->id, n, NULL, NULL, &ch, err);
-    /* Close the current versions of those keys, with the reason the export
-     * gives, or `modified` when the entry stays with other details. */
+    /* Close their current versions, with the reason the export gives, or
+     * `modified` when the entry stays with other details. */
     if (rc == ICX_OK)
         rc = run(db, "UPDATE pub_version SET removed = ?2, reason ="
-                 " COALESCE((SELECT i.reason FROM imp i WHERE i.key ="
-                 " pub_version.key), CASE WHEN EXISTS (SELECT 1 FROM imp i"
-                 " WHERE i.key = pub_version.key) THEN 'modified' ELSE ?3 END)"
-                 " WHERE list_id = ?1 AND removed IS NULL AND key IN (SELECT"
-                 " key FROM pub_change WHERE list_id = ?1 AND serial = ?2)",
-                 decl->id, n, reason, NULL, NULL, err);
+                 " COALESCE((SELECT i.reason FROM imp i WHERE i.line ="
+                 " pub_version.line), CASE WHEN EXISTS (SELECT 1 FROM imp i"
+                 " WHERE i.line = pub_version.line) THEN 'modified' ELSE ?3"
+                 " END) WHERE list_id = ?1 AND removed IS NULL AND line IN"
+                 " (SELECT line FROM chg)", decl->id, n, reason, NULL, NULL,
+                 err);
     if (rc == ICX_OK)
-        rc = run(db, "INSERT INTO pub_version (list_id, key, added, line,"
-                 " category, detected) SELECT ?1, i.key, ?2, i.line,"
-                 " i.category, COALESCE(i.detected, (SELECT v.detected FROM"
-                 " pub_version v WHERE v.list_id = ?1 AND v.key = i.key AND"
-                 " v.removed = ?2), ?4) FROM imp i WHERE i.reason IS NULL AND"
-                 " i.key IN (SELECT key FROM pub_change WHERE list_id = ?1 AND"
-                 " serial = ?2)", decl->id, n, NULL, now, NULL, err);
+        rc = run(db, "INSERT INTO pub_version (list_id, line, added,"
+                 " category, detected) SELECT ?1, i.line, ?2, i.category,"
+                 " COALESCE(i.detected, (SELECT v.detected FROM pub_version v"
+                 " WHERE v.list_id = ?1 AND v.line = i.line AND v.removed ="
+                 " ?2), ?4) FROM imp i WHERE i.reason IS NULL AND i.line IN"
+                 " (SELECT line FROM chg)", decl->id, n, NULL, now, NULL, err);
+    /* Serial 1 needs no delta rows: a partner without a serial gets a
+     * snapshot. */
+    if (rc == ICX_OK && n > 1)
+        rc = run(db, "INSERT INTO pub_change SELECT ?1, ?2, line FROM chg",
+                 decl->id, n, NULL, NULL, NULL, err);
     if (rc < 0)
         goto fail;
     /* changed: keys with a version closed as modified at n */
@@ -658,7 +722,8 @@ fail:
     lst_rollback(db);
 out:
     sqlite3_finalize(m.ins);
-    lst_exec(db, "DELETE FROM imp", "cleaning up", NULL);
+    lst_exec(db, "DELETE FROM imp_raw; DELETE FROM imp; DELETE FROM chg",
+             "cleaning up", NULL);
     return rc;
 }
 

@@ -58,9 +58,6 @@ int lst_digest_end(lst_digest *d, char hex[65]);
 int lst_digest_stmt(icx_listdb *db, sqlite3_stmt *st, char hex[65],
                     uint64_t *count, icx_err *err);
 
-/* SHA-256 of a canonical line: the key pages are ordered by. */
-void lst_key(unsigned char key[32], const char *line, size_t len);
-
 /* Appends a record to the lists store's event log (hash-chained like the
  * broker's audit log: hash = SHA-256(prev_hash "\n" line)). */
 int lst_event(icx_listdb *db, const char *event, const char *list,

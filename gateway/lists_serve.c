@@ -16,9 +16,10 @@
  *     from it to the head, unless it is larger than the list; anything
  *     else (no position, another session, older than the deltas kept,
  *     ahead of the head) -> a snapshot.
- * Pages are ordered by the entry key (SHA-256 of the canonical line), a
- * fixed page size per transfer, so PageCount is exact and the cursor is
- * the last key of the page: a stateless server, resumable pages.  The
+ * Pages are ordered by the canonical line (the order of the digest), a
+ * fixed page size per transfer, so PageCount is exact and the cursor
+ * carries the last line of the page (hex): a stateless server, resumable
+ * pages, and a receiver that writes a snapshot in key order.  The
  * list at serial H is read from the versions (added <= H < removed), so a
  * transfer stays consistent while new serials are imported.
  *
@@ -38,8 +39,7 @@ typedef struct transfer {
     char session[ICX_LISTS_SESSION_LEN + 1];
     uint64_t from, to;     /* from 0: snapshot */
     unsigned long psize, pages, page;
-    unsigned char after[32];
-    int has_after;
+    char after[ICX_LISTS_LINE_MAX + 1]; /* last line sent; "" on page 1 */
 } transfer;
 
 typedef struct listhead {
@@ -81,34 +81,45 @@ static int serial_info(icx_listdb *db, const char *list, const char *session,
     return rc == SQLITE_ROW ? ICX_OK : ICX_ENOTFOUND;
 }
 
-/* Cursor: SESSION.FROM.TO.PAGESIZE.PAGECOUNT.NEXTPAGE.LASTKEYHEX */
+/* Cursor: SESSION.FROM.TO.PAGESIZE.PAGECOUNT.NEXTPAGE.HEX(LASTLINE) */
 static void cursor_write(char *out, size_t n, const transfer *t,
-                         const unsigned char last[32])
+                         const char *last)
 {
-    char hex[65];
-    icx_hex(hex, last, 32);
-    snprintf(out, n, "%s.%llu.%llu.%lu.%lu.%lu.%s", t->session,
-             (unsigned long long)t->from, (unsigned long long)t->to, t->psize,
-             t->pages, t->page + 1, hex);
+    int k = snprintf(out, n, "%s.%llu.%llu.%lu.%lu.%lu.", t->session,
+                     (unsigned long long)t->from, (unsigned long long)t->to,
+                     t->psize, t->pages, t->page + 1);
+    size_t len = strlen(last);
+    if (k < 0 || (size_t)k + 2 * len + 1 > n) {
+        out[0] = '\0';
+        return;
+    }
+    icx_hex(out + k, (const unsigned char *)last, len);
 }
 
 static int cursor_read(transfer *t, const char *c)
 {
-    char hex[65];
     unsigned long long from, to;
+    int used = 0;
     memset(t, 0, sizeof *t);
     if (strlen(c) > LST_CURSOR_MAX || strlen(c) < ICX_LISTS_SESSION_LEN + 2 ||
         c[ICX_LISTS_SESSION_LEN] != '.')
         return -1;
     memcpy(t->session, c, ICX_LISTS_SESSION_LEN);
     t->session[ICX_LISTS_SESSION_LEN] = '\0';
-    if (sscanf(c + ICX_LISTS_SESSION_LEN + 1, "%llu.%llu.%lu.%lu.%lu.%64[0-9a-f]",
-               &from, &to, &t->psize, &t->pages, &t->page, hex) != 6 ||
-        strlen(hex) != 64 || icx_unhex(t->after, hex, 32) < 0)
+    const char *p = c + ICX_LISTS_SESSION_LEN + 1;
+    if (sscanf(p, "%llu.%llu.%lu.%lu.%lu.%n", &from, &to, &t->psize,
+               &t->pages, &t->page, &used) != 5 || used == 0)
+        return -1;
+    const char *hex = p + used;
+    size_t hl = strlen(hex);
+    if (hl == 0 || hl % 2 != 0 || hl / 2 > ICX_LISTS_LINE_MAX ||
+        icx_unhex((unsigned char *)t->after, hex, hl / 2) < 0)
+        return -1;
+    t->after[hl / 2] = '\0';
+    if (strlen(t->after) != hl / 2)
         return -1;
     t->from = from;
     t->to = to;
-    t->has_after = 1;
     if (t->psize < 1 || t->psize > ICX_LISTS_PAGE_MAX || t->page < 2 ||
         t->page > t->pages || (t->from != 0 && t->from >= t->to))
         return -1;
@@ -166,10 +177,10 @@ static int refuse(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
     return lst_put_refusal(out, r->list[0] ? r->list : "unknown", code, detail);
 }
 
-/* One key of a delta: its net change from t->from to t->to. */
+/* One entry of a delta: its net change from t->from to t->to. */
 static int delta_entry(icx_buf *add, icx_buf *rem, icx_listdb *db, int kind,
-                       const char *list, const transfer *t,
-                       const unsigned char key[32], size_t *n, icx_err *err)
+                       const char *list, const transfer *t, const char *key,
+                       size_t *n, icx_err *err)
 {
     sqlite3_stmt *st = lst_stmt(db, LS_KEY_VERSIONS);
     int64_t S = (int64_t)t->from, H = (int64_t)t->to, last_rm = -1;
@@ -177,7 +188,7 @@ static int delta_entry(icx_buf *add, icx_buf *rem, icx_listdb *db, int kind,
     char line[4300] = "", cat[160] = "", det[48] = "", reason[32] = "";
     int has_cat = 0;
     lst_text(st, 1, list);
-    sqlite3_bind_blob(st, 2, key, 32, SQLITE_STATIC);
+    lst_text(st, 2, key);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t a = sqlite3_column_int64(st, 0);
         int gone = sqlite3_column_type(st, 1) != SQLITE_NULL;
@@ -218,14 +229,17 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
                       const char *list, int kind, transfer *t, icx_err *err)
 {
     icx_buf add, rem;
-    unsigned char last[32];
+    char *last = calloc(1, ICX_LISTS_LINE_MAX + 1);
     size_t n = 0, rows = 0;
     uint64_t count = 0;
-    char digest[65] = "", cursor[LST_CURSOR_MAX + 1] = "";
+    char digest[65] = "", *cursor = calloc(1, LST_CURSOR_MAX + 1);
     int rc = ICX_OK, sq;
     icx_buf_init(&add, out->max);
     icx_buf_init(&rem, out->max);
-    memset(last, 0, sizeof last);
+    if (last == NULL || cursor == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
+    }
     if (serial_info(db, list, t->session, t->to, &count, digest) < 0) {
         rc = icx_err_set(err, ICX_ENOTFOUND, "serial %llu of %s is gone",
                          (unsigned long long)t->to, list);
@@ -236,15 +250,15 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
     } else if (t->from == 0) {
         sqlite3_stmt *st = lst_stmt(db, LS_SNAP_PAGE);
         lst_text(st, 1, list);
-        sqlite3_bind_blob(st, 2, t->after, t->has_after ? 32 : 0, SQLITE_STATIC);
+        lst_text(st, 2, t->after);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)t->to);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)t->psize);
         while ((sq = sqlite3_step(st)) == SQLITE_ROW) {
-            memcpy(last, sqlite3_column_blob(st, 0), 32);
-            const char *cat = (const char *)sqlite3_column_text(st, 2);
-            rc = lst_put_entry(&add, kind, (const char *)sqlite3_column_text(st, 1),
-                               cat, (const char *)sqlite3_column_text(st, 3),
-                               NULL);
+            const char *line = (const char *)sqlite3_column_text(st, 0);
+            snprintf(last, ICX_LISTS_LINE_MAX + 1, "%s", line);
+            rc = lst_put_entry(&add, kind, line,
+                               (const char *)sqlite3_column_text(st, 1),
+                               (const char *)sqlite3_column_text(st, 2), NULL);
             n++;
             rows++;
         }
@@ -252,8 +266,8 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
         if (sq != SQLITE_DONE)
             rc = lst_fail(db, sq, "reading a snapshot page", err);
     } else {
-        /* Keys first (the statement is then free for the versions). */
-        unsigned char (*keys)[32] = malloc(t->psize * 32 + 32);
+        /* Lines first (the statement is then free for the versions). */
+        char **keys = calloc(t->psize + 1, sizeof *keys);
         sqlite3_stmt *st = lst_stmt(db, LS_DELTA_KEYS);
         if (keys == NULL) {
             rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
@@ -262,23 +276,29 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
         lst_text(st, 1, list);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)t->from);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)t->to);
-        sqlite3_bind_blob(st, 4, t->after, t->has_after ? 32 : 0, SQLITE_STATIC);
+        lst_text(st, 4, t->after);
         sqlite3_bind_int64(st, 5, (sqlite3_int64)t->psize);
-        while ((sq = sqlite3_step(st)) == SQLITE_ROW && rows < t->psize)
-            memcpy(keys[rows++], sqlite3_column_blob(st, 0), 32);
+        while (rc == ICX_OK && (sq = sqlite3_step(st)) == SQLITE_ROW &&
+               rows < t->psize) {
+            keys[rows] = strdup((const char *)sqlite3_column_text(st, 0));
+            if (keys[rows++] == NULL)
+                rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        }
         sqlite3_reset(st);
-        if (sq != SQLITE_DONE && sq != SQLITE_ROW)
+        if (rc == ICX_OK && sq != SQLITE_DONE && sq != SQLITE_ROW)
             rc = lst_fail(db, sq, "reading a delta page", err);
         for (size_t i = 0; rc == ICX_OK && i < rows; i++)
             rc = delta_entry(&add, &rem, db, kind, list, t, keys[i], &n, err);
         if (rows > 0)
-            memcpy(last, keys[rows - 1], 32);
+            snprintf(last, ICX_LISTS_LINE_MAX + 1, "%s", keys[rows - 1]);
+        for (size_t i = 0; i < rows; i++)
+            free(keys[i]);
         free(keys);
     }
     if (rc < 0)
         goto out;
     if (t->page < t->pages)
-        cursor_write(cursor, sizeof cursor, t, last);
+        cursor_write(cursor, LST_CURSOR_MAX + 1, t, last);
     icx_buf_printf(out, "<Update xmlns=\"urn:icx:list:1\" snapshot=\"%s\">"
                    "<ListId>%s</ListId><Kind>%s</Kind><SessionId>%s</SessionId>"
                    "<Serial>%llu</Serial>", t->from == 0 ? "true" : "false",
@@ -314,6 +334,8 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
     ans->pages = t->pages;
     ans->entries = n;
 out:
+    free(last);
+    free(cursor);
     icx_buf_free(&add);
     icx_buf_free(&rem);
     return rc;

@@ -8,11 +8,15 @@
  * digest, source file), pub_version (every entry version: the serial that
  * added it and the one that removed it, with the reason; the list at
  * serial S is the versions with added <= S < removed), pub_change (the
- * keys each serial touched: its delta), pub_partner (what each partner
+ * entries each serial touched: its delta; none for serial 1, since a
+ * partner without a serial gets a snapshot), pub_partner (what each partner
  * last asked for).  Subscriber tables: sub (one local copy per partner
  * and list: position, transfer in progress, pull bookkeeping), sub_entry
  * (entries per generation: a snapshot fills a new generation and switches
- * to it when verified), sub_stage (a delta's pages until its last one).
+ * to it when verified),
+ * Every table is keyed by the canonical line, the order of the digest
+ * and of the pages, so a snapshot is written in key order on both sides
+ * (appends, not random inserts: import and snapshot cost grow linearly). sub_stage (a delta's pages until its last one).
  * event: the lists' own hash-chained log.
  *
  * Durability: a serial is committed (FULL) before any partner can be told
@@ -52,17 +56,14 @@ static const char *const migrations[] = {
     " count INTEGER NOT NULL, digest TEXT NOT NULL, source TEXT,"
     " source_sha256 TEXT, user TEXT, PRIMARY KEY (list_id, session, serial));"
     "CREATE TABLE pub_version ("
-    " list_id TEXT NOT NULL, key BLOB NOT NULL, added INTEGER NOT NULL,"
-    " removed INTEGER, reason TEXT, line TEXT NOT NULL, category TEXT,"
-    " detected TEXT NOT NULL, PRIMARY KEY (list_id, key, added))"
-    " WITHOUT ROWID;"
-    "CREATE INDEX pub_version_current ON pub_version (list_id, line)"
-    " WHERE removed IS NULL;"
+    " list_id TEXT NOT NULL, line TEXT NOT NULL, added INTEGER NOT NULL,"
+    " removed INTEGER, reason TEXT, category TEXT, detected TEXT NOT NULL,"
+    " PRIMARY KEY (list_id, line, added)) WITHOUT ROWID;"
     "CREATE INDEX pub_version_gone ON pub_version (list_id, removed)"
     " WHERE removed IS NOT NULL;"
     "CREATE TABLE pub_change ("
-    " list_id TEXT NOT NULL, serial INTEGER NOT NULL, key BLOB NOT NULL,"
-    " PRIMARY KEY (list_id, serial, key)) WITHOUT ROWID;"
+    " list_id TEXT NOT NULL, serial INTEGER NOT NULL, line TEXT NOT NULL,"
+    " PRIMARY KEY (list_id, serial, line)) WITHOUT ROWID;"
     "CREATE TABLE pub_partner ("
     " list_id TEXT NOT NULL, partner TEXT NOT NULL, session TEXT,"
     " serial INTEGER, transfer_to INTEGER, page INTEGER, pages INTEGER,"
@@ -116,18 +117,18 @@ static const char *const sql[LS__COUNT] = {
                       " WHERE list_id = ?1 AND session = ?2 AND serial = ?3",
     [LS_SERIAL_INSERT] = "INSERT INTO pub_serial VALUES"
                          " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [LS_SNAP_PAGE] = "SELECT key, line, category, detected FROM pub_version"
-                     " WHERE list_id = ?1 AND key > ?2 AND added <= ?3"
+    [LS_SNAP_PAGE] = "SELECT line, category, detected FROM pub_version"
+                     " WHERE list_id = ?1 AND line > ?2 AND added <= ?3"
                      " AND (removed IS NULL OR removed > ?3)"
-                     " ORDER BY key LIMIT ?4",
-    [LS_DELTA_KEYS] = "SELECT DISTINCT key FROM pub_change"
+                     " ORDER BY line LIMIT ?4",
+    [LS_DELTA_KEYS] = "SELECT DISTINCT line FROM pub_change"
                       " WHERE list_id = ?1 AND serial > ?2 AND serial <= ?3"
-                      " AND key > ?4 ORDER BY key LIMIT ?5",
-    [LS_DELTA_COUNT] = "SELECT COUNT(DISTINCT key) FROM pub_change"
+                      " AND line > ?4 ORDER BY line LIMIT ?5",
+    [LS_DELTA_COUNT] = "SELECT COUNT(DISTINCT line) FROM pub_change"
                        " WHERE list_id = ?1 AND serial > ?2 AND serial <= ?3",
     [LS_KEY_VERSIONS] = "SELECT added, removed, reason, line, category,"
                         " detected FROM pub_version"
-                        " WHERE list_id = ?1 AND key = ?2 ORDER BY added",
+                        " WHERE list_id = ?1 AND line = ?2 ORDER BY added",
     [LS_CUR_LINES] = "SELECT line FROM pub_version"
                      " WHERE list_id = ?1 AND removed IS NULL ORDER BY line",
     [LS_PARTNER_SEEN] =
@@ -319,12 +320,6 @@ int lst_digest_stmt(icx_listdb *db, sqlite3_stmt *st, char hex[65],
     return ICX_OK;
 }
 
-void lst_key(unsigned char key[32], const char *line, size_t len)
-{
-    unsigned int n = 0;
-    EVP_Digest(line, len, key, &n, EVP_sha256(), NULL);
-}
-
 /* ---- small shared helpers ------------------------------------------------ */
 
 const char *lst_line_value(const char *line, int kind, char *alg,
@@ -498,8 +493,9 @@ int icx_listdb_open(icx_listdb **out, const char *path, icx_err *err)
         rc = lst_fail(db, sq, "setting WAL", err);
         goto fail;
     }
-    rc = lst_exec(db, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768;"
-                  " PRAGMA temp_store=FILE", "setting pragmas", err);
+    rc = lst_exec(db, "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"
+                  " PRAGMA temp_store=FILE; PRAGMA temp.cache_size=-65536",
+                  "setting pragmas", err);
     if (rc == ICX_OK)
         rc = migrate(db, err);
     for (int i = 0; rc == ICX_OK && i < LS__COUNT; i++) {

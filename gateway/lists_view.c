@@ -233,7 +233,7 @@ int icx_lists_diff(icx_buf *out, icx_listdb *db, const char *list, uint64_t a,
                            "%lld, a >= %lld (older deltas are not kept)",
                            (unsigned long long)a, (unsigned long long)b,
                            (long long)head, (long long)min);
-    int rc = prep(db, &keys, "SELECT DISTINCT key FROM pub_change WHERE"
+    int rc = prep(db, &keys, "SELECT DISTINCT line FROM pub_change WHERE"
                   " list_id = ?1 AND serial > ?2 AND serial <= ?3", err);
     if (rc < 0)
         return rc;
@@ -246,8 +246,7 @@ int icx_lists_diff(icx_buf *out, icx_listdb *db, const char *list, uint64_t a,
         char line[4300] = "", reason[32] = "", cat_a[160] = "", cat_b[160] = "";
         int64_t last = -1;
         lst_text(vs, 1, list);
-        sqlite3_bind_blob(vs, 2, sqlite3_column_blob(keys, 0), 32,
-                          SQLITE_TRANSIENT);
+        lst_text(vs, 2, (const char *)sqlite3_column_text(keys, 0));
         while (sqlite3_step(vs) == SQLITE_ROW) {
             int64_t ad = sqlite3_column_int64(vs, 0);
             int gone = sqlite3_column_type(vs, 1) != SQLITE_NULL;

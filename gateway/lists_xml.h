@@ -11,7 +11,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define LST_CURSOR_MAX 256
+#define LST_CURSOR_MAX 8400 /* session, serials, hex of the last line */
 
 typedef struct lst_syncreq {
     char list[72];
