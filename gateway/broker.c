@@ -286,6 +286,59 @@ int icx_broker_submit_job(icx_broker *b, struct bjob *j)
     return ICX_OK;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The partner's inbound limits: size, then a token bucket.  A frame over
+ * them is dropped before it costs a verification; the partner's retries
+ * bring it later, so a fast partner is slowed without others noticing.
+ * Drops are logged and audited at most once a second per partner. */
+static int within_limits(icx_broker *b, struct peer_state *ps,
+                         const icx_partner *p, size_t len)
+{
+    int64_t t = now_ms();
+    long max = p->in_max_bytes > 0 ? p->in_max_bytes
+                                   : b->gen->cfg->max_message_bytes;
+    int ok = 1;
+    if ((long)len > max) {
+        ps->dropped_size++;
+        ok = 0;
+    } else {
+        if (ps->refill_ms == 0) {
+            ps->tokens = (double)p->in_burst;
+            ps->refill_ms = t;
+        }
+        ps->tokens += (double)(t - ps->refill_ms) * (double)p->in_rate / 1000.0;
+        if (ps->tokens > (double)p->in_burst)
+            ps->tokens = (double)p->in_burst;
+        ps->refill_ms = t;
+        if (ps->tokens < 1.0) {
+            ps->dropped_rate++;
+            ok = 0;
+        } else {
+            ps->tokens -= 1.0;
+        }
+    }
+    if ((ps->dropped_rate || ps->dropped_size) && t - ps->limit_noted >= 1000) {
+        icx_log_warn("partner.limited", "partner=%s dropped_rate=%llu "
+                     "dropped_size=%llu rate=%ld/s burst=%ld max_bytes=%ld",
+                     ps->id, (unsigned long long)ps->dropped_rate,
+                     (unsigned long long)ps->dropped_size, p->in_rate,
+                     p->in_burst, max);
+        icx_broker_audit(b, "partner.limited", NULL, ps->id,
+                         "dropped_rate=%llu dropped_size=%llu rate=%ld/s "
+                         "max_bytes=%ld", (unsigned long long)ps->dropped_rate,
+                         (unsigned long long)ps->dropped_size, p->in_rate, max);
+        ps->dropped_rate = ps->dropped_size = 0;
+        ps->limit_noted = t;
+    }
+    return ok;
+}
+
 /* Adapter callbacks: run inside on_ready, on the loop thread. */
 static void on_frame(void *core, const char *peer, int kind, const char *data,
                      size_t len)
@@ -295,6 +348,9 @@ static void on_frame(void *core, const char *peer, int kind, const char *data,
     if (ps != NULL)
         ps->last_contact = icx_broker_now();
     b->frames_in++;
+    const icx_partner *p = icx_config_partner(b->gen->cfg, peer);
+    if (ps != NULL && p != NULL && !within_limits(b, ps, p, len))
+        return;
     if (b->stopping || (kind != ICX_FRAME_ENVELOPE && kind != ICX_FRAME_RECEIPT))
         return; /* the sender will retry */
     struct bjob *j = calloc(1, sizeof *j);

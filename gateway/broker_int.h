@@ -72,6 +72,12 @@ struct peer_state {
     char id[32];
     int connected;
     int64_t last_contact;
+    /* inbound limits: token bucket and what was dropped since the last
+     * record of it */
+    double tokens;
+    int64_t refill_ms;
+    uint64_t dropped_rate, dropped_size;
+    int64_t limit_noted;
 };
 
 /* An action that may happen only after the loop's transaction commits. */

@@ -451,6 +451,17 @@ static const icx_conftab_key partner_filedrop_keys[] = {
             "over again"},
     {0}};
 
+static const icx_conftab_key partner_limit_keys[] = {
+    {.name = "max_message_bytes", .type = ICX_CT_INT, .offset = P(in_max_bytes),
+     .min = 0, .max = 67108864, .def = "0",
+     .doc = "largest envelope accepted from the partner (0: the gateway's)"},
+    {.name = "messages_per_second", .type = ICX_CT_INT, .offset = P(in_rate),
+     .min = 1, .max = 100000, .def = "100",
+     .doc = "sustained inbound rate; beyond it frames are dropped"},
+    {.name = "burst", .type = ICX_CT_INT, .offset = P(in_burst), .min = 1,
+     .max = 1000000, .def = "200", .doc = "frames accepted at once above the rate"},
+    {0}};
+
 static const icx_conftab_key partner_retry_keys[] = {
     {.name = "initial_seconds", .type = ICX_CT_INT,
      .offset = P(retry_initial_s), .min = 1, .max = 3600, .def = "5",
@@ -502,6 +513,8 @@ static const icx_conftab_key partner_keys[] = {
      .check = check_field, .doc = "payload fields never sent to the partner"},
     {.name = "retry", .type = ICX_CT_MAPPING, .sub = partner_retry_keys,
      .doc = "delivery retries"},
+    {.name = "limits", .type = ICX_CT_MAPPING, .sub = partner_limit_keys,
+     .doc = "inbound limits for this partner"},
     {0}};
 
 /* ---- loading ---------------------------------------------------------- */

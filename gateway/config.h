@@ -77,6 +77,11 @@ typedef struct icx_partner {
     long filedrop_answer_s;/* wait for the core's answer, default 60 */
     /* external adapters: their settings, "key=value" each */
     icx_strlist adapter_options;
+    /* inbound limits (limits:): frames over them are dropped unverified,
+     * the partner's own retries bring them later */
+    long in_max_bytes;      /* 0: the gateway's limits.max_message_bytes */
+    long in_rate;           /* messages per second, default 100 */
+    long in_burst;          /* default 200 */
 } icx_partner;
 
 typedef struct icx_config {

@@ -97,6 +97,11 @@ gw_partner() { # at peer direction(connect|accept) route(direct|hub) [endpoint]
     echo "categories_out: [case-referral, case-request, case-response, receipt]"
     echo "max_tlp: ${GW_MAX_TLP:-AMBER}"
     echo "max_handling: H2"
+    if [[ -n "${GW_LIMIT_RATE:-}${GW_LIMIT_BYTES:-}" ]]; then
+      echo "limits:"
+      [[ -n "${GW_LIMIT_RATE:-}" ]] && echo "  messages_per_second: $GW_LIMIT_RATE" && echo "  burst: $GW_LIMIT_RATE"
+      [[ -n "${GW_LIMIT_BYTES:-}" ]] && echo "  max_message_bytes: $GW_LIMIT_BYTES"
+    fi
     echo "retry:"
     echo "  initial_seconds: ${GW_RETRY_INITIAL:-1}"
     echo "  max_seconds: ${GW_RETRY_MAX:-2}"
