@@ -123,6 +123,7 @@ int main(int argc, char **argv)
         }
     }
     char tmpl[] = "/tmp/bench-lists-XXXXXX";
+    int own = dir == NULL;
     if (dir == NULL && (dir = mkdtemp(tmpl)) == NULL) {
         perror("mkdtemp");
         return 3;
@@ -219,5 +220,17 @@ int main(int argc, char **argv)
     icx_lists_conf_free(&conf);
     unlink(p_a);
     unlink(p_b);
+    if (own) {
+        static const char *const files[] = {"lists.yaml", "pub.db",
+                                            "pub.db-wal", "pub.db-shm",
+                                            "sub.db", "sub.db-wal",
+                                            "sub.db-shm"};
+        char p[600];
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+            unlink(p);
+        }
+        rmdir(dir);
+    }
     return 0;
 }
