@@ -95,11 +95,18 @@ static void duplicate(icx_broker *b, struct bjob *j, const icx_in_row *row,
     }
 }
 
+static void hook_audit(void *actx, const char *event, const char *message_id,
+                       const char *partner, const char *detail)
+{
+    icx_broker_audit(actx, event, message_id, partner, "%s",
+                     detail ? detail : "");
+}
+
 /* Hands an accepted envelope to the module registered for its category;
  * what it answers is queued like a submission. */
 static void run_hooks(icx_broker *b, struct bjob *j)
 {
-    icx_hook_env env = {b->gen->cfg};
+    icx_hook_env env = {b->gen->cfg, hook_audit, b};
     for (size_t i = 0; i < b->nhooks; i++) {
         const icx_hook *hk = &b->hooks[i];
         if (strcmp(hk->category, j->h.category) != 0)

@@ -36,6 +36,12 @@ typedef struct icx_outmsg {
 
 typedef struct icx_hook_env {
     const icx_config *cfg;
+    /* Appends a record to the gateway's audit log in the same transaction
+     * as the acceptance that triggered the hook (ids, digests, partner
+     * ids and reasons only). */
+    void (*audit)(void *actx, const char *event, const char *message_id,
+                  const char *partner, const char *detail);
+    void *actx;
 } icx_hook_env;
 
 typedef int (*icx_hook_fn)(void *ctx, const icx_hook_env *env,

@@ -113,16 +113,31 @@ static int hook_serve(void *ctx, const icx_hook_env *env, const icx_header *h,
         goto out;
     const icx_list_decl *d = icx_lists_conf_find(conf, ans.list);
     const char *list = ans.list;
-    if (ans.refused)
+    char detail[256];
+    if (ans.refused) {
         icx_log_warn("list.refused", "partner=%s request=%s code=%s",
                      h->sender, h->message_id, ans.code);
-    else
+        snprintf(detail, sizeof detail, "list=%.64s code=%.64s", list,
+                 ans.code);
+        if (env->audit != NULL)
+            env->audit(env->actx, "list.refused", h->message_id, h->sender,
+                       detail);
+    } else {
         icx_log_info("list.page", "partner=%s list=%s request=%s kind=%s "
                      "from=%llu to=%llu page=%lu/%lu entries=%zu bytes=%zu",
                      h->sender, list, h->message_id,
                      ans.snapshot ? "snapshot" : "delta",
                      (unsigned long long)ans.from, (unsigned long long)ans.to,
                      ans.page, ans.pages, ans.entries, page.len);
+        snprintf(detail, sizeof detail, "list=%.64s kind=%s from=%llu to=%llu "
+                 "page=%lu/%lu entries=%zu", list,
+                 ans.snapshot ? "snapshot" : "delta",
+                 (unsigned long long)ans.from, (unsigned long long)ans.to,
+                 ans.page, ans.pages, ans.entries);
+        if (env->audit != NULL)
+            env->audit(env->actx, "list.page.served", h->message_id,
+                       h->sender, detail);
+    }
     rc = answer(out, nout, h, "list-update",
                 d && !ans.refused ? d->tlp : conf->pull_tlp,
                 d && !ans.refused ? d->handling : conf->pull_handling,
@@ -148,6 +163,11 @@ static int hook_apply(void *ctx, const icx_hook_env *env, const icx_header *h,
     if (rc == ICX_OK)
         rc = icx_lists_apply(&next, db, h->sender, envelope, len, time(NULL),
                              err);
+    if (env->audit != NULL)
+        env->audit(env->actx, rc == ICX_OK ? "list.page.applied"
+                                           : "list.page.refused",
+                   h->message_id, h->sender,
+                   rc == ICX_OK ? "" : (err ? err->msg : ""));
     if (rc < 0 || next.len == 0)
         goto out;
     if ((rc = hook_conf(&conf, cfg, err)) < 0)

@@ -39,6 +39,7 @@ static const char client_usage[] =
     "                 [--expires-in SECONDS] [--conversation UUID] [--ref UUID]\n"
     "       icx submit FILE... --profile P --to ID[,ID] [--category C] ...\n"
     "       icx status [MESSAGE-ID]\n"
+    "       icx status --lists     (per partner and list: serial held, head, lag)\n"
     "       icx outbox [--state S] [--limit N]\n"
     "       icx inbox [--state S] [--limit N]\n"
     "       icx partners\n"
@@ -322,4 +323,24 @@ out:
 }
 
 int icx_cmd_submit(int argc, char **argv) { return client(argc, argv, 1); }
-int icx_cmd_query(int argc, char **argv) { return client(argc, argv, 0); }
+int icx_cmd_query(int argc, char **argv)
+{
+    /* status --lists: the list positions live in the lists store, which
+     * the lists command reads directly. */
+    if (strcmp(argv[0], "status") == 0) {
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "--lists") != 0)
+                continue;
+            char *args[ICX_CTL_MAX_ARGS];
+            int n = 0;
+            args[n++] = "lists";
+            args[n++] = "status";
+            for (int k = 1; k < argc && n < ICX_CTL_MAX_ARGS - 1; k++)
+                if (k != i)
+                    args[n++] = argv[k];
+            args[n] = NULL;
+            return icx_cmd_lists(n, args);
+        }
+    }
+    return client(argc, argv, 0);
+}

@@ -72,6 +72,8 @@ check "removed entries are gone from PH-NBI's export" bash -c "! '$icx' lists ex
 check "PH-NBI holds the same list after the delta" same_list
 check "icx lists status on JP-NPA: PH-NBI pulled, lag 0 after its next pull" \
   bash -c "'$icx' pull JP-NPA csam-hashes -c '$PH' --wait 60 >/dev/null && '$icx' lists status -c '$JP' | grep -Eq '^PH-NBI +csam-hashes +2 +2 +0 '"
+check "icx status --lists shows the same" \
+  bash -c "'$icx' status --lists -c '$JP' | grep -Eq '^PH-NBI +csam-hashes +2 +2 +0 '"
 check "icx lists export --format csv has a header and 950 rows" \
   bash -c "[[ \$('$icx' lists export csam-hashes --format csv -c '$PH' | wc -l) == 951 ]]"
 
@@ -130,6 +132,12 @@ check "PH-NBI's copy is exactly serial 1" bash -c "[[ \$(sqlite3 '$W/PH-NBI/icx-
 out=$("$icx" pull JP-NPA csam-hashes -c "$PH" --wait 60)
 check "the next pull brings serial 2" grep -q 'serial 2 .*delta 1..2' <<<"$out"
 check "both sides hold the same list" same_list
+check "every page served is in the publisher's audit log" \
+  bash -c "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event='list.page.served'\") -ge 3 ]]"
+check "every page applied is in the subscriber's audit log" \
+  bash -c "[[ \$(sqlite3 '$W/PH-NBI/icx.db' \"select count(*) from audit where event='list.page.applied'\") -ge 3 ]]"
+check "the refusal is in the publisher's audit log" \
+  bash -c "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event='list.refused'\") -ge 1 ]]"
 check "JP-NPA's audit chain is intact" "$icx" audit verify -c "$JP"
 check "PH-NBI's audit chain is intact" "$icx" audit verify -c "$PH"
 
