@@ -102,11 +102,18 @@ static void hook_audit(void *actx, const char *event, const char *message_id,
                      detail ? detail : "");
 }
 
+static int hook_sent(void *actx, const char *message_id, const char *hop,
+                     icx_buf *out, icx_err *err)
+{
+    icx_broker *b = actx;
+    return icx_store_out_envelope(b->store, message_id, hop, out, err);
+}
+
 /* Hands an accepted envelope to the module registered for its category;
  * what it answers is queued like a submission. */
 static void run_hooks(icx_broker *b, struct bjob *j)
 {
-    icx_hook_env env = {b->gen->cfg, hook_audit, b};
+    icx_hook_env env = {b->gen->cfg, hook_audit, hook_sent, b};
     for (size_t i = 0; i < b->nhooks; i++) {
         const icx_hook *hk = &b->hooks[i];
         if (strcmp(hk->category, j->h.category) != 0)

@@ -41,6 +41,12 @@ typedef struct icx_hook_env {
      * ids and reasons only). */
     void (*audit)(void *actx, const char *event, const char *message_id,
                   const char *partner, const char *detail);
+    /* The bytes of an envelope this gateway sent (message id and hop, or
+     * NULL for the first hop); ICX_ENOTFOUND when there is none.  Read
+     * through the daemon's own store connection: a hook must not open the
+     * store itself (it would wait for the lock the daemon holds). */
+    int (*sent_envelope)(void *actx, const char *message_id, const char *hop,
+                         icx_buf *out, icx_err *err);
     void *actx;
 } icx_hook_env;
 

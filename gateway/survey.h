@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "hooks.h"
 #include "err.h"
 
 #define ICX_SURVEY_NS "urn:icx:survey:1"
@@ -226,5 +227,10 @@ int icx_survey_compile(icx_buf *out, const icx_survey_round *r,
  * before `now`) and who may still answer; as text or JSON. */
 int icx_survey_status(icx_buf *out, const icx_survey_round *r, time_t now,
                       int json);
+
+/* ---- inside icx serve (survey_hooks.c) -------------------------------- */
+
+/* The hook that checks accepted survey-responses (hooks.h). */
+const icx_hook *icx_survey_hooks(size_t *n);
 
 #endif

@@ -19,6 +19,7 @@
 #include "control.h"
 #include "lists.h"
 #include "mapping.h"
+#include "survey.h"
 #include "translate.h"
 #include "util.h"
 
@@ -81,7 +82,15 @@ int icx_cmd_serve(int argc, char **argv)
     }
     icx_err err;
     icx_err_clear(&err);
-    o.hooks = icx_lists_hooks(&o.nhooks);
+    /* The modules that answer or check what partners send. */
+    icx_hook hooks[16];
+    size_t nl = 0, ns = 0;
+    const icx_hook *lh = icx_lists_hooks(&nl), *sh = icx_survey_hooks(&ns);
+    for (size_t i = 0; i < nl && o.nhooks < 16; i++)
+        hooks[o.nhooks++] = lh[i];
+    for (size_t i = 0; i < ns && o.nhooks < 16; i++)
+        hooks[o.nhooks++] = sh[i];
+    o.hooks = hooks;
     int rc = icx_broker_serve(&o, &err);
     icx_lists_hooks_close();
     if (rc < 0) {

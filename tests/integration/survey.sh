@@ -117,6 +117,10 @@ check "GB-NCA answered" grep -q '^GB-NCA .* answered ' "$W/status2-late.out"
 check "summary line" grep -q '^1 answered, 1 rejected, 1 late, 0 waiting' "$W/status2-late.out"
 jp survey status $R2 --json >"$W/status2.json"
 check "status --json" grep -q '"agency":"US-FBI".*"state":"rejected"' "$W/status2.json"
+check "the daemon audited each sound answer" \
+  bash -c "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event='survey.answered'\") -ge 4 ]]"
+check "and the unsound one, with its reasons" \
+  bash -c "sqlite3 '$W/JP-NPA/icx.db' \"select detail from audit where event='survey.answer.rejected' and partner='US-FBI'\" | grep -q 'unknown question'"
 
 # ---- compile ------------------------------------------------------------
 jp survey compile $R2 --format md --since $R1 -o "$W/r2.md"
