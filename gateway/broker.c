@@ -571,6 +571,28 @@ static void reload(icx_broker *b)
                      b->config_path, b->gen->cfg->npartners);
 }
 
+static void run_ticks(icx_broker *b, int64_t now)
+{
+    icx_hook_env env = icx_broker_hook_env(b);
+    if (icx_broker_tx(b) < 0)
+        return;
+    for (size_t i = 0; i < b->nticks; i++) {
+        icx_outmsg *out = NULL;
+        size_t nout = 0;
+        icx_err err;
+        icx_err_clear(&err);
+        if (b->ticks[i].fn(b->ticks[i].ctx, &env, (time_t)now, &out, &nout,
+                           &err) < 0) {
+            icx_log_warn("tick.failed", "task=%s error=\"%s\"",
+                         b->ticks[i].name, err.msg);
+            icx_outmsg_free(out, nout);
+            continue;
+        }
+        if (nout > 0)
+            icx_broker_enqueue(b, out, nout, b->ticks[i].name);
+    }
+}
+
 static void handle_job(icx_broker *b, struct bjob *j)
 {
     switch (j->type) {
@@ -700,6 +722,8 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     b.find_adapter = o->find_adapter;
     b.hooks = o->hooks;
     b.nhooks = o->nhooks;
+    b.ticks = o->ticks;
+    b.nticks = o->nticks;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -767,8 +791,13 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
                 }
             }
         }
-        /* Scan first, so that only committed rows are sent. */
+        /* Periodic tasks, about once a second. */
         now = icx_broker_now();
+        if (!b.stopping && now >= b.next_tick && b.nticks > 0) {
+            run_ticks(&b, now);
+            b.next_tick = now + 1;
+        }
+        /* Scan first, so that only committed rows are sent. */
         if (!b.stopping && now >= b.next_scan) {
             icx_broker_scan(&b, now);
             b.next_scan = now + 1;

@@ -27,6 +27,8 @@ typedef struct icx_serve_opts {
     const char *endpoint_file; /* write the bound listen endpoint here */
     const icx_hook *hooks;     /* handlers of accepted envelopes */
     size_t nhooks;
+    const icx_tick *ticks;     /* periodic tasks */
+    size_t nticks;
 } icx_serve_opts;
 
 int icx_broker_serve(const icx_serve_opts *opts, icx_err *err);

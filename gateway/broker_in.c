@@ -109,11 +109,17 @@ static int hook_sent(void *actx, const char *message_id, const char *hop,
     return icx_store_out_envelope(b->store, message_id, hop, out, err);
 }
 
+icx_hook_env icx_broker_hook_env(icx_broker *b)
+{
+    icx_hook_env env = {b->gen->cfg, hook_audit, hook_sent, b};
+    return env;
+}
+
 /* Hands an accepted envelope to the module registered for its category;
  * what it answers is queued like a submission. */
 static void run_hooks(icx_broker *b, struct bjob *j)
 {
-    icx_hook_env env = {b->gen->cfg, hook_audit, hook_sent, b};
+    icx_hook_env env = icx_broker_hook_env(b);
     for (size_t i = 0; i < b->nhooks; i++) {
         const icx_hook *hk = &b->hooks[i];
         if (strcmp(hk->category, j->h.category) != 0)

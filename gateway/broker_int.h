@@ -115,6 +115,9 @@ typedef struct icx_broker {
     icx_adapter_find_fn find_adapter;
     const icx_hook *hooks;
     size_t nhooks;
+    const icx_tick *ticks;
+    size_t nticks;
+    int64_t next_tick;
     icx_signer *signer;
     icx_schemas *schemas;
     icx_store *store;
@@ -173,6 +176,9 @@ void icx_bjob_free(struct bjob *j);
 
 /* broker_jobs.c: run on the pool */
 void icx_bjob_run(icx_job *job, void *ctx);
+
+/* The hook environment of the current turn (broker_in.c). */
+icx_hook_env icx_broker_hook_env(icx_broker *b);
 
 /* broker_in.c */
 void icx_broker_inbound(icx_broker *b, struct bjob *j);

@@ -21,6 +21,7 @@
 #define ICX_HOOKS_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "envelope.h"
@@ -60,6 +61,18 @@ typedef struct icx_hook {
     icx_hook_fn fn;
     void *ctx;
 } icx_hook;
+
+/* A periodic task inside icx serve (scheduled list pulls): called about
+ * once a second on the loop thread; what it returns is queued like a
+ * submission.  The same rules as for hooks: quick, own state. */
+typedef int (*icx_tick_fn)(void *ctx, const icx_hook_env *env, time_t now,
+                           icx_outmsg **out, size_t *nout, icx_err *err);
+
+typedef struct icx_tick {
+    const char *name;       /* e.g. "lists.schedule" (logs, audit origin) */
+    icx_tick_fn fn;
+    void *ctx;
+} icx_tick;
 
 /* Frees n messages and the array. */
 void icx_outmsg_free(icx_outmsg *msgs, size_t n);

@@ -65,6 +65,8 @@ typedef struct icx_lists_conf {
     char *pull_legal_basis;
     char *pull_tlp;
     char *pull_handling;
+    long pull_every_s;         /* scheduled pulls inside icx serve; 0: off */
+    icx_strlist pull_schedule; /* "PARTNER/LIST" */
 } icx_lists_conf;
 
 /* Paths beside the gateway configuration: lists.yaml next to
@@ -211,6 +213,8 @@ int icx_lists_export(icx_listdb *db, const char *partner, const char *list,
  * list-update (apply).  Their state (the open store) lives until
  * icx_lists_hooks_close(). */
 const icx_hook *icx_lists_hooks(size_t *n);
+/* The scheduled pulls of lists.yaml (pull.every_seconds, pull.schedule). */
+const icx_tick *icx_lists_ticks(size_t *n);
 void icx_lists_hooks_close(void);
 
 #endif

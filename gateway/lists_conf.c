@@ -56,6 +56,22 @@ static int check_agency(const char *v, const char *w, char *why, size_t n)
     return -1;
 }
 
+static int check_schedule(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    const char *slash = strchr(v, '/');
+    char agency[32];
+    if (slash != NULL && slash > v && (size_t)(slash - v) < sizeof agency &&
+        slash[1] != '\0') {
+        memcpy(agency, v, (size_t)(slash - v));
+        agency[slash - v] = '\0';
+        if (icx_agency_id_valid(agency))
+            return 0;
+    }
+    snprintf(why, n, "\"%s\" is not PARTNER/LIST (e.g. JP-NPA/csam-urls)", v);
+    return -1;
+}
+
 static const icx_conftab_key list_keys[] = {
     {.name = "id", .type = ICX_CT_STRING, .offset = D(id), .required = 1,
      .check = check_list_id, .doc = "ListId, e.g. csam-urls"},
@@ -89,6 +105,12 @@ static const icx_conftab_key pull_keys[] = {
     {.name = "handling", .type = ICX_CT_STRING, .offset = C(pull_handling),
      .names = hcode_names, .def = "H2",
      .doc = "handling code of the pull requests"},
+    {.name = "every_seconds", .type = ICX_CT_INT, .offset = C(pull_every_s),
+     .min = 0, .max = 604800, .def = "0",
+     .doc = "icx serve pulls the scheduled lists this often (0: never)"},
+    {.name = "schedule", .type = ICX_CT_STRLIST, .offset = C(pull_schedule),
+     .check = check_schedule,
+     .doc = "PARTNER/LIST entries pulled on that schedule"},
     {.name = NULL},
 };
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lists.h"
 #include "log.h"
@@ -186,6 +187,102 @@ static const icx_hook hooks[] = {
     {"list-sync-request", hook_serve, NULL},
     {"list-update", hook_apply, NULL},
 };
+
+/* Scheduled pulls: every pull.every_seconds, each PARTNER/LIST of
+ * pull.schedule whose last pull started that long ago (or is stuck for
+ * ten times that) is asked again from its local position.  lists.yaml is
+ * read on every call, so an edit takes effect without a reload. */
+static int tick_pull(void *ctx, const icx_hook_env *env, time_t now,
+                     icx_outmsg **out, size_t *nout, icx_err *err)
+{
+    (void)ctx;
+    icx_lists_conf *conf = NULL;
+    icx_listdb *db = NULL;
+    icx_outmsg *msgs = NULL;
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    *nout = 0;
+    char *path = icx_lists_conf_path(env->cfg);
+    if (path == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    int exists = access(path, F_OK) == 0;
+    free(path);
+    if (!exists)
+        return ICX_OK; /* no lists.yaml: nothing scheduled */
+    if ((rc = hook_conf(&conf, env->cfg, err)) < 0)
+        return rc;
+    if (conf->pull_every_s <= 0 || conf->pull_schedule.count == 0)
+        goto out;
+    if ((rc = hook_db(&db, env->cfg, err)) < 0)
+        goto out;
+    msgs = calloc(conf->pull_schedule.count, sizeof *msgs);
+    if (msgs == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < conf->pull_schedule.count; i++) {
+        const char *e = conf->pull_schedule.items[i];
+        const char *slash = strchr(e, '/');
+        char partner[32];
+        if (slash == NULL || (size_t)(slash - e) >= sizeof partner)
+            continue;
+        memcpy(partner, e, (size_t)(slash - e));
+        partner[slash - e] = '\0';
+        const char *list = slash + 1;
+        icx_lists_sub sub;
+        icx_err serr;
+        int have = icx_lists_sub_get(&sub, db, partner, list, &serr) == ICX_OK;
+        if (have) {
+            int64_t age = (int64_t)now - sub.requested_at;
+            int busy = strcmp(sub.state, "pulling") == 0;
+            if (age < conf->pull_every_s ||
+                (busy && age < 10 * conf->pull_every_s))
+                continue;
+        }
+        icx_buf req;
+        int64_t seq = 0;
+        icx_buf_init(&req, 1 << 16);
+        if (icx_lists_pull_begin(&req, &seq, db, partner, list, now, &serr) < 0) {
+            icx_log_warn("list.schedule", "partner=%s list=%s error=\"%s\"",
+                         partner, list, serr.msg);
+            icx_buf_free(&req);
+            continue;
+        }
+        icx_header fake;
+        memset(&fake, 0, sizeof fake);
+        snprintf(fake.sender, sizeof fake.sender, "%s", partner);
+        icx_outmsg *one = NULL;
+        size_t k = 0;
+        if (answer(&one, &k, &fake, "list-sync-request", conf->pull_tlp,
+                   conf->pull_handling, conf->pull_legal_basis, 365, &req,
+                   &serr) == ICX_OK) {
+            msgs[n++] = *one;
+            free(one);
+            icx_log_info("list.schedule", "partner=%s list=%s pull=%lld",
+                         partner, list, (long long)seq);
+        }
+        icx_buf_free(&req);
+    }
+    *out = msgs;
+    *nout = n;
+    msgs = NULL;
+    rc = ICX_OK;
+out:
+    free(msgs);
+    icx_lists_conf_free(&conf);
+    return rc;
+}
+
+static const icx_tick ticks[] = {
+    {"lists.schedule", tick_pull, NULL},
+};
+
+const icx_tick *icx_lists_ticks(size_t *n)
+{
+    *n = sizeof ticks / sizeof ticks[0];
+    return ticks;
+}
 
 const icx_hook *icx_lists_hooks(size_t *n)
 {

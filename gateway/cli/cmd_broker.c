@@ -91,6 +91,7 @@ int icx_cmd_serve(int argc, char **argv)
     for (size_t i = 0; i < ns && o.nhooks < 16; i++)
         hooks[o.nhooks++] = sh[i];
     o.hooks = hooks;
+    o.ticks = icx_lists_ticks(&o.nticks);
     int rc = icx_broker_serve(&o, &err);
     icx_lists_hooks_close();
     if (rc < 0) {

@@ -138,6 +138,13 @@ check "every page applied is in the subscriber's audit log" \
   bash -c "[[ \$(sqlite3 '$W/PH-NBI/icx.db' \"select count(*) from audit where event='list.page.applied'\") -ge 3 ]]"
 check "the refusal is in the publisher's audit log" \
   bash -c "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event='list.refused'\") -ge 1 ]]"
+# Scheduled pulls inside icx serve: PH-NBI pulls every 2 s on its own.
+printf 'pull:\n  every_seconds: 2\n  schedule: [JP-NPA/csam-hashes]\n' >"$W/PH-NBI/lists.yaml"
+hashes 0 700 >"$W/h4.txt"
+hashes 0 40 new >>"$W/h4.txt"
+"$icx" lists import csam-hashes "$W/h4.txt" -c "$JP" >/dev/null
+check "a scheduled pull brings the new serial without icx pull" wait_for 30 same_list
+check "the scheduled pull is logged" grep -q "event=list.schedule partner=JP-NPA list=csam-hashes" "$W/PH-NBI/log"
 check "JP-NPA's audit chain is intact" "$icx" audit verify -c "$JP"
 check "PH-NBI's audit chain is intact" "$icx" audit verify -c "$PH"
 
