@@ -94,6 +94,37 @@ void icx_broker_ctl_abort_all(icx_broker *b)
     }
 }
 
+/* Hands every message of p to the signing workers.  Message i carries
+ * payload i / per_payload: a control request's file goes to each of its
+ * recipients; a module's messages each have their own payload. */
+static void sign_all(icx_broker *b, struct ctl_pending *p, int per_payload)
+{
+    for (int i = 0; i < p->n; i++) {
+        struct bjob *j = calloc(1, sizeof *j);
+        if (j == NULL) {
+            p->failed++;
+            continue;
+        }
+        j->type = BJOB_SIGN;
+        j->ctl = p;
+        j->index = i;
+        j->h = p->headers[i];
+        if (p->payloads != NULL) {
+            j->payload = p->payloads[i / per_payload];
+            j->payload_len = p->payload_lens[i / per_payload];
+        } else {
+            j->payload = p->req.blobs[i / per_payload];
+            j->payload_len = p->req.bloblens[i / per_payload];
+        }
+        if (icx_broker_submit_job(b, j) < 0) {
+            icx_bjob_free(j);
+            p->failed++;
+            continue;
+        }
+        p->remaining++;
+    }
+}
+
 static int split_recipients(const char *list, char out[][32], int max)
 {
     int n = 0;
@@ -207,25 +238,7 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
         return;
     }
     icx_buf_free(&text);
-    for (int i = 0; i < total; i++) {
-        struct bjob *j = calloc(1, sizeof *j);
-        if (j == NULL) {
-            p->failed++;
-            continue;
-        }
-        j->type = BJOB_SIGN;
-        j->ctl = p;
-        j->index = i;
-        j->h = p->headers[i];
-        j->payload = p->req.blobs[i / nto];
-        j->payload_len = p->req.bloblens[i / nto];
-        if (icx_broker_submit_job(b, j) < 0) {
-            icx_bjob_free(j);
-            p->failed++;
-            continue;
-        }
-        p->remaining++;
-    }
+    sign_all(b, p, nto);
     p->next = b->pending;
     b->pending = p;
     if (p->remaining == 0) {
@@ -382,25 +395,7 @@ void icx_broker_enqueue(icx_broker *b, icx_outmsg *msgs, size_t n,
             return;
         }
     }
-    for (int i = 0; i < p->n; i++) {
-        struct bjob *j = calloc(1, sizeof *j);
-        if (j == NULL) {
-            p->failed++;
-            continue;
-        }
-        j->type = BJOB_SIGN;
-        j->ctl = p;
-        j->index = i;
-        j->h = p->headers[i];
-        j->payload = p->payloads[i];
-        j->payload_len = p->payload_lens[i];
-        if (icx_broker_submit_job(b, j) < 0) {
-            icx_bjob_free(j);
-            p->failed++;
-            continue;
-        }
-        p->remaining++;
-    }
+    sign_all(b, p, 1);
     if (p->remaining == 0) {
         pending_free(p);
         return;

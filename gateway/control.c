@@ -73,21 +73,38 @@ static int sockaddr_for(struct sockaddr_un *sa, const char *path, icx_err *err)
     return ICX_OK;
 }
 
+/* Connects a stream socket to path: ICX_OK with *fd, or ICX_ERROR with
+ * *e = errno of the connect (ICX_EIO/EINVAL for other failures). */
+static int dial(int *fd, int *e, const struct sockaddr_un *sa, icx_err *err)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    *e = 0;
+    if (s < 0)
+        return icx_err_set(err, ICX_EIO, "socket: %s", strerror(errno));
+    if (connect(s, (const struct sockaddr *)sa, sizeof *sa) < 0) {
+        *e = errno;
+        close(s);
+        return ICX_ERROR;
+    }
+    *fd = s;
+    return ICX_OK;
+}
+
 int icx_ctl_listen(int *fd, const char *path, icx_err *err)
 {
     struct sockaddr_un sa;
+    int e, s;
     int rc = sockaddr_for(&sa, path, err);
     if (rc < 0)
         return rc;
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return icx_err_set(err, ICX_EIO, "socket: %s", strerror(errno));
-    if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    rc = dial(&s, &e, &sa, err);
+    if (rc == ICX_OK) {
         close(s);
         return icx_err_set(err, ICX_EEXIST, "%s: another icx serve is already "
                            "running on this control socket", path);
     }
-    close(s);
+    if (e == 0)
+        return rc; /* no socket at all */
     unlink(path); /* a stale socket from a daemon that died */
     s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s < 0)
@@ -197,15 +214,13 @@ int icx_ctl_call(int *code, icx_buf *text, const char *path, int argc,
                  const size_t *bloblens, int timeout_ms, icx_err *err)
 {
     struct sockaddr_un sa;
+    int s, e;
     int rc = sockaddr_for(&sa, path, err);
     if (rc < 0)
         return rc;
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return icx_err_set(err, ICX_EIO, "socket: %s", strerror(errno));
-    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        int e = errno;
-        close(s);
+    if (dial(&s, &e, &sa, err) < 0) {
+        if (e == 0)
+            return ICX_EIO;
         if (e == ENOENT || e == ECONNREFUSED)
             return icx_err_set(err, ICX_ENOTCONN, "no icx serve is running "
                                "(nothing answers on %s); start it with "

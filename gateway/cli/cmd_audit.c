@@ -120,6 +120,20 @@ static int open_store(icx_store **s, icx_config **cfg, char **cert,
     return icx_store_open(s, path, err);
 }
 
+/* Closes what open_store opened; the exit code for rc. */
+static int finish(int rc, const icx_err *err, icx_store **s, icx_config **cfg,
+                  char *cert)
+{
+    icx_store_free(s);
+    icx_config_free(cfg);
+    free(cert);
+    if (rc < 0) {
+        icx_cli_error("%s", err->msg);
+        return icx_cli_exit_for(rc);
+    }
+    return ICX_EXIT_OK;
+}
+
 static int cmd_verify_store(const struct opts *o)
 {
     icx_err err;
@@ -350,14 +364,7 @@ static int cmd_show(const struct opts *o)
         fwrite(out.data ? out.data : "", 1, out.len, stdout);
     }
     icx_buf_free(&out);
-    icx_store_free(&s);
-    icx_config_free(&cfg);
-    free(cert);
-    if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
-    }
-    return ICX_EXIT_OK;
+    return finish(rc, &err, &s, &cfg, cert);
 }
 
 struct export_ctx {
@@ -424,14 +431,7 @@ static int cmd_export(const struct opts *o)
         printf("exported records %lld..%lld (%d) to %s\n", (long long)c.first,
                (long long)c.last, c.n, o->out);
     icx_buf_free(&out);
-    icx_store_free(&s);
-    icx_config_free(&cfg);
-    free(cert);
-    if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
-    }
-    return ICX_EXIT_OK;
+    return finish(rc, &err, &s, &cfg, cert);
 }
 
 static int cmd_bundle(const struct opts *o, const char *message_id)
@@ -462,14 +462,7 @@ static int cmd_bundle(const struct opts *o, const char *message_id)
     }
     icx_buf_free(&out);
     icx_buf_free(&warn);
-    icx_store_free(&s);
-    icx_config_free(&cfg);
-    free(cert);
-    if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
-    }
-    return ICX_EXIT_OK;
+    return finish(rc, &err, &s, &cfg, cert);
 }
 
 static int cmd_check_bundle(const char *file)
