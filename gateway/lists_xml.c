@@ -16,49 +16,10 @@
 #include "lists_int.h"
 #include "lists_xml.h"
 #include "xml.h"
+#include "xmlnode.h"
 
 #define LIST_NS "urn:icx:list:1"
 #define ENV_NS "urn:icx:envelope:1"
-
-static int is(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-static const xmlNode *child(const xmlNode *n, const char *name)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is(c, name))
-            return c;
-    return NULL;
-}
-
-static const xmlNode *first_elem(const xmlNode *n)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-            return c;
-    return NULL;
-}
-
-/* Concatenated text of n into out (truncated to outlen - 1). */
-static const char *text(char *out, size_t outlen, const xmlNode *n)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next) {
-        if (c->type != XML_TEXT_NODE || c->content == NULL)
-            continue;
-        size_t k = strlen((const char *)c->content);
-        if (k > outlen - 1 - len)
-            k = outlen - 1 - len;
-        memcpy(out + len, c->content, k);
-        len += k;
-        out[len] = '\0';
-    }
-    return out;
-}
 
 static const char *attr(const xmlNode *n, const char *name)
 {
@@ -69,7 +30,7 @@ static const char *attr(const xmlNode *n, const char *name)
 static uint64_t num(const xmlNode *n)
 {
     char t[32];
-    return n ? strtoull(text(t, sizeof t, n), NULL, 10) : 0;
+    return n ? strtoull(icx_xn_text(t, sizeof t, n), NULL, 10) : 0;
 }
 
 /* The list payload element: the root, or the envelope's payload. */
@@ -81,9 +42,9 @@ static int open_payload(icx_xmldoc **doc, const xmlNode **root,
     if (rc < 0)
         return rc;
     const xmlNode *r = xmlDocGetRootElement(icx_xml_raw(*doc));
-    if (is(r, "Envelope") && r->ns &&
+    if (icx_xn_is(r, "Envelope") && r->ns &&
         strcmp((const char *)r->ns->href, ENV_NS) == 0)
-        r = first_elem(child(r, "Payload"));
+        r = icx_xn_first(icx_xn_child(r, "Payload"));
     if (r == NULL || r->ns == NULL ||
         strcmp((const char *)r->ns->href, LIST_NS) != 0) {
         icx_xml_free(doc);
@@ -103,17 +64,19 @@ int lst_parse_syncreq(lst_syncreq *r, const char *xml, size_t len,
     int rc = open_payload(&doc, &root, xml, len, err);
     if (rc < 0)
         return rc;
-    if (!is(root, "SyncRequest")) {
+    if (!icx_xn_is(root, "SyncRequest")) {
+        /* The message names root: write it before the tree is freed. */
+        rc = icx_err_set(err, ICX_EINVAL, "want a list:SyncRequest, got "
+                         "list:%s", (const char *)root->name);
         icx_xml_free(&doc);
-        return icx_err_set(err, ICX_EINVAL, "want a list:SyncRequest, got "
-                           "list:%s", (const char *)root->name);
+        return rc;
     }
-    text(r->list, sizeof r->list, child(root, "ListId"));
-    text(r->session, sizeof r->session, child(root, "SessionId"));
-    const xmlNode *s = child(root, "Serial");
+    icx_xn_text(r->list, sizeof r->list, icx_xn_child(root, "ListId"));
+    icx_xn_text(r->session, sizeof r->session, icx_xn_child(root, "SessionId"));
+    const xmlNode *s = icx_xn_child(root, "Serial");
     r->has_serial = s != NULL;
     r->serial = num(s);
-    text(r->cursor, sizeof r->cursor, child(root, "Cursor"));
+    icx_xn_text(r->cursor, sizeof r->cursor, icx_xn_child(root, "Cursor"));
     icx_xml_free(&doc);
     return ICX_OK;
 }
@@ -128,51 +91,51 @@ int lst_parse_update(lst_update *u, const char *xml, size_t len,
     int rc = open_payload(&doc, &root, xml, len, err);
     if (rc < 0)
         return rc;
-    text(u->list, sizeof u->list, child(root, "ListId"));
-    if (is(root, "Refusal")) {
-        const xmlNode *reason = child(root, "Reason");
+    icx_xn_text(u->list, sizeof u->list, icx_xn_child(root, "ListId"));
+    if (icx_xn_is(root, "Refusal")) {
+        const xmlNode *reason = icx_xn_child(root, "Reason");
         const char *code = attr(reason, "code");
         u->refusal = 1;
         snprintf(u->code, sizeof u->code, "%s", code ? code : "UNKNOWN");
-        text(u->detail, sizeof u->detail, reason);
+        icx_xn_text(u->detail, sizeof u->detail, reason);
         goto out;
     }
-    if (!is(root, "Update")) {
+    if (!icx_xn_is(root, "Update")) {
         rc = icx_err_set(err, ICX_EINVAL, "want a list:Update or "
                          "list:Refusal, got list:%s", (const char *)root->name);
         goto out;
     }
     const char *snap = attr(root, "snapshot");
     u->snapshot = snap && (strcmp(snap, "true") == 0 || strcmp(snap, "1") == 0);
-    text(u->kind, sizeof u->kind, child(root, "Kind"));
-    text(u->session, sizeof u->session, child(root, "SessionId"));
-    u->serial = num(child(root, "Serial"));
-    u->prev = num(child(root, "PreviousSerial"));
-    u->page = (unsigned long)num(child(root, "Page"));
-    u->pages = (unsigned long)num(child(root, "PageCount"));
-    text(u->digest, sizeof u->digest, child(root, "Digest"));
-    u->count = num(child(root, "EntryCount"));
-    text(u->cursor, sizeof u->cursor, child(root, "Cursor"));
+    icx_xn_text(u->kind, sizeof u->kind, icx_xn_child(root, "Kind"));
+    icx_xn_text(u->session, sizeof u->session, icx_xn_child(root, "SessionId"));
+    u->serial = num(icx_xn_child(root, "Serial"));
+    u->prev = num(icx_xn_child(root, "PreviousSerial"));
+    u->page = (unsigned long)num(icx_xn_child(root, "Page"));
+    u->pages = (unsigned long)num(icx_xn_child(root, "PageCount"));
+    icx_xn_text(u->digest, sizeof u->digest, icx_xn_child(root, "Digest"));
+    u->count = num(icx_xn_child(root, "EntryCount"));
+    icx_xn_text(u->cursor, sizeof u->cursor, icx_xn_child(root, "Cursor"));
     int hash = strcmp(u->kind, "hash") == 0;
     if (head != NULL && (rc = head(ctx, u)) != 0)
         goto out;
     for (int removed = 0; fn != NULL && removed < 2 && rc == ICX_OK; removed++) {
-        const xmlNode *sec = child(root, removed ? "Removed" : "Added");
+        const xmlNode *sec = icx_xn_child(root, removed ? "Removed" : "Added");
         for (const xmlNode *e = sec ? sec->children : NULL; e && rc == ICX_OK;
              e = e->next) {
-            if (!is(e, "Entry"))
+            if (!icx_xn_is(e, "Entry"))
                 continue;
             char value[4200], line[4300], cat[160], det[48];
-            const xmlNode *v = child(e, "Value");
+            const xmlNode *v = icx_xn_child(e, "Value");
             const char *alg = attr(v, "algorithm");
-            text(value, sizeof value, v);
+            icx_xn_text(value, sizeof value, v);
             if (hash)
                 snprintf(line, sizeof line, "%s:%s", alg ? alg : "", value);
             else
                 snprintf(line, sizeof line, "%s", value);
-            const xmlNode *c = child(e, "Category");
-            text(det, sizeof det, child(e, "DetectedAt"));
-            rc = fn(ctx, removed, line, c ? text(cat, sizeof cat, c) : NULL,
+            const xmlNode *c = icx_xn_child(e, "Category");
+            icx_xn_text(det, sizeof det, icx_xn_child(e, "DetectedAt"));
+            rc = fn(ctx, removed, line, c ? icx_xn_text(cat, sizeof cat, c) : NULL,
                     det[0] ? det : NULL, removed ? attr(e, "reason") : NULL);
             u->entries++;
         }
