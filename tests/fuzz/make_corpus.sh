@@ -12,7 +12,7 @@ src=$(cd "$here/../.." && pwd)
 icx=${ICX_BIN:?set ICX_BIN to the icx program of a normal build}
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 c=$here/corpus
-rm -rf "$c"; mkdir -p "$c"/{envelope_verify,receipt,csv,config,frame} "$here/keys"
+rm -rf "$c"; mkdir -p "$c"/{envelope_verify,receipt,csv,config,frame,list_sync} "$here/keys"
 
 "$icx" keys gen JP-NPA --out "$t/jp" >/dev/null
 cp "$t/jp/cert.pem" "$here/keys/jp-npa-cert.pem"
@@ -109,6 +109,14 @@ printf '%s\n#--partner--\n%s\n' "$gw" "$partner" >"$g/with-partner.yaml"
 printf 'id: &a PH-NBI\nhub: *a\n' >"$g/anchor.yaml"
 printf 'id: [1, 2]\nworkers: many\nunknown_key: {a: b}\n' >"$g/types.yaml"
 printf 'id: "PH-NBI\n' >"$g/unterminated.yaml"
+
+# --- list_sync: the schema examples (payloads) and one signed envelope.
+l=$c/list_sync
+cp "$src"/schemas/examples/valid/list-*.xml "$l/"
+"$icx" envelope build --from JP-NPA --to PH-NBI --category list-sync-request \
+  --legal-basis "fuzz seed" --retain-until 2031-12-31 -o "$t/u.xml" \
+  "$src/schemas/examples/valid/list-sync-request-cursor.xml"
+"$icx" envelope sign --key "$t/jp/key.pem" -o "$l/envelope-sync-request.xml" "$t/u.xml"
 
 # --- frame: 8-byte header, then the body.
 f=$c/frame
