@@ -23,40 +23,7 @@
 #include "survey.h"
 #include "survey_int.h"
 #include "xml.h"
-
-static int is(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-static const xmlNode *child(const xmlNode *n, const char *name)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is(c, name))
-            return c;
-    return NULL;
-}
-
-/* The text content of n (all text and CDATA children), malloc'ed. */
-static char *text_dup(const xmlNode *n)
-{
-    icx_buf b;
-    icx_buf_init(&b, 1 << 20);
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
-            c->content && icx_buf_puts(&b, (const char *)c->content) < 0) {
-            icx_buf_free(&b);
-            return NULL;
-        }
-    return icx_buf_steal(&b, NULL);
-}
-
-static const char *attr(const xmlNode *n, const char *name)
-{
-    xmlAttr *a = n ? xmlHasProp((xmlNode *)n, (const xmlChar *)name) : NULL;
-    return a && a->children ? (const char *)a->children->content : NULL;
-}
+#include "xmlnode.h"
 
 /* The schemas, loaded once per process: a compile reads every stored
  * survey envelope, and loading the XSDs costs more than validating one.
@@ -98,7 +65,7 @@ static int open_payload(icx_xmldoc **doc, const xmlNode **root,
         r = xmlDocGetRootElement(icx_xml_raw(*doc));
     }
     if (r->ns == NULL || strcmp((const char *)r->ns->href, ICX_SURVEY_NS) != 0 ||
-        !is(r, want)) {
+        !icx_xn_is(r, want)) {
         rc = icx_err_set(err, ICX_EINVAL, "not a survey %s (root element %s)",
                          want, (const char *)r->name);
         goto out;
@@ -115,35 +82,35 @@ static size_t count(const xmlNode *n, const char *name)
 {
     size_t k = 0;
     for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        k += is(c, name);
+        k += icx_xn_is(c, name);
     return k;
 }
 
 static int read_question(icx_survey_question *q, const xmlNode *qn)
 {
-    const xmlNode *tags = child(qn, "Tags");
-    q->id = icx_survey_dup(attr(qn, "id"));
-    q->type = icx_sq_type_from_name(attr(qn, "type"));
+    const xmlNode *tags = icx_xn_child(qn, "Tags");
+    q->id = icx_survey_dup(icx_xn_attr(qn, "id"));
+    q->type = icx_sq_type_from_name(icx_xn_attr(qn, "type"));
     q->texts = calloc(count(qn, "Text") + 1, sizeof *q->texts);
     q->tags = calloc(count(tags, "Tag") + 1, sizeof *q->tags);
     if (q->id == NULL || q->texts == NULL || q->tags == NULL)
         return ICX_ENOMEM;
     for (const xmlNode *c = qn->children; c; c = c->next) {
-        if (!is(c, "Text"))
+        if (!icx_xn_is(c, "Text"))
             continue;
         icx_survey_text *t = &q->texts[q->ntexts];
-        const char *lang = attr(c, "lang");
+        const char *lang = icx_xn_attr(c, "lang");
         if ((t->lang = strdup(lang ? lang : "")) == NULL ||
-            (t->text = text_dup(c)) == NULL)
+            (t->text = icx_xn_text_dup(c)) == NULL)
             return ICX_ENOMEM;
         q->ntexts++;
     }
     for (const xmlNode *c = tags ? tags->children : NULL; c; c = c->next) {
-        if (!is(c, "Tag"))
+        if (!icx_xn_is(c, "Tag"))
             continue;
         icx_survey_tag *t = &q->tags[q->ntags];
-        if ((t->scheme = icx_survey_dup(attr(c, "scheme"))) == NULL ||
-            (t->value = text_dup(c)) == NULL)
+        if ((t->scheme = icx_survey_dup(icx_xn_attr(c, "scheme"))) == NULL ||
+            (t->value = icx_xn_text_dup(c)) == NULL)
             return ICX_ENOMEM;
         q->ntags++;
     }
@@ -160,18 +127,18 @@ int icx_survey_from_xml(icx_survey **out, const char *xml, size_t len,
     *out = NULL;
     if ((rc = open_payload(&doc, &root, xml, len, "Request", err)) < 0)
         return rc;
-    const xmlNode *qs = child(root, "Questions");
+    const xmlNode *qs = icx_xn_child(root, "Questions");
     if ((s = calloc(1, sizeof *s)) == NULL ||
-        (s->round = text_dup(child(root, "RoundId"))) == NULL ||
-        (s->title = text_dup(child(root, "Title"))) == NULL ||
-        (s->deadline = text_dup(child(root, "Deadline"))) == NULL ||
-        (child(root, "PreviousRoundId") &&
-         (s->previous = text_dup(child(root, "PreviousRoundId"))) == NULL) ||
+        (s->round = icx_xn_text_dup(icx_xn_child(root, "RoundId"))) == NULL ||
+        (s->title = icx_xn_text_dup(icx_xn_child(root, "Title"))) == NULL ||
+        (s->deadline = icx_xn_text_dup(icx_xn_child(root, "Deadline"))) == NULL ||
+        (icx_xn_child(root, "PreviousRoundId") &&
+         (s->previous = icx_xn_text_dup(icx_xn_child(root, "PreviousRoundId"))) == NULL) ||
         (s->questions = calloc(count(qs, "Question") + 1,
                                sizeof *s->questions)) == NULL)
         goto oom;
     for (const xmlNode *c = qs ? qs->children : NULL; c; c = c->next) {
-        if (!is(c, "Question"))
+        if (!icx_xn_is(c, "Question"))
             continue;
         if (read_question(&s->questions[s->nquestions++], c) < 0)
             goto oom;
@@ -219,22 +186,22 @@ void icx_survey_response_free(icx_survey_response **rp)
 
 static int read_answer(icx_survey_answer *a, const xmlNode *an)
 {
-    const xmlNode *v = child(an, "Value"), *u = child(an, "Unchanged");
-    const xmlNode *cs = child(an, "Citations"), *note = child(an, "Note");
-    if ((a->question = icx_survey_dup(attr(an, "question"))) == NULL ||
-        (v && (a->value = text_dup(v)) == NULL) ||
-        (u && (a->since = icx_survey_dup(attr(u, "sinceRound"))) == NULL) ||
-        (note && (a->note = text_dup(note)) == NULL) ||
+    const xmlNode *v = icx_xn_child(an, "Value"), *u = icx_xn_child(an, "Unchanged");
+    const xmlNode *cs = icx_xn_child(an, "Citations"), *note = icx_xn_child(an, "Note");
+    if ((a->question = icx_survey_dup(icx_xn_attr(an, "question"))) == NULL ||
+        (v && (a->value = icx_xn_text_dup(v)) == NULL) ||
+        (u && (a->since = icx_survey_dup(icx_xn_attr(u, "sinceRound"))) == NULL) ||
+        (note && (a->note = icx_xn_text_dup(note)) == NULL) ||
         (a->citations = calloc(count(cs, "Citation") + 1,
                                sizeof *a->citations)) == NULL)
         return ICX_ENOMEM;
     for (const xmlNode *c = cs ? cs->children : NULL; c; c = c->next) {
-        if (!is(c, "Citation"))
+        if (!icx_xn_is(c, "Citation"))
             continue;
         icx_survey_citation *ct = &a->citations[a->ncitations++];
-        if ((ct->statute = text_dup(child(c, "Statute"))) == NULL ||
-            (ct->article = text_dup(child(c, "Article"))) == NULL ||
-            (child(c, "Url") && (ct->url = text_dup(child(c, "Url"))) == NULL))
+        if ((ct->statute = icx_xn_text_dup(icx_xn_child(c, "Statute"))) == NULL ||
+            (ct->article = icx_xn_text_dup(icx_xn_child(c, "Article"))) == NULL ||
+            (icx_xn_child(c, "Url") && (ct->url = icx_xn_text_dup(icx_xn_child(c, "Url"))) == NULL))
             return ICX_ENOMEM;
     }
     return ICX_OK;
@@ -250,13 +217,13 @@ int icx_survey_response_from_xml(icx_survey_response **out, const char *xml,
     *out = NULL;
     if ((rc = open_payload(&doc, &root, xml, len, "Response", err)) < 0)
         return rc;
-    const xmlNode *as = child(root, "Answers");
+    const xmlNode *as = icx_xn_child(root, "Answers");
     if ((r = calloc(1, sizeof *r)) == NULL ||
-        (r->round = text_dup(child(root, "RoundId"))) == NULL ||
+        (r->round = icx_xn_text_dup(icx_xn_child(root, "RoundId"))) == NULL ||
         (r->answers = calloc(count(as, "Answer") + 1, sizeof *r->answers)) == NULL)
         goto oom;
     for (const xmlNode *c = as ? as->children : NULL; c; c = c->next) {
-        if (!is(c, "Answer"))
+        if (!icx_xn_is(c, "Answer"))
             continue;
         if (read_answer(&r->answers[r->nanswers++], c) < 0)
             goto oom;

@@ -23,6 +23,7 @@
 #include <libxml/tree.h>
 
 #include "envelope.h"
+#include "xmlnode.h"
 #include "translate.h"
 #include "util.h"
 
@@ -35,30 +36,6 @@ typedef struct back {
     const char **cell; /* one per profile field, borrowed */
     char (*own)[64];   /* storage for converted values */
 } back;
-
-static int is(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-static const xmlNode *child(const xmlNode *n, const char *name)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is(c, name))
-            return c;
-    return NULL;
-}
-
-static const char *text(const xmlNode *n)
-{
-    if (n == NULL)
-        return NULL;
-    for (const xmlNode *c = n->children; c; c = c->next)
-        if (c->type == XML_TEXT_NODE && c->content)
-            return (const char *)c->content;
-    return NULL;
-}
 
 static const char *attr(const xmlNode *n, const char *name)
 {
@@ -173,62 +150,62 @@ static void split_place(back *b, const char *summary, icx_buf *keep)
 
 static void back_case(back *b, const xmlNode *root, icx_buf *summary)
 {
-    int response = is(root, "Response");
-    set(b, ICX_T_CASE_REFERENCE, text(child(root, response ? "RefCaseReference"
+    int response = icx_xn_is(root, "Response");
+    set(b, ICX_T_CASE_REFERENCE, icx_xn_text_only(icx_xn_child(root, response ? "RefCaseReference"
                                                           : "CaseReference")));
-    set(b, ICX_T_CASE_TITLE, response ? text(child(root, "Status"))
-                                      : text(child(root, "Title")));
+    set(b, ICX_T_CASE_TITLE, response ? icx_xn_text_only(icx_xn_child(root, "Status"))
+                                      : icx_xn_text_only(icx_xn_child(root, "Title")));
     if (response)
-        set(b, ICX_T_CASE_SUMMARY, text(child(root, "Answer")));
+        set(b, ICX_T_CASE_SUMMARY, icx_xn_text_only(icx_xn_child(root, "Answer")));
     else
-        split_place(b, text(child(root, "Summary")), summary);
-    const xmlNode *d = child(root, "Dates");
-    set(b, ICX_T_CASE_FROM, text(child(d, "OccurredFrom")));
-    set(b, ICX_T_CASE_TO, text(child(d, "OccurredTo")));
+        split_place(b, icx_xn_text_only(icx_xn_child(root, "Summary")), summary);
+    const xmlNode *d = icx_xn_child(root, "Dates");
+    set(b, ICX_T_CASE_FROM, icx_xn_text_only(icx_xn_child(d, "OccurredFrom")));
+    set(b, ICX_T_CASE_TO, icx_xn_text_only(icx_xn_child(d, "OccurredTo")));
     int fo = field_of(b, ICX_T_OFFENCE_CODE), first = 1;
-    for (const xmlNode *o = child(child(root, "Offences"), "Offence"); o; o = o->next) {
-        if (!is(o, "Offence") || fo < 0)
+    for (const xmlNode *o = icx_xn_child(icx_xn_child(root, "Offences"), "Offence"); o; o = o->next) {
+        if (!icx_xn_is(o, "Offence") || fo < 0)
             continue;
-        b->cell[fo] = unmap(b, fo, text(child(o, "IccsCode")),
-                            text(child(o, "DomesticCode")));
+        b->cell[fo] = unmap(b, fo, icx_xn_text_only(icx_xn_child(o, "IccsCode")),
+                            icx_xn_text_only(icx_xn_child(o, "DomesticCode")));
         emit(b);
         first = 0;
     }
-    for (const xmlNode *p = child(child(root, "Persons"), "Person"); p; p = p->next) {
-        if (!is(p, "Person"))
+    for (const xmlNode *p = icx_xn_child(icx_xn_child(root, "Persons"), "Person"); p; p = p->next) {
+        if (!icx_xn_is(p, "Person"))
             continue;
         set(b, ICX_T_PERSON_KEY, attr(p, "id"));
         set(b, ICX_T_PERSON_ROLE, attr(p, "role"));
-        for (const xmlNode *n = child(p, "Name"); n; n = n->next) {
+        for (const xmlNode *n = icx_xn_child(p, "Name"); n; n = n->next) {
             const char *sc = attr(n, "script"), *kind = attr(n, "kind");
-            if (!is(n, "Name") || sc == NULL || (kind && strcmp(kind, "full")))
+            if (!icx_xn_is(n, "Name") || sc == NULL || (kind && strcmp(kind, "full")))
                 continue;
             int tid = strcmp(sc, "Kana") == 0 ? ICX_T_PERSON_NAME_KANA
                       : strcmp(sc, "Latn") == 0 ? ICX_T_PERSON_NAME_LATIN
                                                 : ICX_T_PERSON_NAME;
-            set(b, tid, text(n));
+            set(b, tid, icx_xn_text_only(n));
         }
-        set(b, ICX_T_PERSON_BIRTH, text(child(p, "BirthDate")));
-        set(b, ICX_T_PERSON_NATIONALITY, text(child(p, "Nationality")));
+        set(b, ICX_T_PERSON_BIRTH, icx_xn_text_only(icx_xn_child(p, "BirthDate")));
+        set(b, ICX_T_PERSON_NATIONALITY, icx_xn_text_only(icx_xn_child(p, "Nationality")));
         emit(b);
         first = 0;
     }
-    for (const xmlNode *i = child(root, "OnlineIdentifiers") ?
-             child(root, "OnlineIdentifiers")->children : NULL; i; i = i->next) {
+    for (const xmlNode *i = icx_xn_child(root, "OnlineIdentifiers") ?
+             icx_xn_child(root, "OnlineIdentifiers")->children : NULL; i; i = i->next) {
         if (i->type != XML_ELEMENT_NODE)
             continue;
         set(b, ICX_T_PERSON_KEY, attr(i, "person"));
-        if (is(i, "Account")) {
-            set(b, ICX_T_PERSON_ACCOUNT, text(i));
+        if (icx_xn_is(i, "Account")) {
+            set(b, ICX_T_PERSON_ACCOUNT, icx_xn_text_only(i));
             set(b, ICX_T_PERSON_SERVICE, attr(i, "service"));
-        } else if (is(i, "Email")) {
-            set(b, ICX_T_PERSON_EMAIL, text(i));
-        } else if (is(i, "IpAddress")) {
-            set(b, ICX_T_PERSON_IP, text(i));
+        } else if (icx_xn_is(i, "Email")) {
+            set(b, ICX_T_PERSON_EMAIL, icx_xn_text_only(i));
+        } else if (icx_xn_is(i, "IpAddress")) {
+            set(b, ICX_T_PERSON_IP, icx_xn_text_only(i));
             set(b, ICX_T_PERSON_PORT, attr(i, "port"));
             set(b, ICX_T_PERSON_OBSERVED, attr(i, "observedAt"));
-        } else if (is(i, "Url")) {
-            set(b, ICX_T_PERSON_URL, text(i));
+        } else if (icx_xn_is(i, "Url")) {
+            set(b, ICX_T_PERSON_URL, icx_xn_text_only(i));
         }
         emit(b);
         first = 0;
@@ -240,16 +217,16 @@ static void back_case(back *b, const xmlNode *root, icx_buf *summary)
 static void back_list(back *b, const xmlNode *root)
 {
     for (int removed = 0; removed < 2; removed++) {
-        const xmlNode *sec = child(root, removed ? "Removed" : "Added");
-        for (const xmlNode *e = child(sec, "Entry"); e; e = e->next) {
-            if (!is(e, "Entry"))
+        const xmlNode *sec = icx_xn_child(root, removed ? "Removed" : "Added");
+        for (const xmlNode *e = icx_xn_child(sec, "Entry"); e; e = e->next) {
+            if (!icx_xn_is(e, "Entry"))
                 continue;
-            const xmlNode *v = child(e, "Value");
-            set(b, ICX_T_ENTRY_URL, text(v));
-            set(b, ICX_T_ENTRY_HASH, text(v));
+            const xmlNode *v = icx_xn_child(e, "Value");
+            set(b, ICX_T_ENTRY_URL, icx_xn_text_only(v));
+            set(b, ICX_T_ENTRY_HASH, icx_xn_text_only(v));
             set(b, ICX_T_ENTRY_ALG, attr(v, "algorithm"));
-            set(b, ICX_T_ENTRY_CATEGORY, text(child(e, "Category")));
-            set(b, ICX_T_ENTRY_DETECTED, text(child(e, "DetectedAt")));
+            set(b, ICX_T_ENTRY_CATEGORY, icx_xn_text_only(icx_xn_child(e, "Category")));
+            set(b, ICX_T_ENTRY_DETECTED, icx_xn_text_only(icx_xn_child(e, "DetectedAt")));
             set(b, ICX_T_ENTRY_STATUS, removed ? attr(e, "reason") : "active");
             emit(b);
         }
@@ -312,7 +289,7 @@ int icx_translate_back(icx_buf *csv_out, const icx_mapping *m,
     const char *ns = root->ns ? (const char *)root->ns->href : "";
     int want_case = m->kind == ICX_MAP_CASE;
     if (strcmp(ns, want_case ? CASE_NS : LIST_NS) != 0 ||
-        (!want_case && !is(root, "Update"))) {
+        (!want_case && !icx_xn_is(root, "Update"))) {
         rc = icx_err_set(err, ICX_EINVAL, "payload %s (%s) does not fit a %s "
                          "profile", (const char *)root->name, ns,
                          icx_map_kind_name(m->kind));
