@@ -145,9 +145,13 @@ static void run_verify(struct bjob *j)
     }
     if (j->rc == ICX_OK && strcmp(j->h.recipient, cfg->id) != 0)
         snprintf(r.hop, sizeof r.hop, "%s", cfg->id);
-    /* Addressed to the authenticated sender; otherwise to the transport
-     * peer, the only identity we can vouch for. */
-    sign_receipt(j, &r, j->sig_ok ? j->h.sender : j->peer);
+    /* Addressed to the authenticated sender when it came from it, or
+     * through the hub that carries its messages; otherwise to the
+     * transport peer, the only identity we can vouch for (it gets the
+     * receipt over its own connection and must be able to accept it). */
+    int carried = strcmp(j->h.sender, j->peer) == 0 ||
+                  (cfg->hub != NULL && strcmp(j->peer, cfg->hub) == 0);
+    sign_receipt(j, &r, j->sig_ok && carried ? j->h.sender : j->peer);
 }
 
 static void run_sign(struct bjob *j)

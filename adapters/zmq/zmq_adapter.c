@@ -62,6 +62,7 @@ struct peer {
     int dialer;                 /* direction connect: we own a DEALER */
     void *dealer, *mon;
     int up;                     /* the state last reported to the core */
+    int64_t down_since;         /* when a dialer was last seen go down */
     int fail_logged;            /* a handshake failure was logged */
     int64_t next_hello;
     /* route back over the ROUTER: the last frame received from it */
@@ -334,6 +335,7 @@ static void dealer_events(struct state *st, struct peer *pe)
             pe->next_hello = now_ms(); /* greet at once */
             report(st, pe, 1);
         } else if (ev == ZMQ_EVENT_DISCONNECTED) {
+            pe->down_since = now_ms();
             report(st, pe, 0);
         } else if (handshake_failed(ev) && !pe->fail_logged) {
             /* Logged once until the next success: a refused dialer retries
@@ -560,6 +562,39 @@ static int open_dialer(struct state *st, struct peer *pe, size_t n,
     return ICX_OK;
 }
 
+/* The core's retry is due and this partner is down.  libzmq reconnects a
+ * dropped connection by itself, except after a protocol error (a peer
+ * that announced a frame over ZMQ_MAXMSGSIZE): then the session ends for
+ * good.  So a dialing socket that has stayed down for a while is closed
+ * and opened again; a listening side has nothing to redo. */
+static int zmq_adapter_try_resume(void *state, const char *partner)
+{
+    struct state *st = state;
+    struct peer *pe = peer_by_id(st, partner);
+    icx_err err;
+    if (pe == NULL || !pe->dialer || pe->up)
+        return ICX_OK;
+    int64_t t = now_ms();
+    if (pe->down_since == 0) {
+        pe->down_since = t;
+        return ICX_OK;
+    }
+    if (t - pe->down_since < ICX_ZMQ_REDIAL_MS)
+        return ICX_OK;
+    close_monitored(&pe->dealer, &pe->mon);
+    pe->down_since = t;
+    size_t n = (size_t)(pe - st->peers) + 1;
+    if (open_dialer(st, pe, n, &err) != ICX_OK) {
+        icx_log_warn("zmq.redial", "partner=%s error=\"%s\"", partner,
+                     err.msg);
+        close_monitored(&pe->dealer, &pe->mon);
+        return err.rc;
+    }
+    icx_log_info("zmq.redial", "partner=%s endpoint=%s", partner,
+                 pe->p->endpoint);
+    return ICX_OK;
+}
+
 /* ---- ops -------------------------------------------------------------- */
 
 static void zmq_adapter_close(void **statep)
@@ -646,6 +681,7 @@ static int zmq_adapter_open(void **statep, const icx_adapter_env *env,
         }
         pe->p = p;
         pe->dialer = p->direction == ICX_DIR_CONNECT;
+        pe->down_since = now_ms(); /* until its first handshake */
         if (!pe->dialer && cfg->listen == NULL)
             icx_log_warn("zmq.unreachable",
                          "partner=%s reason=\"direction accept but this "
@@ -746,6 +782,11 @@ static int zmq_adapter_on_ready(void *state, const zmq_pollitem_t *items,
     for (size_t i = 0; i < st->npeers; i++) {
         struct peer *pe = &st->peers[i];
         if (pe->dialer) {
+            if (!pe->up && pe->down_since != 0 &&
+                now - pe->down_since >= ICX_ZMQ_REDIAL_MS) {
+                zmq_adapter_try_resume(st, pe->p->id);
+                continue;
+            }
             if (!pe->up || now < pe->next_hello)
                 continue;
             pe->next_hello = send_hello(st, pe->dealer, NULL, 0) == 0
@@ -860,4 +901,5 @@ const icx_adapter_ops icx_adapter_zmq = {
     .connected = zmq_adapter_connected,
     .close = zmq_adapter_close,
     .endpoint = icx_zmq_adapter_endpoint,
+    .try_resume = zmq_adapter_try_resume,
 };

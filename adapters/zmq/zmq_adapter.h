@@ -16,6 +16,8 @@ extern const icx_adapter_ops icx_adapter_zmq;
  * partner that connects in counts as gone, in milliseconds. */
 #define ICX_ZMQ_HEARTBEAT_MS 2000
 #define ICX_ZMQ_SILENCE_MS 6000
+/* A dialing socket down this long is rebuilt when the core retries. */
+#define ICX_ZMQ_REDIAL_MS 10000
 /* Bytes allowed on the wire above max_message_bytes (CURVE box and
  * command overhead) before libzmq drops the connection. */
 #define ICX_ZMQ_MAXMSG_SLACK 256

@@ -333,7 +333,7 @@ for c in "${CASES[@]}"; do
   accepted=$(sql "$phdb" "select count(*) from inbox where state='accepted' and (sha256='$sha' or message_id='$mid')")
   [[ $c == replay ]] && accepted=$(sql "$phdb" "select count(*) from inbox where state='accepted' and sha256='$sha'")
   check "$c: nothing stored as accepted" test "$accepted" -eq 0
-  if [[ ${HASID[$c]} == id && $c != sender-not-peer ]]; then
+  if [[ ${HASID[$c]} == id ]]; then
     got=$(out_state "$mid")
     check "$c: negative receipt, JP-NPA's row is 'refused $want' (got '$got')" test "$got" = "refused $want"
   fi
@@ -345,13 +345,11 @@ check "replay: PH-NBI kept only the original" \
 
 # The Sender is authentic (INT-ICPO's signature) but JP-NPA carried it:
 # refused and stored as rejected; the negative receipt is addressed to the
-# Sender, INT-ICPO, and goes back over JP-NPA's connection, so JP-NPA (not a
-# relay) refuses it and its row is never settled by a receipt.
+# transport peer that carried it, JP-NPA, which settles its row (checked
+# with the other cases above).
 c=sender-not-peer
 check "$c: stored as rejected at PH-NBI" \
   test "$(sql "$phdb" "select state || ' ' || reason from inbox where message_id='${MID[$c]}'")" = "rejected SENDER_MISMATCH"
-check "$c: the receipt, addressed to INT-ICPO, is refused by JP-NPA" \
-  wait_for 10 bash -c "sqlite3 '$jpdb' \"select detail from audit where event='receipt.rejected'\" | grep -q WRONG_RECIPIENT"
 
 # --- what the transport stops before the core -------------------------------
 # Above PH-NBI's limit but within the 256 bytes of slack: read, then the
@@ -397,12 +395,11 @@ check "huge: PH-NBI drops the connection" wait_for 10 bash -c \
 check "huge: nothing stored or audited at PH-NBI" bash -c \
   "[[ \$(sqlite3 '$phdb' \"select count(*) from inbox where message_id='$huge'\") == 0 && $(rejected_total) == $n0 ]]"
 check "huge: PH-NBI is still running" kill -0 "${GW_PID[PH-NBI]}"
+# libzmq ends a session for good after a frame over ZMQ_MAXMSGSIZE; the
+# adapter rebuilds a dialing socket that stays down (ICX_ZMQ_REDIAL_MS).
 ups=$(grep -c "event=zmq.peer_up partner=JP-NPA" "$W/PH-NBI/log")
-if ! wait_for 10 bash -c "[[ \$(grep -c 'event=zmq.peer_up partner=JP-NPA' '$W/PH-NBI/log') -gt $ups ]]"; then
-  echo "note: known limit: PH-NBI did not dial JP-NPA again after the oversized frame; restarting it"
-  gw_stop PH-NBI
-  gw_start PH-NBI || bad "PH-NBI restarts"
-fi
+check "huge: PH-NBI dials JP-NPA again by itself" \
+  wait_for 30 bash -c "[[ \$(grep -c 'event=zmq.peer_up partner=JP-NPA' '$W/PH-NBI/log') -gt $ups ]]"
 m10=$(submit_sample JP-NPA PH-NBI)
 check "after the huge frame, a legitimate message is delivered" wait_for 30 delivered JP-NPA "$m10"
 
