@@ -456,10 +456,11 @@ static const icx_conftab_key partner_limit_keys[] = {
      .min = 0, .max = 67108864, .def = "0",
      .doc = "largest envelope accepted from the partner (0: the gateway's)"},
     {.name = "messages_per_second", .type = ICX_CT_INT, .offset = P(in_rate),
-     .min = 1, .max = 100000, .def = "100",
+     .min = 1, .max = 100000, .def = "5000",
      .doc = "sustained inbound rate; beyond it frames are dropped"},
     {.name = "burst", .type = ICX_CT_INT, .offset = P(in_burst), .min = 1,
-     .max = 1000000, .def = "200", .doc = "frames accepted at once above the rate"},
+     .max = 1000000, .def = "10000",
+     .doc = "frames accepted at once above the rate"},
     {0}};
 
 static const icx_conftab_key partner_retry_keys[] = {

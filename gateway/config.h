@@ -80,8 +80,8 @@ typedef struct icx_partner {
     /* inbound limits (limits:): frames over them are dropped unverified,
      * the partner's own retries bring them later */
     long in_max_bytes;      /* 0: the gateway's limits.max_message_bytes */
-    long in_rate;           /* messages per second, default 100 */
-    long in_burst;          /* default 200 */
+    long in_rate;           /* messages per second, default 5000 */
+    long in_burst;          /* default 10000 */
 } icx_partner;
 
 typedef struct icx_config {
