@@ -61,7 +61,10 @@ enum icx_frame_kind {
 };
 
 /* Events an adapter reports besides frames. */
-enum icx_peer_event { ICX_PEER_UP = 1, ICX_PEER_DOWN = 2, ICX_PEER_REFUSED = 3 };
+enum icx_peer_event { ICX_PEER_UP = 1, ICX_PEER_DOWN = 2, ICX_PEER_REFUSED = 3,
+                      /* a frame from partner dropped: over its limit of
+                       * concurrent connections */
+                      ICX_PEER_LIMITED = 4 };
 
 typedef struct icx_adapter_env {
     const icx_config *cfg;   /* this gateway and its partners */

@@ -383,6 +383,22 @@ static void on_peer(void *core, const char *peer, int event)
     struct peer_state *ps = icx_broker_peer(b, peer);
     if (ps == NULL)
         return;
+    if (event == ICX_PEER_LIMITED) {
+        /* Frames over the partner's connection limit, counted and
+         * recorded at most once a second like the other limits. */
+        ps->dropped_conns++;
+        int64_t t = now_ms();
+        if (t - ps->conns_noted >= 1000) {
+            icx_broker_audit(b, "partner.limited", NULL, peer,
+                             "dropped_connections=%llu reason=\"more "
+                             "concurrent connections than "
+                             "limits.max_connections\"",
+                             (unsigned long long)ps->dropped_conns);
+            ps->dropped_conns = 0;
+            ps->conns_noted = t;
+        }
+        return;
+    }
     int up = event == ICX_PEER_UP;
     if (ps->connected != up)
         icx_log_info(up ? "partner.up" : "partner.down", "partner=%s", peer);

@@ -461,6 +461,9 @@ static const icx_conftab_key partner_limit_keys[] = {
     {.name = "burst", .type = ICX_CT_INT, .offset = P(in_burst), .min = 1,
      .max = 1000000, .def = "10000",
      .doc = "frames accepted at once above the rate"},
+    {.name = "max_connections", .type = ICX_CT_INT, .offset = P(in_max_conns),
+     .min = 1, .max = 64, .def = "4",
+     .doc = "connections the partner may hold open to this gateway at once"},
     {0}};
 
 static const icx_conftab_key partner_retry_keys[] = {

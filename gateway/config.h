@@ -82,6 +82,7 @@ typedef struct icx_partner {
     long in_max_bytes;      /* 0: the gateway's limits.max_message_bytes */
     long in_rate;           /* messages per second, default 5000 */
     long in_burst;          /* default 10000 */
+    long in_max_conns;      /* concurrent connections in, default 4 */
 } icx_partner;
 
 typedef struct icx_config {

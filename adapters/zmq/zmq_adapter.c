@@ -56,6 +56,8 @@ _Static_assert(ICX_FRAME_RECEIPT == ICX_FRAME_KIND_MAX, "frame kinds");
      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                               \
      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
+#define MAX_CONNS 64
+
 struct peer {
     const icx_partner *p;
     unsigned char key[KEY_RAW]; /* its CURVE public key, raw */
@@ -69,6 +71,14 @@ struct peer {
     unsigned char rid[RID_MAX];
     size_t rid_len;
     int64_t last_seen;
+    /* its connections to our ROUTER heard from lately (limits) */
+    struct conn {
+        unsigned char rid[RID_MAX];
+        size_t len;
+        int64_t seen;
+    } conns[MAX_CONNS];
+    int nconns;
+    int64_t limit_logged;
 };
 
 enum sock_role { ROLE_NONE, ROLE_ZAP, ROLE_ROUTER, ROLE_ROUTER_MON,
@@ -229,6 +239,42 @@ static void deliver(struct state *st, struct peer *pe, int kind,
 }
 
 /* One message on the ROUTER: [routing id][header][body]. */
+/* Counts the partner's connections (one routing id each) heard from
+ * within the silence window; a frame over its limit of concurrent
+ * connections is dropped and reported, the connections it already has
+ * keep working. */
+static int conn_admit(struct state *st, struct peer *pe,
+                      const unsigned char *rid, size_t len)
+{
+    int64_t t = now_ms();
+    int k = 0;
+    for (int i = 0; i < pe->nconns; i++)
+        if (t - pe->conns[i].seen < ICX_ZMQ_SILENCE_MS)
+            pe->conns[k++] = pe->conns[i];
+    pe->nconns = k;
+    for (int i = 0; i < pe->nconns; i++)
+        if (pe->conns[i].len == len && memcmp(pe->conns[i].rid, rid, len) == 0) {
+            pe->conns[i].seen = t;
+            return 1;
+        }
+    long max = pe->p->in_max_conns > 0 ? pe->p->in_max_conns : 4;
+    if (pe->nconns >= max || pe->nconns >= MAX_CONNS) {
+        if (t - pe->limit_logged >= 1000) {
+            icx_log_warn("zmq.connections_limited", "partner=%s open=%d "
+                         "max=%ld", pe->p->id, pe->nconns, max);
+            pe->limit_logged = t;
+        }
+        if (st->env->peer_event != NULL)
+            st->env->peer_event(st->env->core, pe->p->id, ICX_PEER_LIMITED);
+        return 0;
+    }
+    memcpy(pe->conns[pe->nconns].rid, rid, len);
+    pe->conns[pe->nconns].len = len;
+    pe->conns[pe->nconns].seen = t;
+    pe->nconns++;
+    return 1;
+}
+
 static void router_message(struct state *st, zmq_msg_t *parts, int n)
 {
     /* The routing id part is made by the ROUTER and carries no metadata;
@@ -251,6 +297,8 @@ static void router_message(struct state *st, zmq_msg_t *parts, int n)
         return;
     }
     if ((kind = check_frame(st, pe, "router", &parts[1], &parts[2])) == 0)
+        return;
+    if (!conn_admit(st, pe, zmq_msg_data(&parts[0]), rid_len))
         return;
     /* A routing id now belongs to the partner it was last heard from;
      * whoever else held it lost its connection. */

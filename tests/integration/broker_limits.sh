@@ -38,4 +38,24 @@ m2=$(submit_sample JP-NPA PH-NBI)
 check "a frame over the partner's size limit is dropped and audited" \
   wait_for 15 bash -c "sqlite3 '$phdb' \"select detail from audit where event='partner.limited' and partner='JP-NPA'\" | grep -q 'dropped_size=[1-9]'"
 check "and not accepted" test "$(sqlite3 "$phdb" "select count(*) from inbox where message_id='$m2'")" -eq 0
+# Concurrent connections: JP-NPA lets PH-NBI hold one; a second gateway
+# with PH-NBI's keys connects too, and its frames are dropped and audited
+# while messages to PH-NBI still get through the first connection.
+jpdb=$W/JP-NPA/icx.db
+gw_partner PH-NBI JP-NPA connect direct "$(gw_endpoint JP-NPA)"   # no limits
+gw_hup PH-NBI
+wait_for 10 bash -c "[[ \$(grep -c 'event=config.loaded' '$W/PH-NBI/log') -ge 3 ]]"
+GW_LIMIT_CONNS=1 gw_partner JP-NPA PH-NBI accept direct
+gw_hup JP-NPA
+wait_for 10 bash -c "[[ \$(grep -c 'event=config.loaded' '$W/JP-NPA/log') -ge 1 ]]"
+mkdir -p "$W/PH-NBI-2"
+cp -r "$W/PH-NBI/partners" "$W/PH-NBI/gateway.yaml" "$W/PH-NBI-2/"
+gw_start PH-NBI-2 || bad "a second gateway with PH-NBI's keys starts"
+check "the second connection is over the limit, dropped and logged" \
+  wait_for 20 grep -q "event=zmq.connections_limited partner=PH-NBI open=1 max=1" "$W/JP-NPA/log"
+check "and audited" wait_for 10 bash -c \
+  "sqlite3 '$jpdb' \"select detail from audit where event='partner.limited' and partner='PH-NBI'\" | grep -q 'dropped_connections=[1-9]'"
+m3=$(submit_sample JP-NPA PH-NBI)
+check "messages to PH-NBI still get through" wait_for 30 delivered JP-NPA "$m3"
+gw_stop PH-NBI-2
 finish

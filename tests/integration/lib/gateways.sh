@@ -97,8 +97,9 @@ gw_partner() { # at peer direction(connect|accept) route(direct|hub) [endpoint]
     echo "categories_out: [case-referral, case-request, case-response, receipt]"
     echo "max_tlp: ${GW_MAX_TLP:-AMBER}"
     echo "max_handling: H2"
-    if [[ -n "${GW_LIMIT_RATE:-}${GW_LIMIT_BYTES:-}" ]]; then
+    if [[ -n "${GW_LIMIT_RATE:-}${GW_LIMIT_BYTES:-}${GW_LIMIT_CONNS:-}" ]]; then
       echo "limits:"
+      [[ -n "${GW_LIMIT_CONNS:-}" ]] && echo "  max_connections: $GW_LIMIT_CONNS"
       [[ -n "${GW_LIMIT_RATE:-}" ]] && echo "  messages_per_second: $GW_LIMIT_RATE" && echo "  burst: $GW_LIMIT_RATE"
       [[ -n "${GW_LIMIT_BYTES:-}" ]] && echo "  max_message_bytes: $GW_LIMIT_BYTES"
     fi
