@@ -28,6 +28,9 @@ int icx_cmd_survey(int argc, char **argv);
 int icx_cmd_submit(int argc, char **argv);
 /* status, outbox, inbox, partners: read-only questions to the daemon. */
 int icx_cmd_query(int argc, char **argv);
+/* inbox export: accepted case payloads in a profile's domestic columns,
+ * read from the store (argv[0] is "export"). */
+int icx_cmd_inbox_export(int argc, char **argv);
 /* lists import|reset|show|diff|history|export|status; pull PARTNER LIST */
 int icx_cmd_lists(int argc, char **argv);
 int icx_cmd_pull(int argc, char **argv);

@@ -352,5 +352,9 @@ int icx_cmd_query(int argc, char **argv)
             return icx_cmd_lists(n, args);
         }
     }
+    /* inbox export: rendered from the store, not asked of the daemon. */
+    if (strcmp(argv[0], "inbox") == 0 && argc > 1 &&
+        strcmp(argv[1], "export") == 0)
+        return icx_cmd_inbox_export(argc - 1, argv + 1);
     return client(argc, argv, 0);
 }

@@ -8,17 +8,26 @@
  * stderr when the payload itself is on stdout.
  */
 #include <getopt.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <libxml/tree.h>
 
 #include "cli.h"
 #include "config.h"
+#include "csv.h"
 #include "envelope.h"
 #include "mapping.h"
+#include "store.h"
 #include "translate.h"
 #include "util.h"
+#include "xml.h"
+#include "xmlnode.h"
 
 static const char usage_text[] =
     "usage: icx translate FILE --profile P [--to PARTNER] [-o OUT] [--explain]\n"
@@ -307,5 +316,354 @@ out:
     icx_buf_free(&report);
     icx_buf_free(&explain);
     icx_buf_free(&env);
+    return code;
+}
+
+/* ---- icx inbox export ---------------------------------------------------- */
+
+static const char export_usage_text[] =
+    "usage: icx inbox export --profile P [--format csv|json]\n"
+    "                        [--encoding utf-8|shift_jis] [--since TIME]\n"
+    "                        [-c CONFIG] [-o OUT]\n\n"
+    "Renders the case payloads this gateway accepted (case-referral,\n"
+    "case-request, case-response) in the domestic columns of the mapping\n"
+    "profile P, oldest first.  Reads the store beside the running daemon,\n"
+    "read-only.  csv: one header row, the columns MessageId and Sender, then\n"
+    "the profile's columns; one row per offence, person and identifier.\n"
+    "json: [{message_id, sender, received, withheld, rows: [{column: value}]}].\n"
+    "Fields the sender withheld are named on stderr (csv) or in withheld.\n"
+    "--since TIME (2025-04-01 or 2025-04-01T00:00:00Z): received at or after.\n"
+    "--encoding shift_jis writes CP932 (utf-8 is written with a BOM).\n"
+    "Exit codes: 0 ok, 1 a payload does not fit the profile, 2 usage,\n"
+    "3 failure.\n";
+
+/* RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
+static void put_csv(icx_buf *o, const char *v)
+{
+    if (v == NULL)
+        return;
+    if (strpbrk(v, ",\"\r\n") == NULL) {
+        icx_buf_puts(o, v);
+        return;
+    }
+    icx_buf_puts(o, "\"");
+    for (const char *p = v; *p; p++) {
+        icx_buf_append(o, p, 1);
+        if (*p == '"')
+            icx_buf_append(o, p, 1);
+    }
+    icx_buf_puts(o, "\"");
+}
+
+static int exp_to_cp932(icx_buf *out, const icx_buf *in, icx_err *err)
+{
+    iconv_t cd = iconv_open("CP932", "UTF-8");
+    if (cd == (iconv_t)-1)
+        return icx_err_set(err, ICX_ERROR, "iconv: CP932 is not available");
+    char *buf = malloc(in->len + 1), *ip = in->data, *op = buf;
+    size_t il = in->len, ol = in->len;
+    int rc = ICX_OK;
+    if (buf == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+    } else if (il > 0 && iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
+        rc = icx_err_set(err, ICX_EINVAL, "byte %zu of the export has no "
+                         "CP932 (Shift_JIS) form; export as utf-8",
+                         (size_t)(ip - in->data));
+    } else {
+        rc = icx_buf_append(out, buf, (size_t)(op - buf));
+    }
+    iconv_close(cd);
+    free(buf);
+    return rc;
+}
+
+typedef struct exp_list {
+    icx_in_row *rows;
+    size_t n, cap;
+    time_t since;
+} exp_list;
+
+static int is_case_category(const char *c)
+{
+    return strcmp(c, "case-referral") == 0 || strcmp(c, "case-request") == 0 ||
+           strcmp(c, "case-response") == 0;
+}
+
+static int exp_collect(void *ctx, const icx_in_row *row)
+{
+    exp_list *l = ctx;
+    if (!is_case_category(row->category) || row->received_at < l->since)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        icx_in_row *r = realloc(l->rows, cap * sizeof *r);
+        if (r == NULL)
+            return ICX_ENOMEM;
+        l->rows = r;
+        l->cap = cap;
+    }
+    l->rows[l->n++] = *row;
+    return 0;
+}
+
+/* The <Withheld><Field> paths of a payload, as "a, b" (empty: none). */
+static int exp_withheld(icx_buf *w, const char *env, size_t len, int json,
+                        icx_err *err)
+{
+    icx_xml_limits lim = {ICX_TRANSLATE_MAX_PAYLOAD, 64};
+    icx_buf payload;
+    icx_xmldoc *doc = NULL;
+    size_t k = 0;
+    icx_buf_init(&payload, ICX_TRANSLATE_MAX_PAYLOAD);
+    int rc = icx_envelope_payload(&payload, env, len, &lim, err);
+    if (rc == 0)
+        rc = icx_xml_parse(&doc, payload.data, payload.len, &lim, err);
+    if (rc == 0) {
+        const xmlNode *root = xmlDocGetRootElement(icx_xml_raw(doc));
+        const xmlNode *f = icx_xn_child(icx_xn_child(root, "Withheld"), "Field");
+        for (; f != NULL; f = f->next) {
+            const char *v = icx_xn_is(f, "Field") ? icx_xn_text_only(f) : NULL;
+            if (v == NULL)
+                continue;
+            icx_buf_puts(w, k++ ? (json ? "," : ", ") : "");
+            if (json)
+                icx_buf_put_json(w, v);
+            else
+                icx_buf_puts(w, v);
+        }
+    }
+    icx_xml_free(&doc);
+    icx_buf_free(&payload);
+    return rc;
+}
+
+/* One message: its CSV (UTF-8, header first) from icx_translate_back,
+ * re-emitted with the leading columns or as a JSON object. */
+static int exp_message(icx_buf *out, const icx_mapping *m,
+                       const icx_in_row *row, const icx_buf *env, int json,
+                       int first, icx_err *err)
+{
+    icx_buf csv, w;
+    icx_csv *c = NULL;
+    char when[ICX_TIME_LEN + 1];
+    int rc;
+    icx_buf_init(&csv, ICX_TRANSLATE_MAX_INPUT);
+    icx_buf_init(&w, 64 * 1024);
+    if ((rc = icx_translate_back(&csv, m, env->data, env->len, err)) < 0 ||
+        (rc = exp_withheld(&w, env->data, env->len, json, err)) < 0 ||
+        (rc = icx_csv_parse(&c, csv.data, csv.len, NULL, err)) < 0)
+        goto out;
+    if (!json) {
+        for (size_t r = 1; r < icx_csv_rows(c); r++) {
+            put_csv(out, row->message_id);
+            icx_buf_puts(out, ",");
+            put_csv(out, row->sender);
+            for (size_t k = 0; k < m->nfields; k++) {
+                icx_buf_puts(out, ",");
+                put_csv(out, icx_csv_field(c, r, k));
+            }
+            icx_buf_puts(out, "\r\n");
+        }
+        fprintf(stderr, "%s from %s: %zu rows%s%s\n", row->message_id,
+                row->sender, icx_csv_rows(c) ? icx_csv_rows(c) - 1 : 0,
+                w.len ? "; withheld by the sender: " : "",
+                w.len ? w.data : "");
+        goto out;
+    }
+    icx_time_format(when, sizeof when, (time_t)row->received_at);
+    icx_buf_puts(out, first ? "\n  {\"message_id\": " : ",\n  {\"message_id\": ");
+    icx_buf_put_json(out, row->message_id);
+    icx_buf_puts(out, ", \"sender\": ");
+    icx_buf_put_json(out, row->sender);
+    icx_buf_printf(out, ", \"category\": \"%s\", \"received\": \"%s\", "
+                   "\"withheld\": [%s], \"rows\": [", row->category, when,
+                   w.len ? w.data : "");
+    for (size_t r = 1; r < icx_csv_rows(c); r++) {
+        icx_buf_puts(out, r > 1 ? ",\n    {" : "\n    {");
+        for (size_t k = 0, n = 0; k < m->nfields; k++) {
+            const char *v = icx_csv_field(c, r, k);
+            if (v == NULL || *v == '\0')
+                continue;
+            icx_buf_puts(out, n++ ? ", " : "");
+            icx_buf_put_json(out, m->fields[k].column);
+            icx_buf_puts(out, ": ");
+            icx_buf_put_json(out, v);
+        }
+        icx_buf_puts(out, "}");
+    }
+    icx_buf_puts(out, "]}");
+out:
+    if (rc < 0)
+        icx_err_wrap(err, "%s from %s", row->message_id, row->sender);
+    icx_csv_free(&c);
+    icx_buf_free(&csv);
+    icx_buf_free(&w);
+    return rc;
+}
+
+static int parse_since(time_t *t, const char *s)
+{
+    char full[64];
+    if (icx_time_parse(t, s) == 0)
+        return 0;
+    if (strlen(s) != 10)
+        return -1;
+    snprintf(full, sizeof full, "%sT00:00:00Z", s);
+    return icx_time_parse(t, full);
+}
+
+int icx_cmd_inbox_export(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'p'},
+        {"format", required_argument, NULL, 'F'},
+        {"encoding", required_argument, NULL, 'e'},
+        {"since", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *profile = NULL, *config = "config/gateway.yaml", *outp = NULL;
+    int json = 0, sjis = 0, c;
+    exp_list l = {0};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': profile = optarg; break;
+        case 'c': config = optarg; break;
+        case 'o': outp = optarg; break;
+        case 'F':
+            if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "json") != 0) {
+                icx_cli_error("--format: want csv or json, got \"%s\"", optarg);
+                return ICX_EXIT_USAGE;
+            }
+            json = strcmp(optarg, "json") == 0;
+            break;
+        case 'e':
+            if (strcasecmp(optarg, "shift_jis") == 0 ||
+                strcasecmp(optarg, "cp932") == 0 || strcasecmp(optarg, "sjis") == 0) {
+                sjis = 1;
+            } else if (strcasecmp(optarg, "utf-8") != 0 &&
+                       strcasecmp(optarg, "utf8") != 0) {
+                icx_cli_error("--encoding: want utf-8 or shift_jis, got \"%s\"",
+                              optarg);
+                return ICX_EXIT_USAGE;
+            }
+            break;
+        case 's':
+            if (parse_since(&l.since, optarg) < 0) {
+                icx_cli_error("--since: want 2025-04-01 or "
+                              "2025-04-01T00:00:00Z, got \"%s\"", optarg);
+                return ICX_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs(export_usage_text, stdout);
+            return ICX_EXIT_OK;
+        default:
+            fputs(export_usage_text, stderr);
+            return ICX_EXIT_USAGE;
+        }
+    }
+    if (profile == NULL || optind != argc) {
+        icx_cli_error("inbox export needs --profile and no other arguments");
+        fputs(export_usage_text, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    icx_err err;
+    icx_buf report, out, env, conv;
+    icx_mapping *m = NULL;
+    icx_config *cfg = NULL;
+    icx_store *s = NULL;
+    int rc, code = ICX_EXIT_FAILURE;
+    char *ppath = icx_cli_profile_path(profile, config);
+    icx_err_clear(&err);
+    icx_buf_init(&report, 1u << 20);
+    icx_buf_init(&out, 1024u << 20);
+    icx_buf_init(&env, ICX_TRANSLATE_MAX_PAYLOAD * 2);
+    icx_buf_init(&conv, 1024u << 20);
+    if (ppath == NULL)
+        goto out;
+    if ((rc = icx_mapping_load(&m, ppath, &report, &err)) < 0) {
+        fputs(report.data ? report.data : "", stderr);
+        icx_cli_error("profile %s refused: %s", ppath, err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    if (m->kind != ICX_MAP_CASE) {
+        icx_cli_error("profile %s is a %s profile; inbox export renders case "
+                      "payloads", ppath, icx_map_kind_name(m->kind));
+        code = ICX_EXIT_USAGE;
+        goto out;
+    }
+    /* icx_translate_back writes UTF-8 when the encoding is not cp932; the
+     * output encoding is chosen here. */
+    icx_mapping mm = *m;
+    mm.encoding = (char *)"utf-8";
+    mm.header = 1;
+    if ((rc = icx_config_load(&cfg, config, NULL, &err)) < 0 ||
+        (access(cfg->store_path, F_OK) != 0 &&
+         (rc = icx_err_set(&err, ICX_ENOTFOUND, "%s: no such store",
+                           cfg->store_path)) < 0) ||
+        (rc = icx_store_open(&s, cfg->store_path, &err)) < 0 ||
+        (rc = icx_store_in_list(s, ICX_IN_ACCEPTED, 0, exp_collect, &l,
+                                &err)) < 0) {
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    if (!json && !sjis)
+        icx_buf_puts(&out, "\xEF\xBB\xBF");
+    if (!json) {
+        icx_buf_puts(&out, "MessageId,Sender");
+        for (size_t k = 0; k < m->nfields; k++) {
+            icx_buf_puts(&out, ",");
+            put_csv(&out, m->fields[k].column);
+        }
+        icx_buf_puts(&out, "\r\n");
+    } else {
+        icx_buf_puts(&out, "[");
+    }
+    /* The store lists newest first; the export goes oldest first. */
+    for (size_t i = l.n; i-- > 0;) {
+        icx_buf_reset(&env);
+        if ((rc = icx_store_in_envelope(s, l.rows[i].sender,
+                                        l.rows[i].message_id, &env, &err)) < 0 ||
+            (rc = exp_message(&out, &mm, &l.rows[i], &env, json, i + 1 == l.n,
+                              &err)) < 0) {
+            icx_cli_error("%s", err.msg);
+            code = icx_cli_exit_for(rc);
+            goto out;
+        }
+    }
+    if (json)
+        icx_buf_puts(&out, l.n ? "\n]\n" : "]\n");
+    if (sjis) {
+        if ((rc = exp_to_cp932(&conv, &out, &err)) < 0) {
+            icx_cli_error("%s", err.msg);
+            code = icx_cli_exit_for(rc);
+            goto out;
+        }
+    }
+    if ((rc = write_out(outp, sjis ? &conv : &out, &err)) < 0) {
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    fprintf(stderr, "inbox export: %zu case message%s (profile %s, %s, %s)%s%s\n",
+            l.n, l.n == 1 ? "" : "s", m->profile, json ? "json" : "csv",
+            sjis ? "shift_jis" : "utf-8", outp ? " written to " : "",
+            outp ? outp : "");
+    code = ICX_EXIT_OK;
+out:
+    free(ppath);
+    free(l.rows);
+    icx_store_free(&s);
+    icx_config_free(&cfg);
+    icx_mapping_free(&m);
+    icx_buf_free(&report);
+    icx_buf_free(&out);
+    icx_buf_free(&env);
+    icx_buf_free(&conv);
     return code;
 }
