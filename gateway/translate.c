@@ -18,6 +18,7 @@
 #include "translate.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ typedef struct grid {
     unsigned *line, *col;  /* per cell */
     unsigned *row_line;    /* per row */
     size_t *row_ncols;     /* fields in the record (CSV width check) */
+    size_t width;          /* fields in the header (0: not checked) */
 } grid;
 
 static void grid_free(grid *g)
@@ -83,6 +85,8 @@ static int grid_csv(grid *g, const icx_csv *c, int header)
     for (size_t k = 0; header && k < icx_csv_cols(c, 0); k++)
         if (icx_norm_nfkc(&g->names[k], icx_csv_field(c, 0, k)) == ICX_ENOMEM)
             return ICX_ENOMEM;
+    if (header && icx_csv_rows(c) > 0)
+        g->width = icx_csv_cols(c, 0);
     for (size_t r = 0; r < nrows; r++) {
         g->row_line[r] = icx_csv_line(c, r + first);
         g->row_ncols[r] = icx_csv_cols(c, r + first);
@@ -429,13 +433,13 @@ static int norm_row(tr_ctx *t, tr_row *r, const grid *g, size_t gr,
     r->code = calloc(nf + 1, sizeof *r->code);
     if (!r->val || !r->cl || !r->cc || !r->code)
         return ICX_ENOMEM;
-    if (t->m->format == ICX_MAP_CSV && t->m->header && g->names &&
-        g->row_ncols[gr] != g->ncols)
+    if (t->m->format == ICX_MAP_CSV && t->m->header && g->width &&
+        g->row_ncols[gr] != g->width)
         tr_error(t, r, -1, "record has %zu fields, the header %zu",
-                 g->row_ncols[gr], g->ncols);
+                 g->row_ncols[gr], g->width);
     for (size_t fi = 0; fi < nf; fi++) {
         const char *raw = NULL;
-        if (colof[fi] >= 0) {
+        if (colof[fi] >= 0 && (size_t)colof[fi] < g->ncols) {
             size_t k = gr * g->ncols + (size_t)colof[fi];
             raw = g->cell[k];
             r->cl[fi] = g->line[k] ? g->line[k] : r->line;
@@ -493,6 +497,187 @@ static int bind_columns(tr_ctx *t, const grid *g, int *colof)
         }
     }
     return ICX_OK;
+}
+
+/* ---- streaming list files --------------------------------------------------- */
+
+#define STREAM_READ (1u << 20) /* bytes read at a time */
+
+/* Adds base to the number at the start of msg ("ROW:COL: ..." from the
+ * CSV reader, "byte N: ..." from the decoder) so it counts from the start
+ * of the file, not of the batch. */
+static void rebase(char *out, size_t outlen, const char *msg, size_t base)
+{
+    const char *p = msg, *pre = "";
+    if (strncmp(p, "byte ", 5) == 0) {
+        pre = "byte ";
+        p += 5;
+    }
+    char *end;
+    unsigned long long n = strtoull(p, &end, 10);
+    if (end == p)
+        snprintf(out, outlen, "%s", msg);
+    else
+        snprintf(out, outlen, "%s%llu%s", pre, n + base, end);
+}
+
+/* Grows t->rows to hold n more. */
+static int rows_reserve(tr_ctx *t, size_t *cap, size_t n)
+{
+    if (t->nrows + n <= *cap)
+        return ICX_OK;
+    size_t c = *cap ? *cap : 1024;
+    while (c < t->nrows + n)
+        c *= 2;
+    tr_row *r = realloc(t->rows, c * sizeof *r);
+    if (r == NULL)
+        return ICX_ENOMEM;
+    memset(r + *cap, 0, (c - *cap) * sizeof *r);
+    t->rows = r;
+    *cap = c;
+    return ICX_OK;
+}
+
+/* A list file (URL lines, URL or hash CSV) read in batches of whole
+ * records: each batch is decoded, split, its rows normalized into t->rows
+ * and freed before the next is read, so the raw and decoded text held is
+ * one batch (about STREAM_READ bytes plus the longest record), whatever
+ * the file's size.  Limits stay those of the whole file (64 MiB, 1,000,000
+ * records).  "auto" decides the encoding on the first batch.  Structural
+ * and decoding errors are reported as for a whole file, with rows and
+ * byte offsets counted from the start of the file. */
+static int stream_list(tr_ctx *t, const char *path, int *colof,
+                       const char **used, icx_err *err)
+{
+    const icx_mapping *m = t->m;
+    int csv_fmt = m->format != ICX_MAP_LINES, inq = 0, first = 1, rc = ICX_OK;
+    const char *enc = m->encoding;
+    char *buf = NULL, *text = NULL, why[ICX_ERR_MSG_MAX];
+    size_t len = 0, cap = 0, scanned = 0, cut = 0, total = 0, rows_cap = 0;
+    size_t line_base = 0, byte_base = 0, records = 0, width = 0;
+    icx_csv *csv = NULL;
+    grid g = {0};
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return icx_err_set(err, ICX_EIO, "%s: %s", path, strerror(errno));
+    for (int eof = 0; !eof || len > 0;) {
+        if (!eof) {
+            if (len + STREAM_READ + 1 > cap) {
+                size_t nc = cap ? cap * 2 : STREAM_READ + 1;
+                while (nc < len + STREAM_READ + 1)
+                    nc *= 2;
+                char *nb = realloc(buf, nc);
+                if (nb == NULL)
+                    goto oom;
+                buf = nb;
+                cap = nc;
+            }
+            size_t n = fread(buf + len, 1, STREAM_READ, f);
+            if (n < STREAM_READ) {
+                if (ferror(f)) {
+                    rc = icx_err_set(err, ICX_EIO, "%s: read failed", path);
+                    goto out;
+                }
+                eof = 1;
+            }
+            len += n;
+            total += n;
+            if (total > (size_t)ICX_TRANSLATE_MAX_INPUT) {
+                rc = icx_err_set(err, ICX_EFULL, "%s: over the limit of %ld "
+                                 "bytes", path, (long)ICX_TRANSLATE_MAX_INPUT);
+                goto out;
+            }
+            for (; scanned < len; scanned++) { /* last whole record */
+                char ch = buf[scanned];
+                if (csv_fmt && ch == '"')
+                    inq = !inq;
+                else if (ch == '\n' && !inq)
+                    cut = scanned + 1;
+            }
+            if (!eof && (cut == 0 || len < STREAM_READ))
+                continue;
+        }
+        size_t blen = eof ? len : cut;
+        size_t tlen = 0;
+        rc = icx_text_decode(&text, &tlen, used, buf, blen, enc, err);
+        if (rc < 0) {
+            rebase(why, sizeof why, err->msg, byte_base);
+            icx_buf_printf(t->report, "%s:0:0:-: %s\n", t->display, why);
+            rc = icx_err_set(err, rc, "%s: %s", t->display, why);
+            goto out;
+        }
+        if (first && enc && strcmp(enc, "auto") == 0)
+            enc = *used;
+        if (csv_fmt) {
+            icx_csv_limits lim = ICX_CSV_DEFAULT_LIMITS;
+            lim.max_bytes = (size_t)ICX_TRANSLATE_MAX_INPUT;
+            lim.max_rows = lim.max_rows > records ? lim.max_rows - records : 1;
+            rc = icx_csv_parse(&csv, text, tlen, &lim, err);
+            if (rc < 0) {
+                rebase(why, sizeof why, err->msg, line_base);
+                icx_buf_printf(t->report, "%s:%s\n", t->display, why);
+                rc = icx_err_set(err, rc == ICX_ENOMEM ? rc : ICX_EINVAL,
+                                 "%s:%s", t->display, why);
+                goto out;
+            }
+            records += icx_csv_rows(csv);
+            rc = grid_csv(&g, csv, first && m->header);
+            if (first)
+                width = g.width;
+            g.width = width;
+        } else {
+            rc = grid_lines(&g, text);
+            records += g.nrows;
+            if (rc == 0 && records > 1000000) {
+                rc = icx_err_set(err, ICX_EFULL, "%s: more than 1000000 "
+                                 "lines", t->display);
+                icx_buf_printf(t->report, "%s\n", err->msg);
+                goto out;
+            }
+        }
+        if (rc < 0)
+            goto oom;
+        for (size_t r = 0; r < g.nrows; r++) {
+            g.row_line[r] += (unsigned)line_base;
+            for (size_t k = 0; k < g.ncols; k++)
+                if (g.line[r * g.ncols + k])
+                    g.line[r * g.ncols + k] += (unsigned)line_base;
+        }
+        if (first && bind_columns(t, &g, colof) < 0)
+            goto oom;
+        if (rows_reserve(t, &rows_cap, g.nrows) < 0)
+            goto oom;
+        for (size_t r = 0; r < g.nrows; r++) {
+            t->nrows++;
+            if ((rc = norm_row(t, &t->rows[t->nrows - 1], &g, r, colof)) < 0)
+                goto oom;
+        }
+        for (size_t i = 0; i < blen; i++) /* lines as the readers count them */
+            line_base += buf[i] == '\n' || (csv_fmt && buf[i] == '\r' &&
+                                            !(i + 1 < blen && buf[i + 1] == '\n'));
+        byte_base += blen;
+        memmove(buf, buf + blen, len - blen);
+        len -= blen;
+        scanned -= blen;
+        cut = 0;
+        first = 0;
+        grid_free(&g);
+        icx_csv_free(&csv);
+        free(text);
+        text = NULL;
+        if (eof)
+            len = 0;
+    }
+    goto out;
+oom:
+    rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+out:
+    grid_free(&g);
+    icx_csv_free(&csv);
+    free(text);
+    free(buf);
+    fclose(f);
+    return rc;
 }
 
 /* ---- the API ----------------------------------------------------------------- */
@@ -584,6 +769,12 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
         }
         if ((rc = grid_yaml(&g, yroot, &t)) < 0)
             goto oom;
+    } else if (m->kind != ICX_MAP_CASE) {
+        colof = calloc(m->nfields + 1, sizeof *colof);
+        if (colof == NULL)
+            goto oom;
+        if ((rc = stream_list(&t, input_path, colof, &used, err)) < 0)
+            goto out;
     } else {
         if ((rc = icx_file_read(&raw, &rawlen, input_path,
                                 ICX_TRANSLATE_MAX_INPUT, err)) < 0)
@@ -610,19 +801,21 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
         if (rc < 0)
             goto oom;
     }
-    colof = calloc(m->nfields + 1, sizeof *colof);
-    t.rows = calloc(g.nrows + 1, sizeof *t.rows);
-    if (colof == NULL || t.rows == NULL || bind_columns(&t, &g, colof) < 0)
-        goto oom;
-    for (size_t r = 0; r < g.nrows; r++) {
-        t.nrows++;
-        if ((rc = norm_row(&t, &t.rows[r], &g, r, colof)) < 0)
+    if (colof == NULL) { /* case files and YAML: the grid of the file */
+        colof = calloc(m->nfields + 1, sizeof *colof);
+        t.rows = calloc(g.nrows + 1, sizeof *t.rows);
+        if (colof == NULL || t.rows == NULL || bind_columns(&t, &g, colof) < 0)
             goto oom;
+        for (size_t r = 0; r < g.nrows; r++) {
+            t.nrows++;
+            if ((rc = norm_row(&t, &t.rows[r], &g, r, colof)) < 0)
+                goto oom;
+        }
     }
     if (m->kind == ICX_MAP_CASE)
         tr_check_case(&t);
-    else
-        tr_check_list(&t);
+    else if (tr_check_list(&t) < 0)
+        goto oom;
     res->rows = t.nrows;
     for (size_t r = 0; r < t.nrows; r++)
         res->rejected += t.rows[r].bad != 0;
@@ -645,6 +838,14 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
         goto out;
     }
     size_t entries = 0;
+    if (o->check_only) {
+        icx_buf_printf(report, "%s: %zu rows read (%s), %zu accepted, %zu "
+                       "rejected, %zu duplicates; checked only\n", t.display,
+                       t.nrows, used ? used : "yaml", res->accepted,
+                       res->rejected, t.duplicates);
+        rc = ICX_OK;
+        goto out;
+    }
     if (m->kind == ICX_MAP_CASE)
         rc = tr_build_case(&t, &xml, &wsum);
     else

@@ -40,6 +40,8 @@ typedef struct icx_translate_opts {
     const char *session_id;       /* list updates: SessionId (default new) */
     unsigned long serial;         /* list updates: Serial (default 1) */
     const icx_schemas *schemas;   /* NULL: icx_schemas_default_dir() */
+    int check_only;               /* read and check the rows; build nothing
+                                   * (payload_out stays empty) */
 } icx_translate_opts;
 
 typedef struct icx_translate_result {

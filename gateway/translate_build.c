@@ -16,6 +16,7 @@
  *
  * Text is written with icx_buf_put_xml escaping; translate.c validates it.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,24 +425,51 @@ static int in_list(const tr_ctx *t, const tr_row *r)
     return !r->bad && entry_value(t, r) && (st == NULL || strcmp(st, "active") == 0);
 }
 
-void tr_check_list(tr_ctx *t)
+static uint64_t entry_hash(const tr_ctx *t, const tr_row *r)
 {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    const char *alg = t->m->kind == ICX_MAP_URL_LIST ? NULL : V(r, ICX_T_ENTRY_ALG);
+    for (const char *p = alg ? alg : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ ':') * 1099511628211ULL;
+    for (const char *p = entry_value(t, r); *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+/* Duplicates after normalization, in one pass with a hash table of the
+ * first occurrences (the first row of a value stays, later ones are
+ * collapsed into it).  Returns ICX_ENOMEM when the table cannot be had. */
+int tr_check_list(tr_ctx *t)
+{
+    size_t cap = 64;
+    while (cap < t->nrows * 2)
+        cap *= 2;
+    size_t *slot = malloc(cap * sizeof *slot); /* row index + 1, 0 = empty */
+    if (slot == NULL)
+        return ICX_ENOMEM;
+    memset(slot, 0, cap * sizeof *slot);
     for (size_t i = 0; i < t->nrows; i++) {
         tr_row *r = &t->rows[i];
         if (!in_list(t, r))
             continue;
-        for (size_t j = 0; j < i; j++) {
-            if (!in_list(t, &t->rows[j]) || t->rows[j].dup ||
-                !entry_same(t, r, &t->rows[j]))
+        size_t k = (size_t)entry_hash(t, r) & (cap - 1);
+        for (; slot[k] != 0; k = (k + 1) & (cap - 1)) {
+            tr_row *o = &t->rows[slot[k] - 1];
+            if (!entry_same(t, r, o))
                 continue;
             icx_buf_printf(t->report, "%s:%u: duplicate of row %u (%s), "
-                           "collapsed\n", t->display, r->line,
-                           t->rows[j].line, entry_value(t, r));
+                           "collapsed\n", t->display, r->line, o->line,
+                           entry_value(t, r));
             t->duplicates++;
             r->dup = 1;
             break;
         }
+        if (!r->dup)
+            slot[k] = i + 1;
     }
+    free(slot);
+    return ICX_OK;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -505,6 +533,17 @@ int tr_build_list(tr_ctx *t, icx_buf *b, size_t *entries)
             goto oom;
         n++;
     }
+    *entries = n;
+    /* One page holds at most ICX_TRANSLATE_MAX_PAYLOAD bytes; an append
+     * past it failed, so the text is incomplete: refuse. */
+    if (b->len + 256 > b->max) {
+        icx_buf_printf(t->report, "%s:0:0:-: %zu entries do not fit in one "
+                       "payload of at most %ld bytes (about 100,000 URLs); "
+                       "split the file\n", t->display, n,
+                       (long)ICX_TRANSLATE_MAX_PAYLOAD);
+        rc = ICX_EINVAL;
+        goto out;
+    }
     qsort(lines, n, sizeof *lines, cmp_str);
     icx_buf_reset(&d);
     for (size_t i = 0; i < n; i++)
@@ -514,7 +553,6 @@ int tr_build_list(tr_ctx *t, icx_buf *b, size_t *entries)
         goto oom;
     icx_buf_printf(b, "</Added><Digest algorithm=\"sha256\">%s</Digest>"
                    "<EntryCount>%zu</EntryCount></Update>\n", digest, n);
-    *entries = n;
     goto out;
 oom:
     rc = ICX_ENOMEM;

@@ -50,7 +50,7 @@ void tr_explain_note(tr_ctx *t, const char *path, const char *value,
 /* Cross-row checks (case consistency, list duplicates); may mark rows
  * bad.  Run before building. */
 void tr_check_case(tr_ctx *t);
-void tr_check_list(tr_ctx *t);
+int tr_check_list(tr_ctx *t);
 /* Builds the payload XML text from the good rows. */
 int tr_build_case(tr_ctx *t, icx_buf *xml, icx_buf *withheld_summary);
 int tr_build_list(tr_ctx *t, icx_buf *xml, size_t *entries);
