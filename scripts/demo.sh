@@ -86,4 +86,10 @@ step "10. Stop the gateways (SIGTERM: finish, commit, stop)"
 for id in PH-NBI JP-NPA INT-ICPO; do gw_stop "$id"; done
 echo "stopped"
 
+step "11. An auditor checks JP-NPA's log offline, and the evidence bundle of the first referral"
+run "$icx" audit verify -c "$W/JP-NPA/gateway.yaml"
+run "$icx" audit bundle "$m1" --out "$demo/evidence-$m1.icxb" -c "$W/JP-NPA/gateway.yaml"
+run "$icx" audit check-bundle "$demo/evidence-$m1.icxb"
+echo "(docs/AUDIT.md shows the same check with sha256sum and openssl alone)"
+
 printf '\ndemo finished: files are in %s\n' "$demo"
