@@ -1,0 +1,139 @@
+/*
+ * bench_translate.c - icx_translate_run on generated, fictional inputs:
+ * rows per second and the peak memory of the process (VmHWM).
+ *
+ * Usage: bench_translate KIND N [--build]
+ *   KIND  urls-lines  N URLs, one per line (profile npa-urls-lines)
+ *         urls-csv    N rows URL,検知日時,分類,状態 (profile npa-urls)
+ *         case        one case export of N rows, one person each
+ *                     (profile npa-case)
+ *   --build  also build and validate the payload (one page: at most
+ *            ICX_TRANSLATE_MAX_PAYLOAD bytes, so about 100,000 URLs);
+ *            without it the rows are read, normalized and checked only
+ *            (icx_translate_opts.check_only).
+ * Run from the source folder (profiles in config/mappings, schemas/).
+ * One size per process: VmHWM is the peak of this process, so the sizes
+ * are compared by running the program once per size (run-translate.sh).
+ * Output: one line "KIND N rows=R seconds=S rows_per_s=X vmhwm_kib=K
+ * input_bytes=B payload_bytes=P".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapping.h"
+#include "translate.h"
+
+static long vmhwm_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            v = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Fictional data: hosts under .example, documentation addresses. */
+static int generate(const char *path, const char *kind, long n)
+{
+    FILE *f = fopen(path, "w");
+    unsigned long x = 88172645463325252UL;
+    if (f == NULL)
+        return -1;
+    if (strcmp(kind, "urls-csv") == 0)
+        fputs("URL,検知日時,分類,状態\n", f);
+    if (strcmp(kind, "case") == 0)
+        fputs("事件番号,件名,罪名,人物番号,区分,氏名,生年月日,国籍,"
+              "メールアドレス,IPアドレス,観測日時\n", f);
+    for (long i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (strcmp(kind, "urls-lines") == 0)
+            fprintf(f, "https://host%ld.example/c/%07ld/%08lx.jpg\n", i % 5000,
+                    i, x & 0xffffffffUL);
+        else if (strcmp(kind, "urls-csv") == 0)
+            fprintf(f, "https://Host%ld.example/c/%07ld/%08lx.jpg,"
+                    "令和7年4月%ld日 9時%02ld分,B1,公開中\n", i % 5000, i,
+                    x & 0xffffffffUL, 1 + i % 28, i % 60);
+        else
+            fprintf(f, "NPA-2025-CSE-00417,【架空データ】大量事件,"
+                    "児童ポルノ所持,P%ld,被疑者,架空 太郎%ld,昭和56年5月17日,"
+                    "日本,user%ld@mail.example,198.51.100.%ld,"
+                    "令和7年9月2日 23時14分6秒\n", i + 1, i, i, i % 250 + 1);
+    }
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_translate urls-lines|urls-csv|case N "
+                "[--build]\n");
+        return 2;
+    }
+    const char *kind = argv[1];
+    long n = strtol(argv[2], NULL, 10);
+    int build = argc > 3 && strcmp(argv[3], "--build") == 0;
+    const char *profile = strcmp(kind, "urls-lines") == 0
+                              ? "config/mappings/npa-urls-lines.yaml"
+                          : strcmp(kind, "urls-csv") == 0
+                              ? "config/mappings/npa-urls.yaml"
+                              : "config/mappings/npa-case.yaml";
+    char path[] = "/tmp/icx-bench-translate-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || n <= 0)
+        return 2;
+    close(fd);
+    if (generate(path, kind, n) != 0) {
+        unlink(path);
+        return 3;
+    }
+    FILE *f = fopen(path, "r");
+    long bytes = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        bytes = ftell(f);
+    if (f)
+        fclose(f);
+    long hwm0 = vmhwm_kib();
+    icx_mapping *m = NULL;
+    icx_err err;
+    icx_buf payload, report;
+    icx_translate_result res;
+    icx_buf_init(&payload, ICX_TRANSLATE_MAX_PAYLOAD);
+    icx_buf_init(&report, 256u << 20);
+    int rc = icx_mapping_load(&m, profile, &report, &err);
+    icx_translate_opts o = {.check_only = !build, .now = 1767225600};
+    double t0 = now_s();
+    if (rc == 0)
+        rc = icx_translate_run(&payload, &res, m, path, &o, &report, &err);
+    double dt = now_s() - t0;
+    unlink(path);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n%.*s", err.msg, (int)(report.len > 2000 ? 2000
+                                                   : report.len),
+                report.data ? report.data : "");
+        return 1;
+    }
+    printf("%s %ld%s rows=%zu seconds=%.3f rows_per_s=%.0f vmhwm_kib=%ld "
+           "(before: %ld) input_bytes=%ld payload_bytes=%zu\n", kind, n,
+           build ? " --build" : "", res.rows, dt, (double)res.rows / dt,
+           vmhwm_kib(), hwm0, bytes, payload.len);
+    icx_buf_free(&payload);
+    icx_buf_free(&report);
+    icx_mapping_free(&m);
+    return 0;
+}
