@@ -341,17 +341,21 @@ static int decode_cp932(char **out, size_t *outlen, const char *data,
     return ICX_OK;
 }
 
+/* Offset of the first byte that does not start a valid sequence (a
+ * prefix cut inside a character is not valid either, so this walks the
+ * sequences instead of searching prefixes). */
 static size_t first_bad_utf8(const char *s, size_t len)
 {
-    size_t lo = 0, hi = len; /* smallest prefix length that is invalid */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (icx_utf8_valid(s, mid + 1))
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char b = (unsigned char)s[i];
+        size_t n = b < 0x80 ? 1 : (b >= 0xC2 && b <= 0xDF) ? 2
+                 : (b >= 0xE0 && b <= 0xEF) ? 3 : (b >= 0xF0 && b <= 0xF4) ? 4 : 0;
+        if (n == 0 || n > len - i || !icx_utf8_valid(s + i, n))
+            return i;
+        i += n;
     }
-    return lo;
+    return len;
 }
 
 int icx_text_decode(char **out, size_t *outlen, const char **used,

@@ -49,6 +49,15 @@ expect_in "refusal summary" "$W/err" "refused: 7 errors in 2 of 4 rows; nothing 
 expect_exit "--skip-invalid writes the valid rows" 0 "$icx" translate "$D/cases-bad.csv" --profile "$P/npa-case.yaml" --skip-invalid -o "$W/skip.xml" --report "$W/report.txt"
 expect_in "rejected rows reported" "$W/report.txt" "cases-bad.csv: rejected rows: 3, 4"
 
+# Golden refusals: malformed input stops with the exact lines of BAD.expect.
+for f in quote columns bytes offence date; do
+  (cd "$D" && "$icx" translate "bad-$f.csv" --profile "$P/npa-case.yaml" -o "$W/golden.xml") 2>"$W/golden.err"
+  rc=$?
+  if [[ $rc -eq 1 ]] && cmp -s "$W/golden.err" "$D/bad-$f.expect"; then ok "bad-$f.csv: exit 1 with the exact error lines"
+  else bad "bad-$f.csv: exit $rc, lines differ from bad-$f.expect:"; diff "$D/bad-$f.expect" "$W/golden.err" | head -8 | sed 's/^/     /'; fi
+  [[ -e "$W/golden.xml" ]] && bad "bad-$f.csv wrote a payload"
+done
+
 # --explain: which profile row produced each field.
 expect_exit "--explain" 0 "$icx" translate "$D/cases.csv" --profile "$P/npa-case.yaml" --to PH-NBI --explain -o "$W/x.xml"
 expect_in "explain names the column and profile line" "$W/out" "column 罪名, profile $P/npa-case.yaml:"
