@@ -292,8 +292,11 @@ static void inbound_receipt(icx_broker *b, struct bjob *j)
     }
     int for_us = strcmp(j->h.recipient, cfg->id) == 0;
     icx_out_row row;
-    int rc = icx_store_out_get(b->store, r->ref_message_id,
-                               for_us ? NULL : j->h.sender, &row, &err);
+    int rc = strcmp(r->ref_message_id, ICX_RECEIPT_NIL_ID) == 0 && for_us
+                 ? icx_store_out_by_sha(b->store, r->digest, j->h.sender, &row,
+                                        &err)
+                 : icx_store_out_get(b->store, r->ref_message_id,
+                                     for_us ? NULL : j->h.sender, &row, &err);
     if (rc == ICX_ENOTFOUND) {
         icx_broker_audit(b, "receipt.unknown", r->ref_message_id, j->h.sender,
                          "peer=%s", j->peer);
@@ -304,23 +307,23 @@ static void inbound_receipt(icx_broker *b, struct bjob *j)
         return;
     }
     if (strcmp(row.sha256, r->digest) != 0) {
-        icx_broker_audit(b, "receipt.mismatch", r->ref_message_id, j->h.sender,
+        icx_broker_audit(b, "receipt.mismatch", row.message_id, j->h.sender,
                          "receipt_digest=%s stored_sha256=%s", r->digest,
                          row.sha256);
         icx_log_warn("receipt.mismatch", "message_id=%s issuer=%s",
-                     r->ref_message_id, j->h.sender);
+                     row.message_id, j->h.sender);
         return;
     }
     if (strcmp(j->h.sender, row.recipient) != 0 &&
         strcmp(j->h.sender, row.next_hop) != 0) {
-        icx_broker_audit(b, "receipt.unexpected", r->ref_message_id,
+        icx_broker_audit(b, "receipt.unexpected", row.message_id,
                          j->h.sender, "issuer is neither recipient %s nor hop "
                          "%s", row.recipient, row.next_hop);
         return;
     }
     icx_receipt_row rr;
     memset(&rr, 0, sizeof rr);
-    snprintf(rr.message_id, sizeof rr.message_id, "%s", r->ref_message_id);
+    snprintf(rr.message_id, sizeof rr.message_id, "%s", row.message_id);
     snprintf(rr.issuer, sizeof rr.issuer, "%s", j->h.sender);
     rr.positive = r->positive;
     snprintf(rr.reason, sizeof rr.reason, "%s", r->reason);
@@ -330,7 +333,7 @@ static void inbound_receipt(icx_broker *b, struct bjob *j)
         return;
     rc = icx_store_receipt_insert(b->store, &rr, j->data, j->len, &err);
     if (rc == ICX_EEXIST) {
-        icx_broker_audit(b, "receipt.duplicate", r->ref_message_id, j->h.sender,
+        icx_broker_audit(b, "receipt.duplicate", row.message_id, j->h.sender,
                          "peer=%s", j->peer);
     } else if (rc < 0) {
         store_failed(b, "receipt insert", &err);

@@ -127,14 +127,14 @@ static void run_verify(struct bjob *j)
         }
         return;
     }
-    /* An envelope gets a receipt, positive or negative, whenever there is a
-     * MessageId to refer to. */
-    if (j->h.message_id[0] == '\0')
-        return;
+    /* Every envelope gets a receipt.  One refused before its MessageId
+     * could be read is answered to the transport peer with the nil UUID
+     * and the digest of the bytes, by which the sender finds its row. */
     icx_receipt r;
     memset(&r, 0, sizeof r);
     r.positive = j->rc == ICX_OK;
-    snprintf(r.ref_message_id, sizeof r.ref_message_id, "%s", j->h.message_id);
+    snprintf(r.ref_message_id, sizeof r.ref_message_id, "%s",
+             j->h.message_id[0] ? j->h.message_id : ICX_RECEIPT_NIL_ID);
     snprintf(r.ref_sender, sizeof r.ref_sender, "%s",
              icx_agency_id_valid(j->h.sender) ? j->h.sender : j->peer);
     memcpy(r.digest, j->sha256, sizeof r.digest);

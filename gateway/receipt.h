@@ -19,6 +19,9 @@
 #include "err.h"
 
 #define ICX_RECEIPT_NS "urn:icx:receipt:1"
+/* RefToMessageId of a receipt for bytes whose MessageId could not be read;
+ * the sender matches it by MessageDigest. */
+#define ICX_RECEIPT_NIL_ID "00000000-0000-0000-0000-000000000000"
 
 typedef struct icx_receipt {
     int positive;

@@ -144,6 +144,10 @@ int icx_store_out_due(icx_store *s, int64_t now, const char *hop,
 /* One row by message id (and hop, or the first hop when hop is NULL). */
 int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
                       icx_out_row *row, icx_err *err);
+/* The newest row sent to hop whose envelope bytes have this SHA-256 (for
+ * a receipt that could name no MessageId). */
+int icx_store_out_by_sha(icx_store *s, const char *sha256, const char *hop,
+                         icx_out_row *row, icx_err *err);
 /* The stored envelope bytes of (message_id, hop). */
 int icx_store_out_envelope(icx_store *s, const char *message_id,
                            const char *hop, icx_buf *out, icx_err *err);

@@ -210,6 +210,26 @@ int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
     return rc;
 }
 
+int icx_store_out_by_sha(icx_store *s, const char *sha256, const char *hop,
+                         icx_out_row *row, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_BY_SHA];
+    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hop, -1, SQLITE_STATIC);
+    int rc = icx_sq_step(s, st);
+    if (rc == SQLITE_ROW) {
+        out_fill(row, st);
+        rc = ICX_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: outbox: no envelope "
+                         "with sha256 %s to %s", s->path, sha256, hop);
+    } else {
+        rc = icx_sq_fail(s, rc, "outbox by digest", err);
+    }
+    done(st);
+    return rc;
+}
+
 /* Reads column 0 of the first row of st (bound by the caller) into out. */
 static int blob_out(icx_store *s, sqlite3_stmt *st, icx_buf *out,
                     const char *op, const char *what, icx_err *err)

@@ -177,6 +177,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "ORDER BY next_attempt_at, id LIMIT ?3",
     [ST_OUT_GET] = "SELECT " OUT_COLS " FROM outbox WHERE message_id = ?1 AND "
                    "(?2 IS NULL OR next_hop = ?2) ORDER BY id LIMIT 1",
+    [ST_OUT_BY_SHA] = "SELECT " OUT_COLS " FROM outbox WHERE sha256 = ?1 AND "
+                      "next_hop = ?2 ORDER BY id DESC LIMIT 1",
     [ST_OUT_ENVELOPE] = "SELECT e.envelope FROM outbox o JOIN outbox_envelope e "
                         "ON e.outbox_id = o.id WHERE o.message_id = ?1 AND "
                         "(?2 IS NULL OR o.next_hop = ?2) ORDER BY o.id LIMIT 1",
