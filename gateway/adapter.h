@@ -64,7 +64,10 @@ enum icx_frame_kind {
 enum icx_peer_event { ICX_PEER_UP = 1, ICX_PEER_DOWN = 2, ICX_PEER_REFUSED = 3,
                       /* a frame from partner dropped: over its limit of
                        * concurrent connections */
-                      ICX_PEER_LIMITED = 4 };
+                      ICX_PEER_LIMITED = 4,
+                      /* a frame from partner dropped by the transport:
+                       * bad header, empty or oversized body */
+                      ICX_PEER_DROPPED = 5 };
 
 typedef struct icx_adapter_env {
     const icx_config *cfg;   /* this gateway and its partners */

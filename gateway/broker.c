@@ -388,19 +388,29 @@ static void on_peer(void *core, const char *peer, int event)
     struct peer_state *ps = icx_broker_peer(b, peer);
     if (ps == NULL)
         return;
-    if (event == ICX_PEER_LIMITED) {
-        /* Frames over the partner's connection limit, counted and
-         * recorded at most once a second like the other limits. */
-        ps->dropped_conns++;
+    if (event == ICX_PEER_LIMITED || event == ICX_PEER_DROPPED) {
+        /* Frames the transport dropped (over the partner's connection
+         * limit, or malformed or oversized): counted and recorded at most
+         * once a second per partner and kind, like the other limits. */
+        int limited = event == ICX_PEER_LIMITED;
+        uint64_t *count = limited ? &ps->dropped_conns : &ps->dropped_frames;
+        int64_t *noted = limited ? &ps->conns_noted : &ps->frames_noted;
         int64_t t = now_ms();
-        if (t - ps->conns_noted >= 1000) {
-            icx_broker_audit(b, "partner.limited", NULL, peer,
-                             "dropped_connections=%llu reason=\"more "
-                             "concurrent connections than "
-                             "limits.max_connections\"",
-                             (unsigned long long)ps->dropped_conns);
-            ps->dropped_conns = 0;
-            ps->conns_noted = t;
+        (*count)++;
+        if (t - *noted >= 1000) {
+            if (limited)
+                icx_broker_audit(b, "partner.limited", NULL, peer,
+                                 "dropped_connections=%llu reason=\"more "
+                                 "concurrent connections than "
+                                 "limits.max_connections\"",
+                                 (unsigned long long)*count);
+            else
+                icx_broker_audit(b, "transport.dropped", NULL, peer,
+                                 "frames=%llu reason=\"malformed or "
+                                 "oversized frame (see the log)\"",
+                                 (unsigned long long)*count);
+            *count = 0;
+            *noted = t;
         }
         return;
     }

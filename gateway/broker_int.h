@@ -76,8 +76,8 @@ struct peer_state {
      * record of it */
     double tokens;
     int64_t refill_ms;
-    uint64_t dropped_rate, dropped_size, dropped_conns;
-    int64_t limit_noted, conns_noted;
+    uint64_t dropped_rate, dropped_size, dropped_conns, dropped_frames;
+    int64_t limit_noted, conns_noted, frames_noted;
 };
 
 /* An action that may happen only after the loop's transaction commits. */

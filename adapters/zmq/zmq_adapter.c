@@ -217,6 +217,8 @@ static int check_frame(struct state *st, struct peer *pe, const char *via,
          icx_frame_check_hello(zmq_msg_data(body), len, &err) != ICX_OK)) {
         icx_log_warn("zmq.frame_dropped", "partner=%s via=%s reason=\"%s\"",
                      pe->p->id, via, err.msg);
+        if (st->env->peer_event != NULL)
+            st->env->peer_event(st->env->core, pe->p->id, ICX_PEER_DROPPED);
         return 0;
     }
     if (kind == ICX_FRAME_HELLO &&

@@ -351,7 +351,8 @@ check "$c: stored as rejected at PH-NBI" \
 
 # --- what the transport stops before the core -------------------------------
 # Above PH-NBI's limit but within the 256 bytes of slack: read, then the
-# frame check drops it (logged; no audit record, no receipt).
+# frame check drops it (logged and audited as transport.dropped; no
+# inbound.rejected record and no receipt: the core never sees it).
 pad_to() { # name size: a valid envelope grown with spaces after the root
   fresh "$1"; head -c $(($2 - $(stat -c %s "$H/$1.xml"))) /dev/zero | tr '\0' ' ' >>"$H/$1.xml"
 }
@@ -361,8 +362,10 @@ inject "$H/oversized.xml" "$big"
 check "oversized (limit + 100 bytes): PH-NBI drops the frame and logs it" \
   wait_for 20 grep -q "event=zmq.frame_dropped.*bytes, limit $PH_MAX" "$W/PH-NBI/log"
 stop_retries "$big"
-check "oversized: no audit record, nothing stored" bash -c \
+check "oversized: nothing stored, no inbound.rejected record" bash -c \
   "[[ \$(sqlite3 '$phdb' \"select count(*) from inbox where message_id='$big'\") == 0 && $(rejected_total) == $n0 ]]"
+check "oversized: the drop is audited (transport.dropped, partner JP-NPA)" wait_for 10 bash -c \
+  "sqlite3 '$phdb' \"select count(*) from audit where event='transport.dropped' and partner='JP-NPA'\" | grep -qv '^0$'"
 # Zero bytes: the sender's adapter refuses to send an empty body (REJECTED,
 # never retried); PH-NBI's frame check would drop one (docs/WIRE.md).
 : >"$H/empty.xml"
