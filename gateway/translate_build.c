@@ -68,6 +68,57 @@ static tr_row *first_with(tr_ctx *t, int tid, size_t from)
     return NULL;
 }
 
+/* Person keys, for the cross-row checks in one pass instead of comparing
+ * every row with every other (a 100,000-row export took minutes). */
+typedef struct keyslot {
+    const char *key;
+    size_t first_good;   /* first row not marked bad with this key, or SIZE_MAX */
+    int has_role;        /* some row with this key names a role */
+} keyslot;
+
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static keyslot *key_find(keyslot *tab, size_t cap, const char *key)
+{
+    for (size_t i = key_hash(key) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (tab[i].key == NULL || strcmp(tab[i].key, key) == 0)
+            return &tab[i];
+}
+
+/* Builds the index; NULL when out of memory (the callers then fall back to
+ * no cross-row person checks, reported as an error). */
+static keyslot *key_index(tr_ctx *t, size_t *capp)
+{
+    size_t cap = 16;
+    while (cap < 2 * t->nrows + 2)
+        cap *= 2;
+    keyslot *tab = calloc(cap, sizeof *tab);
+    if (tab == NULL)
+        return NULL;
+    for (size_t i = 0; i < t->nrows; i++) {
+        const char *k = V(&t->rows[i], ICX_T_PERSON_KEY);
+        if (k == NULL)
+            continue;
+        keyslot *e = key_find(tab, cap, k);
+        if (e->key == NULL) {
+            e->key = k;
+            e->first_good = SIZE_MAX;
+        }
+        if (V(&t->rows[i], ICX_T_PERSON_ROLE))
+            e->has_role = 1;
+        if (!t->rows[i].bad && e->first_good == SIZE_MAX)
+            e->first_good = i;
+    }
+    *capp = cap;
+    return tab;
+}
+
 void tr_check_case(tr_ctx *t)
 {
     for (size_t c = 0; c < N(case_tids); c++) {
@@ -81,11 +132,17 @@ void tr_check_case(tr_ctx *t)
                          first->line);
         }
     }
-    size_t offences = 0;
+    size_t offences = 0, cap = 0;
+    tr_row *fr = first_with(t, ICX_T_CASE_FROM, 0);
+    keyslot *keys = key_index(t, &cap);
+    if (keys == NULL) {
+        tr_error(t, NULL, t->fidx[ICX_T_PERSON_KEY], "out of memory while "
+                 "checking person keys");
+        return;
+    }
     for (size_t i = 0; i < t->nrows; i++) {
         tr_row *r = &t->rows[i];
         const char *from = V(r, ICX_T_CASE_FROM), *to = V(r, ICX_T_CASE_TO);
-        tr_row *fr = first_with(t, ICX_T_CASE_FROM, 0);
         if (to && !from && fr)
             from = V(fr, ICX_T_CASE_FROM);
         if (from && to && strcmp(from, to) > 0)
@@ -93,11 +150,7 @@ void tr_check_case(tr_ctx *t)
                      "starts (%s)", to, from);
         if (has_person(t, r) && !V(r, ICX_T_PERSON_ROLE)) {
             const char *k = V(r, ICX_T_PERSON_KEY);
-            int found = 0;
-            for (size_t j = 0; k && j < t->nrows && !found; j++)
-                found = V(&t->rows[j], ICX_T_PERSON_ROLE) &&
-                        same(V(&t->rows[j], ICX_T_PERSON_KEY), k) &&
-                        V(&t->rows[j], ICX_T_PERSON_KEY);
+            int found = k != NULL && key_find(keys, cap, k)->has_role;
             if (!found)
                 tr_error(t, r, t->fidx[ICX_T_PERSON_ROLE], "a row with "
                          "person data needs a role");
@@ -113,21 +166,19 @@ void tr_check_case(tr_ctx *t)
                      "account (the service it belongs to)");
         /* Same person key: the same person everywhere. */
         const char *key = V(r, ICX_T_PERSON_KEY);
-        for (size_t j = 0; key && j < i; j++) {
+        size_t j = key ? key_find(keys, cap, key)->first_good : SIZE_MAX;
+        if (j < i) {
             tr_row *o = &t->rows[j];
-            if (o->bad || !V(o, ICX_T_PERSON_KEY) ||
-                strcmp(V(o, ICX_T_PERSON_KEY), key) != 0)
-                continue;
             for (size_t p = 0; p < N(person_tids); p++)
                 if (!same(V(r, person_tids[p]), V(o, person_tids[p])))
                     tr_error(t, r, t->fidx[person_tids[p]], "person %s is "
                              "\"%s\" on row %u", key, V(o, person_tids[p]),
                              o->line);
-            break;
         }
         if (!r->bad && V(r, ICX_T_OFFENCE_CODE))
             offences++;
     }
+    free(keys);
     if (offences == 0)
         tr_error(t, NULL, t->fidx[ICX_T_OFFENCE_CODE], "no valid row names "
                  "an offence (a case payload needs at least one)");
