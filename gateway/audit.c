@@ -190,39 +190,77 @@ int icx_checkpoint_text(icx_buf *out, const icx_checkpoint *c)
                           (unsigned long long)c->size, c->root, c->time);
 }
 
-int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
+struct icx_cpkey {
+    EVP_PKEY *pkey;
+};
+
+int icx_cpkey_load(icx_cpkey **out, const char *key_path, icx_err *err)
 {
     char *pem = NULL;
     size_t len = 0;
+    *out = NULL;
     int rc = icx_keys_check_private_mode(key_path, err);
     if (rc < 0)
         return rc;
     rc = icx_file_read(&pem, &len, key_path, 256 * 1024, err);
     if (rc < 0)
         return rc;
-    icx_buf text;
-    icx_buf_init(&text, 4096);
     BIO *b = BIO_new_mem_buf(pem, (int)len);
     EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    OPENSSL_cleanse(pem, len);
+    free(pem);
+    if (k == NULL)
+        return icx_err_set(err, ICX_EINVAL, "%s: cannot load the private key",
+                           key_path);
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        EVP_PKEY_free(k);
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    }
+    (*out)->pkey = k;
+    return ICX_OK;
+}
+
+void icx_cpkey_free(icx_cpkey **kp)
+{
+    if (kp == NULL || *kp == NULL)
+        return;
+    EVP_PKEY_free((*kp)->pkey);
+    free(*kp);
+    *kp = NULL;
+}
+
+int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
+                             icx_err *err)
+{
+    icx_buf text;
+    icx_buf_init(&text, 4096);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char sig[1024];
     size_t siglen = sizeof sig;
-    rc = ICX_ECRYPTO;
-    if (k != NULL && md != NULL && icx_checkpoint_text(&text, c) == ICX_OK &&
-        EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
-        EVP_DigestSign(md, sig, &siglen, (unsigned char *)text.data, text.len) == 1) {
+    int rc = ICX_ECRYPTO;
+    if (md != NULL && icx_checkpoint_text(&text, c) == ICX_OK &&
+        EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
+        EVP_DigestSign(md, sig, &siglen, (unsigned char *)text.data,
+                       text.len) == 1) {
         int n = EVP_EncodeBlock((unsigned char *)c->signature, sig, (int)siglen);
         rc = n > 0 && (size_t)n < sizeof c->signature ? ICX_OK : ICX_ECRYPTO;
     }
     if (rc < 0)
-        icx_err_set(err, ICX_ECRYPTO, "%s: cannot sign the audit checkpoint",
-                    key_path);
+        icx_err_set(err, ICX_ECRYPTO, "cannot sign the audit checkpoint");
     EVP_MD_CTX_free(md);
-    EVP_PKEY_free(k);
-    BIO_free(b);
-    OPENSSL_cleanse(pem, len);
-    free(pem);
     icx_buf_free(&text);
+    return rc;
+}
+
+int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
+{
+    icx_cpkey *k = NULL;
+    int rc = icx_cpkey_load(&k, key_path, err);
+    if (rc == ICX_OK)
+        rc = icx_checkpoint_sign_with(c, k, err);
+    icx_cpkey_free(&k);
     return rc;
 }
 

@@ -90,6 +90,13 @@ typedef struct icx_checkpoint {
 int icx_checkpoint_text(icx_buf *out, const icx_checkpoint *c);
 /* Signs (private key file, mode-checked) / verifies (PEM certificate). */
 int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err);
+/* The same with the key loaded once (the daemon signs one every few
+ * seconds and should not read and parse the key file each time). */
+typedef struct icx_cpkey icx_cpkey;
+int icx_cpkey_load(icx_cpkey **out, const char *key_path, icx_err *err);
+void icx_cpkey_free(icx_cpkey **kp);
+int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
+                             icx_err *err);
 int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
                           size_t cert_len, icx_err *err);
 

@@ -192,7 +192,7 @@ static void maybe_checkpoint(icx_broker *b, int force)
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(c.time, sizeof c.time, "%.19s.%03dZ", base,
              (int)(ts.tv_nsec / 1000000L) % 1000);
-    if (icx_checkpoint_sign(&c, cfg->private_key, &err) < 0 ||
+    if (icx_checkpoint_sign_with(&c, b->cpkey, &err) < 0 ||
         icx_store_checkpoint_add(b->store, &c, &err) < 0) {
         icx_log_error("audit.checkpoint", "size=%llu error=\"%s\"",
                       (unsigned long long)c.size, err.msg);
@@ -648,6 +648,8 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
     rc = icx_signer_load(&b->signer, cfg->private_key, err);
+    if (rc == ICX_OK)
+        rc = icx_cpkey_load(&b->cpkey, cfg->private_key, err);
     if (rc < 0)
         return rc;
     char fp[65];
@@ -738,6 +740,7 @@ static void close_all(icx_broker *b)
     icx_store_free(&b->store);
     icx_schemas_free(&b->schemas);
     icx_signer_free(&b->signer);
+    icx_cpkey_free(&b->cpkey);
     if (b->zctx != NULL)
         zmq_ctx_term(b->zctx);
     icx_gen_unref(&b->gen);

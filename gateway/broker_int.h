@@ -119,6 +119,7 @@ typedef struct icx_broker {
     size_t nticks;
     int64_t next_tick;
     icx_signer *signer;
+    icx_cpkey *cpkey;       /* the same key, for audit checkpoints */
     icx_schemas *schemas;
     icx_store *store;
     char curve_pub[ICX_Z85_KEY_LEN + 1];
