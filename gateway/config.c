@@ -115,7 +115,8 @@ int icx_config_adapter_builtin(const char *name)
 
 /* ---- value checks (icx_conftab_check) --------------------------------- */
 
-static int check_agency(const char *v, const char *w, char *why, size_t n)
+int icx_config_check_agency(const char *v, const char *w, char *why,
+                            size_t n)
 {
     (void)w;
     if (icx_agency_id_valid(v))
@@ -196,7 +197,8 @@ static int check_category(const char *v, const char *w, char *why, size_t n)
     return -1;
 }
 
-static int check_list_id(const char *v, const char *w, char *why, size_t n)
+int icx_config_check_list_id(const char *v, const char *w, char *why,
+                              size_t n)
 {
     (void)w;
     size_t len = strlen(v);
@@ -365,7 +367,7 @@ static const icx_conftab_key gateway_path_keys[] = {
 
 static const icx_conftab_key gateway_routing_keys[] = {
     {.name = "hub", .type = ICX_CT_STRING, .offset = G(hub),
-     .check = check_agency, .doc = "agency id of the hub (route: hub)"},
+     .check = icx_config_check_agency, .doc = "agency id of the hub (route: hub)"},
     {.name = "relay", .type = ICX_CT_BOOL, .offset = G(relay), .def = "false",
      .doc = "this gateway relays envelopes for others (the hub)"},
     {0}};
@@ -402,7 +404,7 @@ static const icx_conftab_key gateway_audit_keys[] = {
 
 static const icx_conftab_key gateway_keys[] = {
     {.name = "id", .type = ICX_CT_STRING, .offset = G(id), .required = 1,
-     .check = check_agency, .doc = "this gateway's agency id"},
+     .check = icx_config_check_agency, .doc = "this gateway's agency id"},
     {.name = "keys", .type = ICX_CT_MAPPING, .sub = gateway_keys_keys,
      .doc = "signing key, certificate, CURVE key"},
     {.name = "store", .type = ICX_CT_MAPPING, .sub = gateway_store_keys,
@@ -480,7 +482,7 @@ static const icx_conftab_key partner_retry_keys[] = {
 
 static const icx_conftab_key partner_keys[] = {
     {.name = "id", .type = ICX_CT_STRING, .offset = P(id), .required = 1,
-     .check = check_agency, .doc = "partner agency id, unique"},
+     .check = icx_config_check_agency, .doc = "partner agency id, unique"},
     {.name = "name", .type = ICX_CT_STRING, .offset = P(name), .def = "",
      .doc = "display name"},
     {.name = "certificate", .type = ICX_CT_PATH, .offset = P(certificate),
@@ -506,7 +508,7 @@ static const icx_conftab_key partner_keys[] = {
      .offset = P(categories_out), .check = check_category,
      .doc = "categories that may be sent to the partner"},
     {.name = "lists", .type = ICX_CT_STRLIST, .offset = P(lists),
-     .check = check_list_id, .doc = "lists the partner may pull"},
+     .check = icx_config_check_list_id, .doc = "lists the partner may pull"},
     {.name = "max_tlp", .type = ICX_CT_ENUM, .offset = P(max_tlp),
      .names = tlp_names, .def = "AMBER",
      .doc = "highest TLP label sent to the partner"},

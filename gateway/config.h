@@ -126,6 +126,14 @@ void icx_config_free(icx_config **cfgp);
  * malloc'ed; free() it. */
 int icx_config_control_socket(char **out, const char *path, icx_err *err);
 
+/* Key-table checks shared with other configuration files (conftab.h
+ * check signature): a list id (lowercase letters, digits, dashes) and an
+ * agency id. */
+int icx_config_check_list_id(const char *v, const char *w, char *why,
+                             size_t n);
+int icx_config_check_agency(const char *v, const char *w, char *why,
+                            size_t n);
+
 /* Partner by agency id; borrowed, valid until icx_config_free(). */
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id);
 

@@ -876,3 +876,35 @@ void icx_conftab_release(void *base, const icx_conftab_key *tab)
         }
     }
 }
+
+icx_conftab_node *icx_conftab_view_without(const icx_conftab_node *map,
+                                           const char *const *skip)
+{
+    icx_conftab_node *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return NULL;
+    *v = *map;
+    v->kids = calloc(map->nkids + 1, sizeof *v->kids);
+    if (v->kids == NULL) {
+        free(v);
+        return NULL;
+    }
+    v->nkids = 0;
+    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+        int drop = 0;
+        for (size_t s = 0; skip[s] && map->kids[i]->kind == ICX_CN_SCALAR; s++)
+            drop |= strcmp(map->kids[i]->text, skip[s]) == 0;
+        if (drop)
+            continue;
+        v->kids[v->nkids++] = map->kids[i];
+        v->kids[v->nkids++] = map->kids[i + 1];
+    }
+    return v;
+}
+
+void icx_conftab_view_free(icx_conftab_node *v)
+{
+    if (v != NULL)
+        free(v->kids);
+    free(v);
+}

@@ -133,6 +133,12 @@ const char *icx_conftab_got(const icx_conftab_node *n, char *buf,
 
 /* Joins base_dir and p unless p is absolute; malloc'ed, NULL on ENOMEM. */
 char *icx_conftab_resolve(const char *base_dir, const char *p);
+/* A shallow mapping node holding the pairs of map whose key is not one of
+ * skip (NULL-terminated); the kids are borrowed from map.  Free with
+ * icx_conftab_view_free().  NULL on ENOMEM. */
+icx_conftab_node *icx_conftab_view_without(const icx_conftab_node *map,
+                                           const char *const *skip);
+void icx_conftab_view_free(icx_conftab_node *v);
 
 void icx_conftab_diag_free(icx_conftab_diag *d);
 /* Sorts the diagnostics by file, line and column (equal ones keep their

@@ -32,30 +32,6 @@ static const char *const tlp_names[] = {"CLEAR", "GREEN", "AMBER",
                                         "AMBER+STRICT", "RED", NULL};
 static const char *const hcode_names[] = {"H0", "H1", "H2", "H3", NULL};
 
-static int check_list_id(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    size_t len = strlen(v);
-    int ok = len >= 1 && len <= 64 && v[0] >= 'a' && v[0] <= 'z';
-    for (size_t i = 0; ok && i < len; i++)
-        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-             v[i] == '-';
-    if (ok)
-        return 0;
-    snprintf(why, n, "\"%s\" is not a list id (want lowercase letters, "
-             "digits and dashes)", v);
-    return -1;
-}
-
-static int check_agency(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    if (icx_agency_id_valid(v))
-        return 0;
-    snprintf(why, n, "\"%s\" is not an agency id (CC-NAME)", v);
-    return -1;
-}
-
 static int check_schedule(const char *v, const char *w, char *why, size_t n)
 {
     (void)w;
@@ -74,11 +50,11 @@ static int check_schedule(const char *v, const char *w, char *why, size_t n)
 
 static const icx_conftab_key list_keys[] = {
     {.name = "id", .type = ICX_CT_STRING, .offset = D(id), .required = 1,
-     .check = check_list_id, .doc = "ListId, e.g. csam-urls"},
+     .check = icx_config_check_list_id, .doc = "ListId, e.g. csam-urls"},
     {.name = "kind", .type = ICX_CT_ENUM, .offset = D(kind), .required = 1,
      .names = kind_names, .doc = "url or hash"},
     {.name = "allow", .type = ICX_CT_STRLIST, .offset = D(allow),
-     .check = check_agency, .doc = "partners that may pull the list"},
+     .check = icx_config_check_agency, .doc = "partners that may pull the list"},
     {.name = "page_entries", .type = ICX_CT_INT, .offset = D(page_entries),
      .min = ICX_LISTS_PAGE_MIN, .max = ICX_LISTS_PAGE_MAX, .def = "5000",
      .doc = "entries per page (fewer when the message size limit needs it)"},

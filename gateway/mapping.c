@@ -253,40 +253,6 @@ static const icx_conftab_key partner_keys[] = {
 
 /* ---- loading ------------------------------------------------------------ */
 
-/* A shallow mapping node holding the pairs of map whose key is not one of
- * skip (borrowed kids; free with free_view). */
-static icx_conftab_node *view_without(const icx_conftab_node *map,
-                                      const char *const *skip)
-{
-    icx_conftab_node *v = calloc(1, sizeof *v);
-    if (v == NULL)
-        return NULL;
-    *v = *map;
-    v->kids = calloc(map->nkids + 1, sizeof *v->kids);
-    if (v->kids == NULL) {
-        free(v);
-        return NULL;
-    }
-    v->nkids = 0;
-    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        int drop = 0;
-        for (size_t s = 0; skip[s] && map->kids[i]->kind == ICX_CN_SCALAR; s++)
-            drop |= strcmp(map->kids[i]->text, skip[s]) == 0;
-        if (drop)
-            continue;
-        v->kids[v->nkids++] = map->kids[i];
-        v->kids[v->nkids++] = map->kids[i + 1];
-    }
-    return v;
-}
-
-static void free_view(icx_conftab_node *v)
-{
-    if (v != NULL)
-        free(v->kids);
-    free(v);
-}
-
 static const icx_conftab_node *want(icx_conftab_file *f,
                                     const icx_conftab_node *n, int kind,
                                     const char *key)
@@ -324,11 +290,11 @@ static int load_tables(icx_mapping *m, const icx_conftab_node *tabs,
         icx_map_table *t = &m->tables[m->ntables++];
         if ((t->name = strdup(k->text)) == NULL)
             return ICX_ENOMEM;
-        icx_conftab_node *view = view_without(v, skip);
+        icx_conftab_node *view = icx_conftab_view_without(v, skip);
         if (view == NULL)
             return ICX_ENOMEM;
         int rc = icx_conftab_apply(t, table_keys, view, f);
-        free_view(view);
+        icx_conftab_view_free(view);
         if (rc < 0)
             return rc;
         snprintf(key, sizeof key, "tables.%s.rows", t->name);
@@ -501,7 +467,7 @@ int icx_mapping_load(icx_mapping **out, const char *path, icx_buf *errs,
     if ((rc = icx_conftab_parse(&root, path, ICX_CONFIG_MAX_BYTES, &f)) < 0)
         goto oom;
     if (root != NULL) {
-        if ((view = view_without(root, skip)) == NULL) {
+        if ((view = icx_conftab_view_without(root, skip)) == NULL) {
             rc = ICX_ENOMEM;
             goto oom;
         }
@@ -528,7 +494,7 @@ int icx_mapping_load(icx_mapping **out, const char *path, icx_buf *errs,
 oom:
     rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
 out:
-    free_view(view);
+    icx_conftab_view_free(view);
     icx_conftab_node_free(&root);
     icx_conftab_diag_free(&diag);
     free(dir);

@@ -46,38 +46,6 @@ const char *icx_sq_type_name(int type)
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-icx_conftab_node *icx_survey_view(const icx_conftab_node *map,
-                                  const char *const *skip)
-{
-    icx_conftab_node *v = calloc(1, sizeof *v);
-    if (v == NULL)
-        return NULL;
-    *v = *map;
-    v->kids = calloc(map->nkids + 1, sizeof *v->kids);
-    if (v->kids == NULL) {
-        free(v);
-        return NULL;
-    }
-    v->nkids = 0;
-    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        int drop = 0;
-        for (size_t s = 0; skip[s] && map->kids[i]->kind == ICX_CN_SCALAR; s++)
-            drop |= strcmp(map->kids[i]->text, skip[s]) == 0;
-        if (drop)
-            continue;
-        v->kids[v->nkids++] = map->kids[i];
-        v->kids[v->nkids++] = map->kids[i + 1];
-    }
-    return v;
-}
-
-void icx_survey_view_free(icx_conftab_node *v)
-{
-    if (v != NULL)
-        free(v->kids);
-    free(v);
-}
-
 const icx_conftab_node *icx_survey_want(icx_conftab_file *f,
                                         const icx_conftab_node *n, int kind,
                                         const char *key)
@@ -334,11 +302,11 @@ static int load_questions(icx_survey *s, const icx_conftab_node *root,
             continue;
         struct qdef d;
         memset(&d, 0, sizeof d);
-        icx_conftab_node *view = icx_survey_view(qn, skip);
+        icx_conftab_node *view = icx_conftab_view_without(qn, skip);
         if (view == NULL)
             return ICX_ENOMEM;
         int rc = icx_survey_apply_at(&d, question_keys, view, key, f);
-        icx_survey_view_free(view);
+        icx_conftab_view_free(view);
         icx_survey_question *q = &s->questions[s->nquestions++];
         q->type = icx_sq_type_from_name(d.type);
         q->id = d.id;
@@ -541,7 +509,7 @@ int icx_survey_load(icx_survey **out, const char *path,
     if ((rc = icx_conftab_parse(&root, path, ICX_CONFIG_MAX_BYTES, &f)) < 0)
         goto oom;
     if (root != NULL) {
-        if ((view = icx_survey_view(root, skip)) == NULL)
+        if ((view = icx_conftab_view_without(root, skip)) == NULL)
             goto oom;
         if ((rc = icx_conftab_apply(&d, def_keys, view, &f)) < 0)
             goto oom;
@@ -578,7 +546,7 @@ oom:
     rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
 out:
     icx_conftab_release(&d, def_keys);
-    icx_survey_view_free(view);
+    icx_conftab_view_free(view);
     icx_conftab_node_free(&root);
     icx_conftab_diag_free(&diag);
     free(dir);

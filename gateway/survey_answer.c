@@ -120,11 +120,11 @@ static int one_answer(icx_buf *out, const icx_survey *req,
         since = unchanged_form(v->text);
         value = since ? NULL : v->text;
     } else if (v->kind == ICX_CN_MAP) {
-        icx_conftab_node *view = icx_survey_view(v, skip);
+        icx_conftab_node *view = icx_conftab_view_without(v, skip);
         if (view == NULL)
             return ICX_ENOMEM;
         rc = icx_survey_apply_at(&a, answer_keys, view, key, f);
-        icx_survey_view_free(view);
+        icx_conftab_view_free(view);
         if (rc < 0)
             goto out;
         value = a.value;

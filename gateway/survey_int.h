@@ -10,11 +10,6 @@
 #include "conftab.h"
 #include "survey.h"
 
-/* The mapping pairs of map whose key is not in skip (borrowed kids); free
- * with icx_survey_view_free().  NULL on ENOMEM. */
-icx_conftab_node *icx_survey_view(const icx_conftab_node *map,
-                                  const char *const *skip);
-void icx_survey_view_free(icx_conftab_node *v);
 /* n when it is a node of kind, NULL when absent or empty; otherwise
  * reports "want a list|a mapping" at n and returns NULL. */
 const icx_conftab_node *icx_survey_want(icx_conftab_file *f,
