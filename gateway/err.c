@@ -103,6 +103,17 @@ int icx_err_reason(icx_err *err, int rc, int reason, const char *fmt, ...)
     return rc;
 }
 
+int icx_err_result(icx_err *err, int result, int rc, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        err_vset(err, rc, ICX_REASON_NONE, fmt, ap);
+        va_end(ap);
+    }
+    return result;
+}
+
 int icx_err_wrap(icx_err *err, const char *fmt, ...)
 {
     if (err == NULL)

@@ -108,6 +108,10 @@ int icx_err_set(icx_err *err, int rc, const char *fmt, ...)
 /* Same, with a verification reason. */
 int icx_err_reason(icx_err *err, int rc, int reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Sets err (rc and message) and returns result, for functions that report
+ * an outcome other than an icx_rc (an adapter's send result). */
+int icx_err_result(icx_err *err, int result, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Prefixes the existing message with context ("loading x: <old>"). */
 int icx_err_wrap(icx_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

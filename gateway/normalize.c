@@ -12,6 +12,7 @@
 #include "normalize.h"
 
 #include <arpa/inet.h>
+#include <iconv.h>
 #include <ctype.h>
 #include <idn2.h>
 #include <stdio.h>
@@ -696,4 +697,27 @@ int icx_norm_hash(char *out, size_t outlen, const char *alg, const char *s,
         return WHY("%s value must have %zu hex digits, got %zu", alg,
                    algs[i].hexlen, n);
     return ICX_OK;
+}
+
+int icx_utf8_to_cp932(icx_buf *out, const icx_buf *in, const char *what,
+                      const char *remedy, icx_err *err)
+{
+    iconv_t cd = iconv_open("CP932", "UTF-8");
+    if (cd == (iconv_t)-1)
+        return icx_err_set(err, ICX_ERROR, "iconv: CP932 is not available");
+    char *buf = malloc(in->len + 1), *ip = in->data, *op = buf;
+    size_t il = in->len, ol = in->len;
+    int rc = ICX_OK;
+    if (buf == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+    } else if (il > 0 && iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
+        rc = icx_err_set(err, ICX_EINVAL, "byte %zu of %s has no CP932 "
+                         "(Shift_JIS) form; %s", (size_t)(ip - in->data), what,
+                         remedy);
+    } else {
+        rc = icx_buf_append(out, buf, (size_t)(op - buf));
+    }
+    iconv_close(cd);
+    free(buf);
+    return rc;
 }

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define ICX_NORM_WHY 192
@@ -75,5 +76,11 @@ int icx_norm_hash_alg(char *out, const char *s, char *why, size_t whylen);
  * lowercased; photodna is opaque base64 or hex, kept as written. */
 int icx_norm_hash(char *out, size_t outlen, const char *alg, const char *s,
                   char *why, size_t whylen);
+
+/* UTF-8 text to CP932 (Shift_JIS), appended to out.  A character with no
+ * CP932 form is ICX_EINVAL naming its byte offset in what, followed by
+ * remedy (e.g. "export as utf-8"). */
+int icx_utf8_to_cp932(icx_buf *out, const icx_buf *in, const char *what,
+                      const char *remedy, icx_err *err);
 
 #endif

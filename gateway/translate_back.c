@@ -15,7 +15,6 @@
  * `to` matches), times are written in the profile's zone.  Output is
  * RFC 4180 with CRLF, UTF-8 with a BOM, or CP932 when the profile says so.
  */
-#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <libxml/tree.h>
 
 #include "envelope.h"
+#include "normalize.h"
 #include "xmlnode.h"
 #include "translate.h"
 #include "util.h"
@@ -233,28 +233,6 @@ static void back_list(back *b, const xmlNode *root)
     }
 }
 
-static int to_cp932(icx_buf *out, const icx_buf *in, icx_err *err)
-{
-    iconv_t cd = iconv_open("CP932", "UTF-8");
-    if (cd == (iconv_t)-1)
-        return icx_err_set(err, ICX_ERROR, "iconv: CP932 is not available");
-    char *buf = malloc(in->len + 1), *ip = in->data, *op = buf;
-    size_t il = in->len, ol = in->len;
-    int rc = ICX_OK;
-    if (buf == NULL) {
-        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
-    } else if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
-        rc = icx_err_set(err, ICX_EINVAL, "byte %zu of the CSV has no CP932 "
-                         "form (set input.encoding: utf-8 in the profile)",
-                         (size_t)(ip - in->data));
-    } else {
-        rc = icx_buf_append(out, buf, (size_t)(op - buf));
-    }
-    iconv_close(cd);
-    free(buf);
-    return rc;
-}
-
 int icx_translate_back(icx_buf *csv_out, const icx_mapping *m,
                        const char *xml, size_t len, icx_err *err)
 {
@@ -309,7 +287,9 @@ int icx_translate_back(icx_buf *csv_out, const icx_mapping *m,
     else
         back_list(&b, root);
     if (m->encoding && strcmp(m->encoding, "cp932") == 0)
-        rc = to_cp932(csv_out, &text_out, err);
+        rc = icx_utf8_to_cp932(csv_out, &text_out, "the CSV",
+                               "set input.encoding: utf-8 in the profile",
+                               err);
     else
         rc = icx_buf_append(csv_out, text_out.data, text_out.len);
     if (rc < 0 && err->msg[0] == '\0')

@@ -724,21 +724,6 @@ static int filedrop_on_ready(void *state, const zmq_pollitem_t *items,
     return ICX_OK;
 }
 
-static int refuse(icx_err *err, int result, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int refuse(icx_err *err, int result, int rc, const char *fmt, ...)
-{
-    char msg[ICX_ERR_MSG_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    icx_err_set(err, rc, "%s", msg);
-    return result;
-}
-
 static int filedrop_send(void *state, const char *partner, int kind,
                          const char *data, size_t len, icx_err *err)
 {
@@ -748,15 +733,15 @@ static int filedrop_send(void *state, const char *partner, int kind,
     char name[NAME_MAX + 1], why[WHY_MAX];
 
     if (pe == NULL)
-        return refuse(err, ICX_SEND_ERROR, ICX_ENOTFOUND,
+        return icx_err_result(err, ICX_SEND_ERROR, ICX_ENOTFOUND,
                       "partner %s is not a filedrop partner of this gateway",
                       partner ? partner : "(null)");
     if (kind != ICX_FRAME_ENVELOPE && kind != ICX_FRAME_RECEIPT)
-        return refuse(err, ICX_SEND_ERROR, ICX_EINVAL,
+        return icx_err_result(err, ICX_SEND_ERROR, ICX_EINVAL,
                       "partner %s: cannot send frame kind %d", pe->p->id,
                       kind);
     if (len == 0 || len > st->max_body)
-        return refuse(err, ICX_SEND_REJECTED, ICX_EFULL,
+        return icx_err_result(err, ICX_SEND_REJECTED, ICX_EFULL,
                       "partner %s: message is %zu bytes, allowed 1..%zu",
                       pe->p->id, len, st->max_body);
     icx_sha256_hex(digest, data, len);
@@ -766,7 +751,7 @@ static int filedrop_send(void *state, const char *partner, int kind,
         write_file(pe->p->filedrop_outbox, name, data, len, why,
                    sizeof why) < 0) {
         set_state(pe, 1, FAILING, why);
-        return refuse(err, ICX_SEND_RETRY, ICX_EAGAIN, "partner %s: outbox "
+        return icx_err_result(err, ICX_SEND_RETRY, ICX_EAGAIN, "partner %s: outbox "
                       "%s: %s", pe->p->id, pe->p->filedrop_outbox, why);
     }
     set_state(pe, 1, FINE, NULL);

@@ -853,22 +853,6 @@ static int zmq_adapter_on_ready(void *state, const zmq_pollitem_t *items,
     return ICX_OK;
 }
 
-/* Sets err and returns the send result: send() reports both. */
-static int refuse(icx_err *err, int result, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int refuse(icx_err *err, int result, int rc, const char *fmt, ...)
-{
-    char msg[ICX_ERR_MSG_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    icx_err_set(err, rc, "%s", msg);
-    return result;
-}
-
 static int zmq_adapter_send(void *state, const char *partner, int kind,
                             const char *data, size_t len, icx_err *err)
 {
@@ -877,15 +861,15 @@ static int zmq_adapter_send(void *state, const char *partner, int kind,
     int64_t now = now_ms();
 
     if (pe == NULL)
-        return refuse(err, ICX_SEND_ERROR, ICX_ENOTFOUND,
+        return icx_err_result(err, ICX_SEND_ERROR, ICX_ENOTFOUND,
                       "partner %s is not a zmq partner of this gateway",
                       partner ? partner : "(null)");
     if (kind != ICX_FRAME_ENVELOPE && kind != ICX_FRAME_RECEIPT)
-        return refuse(err, ICX_SEND_ERROR, ICX_EINVAL,
+        return icx_err_result(err, ICX_SEND_ERROR, ICX_EINVAL,
                       "partner %s: cannot send frame kind %d", pe->p->id,
                       kind);
     if (len == 0 || len > st->max_body)
-        return refuse(err, ICX_SEND_REJECTED, ICX_EFULL,
+        return icx_err_result(err, ICX_SEND_REJECTED, ICX_EFULL,
                       "partner %s: message is %zu bytes, allowed 1..%zu",
                       pe->p->id, len, st->max_body);
 
@@ -893,18 +877,18 @@ static int zmq_adapter_send(void *state, const char *partner, int kind,
         /* The monitor is the truth: after a disconnect the dying pipe may
          * still take a message for a moment, and it would be lost. */
         if (!pe->up)
-            return refuse(err, ICX_SEND_NOT_CONNECTED, ICX_ENOTCONN,
+            return icx_err_result(err, ICX_SEND_NOT_CONNECTED, ICX_ENOTCONN,
                           "partner %s: not connected", pe->p->id);
         if (send_frame(pe->dealer, NULL, 0, kind, data, len) == 0)
             return ICX_SEND_OK;
         /* Up but EAGAIN: the queue is full, or (ZMQ_IMMEDIATE) the new
          * connection's pipe is not attached yet; both pass. */
         if (errno == EAGAIN)
-            return refuse(err, ICX_SEND_RETRY, ICX_EAGAIN,
+            return icx_err_result(err, ICX_SEND_RETRY, ICX_EAGAIN,
                           "partner %s: send queue full", pe->p->id);
     } else {
         if (st->router == NULL || !route_fresh(pe, now))
-            return refuse(err, ICX_SEND_NOT_CONNECTED, ICX_ENOTCONN,
+            return icx_err_result(err, ICX_SEND_NOT_CONNECTED, ICX_ENOTCONN,
                           "partner %s: not connected (it connects in)",
                           pe->p->id);
         if (send_frame(st->router, pe->rid, pe->rid_len, kind, data, len) ==
@@ -912,14 +896,14 @@ static int zmq_adapter_send(void *state, const char *partner, int kind,
             return ICX_SEND_OK;
         if (errno == EHOSTUNREACH) {
             forget_route(st, pe);
-            return refuse(err, ICX_SEND_NOT_CONNECTED, ICX_ENOTCONN,
+            return icx_err_result(err, ICX_SEND_NOT_CONNECTED, ICX_ENOTCONN,
                           "partner %s: its connection is gone", pe->p->id);
         }
         if (errno == EAGAIN)
-            return refuse(err, ICX_SEND_RETRY, ICX_EAGAIN,
+            return icx_err_result(err, ICX_SEND_RETRY, ICX_EAGAIN,
                           "partner %s: send queue full", pe->p->id);
     }
-    return refuse(err, ICX_SEND_ERROR, ICX_EIO, "partner %s: zmq_send: %s",
+    return icx_err_result(err, ICX_SEND_ERROR, ICX_EIO, "partner %s: zmq_send: %s",
                   pe->p->id, zmq_strerror(errno));
 }
 

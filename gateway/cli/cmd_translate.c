@@ -8,7 +8,6 @@
  * stderr when the payload itself is on stdout.
  */
 #include <getopt.h>
-#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "csv.h"
 #include "envelope.h"
 #include "mapping.h"
+#include "normalize.h"
 #include "store.h"
 #include "translate.h"
 #include "util.h"
@@ -355,28 +355,6 @@ static void put_csv(icx_buf *o, const char *v)
     icx_buf_puts(o, "\"");
 }
 
-static int exp_to_cp932(icx_buf *out, const icx_buf *in, icx_err *err)
-{
-    iconv_t cd = iconv_open("CP932", "UTF-8");
-    if (cd == (iconv_t)-1)
-        return icx_err_set(err, ICX_ERROR, "iconv: CP932 is not available");
-    char *buf = malloc(in->len + 1), *ip = in->data, *op = buf;
-    size_t il = in->len, ol = in->len;
-    int rc = ICX_OK;
-    if (buf == NULL) {
-        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
-    } else if (il > 0 && iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
-        rc = icx_err_set(err, ICX_EINVAL, "byte %zu of the export has no "
-                         "CP932 (Shift_JIS) form; export as utf-8",
-                         (size_t)(ip - in->data));
-    } else {
-        rc = icx_buf_append(out, buf, (size_t)(op - buf));
-    }
-    iconv_close(cd);
-    free(buf);
-    return rc;
-}
-
 typedef struct exp_list {
     icx_in_row *rows;
     size_t n, cap;
@@ -639,7 +617,8 @@ int icx_cmd_inbox_export(int argc, char **argv)
     if (json)
         icx_buf_puts(&out, l.n ? "\n]\n" : "]\n");
     if (sjis) {
-        if ((rc = exp_to_cp932(&conv, &out, &err)) < 0) {
+        if ((rc = icx_utf8_to_cp932(&conv, &out, "the export",
+                                     "export as utf-8", &err)) < 0) {
             icx_cli_error("%s", err.msg);
             code = icx_cli_exit_for(rc);
             goto out;
