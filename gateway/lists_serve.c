@@ -81,21 +81,8 @@ static int serial_info(icx_listdb *db, const char *list, const char *session,
     return rc == SQLITE_ROW ? ICX_OK : ICX_ENOTFOUND;
 }
 
-/* Cursor: SESSION.FROM.TO.PAGESIZE.PAGECOUNT.NEXTPAGE.HEX(LASTLINE) */
-static void cursor_write(char *out, size_t n, const transfer *t,
-                         const char *last)
-{
-    int k = snprintf(out, n, "%s.%llu.%llu.%lu.%lu.%lu.", t->session,
-                     (unsigned long long)t->from, (unsigned long long)t->to,
-                     t->psize, t->pages, t->page + 1);
-    size_t len = strlen(last);
-    if (k < 0 || (size_t)k + 2 * len + 1 > n) {
-        out[0] = '\0';
-        return;
-    }
-    icx_hex(out + k, (const unsigned char *)last, len);
-}
-
+/* Cursor: SESSION.FROM.TO.PAGESIZE.PAGECOUNT.NEXTPAGE.HEX(LASTLINE), written
+ * by lst_cursor_write (lists_xml.c). */
 static int cursor_read(transfer *t, const char *c)
 {
     unsigned long long from, to;
@@ -298,17 +285,11 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
     if (rc < 0)
         goto out;
     if (t->page < t->pages)
-        cursor_write(cursor, LST_CURSOR_MAX + 1, t, last);
-    icx_buf_printf(out, "<Update xmlns=\"urn:icx:list:1\" snapshot=\"%s\">"
-                   "<ListId>%s</ListId><Kind>%s</Kind><SessionId>%s</SessionId>"
-                   "<Serial>%llu</Serial>", t->from == 0 ? "true" : "false",
-                   list, icx_list_kind_name(kind), t->session,
-                   (unsigned long long)t->to);
-    if (t->from != 0)
-        icx_buf_printf(out, "<PreviousSerial>%llu</PreviousSerial>",
-                       (unsigned long long)t->from);
-    icx_buf_printf(out, "<Page>%lu</Page><PageCount>%lu</PageCount>", t->page,
-                   t->pages);
+        lst_cursor_write(cursor, LST_CURSOR_MAX + 1, t->session, t->from,
+                         t->to, t->psize, t->pages, t->page + 1, last);
+    lst_put_update_head(out, t->from == 0, list, kind, t->session, t->to,
+                        t->from != 0 ? (int64_t)t->from : -1, t->page,
+                        t->pages);
     if (add.len > 0 || t->from == 0) {
         icx_buf_puts(out, "<Added>");
         icx_buf_append(out, add.data, add.len);
@@ -319,12 +300,7 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
         icx_buf_append(out, rem.data, rem.len);
         icx_buf_puts(out, "</Removed>");
     }
-    icx_buf_printf(out, "<Digest algorithm=\"sha256\">%s</Digest>"
-                   "<EntryCount>%llu</EntryCount>", digest,
-                   (unsigned long long)count);
-    if (cursor[0] != '\0')
-        icx_buf_printf(out, "<Cursor>%s</Cursor>", cursor);
-    if (icx_buf_puts(out, "</Update>\n") < 0)
+    if (lst_put_update_tail(out, digest, count, cursor) < 0)
         rc = icx_err_set(err, ICX_EFULL, "page of %s larger than %zu bytes",
                          list, out->max);
     ans->snapshot = t->from == 0;

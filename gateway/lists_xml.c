@@ -15,6 +15,7 @@
 
 #include "lists_int.h"
 #include "lists_xml.h"
+#include "util.h"
 #include "xml.h"
 #include "xmlnode.h"
 
@@ -172,6 +173,55 @@ int lst_put_entry(icx_buf *b, int kind, const char *line, const char *category,
         icx_buf_puts(b, "</DetectedAt>");
     }
     return icx_buf_puts(b, "</Entry>");
+}
+
+int lst_put_update_head(icx_buf *b, int snapshot, const char *list, int kind,
+                        const char *session, uint64_t serial, int64_t prev,
+                        unsigned long page, unsigned long pages)
+{
+    icx_buf_printf(b, "<Update xmlns=\"urn:icx:list:1\" snapshot=\"%s\">"
+                   "<ListId>", snapshot ? "true" : "false");
+    icx_buf_put_xml(b, list);
+    icx_buf_printf(b, "</ListId><Kind>%s</Kind><SessionId>%s</SessionId>"
+                   "<Serial>%llu</Serial>", icx_list_kind_name(kind), session,
+                   (unsigned long long)serial);
+    if (prev >= 0)
+        icx_buf_printf(b, "<PreviousSerial>%lld</PreviousSerial>",
+                       (long long)prev);
+    return icx_buf_printf(b, "<Page>%lu</Page><PageCount>%lu</PageCount>",
+                          page, pages);
+}
+
+int lst_put_update_tail(icx_buf *b, const char *digest, uint64_t count,
+                        const char *cursor)
+{
+    icx_buf_printf(b, "<Digest algorithm=\"sha256\">%s</Digest>"
+                   "<EntryCount>%llu</EntryCount>", digest,
+                   (unsigned long long)count);
+    if (cursor != NULL && cursor[0] != '\0')
+        icx_buf_printf(b, "<Cursor>%s</Cursor>", cursor);
+    return icx_buf_puts(b, "</Update>\n");
+}
+
+void lst_cursor_write(char *out, size_t n, const char *session, uint64_t from,
+                      uint64_t to, unsigned long psize, unsigned long pages,
+                      unsigned long next_page, const char *last)
+{
+    int k = snprintf(out, n, "%s.%llu.%llu.%lu.%lu.%lu.", session,
+                     (unsigned long long)from, (unsigned long long)to, psize,
+                     pages, next_page);
+    size_t len = strlen(last);
+    if (k < 0 || (size_t)k + 2 * len + 1 > n) {
+        out[0] = '\0';
+        return;
+    }
+    icx_hex(out + k, (const unsigned char *)last, len);
+}
+
+size_t lst_cursor_len(size_t len)
+{
+    /* session, five numbers of at most 20 digits, six dots, the hex */
+    return ICX_LISTS_SESSION_LEN + 5 * 20 + 6 + 2 * len;
 }
 
 int lst_put_refusal(icx_buf *b, const char *list, const char *code,

@@ -56,6 +56,23 @@ int lst_parse_update(lst_update *u, const char *xml, size_t len,
                      lst_head_fn head, lst_entry_fn fn, void *ctx,
                      icx_err *err);
 
+/* A list:Update page is head, <Added>/<Removed> with lst_put_entry, tail.
+ * The head runs up to PageCount; prev < 0 leaves PreviousSerial out. */
+int lst_put_update_head(icx_buf *b, int snapshot, const char *list, int kind,
+                        const char *session, uint64_t serial, int64_t prev,
+                        unsigned long page, unsigned long pages);
+/* Digest, EntryCount, the Cursor (when cursor is not NULL or ""), the end. */
+int lst_put_update_tail(icx_buf *b, const char *digest, uint64_t count,
+                        const char *cursor);
+/* The Cursor of a page that has a next one, issued by the publisher:
+ * SESSION.FROM.TO.PAGESIZE.PAGECOUNT.NEXTPAGE.HEX(LASTLINE), FROM 0 for a
+ * snapshot; "" when last is too long to carry (out has n bytes). */
+void lst_cursor_write(char *out, size_t n, const char *session, uint64_t from,
+                      uint64_t to, unsigned long psize, unsigned long pages,
+                      unsigned long next_page, const char *last);
+/* Bytes lst_cursor_write writes for a last line of len bytes (at most). */
+size_t lst_cursor_len(size_t len);
+
 int lst_put_entry(icx_buf *b, int kind, const char *line, const char *category,
                   const char *detected, const char *reason);
 int lst_put_refusal(icx_buf *b, const char *list, const char *code,
