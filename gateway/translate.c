@@ -11,9 +11,14 @@
  * marks the row bad and adds `file:row:col:field: rule` to the report;
  * reading goes on, so one run reports everything.
  *
- * The payload text is built by translate_build.c, then parsed with the
- * hardened parser and validated here; a payload that fails is an internal
- * error (ICX_ERROR), never output.
+ * Case files are read whole (one file is one case: the cross-row checks
+ * need every row) and their payload text is built by translate_build.c.
+ * List files are streamed and each row, once normalized, goes to
+ * translate_list.c, which keeps the rows on disk and writes the list page
+ * by page, so memory does not grow with the list.  Every payload is
+ * parsed back with the hardened parser and validated here (tr_deliver)
+ * before the caller gets it; one that fails is an internal error
+ * (ICX_ERROR), never output.
  */
 #include "translate.h"
 
@@ -422,17 +427,40 @@ static int norm_cell(tr_ctx *t, tr_row *r, int fi, const char *raw)
     return ICX_OK;
 }
 
+static void row_free(tr_ctx *t, tr_row *r)
+{
+    for (size_t f = 0; r->val && f < t->m->nfields; f++)
+        free(r->val[f]);
+    free(r->val);
+    free(r->cl);
+    free(r->cc);
+    free(r->code);
+    memset(r, 0, sizeof *r);
+}
+
+/* Normalizes grid row gr into r; a row used before is cleared first (the
+ * streaming readers normalize every row into the same one). */
 static int norm_row(tr_ctx *t, tr_row *r, const grid *g, size_t gr,
                     const int *colof)
 {
     size_t nf = t->m->nfields;
+    if (r->val != NULL) {
+        for (size_t f = 0; f < nf; f++)
+            free(r->val[f]);
+        memset(r->val, 0, (nf + 1) * sizeof *r->val);
+        memset(r->cl, 0, (nf + 1) * sizeof *r->cl);
+        memset(r->cc, 0, (nf + 1) * sizeof *r->cc);
+        memset(r->code, 0, (nf + 1) * sizeof *r->code);
+        r->bad = 0;
+    } else {
+        r->val = calloc(nf + 1, sizeof *r->val);
+        r->cl = calloc(nf + 1, sizeof *r->cl);
+        r->cc = calloc(nf + 1, sizeof *r->cc);
+        r->code = calloc(nf + 1, sizeof *r->code);
+        if (!r->val || !r->cl || !r->cc || !r->code)
+            return ICX_ENOMEM;
+    }
     r->line = g->row_line[gr];
-    r->val = calloc(nf + 1, sizeof *r->val);
-    r->cl = calloc(nf + 1, sizeof *r->cl);
-    r->cc = calloc(nf + 1, sizeof *r->cc);
-    r->code = calloc(nf + 1, sizeof *r->code);
-    if (!r->val || !r->cl || !r->cc || !r->code)
-        return ICX_ENOMEM;
     if (t->m->format == ICX_MAP_CSV && t->m->header && g->width &&
         g->row_ncols[gr] != g->width)
         tr_error(t, r, -1, "record has %zu fields, the header %zu",
@@ -521,31 +549,16 @@ static void rebase(char *out, size_t outlen, const char *msg, size_t base)
         snprintf(out, outlen, "%s%llu%s", pre, n + base, end);
 }
 
-/* Grows t->rows to hold n more. */
-static int rows_reserve(tr_ctx *t, size_t *cap, size_t n)
-{
-    if (t->nrows + n <= *cap)
-        return ICX_OK;
-    size_t c = *cap ? *cap : 1024;
-    while (c < t->nrows + n)
-        c *= 2;
-    tr_row *r = realloc(t->rows, c * sizeof *r);
-    if (r == NULL)
-        return ICX_ENOMEM;
-    memset(r + *cap, 0, (c - *cap) * sizeof *r);
-    t->rows = r;
-    *cap = c;
-    return ICX_OK;
-}
-
 /* A list file (URL lines, URL or hash CSV) read in batches of whole
- * records: each batch is decoded, split, its rows normalized into t->rows
- * and freed before the next is read, so the raw and decoded text held is
- * one batch (about STREAM_READ bytes plus the longest record), whatever
- * the file's size.  Limits stay those of the whole file (64 MiB, 1,000,000
- * records).  "auto" decides the encoding on the first batch.  Structural
- * and decoding errors are reported as for a whole file, with rows and
- * byte offsets counted from the start of the file. */
+ * records: each batch is decoded, split, its rows normalized one at a
+ * time and handed to tr_list_add (translate_list.c, which keeps them on
+ * disk), and freed before the next is read, so the raw and decoded text
+ * held is one batch (about STREAM_READ bytes plus the longest record),
+ * whatever the file's size.  Limits: ICX_TRANSLATE_MAX_LIST_INPUT bytes,
+ * ICX_TRANSLATE_MAX_LIST_ROWS records.  "auto" decides the encoding on the
+ * first batch.  Structural and decoding errors are reported as for a
+ * whole file, with rows and byte offsets counted from the start of the
+ * file. */
 static int stream_list(tr_ctx *t, const char *path, int *colof,
                        const char **used, icx_err *err)
 {
@@ -553,10 +566,11 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
     int csv_fmt = m->format != ICX_MAP_LINES, inq = 0, first = 1, rc = ICX_OK;
     const char *enc = m->encoding;
     char *buf = NULL, *text = NULL, why[ICX_ERR_MSG_MAX];
-    size_t len = 0, cap = 0, scanned = 0, cut = 0, total = 0, rows_cap = 0;
+    size_t len = 0, cap = 0, scanned = 0, cut = 0, total = 0;
     size_t line_base = 0, byte_base = 0, records = 0, width = 0;
     icx_csv *csv = NULL;
     grid g = {0};
+    tr_row row = {0};
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return icx_err_set(err, ICX_EIO, "%s: %s", path, strerror(errno));
@@ -582,9 +596,10 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
             }
             len += n;
             total += n;
-            if (total > (size_t)ICX_TRANSLATE_MAX_INPUT) {
+            if (total > (size_t)ICX_TRANSLATE_MAX_LIST_INPUT) {
                 rc = icx_err_set(err, ICX_EFULL, "%s: over the limit of %ld "
-                                 "bytes", path, (long)ICX_TRANSLATE_MAX_INPUT);
+                                 "bytes", path,
+                                 (long)ICX_TRANSLATE_MAX_LIST_INPUT);
                 goto out;
             }
             for (; scanned < len; scanned++) { /* last whole record */
@@ -610,8 +625,10 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
             enc = *used;
         if (csv_fmt) {
             icx_csv_limits lim = ICX_CSV_DEFAULT_LIMITS;
-            lim.max_bytes = (size_t)ICX_TRANSLATE_MAX_INPUT;
-            lim.max_rows = lim.max_rows > records ? lim.max_rows - records : 1;
+            lim.max_bytes = (size_t)ICX_TRANSLATE_MAX_LIST_INPUT;
+            lim.max_rows = (size_t)ICX_TRANSLATE_MAX_LIST_ROWS > records
+                               ? (size_t)ICX_TRANSLATE_MAX_LIST_ROWS - records
+                               : 1;
             rc = icx_csv_parse(&csv, text, tlen, &lim, err);
             if (rc < 0) {
                 rebase(why, sizeof why, err->msg, line_base);
@@ -628,9 +645,9 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
         } else {
             rc = grid_lines(&g, text);
             records += g.nrows;
-            if (rc == 0 && records > 1000000) {
-                rc = icx_err_set(err, ICX_EFULL, "%s: more than 1000000 "
-                                 "lines", t->display);
+            if (rc == 0 && records > (size_t)ICX_TRANSLATE_MAX_LIST_ROWS) {
+                rc = icx_err_set(err, ICX_EFULL, "%s: more than %ld lines",
+                                 t->display, ICX_TRANSLATE_MAX_LIST_ROWS);
                 icx_buf_printf(t->report, "%s\n", err->msg);
                 goto out;
             }
@@ -645,12 +662,12 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
         }
         if (first && bind_columns(t, &g, colof) < 0)
             goto oom;
-        if (rows_reserve(t, &rows_cap, g.nrows) < 0)
-            goto oom;
         for (size_t r = 0; r < g.nrows; r++) {
             t->nrows++;
-            if ((rc = norm_row(t, &t->rows[t->nrows - 1], &g, r, colof)) < 0)
+            if ((rc = norm_row(t, &row, &g, r, colof)) < 0)
                 goto oom;
+            if ((rc = tr_list_add(t, &row, err)) < 0)
+                goto out;
         }
         for (size_t i = 0; i < blen; i++) /* lines as the readers count them */
             line_base += buf[i] == '\n' || (csv_fmt && buf[i] == '\r' &&
@@ -672,6 +689,7 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
 oom:
     rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
 out:
+    row_free(t, &row);
     grid_free(&g);
     icx_csv_free(&csv);
     free(text);
@@ -684,44 +702,130 @@ out:
 
 static void free_rows(tr_ctx *t)
 {
-    for (size_t i = 0; i < t->nrows; i++) {
-        for (size_t f = 0; t->rows[i].val && f < t->m->nfields; f++)
-            free(t->rows[i].val[f]);
-        free(t->rows[i].val);
-        free(t->rows[i].cl);
-        free(t->rows[i].cc);
-        free(t->rows[i].code);
-    }
+    for (size_t i = 0; t->rows != NULL && i < t->nrows; i++)
+        row_free(t, &t->rows[i]);
     free(t->rows);
     t->rows = NULL;
 }
 
-static int validate(icx_buf *out, const icx_buf *xml,
-                    const icx_translate_opts *o, icx_err *err)
+int tr_deliver(tr_ctx *t, const icx_buf *xml, unsigned long page,
+               unsigned long pages, icx_err *err)
 {
-    icx_schemas *own = NULL;
     icx_xmldoc *doc = NULL;
-    const icx_schemas *s = o->schemas;
     icx_xml_limits lim = {ICX_TRANSLATE_MAX_PAYLOAD, 64};
     int rc = ICX_OK;
-    if (s == NULL) {
-        if ((rc = icx_schemas_load(&own, icx_schemas_default_dir(), err)) < 0)
+    if (t->schemas == NULL) {
+        if ((rc = icx_schemas_load(&t->own_schemas, icx_schemas_default_dir(),
+                                   err)) < 0)
             return rc;
-        s = own;
+        t->schemas = t->own_schemas;
     }
     if ((rc = icx_xml_parse(&doc, xml->data, xml->len, &lim, err)) < 0 ||
-        (rc = icx_schemas_validate(s, doc, err)) < 0) {
+        (rc = icx_schemas_validate(t->schemas, doc, err)) < 0) {
         icx_err_wrap(err, "the payload built is not valid (a profile or "
                      "program error; nothing written)");
         rc = icx_err_set(err, ICX_ERROR, "%s", err->msg);
         goto out;
     }
-    rc = icx_buf_append(out, xml->data, xml->len);
-    if (rc < 0)
+    icx_xml_free(&doc); /* before the sink: one page and its tree at a time */
+    if (t->o->sink != NULL) {
+        rc = t->o->sink(t->o->sink_ctx, page, pages, xml->data, xml->len, err);
+    } else if (pages != 1) {
+        rc = icx_err_set(err, ICX_EINVAL, "%lu pages and one payload asked "
+                         "for", pages);
+    } else if ((rc = icx_buf_append(t->payload_out, xml->data, xml->len)) < 0) {
         icx_err_set(err, rc, "payload: %s", icx_rc_str(rc));
+    }
 out:
     icx_xml_free(&doc);
-    icx_schemas_free(&own);
+    return rc;
+}
+
+/* Reads the file into rows: a list file streamed into the list's spill,
+ * a case or YAML file into t->rows (a YAML list too goes to the spill). */
+static int read_rows(tr_ctx *t, const char *input_path, const char **used,
+                     icx_err *err)
+{
+    const icx_mapping *m = t->m;
+    int list = m->kind != ICX_MAP_CASE, *colof = NULL, rc = ICX_OK;
+    grid g = {0};
+    icx_csv *csv = NULL;
+    icx_conftab_node *yroot = NULL;
+    icx_conftab_diag diag = {0};
+    char *raw = NULL, *text = NULL;
+    size_t rawlen = 0, textlen = 0;
+    tr_row row = {0};
+
+    colof = calloc(m->nfields + 1, sizeof *colof);
+    if (colof == NULL)
+        goto oom;
+    if (m->format == ICX_MAP_YAML) {
+        icx_conftab_file f = {t->display, ".", 0, &diag};
+        if ((rc = icx_conftab_parse(&yroot, input_path, ICX_CONFIG_MAX_BYTES,
+                                    &f)) < 0)
+            goto oom;
+        if (yroot == NULL) {
+            icx_conftab_diag_emit(&diag, t->report, err);
+            rc = icx_err_set(err, ICX_EINVAL, "%s: not a YAML record file",
+                             t->display);
+            goto out;
+        }
+        if ((rc = grid_yaml(&g, yroot, t)) < 0)
+            goto oom;
+    } else if (list) {
+        rc = stream_list(t, input_path, colof, used, err);
+        goto out;
+    } else {
+        if ((rc = icx_file_read(&raw, &rawlen, input_path,
+                                ICX_TRANSLATE_MAX_INPUT, err)) < 0)
+            goto out;
+        rc = icx_text_decode(&text, &textlen, used, raw, rawlen, m->encoding,
+                             err);
+        if (rc < 0) {
+            icx_buf_printf(t->report, "%s:0:0:-: %s\n", t->display, err->msg);
+            rc = icx_err_set(err, rc, "%s: %s", t->display, err->msg);
+            goto out;
+        }
+        if (m->format == ICX_MAP_LINES) {
+            rc = grid_lines(&g, text);
+        } else {
+            rc = icx_csv_parse(&csv, text, textlen, NULL, err);
+            if (rc < 0) {
+                icx_buf_printf(t->report, "%s:%s\n", t->display, err->msg);
+                rc = icx_err_set(err, rc == ICX_ENOMEM ? rc : ICX_EINVAL,
+                                 "%s:%s", t->display, err->msg);
+                goto out;
+            }
+            rc = grid_csv(&g, csv, m->header);
+        }
+        if (rc < 0)
+            goto oom;
+    }
+    /* The grid of the whole file (case files, YAML). */
+    if (!list && (t->rows = calloc(g.nrows + 1, sizeof *t->rows)) == NULL)
+        goto oom;
+    if (bind_columns(t, &g, colof) < 0)
+        goto oom;
+    for (size_t r = 0; r < g.nrows; r++) {
+        t->nrows++;
+        if ((rc = norm_row(t, list ? &row : &t->rows[r], &g, r, colof)) < 0)
+            goto oom;
+        if (list && (rc = tr_list_add(t, &row, err)) < 0)
+            goto out;
+    }
+    rc = ICX_OK;
+    goto out;
+oom:
+    rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+out:
+    row_free(t, &row);
+    grid_free(&g);
+    icx_csv_free(&csv);
+    icx_conftab_node_free(&yroot);
+    icx_conftab_diag_free(&diag);
+    free(colof);
+    free(raw);
+    free(text);
     return rc;
 }
 
@@ -734,16 +838,12 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
     const icx_translate_opts *o = opts ? opts : &defaults;
     tr_ctx t = {.m = m, .o = o, .report = report,
                 .display = o->display ? o->display : input_path,
-                .now = o->now ? o->now : time(NULL)};
+                .now = o->now ? o->now : time(NULL),
+                .payload_out = payload_out, .schemas = o->schemas};
     icx_translate_result r0 = {0};
-    grid g = {0};
-    icx_csv *csv = NULL;
-    icx_conftab_node *yroot = NULL;
-    icx_conftab_diag diag = {0};
-    char *raw = NULL, *text = NULL;
-    size_t rawlen = 0, textlen = 0;
     const char *used = NULL;
-    int *colof = NULL, rc;
+    int list = m->kind != ICX_MAP_CASE, rc;
+    size_t entries = 0;
     icx_buf xml, wsum;
 
     icx_buf_init(&xml, ICX_TRANSLATE_MAX_PAYLOAD);
@@ -756,69 +856,19 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
         res = &r0;
     memset(res, 0, sizeof *res);
 
-    if (m->format == ICX_MAP_YAML) {
-        icx_conftab_file f = {t.display, ".", 0, &diag};
-        if ((rc = icx_conftab_parse(&yroot, input_path, ICX_CONFIG_MAX_BYTES,
-                                    &f)) < 0)
-            goto oom;
-        if (yroot == NULL) {
-            icx_conftab_diag_emit(&diag, report, err);
-            rc = icx_err_set(err, ICX_EINVAL, "%s: not a YAML record file",
-                             t.display);
-            goto out;
-        }
-        if ((rc = grid_yaml(&g, yroot, &t)) < 0)
-            goto oom;
-    } else if (m->kind != ICX_MAP_CASE) {
-        colof = calloc(m->nfields + 1, sizeof *colof);
-        if (colof == NULL)
-            goto oom;
-        if ((rc = stream_list(&t, input_path, colof, &used, err)) < 0)
-            goto out;
-    } else {
-        if ((rc = icx_file_read(&raw, &rawlen, input_path,
-                                ICX_TRANSLATE_MAX_INPUT, err)) < 0)
-            goto out;
-        rc = icx_text_decode(&text, &textlen, &used, raw, rawlen, m->encoding,
-                             err);
-        if (rc < 0) {
-            icx_buf_printf(report, "%s:0:0:-: %s\n", t.display, err->msg);
-            rc = icx_err_set(err, rc, "%s: %s", t.display, err->msg);
-            goto out;
-        }
-        if (m->format == ICX_MAP_LINES) {
-            rc = grid_lines(&g, text);
-        } else {
-            rc = icx_csv_parse(&csv, text, textlen, NULL, err);
-            if (rc < 0) {
-                icx_buf_printf(report, "%s:%s\n", t.display, err->msg);
-                rc = icx_err_set(err, rc == ICX_ENOMEM ? rc : ICX_EINVAL,
-                                 "%s:%s", t.display, err->msg);
-                goto out;
-            }
-            rc = grid_csv(&g, csv, m->header);
-        }
-        if (rc < 0)
-            goto oom;
-    }
-    if (colof == NULL) { /* case files and YAML: the grid of the file */
-        colof = calloc(m->nfields + 1, sizeof *colof);
-        t.rows = calloc(g.nrows + 1, sizeof *t.rows);
-        if (colof == NULL || t.rows == NULL || bind_columns(&t, &g, colof) < 0)
-            goto oom;
-        for (size_t r = 0; r < g.nrows; r++) {
-            t.nrows++;
-            if ((rc = norm_row(&t, &t.rows[r], &g, r, colof)) < 0)
-                goto oom;
-        }
-    }
-    if (m->kind == ICX_MAP_CASE)
+    if (list && (rc = tr_list_open(&t, err)) < 0)
+        goto out;
+    if ((rc = read_rows(&t, input_path, &used, err)) < 0)
+        goto spill_failed;
+    if (!list) {
         tr_check_case(&t);
-    else if (tr_check_list(&t) < 0)
-        goto oom;
+        for (size_t r = 0; r < t.nrows; r++)
+            t.nbad += t.rows[r].bad != 0;
+    } else if ((rc = tr_list_check(&t, err)) < 0) {
+        goto spill_failed;
+    }
     res->rows = t.nrows;
-    for (size_t r = 0; r < t.nrows; r++)
-        res->rejected += t.rows[r].bad != 0;
+    res->rejected = t.nbad;
     res->accepted = t.nrows - res->rejected;
     res->duplicates = t.duplicates;
     if (t.nerrors > 0 && (!o->skip_invalid || res->accepted == 0 ||
@@ -837,7 +887,6 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
         rc = icx_err_set(err, ICX_EINVAL, "%s: no data rows", t.display);
         goto out;
     }
-    size_t entries = 0;
     if (o->check_only) {
         icx_buf_printf(report, "%s: %zu rows read (%s), %zu accepted, %zu "
                        "rejected, %zu duplicates; checked only\n", t.display,
@@ -846,19 +895,37 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
         rc = ICX_OK;
         goto out;
     }
-    if (m->kind == ICX_MAP_CASE)
-        rc = tr_build_case(&t, &xml, &wsum);
-    else
-        rc = tr_build_list(&t, &xml, &entries);
-    if (rc == ICX_EINVAL) {
+    if (list && o->sink == NULL && tr_list_pages(&t) > 1) {
+        icx_buf_printf(report, "%s:0:0:-: %zu entries need %lu pages of at "
+                       "most %zu bytes, and one payload was asked for (icx "
+                       "translate -o OUT.xml writes the pages)\n", t.display,
+                       tr_list_entries(&t), tr_list_pages(&t),
+                       o->page_bytes ? o->page_bytes
+                                     : (size_t)ICX_TRANSLATE_MAX_PAYLOAD);
         rc = icx_err_set(err, ICX_EINVAL, "%s: refused; nothing written",
                          t.display);
         goto out;
     }
-    if (rc < 0)
-        goto oom;
-    if ((rc = validate(payload_out, &xml, o, err)) < 0)
-        goto out;
+    if (list) {
+        if ((rc = tr_list_write(&t, err)) < 0)
+            goto spill_failed;
+        entries = tr_list_entries(&t);
+        res->pages = tr_list_pages(&t);
+    } else {
+        rc = tr_build_case(&t, &xml, &wsum);
+        if (rc == ICX_EINVAL) {
+            rc = icx_err_set(err, ICX_EINVAL, "%s: refused; nothing written",
+                             t.display);
+            goto out;
+        }
+        if (rc < 0) {
+            rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+            goto out;
+        }
+        if ((rc = tr_deliver(&t, &xml, 1, 1, err)) < 0)
+            goto out;
+        res->pages = 1;
+    }
     res->withheld = t.withheld;
     snprintf(res->root, sizeof res->root, "%s",
              m->kind == ICX_MAP_CASE ? m->case_root : "Update");
@@ -866,7 +933,11 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
              m->kind != ICX_MAP_CASE ? "list-update"
              : strcmp(m->case_root, "Request") == 0 ? "case-request"
                                                     : "case-referral");
-    for (size_t r = 0, k = 0; r < t.nrows && res->rejected; r++) {
+    if (res->rejected > 0 && list) {
+        icx_buf_printf(report, "%s: rejected rows: %s\n", t.display,
+                       tr_list_rejected(&t));
+    }
+    for (size_t r = 0, k = 0; !list && r < t.nrows && res->rejected; r++) {
         if (!t.rows[r].bad)
             continue;
         if (k == 0)
@@ -879,30 +950,34 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
                    "rejected; profile %s version %s -> %s\n", t.display,
                    t.nrows, used ? used : "yaml", res->accepted,
                    res->rejected, m->profile, m->version, res->root);
-    if (m->kind != ICX_MAP_CASE)
+    if (list) {
         icx_buf_printf(report, "%s: list %s: %zu entries, %zu duplicates "
                        "collapsed, %zu left out by status\n", t.display,
                        m->list_id, entries, t.duplicates,
                        res->accepted - entries - t.duplicates);
+        if (res->pages > 1)
+            icx_buf_printf(report, "%s: list %s: %lu pages of at most %zu "
+                           "bytes\n", t.display, m->list_id, res->pages,
+                           o->page_bytes ? o->page_bytes
+                                         : (size_t)ICX_TRANSLATE_MAX_PAYLOAD);
+    }
     if (wsum.len > 0)
         icx_buf_printf(report, "%s: withheld for %s: %s\n", t.display,
                        o->partner ? o->partner : "(no partner named)",
                        wsum.data);
     rc = ICX_OK;
     goto out;
-oom:
-    rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+spill_failed:
+    /* Refusals are already in the report; a disk or memory failure is
+     * named with the file it stopped. */
+    if (rc != ICX_EINVAL && rc != ICX_ERROR && strstr(err->msg, t.display) == NULL)
+        icx_err_wrap(err, "%s", t.display);
 out:
     free_rows(&t);
-    grid_free(&g);
-    icx_csv_free(&csv);
-    icx_conftab_node_free(&yroot);
-    icx_conftab_diag_free(&diag);
+    tr_list_free(&t);
+    icx_schemas_free(&t.own_schemas);
     icx_buf_free(&xml);
     icx_buf_free(&wsum);
-    free(colof);
-    free(raw);
-    free(text);
     return rc;
 }
 

@@ -12,7 +12,8 @@
  * them.  Every problem is a line `file:row:column:field: rule` in the
  * report, all of them from one run.
  *
- * Ownership: outputs are caller buffers; nothing is kept between calls.
+ * Ownership: outputs are caller buffers or the caller's sink; nothing is
+ * kept between calls (list spill files are unlinked temporary files).
  * Thread safety: reentrant given read-only profile and schemas.
  */
 #ifndef ICX_TRANSLATE_H
@@ -29,6 +30,20 @@
 
 #define ICX_TRANSLATE_MAX_INPUT (64L * 1024 * 1024)
 #define ICX_TRANSLATE_MAX_PAYLOAD (16L * 1024 * 1024)
+/* List files (url-list, hash-list; CSV or lines) are streamed and their
+ * rows spilled to disk, so their limits are those of the disk. */
+#define ICX_TRANSLATE_MAX_LIST_INPUT (1024L * 1024 * 1024)
+#define ICX_TRANSLATE_MAX_LIST_ROWS 20000000L
+#define ICX_TRANSLATE_MIN_PAGE 4096L
+
+/* Receives the payloads in order, each parsed back and validated: a
+ * case, or page `page` of `pages` of a list.  xml is valid until the call
+ * returns.  Nothing is handed over for a refused file; a negative return
+ * stops the translation, which returns it (the sink then removes what it
+ * kept of the earlier pages). */
+typedef int (*icx_translate_sink)(void *ctx, unsigned long page,
+                                  unsigned long pages, const char *xml,
+                                  size_t len, icx_err *err);
 
 typedef struct icx_translate_opts {
     const char *partner;          /* recipient agency id, or NULL */
@@ -42,6 +57,15 @@ typedef struct icx_translate_opts {
     const icx_schemas *schemas;   /* NULL: icx_schemas_default_dir() */
     int check_only;               /* read and check the rows; build nothing
                                    * (payload_out stays empty) */
+    icx_translate_sink sink;      /* when set, payloads go here, one page
+                                   * at a time, and payload_out stays empty */
+    void *sink_ctx;
+    size_t page_bytes;            /* list pages: at most this many bytes
+                                   * (0: ICX_TRANSLATE_MAX_PAYLOAD) */
+    const char *tmpdir;           /* list spill files (NULL: $TMPDIR, else
+                                   * /tmp) */
+    size_t spill_rows;            /* list rows per sorted run (0: as many
+                                   * as ICX_SPILL_BATCH bytes hold) */
 } icx_translate_opts;
 
 typedef struct icx_translate_result {
@@ -50,14 +74,23 @@ typedef struct icx_translate_result {
     size_t rejected;    /* invalid rows (skip_invalid) */
     size_t duplicates;  /* list entries collapsed */
     size_t withheld;    /* fields withheld for the partner */
+    unsigned long pages; /* payloads handed over (lists: the pages) */
     char category[32];  /* envelope Category: case-referral, list-update... */
     char root[32];      /* payload root element */
 } icx_translate_result;
 
 /* Translates input_path with a loaded profile.  Returns ICX_OK with the
- * payload in payload_out, or ICX_EINVAL (refused: the reasons are lines in
- * report), ICX_ECONFIG, ICX_EIO, ICX_ENOMEM.  report also receives the
- * summary lines.  res may be NULL. */
+ * payload in payload_out (or handed to o->sink), or ICX_EINVAL (refused:
+ * the reasons are lines in report), ICX_ECONFIG, ICX_EIO, ICX_EFULL (a
+ * limit, or the disk under the spill files), ICX_ENOMEM.  report also
+ * receives the summary lines.  res may be NULL.
+ *
+ * A list is written as pages of at most o->page_bytes, in the order of
+ * their entries' canonical lines; without a sink only a list of one page
+ * can be returned (more is refused, naming the number of pages).  Memory
+ * for a list file is bounded whatever its size: one batch of input, one
+ * batch of rows to sort (ICX_SPILL_BATCH) and one page with its parsed
+ * tree; the rows wait on disk in o->tmpdir. */
 int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
                       const icx_mapping *m, const char *input_path,
                       const icx_translate_opts *o, icx_buf *report,

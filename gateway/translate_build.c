@@ -1,6 +1,6 @@
 /*
- * translate_build.c - cross-row checks and the payload text for case and
- * list profiles.
+ * translate_build.c - cross-row checks and the payload text for case
+ * profiles.
  *
  * Case: one file is one case.  Case columns must agree on every row that
  * fills them; rows with the same person.key are one person, and must
@@ -9,10 +9,7 @@
  * are left out and listed in <Withheld>; a withheld name is replaced by
  * the person's local id as an alias, since the schema requires a Name.
  *
- * List: a snapshot Update of the profile's list.  Entries whose status is
- * a removal reason are left out; duplicates (after normalization) are
- * collapsed and reported.  The Digest is the SHA-256 of the sorted entry
- * lines ("VALUE\n" for URLs, "ALGORITHM:VALUE\n" for hashes).
+ * Lists are written page by page by translate_list.c.
  *
  * Text is written with icx_buf_put_xml escaping; translate.c validates it.
  */
@@ -451,166 +448,4 @@ int tr_build_case(tr_ctx *t, icx_buf *b, icx_buf *wsum)
     free(ps);
     free(of);
     return rc < 0 ? ICX_ENOMEM : ICX_OK;
-}
-
-/* ---- lists --------------------------------------------------------------- */
-
-static const char *entry_value(const tr_ctx *t, const tr_row *r)
-{
-    return t->m->kind == ICX_MAP_URL_LIST ? V(r, ICX_T_ENTRY_URL)
-                                          : V(r, ICX_T_ENTRY_HASH);
-}
-
-static int entry_same(const tr_ctx *t, const tr_row *a, const tr_row *b)
-{
-    const char *va = entry_value(t, a), *vb = entry_value(t, b);
-    if (va == NULL || vb == NULL || strcmp(va, vb) != 0)
-        return 0;
-    return t->m->kind == ICX_MAP_URL_LIST ||
-           strcmp(V(a, ICX_T_ENTRY_ALG), V(b, ICX_T_ENTRY_ALG)) == 0;
-}
-
-static int in_list(const tr_ctx *t, const tr_row *r)
-{
-    const char *st = V(r, ICX_T_ENTRY_STATUS);
-    return !r->bad && entry_value(t, r) && (st == NULL || strcmp(st, "active") == 0);
-}
-
-static uint64_t entry_hash(const tr_ctx *t, const tr_row *r)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    const char *alg = t->m->kind == ICX_MAP_URL_LIST ? NULL : V(r, ICX_T_ENTRY_ALG);
-    for (const char *p = alg ? alg : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h = (h ^ ':') * 1099511628211ULL;
-    for (const char *p = entry_value(t, r); *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return h;
-}
-
-/* Duplicates after normalization, in one pass with a hash table of the
- * first occurrences (the first row of a value stays, later ones are
- * collapsed into it).  Returns ICX_ENOMEM when the table cannot be had. */
-int tr_check_list(tr_ctx *t)
-{
-    size_t cap = 64;
-    while (cap < t->nrows * 2)
-        cap *= 2;
-    size_t *slot = malloc(cap * sizeof *slot); /* row index + 1, 0 = empty */
-    if (slot == NULL)
-        return ICX_ENOMEM;
-    memset(slot, 0, cap * sizeof *slot);
-    for (size_t i = 0; i < t->nrows; i++) {
-        tr_row *r = &t->rows[i];
-        if (!in_list(t, r))
-            continue;
-        size_t k = (size_t)entry_hash(t, r) & (cap - 1);
-        for (; slot[k] != 0; k = (k + 1) & (cap - 1)) {
-            tr_row *o = &t->rows[slot[k] - 1];
-            if (!entry_same(t, r, o))
-                continue;
-            icx_buf_printf(t->report, "%s:%u: duplicate of row %u (%s), "
-                           "collapsed\n", t->display, r->line, o->line,
-                           entry_value(t, r));
-            t->duplicates++;
-            r->dup = 1;
-            break;
-        }
-        if (!r->dup)
-            slot[k] = i + 1;
-    }
-    free(slot);
-    return ICX_OK;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int tr_build_list(tr_ctx *t, icx_buf *b, size_t *entries)
-{
-    const icx_mapping *m = t->m;
-    int url = m->kind == ICX_MAP_URL_LIST;
-    char session[ICX_UUID_LEN + 1], now[ICX_TIME_LEN + 1], digest[65];
-    char **lines = calloc(t->nrows + 1, sizeof *lines);
-    size_t n = 0;
-    icx_err e;
-    icx_buf d;
-    int rc = ICX_OK;
-    if (lines == NULL)
-        return ICX_ENOMEM;
-    icx_buf_init(&d, ICX_TRANSLATE_MAX_PAYLOAD);
-    if (t->o->session_id)
-        snprintf(session, sizeof session, "%s", t->o->session_id);
-    else if (icx_uuid4(session, &e) < 0)
-        goto oom;
-    icx_time_format(now, sizeof now, t->now);
-    icx_buf_printf(b, "<Update xmlns=\"urn:icx:list:1\" snapshot=\"true\">");
-    tag(b, "ListId", m->list_id);
-    tag(b, "Kind", url ? "url" : "hash");
-    tag(b, "SessionId", session);
-    icx_buf_printf(b, "<Serial>%lu</Serial><PreviousSerial>0</PreviousSerial>"
-                   "<Page>1</Page><PageCount>1</PageCount><Added>",
-                   t->o->serial ? t->o->serial : 1);
-    tr_explain(t, "ListId", m->list_id, NULL, -1);
-    for (size_t i = 0; i < t->nrows; i++) {
-        tr_row *r = &t->rows[i];
-        if (!in_list(t, r) || r->dup)
-            continue;
-        const char *v = entry_value(t, r), *alg = url ? NULL : V(r, ICX_T_ENTRY_ALG);
-        const char *cat = V(r, ICX_T_ENTRY_CATEGORY), *det = V(r, ICX_T_ENTRY_DETECTED);
-        icx_buf_puts(b, "<Entry><Value");
-        if (alg)
-            icx_buf_printf(b, " algorithm=\"%s\"", alg);
-        icx_buf_puts(b, ">");
-        icx_buf_put_xml(b, v);
-        icx_buf_puts(b, "</Value>");
-        tr_explain(t, "Added/Entry/Value", v, r, url ? ICX_T_ENTRY_URL : ICX_T_ENTRY_HASH);
-        if (cat) {
-            tag(b, "Category", cat);
-            tr_explain(t, "Added/Entry/Category", cat, r, ICX_T_ENTRY_CATEGORY);
-        }
-        tag(b, "DetectedAt", det ? det : now);
-        if (det)
-            tr_explain(t, "Added/Entry/DetectedAt", det, r, ICX_T_ENTRY_DETECTED);
-        else
-            tr_explain_note(t, "Added/Entry/DetectedAt", now, "no detection "
-                            "date in the file: time of translation");
-        icx_buf_puts(b, "</Entry>");
-        icx_buf_reset(&d);
-        if (icx_buf_printf(&d, "%s%s%s\n", alg ? alg : "", alg ? ":" : "", v) < 0 ||
-            (lines[n] = strdup(d.data)) == NULL)
-            goto oom;
-        n++;
-    }
-    *entries = n;
-    /* One page holds at most ICX_TRANSLATE_MAX_PAYLOAD bytes; an append
-     * past it failed, so the text is incomplete: refuse. */
-    if (b->len + 256 > b->max) {
-        icx_buf_printf(t->report, "%s:0:0:-: %zu entries do not fit in one "
-                       "payload of at most %ld bytes (about 100,000 URLs); "
-                       "split the file\n", t->display, n,
-                       (long)ICX_TRANSLATE_MAX_PAYLOAD);
-        rc = ICX_EINVAL;
-        goto out;
-    }
-    qsort(lines, n, sizeof *lines, cmp_str);
-    icx_buf_reset(&d);
-    for (size_t i = 0; i < n; i++)
-        if (icx_buf_puts(&d, lines[i]) < 0)
-            goto oom;
-    if (icx_sha256_hex(digest, d.data ? d.data : "", d.len) < 0)
-        goto oom;
-    icx_buf_printf(b, "</Added><Digest algorithm=\"sha256\">%s</Digest>"
-                   "<EntryCount>%zu</EntryCount></Update>\n", digest, n);
-    goto out;
-oom:
-    rc = ICX_ENOMEM;
-out:
-    for (size_t i = 0; i < n; i++)
-        free(lines[i]);
-    free(lines);
-    icx_buf_free(&d);
-    return rc;
 }

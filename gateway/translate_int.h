@@ -14,24 +14,30 @@
 typedef struct tr_row {
     unsigned line;
     int bad;                  /* has an error: not part of the payload */
-    int dup;                  /* list entry collapsed into an earlier one */
     char **val;               /* [nfields], malloc'ed */
     unsigned *cl, *cc;        /* cell line and column */
     const icx_map_code **code;
 } tr_row;
+
+typedef struct tr_list tr_list;
 
 typedef struct tr_ctx {
     const icx_mapping *m;
     const icx_translate_opts *o;
     const char *display;
     icx_buf *report;
-    tr_row *rows;
-    size_t nrows;
+    tr_row *rows;             /* case and YAML files: every row */
+    size_t nrows;             /* rows read */
+    size_t nbad;              /* rows with an error */
     int fidx[ICX_T__COUNT];   /* profile field index of a target, or -1 */
     size_t nerrors;
     size_t duplicates;
     size_t withheld;
     time_t now;
+    tr_list *list;            /* list profiles: the rows, spilled */
+    icx_buf *payload_out;     /* where a payload goes without a sink */
+    const icx_schemas *schemas;
+    icx_schemas *own_schemas; /* loaded on first use when o->schemas is NULL */
 } tr_ctx;
 
 /* "file:row:col:field: rule" into the report; marks the row bad. */
@@ -47,12 +53,30 @@ void tr_explain(tr_ctx *t, const char *path, const char *value,
 void tr_explain_note(tr_ctx *t, const char *path, const char *value,
                      const char *note);
 
-/* Cross-row checks (case consistency, list duplicates); may mark rows
- * bad.  Run before building. */
+/* Case files: cross-row checks (may mark rows bad), run before building
+ * the payload XML text from the good rows. */
 void tr_check_case(tr_ctx *t);
-int tr_check_list(tr_ctx *t);
-/* Builds the payload XML text from the good rows. */
 int tr_build_case(tr_ctx *t, icx_buf *xml, icx_buf *withheld_summary);
-int tr_build_list(tr_ctx *t, icx_buf *xml, size_t *entries);
+
+/* Parses a payload back, validates it against the schemas and hands it
+ * to o->sink as page of pages, or appends it to t->payload_out (pages
+ * must then be 1).  A payload that does not validate is ICX_ERROR. */
+int tr_deliver(tr_ctx *t, const icx_buf *xml, unsigned long page,
+               unsigned long pages, icx_err *err);
+
+/* List profiles (translate_list.c): rows are handed over one at a time
+ * as they are read, kept on disk in sorted runs, then checked (duplicates
+ * collapsed and reported, entries counted, the Digest, the pages planned)
+ * and written page by page.  tr_list_add only reads r. */
+int tr_list_open(tr_ctx *t, icx_err *err);
+int tr_list_add(tr_ctx *t, const tr_row *r, icx_err *err);
+int tr_list_check(tr_ctx *t, icx_err *err);
+int tr_list_write(tr_ctx *t, icx_err *err);
+/* After tr_list_check: entries kept, pages planned; the line of the
+ * rejected rows ("3, 4"; "" when none). */
+size_t tr_list_entries(const tr_ctx *t);
+unsigned long tr_list_pages(const tr_ctx *t);
+const char *tr_list_rejected(const tr_ctx *t);
+void tr_list_free(tr_ctx *t);
 
 #endif

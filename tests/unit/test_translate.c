@@ -6,6 +6,12 @@
  *
  * The test runs from tests/data/translate so messages carry the bare file
  * names that cases-bad.expect holds.
+ *
+ * Large lists take the spill path: tiny sorted runs (spill_rows) and tiny
+ * pages (page_bytes) make a few hundred generated URLs exercise merges
+ * over many runs, duplicates across runs and output in many pages; the
+ * pages are then applied by the lists module's receiver, which must
+ * reassemble them and verify the Digest.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,14 +21,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
 
+#include "lists.h"
 #include "mapping.h"
 #include "testutil.h"
 #include "translate.h"
 #include "util.h"
 
 static icx_schemas *schemas;
+
+/* Entries of a folder (not . and ..). */
+static size_t files_left(const char *dir)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
 
 static const char *profile(const char *name)
 {
@@ -435,6 +456,328 @@ static void test_back(void **state)
     free(dir);
 }
 
+/* ---- large lists: spilled rows, paged output ------------------------------ */
+
+#define MAX_PAGES 64
+
+struct pages {
+    char *xml[MAX_PAGES];
+    unsigned long n, total;
+    unsigned long fail_at;   /* the sink fails on this page (0: never) */
+};
+
+static int collect(void *ctx, unsigned long page, unsigned long pages,
+                   const char *xml, size_t len, icx_err *err)
+{
+    struct pages *p = ctx;
+    if (page == p->fail_at)
+        return icx_err_set(err, ICX_EIO, "sink: disk gone at page %lu", page);
+    if (page != p->n + 1 || p->n >= MAX_PAGES || (p->total && p->total != pages))
+        fail_msg("got page %lu of %lu after %lu of %lu", page, pages, p->n,
+                 p->total);
+    p->xml[p->n] = malloc(len + 1);
+    memcpy(p->xml[p->n], xml, len);
+    p->xml[p->n][len] = '\0';
+    p->n++;
+    p->total = pages;
+    return 0;
+}
+
+static void pages_free(struct pages *p)
+{
+    for (unsigned long i = 0; i < p->n; i++)
+        free(p->xml[i]);
+    memset(p, 0, sizeof *p);
+}
+
+/* URL lines: n rows, every tenth row (from row 12 on) the URL of the row
+ * five above in capitals (the same entry once normalized), comments and
+ * blank lines between; bad_row (0: none) is not a URL.  *unique gets the
+ * number of entries, *dups the duplicates. */
+static const char *url_file(const char *dir, int n, int bad_row, size_t *unique,
+                            size_t *dups)
+{
+    const char *path = icx_test_path("%s/urls-%d-%d.txt", dir, n, bad_row);
+    FILE *f = fopen(path, "w");
+    *unique = *dups = 0;
+    fputs("# FICTIONAL blocking list\n\n", f);
+    for (int i = 1; i <= n; i++) {
+        if (i == bad_row) {
+            fputs("not a url\n", f);
+        } else if (i >= 12 && i % 10 == 2) {
+            fprintf(f, "HTTPS://H%d.EXAMPLE/p/%d\n", (i - 5) % 37, i - 5);
+            (*dups)++;
+        } else {
+            fprintf(f, "https://h%d.example/p/%d\n", i % 37, i);
+            (*unique)++;
+        }
+        if (i % 50 == 0)
+            fputs("# a comment\n", f);
+    }
+    fclose(f);
+    return path;
+}
+
+/* The line of generated row i: after two header lines and a comment
+ * every fifty rows. */
+static unsigned line_of(int i)
+{
+    return (unsigned)(i + 2 + (i - 1) / 50);
+}
+
+static int run_list(struct pages *p, icx_buf *report, icx_translate_result *res,
+                    icx_err *err, const char *file, size_t spill_rows,
+                    size_t page_bytes, int skip, const char *tmpdir)
+{
+    icx_mapping *m = NULL;
+    icx_buf errs, payload;
+    icx_buf_init(&errs, 1 << 20);
+    icx_buf_init(&payload, 1 << 24);
+    icx_buf_reset(report);
+    if (icx_mapping_load(&m, profile("npa-urls-lines"), &errs, err) != 0)
+        fail_msg("profile: %s", errs.data);
+    icx_translate_opts o = {.schemas = schemas, .now = 1767225600,
+                            .session_id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
+                            .skip_invalid = skip, .sink = collect,
+                            .sink_ctx = p, .page_bytes = page_bytes,
+                            .spill_rows = spill_rows, .tmpdir = tmpdir};
+    int rc = icx_translate_run(&payload, res, m, file, &o, report, err);
+    assert_int_equal(payload.len, 0); /* everything went to the sink */
+    icx_mapping_free(&m);
+    icx_buf_free(&errs);
+    icx_buf_free(&payload);
+    return rc;
+}
+
+static const char *between(const char *s, const char *open, const char *close,
+                           char *out, size_t outlen)
+{
+    const char *a = strstr(s, open), *b;
+    if (a == NULL || (b = strstr(a + strlen(open), close)) == NULL)
+        return NULL;
+    a += strlen(open);
+    snprintf(out, outlen, "%.*s", (int)(b - a), a);
+    return b + strlen(close);
+}
+
+static void test_list_spilled_pages(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    size_t unique, dups;
+    const char *file = url_file(dir, 400, 0, &unique, &dups);
+    struct pages p = {0}, mem = {0};
+    icx_translate_result res;
+    icx_buf report, lines;
+    icx_err err;
+    char digest[65], want_tag[128], v[256], last[256] = "";
+    icx_buf_init(&report, 1 << 20);
+    icx_buf_init(&lines, 1 << 20);
+
+    /* Runs of 4 rows (about 100 runs, merged in two levels), 4 KiB pages. */
+    int rc = run_list(&p, &report, &res, &err, file, 4, 4096, 0, dir);
+    if (rc != 0)
+        fail_msg("got %d (%s):\n%s", rc, err.msg, report.data);
+    assert_int_equal(res.duplicates, dups);
+    assert_int_equal(res.rows, unique + dups);
+    if (p.n < 3 || res.pages != p.n)
+        fail_msg("got %lu pages (result %lu), want several", p.n, res.pages);
+    /* Every entry once, in canonical order, across the pages. */
+    size_t seen = 0;
+    for (unsigned long i = 0; i < p.n; i++) {
+        char tag[64], want[64];
+        assert_true(strlen(p.xml[i]) <= 4096);
+        snprintf(want, sizeof want, "<Page>%lu</Page><PageCount>%lu</PageCount>",
+                 i + 1, p.n);
+        if (strstr(p.xml[i], want) == NULL)
+            fail_msg("page %lu lacks %s", i + 1, want);
+        snprintf(tag, sizeof tag, "<EntryCount>%zu</EntryCount>", unique);
+        assert_non_null(strstr(p.xml[i], tag));
+        assert_non_null(strstr(p.xml[i], "<SessionId>0f1e2d3c-4b5a-4978-8695-"
+                                         "a4b3c2d1e0f9</SessionId>"));
+        if ((strstr(p.xml[i], "<Cursor>") != NULL) != (i + 1 < p.n))
+            fail_msg("page %lu of %lu: a Cursor %s", i + 1, p.n,
+                     i + 1 < p.n ? "missing" : "on the last page");
+        for (const char *q = p.xml[i];
+             (q = between(q, "<Value>", "</Value>", v, sizeof v)) != NULL;) {
+            if (strcmp(last, v) >= 0)
+                fail_msg("\"%s\" after \"%s\"", v, last);
+            snprintf(last, sizeof last, "%s", v);
+            icx_buf_printf(&lines, "%s\n", v);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, unique);
+    icx_sha256_hex(digest, lines.data, lines.len);
+    snprintf(want_tag, sizeof want_tag, "<Digest algorithm=\"sha256\">%s"
+             "</Digest>", digest);
+    for (unsigned long i = 0; i < p.n; i++)
+        assert_non_null(strstr(p.xml[i], want_tag));
+    /* Duplicates reported in the order of the file, naming the first row. */
+    unsigned prev = 0;
+    size_t ndup = 0;
+    for (const char *q = report.data; (q = strstr(q, "urls-400-0.txt:")) != NULL;
+         q++) {
+        unsigned row, first;
+        if (sscanf(q, "urls-400-0.txt:%u: duplicate of row %u", &row,
+                   &first) != 2)
+            continue;
+        int i = (int)row - 2 - ((int)row - 3) / 51; /* the generated row */
+        if (row <= prev || line_of(i) != row || first != line_of(i - 5))
+            fail_msg("duplicate line for row %u (of row %u) after row %u",
+                     row, first, prev);
+        prev = row;
+        ndup++;
+    }
+    assert_int_equal(ndup, dups);
+    assert_non_null(strstr(report.data, "pages of at most 4096 bytes"));
+    assert_int_equal(files_left(dir), 1); /* the input: spill files unlinked */
+
+    /* The same pages, byte for byte, when the rows stay in memory. */
+    rc = run_list(&mem, &report, &res, &err, file, 0, 4096, 0, NULL);
+    assert_int_equal(rc, 0);
+    assert_int_equal(mem.n, p.n);
+    for (unsigned long i = 0; i < p.n; i++)
+        if (strcmp(mem.xml[i], p.xml[i]) != 0)
+            fail_msg("page %lu differs between spilled and in-memory rows", i + 1);
+
+    /* The lists module's receiver reassembles them and verifies the Digest. */
+    icx_listdb *db = NULL;
+    icx_buf req, next;
+    icx_lists_sub sub;
+    int64_t seq;
+    icx_buf_init(&req, 1 << 16);
+    icx_buf_init(&next, 1 << 16);
+    assert_int_equal(icx_listdb_open(&db, icx_test_path("%s/sub.db", dir), &err), 0);
+    assert_int_equal(icx_lists_pull_begin(&req, &seq, db, "JP-NPA", "csam-urls",
+                                          1000, &err), 0);
+    for (unsigned long i = 0; i < p.n; i++)
+        if (icx_lists_apply(&next, db, "JP-NPA", p.xml[i], strlen(p.xml[i]),
+                            1000, &err) != 0)
+            fail_msg("page %lu: %s", i + 1, err.msg);
+    assert_int_equal(icx_lists_sub_get(&sub, db, "JP-NPA", "csam-urls", &err), 0);
+    if (strcmp(sub.state, "ok") != 0)
+        fail_msg("receiver: got state %s (%s), want ok", sub.state, sub.detail);
+    assert_int_equal(sub.count, unique);
+    assert_string_equal(sub.digest, digest);
+    icx_listdb_free(&db);
+    icx_buf_free(&req);
+    icx_buf_free(&next);
+
+    pages_free(&p);
+    pages_free(&mem);
+    icx_buf_free(&report);
+    icx_buf_free(&lines);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
+static void test_list_pages_refused(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    size_t unique, dups;
+    const char *good = url_file(dir, 200, 0, &unique, &dups);
+    const char *bad = url_file(dir, 200, 133, &unique, &dups);
+    struct pages p = {0};
+    icx_translate_result res;
+    icx_buf report, payload, errs;
+    icx_mapping *m = NULL;
+    icx_err err;
+    icx_buf_init(&report, 1 << 20);
+    icx_buf_init(&payload, 1 << 24);
+    icx_buf_init(&errs, 1 << 20);
+
+    /* One invalid row among spilled rows: nothing reaches the sink. */
+    assert_int_equal(run_list(&p, &report, &res, &err, bad, 3, 4096, 0, NULL),
+                     ICX_EINVAL);
+    assert_int_equal(p.n, 0);
+    char at[64];
+    snprintf(at, sizeof at, ":%u:1:entry.url:", line_of(133));
+    assert_non_null(strstr(report.data, at));
+    assert_non_null(strstr(report.data, "refused: 1 error in 1 of 200 rows"));
+    /* --skip-invalid: the others, and the rejected row named. */
+    assert_int_equal(run_list(&p, &report, &res, &err, bad, 3, 4096, 1, NULL), 0);
+    assert_true(p.n > 1);
+    assert_int_equal(res.rejected, 1);
+    snprintf(at, sizeof at, "urls-200-133.txt: rejected rows: %u\n",
+             line_of(133));
+    assert_non_null(strstr(report.data, at));
+    pages_free(&p);
+
+    /* The sink fails on page 2: the translation stops with its error. */
+    p.fail_at = 2;
+    assert_int_equal(run_list(&p, &report, &res, &err, good, 3, 4096, 0, NULL),
+                     ICX_EIO);
+    assert_non_null(strstr(err.msg, "disk gone at page 2"));
+    pages_free(&p);
+
+    /* No folder for the spill file: a clear error, nothing handed over. */
+    assert_int_equal(run_list(&p, &report, &res, &err, good, 3, 4096, 0,
+                              "/nonexistent/icx-tmp"), ICX_EIO);
+    assert_int_equal(p.n, 0);
+    if (strstr(err.msg, "urls-200-0.txt") == NULL ||
+        strstr(err.msg, "/nonexistent/icx-tmp") == NULL)
+        fail_msg("got \"%s\", want the file and the folder named", err.msg);
+
+    /* Pages too small for one entry. */
+    assert_int_equal(run_list(&p, &report, &res, &err, good, 0, 600, 0, NULL),
+                     ICX_EINVAL);
+    assert_non_null(strstr(report.data, "does not fit in a page of 600 bytes"));
+    assert_int_equal(p.n, 0);
+
+    /* Without a sink only one page can be returned. */
+    assert_int_equal(icx_mapping_load(&m, profile("npa-urls-lines"), &errs,
+                                      &err), 0);
+    icx_translate_opts o = {.schemas = schemas, .page_bytes = 4096};
+    icx_buf_reset(&report);
+    assert_int_equal(icx_translate_run(&payload, &res, m, good, &o, &report,
+                                       &err), ICX_EINVAL);
+    assert_int_equal(payload.len, 0);
+    assert_non_null(strstr(report.data, "entries need "));
+    o.page_bytes = 0;
+    assert_int_equal(icx_translate_run(&payload, &res, m, good, &o, &report,
+                                       &err), 0);
+    assert_non_null(strstr(payload.data, "<Page>1</Page><PageCount>1</PageCount>"));
+    assert_null(strstr(payload.data, "<Cursor>"));
+    icx_mapping_free(&m);
+    icx_buf_free(&report);
+    icx_buf_free(&payload);
+    icx_buf_free(&errs);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
+/* A hash list whose duplicate lies in another run: the same payload as
+ * with every row in memory. */
+static void test_hash_list_runs(void **state)
+{
+    (void)state;
+    icx_mapping *m = NULL;
+    icx_buf errs, a, b, rep;
+    icx_err err;
+    icx_translate_result res;
+    icx_buf_init(&errs, 1 << 20);
+    icx_buf_init(&a, 1 << 24);
+    icx_buf_init(&b, 1 << 24);
+    icx_buf_init(&rep, 1 << 20);
+    assert_int_equal(icx_mapping_load(&m, profile("npa-hashes"), &errs, &err), 0);
+    icx_translate_opts o = {.schemas = schemas, .now = 1767225600,
+                            .session_id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"};
+    assert_int_equal(icx_translate_run(&a, &res, m, "hashes.csv", &o, &rep,
+                                       &err), 0);
+    o.spill_rows = 1;
+    assert_int_equal(icx_translate_run(&b, &res, m, "hashes.csv", &o, &rep,
+                                       &err), 0);
+    assert_int_equal(res.duplicates, 1);
+    assert_string_equal(a.data, b.data);
+    icx_mapping_free(&m);
+    icx_buf_free(&errs);
+    icx_buf_free(&a);
+    icx_buf_free(&b);
+    icx_buf_free(&rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +792,9 @@ int main(void)
         cmocka_unit_test(test_bad_profile),
         cmocka_unit_test(test_hook),
         cmocka_unit_test(test_back),
+        cmocka_unit_test(test_list_spilled_pages),
+        cmocka_unit_test(test_list_pages_refused),
+        cmocka_unit_test(test_hash_list_runs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
