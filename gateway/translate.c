@@ -930,9 +930,7 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
     snprintf(res->root, sizeof res->root, "%s",
              m->kind == ICX_MAP_CASE ? m->case_root : "Update");
     snprintf(res->category, sizeof res->category, "%s",
-             m->kind != ICX_MAP_CASE ? "list-update"
-             : strcmp(m->case_root, "Request") == 0 ? "case-request"
-                                                    : "case-referral");
+             icx_translate_category(m));
     if (res->rejected > 0 && list) {
         icx_buf_printf(report, "%s: rejected rows: %s\n", t.display,
                        tr_list_rejected(&t));
@@ -979,6 +977,13 @@ out:
     icx_buf_free(&xml);
     icx_buf_free(&wsum);
     return rc;
+}
+
+const char *icx_translate_category(const icx_mapping *m)
+{
+    return m->kind != ICX_MAP_CASE ? "list-update"
+           : strcmp(m->case_root, "Request") == 0 ? "case-request"
+                                                  : "case-referral";
 }
 
 int icx_translate_file(icx_buf *payload_out, const char *input_path,

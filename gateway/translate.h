@@ -96,6 +96,10 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
                       const icx_translate_opts *o, icx_buf *report,
                       icx_err *err);
 
+/* The envelope Category of what profile m produces: case-referral,
+ * case-request or list-update. */
+const char *icx_translate_category(const icx_mapping *m);
+
 /* The one-call hook (used by `icx submit --profile`): loads the profile,
  * translates for partner (may be NULL) with all-or-nothing rows, and
  * validates.  On refusal report holds every error line. */

@@ -5,8 +5,12 @@
  *
  * The payload goes to -o (or stdout); errors and the summary go to
  * stderr (and to --report FILE); --explain lines go to stdout, or to
- * stderr when the payload itself is on stdout.
+ * stderr when the payload itself is on stdout.  A list of more than one
+ * page goes to OUT.0001.xml, OUT.0002.xml ... (from -o OUT.xml): each page
+ * is written as NAME.part while the translation runs and the parts are
+ * renamed only when all of them are written, so a failure leaves none.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +36,7 @@
 static const char usage_text[] =
     "usage: icx translate FILE --profile P [--to PARTNER] [-o OUT] [--explain]\n"
     "                     [--skip-invalid] [--report FILE] [-c CONFIG]\n"
-    "                     [--session UUID] [--serial N]\n"
+    "                     [--session UUID] [--serial N] [--page-bytes N]\n"
     "                     [--envelope (--key KEY.pem --from ID | -c CONFIG)\n"
     "                      --legal-basis TEXT --retain-until YYYY-MM-DD\n"
     "                      [--tlp LABEL] [--code H0-H3] [--expires-in SECONDS]]\n"
@@ -49,6 +53,9 @@ static const char usage_text[] =
     "--explain shows which profile row produced each field.\n"
     "--envelope writes a signed envelope for --to instead of the payload.\n"
     "--reverse turns a received payload (or envelope) into domestic CSV.\n"
+    "A list larger than one page (--page-bytes, default 16 MiB, or with -c\n"
+    "what limits.max_message_bytes leaves for a payload) is written as\n"
+    "OUT.0001.xml, OUT.0002.xml ... from -o OUT.xml, all or none.\n"
     "Exit codes: 0 ok, 1 refused (invalid rows, invalid profile), 2 usage,\n"
     "3 failure.\n";
 
@@ -58,16 +65,20 @@ static int usage(int code)
     return code;
 }
 
-static int write_out(const char *path, const icx_buf *b, icx_err *err)
+static int write_data(const char *path, const char *data, size_t len,
+                      icx_err *err)
 {
     if (path == NULL || strcmp(path, "-") == 0) {
-        if (fwrite(b->data ? b->data : "", 1, b->len, stdout) != b->len ||
-            fflush(stdout))
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout))
             return icx_err_set(err, ICX_EIO, "stdout: write failed");
         return ICX_OK;
     }
-    return icx_file_write_atomic(path, b->data ? b->data : "", b->len, 0640,
-                                 err);
+    return icx_file_write_atomic(path, data, len, 0640, err);
+}
+
+static int write_out(const char *path, const icx_buf *b, icx_err *err)
+{
+    return write_data(path, b->data ? b->data : "", b->len, err);
 }
 
 /* A bare profile name is looked up in the mappings folder. */
@@ -103,7 +114,7 @@ struct args {
     const char *session;
     unsigned long serial;
     int explain, skip, envelope, reverse;
-    long expires_in;
+    long expires_in, page_bytes;
     icx_header h;
 };
 
@@ -130,37 +141,140 @@ static int reverse(const struct args *a, const char *in, icx_mapping *m)
     return rc == 0 ? ICX_EXIT_OK : icx_cli_exit_for(rc);
 }
 
-static int envelope(icx_buf *out, struct args *a, const icx_config *cfg,
-                    const icx_translate_result *res, const icx_buf *payload,
-                    icx_err *err)
+/* Where the payloads go, one page at a time (icx_translate_sink). */
+typedef struct out_pages {
+    struct args *a;
+    const icx_config *cfg;
+    const char *in, *category;
+    icx_buf *report;
+    icx_buf env;              /* --envelope: the page signed */
+    icx_schemas *schemas;     /* --envelope: loaded for the first page */
+    icx_signer *signer;
+    unsigned long pages;      /* of the list */
+    unsigned long parts;      /* NAME.part files written */
+} out_pages;
+
+/* Page `page` of a list of `pages`: OUT.0001.xml from OUT.xml (OUT.0001
+ * from OUT), wide enough that the names sort; with part, NAME.part. */
+static int page_name(char *out, size_t n, const char *base, unsigned long page,
+                     unsigned long pages, int part)
 {
-    icx_schemas *schemas = NULL;
-    icx_signer *signer = NULL;
-    icx_header *h = &a->h;
+    int w = 4;
+    for (unsigned long p = pages; p >= 10000; p /= 10)
+        w++;
+    size_t bl = strlen(base);
+    int xml = bl > 4 && strcmp(base + bl - 4, ".xml") == 0;
+    int k = snprintf(out, n, "%.*s.%0*lu%s%s", (int)(xml ? bl - 4 : bl), base,
+                     w, page, xml ? ".xml" : "", part ? ".part" : "");
+    return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+static int sign_page(out_pages *o, const char *xml, size_t len, icx_err *err)
+{
+    struct args *a = o->a;
+    const icx_config *cfg = o->cfg;
+    icx_header h = a->h; /* a MessageId of its own for every page */
     time_t now = time(NULL);
     int rc;
-    if (cfg != NULL && !h->sender[0])
-        snprintf(h->sender, sizeof h->sender, "%s", cfg->id);
-    snprintf(h->recipient, sizeof h->recipient, "%s", a->to);
-    snprintf(h->category, sizeof h->category, "%s", res->category);
-    if ((rc = icx_header_stamp(h, now, err)) < 0)
+    if (o->signer == NULL &&
+        ((rc = icx_schemas_load(&o->schemas, cfg && cfg->schemas_dir
+                                ? cfg->schemas_dir : icx_schemas_default_dir(),
+                                err)) < 0 ||
+         (rc = icx_signer_load(&o->signer, a->key ? a->key : cfg->private_key,
+                               err)) < 0))
+        return rc;
+    if (cfg != NULL && !h.sender[0])
+        snprintf(h.sender, sizeof h.sender, "%s", cfg->id);
+    snprintf(h.recipient, sizeof h.recipient, "%s", a->to);
+    snprintf(h.category, sizeof h.category, "%s", o->category);
+    if ((rc = icx_header_stamp(&h, now, err)) < 0)
         return rc;
     if (a->expires_in > 0)
-        icx_time_format(h->expires, sizeof h->expires, now + a->expires_in);
-    rc = icx_schemas_load(&schemas, cfg && cfg->schemas_dir ? cfg->schemas_dir
-                          : icx_schemas_default_dir(), err);
-    if (rc == 0)
-        rc = icx_signer_load(&signer, a->key ? a->key : cfg->private_key, err);
-    if (rc == 0)
-        rc = icx_envelope_build_signed(out, h, payload->data, payload->len,
-                                       schemas, signer, err);
+        icx_time_format(h.expires, sizeof h.expires, now + a->expires_in);
+    icx_buf_reset(&o->env);
+    rc = icx_envelope_build_signed(&o->env, &h, xml, len, o->schemas,
+                                   o->signer, err);
     if (rc == 0)
         fprintf(stderr, "envelope %s: %s -> %s, %s, signed (%s)\n",
-                h->message_id, h->sender, h->recipient, h->category,
-                icx_signer_alg(signer));
-    icx_signer_free(&signer);
-    icx_schemas_free(&schemas);
+                h.message_id, h.sender, h.recipient, h.category,
+                icx_signer_alg(o->signer));
     return rc;
+}
+
+static int put_page(void *ctx, unsigned long page, unsigned long pages,
+                    const char *xml, size_t len, icx_err *err)
+{
+    out_pages *o = ctx;
+    const char *out = o->a->out;
+    char name[4200];
+    int rc;
+    o->pages = pages;
+    if (pages > 1 && (out == NULL || strcmp(out, "-") == 0)) {
+        icx_buf_printf(o->report, "%s: the list takes %lu pages: name the "
+                       "output with -o OUT.xml (the pages are written as "
+                       "OUT.0001.xml ...)\n", o->in, pages);
+        return icx_err_set(err, ICX_EINVAL, "%s: %lu pages, no -o", o->in,
+                           pages);
+    }
+    if (o->a->envelope && (rc = sign_page(o, xml, len, err)) < 0)
+        return rc;
+    if (o->a->envelope) {
+        xml = o->env.data;
+        len = o->env.len;
+    }
+    if (pages == 1)
+        return write_data(out, xml, len, err);
+    if (page_name(name, sizeof name, out, page, pages, 1) < 0)
+        return icx_err_set(err, ICX_EINVAL, "%s: name too long", out);
+    if ((rc = icx_file_write_atomic(name, xml, len, 0640, err)) < 0)
+        return rc;
+    o->parts = page;
+    return ICX_OK;
+}
+
+/* Removes the parts written (a failed translation leaves no page). */
+static void pages_discard(out_pages *o)
+{
+    char name[4200];
+    for (unsigned long p = 1; p <= o->parts; p++)
+        if (page_name(name, sizeof name, o->a->out, p, o->pages, 1) == 0)
+            unlink(name);
+    o->parts = 0;
+}
+
+/* Every page written: the parts take their names. */
+static int pages_commit(out_pages *o, icx_err *err)
+{
+    char part[4200], name[4200];
+    for (unsigned long p = 1; p <= o->parts; p++) {
+        page_name(part, sizeof part, o->a->out, p, o->pages, 1);
+        page_name(name, sizeof name, o->a->out, p, o->pages, 0);
+        if (rename(part, name) < 0) {
+            int rc = icx_err_set(err, ICX_EIO, "%s: %s", name, strerror(errno));
+            for (unsigned long q = 1; q < p; q++)
+                if (page_name(name, sizeof name, o->a->out, q, o->pages, 0) == 0)
+                    unlink(name);
+            pages_discard(o);
+            return rc;
+        }
+    }
+    return ICX_OK;
+}
+
+/* --page-bytes, else with -c what the gateway's envelope limit leaves for
+ * a payload (32 KiB for the envelope, as the lists module sizes its
+ * pages), else 0: the library's default, ICX_TRANSLATE_MAX_PAYLOAD. */
+static size_t page_bytes(const struct args *a, const icx_config *cfg)
+{
+    long n = a->page_bytes; /* checked when parsed */
+    if (n == 0 && cfg != NULL) {
+        n = cfg->max_message_bytes - 32768;
+        if (n < ICX_TRANSLATE_MIN_PAGE)
+            n = ICX_TRANSLATE_MIN_PAGE;
+        if (n > ICX_TRANSLATE_MAX_PAYLOAD)
+            n = ICX_TRANSLATE_MAX_PAYLOAD;
+    }
+    return (size_t)n;
 }
 
 int icx_cmd_translate(int argc, char **argv)
@@ -183,6 +297,7 @@ int icx_cmd_translate(int argc, char **argv)
         {"expires-in", required_argument, NULL, 'E'},
         {"session", required_argument, NULL, 'S'},
         {"serial", required_argument, NULL, 'n'},
+        {"page-bytes", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -211,6 +326,19 @@ int icx_cmd_translate(int argc, char **argv)
         case 'T': bad |= set(a.h.tlp, sizeof a.h.tlp, "--tlp", optarg); break;
         case 'H': bad |= set(a.h.hcode, sizeof a.h.hcode, "--code", optarg); break;
         case 'S': a.session = optarg; break;
+        case 'B': {
+            long v = strtol(optarg, &end, 10);
+            if (*end != '\0' || v < ICX_TRANSLATE_MIN_PAGE ||
+                v > ICX_TRANSLATE_MAX_PAYLOAD) {
+                icx_cli_error("--page-bytes: expected %ld to %ld, got \"%s\"",
+                              ICX_TRANSLATE_MIN_PAGE,
+                              ICX_TRANSLATE_MAX_PAYLOAD, optarg);
+                bad = 1;
+            } else {
+                a.page_bytes = v;
+            }
+            break;
+        }
         case 'E':
         case 'n': {
             long v = strtol(optarg, &end, 10);
@@ -244,17 +372,18 @@ int icx_cmd_translate(int argc, char **argv)
     }
     const char *in = argv[optind];
     icx_err err;
-    icx_buf payload, report, explain, env;
+    icx_buf payload, report, explain;
     icx_mapping *m = NULL;
     icx_config *cfg = NULL;
     icx_translate_result res;
+    out_pages op = {.a = &a, .in = in};
     int rc, code = ICX_EXIT_FAILURE;
     char *ppath = icx_cli_profile_path(a.profile, a.config);
     icx_err_clear(&err);
     icx_buf_init(&payload, ICX_TRANSLATE_MAX_PAYLOAD);
     icx_buf_init(&report, 16u << 20);
     icx_buf_init(&explain, 64u << 20);
-    icx_buf_init(&env, ICX_TRANSLATE_MAX_PAYLOAD * 2);
+    icx_buf_init(&op.env, ICX_TRANSLATE_MAX_PAYLOAD * 2);
     if (ppath == NULL)
         goto out;
     if ((rc = icx_mapping_load(&m, ppath, &report, &err)) < 0) {
@@ -280,15 +409,20 @@ int icx_cmd_translate(int argc, char **argv)
         code = ICX_EXIT_REFUSED;
         goto out;
     }
+    op.cfg = cfg;
+    op.category = icx_translate_category(m);
+    op.report = &report;
     icx_translate_opts o = {.partner = a.to, .skip_invalid = a.skip,
                             .partner_withhold = p ? &p->withhold : NULL,
                             .explain = a.explain ? &explain : NULL,
-                            .session_id = a.session, .serial = a.serial};
+                            .session_id = a.session, .serial = a.serial,
+                            .sink = put_page, .sink_ctx = &op,
+                            .page_bytes = page_bytes(&a, cfg)};
     rc = icx_translate_run(&payload, &res, m, in, &o, &report, &err);
-    if (rc == 0 && a.envelope)
-        rc = envelope(&env, &a, cfg, &res, &payload, &err);
     if (rc == 0)
-        rc = write_out(a.out, a.envelope ? &env : &payload, &err);
+        rc = pages_commit(&op, &err);
+    else
+        pages_discard(&op);
     if (explain.len > 0)
         fwrite(explain.data, 1, explain.len, a.out ? stdout : stderr);
     fputs(report.data ? report.data : "", stderr);
@@ -304,9 +438,16 @@ int icx_cmd_translate(int argc, char **argv)
         code = icx_cli_exit_for(rc);
         goto out;
     }
-    if (a.out != NULL)
+    if (a.out != NULL && res.pages > 1) {
+        char first[4200], last[4200];
+        page_name(first, sizeof first, a.out, 1, res.pages, 0);
+        page_name(last, sizeof last, a.out, res.pages, res.pages, 0);
+        fprintf(stderr, "%s: %lu %s written to %s .. %s\n", in, res.pages,
+                a.envelope ? "signed envelopes" : "pages", first, last);
+    } else if (a.out != NULL) {
         fprintf(stderr, "%s: %s written to %s\n", in,
                 a.envelope ? "signed envelope" : res.root, a.out);
+    }
     code = ICX_EXIT_OK;
 out:
     free(ppath);
@@ -315,7 +456,9 @@ out:
     icx_buf_free(&payload);
     icx_buf_free(&report);
     icx_buf_free(&explain);
-    icx_buf_free(&env);
+    icx_buf_free(&op.env);
+    icx_signer_free(&op.signer);
+    icx_schemas_free(&op.schemas);
     return code;
 }
 

@@ -70,6 +70,60 @@ expect_in "duplicates reported" "$W/err" "urls.csv:4: duplicate of row 2"
 expect_exit "hash list" 0 "$icx" translate "$D/hashes.csv" --profile "$P/npa-hashes.yaml" -o "$W/hashes.xml"
 expect_in "hash case normalized" "$W/hashes.xml" '<Value algorithm="md5">fe1984f7c23760d247eaabc220348599</Value>'
 
+# A list larger than one page: OUT.0001.xml ..., each page valid, together
+# the whole list once, in order, with the Digest `sort | sha256sum` gives.
+L=$W/list; mkdir -p "$L"
+awk 'BEGIN { print "# FICTIONAL"; for (i = 1; i <= 400; i++) print "https://h" i % 37 ".example/p/" i;
+             print "HTTPS://H3.EXAMPLE/p/3" }' >"$L/urls.txt"
+expect_exit "a list in pages" 0 "$icx" translate "$L/urls.txt" --profile "$P/npa-urls-lines.yaml" --page-bytes 4096 -o "$L/csam.xml"
+n=$(ls "$L"/csam.*.xml 2>/dev/null | wc -l)
+if [[ $n -gt 2 && ! -e "$L/csam.xml" ]]; then ok "pages named csam.0001.xml .. ($n)"; else bad "want several pages csam.NNNN.xml, got $n"; ls "$L" | sed 's/^/     /'; fi
+expect_in "the summary names the pages" "$W/err" "$n pages written to $L/csam.0001.xml .. $L/csam.$(printf %04d "$n").xml"
+expect_in "the duplicate across pages reported" "$W/err" "urls.txt:402: duplicate of row 4 (https://h3.example/p/3), collapsed"
+good=0; cursors=0
+for f in "$L"/csam.*.xml; do
+  xmllint --noout --schema "$src/schemas/list-1.xsd" "$f" 2>/dev/null && good=$((good+1))
+  grep -q "<Cursor>" "$f" && cursors=$((cursors+1))
+  [[ $(stat -c %s "$f") -le 4096 ]] || bad "$f: larger than --page-bytes"
+done
+[[ $good -eq $n ]] && ok "every page valid for xmllint against list-1.xsd" || bad "$((n-good)) pages invalid"
+[[ $cursors -eq $((n-1)) ]] && ok "a Cursor on every page but the last" || bad "$cursors cursors on $n pages"
+cat "$L"/csam.*.xml | grep -o '<Value>[^<]*</Value>' | sed 's/<[^>]*>//g' >"$L/values"
+if LC_ALL=C sort -c "$L/values" 2>/dev/null && [[ $(wc -l <"$L/values") -eq 400 ]]; then ok "400 entries once, in order, across the pages"
+else bad "entries across the pages: $(wc -l <"$L/values"), sorted: $(LC_ALL=C sort -c "$L/values" 2>&1 | head -1)"; fi
+want=$(LC_ALL=C sort "$L/values" | sha256sum | cut -d' ' -f1)
+[[ $(grep -l "<Digest algorithm=\"sha256\">$want</Digest><EntryCount>400</EntryCount>" "$L"/csam.*.xml | wc -l) -eq $n ]] \
+  && ok "every page carries the Digest and count of the whole list" || bad "Digest or EntryCount differ from sort | sha256sum ($want)"
+[[ $(grep -ho '<SessionId>[^<]*' "$L"/csam.*.xml | sort -u | wc -l) -eq 1 ]] && ok "one SessionId on all pages" || bad "pages differ in SessionId"
+expect_exit "several pages need -o" 1 "$icx" translate "$L/urls.txt" --profile "$P/npa-urls-lines.yaml" --page-bytes 4096
+expect_in "the refusal says how to name them" "$W/err" "the list takes $n pages: name the output with -o OUT.xml"
+expect_exit "--page-bytes below 4096: usage" 2 "$icx" translate "$L/urls.txt" --profile "$P/npa-urls-lines.yaml" --page-bytes 100
+
+# All or none: an invalid row writes no page; a page that cannot be written
+# takes the pages before it away.
+rm -f "$L"/csam.*
+{ cat "$L/urls.txt"; echo "not a url"; } >"$L/bad.txt"
+expect_exit "an invalid row in a long list: refused" 1 "$icx" translate "$L/bad.txt" --profile "$P/npa-urls-lines.yaml" --page-bytes 4096 -o "$L/csam.xml"
+expect_in "the row named" "$W/err" "bad.txt:403:1:entry.url:"
+mkdir "$L/csam.0002.xml.part"   # page 2 cannot be written
+expect_exit "a page that cannot be written: failure" 3 "$icx" translate "$L/urls.txt" --profile "$P/npa-urls-lines.yaml" --page-bytes 4096 -o "$L/csam.xml"
+left=$(cd "$L" && ls | grep -v -e '^urls.txt$' -e '^bad.txt$' -e '^values$' -e '^csam.0002.xml.part$')
+[[ -z "$left" ]] && ok "no page left behind" || bad "left behind: $left"
+rmdir "$L/csam.0002.xml.part"
+
+# Past one batch of rows (8 MiB), the rows go to a temporary file in
+# TMPDIR: it must be usable, and nothing stays in it.  Past 16 MiB of
+# payload, the default page, the list is two pages.
+awk 'BEGIN { for (i = 1; i <= 200000; i++) print "https://host" i % 5000 ".example/c/" i ".jpg" }' >"$L/big.txt"
+mkdir -p "$L/tmp"
+TMPDIR=$L/nonexistent expect_exit "no temporary folder: failure" 3 "$icx" translate "$L/big.txt" --profile "$P/npa-urls-lines.yaml" -o "$L/big.xml"
+expect_in "the folder named" "$W/err" "$L/nonexistent"
+[[ -n "$(ls "$L" | grep '^big\.0')" ]] && bad "a failed spill wrote a payload" || ok "a failed spill writes nothing"
+TMPDIR=$L/tmp expect_exit "200,000 URLs through the temporary file" 0 "$icx" translate "$L/big.txt" --profile "$P/npa-urls-lines.yaml" -o "$L/big.xml"
+expect_in "two pages of 16 MiB at most" "$L/big.0001.xml" "<Page>1</Page><PageCount>2</PageCount>"
+expect_in "all 200,000 entries" "$L/big.0002.xml" "<EntryCount>200000</EntryCount>"
+[[ -z "$(ls -A "$L/tmp")" ]] && ok "nothing left in TMPDIR" || bad "left in TMPDIR: $(ls -A "$L/tmp")"
+
 # A signed envelope for PH-NBI, verified as PH-NBI would.
 gw_keys JP-NPA
 expect_exit "--envelope signs with the agency key" 0 "$icx" translate "$D/cases.csv" --profile "$P/npa-case.yaml" \
@@ -77,6 +131,16 @@ expect_exit "--envelope signs with the agency key" 0 "$icx" translate "$D/cases.
   --legal-basis "Act No. 52 of 1999; ICPO cooperation" --retain-until 2036-01-01 -o "$W/env.xml"
 expect_in "the envelope says who and what" "$W/err" "JP-NPA -> PH-NBI, case-referral, signed"
 expect_exit "the envelope verifies as PH-NBI" 0 "$icx" envelope verify --as PH-NBI --trust "JP-NPA=$W/keys/JP-NPA/cert.pem" "$W/env.xml"
+expect_exit "a list in pages as signed envelopes" 0 "$icx" translate "$L/urls.txt" --profile "$P/npa-urls-lines.yaml" --page-bytes 8192 \
+  --to PH-NBI --envelope --key "$W/keys/JP-NPA/key.pem" --from JP-NPA \
+  --legal-basis "Act No. 52 of 1999; ICPO cooperation" --retain-until 2036-01-01 -o "$L/env.xml"
+verified=0; n=0
+for f in "$L"/env.*.xml; do
+  n=$((n+1))
+  "$icx" envelope verify --as PH-NBI --trust "JP-NPA=$W/keys/JP-NPA/cert.pem" "$f" >/dev/null 2>&1 && verified=$((verified+1))
+done
+[[ $n -gt 1 && $verified -eq $n ]] && ok "each page its own envelope, each verifies ($n)" || bad "$verified of $n page envelopes verify"
+[[ $(grep -c "list-update, signed" "$W/err") -eq $n ]] && ok "one MessageId per page" || bad "want $n envelopes signed"
 expect_exit "--envelope without --legal-basis: exit 2" 2 "$icx" translate "$D/cases.csv" --profile "$P/npa-case.yaml" --to PH-NBI --envelope --key "$W/keys/JP-NPA/key.pem" --from JP-NPA
 
 # Back to the domestic format, from the envelope.
