@@ -16,7 +16,7 @@
  * List files are streamed and each row, once normalized, goes to
  * translate_list.c, which keeps the rows on disk and writes the list page
  * by page, so memory does not grow with the list.  Every payload is
- * parsed back with the hardened parser and validated here (tr_deliver)
+ * parsed back with the hardened parser and validated here (tr_validate)
  * before the caller gets it; one that fails is an internal error
  * (ICX_ERROR), never output.
  */
@@ -708,8 +708,7 @@ static void free_rows(tr_ctx *t)
     t->rows = NULL;
 }
 
-int tr_deliver(tr_ctx *t, const icx_buf *xml, unsigned long page,
-               unsigned long pages, icx_err *err)
+int tr_validate(tr_ctx *t, const char *xml, size_t len, icx_err *err)
 {
     icx_xmldoc *doc = NULL;
     icx_xml_limits lim = {ICX_TRANSLATE_MAX_PAYLOAD, 64};
@@ -720,24 +719,28 @@ int tr_deliver(tr_ctx *t, const icx_buf *xml, unsigned long page,
             return rc;
         t->schemas = t->own_schemas;
     }
-    if ((rc = icx_xml_parse(&doc, xml->data, xml->len, &lim, err)) < 0 ||
+    if ((rc = icx_xml_parse(&doc, xml, len, &lim, err)) < 0 ||
         (rc = icx_schemas_validate(t->schemas, doc, err)) < 0) {
         icx_err_wrap(err, "the payload built is not valid (a profile or "
                      "program error; nothing written)");
         rc = icx_err_set(err, ICX_ERROR, "%s", err->msg);
-        goto out;
     }
-    icx_xml_free(&doc); /* before the sink: one page and its tree at a time */
-    if (t->o->sink != NULL) {
-        rc = t->o->sink(t->o->sink_ctx, page, pages, xml->data, xml->len, err);
-    } else if (pages != 1) {
-        rc = icx_err_set(err, ICX_EINVAL, "%lu pages and one payload asked "
-                         "for", pages);
-    } else if ((rc = icx_buf_append(t->payload_out, xml->data, xml->len)) < 0) {
-        icx_err_set(err, rc, "payload: %s", icx_rc_str(rc));
-    }
-out:
     icx_xml_free(&doc);
+    return rc;
+}
+
+int tr_hand_over(tr_ctx *t, const icx_buf *xml, unsigned long page,
+                 unsigned long pages, icx_err *err)
+{
+    int rc;
+    if (t->o->sink != NULL)
+        return t->o->sink(t->o->sink_ctx, page, pages, xml->data, xml->len,
+                          err);
+    if (pages != 1)
+        return icx_err_set(err, ICX_EINVAL, "%lu pages and one payload asked "
+                           "for", pages);
+    if ((rc = icx_buf_append(t->payload_out, xml->data, xml->len)) < 0)
+        icx_err_set(err, rc, "payload: %s", icx_rc_str(rc));
     return rc;
 }
 
@@ -922,7 +925,8 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
             rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
             goto out;
         }
-        if ((rc = tr_deliver(&t, &xml, 1, 1, err)) < 0)
+        if ((rc = tr_validate(&t, xml.data, xml.len, err)) < 0 ||
+            (rc = tr_hand_over(&t, &xml, 1, 1, err)) < 0)
             goto out;
         res->pages = 1;
     }

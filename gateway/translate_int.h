@@ -58,11 +58,13 @@ void tr_explain_note(tr_ctx *t, const char *path, const char *value,
 void tr_check_case(tr_ctx *t);
 int tr_build_case(tr_ctx *t, icx_buf *xml, icx_buf *withheld_summary);
 
-/* Parses a payload back, validates it against the schemas and hands it
- * to o->sink as page of pages, or appends it to t->payload_out (pages
- * must then be 1).  A payload that does not validate is ICX_ERROR. */
-int tr_deliver(tr_ctx *t, const icx_buf *xml, unsigned long page,
-               unsigned long pages, icx_err *err);
+/* Parses a payload (or a piece of one) back and validates it against the
+ * schemas; one that does not validate is ICX_ERROR. */
+int tr_validate(tr_ctx *t, const char *xml, size_t len, icx_err *err);
+/* Hands a validated payload to o->sink as page of pages, or appends it to
+ * t->payload_out (pages must then be 1). */
+int tr_hand_over(tr_ctx *t, const icx_buf *xml, unsigned long page,
+                 unsigned long pages, icx_err *err);
 
 /* List profiles (translate_list.c): rows are handed over one at a time
  * as they are read, kept on disk in sorted runs, then checked (duplicates

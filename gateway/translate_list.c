@@ -15,12 +15,13 @@
  * reported (the reports go through a second spill keyed by row, so they
  * come out in the order of the file).  The entries are counted, the
  * Digest is computed as they pass in sorted order, and the pages are
- * planned: entries are added to a page while the page stays under
- * page_bytes, by the bound lst_entry_xml_len gives.  tr_list_write reads
+ * planned: each entry is written as it will stand in its page, and goes
+ * on the page while the page stays within page_bytes.  tr_list_write reads
  * the records a second time and writes each page with the writers of
  * lists_xml.c (the same head, entries, tail and Cursor as the pages the
- * lists module serves); each page is validated and handed over before the
- * next is built.  Nothing is handed over before the whole file has been
+ * lists module serves); each page is validated, a piece of about 1 MiB of
+ * entries at a time (check_piece), and handed over before the next is
+ * built.  Nothing is handed over before the whole file has been
  * read and checked, so a refused file produces nothing.
  *
  * Entries are in canonical-line order, on one page or many; every page
@@ -47,6 +48,7 @@
 #define V(r, tid) tr_val(t, (r), (tid))
 #define REJECTED_MAX (1u << 20)  /* bytes of the "rejected rows" line */
 #define DUPS_BATCH (1u << 20)    /* the duplicate reports' batch */
+#define CHECK_BYTES (1u << 20)   /* entries validated at a time */
 
 /* Where a value came from, for --explain: value, category, detected. */
 typedef struct ex_at {
@@ -82,7 +84,9 @@ struct tr_list {
     char digest[65];
     char session[ICX_UUID_LEN + 1];
     char now[ICX_TIME_LEN + 1];
-    icx_buf rec, prev, rejected;
+    icx_buf rec, prev, rejected, xml;
+    icx_buf piece;           /* a piece of a page, to validate */
+    size_t entries_at;       /* where the entries of a page start */
     unsigned prev_row;
     int rejected_more;
     plan pl;                 /* as planned by tr_list_check */
@@ -109,6 +113,8 @@ int tr_list_open(tr_ctx *t, icx_err *err)
     icx_buf_init(&l->rec, 2 * ICX_SPILL_FIELD_MAX);
     icx_buf_init(&l->prev, ICX_SPILL_FIELD_MAX + 1);
     icx_buf_init(&l->rejected, REJECTED_MAX);
+    icx_buf_init(&l->xml, 8 * ICX_SPILL_FIELD_MAX);
+    icx_buf_init(&l->piece, ICX_TRANSLATE_MAX_PAYLOAD);
     icx_spill_opts so = {.dir = o->tmpdir, .batch_records = o->spill_rows};
     if ((rc = icx_spill_open(&l->rows, &so, err)) < 0)
         return rc;
@@ -136,6 +142,8 @@ void tr_list_free(tr_ctx *t)
     icx_buf_free(&l->rec);
     icx_buf_free(&l->prev);
     icx_buf_free(&l->rejected);
+    icx_buf_free(&l->xml);
+    icx_buf_free(&l->piece);
     free(l->fake.cl);
     free(l->fake.cc);
     free(l->fake.code);
@@ -260,9 +268,15 @@ static int entry_keep(tr_list *l, const entry *e, icx_err *err)
     return ICX_OK;
 }
 
-static size_t entry_bound(const tr_list *l, const entry *e)
+/* The entry as it stands in a page, into l->xml; its length, or 0 when
+ * it does not fit the buffer. */
+static size_t entry_xml(tr_list *l, const entry *e)
 {
-    return lst_entry_xml_len(e->line, e->cat) + strlen(e->det ? e->det : l->now);
+    icx_buf_reset(&l->xml);
+    if (lst_put_entry(&l->xml, l->kind, e->line, e->cat,
+                      e->det ? e->det : l->now, NULL) < 0)
+        return 0;
+    return l->xml.len;
 }
 
 /* A fresh plan for this list's pages. */
@@ -286,12 +300,15 @@ static void plan_init(plan *p, const tr_list *l, const tr_ctx *t)
     icx_buf_free(&b);
 }
 
-/* Adds an entry of `bound` bytes whose line has len bytes: 1 when it opens
+/* Adds an entry of `size` bytes whose line has len bytes: 1 when it opens
  * a page after the first, 0 when it goes on the current page, ICX_EINVAL
- * when it fits no page.  A page's last entry leaves room for its Cursor. */
-static int plan_step(plan *p, size_t bound, size_t len)
+ * when it fits no page (size 0: too large to write at all).  A page's
+ * last entry leaves room for its Cursor. */
+static int plan_step(plan *p, size_t size, size_t len)
 {
-    size_t need = bound + lst_cursor_len(len);
+    size_t need = size + lst_cursor_len(len);
+    if (size == 0)
+        return ICX_EINVAL;
     int opens = 0;
     if (p->n > 0 && p->used + need > p->budget) {
         p->pages++;
@@ -301,7 +318,7 @@ static int plan_step(plan *p, size_t bound, size_t len)
     }
     if (p->used + need > p->budget)
         return ICX_EINVAL;
-    p->used += bound;
+    p->used += size;
     p->n++;
     return opens;
 }
@@ -342,7 +359,7 @@ int tr_list_check(tr_ctx *t, icx_err *err)
                 goto out;
             continue;
         }
-        if (plan_step(&l->pl, entry_bound(l, &e), e.len) == ICX_EINVAL) {
+        if (plan_step(&l->pl, entry_xml(l, &e), e.len) == ICX_EINVAL) {
             icx_buf_printf(t->report, "%s:%u: the entry does not fit in a "
                            "page of %zu bytes\n", t->display, e.row,
                            l->pl.budget);
@@ -413,13 +430,35 @@ static void page_start(const tr_ctx *t, tr_list *l, icx_buf *b,
     lst_put_update_head(b, 1, t->m->list_id, l->kind, l->session,
                         t->o->serial ? t->o->serial : 1, 0, page, l->pl.pages);
     icx_buf_puts(b, "<Added>");
+    l->entries_at = b->len;
 }
 
-/* Closes the page in b (n entries, the last one l->prev) and hands it
- * over. */
-static int page_end(tr_ctx *t, tr_list *l, icx_buf *b, unsigned long page,
-                    size_t n, icx_err *err)
+/* Validates the entries of page `page` from b->data + from to the end of
+ * b as a document of their own: the page's head, those entries, and the
+ * page's tail when b holds it already (last), else a tail without a
+ * Cursor.  Added is Entry* without identity constraints, so a page whose
+ * pieces all validate is valid, and the parsed tree held is that of one
+ * piece (CHECK_BYTES), not of the page. */
+static int check_piece(tr_ctx *t, tr_list *l, const icx_buf *b, size_t from,
+                       int last, unsigned long page, icx_err *err)
 {
+    if (last && from == l->entries_at) /* the page is one piece */
+        return tr_validate(t, b->data, b->len, err);
+    page_start(t, l, &l->piece, page);
+    icx_buf_append(&l->piece, b->data + from, b->len - from);
+    if (!last) {
+        icx_buf_puts(&l->piece, "</Added>");
+        lst_put_update_tail(&l->piece, l->digest, l->entries, NULL);
+    }
+    return tr_validate(t, l->piece.data, l->piece.len, err);
+}
+
+/* Closes the page in b (n entries, the last one l->prev; those from
+ * `from` not validated yet) and hands it over. */
+static int page_end(tr_ctx *t, tr_list *l, icx_buf *b, unsigned long page,
+                    size_t n, size_t from, icx_err *err)
+{
+    int rc;
     char cursor[LST_CURSOR_MAX + 1] = "";
     unsigned long pages = l->pl.pages;
     if (page < pages)
@@ -431,14 +470,16 @@ static int page_end(tr_ctx *t, tr_list *l, icx_buf *b, unsigned long page,
         return icx_err_set(err, ICX_ERROR, "page %lu of %lu passed %zu bytes "
                            "(a program error; nothing written)", page, pages,
                            b->max);
-    return tr_deliver(t, b, page, pages, err);
+    if ((rc = check_piece(t, l, b, from, 1, page, err)) < 0)
+        return rc;
+    return tr_hand_over(t, b, page, pages, err);
 }
 
 int tr_list_write(tr_ctx *t, icx_err *err)
 {
     tr_list *l = t->list;
     unsigned long page = 1;
-    size_t n = 0;
+    size_t n = 0, from;
     entry e;
     int dup, rc;
     plan pl;
@@ -450,19 +491,24 @@ int tr_list_write(tr_ctx *t, icx_err *err)
     if ((rc = icx_spill_rewind(l->rows, err)) < 0)
         goto out;
     page_start(t, l, &b, page);
+    from = b.len;
     while ((rc = next_entry(l, &e, &dup, err)) == 1) {
         if (dup)
             continue;
-        if (plan_step(&pl, entry_bound(l, &e), e.len) == 1) {
-            if ((rc = page_end(t, l, &b, page, n, err)) < 0)
+        if (plan_step(&pl, entry_xml(l, &e), e.len) == 1) {
+            if ((rc = page_end(t, l, &b, page, n, from, err)) < 0)
                 goto out;
             page_start(t, l, &b, ++page);
+            from = b.len;
             n = 0;
+        } else if (b.len - from >= CHECK_BYTES) {
+            if ((rc = check_piece(t, l, &b, from, 0, page, err)) < 0)
+                goto out;
+            from = b.len;
         }
         if ((rc = entry_keep(l, &e, err)) < 0)
             goto out;
-        if (lst_put_entry(&b, l->kind, e.line, e.cat, e.det ? e.det : l->now,
-                          NULL) < 0) {
+        if (icx_buf_append(&b, l->xml.data, l->xml.len) < 0) {
             rc = icx_err_set(err, ICX_ERROR, "page %lu passed %zu bytes (a "
                              "program error; nothing written)", page, b.max);
             goto out;
@@ -471,7 +517,7 @@ int tr_list_write(tr_ctx *t, icx_err *err)
         n++;
     }
     if (rc == 0)
-        rc = page_end(t, l, &b, page, n, err);
+        rc = page_end(t, l, &b, page, n, from, err);
 out:
     icx_buf_free(&b);
     return rc;

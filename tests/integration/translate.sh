@@ -122,6 +122,8 @@ expect_in "the folder named" "$W/err" "$L/nonexistent"
 TMPDIR=$L/tmp expect_exit "200,000 URLs through the temporary file" 0 "$icx" translate "$L/big.txt" --profile "$P/npa-urls-lines.yaml" -o "$L/big.xml"
 expect_in "two pages of 16 MiB at most" "$L/big.0001.xml" "<Page>1</Page><PageCount>2</PageCount>"
 expect_in "all 200,000 entries" "$L/big.0002.xml" "<EntryCount>200000</EntryCount>"
+if xmllint --noout --schema "$src/schemas/list-1.xsd" "$L/big.0001.xml" "$L/big.0002.xml" 2>/dev/null; then
+  ok "16 MiB pages (validated 1 MiB at a time) valid for xmllint"; else bad "a 16 MiB page is invalid for xmllint"; fi
 [[ -z "$(ls -A "$L/tmp")" ]] && ok "nothing left in TMPDIR" || bad "left in TMPDIR: $(ls -A "$L/tmp")"
 
 # A signed envelope for PH-NBI, verified as PH-NBI would.
