@@ -185,16 +185,29 @@ static int wput(icx_spill *s, const char *p, size_t n, icx_err *err)
     return ICX_OK;
 }
 
+/* arr (n used of *cap elements of elem bytes) with room for one more:
+ * the same or a larger copy, or NULL when memory ran out. */
+static void *grow(icx_spill *s, void *arr, size_t n, size_t *cap, size_t elem,
+                  icx_err *err)
+{
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *p = realloc(arr, c * elem);
+    if (p == NULL) {
+        fail(s, icx_err_set(err, ICX_ENOMEM, "out of memory"));
+        return NULL;
+    }
+    *cap = c;
+    return p;
+}
+
 static int run_add(icx_spill *s, uint64_t off, icx_err *err)
 {
-    if (s->nruns == s->rcap) {
-        size_t c = s->rcap ? s->rcap * 2 : 16;
-        run *r = realloc(s->runs, c * sizeof *r);
-        if (r == NULL)
-            return fail(s, icx_err_set(err, ICX_ENOMEM, "out of memory"));
-        s->runs = r;
-        s->rcap = c;
-    }
+    run *r = grow(s, s->runs, s->nruns, &s->rcap, sizeof *r, err);
+    if (r == NULL)
+        return ICX_ENOMEM;
+    s->runs = r;
     s->runs[s->nruns].off = off;
     s->runs[s->nruns].len = s->wpos + s->wlen - off;
     s->nruns++;
@@ -292,14 +305,10 @@ int icx_spill_add(icx_spill *s, const char *key, size_t klen, uint64_t seq,
         s->arena = a;
         s->acap = c;
     }
-    if (s->nidx == s->icap) {
-        size_t c = s->icap ? s->icap * 2 : 1024;
-        size_t *x = realloc(s->idx, c * sizeof *x);
-        if (x == NULL)
-            return fail(s, icx_err_set(err, ICX_ENOMEM, "out of memory"));
-        s->idx = x;
-        s->icap = c;
-    }
+    size_t *x = grow(s, s->idx, s->nidx, &s->icap, sizeof *x, err);
+    if (x == NULL)
+        return ICX_ENOMEM;
+    s->idx = x;
     uint32_t kl = (uint32_t)klen, dl = (uint32_t)dlen;
     char *p = s->arena + s->alen;
     memcpy(p, &kl, 4);

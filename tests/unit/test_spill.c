@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -59,17 +58,6 @@ static want *make(size_t n)
     return w;
 }
 
-static size_t files_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    size_t n = 0;
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
-}
-
 /* Adds w[0..n) to a spill with opts o, reads it back twice, and checks
  * both readings against w sorted; returns the stats. */
 static void roundtrip(const icx_spill_opts *o, size_t n, icx_spill_stats *st)
@@ -84,7 +72,7 @@ static void roundtrip(const icx_spill_opts *o, size_t n, icx_spill_stats *st)
             fail_msg("add %zu: %s", i, err.msg);
     qsort(w, n, sizeof *w, want_cmp);
     if (o && o->dir)
-        assert_int_equal(files_in(o->dir), 0); /* unlinked at once */
+        assert_int_equal(icx_test_entries(o->dir), 0); /* unlinked at once */
     for (int pass = 0; pass < 2; pass++) {
         icx_spill_rec r;
         size_t i = 0;
@@ -256,7 +244,7 @@ static void test_write_fails(void **state)
                      during_merge ? "merge" : "add", rc, err.msg, dir);
         assert_int_equal(icx_spill_add(s, "x", 1, 0, NULL, 0, &err), ICX_EINVAL);
         icx_spill_free(&s);
-        assert_int_equal(files_in(dir), 0);
+        assert_int_equal(icx_test_entries(dir), 0);
     }
     signal(SIGXFSZ, prev);
     icx_test_rmrf(dir);

@@ -21,8 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include <cmocka.h>
 
 #include "lists.h"
@@ -32,18 +30,6 @@
 #include "util.h"
 
 static icx_schemas *schemas;
-
-/* Entries of a folder (not . and ..). */
-static size_t files_left(const char *dir)
-{
-    DIR *d = opendir(dir);
-    size_t n = 0;
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
-}
 
 static const char *profile(const char *name)
 {
@@ -631,7 +617,7 @@ static void test_list_spilled_pages(void **state)
     }
     assert_int_equal(ndup, dups);
     assert_non_null(strstr(report.data, "pages of at most 4096 bytes"));
-    assert_int_equal(files_left(dir), 1); /* the input: spill files unlinked */
+    assert_int_equal(icx_test_entries(dir), 1); /* the input: spill files unlinked */
 
     /* The same pages, byte for byte, when the rows stay in memory. */
     rc = run_list(&mem, &report, &res, &err, file, 0, 4096, 0, NULL);

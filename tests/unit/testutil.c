@@ -3,6 +3,7 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -51,6 +52,17 @@ void icx_test_rmrf(const char *dir)
 {
     if (dir != NULL)
         nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+size_t icx_test_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
 }
 
 const char *icx_test_path(const char *fmt, ...)

@@ -15,6 +15,8 @@ const char *icx_test_bin(void);
 char *icx_test_mkdtemp(void);
 /* Removes a folder tree. */
 void icx_test_rmrf(const char *dir);
+/* Entries in a folder (files and folders, without . and ..). */
+size_t icx_test_entries(const char *dir);
 /* snprintf into a static ring of buffers: for building paths in tests. */
 const char *icx_test_path(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
