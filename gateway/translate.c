@@ -527,6 +527,22 @@ static int bind_columns(tr_ctx *t, const grid *g, int *colof)
     return ICX_OK;
 }
 
+/* Decoded text, its CSV records and the grid over them: what a batch of
+ * a list file, or a whole case file, holds while its rows are normalized. */
+typedef struct sheet {
+    char *text;
+    icx_csv *csv;
+    grid g;
+} sheet;
+
+static void sheet_free(sheet *sh)
+{
+    grid_free(&sh->g);
+    icx_csv_free(&sh->csv);
+    free(sh->text);
+    sh->text = NULL;
+}
+
 /* ---- streaming list files --------------------------------------------------- */
 
 #define STREAM_READ (1u << 20) /* bytes read at a time */
@@ -565,11 +581,10 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
     const icx_mapping *m = t->m;
     int csv_fmt = m->format != ICX_MAP_LINES, inq = 0, first = 1, rc = ICX_OK;
     const char *enc = m->encoding;
-    char *buf = NULL, *text = NULL, why[ICX_ERR_MSG_MAX];
+    char *buf = NULL, why[ICX_ERR_MSG_MAX];
     size_t len = 0, cap = 0, scanned = 0, cut = 0, total = 0;
     size_t line_base = 0, byte_base = 0, records = 0, width = 0;
-    icx_csv *csv = NULL;
-    grid g = {0};
+    sheet sh = {0};
     tr_row row = {0};
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -614,7 +629,7 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
         }
         size_t blen = eof ? len : cut;
         size_t tlen = 0;
-        rc = icx_text_decode(&text, &tlen, used, buf, blen, enc, err);
+        rc = icx_text_decode(&sh.text, &tlen, used, buf, blen, enc, err);
         if (rc < 0) {
             rebase(why, sizeof why, err->msg, byte_base);
             icx_buf_printf(t->report, "%s:0:0:-: %s\n", t->display, why);
@@ -629,7 +644,7 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
             lim.max_rows = (size_t)ICX_TRANSLATE_MAX_LIST_ROWS > records
                                ? (size_t)ICX_TRANSLATE_MAX_LIST_ROWS - records
                                : 1;
-            rc = icx_csv_parse(&csv, text, tlen, &lim, err);
+            rc = icx_csv_parse(&sh.csv, sh.text, tlen, &lim, err);
             if (rc < 0) {
                 rebase(why, sizeof why, err->msg, line_base);
                 icx_buf_printf(t->report, "%s:%s\n", t->display, why);
@@ -637,14 +652,14 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
                                  "%s:%s", t->display, why);
                 goto out;
             }
-            records += icx_csv_rows(csv);
-            rc = grid_csv(&g, csv, first && m->header);
+            records += icx_csv_rows(sh.csv);
+            rc = grid_csv(&sh.g, sh.csv, first && m->header);
             if (first)
-                width = g.width;
-            g.width = width;
+                width = sh.g.width;
+            sh.g.width = width;
         } else {
-            rc = grid_lines(&g, text);
-            records += g.nrows;
+            rc = grid_lines(&sh.g, sh.text);
+            records += sh.g.nrows;
             if (rc == 0 && records > (size_t)ICX_TRANSLATE_MAX_LIST_ROWS) {
                 rc = icx_err_set(err, ICX_EFULL, "%s: more than %ld lines",
                                  t->display, ICX_TRANSLATE_MAX_LIST_ROWS);
@@ -654,17 +669,17 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
         }
         if (rc < 0)
             goto oom;
-        for (size_t r = 0; r < g.nrows; r++) {
-            g.row_line[r] += (unsigned)line_base;
-            for (size_t k = 0; k < g.ncols; k++)
-                if (g.line[r * g.ncols + k])
-                    g.line[r * g.ncols + k] += (unsigned)line_base;
+        for (size_t r = 0; r < sh.g.nrows; r++) {
+            sh.g.row_line[r] += (unsigned)line_base;
+            for (size_t k = 0; k < sh.g.ncols; k++)
+                if (sh.g.line[r * sh.g.ncols + k])
+                    sh.g.line[r * sh.g.ncols + k] += (unsigned)line_base;
         }
-        if (first && bind_columns(t, &g, colof) < 0)
+        if (first && bind_columns(t, &sh.g, colof) < 0)
             goto oom;
-        for (size_t r = 0; r < g.nrows; r++) {
+        for (size_t r = 0; r < sh.g.nrows; r++) {
             t->nrows++;
-            if ((rc = norm_row(t, &row, &g, r, colof)) < 0)
+            if ((rc = norm_row(t, &row, &sh.g, r, colof)) < 0)
                 goto oom;
             if ((rc = tr_list_add(t, &row, err)) < 0)
                 goto out;
@@ -678,10 +693,7 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
         scanned -= blen;
         cut = 0;
         first = 0;
-        grid_free(&g);
-        icx_csv_free(&csv);
-        free(text);
-        text = NULL;
+        sheet_free(&sh);
         if (eof)
             len = 0;
     }
@@ -690,9 +702,7 @@ oom:
     rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
 out:
     row_free(t, &row);
-    grid_free(&g);
-    icx_csv_free(&csv);
-    free(text);
+    sheet_free(&sh);
     free(buf);
     fclose(f);
     return rc;
@@ -751,11 +761,10 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
 {
     const icx_mapping *m = t->m;
     int list = m->kind != ICX_MAP_CASE, *colof = NULL, rc = ICX_OK;
-    grid g = {0};
-    icx_csv *csv = NULL;
+    sheet sh = {0};
     icx_conftab_node *yroot = NULL;
     icx_conftab_diag diag = {0};
-    char *raw = NULL, *text = NULL;
+    char *raw = NULL;
     size_t rawlen = 0, textlen = 0;
     tr_row row = {0};
 
@@ -773,7 +782,7 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
                              t->display);
             goto out;
         }
-        if ((rc = grid_yaml(&g, yroot, t)) < 0)
+        if ((rc = grid_yaml(&sh.g, yroot, t)) < 0)
             goto oom;
     } else if (list) {
         rc = stream_list(t, input_path, colof, used, err);
@@ -782,7 +791,7 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
         if ((rc = icx_file_read(&raw, &rawlen, input_path,
                                 ICX_TRANSLATE_MAX_INPUT, err)) < 0)
             goto out;
-        rc = icx_text_decode(&text, &textlen, used, raw, rawlen, m->encoding,
+        rc = icx_text_decode(&sh.text, &textlen, used, raw, rawlen, m->encoding,
                              err);
         if (rc < 0) {
             icx_buf_printf(t->report, "%s:0:0:-: %s\n", t->display, err->msg);
@@ -790,28 +799,28 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
             goto out;
         }
         if (m->format == ICX_MAP_LINES) {
-            rc = grid_lines(&g, text);
+            rc = grid_lines(&sh.g, sh.text);
         } else {
-            rc = icx_csv_parse(&csv, text, textlen, NULL, err);
+            rc = icx_csv_parse(&sh.csv, sh.text, textlen, NULL, err);
             if (rc < 0) {
                 icx_buf_printf(t->report, "%s:%s\n", t->display, err->msg);
                 rc = icx_err_set(err, rc == ICX_ENOMEM ? rc : ICX_EINVAL,
                                  "%s:%s", t->display, err->msg);
                 goto out;
             }
-            rc = grid_csv(&g, csv, m->header);
+            rc = grid_csv(&sh.g, sh.csv, m->header);
         }
         if (rc < 0)
             goto oom;
     }
     /* The grid of the whole file (case files, YAML). */
-    if (!list && (t->rows = calloc(g.nrows + 1, sizeof *t->rows)) == NULL)
+    if (!list && (t->rows = calloc(sh.g.nrows + 1, sizeof *t->rows)) == NULL)
         goto oom;
-    if (bind_columns(t, &g, colof) < 0)
+    if (bind_columns(t, &sh.g, colof) < 0)
         goto oom;
-    for (size_t r = 0; r < g.nrows; r++) {
+    for (size_t r = 0; r < sh.g.nrows; r++) {
         t->nrows++;
-        if ((rc = norm_row(t, list ? &row : &t->rows[r], &g, r, colof)) < 0)
+        if ((rc = norm_row(t, list ? &row : &t->rows[r], &sh.g, r, colof)) < 0)
             goto oom;
         if (list && (rc = tr_list_add(t, &row, err)) < 0)
             goto out;
@@ -822,13 +831,11 @@ oom:
     rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
 out:
     row_free(t, &row);
-    grid_free(&g);
-    icx_csv_free(&csv);
+    sheet_free(&sh);
     icx_conftab_node_free(&yroot);
     icx_conftab_diag_free(&diag);
     free(colof);
     free(raw);
-    free(text);
     return rc;
 }
 
