@@ -2,20 +2,24 @@
  * bench_translate.c - icx_translate_run on generated, fictional inputs:
  * rows per second and the peak memory of the process (VmHWM).
  *
- * Usage: bench_translate KIND N [--build]
+ * Usage: bench_translate KIND N [--build] [--page-bytes B]
  *   KIND  urls-lines  N URLs, one per line (profile npa-urls-lines)
  *         urls-csv    N rows URL,検知日時,分類,状態 (profile npa-urls)
  *         case        one case export of N rows, one person each
  *                     (profile npa-case)
- *   --build  also build and validate the payload (one page: at most
- *            ICX_TRANSLATE_MAX_PAYLOAD bytes, so about 100,000 URLs);
- *            without it the rows are read, normalized and checked only
- *            (icx_translate_opts.check_only).
+ *   --build  also build and validate the payload: for a list every page
+ *            (at most B bytes, default ICX_TRANSLATE_MAX_PAYLOAD), each
+ *            handed to a sink that counts it and drops it, as icx translate
+ *            writes each page to its file; without --build the rows are
+ *            read, normalized and checked only (check_only: for a list,
+ *            spilled, merged and their duplicates counted).
  * Run from the source folder (profiles in config/mappings, schemas/).
+ * List rows are spilled to $TMPDIR (default /tmp).
  * One size per process: VmHWM is the peak of this process, so the sizes
  * are compared by running the program once per size (run-translate.sh).
- * Output: one line "KIND N rows=R seconds=S rows_per_s=X vmhwm_kib=K
- * input_bytes=B payload_bytes=P".
+ * Output: one line "KIND N rows=R seconds=S cpu_seconds=C rows_per_s=X
+ * rows_per_cpu_s=Y vmhwm_kib=K input_bytes=B pages=P payload_bytes=Q"
+ * (the translation runs on one thread: CPU seconds are one core's).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +43,29 @@ static long vmhwm_kib(void)
     return v;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t which)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(which, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct counted {
+    unsigned long pages;
+    size_t bytes;
+} counted;
+
+static int count_page(void *ctx, unsigned long page, unsigned long pages,
+                      const char *xml, size_t len, icx_err *err)
+{
+    counted *c = ctx;
+    (void)page;
+    (void)pages;
+    (void)xml;
+    (void)err;
+    c->pages++;
+    c->bytes += len;
+    return 0;
 }
 
 /* Fictional data: hosts under .example, documentation addresses. */
@@ -82,12 +104,19 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: bench_translate urls-lines|urls-csv|case N "
-                "[--build]\n");
+                "[--build] [--page-bytes B]\n");
         return 2;
     }
     const char *kind = argv[1];
     long n = strtol(argv[2], NULL, 10);
-    int build = argc > 3 && strcmp(argv[3], "--build") == 0;
+    int build = 0;
+    size_t page_bytes = 0;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--build") == 0)
+            build = 1;
+        else if (strcmp(argv[i], "--page-bytes") == 0 && i + 1 < argc)
+            page_bytes = (size_t)strtoul(argv[++i], NULL, 10);
+    }
     const char *profile = strcmp(kind, "urls-lines") == 0
                               ? "config/mappings/npa-urls-lines.yaml"
                           : strcmp(kind, "urls-csv") == 0
@@ -116,11 +145,15 @@ int main(int argc, char **argv)
     icx_buf_init(&payload, ICX_TRANSLATE_MAX_PAYLOAD);
     icx_buf_init(&report, 256u << 20);
     int rc = icx_mapping_load(&m, profile, &report, &err);
-    icx_translate_opts o = {.check_only = !build, .now = 1767225600};
-    double t0 = now_s();
+    counted pages = {0};
+    icx_translate_opts o = {.check_only = !build, .now = 1767225600,
+                            .sink = count_page, .sink_ctx = &pages,
+                            .page_bytes = page_bytes};
+    double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (rc == 0)
         rc = icx_translate_run(&payload, &res, m, path, &o, &report, &err);
-    double dt = now_s() - t0;
+    double dt = clock_s(CLOCK_MONOTONIC) - t0;
+    double dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     unlink(path);
     if (rc < 0) {
         fprintf(stderr, "%s\n%.*s", err.msg, (int)(report.len > 2000 ? 2000
@@ -128,10 +161,11 @@ int main(int argc, char **argv)
                 report.data ? report.data : "");
         return 1;
     }
-    printf("%s %ld%s rows=%zu seconds=%.3f rows_per_s=%.0f vmhwm_kib=%ld "
-           "(before: %ld) input_bytes=%ld payload_bytes=%zu\n", kind, n,
-           build ? " --build" : "", res.rows, dt, (double)res.rows / dt,
-           vmhwm_kib(), hwm0, bytes, payload.len);
+    printf("%s %ld%s rows=%zu seconds=%.3f cpu_seconds=%.3f rows_per_s=%.0f "
+           "rows_per_cpu_s=%.0f vmhwm_kib=%ld (before: %ld) input_bytes=%ld "
+           "pages=%lu payload_bytes=%zu\n", kind, n, build ? " --build" : "",
+           res.rows, dt, dc, (double)res.rows / dt, (double)res.rows / dc,
+           vmhwm_kib(), hwm0, bytes, pages.pages, pages.bytes);
     icx_buf_free(&payload);
     icx_buf_free(&report);
     icx_mapping_free(&m);
