@@ -60,6 +60,9 @@ int icx_store_manual_checkpoints(icx_store *s, icx_err *err);
 /* Copies committed WAL pages into the database without waiting for
  * readers (PRAGMA wal_checkpoint(PASSIVE)); call when idle. */
 int icx_store_idle(icx_store *s, icx_err *err);
+/* WAL pages committed and not yet copied back (after
+ * icx_store_manual_checkpoints; 0 on other connections). */
+uint64_t icx_store_wal_pages(const icx_store *s);
 
 /* Explicit transaction around several calls.  Calls made outside one run
  * in their own transaction. */
@@ -229,7 +232,8 @@ typedef int (*icx_audit_rec_fn)(void *ctx, const icx_audit_rec *r);
 int icx_store_audit_scan(icx_store *s, int64_t from, int64_t to,
                          icx_audit_rec_fn fn, void *ctx, icx_err *err);
 /* Size and RFC 6962 root (hex) of the audit tree as this connection sees
- * it (inside a transaction: including its uncommitted records). */
+ * it (inside a transaction: including its uncommitted records).  root may
+ * be NULL: the size alone costs no hashing. */
 int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65]);
 /* Signed checkpoints: append one; walk those with size <= max_size (0:
  * all) in size order; the last one (ICX_ENOTFOUND when none). */

@@ -188,9 +188,11 @@ out:
 
 int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65])
 {
-    unsigned char r[ICX_HASH_LEN];
-    icx_merkle_root(&s->tree, r);
-    icx_hex(root, r, ICX_HASH_LEN);
+    if (root != NULL) {
+        unsigned char r[ICX_HASH_LEN];
+        icx_merkle_root(&s->tree, r);
+        icx_hex(root, r, ICX_HASH_LEN);
+    }
     *size = s->tree.size;
     return ICX_OK;
 }

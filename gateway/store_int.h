@@ -45,6 +45,8 @@ struct icx_store {
     char saved_hash[65];
     icx_merkle tree;    /* RFC 6962 frontier of the audit leaves */
     icx_merkle saved_tree;
+    uint64_t wal_frames; /* frames in the WAL after the last commit (daemon) */
+    uint64_t wal_done;  /* of those, copied back by the last checkpoint */
     int fail_armed;     /* test hook: fail a step after fail_left more */
     int fail_left;
     int injected;       /* the failure being reported was injected */

@@ -597,14 +597,41 @@ int icx_store_version(icx_store *s)
 }
 
 
+/* Counts the WAL's frames after every commit of this connection (the
+ * daemon's); replaces SQLite's automatic checkpoint, which is off. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    icx_store *s = arg;
+    s->wal_frames = frames > 0 ? (uint64_t)frames : 0;
+    return SQLITE_OK;
+}
+
 int icx_store_manual_checkpoints(icx_store *s, icx_err *err)
 {
-    return exec(s, "PRAGMA wal_autocheckpoint=0", "setting checkpoints", err);
+    int rc = exec(s, "PRAGMA wal_autocheckpoint=0", "setting checkpoints", err);
+    if (rc == ICX_OK)
+        sqlite3_wal_hook(s->db, wal_hook, s);
+    return rc;
+}
+
+uint64_t icx_store_wal_pages(const icx_store *s)
+{
+    return s->wal_frames > s->wal_done ? s->wal_frames - s->wal_done : 0;
 }
 
 int icx_store_idle(icx_store *s, icx_err *err)
 {
+    int nlog = 0, nckpt = 0;
     if (s->in_tx)
         return ICX_OK;
-    return exec(s, "PRAGMA wal_checkpoint(PASSIVE)", "wal checkpoint", err);
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                       &nlog, &nckpt);
+    if (rc != SQLITE_OK)
+        return icx_sq_fail(s, rc, "wal checkpoint", err);
+    /* All copied: the next commit starts the WAL over. */
+    s->wal_frames = nckpt >= nlog ? 0 : (uint64_t)nlog;
+    s->wal_done = nckpt >= nlog ? 0 : (uint64_t)nckpt;
+    return ICX_OK;
 }

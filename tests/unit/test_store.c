@@ -864,6 +864,34 @@ static void test_two_connections_share_chain(void **state)
         fail_msg("records: got %llu, want 3", (unsigned long long)audit_count(f));
 }
 
+/* The audit head's size alone (no root) matches the full head; the WAL
+ * page count is kept only on the daemon's connection (manual checkpoints)
+ * and returns to 0 when a checkpoint has copied everything back. */
+static void test_head_size_and_wal_pages(void **state)
+{
+    struct fx *f = *state;
+    put_out(f, "m-1", "PH-NBI", 100);
+    put_out(f, "m-2", "PH-NBI", 100);
+    uint64_t n1 = 0, n2 = 0;
+    char root[65];
+    icx_store_audit_head(f->s, &n1, NULL);
+    icx_store_audit_head(f->s, &n2, root);
+    if (n1 != n2 || n1 != 2)
+        fail_msg("head size: got %llu without root and %llu with, want 2",
+                 (unsigned long long)n1, (unsigned long long)n2);
+    if (icx_store_wal_pages(f->s) != 0)
+        fail_msg("WAL pages on an ordinary connection: got %llu, want 0",
+                 (unsigned long long)icx_store_wal_pages(f->s));
+    CHECK_RC(icx_store_manual_checkpoints(f->s, &f->err), ICX_OK, &f->err);
+    put_out(f, "m-3", "PH-NBI", 100);
+    if (icx_store_wal_pages(f->s) == 0)
+        fail_msg("WAL pages after a commit: got 0, want > 0");
+    CHECK_RC(icx_store_idle(f->s, &f->err), ICX_OK, &f->err);
+    if (icx_store_wal_pages(f->s) != 0)
+        fail_msg("WAL pages after a checkpoint: got %llu, want 0",
+                 (unsigned long long)icx_store_wal_pages(f->s));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -888,6 +916,7 @@ int main(void)
         T(test_verify_reordered),
         T(test_append_only_triggers),
         T(test_two_connections_share_chain),
+        T(test_head_size_and_wal_pages),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
