@@ -2,11 +2,15 @@
  * broker.c - the daemon's lifecycle and event loop (see broker.h).
  *
  * Loop turn: poll (pool results, control socket, signal fd, adapter
- * sockets) -> handle what is ready, all store writes inside one
- * transaction -> commit -> only then the post-commit actions: frames to
- * partners (receipts) and control replies.  If the commit fails, the turn
+ * sockets) -> handle what is ready, all store writes inside the loop's
+ * transaction -> commit when turn.c says so (at once when no job is in
+ * flight, else after a short linger that lets the next results share the
+ * commit) -> only then the post-commit actions: frames to partners
+ * (receipts) and control replies.  If the commit fails, the transaction
  * is rolled back, no action is taken, and every waiting control client is
  * told; partners will retry, and their retries find the store as it was.
+ * The due scan runs only between transactions, so it sends committed
+ * rows only.
  *
  * Reload (SIGHUP): a new configuration generation is loaded; if it fails
  * the old one stays and the reason is logged and audited.  On success the
@@ -101,65 +105,35 @@ void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
         return;
     if (icx_store_audit(b->store, &ev, &err) < 0) {
         icx_log_error("audit.failed", "event=%s error=\"%s\"", event, err.msg);
-        b->tx_failed = 1;
+        icx_turn_fail(b->turn);
     }
 }
 
 int icx_broker_tx(icx_broker *b)
 {
-    if (b->in_tx)
-        return ICX_OK;
-    icx_err err;
-    if (icx_store_begin(b->store, &err) < 0) {
-        icx_log_error("store.begin", "error=\"%s\"", err.msg);
-        return ICX_ESTORE;
-    }
-    b->in_tx = 1;
-    b->tx_failed = 0;
-    return ICX_OK;
+    return b->turn != NULL ? icx_turn_tx(b->turn) : ICX_ESTORE;
 }
 
-static int post_push(icx_broker *b, const struct post_action *a)
+void icx_broker_tx_fail(icx_broker *b)
 {
-    if (b->npost == b->cappost) {
-        size_t cap = b->cappost ? b->cappost * 2 : 64;
-        struct post_action *p = realloc(b->post, cap * sizeof *p);
-        if (p == NULL)
-            return ICX_ENOMEM;
-        b->post = p;
-        b->cappost = cap;
-    }
-    b->post[b->npost++] = *a;
-    return ICX_OK;
+    icx_turn_fail(b->turn);
+}
+
+int icx_broker_tx_failed(const icx_broker *b)
+{
+    return icx_turn_failed(b->turn);
 }
 
 void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
                           const char *data, size_t len)
 {
-    struct post_action a = {.type = 1, .kind = kind, .len = len, .fd = -1};
-    snprintf(a.partner, sizeof a.partner, "%s", partner);
-    a.data = malloc(len ? len : 1);
-    if (a.data == NULL)
-        return;
-    memcpy(a.data, data, len);
-    if (post_push(b, &a) < 0)
-        free(a.data);
+    icx_turn_send(b->turn, partner, kind, data, len);
 }
 
 void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
                            size_t len)
 {
-    struct post_action a = {.type = 2, .fd = fd, .code = code, .len = len};
-    a.data = malloc(len ? len : 1);
-    if (a.data == NULL) {
-        close(fd);
-        return;
-    }
-    memcpy(a.data, text, len);
-    if (post_push(b, &a) < 0) {
-        free(a.data);
-        close(fd);
-    }
+    icx_turn_reply(b->turn, fd, code, text, len);
 }
 
 /* Signs a checkpoint of the committed audit tree when checkpoint_every
@@ -176,13 +150,15 @@ static void maybe_checkpoint(icx_broker *b, int force)
     icx_checkpoint c;
     icx_err err;
     memset(&c, 0, sizeof c);
-    icx_store_audit_head(b->store, &c.size, c.root);
+    /* The size decides; the root (a hash per level) only when signing. */
+    icx_store_audit_head(b->store, &c.size, NULL);
     if (c.size == 0 || c.size <= b->cp_size)
         return;
     int64_t now = icx_broker_now();
     if (!force && c.size - b->cp_size < (uint64_t)cfg->checkpoint_every &&
         now - b->cp_time < cfg->checkpoint_seconds)
         return;
+    icx_store_audit_head(b->store, &c.size, c.root);
     snprintf(c.gateway, sizeof c.gateway, "%s", cfg->id);
     struct timespec ts;
     struct tm tm;
@@ -205,49 +181,11 @@ static void maybe_checkpoint(icx_broker *b, int force)
                  (unsigned long long)c.size, c.root);
 }
 
-/* Commits the turn, then runs (or, after a failed commit, cancels) the
- * post-commit actions. */
+/* Commits the loop's transaction, then runs (or, after a failed commit,
+ * cancels) the post-commit actions (turn.c). */
 static void turn_end(icx_broker *b)
 {
-    int ok = 1;
-    if (b->in_tx) {
-        icx_err err;
-        if (b->tx_failed || icx_store_commit(b->store, &err) < 0) {
-            if (!b->tx_failed)
-                icx_log_error("store.commit", "error=\"%s\" suggestion=\"check "
-                              "free disk space; nothing of this turn was "
-                              "acknowledged\"", err.msg);
-            icx_store_rollback(b->store);
-            ok = 0;
-        }
-        b->in_tx = 0;
-        b->tx_failed = 0;
-        b->commits_since_ckpt++;
-    }
-    for (size_t i = 0; i < b->npost; i++) {
-        struct post_action *a = &b->post[i];
-        if (a->type == 1 && ok) {
-            icx_err err;
-            int r = icx_broker_send(b, a->partner, a->kind, a->data,
-                                 a->len, &err);
-            if (r != ICX_SEND_OK)
-                icx_log_info("frame.deferred", "partner=%s kind=%d result=%d",
-                             a->partner, a->kind, r);
-        } else if (a->type == 2) {
-            if (ok)
-                icx_ctl_write_response(a->fd, a->code, a->data, a->len);
-            else {
-                static const char msg[] = "icx: error: the store could not "
-                                          "commit (disk full?); nothing was "
-                                          "queued\n";
-                icx_ctl_write_response(a->fd, 3, msg, sizeof msg - 1);
-            }
-            close(a->fd);
-        }
-        free(a->data);
-    }
-    b->npost = 0;
-    if (ok && b->store != NULL)
+    if (b->turn != NULL && icx_turn_end(b->turn) >= 0)
         maybe_checkpoint(b, 0);
 }
 
@@ -293,9 +231,7 @@ int icx_broker_submit_job(icx_broker *b, struct bjob *j)
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return icx_turn_now_ms();
 }
 
 /* The partner's inbound limits: size, then a token bucket.  A frame over
@@ -457,6 +393,13 @@ void icx_broker_try_resume(icx_broker *b, const char *partner)
     struct adapter_slot *sl = slot_for(b, partner);
     if (sl != NULL && sl->ops->try_resume != NULL)
         sl->ops->try_resume(sl->state, partner);
+}
+
+static int turn_send(void *ctx, const char *partner, int kind,
+                     const char *data, size_t len)
+{
+    icx_err err;
+    return icx_broker_send(ctx, partner, kind, data, len, &err);
 }
 
 int icx_broker_connected(icx_broker *b, const char *partner)
@@ -671,6 +614,8 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     rc = icx_store_open(&b->store, cfg->store_path, err);
     if (rc == ICX_OK)
         rc = icx_store_manual_checkpoints(b->store, err);
+    if (rc == ICX_OK)
+        rc = icx_turn_new(&b->turn, b->store, turn_send, b, err);
     if (rc < 0)
         return rc;
     {
@@ -720,7 +665,7 @@ static void close_all(icx_broker *b)
         icx_pool_stop(&b->pool, drop_job);
     icx_broker_ctl_abort_all(b);
     adapters_close(b);
-    if (b->store != NULL) {
+    if (b->store != NULL && b->turn != NULL) {
         icx_broker_audit(b, "daemon.stop", NULL, NULL, "pid=%ld",
                          (long)getpid());
         turn_end(b);
@@ -733,9 +678,7 @@ static void close_all(icx_broker *b)
     }
     if (b->sig_fd >= 0)
         close(b->sig_fd);
-    for (size_t i = 0; i < b->npost; i++)
-        free(b->post[i].data);
-    free(b->post);
+    icx_turn_free(&b->turn);
     free(b->peers);
     icx_store_free(&b->store);
     icx_schemas_free(&b->schemas);
@@ -793,22 +736,24 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             n += na;
         }
         int64_t now = icx_broker_now();
+        int open = icx_turn_open(b.turn);
         long timeout = 200;
-        if (b.next_scan <= now)
+        long linger = icx_turn_wait_ms(b.turn, icx_turn_now_ms());
+        if (linger >= 0 && linger < timeout)
+            timeout = linger;
+        if (b.next_scan <= now && !open)
             timeout = 0;
+        /* With WAL pages to fold back, wait for a quiet moment only. */
+        if (!open && timeout > ICX_TURN_IDLE_MS &&
+            icx_turn_wal_pages(b.turn) >= ICX_TURN_WAL_MIN)
+            timeout = ICX_TURN_IDLE_MS;
         int ready = zmq_poll(items, (int)n, timeout);
         if (ready < 0 && zmq_errno() != EINTR) {
             icx_log_error("poll", "error=\"%s\"", zmq_strerror(zmq_errno()));
             break;
         }
-        /* Quiet moment, or a long busy stretch: fold the WAL back. */
-        if ((ready == 0 && b.commits_since_ckpt > 0) ||
-            b.commits_since_ckpt >= 1000) {
-            icx_err cerr;
-            if (icx_store_idle(b.store, &cerr) < 0)
-                icx_log_warn("store.checkpoint", "error=\"%s\"", cerr.msg);
-            b.commits_since_ckpt = 0;
-        }
+        /* Quiet moment, or a WAL past its bound: fold it back. */
+        icx_turn_fold(b.turn, ready == 0 && timeout >= ICX_TURN_IDLE_MS);
         int reloaded = 0;
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
@@ -825,16 +770,17 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
                 }
             }
         }
-        /* Periodic tasks, about once a second. */
         now = icx_broker_now();
+        /* The due scan sends rows, so it runs only between transactions:
+         * everything it finds is committed. */
+        if (!b.stopping && now >= b.next_scan && !icx_turn_open(b.turn)) {
+            icx_broker_scan(&b, now);
+            b.next_scan = now + 1;
+        }
+        /* Periodic tasks, about once a second. */
         if (!b.stopping && now >= b.next_tick && b.nticks > 0) {
             run_ticks(&b, now);
             b.next_tick = now + 1;
-        }
-        /* Scan first, so that only committed rows are sent. */
-        if (!b.stopping && now >= b.next_scan) {
-            icx_broker_scan(&b, now);
-            b.next_scan = now + 1;
         }
         icx_err aerr;
         /* After a reload the polled items belong to the closed transport. */
@@ -856,7 +802,10 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             if (fd >= 0)
                 icx_broker_control(&b, fd);
         }
-        turn_end(&b);
+        /* Commit now, or let results still in flight share the commit. */
+        int expecting = !b.stopping && icx_pool_inflight(b.pool) > 0;
+        if (reloaded || icx_turn_due(b.turn, expecting, icx_turn_now_ms()))
+            turn_end(&b);
     }
     icx_log_info("daemon.stopped", "id=%s", b.gen->cfg->id);
     close_all(&b);

@@ -4,9 +4,10 @@
  *
  * One event loop (zmq_poll) owns the transport sockets, the control socket,
  * the signal fd and the timers; signing and verification run on the worker
- * pool; the store is written from the loop only, one transaction per loop
- * turn, and nothing is acknowledged (control replies, receipts) before
- * that transaction commits.
+ * pool; the store is written from the loop only, in transactions that
+ * group the work of the loop turns of a few milliseconds (turn.h), and
+ * nothing is acknowledged (control replies, receipts) before the
+ * transaction holding it commits.
  *
  * Threads: icx_broker_serve() runs on the calling thread until SIGTERM or
  * SIGINT; it blocks those signals and SIGHUP in every thread it starts.

@@ -279,7 +279,7 @@ static void submit_finish(icx_broker *b, struct ctl_pending *p)
     if (p->json)
         icx_buf_puts(&text, "[");
     int64_t now = icx_broker_now();
-    for (int i = 0; i < p->n && !b->tx_failed; i++) {
+    for (int i = 0; i < p->n && !icx_broker_tx_failed(b); i++) {
         icx_header *h = &p->headers[i];
         icx_out_row row;
         memset(&row, 0, sizeof row);
@@ -300,7 +300,7 @@ static void submit_finish(icx_broker *b, struct ctl_pending *p)
         if (icx_store_out_insert(b->store, &row, p->signed_env[i],
                                  p->signed_len[i], "outbound.queued", detail,
                                  &err) < 0) {
-            b->tx_failed = 1;
+            icx_broker_tx_fail(b);
             icx_log_error("store", "op=enqueue error=\"%s\"", err.msg);
             break;
         }

@@ -24,7 +24,7 @@
 static void store_failed(icx_broker *b, const char *what, const icx_err *err)
 {
     icx_log_error("store", "op=%s error=\"%s\"", what, err->msg);
-    b->tx_failed = 1;
+    icx_broker_tx_fail(b);
 }
 
 /* Asks a worker to sign a receipt for j's envelope and send it to peer. */

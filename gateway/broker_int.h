@@ -23,6 +23,7 @@
 #include "receipt.h"
 #include "store.h"
 #include "trust.h"
+#include "turn.h"
 
 /* A configuration generation: replaced whole on SIGHUP; a job keeps the
  * generation it started with alive through its reference. */
@@ -80,17 +81,6 @@ struct peer_state {
     int64_t limit_noted, conns_noted, frames_noted;
 };
 
-/* An action that may happen only after the loop's transaction commits. */
-struct post_action {
-    int type;              /* 1: send frame, 2: control reply */
-    char partner[32];
-    int kind;
-    char *data;
-    size_t len;
-    int fd;
-    int code;
-};
-
 struct ctl_pending {
     int fd;
     int remaining;          /* signing jobs not yet back */
@@ -137,15 +127,11 @@ typedef struct icx_broker {
     icx_pool *pool;
     int ctl_fd;
     int sig_fd;
-    int in_tx;
-    int tx_failed;
-    struct post_action *post;
-    size_t npost, cappost;
+    icx_turn *turn;         /* the loop's transaction and post-commit actions */
     struct ctl_pending *pending;
     struct peer_state *peers;
     size_t npeers;
     int64_t next_scan;
-    int commits_since_ckpt; /* WAL checkpoint bookkeeping */
     uint64_t cp_size;       /* audit records covered by the last checkpoint */
     int64_t cp_time;
     int stopping;
@@ -156,6 +142,8 @@ int64_t icx_broker_now(void);
 
 /* broker.c */
 int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
+void icx_broker_tx_fail(icx_broker *b);    /* a call inside it failed */
+int icx_broker_tx_failed(const icx_broker *b);
 /* Sends through the partner's adapter (ICX_SEND_ERROR when unknown). */
 int icx_broker_send(icx_broker *b, const char *partner, int kind,
                     const char *data, size_t len, icx_err *err);

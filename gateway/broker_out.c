@@ -79,7 +79,7 @@ static void fail_row(icx_broker *b, const icx_out_row *row, const char *why)
                                  row->state, ICX_OUT_FAILED, row->attempts, 0,
                                  why, "outbound.failed", detail, &err) < 0 &&
         err.rc != ICX_ENOTFOUND)
-        b->tx_failed = 1;
+        icx_broker_tx_fail(b);
     icx_log_error("outbound.failed", "alert=1 message_id=%s hop=%s "
                   "recipient=%s attempts=%d reason=\"%s\"", row->message_id,
                   row->next_hop, row->recipient, row->attempts, why);
@@ -109,7 +109,7 @@ static void send_row(icx_broker *b, const icx_out_row *row, int64_t now,
     icx_buf_reset(env);
     if (icx_store_out_envelope(b->store, row->message_id, row->next_hop, env,
                                &err) < 0) {
-        b->tx_failed = 1;
+        icx_broker_tx_fail(b);
         return;
     }
     int attempts = row->attempts + 1;
@@ -143,7 +143,7 @@ static void send_row(icx_broker *b, const icx_out_row *row, int64_t now,
                                                        : "outbound.attempt",
                                       detail, &err);
     if (rc < 0 && rc != ICX_ENOTFOUND)
-        b->tx_failed = 1;
+        icx_broker_tx_fail(b);
 }
 
 void icx_broker_scan(icx_broker *b, int64_t now)
@@ -161,7 +161,7 @@ void icx_broker_scan(icx_broker *b, int64_t now)
         icx_log_error("store", "op=due error=\"%s\"", err.msg);
         n = 0;
     }
-    for (size_t i = 0; i < n && !b->tx_failed; i++)
+    for (size_t i = 0; i < n && !icx_broker_tx_failed(b); i++)
         send_row(b, &rows[i], now, &env);
     if (n == SCAN_BATCH)
         b->next_scan = 0; /* more are due: come back at once */

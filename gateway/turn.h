@@ -1,0 +1,98 @@
+/*
+ * turn.h - the daemon loop's group commit: one store transaction shared by
+ * the work of one or more loop turns, and the actions that may happen only
+ * after it commits.
+ *
+ * Handlers open the transaction when they first write (icx_turn_tx) and
+ * queue what must wait for its commit: frames to partners (receipts) and
+ * control replies.  icx_turn_due says when to commit: at once when no more
+ * work is expected (no job in flight) or a call failed; otherwise after the
+ * transaction has been open for the linger time, or when many actions
+ * wait.  Until then the loop polls again (for at most icx_turn_wait_ms)
+ * and the next results join the same transaction, so a busy gateway pays
+ * one commit (one fdatasync) for many messages and an idle one pays no
+ * delay.  icx_turn_end commits and then runs the actions in the order they
+ * were queued; when the commit fails, or a call inside the transaction
+ * failed (icx_turn_fail), it rolls back and runs none of them: no frame is
+ * sent and every waiting control client is told that nothing was stored.
+ * Nothing is acknowledged before the commit that holds it.
+ *
+ * WAL checkpoints stay out of the commits (icx_store_manual_checkpoints):
+ * icx_turn_fold copies the WAL back when the loop is quiet, or when the
+ * WAL has grown past a bound, never while a transaction is open.
+ *
+ * Ownership: the turn borrows the store (which must outlive it) and owns
+ * queued actions: a copy of each frame and each control fd, closed after
+ * its reply.  Threads: the loop thread only.  Errors: store failures are
+ * logged; icx_turn_end reports whether the commit happened.
+ */
+#ifndef ICX_TURN_H
+#define ICX_TURN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+/* Longest time a change waits for others to share its commit. */
+#define ICX_TURN_LINGER_MS 5
+/* Actions queued at most before a commit is forced. */
+#define ICX_TURN_MAX_ACTIONS 1024
+/* Quiet time (ms) after which the loop folds the WAL back, once it holds
+ * at least ICX_TURN_WAL_MIN pages (a page rewritten by many commits is
+ * then copied once). */
+#define ICX_TURN_IDLE_MS 2
+#define ICX_TURN_WAL_MIN 256
+/* WAL pages after which it is copied back even when the loop is busy. */
+#define ICX_TURN_WAL_MAX 8192
+
+typedef struct icx_turn icx_turn;
+
+/* Sends a frame after commit; the result is only logged. */
+typedef int (*icx_turn_send_fn)(void *ctx, const char *partner, int kind,
+                                const char *data, size_t len);
+
+int icx_turn_new(icx_turn **out, icx_store *store, icx_turn_send_fn send,
+                 void *ctx, icx_err *err);
+/* Drops queued actions without running them (control fds are closed). */
+void icx_turn_free(icx_turn **tp);
+
+/* Opens the transaction unless it is open; ICX_ESTORE when BEGIN fails. */
+int icx_turn_tx(icx_turn *t);
+/* Whether a transaction is open, and whether a call inside it failed. */
+int icx_turn_open(const icx_turn *t);
+int icx_turn_failed(const icx_turn *t);
+/* A call inside the transaction failed: it will be rolled back. */
+void icx_turn_fail(icx_turn *t);
+
+/* Queue a frame (copied) or a control reply (text copied; fd owned from
+ * now on, also when queueing fails: then it is closed). */
+void icx_turn_send(icx_turn *t, const char *partner, int kind,
+                   const char *data, size_t len);
+void icx_turn_reply(icx_turn *t, int fd, int code, const char *text,
+                    size_t len);
+size_t icx_turn_pending(const icx_turn *t);
+
+/* Whether to commit now.  expecting: results are on their way (jobs in
+ * flight) and may join this commit. */
+int icx_turn_due(const icx_turn *t, int expecting, int64_t now_ms);
+/* The longest the loop may wait before icx_turn_due turns true (ms), or
+ * -1 when there is no deadline. */
+long icx_turn_wait_ms(const icx_turn *t, int64_t now_ms);
+/* Commits (or rolls back a failed transaction), then runs the actions or,
+ * after a rollback, refuses them.  Returns 1 when something was
+ * committed, 0 when nothing was open, -1 after a rollback. */
+int icx_turn_end(icx_turn *t);
+
+/* WAL pages not yet copied back into the database. */
+uint64_t icx_turn_wal_pages(const icx_turn *t);
+/* Copies the WAL back when idle (the loop waited and nothing came) and it
+ * holds ICX_TURN_WAL_MIN pages, or when it has grown past
+ * ICX_TURN_WAL_MAX; never inside a transaction. */
+void icx_turn_fold(icx_turn *t, int idle);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t icx_turn_now_ms(void);
+
+#endif
