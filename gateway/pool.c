@@ -17,6 +17,12 @@
 
 #include <zmq.h>
 
+/* Jobs handed to each worker at a time.  Deep enough that a worker still
+ * has work while the loop waits for a commit's fdatasync (1-4 ms here, and
+ * the loop cannot hand out jobs meanwhile); shallow enough that an urgent
+ * job queued behind them waits a few jobs at most. */
+#define POOL_DEPTH 8
+
 /* A worker's first message: connected and waiting for jobs. */
 #define POOL_READY ((icx_job *)&pool_ready_tag)
 static const char pool_ready_tag = 0;
@@ -139,11 +145,11 @@ out:
     return rc;
 }
 
-/* Hands queued jobs to the workers while fewer than two per worker are
- * out; urgent ones first. */
+/* Hands queued jobs to the workers while fewer than POOL_DEPTH per worker
+ * are out; urgent ones first. */
 static void pump(icx_pool *p)
 {
-    while (p->dispatched < 2 * p->nworkers) {
+    while (p->dispatched < POOL_DEPTH * p->nworkers) {
         int q = p->head[0] != NULL ? 0 : p->head[1] != NULL ? 1 : -1;
         if (q < 0)
             return;

@@ -1,10 +1,11 @@
 /*
  * pool.h - a pool of worker threads fed through ZeroMQ inproc sockets.
  *
- * The loop thread queues jobs; the pool hands at most two per worker at a
- * time to the workers through a PUSH socket (urgent ones first), so a job
- * waits in the loop's queue, not behind a long line in one worker's pipe:
- * whichever worker finishes takes the next.  A worker runs
+ * The loop thread queues jobs; the pool hands a few per worker at a time
+ * (POOL_DEPTH in pool.c) to the workers through a PUSH socket (urgent ones
+ * first), so a job waits in the loop's queue, not behind a long line in
+ * one worker's pipe, while the workers still have work when the loop is
+ * busy or waits for a commit.  A worker runs
  * job->run(job, ctx) and pushes the same pointer back; the loop polls
  * icx_pool_socket() and takes finished jobs with icx_pool_take().  Signing and verification run here so the loop
  * stays free for sockets, timers and the store.
