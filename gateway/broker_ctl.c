@@ -67,6 +67,7 @@ static void pending_free(struct ctl_pending *p)
     free(p->payload_lens);
     free(p->signed_env);
     free(p->signed_len);
+    free(p->signed_sha);
     free(p->headers);
     free(p->hops);
     icx_ctl_request_free(&p->req);
@@ -183,7 +184,9 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
     p->hops = calloc((size_t)total, sizeof *p->hops);
     p->signed_env = calloc((size_t)total, sizeof *p->signed_env);
     p->signed_len = calloc((size_t)total, sizeof *p->signed_len);
-    if (!p->headers || !p->hops || !p->signed_env || !p->signed_len) {
+    p->signed_sha = calloc((size_t)total, sizeof *p->signed_sha);
+    if (!p->headers || !p->hops || !p->signed_env || !p->signed_len ||
+        !p->signed_sha) {
         reply_now(fd, 3, "icx: error: out of memory\n");
         pending_free(p);
         icx_buf_free(&text);
@@ -288,7 +291,7 @@ static void submit_finish(icx_broker *b, struct ctl_pending *p)
         snprintf(row.recipient, sizeof row.recipient, "%s", h->recipient);
         snprintf(row.sender, sizeof row.sender, "%s", h->sender);
         snprintf(row.category, sizeof row.category, "%s", h->category);
-        icx_sha256_hex(row.sha256, p->signed_env[i], p->signed_len[i]);
+        memcpy(row.sha256, p->signed_sha[i], sizeof row.sha256);
         row.state = ICX_OUT_QUEUED;
         row.created_at = row.next_attempt_at = row.updated_at = now;
         char detail[300];
@@ -327,6 +330,7 @@ void icx_broker_signed(icx_broker *b, struct bjob *j)
     if (j->rc == ICX_OK) {
         p->signed_env[j->index] = j->out;
         p->signed_len[j->index] = j->out_len;
+        memcpy(p->signed_sha[j->index], j->sha256, sizeof p->signed_sha[0]);
         j->out = NULL;
     } else {
         p->failed++;
@@ -363,10 +367,11 @@ void icx_broker_enqueue(icx_broker *b, icx_outmsg *msgs, size_t n,
     p->hops = calloc(n, sizeof *p->hops);
     p->signed_env = calloc(n, sizeof *p->signed_env);
     p->signed_len = calloc(n, sizeof *p->signed_len);
+    p->signed_sha = calloc(n, sizeof *p->signed_sha);
     p->payloads = calloc(n, sizeof *p->payloads);
     p->payload_lens = calloc(n, sizeof *p->payload_lens);
     if (!p->headers || !p->hops || !p->signed_env || !p->signed_len ||
-        !p->payloads || !p->payload_lens) {
+        !p->signed_sha || !p->payloads || !p->payload_lens) {
         pending_free(p);
         icx_outmsg_free(msgs, n);
         return;

@@ -90,6 +90,7 @@ struct ctl_pending {
     char (*hops)[32];
     char **signed_env;
     size_t *signed_len;
+    char (*signed_sha)[65]; /* SHA-256 of each, computed by its worker */
     char **payloads;        /* internal producers: owned payloads */
     size_t *payload_lens;
     const char *origin;     /* "operator" or the producing module */
