@@ -4,6 +4,9 @@
  * Receipts carry the legal basis "receipt" and the lowest handling level:
  * they hold ids and digests, never payload content.  Retention follows the
  * evidence they attest to: ten years from issue.
+ *
+ * Reading parses the verified envelope once and takes the fields from the
+ * tree in place; libxml2 memory stays inside the document (freed with it).
  */
 #include "receipt.h"
 
@@ -82,42 +85,70 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
     return rc;
 }
 
+static xmlNodePtr first_elem(xmlNodePtr n)
+{
+    while (n != NULL && n->type != XML_ELEMENT_NODE)
+        n = n->next;
+    return n;
+}
+
+static int is_ns(xmlNodePtr n, const char *ns, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+           xmlStrEqual(n->ns->href, BAD_CAST ns) &&
+           xmlStrEqual(n->name, BAD_CAST name);
+}
+
+/* The text of parent's child element `name` (its text and CDATA children:
+ * the schema gives these fields simple content), cut to len - 1 bytes. */
 static int child_text(char *dst, size_t len, xmlNodePtr parent,
                       const char *name)
 {
+    dst[0] = '\0';
     for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, BAD_CAST name))
             continue;
-        xmlChar *v = xmlNodeGetContent(c);
-        if (v == NULL)
-            return ICX_ENOMEM;
-        snprintf(dst, len, "%s", (const char *)v);
-        xmlFree(v);
+        size_t n = 0;
+        for (xmlNodePtr t = c->children; t != NULL; t = t->next) {
+            if ((t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE) ||
+                t->content == NULL)
+                continue;
+            size_t k = strlen((const char *)t->content);
+            if (k > len - 1 - n)
+                k = len - 1 - n;
+            memcpy(dst + n, t->content, k);
+            n += k;
+        }
+        dst[n] = '\0';
         return ICX_OK;
     }
-    dst[0] = '\0';
     return ICX_ENOTFOUND;
 }
 
+/* One parse of the envelope (already verified, so schema-valid): the
+ * Receipt is read where it sits, under Envelope/Payload. */
 int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
                      const icx_xml_limits *lim, icx_err *err)
 {
-    icx_buf payload;
     icx_xmldoc *doc = NULL;
     char status[16];
     int rc;
 
     memset(r, 0, sizeof *r);
-    icx_buf_init(&payload, len + 1);
-    rc = icx_envelope_payload(&payload, env, len, lim, err);
-    if (rc == ICX_OK)
-        rc = icx_xml_parse(&doc, payload.data, payload.len, lim, err);
+    rc = icx_xml_parse(&doc, env, len, lim, err);
     if (rc < 0)
         goto out;
-    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
-    if (root == NULL || root->ns == NULL ||
-        !xmlStrEqual(root->ns->href, BAD_CAST ICX_RECEIPT_NS) ||
-        !xmlStrEqual(root->name, BAD_CAST "Receipt")) {
+    xmlNodePtr top = xmlDocGetRootElement(icx_xml_raw(doc));
+    xmlNodePtr hdr = is_ns(top, ICX_ENVELOPE_NS, "Envelope")
+                         ? first_elem(top->children) : NULL;
+    xmlNodePtr pl = hdr != NULL ? first_elem(hdr->next) : NULL;
+    xmlNodePtr root = is_ns(pl, ICX_ENVELOPE_NS, "Payload")
+                          ? first_elem(pl->children) : NULL;
+    if (root == NULL) {
+        rc = icx_err_set(err, ICX_EINVAL, "envelope has no payload");
+        goto out;
+    }
+    if (!is_ns(root, ICX_RECEIPT_NS, "Receipt")) {
         rc = icx_err_set(err, ICX_EINVAL, "payload is not a Receipt");
         goto out;
     }
@@ -150,6 +181,5 @@ int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
     }
 out:
     icx_xml_free(&doc);
-    icx_buf_free(&payload);
     return rc;
 }

@@ -1,0 +1,200 @@
+/*
+ * test_receipt.c - receipts: built and signed, verified like any envelope,
+ * then read back field by field; what is not a receipt is refused.
+ *
+ * Keys for PH-NBI (ECDSA, the issuer) are made in a temporary folder.
+ * Each table row is a receipt the broker issues (positive, relayed with a
+ * Hop, negative with a reason and text that needs escaping); reading the
+ * signed envelope must give back exactly what was put in.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "envelope.h"
+#include "keys.h"
+#include "receipt.h"
+#include "testutil.h"
+#include "trust.h"
+#include "util.h"
+
+static char *dir;
+static icx_schemas *schemas;
+static icx_trust *trust;
+static icx_signer *ph;
+
+static int setup(void **state)
+{
+    (void)state;
+    icx_err err;
+    icx_err_clear(&err);
+    assert_int_equal(icx_xmlsig_init(&err), 0);
+    dir = icx_test_mkdtemp();
+    assert_int_equal(icx_keys_generate("PH-NBI", icx_test_path("%s/ph", dir),
+                                       ICX_ALG_ECDSA_P256, 30, &err), 0);
+    assert_int_equal(icx_signer_load(&ph, icx_test_path("%s/ph/key.pem", dir),
+                                     &err), 0);
+    assert_int_equal(icx_trust_new(&trust, &err), 0);
+    assert_int_equal(icx_trust_add(trust, "PH-NBI",
+                                   icx_test_path("%s/ph/cert.pem", dir), &err), 0);
+    if (icx_schemas_load(&schemas, icx_test_path("%s/schemas", icx_test_srcdir()),
+                         &err) < 0)
+        fail_msg("schemas: %s", err.msg);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    icx_signer_free(&ph);
+    icx_trust_free(&trust);
+    icx_schemas_free(&schemas);
+    icx_test_rmrf(dir);
+    free(dir);
+    icx_xmlsig_shutdown();
+    return 0;
+}
+
+static const icx_xml_limits LIMITS = {1024 * 1024, 64};
+
+#define DIGEST "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+static void expect_str(const char *what, const char *got, const char *want)
+{
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: got \"%s\", want \"%s\"", what, got, want);
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int positive;
+        const char *reason, *detail, *hop;
+    } cases[] = {
+        {"positive, final", 1, "", "", ""},
+        {"positive, from a hub", 1, "", "", "INT-ICPO"},
+        {"negative", 0, "REPLAY", "MessageId reused with different bytes", ""},
+        {"negative, text to escape", 0, "SCHEMA",
+         "element <Offence> & 'code' \"X\" > limit", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        icx_receipt r, got;
+        icx_err err;
+        icx_buf out;
+        icx_header h;
+        memset(&r, 0, sizeof r);
+        r.positive = cases[i].positive;
+        snprintf(r.ref_message_id, sizeof r.ref_message_id,
+                 "1b4e28ba-2fa1-41d2-883f-0016d3cca42%zu", i);
+        snprintf(r.ref_sender, sizeof r.ref_sender, "JP-NPA");
+        snprintf(r.digest, sizeof r.digest, "%s", DIGEST);
+        icx_time_format(r.received_at, sizeof r.received_at, time(NULL));
+        snprintf(r.reason, sizeof r.reason, "%s", cases[i].reason);
+        snprintf(r.detail, sizeof r.detail, "%s", cases[i].detail);
+        snprintf(r.hop, sizeof r.hop, "%s", cases[i].hop);
+        icx_buf_init(&out, 1 << 20);
+        icx_err_clear(&err);
+        if (icx_receipt_envelope(&out, &r, "PH-NBI", "JP-NPA", schemas, ph,
+                                 &err) < 0)
+            fail_msg("%s: build: %s", cases[i].name, err.msg);
+        icx_verify_policy p = {
+            .limits = LIMITS, .schemas = schemas, .trust = icx_trust_get,
+            .ctx = trust, .self = "JP-NPA", .created_past_s = 900,
+            .created_future_s = 300,
+        };
+        if (icx_envelope_verify(&h, out.data, out.len, &p, &err) < 0)
+            fail_msg("%s: verify: %s", cases[i].name, err.msg);
+        expect_str("category", h.category, "receipt");
+        expect_str("RefToMessageId header", h.ref_to_message_id,
+                   r.ref_message_id);
+        if (icx_receipt_read(&got, out.data, out.len, &LIMITS, &err) < 0)
+            fail_msg("%s: read: %s", cases[i].name, err.msg);
+        if (got.positive != r.positive)
+            fail_msg("%s: positive: got %d, want %d", cases[i].name,
+                     got.positive, r.positive);
+        expect_str("ref_message_id", got.ref_message_id, r.ref_message_id);
+        expect_str("ref_sender", got.ref_sender, r.ref_sender);
+        expect_str("digest", got.digest, r.digest);
+        expect_str("received_at", got.received_at, r.received_at);
+        expect_str("reason", got.reason, r.reason);
+        expect_str("detail", got.detail, r.detail);
+        expect_str("hop", got.hop, r.hop);
+        icx_buf_free(&out);
+    }
+}
+
+/* An envelope whose payload is not a Receipt, and bytes that are not an
+ * envelope, are refused with the reason named. */
+static void test_refusals(void **state)
+{
+    (void)state;
+    icx_err err;
+    icx_buf out;
+    icx_header h;
+    char *payload = NULL;
+    size_t payload_len = 0;
+    icx_receipt got;
+    icx_err_clear(&err);
+    if (icx_file_read(&payload, &payload_len,
+                      icx_test_path("%s/docs/samples/case-referral-payload.xml",
+                                    icx_test_srcdir()), 1 << 20, &err) < 0)
+        fail_msg("payload: %s", err.msg);
+    memset(&h, 0, sizeof h);
+    snprintf(h.sender, sizeof h.sender, "PH-NBI");
+    snprintf(h.recipient, sizeof h.recipient, "JP-NPA");
+    snprintf(h.category, sizeof h.category, "case-referral");
+    snprintf(h.tlp, sizeof h.tlp, "AMBER");
+    snprintf(h.hcode, sizeof h.hcode, "H2");
+    snprintf(h.legal_basis, sizeof h.legal_basis, "MLAT JP-PH art. 3");
+    snprintf(h.retain_until, sizeof h.retain_until, "2031-12-31");
+    assert_int_equal(icx_header_stamp(&h, time(NULL), &err), 0);
+    icx_buf_init(&out, 1 << 20);
+    if (icx_envelope_build_signed(&out, &h, payload, payload_len, schemas, ph,
+                                  &err) < 0)
+        fail_msg("build: %s", err.msg);
+    static const struct {
+        const char *name;
+        const char *xml; /* NULL: the signed case referral */
+        const char *want;
+    } cases[] = {
+        {"case referral", NULL, "payload is not a Receipt"},
+        {"a bare Receipt", "<Receipt xmlns=\"urn:icx:receipt:1\"><Status>"
+                           "positive</Status></Receipt>",
+         "envelope has no payload"},
+        {"an envelope without Payload",
+         "<Envelope xmlns=\"urn:icx:envelope:1\"><Header/></Envelope>",
+         "envelope has no payload"},
+        {"not XML", "receipt", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *xml = cases[i].xml ? cases[i].xml : out.data;
+        size_t len = cases[i].xml ? strlen(cases[i].xml) : out.len;
+        icx_err_clear(&err);
+        int rc = icx_receipt_read(&got, xml, len, &LIMITS, &err);
+        if (rc >= 0)
+            fail_msg("%s: got %d, want a refusal", cases[i].name, rc);
+        if (cases[i].want != NULL && strstr(err.msg, cases[i].want) == NULL)
+            fail_msg("%s: got \"%s\", want \"%s\"", cases[i].name, err.msg,
+                     cases[i].want);
+    }
+    icx_buf_free(&out);
+    free(payload);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
