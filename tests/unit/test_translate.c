@@ -21,6 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <cmocka.h>
 
 #include "lists.h"
@@ -670,6 +673,7 @@ static void test_list_pages_refused(void **state)
     icx_buf report, payload, errs;
     icx_mapping *m = NULL;
     icx_err err;
+    int rc;
     icx_buf_init(&report, 1 << 20);
     icx_buf_init(&payload, 1 << 24);
     icx_buf_init(&errs, 1 << 20);
@@ -705,6 +709,23 @@ static void test_list_pages_refused(void **state)
     if (strstr(err.msg, "urls-200-0.txt") == NULL ||
         strstr(err.msg, "/nonexistent/icx-tmp") == NULL)
         fail_msg("got \"%s\", want the file and the folder named", err.msg);
+
+    /* The disk refuses the spill file (here the file size limit): a clear
+     * error naming the folder, nothing handed over. */
+    struct rlimit old, lim;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 4096;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    rc = run_list(&p, &report, &res, &err, good, 2, 4096, 0, dir);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    if (rc != ICX_EFULL || strstr(err.msg, dir) == NULL ||
+        strstr(err.msg, "urls-200-0.txt") == NULL)
+        fail_msg("got %d \"%s\", want ICX_EFULL naming the file and %s", rc,
+                 err.msg, dir);
+    assert_int_equal(p.n, 0);
 
     /* Pages too small for one entry. */
     assert_int_equal(run_list(&p, &report, &res, &err, good, 0, 600, 0, NULL),
