@@ -347,12 +347,13 @@ int tr_list_check(tr_ctx *t, icx_err *err)
     while ((rc = next_entry(l, &e, &dup, err)) == 1) {
         if (dup) {
             unsigned char row[8]; /* big-endian: bytewise order is row order */
+            char alg[16];
             for (int i = 0; i < 8; i++)
                 row[i] = (unsigned char)(e.seq >> (8 * (7 - i)));
             icx_buf_reset(&msg);
             icx_buf_printf(&msg, "%s:%u: duplicate of row %u (%s), "
                            "collapsed\n", t->display, e.row, l->prev_row,
-                           e.line);
+                           lst_line_value(e.line, l->kind, alg, sizeof alg));
             t->duplicates++;
             if ((rc = icx_spill_add(l->dups, (const char *)row, sizeof row, 0,
                                     msg.data, msg.len, err)) < 0)

@@ -778,6 +778,10 @@ static void test_hash_list_runs(void **state)
                                        &err), 0);
     assert_int_equal(res.duplicates, 1);
     assert_string_equal(a.data, b.data);
+    /* The duplicate is named by its value, as the file writes it. */
+    assert_non_null(strstr(rep.data, "hashes.csv:7: duplicate of row 2 "
+                                     "(fe1984f7c23760d247eaabc220348599), "
+                                     "collapsed"));
     icx_mapping_free(&m);
     icx_buf_free(&errs);
     icx_buf_free(&a);
