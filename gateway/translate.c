@@ -17,7 +17,7 @@
  * translate_list.c, which keeps the rows on disk and writes the list page
  * by page, so memory does not grow with the list.  Every payload is
  * parsed back with the hardened parser and validated here (tr_validate)
- * before the caller gets it; one that fails is an internal error
+ * before the caller receives it; one that fails is an internal error
  * (ICX_ERROR), never output.
  */
 #include "translate.h"

@@ -481,8 +481,8 @@ static void pages_free(struct pages *p)
 
 /* URL lines: n rows, every tenth row (from row 12 on) the URL of the row
  * five above in capitals (the same entry once normalized), comments and
- * blank lines between; bad_row (0: none) is not a URL.  *unique gets the
- * number of entries, *dups the duplicates. */
+ * blank lines between; bad_row (0: none) is not a URL.  *unique is set to
+ * the number of entries, *dups to the duplicates. */
 static const char *url_file(const char *dir, int n, int bad_row, size_t *unique,
                             size_t *dups)
 {
