@@ -29,12 +29,17 @@
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 
+#include "xsdv.h"
+
 struct icx_xmldoc {
     xmlDocPtr doc;
 };
 
 struct icx_schemas {
     xmlSchemaPtr schema;
+    icx_xsdv *fast;        /* NULL: every document goes to libxml2 */
+    int fast_on;
+    char fast_note[512];   /* why there is no fast path */
 };
 
 struct parse_state {
@@ -304,6 +309,34 @@ out:
     return rc;
 }
 
+int icx_xml_read_schema(icx_xmldoc **out, const char *path, icx_err *err)
+{
+    *out = NULL;
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "cannot create XML parser");
+    xmlDocPtr doc = xmlCtxtReadFile(ctxt, path, NULL,
+                                    XML_PARSE_NONET | XML_PARSE_NOCDATA |
+                                        XML_PARSE_NOERROR |
+                                        XML_PARSE_NOWARNING);
+    int rc = ICX_OK;
+    if (doc == NULL || !ctxt->wellFormed || doc->intSubset != NULL) {
+        xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
+        rc = icx_err_set(err, ICX_ECONFIG, "%s:%d: cannot read schema: %s",
+                         path, e ? e->line : 0,
+                         e && e->message ? e->message : "DOCTYPE or I/O error");
+    } else if ((*out = calloc(1, sizeof **out)) == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+    } else {
+        (*out)->doc = doc;
+        doc = NULL;
+    }
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return rc;
+}
+
 void icx_xml_free(icx_xmldoc **docp)
 {
     if (docp == NULL || *docp == NULL)
@@ -401,6 +434,15 @@ int icx_schemas_load(icx_schemas **out, const char *dir, icx_err *err)
     }
     (*out)->schema = schema;
     schema = NULL;
+    /* The fast path is an optimization: a schema set outside its subset
+     * is validated by libxml2 alone, and the note says why. */
+    icx_err ferr;
+    icx_err_clear(&ferr);
+    if (icx_xsdv_compile(&(*out)->fast, path, &ferr) == ICX_OK)
+        (*out)->fast_on = getenv("ICX_SCHEMA_FAST_OFF") == NULL;
+    else
+        snprintf((*out)->fast_note, sizeof (*out)->fast_note, "%s",
+                 ferr.msg);
 out:
     if (schema != NULL)
         xmlSchemaFree(schema);
@@ -413,11 +455,32 @@ void icx_schemas_free(icx_schemas **sp)
     if (sp == NULL || *sp == NULL)
         return;
     xmlSchemaFree((*sp)->schema);
+    icx_xsdv_free(&(*sp)->fast);
     free(*sp);
     *sp = NULL;
 }
 
+const char *icx_schemas_fast(const icx_schemas *s)
+{
+    if (s->fast == NULL)
+        return s->fast_note[0] ? s->fast_note : "not compiled";
+    return s->fast_on ? NULL : "switched off";
+}
+
+void icx_schemas_set_fast(icx_schemas *s, int on)
+{
+    s->fast_on = on && s->fast != NULL;
+}
+
 int icx_schemas_validate(const icx_schemas *s, icx_xmldoc *doc, icx_err *err)
+{
+    if (s->fast_on && icx_xsdv_valid(s->fast, doc->doc))
+        return ICX_OK;
+    return icx_schemas_validate_slow(s, doc, err);
+}
+
+int icx_schemas_validate_slow(const icx_schemas *s, icx_xmldoc *doc,
+                              icx_err *err)
 {
     struct first_error fe = {0};
     xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(s->schema);
