@@ -36,6 +36,9 @@ typedef struct icx_xmldoc icx_xmldoc;
 int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                   const icx_xml_limits *lim, icx_err *err);
 void icx_xml_free(icx_xmldoc **docp);
+/* Frees the parser context the calling thread keeps between documents
+ * (other threads free theirs when they exit). */
+void icx_xml_thread_release(void);
 /* The libxml2 document (xmlDocPtr), borrowed. */
 void *icx_xml_raw(icx_xmldoc *doc);
 /* Wraps an xmlDocPtr built elsewhere (takes ownership). */

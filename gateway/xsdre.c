@@ -66,12 +66,15 @@ struct icx_xsdre {
     bits nonascii_yes;   /* positions matching any non-ASCII character */
     bits nonascii_unsure;
     struct cls cls[ICX_XSDRE_MAX_POS];
-    /* The same automaton made deterministic, when small enough: state 0
-     * is the start, dfa[s * COLS + col] the next state or T_DEAD /
-     * T_UNSURE. */
+    /* The same automaton made deterministic, when small enough.  Bytes
+     * fall into byte_class[] classes (ASCII characters that act alike,
+     * the lead byte of any other character, continuation bytes, which
+     * leave the state alone); dfa[s * nclass + class] is the next state.
+     * State 0 is the start; dead and unsure are absorbing states. */
     uint16_t *dfa;
     unsigned char *dfa_accept;
-    int ndfa;
+    int ndfa, nclass, dead, unsure;
+    unsigned char byte_class[256];
 };
 
 /* ---- bit sets ------------------------------------------------------------ */
@@ -520,6 +523,57 @@ static int step_set(const icx_xsdre *re, const bits *from, int start, int col,
     return 0;
 }
 
+/* Groups the COLS columns of the table t (n states, T_DEAD / T_UNSURE
+ * for the two sinks) into byte classes and stores the compact table. */
+static int compress_dfa(icx_xsdre *re, const uint16_t *t,
+                        const unsigned char *acc, int n)
+{
+    int col_class[COLS + 1], rep[COLS + 1], nclass = 0;
+    /* Column COLS is the continuation byte: it keeps the state. */
+    for (int col = 0; col <= COLS; col++) {
+        int k = 0;
+        for (; col < COLS && k < nclass; k++) {
+            int r = rep[k], same = r < COLS;
+            for (int st = 0; same && st < n; st++)
+                same = t[st * COLS + col] == t[st * COLS + r];
+            if (same)
+                break;
+        }
+        if (col == COLS || k == nclass) {
+            k = nclass++;
+            rep[k] = col;
+        }
+        col_class[col] = k;
+    }
+    int total = n + 2;
+    re->dead = n;
+    re->unsure = n + 1;
+    re->nclass = nclass;
+    re->dfa = malloc((size_t)total * (size_t)nclass * sizeof *re->dfa);
+    re->dfa_accept = calloc((size_t)total, 1);
+    if (re->dfa == NULL || re->dfa_accept == NULL)
+        return -1;
+    memcpy(re->dfa_accept, acc, (size_t)n);
+    for (int st = 0; st < total; st++) {
+        for (int k = 0; k < nclass; k++) {
+            uint16_t next = (uint16_t)st; /* sinks and continuation bytes */
+            if (st < n && rep[k] < COLS) {
+                next = t[st * COLS + rep[k]];
+                next = next == T_DEAD     ? (uint16_t)re->dead
+                       : next == T_UNSURE ? (uint16_t)re->unsure
+                                          : next;
+            }
+            re->dfa[st * nclass + k] = next;
+        }
+    }
+    for (int b = 0; b < 256; b++)
+        re->byte_class[b] = (unsigned char)col_class[b < 0x80   ? b
+                                                     : b < 0xC0 ? COLS
+                                                                : 128];
+    re->ndfa = total;
+    return 0;
+}
+
 /* Subset construction; leaves re->dfa NULL when it would exceed MAX_DFA
  * states (matching then simulates the position automaton). */
 static int build_dfa(icx_xsdre *re)
@@ -567,15 +621,7 @@ static int build_dfa(icx_xsdre *re)
             t[s * COLS + col] = (uint16_t)k;
         }
     }
-    re->dfa = realloc(t, (size_t)n * COLS * sizeof *t);
-    if (re->dfa == NULL) {
-        rc = -1;
-        goto out;
-    }
-    t = NULL;
-    re->dfa_accept = acc;
-    acc = NULL;
-    re->ndfa = n;
+    rc = compress_dfa(re, t, acc, n);
 out:
     free(sets);
     free(t);
@@ -633,22 +679,12 @@ static enum icx_xsdre_result match_dfa(const icx_xsdre *re, const char *s,
                                        size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
-    unsigned state = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned col = u[i];
-        if (col < 0x80) {
-            i++;
-        } else {
-            col = 128;
-            for (i++; i < len && (u[i] & 0xC0) == 0x80; i++)
-                ;
-        }
-        state = re->dfa[state * COLS + col];
-        if (state == T_DEAD)
-            return ICX_XSDRE_NO;
-        if (state == T_UNSURE)
-            return ICX_XSDRE_UNSURE;
-    }
+    const uint16_t *t = re->dfa;
+    unsigned nclass = (unsigned)re->nclass, state = 0;
+    for (size_t i = 0; i < len; i++)
+        state = t[state * nclass + re->byte_class[u[i]]];
+    if ((int)state == re->unsure)
+        return ICX_XSDRE_UNSURE;
     return re->dfa_accept[state] ? ICX_XSDRE_YES : ICX_XSDRE_NO;
 }
 
