@@ -121,6 +121,8 @@ static void usage(FILE *f)
             "  --op NAME      time only icx-sign, bare-sign, icx-verify or "
             "bare-verify\n"
             "                 for -t seconds (to run under a profiler)\n"
+            "  --dump DIR     also write each case's envelopes to DIR as\n"
+            "                 ALG-SIZE.signed.xml and ALG-SIZE.unsigned.xml\n"
             "  -h, --help     this text\n"
             "Signs and verifies 2 KiB and 16 KiB envelopes with RSA-2048 and "
             "ECDSA P-256,\nwith ICX and with a bare libxmlsec1 loop, on one "
@@ -333,6 +335,25 @@ static void check(struct subject *sj)
     xmlFree(mem);
 }
 
+/* Writes the case's envelopes for other tools (xmllint, xmlsec1). */
+static void dump(const struct subject *sj, const char *dir)
+{
+    const struct { const char *kind; const icx_buf *b; } f[] = {
+        {"signed", &sj->signed_env},
+        {"unsigned", &sj->unsigned_env},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s-%zu.%s.xml", dir, sj->alg->name,
+                 sj->target, f[i].kind);
+        FILE *o = fopen(path, "wb");
+        if (o == NULL ||
+            fwrite(f[i].b->data, 1, f[i].b->len, o) != f[i].b->len ||
+            fclose(o) != 0)
+            die("cannot write the --dump file", NULL);
+    }
+}
+
 /* ---- output ------------------------------------------------------------- */
 
 static const char *mark(double ratio, double target)
@@ -446,6 +467,7 @@ int main(int argc, char **argv)
     double seconds = 3;
     int repeats = 3, json = 0;
     const char *sample_path = NULL, *only_alg = NULL, *only_op = NULL;
+    const char *dump_dir = NULL;
     long only_size = 0;
     icx_err err;
 
@@ -486,6 +508,8 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(a, "--sample") == 0 && i + 1 < argc) {
             sample_path = argv[++i];
+        } else if (strcmp(a, "--dump") == 0 && i + 1 < argc) {
+            dump_dir = argv[++i];
         } else {
             usage(stderr);
             return 2;
@@ -544,6 +568,8 @@ int main(int argc, char **argv)
         };
         make_envelope(s, sample, schemas);
         check(s);
+        if (dump_dir != NULL)
+            dump(s, dump_dir);
     }
     if (N == 0) {
         fprintf(stderr, "bench_envelope: no case matches --alg/--size\n");

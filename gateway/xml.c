@@ -18,6 +18,7 @@
  */
 #include "xml.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -26,8 +27,11 @@
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
+
+#include "xsdv.h"
 
 struct icx_xmldoc {
     xmlDocPtr doc;
@@ -35,11 +39,12 @@ struct icx_xmldoc {
 
 struct icx_schemas {
     xmlSchemaPtr schema;
+    icx_xsdv *fast;        /* NULL: every document goes to libxml2 */
+    int fast_on;
+    char fast_note[512];   /* why there is no fast path */
 };
 
 struct parse_state {
-    startElementNsSAX2Func start;
-    endElementNsSAX2Func end;
     int depth;
     int max_depth;
     int reason; /* why the parser was stopped by us */
@@ -76,8 +81,9 @@ static void sax_start(void *ctx, const xmlChar *localname,
         xmlStopParser(ctxt);
         return;
     }
-    st->start(ctx, localname, prefix, uri, nb_namespaces, namespaces,
-              nb_attributes, nb_defaulted, attributes);
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces,
+                          namespaces, nb_attributes, nb_defaulted,
+                          attributes);
 }
 
 static void sax_end(void *ctx, const xmlChar *localname,
@@ -86,7 +92,81 @@ static void sax_end(void *ctx, const xmlChar *localname,
     xmlParserCtxtPtr ctxt = ctx;
     struct parse_state *st = ctxt->_private;
     st->depth--;
-    st->end(ctx, localname, prefix, uri);
+    xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+/* ---- one parser context per thread -------------------------------------- */
+
+/* Creating a parser context costs about as much as parsing 2 KiB, so each
+ * thread keeps one (xmlCtxtReadMemory resets it for every document).  Its
+ * dictionary keeps every name and short text it has seen; past
+ * PARSER_DICT_MAX entries the context is replaced, so a peer sending ever
+ * new names cannot grow it without bound. */
+#define PARSER_DICT_MAX 8192
+
+static pthread_key_t parser_key;
+static pthread_once_t parser_once = PTHREAD_ONCE_INIT;
+static int parser_key_ok;
+
+static void parser_free(void *p)
+{
+    xmlFreeParserCtxt(p);
+}
+
+static void parser_key_make(void)
+{
+    parser_key_ok = pthread_key_create(&parser_key, parser_free) == 0;
+}
+
+static xmlParserCtxtPtr parser_new(void)
+{
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL)
+        return NULL;
+    ctxt->sax->internalSubset = sax_doctype;
+    ctxt->sax->externalSubset = sax_doctype;
+    ctxt->sax->startElementNs = sax_start;
+    ctxt->sax->endElementNs = sax_end;
+    ctxt->sax->serror = sax_silent;
+    ctxt->sax->warning = NULL;
+    ctxt->sax->error = NULL;
+    ctxt->vctxt.error = NULL;
+    ctxt->vctxt.warning = NULL;
+    return ctxt;
+}
+
+/* This thread's context, or a fresh one when there is none to keep. */
+static xmlParserCtxtPtr parser_get(void)
+{
+    pthread_once(&parser_once, parser_key_make);
+    xmlParserCtxtPtr ctxt = parser_key_ok ? pthread_getspecific(parser_key)
+                                          : NULL;
+    if (ctxt != NULL) {
+        pthread_setspecific(parser_key, NULL); /* ours until parser_put */
+        if (ctxt->dict == NULL || xmlDictSize(ctxt->dict) <= PARSER_DICT_MAX)
+            return ctxt;
+        xmlFreeParserCtxt(ctxt);
+    }
+    return parser_new();
+}
+
+static void parser_put(xmlParserCtxtPtr ctxt)
+{
+    if (ctxt == NULL)
+        return;
+    ctxt->_private = NULL;
+    if (!parser_key_ok || pthread_getspecific(parser_key) != NULL ||
+        pthread_setspecific(parser_key, ctxt) != 0)
+        xmlFreeParserCtxt(ctxt);
+}
+
+void icx_xml_thread_release(void)
+{
+    if (!parser_key_ok)
+        return;
+    xmlParserCtxtPtr ctxt = pthread_getspecific(parser_key);
+    pthread_setspecific(parser_key, NULL);
+    xmlFreeParserCtxt(ctxt);
 }
 
 /* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL. */
@@ -94,6 +174,16 @@ static int utf8_valid(const unsigned char *s, size_t n, size_t *bad)
 {
     size_t i = 0;
     while (i < n) {
+        /* Eight ASCII bytes at a time, none of them NUL. */
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (((w | ((w - 0x0101010101010101ull) & ~w)) &
+                 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         unsigned c = s[i];
         size_t k;
         unsigned min, cp;
@@ -223,24 +313,12 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                               "XML declaration names an encoding other than "
                               "UTF-8");
 
-    ctxt = xmlNewParserCtxt();
+    ctxt = parser_get();
     if (ctxt == NULL)
         return icx_err_set(err, ICX_ENOMEM, "cannot create XML parser");
     st.max_depth = lim->max_depth > 0 && lim->max_depth <= 256
                        ? lim->max_depth : 256;
-    st.start = ctxt->sax->startElementNs;
-    st.end = ctxt->sax->endElementNs;
     ctxt->_private = &st;
-    ctxt->sax->internalSubset = sax_doctype;
-    ctxt->sax->externalSubset = sax_doctype;
-    ctxt->sax->startElementNs = sax_start;
-    ctxt->sax->endElementNs = sax_end;
-    ctxt->sax->serror = sax_silent;
-    ctxt->sax->warning = NULL;
-    ctxt->sax->error = NULL;
-    ctxt->vctxt.error = NULL;
-    ctxt->vctxt.warning = NULL;
-
     doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, "UTF-8",
                             XML_PARSE_NONET | XML_PARSE_NOCDATA |
                                 XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -297,10 +375,35 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
 out:
     if (doc != NULL)
         xmlFreeDoc(doc);
-    if (ctxt != NULL) {
-        ctxt->_private = NULL;
-        xmlFreeParserCtxt(ctxt);
+    parser_put(ctxt);
+    return rc;
+}
+
+int icx_xml_read_schema(icx_xmldoc **out, const char *path, icx_err *err)
+{
+    *out = NULL;
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "cannot create XML parser");
+    xmlDocPtr doc = xmlCtxtReadFile(ctxt, path, NULL,
+                                    XML_PARSE_NONET | XML_PARSE_NOCDATA |
+                                        XML_PARSE_NOERROR |
+                                        XML_PARSE_NOWARNING);
+    int rc = ICX_OK;
+    if (doc == NULL || !ctxt->wellFormed || doc->intSubset != NULL) {
+        xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
+        rc = icx_err_set(err, ICX_ECONFIG, "%s:%d: cannot read schema: %s",
+                         path, e ? e->line : 0,
+                         e && e->message ? e->message : "DOCTYPE or I/O error");
+    } else if ((*out = calloc(1, sizeof **out)) == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+    } else {
+        (*out)->doc = doc;
+        doc = NULL;
     }
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
     return rc;
 }
 
@@ -401,6 +504,15 @@ int icx_schemas_load(icx_schemas **out, const char *dir, icx_err *err)
     }
     (*out)->schema = schema;
     schema = NULL;
+    /* The fast path is an optimization: a schema set outside its subset
+     * is validated by libxml2 alone, and the note says why. */
+    icx_err ferr;
+    icx_err_clear(&ferr);
+    if (icx_xsdv_compile(&(*out)->fast, path, &ferr) == ICX_OK)
+        (*out)->fast_on = getenv("ICX_SCHEMA_FAST_OFF") == NULL;
+    else
+        snprintf((*out)->fast_note, sizeof (*out)->fast_note, "%s",
+                 ferr.msg);
 out:
     if (schema != NULL)
         xmlSchemaFree(schema);
@@ -413,11 +525,32 @@ void icx_schemas_free(icx_schemas **sp)
     if (sp == NULL || *sp == NULL)
         return;
     xmlSchemaFree((*sp)->schema);
+    icx_xsdv_free(&(*sp)->fast);
     free(*sp);
     *sp = NULL;
 }
 
+const char *icx_schemas_fast(const icx_schemas *s)
+{
+    if (s->fast == NULL)
+        return s->fast_note[0] ? s->fast_note : "not compiled";
+    return s->fast_on ? NULL : "switched off";
+}
+
+void icx_schemas_set_fast(icx_schemas *s, int on)
+{
+    s->fast_on = on && s->fast != NULL;
+}
+
 int icx_schemas_validate(const icx_schemas *s, icx_xmldoc *doc, icx_err *err)
+{
+    if (s->fast_on && icx_xsdv_valid(s->fast, doc->doc))
+        return ICX_OK;
+    return icx_schemas_validate_slow(s, doc, err);
+}
+
+int icx_schemas_validate_slow(const icx_schemas *s, icx_xmldoc *doc,
+                              icx_err *err)
 {
     struct first_error fe = {0};
     xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(s->schema);

@@ -36,6 +36,9 @@ typedef struct icx_xmldoc icx_xmldoc;
 int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                   const icx_xml_limits *lim, icx_err *err);
 void icx_xml_free(icx_xmldoc **docp);
+/* Frees the parser context the calling thread keeps between documents
+ * (other threads free theirs when they exit). */
+void icx_xml_thread_release(void);
 /* The libxml2 document (xmlDocPtr), borrowed. */
 void *icx_xml_raw(icx_xmldoc *doc);
 /* Wraps an xmlDocPtr built elsewhere (takes ownership). */
@@ -43,14 +46,29 @@ int icx_xml_wrap(icx_xmldoc **out, void *xmldoc, icx_err *err);
 /* Serializes the document as UTF-8 (with XML declaration) into out. */
 int icx_xml_serialize(icx_xmldoc *doc, icx_buf *out, icx_err *err);
 
+/* Reads a schema file of our own (schemas/ is trusted: comments are
+ * allowed) with the network and DTDs off; for xsdv.c. */
+int icx_xml_read_schema(icx_xmldoc **out, const char *path, icx_err *err);
+
 typedef struct icx_schemas icx_schemas;
 
 /* Loads dir/icx.xsd, which imports every namespace ICX speaks. */
 int icx_schemas_load(icx_schemas **out, const char *dir, icx_err *err);
 void icx_schemas_free(icx_schemas **sp);
 /* Validates doc; on failure err->reason is SCHEMA and err->msg names the
- * line and the first problem. */
+ * line and the first problem.  A document the fast path (xsdv.h) proves
+ * valid is accepted at once; every other one is decided, and any error
+ * worded, by libxml2. */
 int icx_schemas_validate(const icx_schemas *s, icx_xmldoc *doc, icx_err *err);
+/* The same with libxml2 alone (tests and benchmarks compare the two). */
+int icx_schemas_validate_slow(const icx_schemas *s, icx_xmldoc *doc,
+                              icx_err *err);
+/* NULL when the fast path is in use, else why not (borrowed).  It is off
+ * when the schemas use something outside its subset, or when the
+ * environment variable ICX_SCHEMA_FAST_OFF is set at load. */
+const char *icx_schemas_fast(const icx_schemas *s);
+/* Switches the fast path on or off (on only when it compiled). */
+void icx_schemas_set_fast(icx_schemas *s, int on);
 /* Directory of the default schemas (ICX_SCHEMAS_DIR env, else built-in). */
 const char *icx_schemas_default_dir(void);
 

@@ -108,6 +108,7 @@ void icx_xmlsig_shutdown(void)
     xmlSecCryptoShutdown();
     xmlSecCryptoAppShutdown();
     xmlSecShutdown();
+    icx_xml_thread_release();
     xmlCleanupParser();
     initialized = 0;
 }
@@ -341,11 +342,16 @@ static int scan_doc(xmlNodePtr root, xmlNodePtr *first_sig, int *nsig,
                     xmlNodePtr *object)
 {
     xmlNodePtr n = root;
+    const xmlNs *other = NULL; /* last namespace seen not to be ds: */
     *nsig = 0;
     *first_sig = NULL;
     *object = NULL;
     while (n != NULL) {
-        if (is_ds(n, "Signature")) {
+        if (n->type != XML_ELEMENT_NODE || n->ns == NULL || n->ns == other) {
+            /* not a ds element */
+        } else if (!is_ds(n, NULL)) {
+            other = n->ns; /* elements of one namespace share its xmlNs */
+        } else if (is_ds(n, "Signature")) {
             if ((*nsig)++ == 0)
                 *first_sig = n;
         } else if (is_ds(n, "Object") || is_ds(n, "Manifest")) {
