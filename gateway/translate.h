@@ -100,9 +100,9 @@ int icx_translate_run(icx_buf *payload_out, icx_translate_result *res,
  * case-request or list-update. */
 const char *icx_translate_category(const icx_mapping *m);
 
-/* The one-call hook (used by `icx submit --profile`): loads the profile,
- * translates for partner (may be NULL) with all-or-nothing rows, and
- * validates.  On refusal report holds every error line. */
+/* The one-call form: loads the profile, translates for partner (may be
+ * NULL) with all-or-nothing rows, and validates; a list must fit one
+ * payload.  On refusal report holds every error line. */
 int icx_translate_file(icx_buf *payload_out, const char *input_path,
                        const char *profile_path, const char *partner,
                        icx_buf *report, icx_err *err);

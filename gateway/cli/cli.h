@@ -39,6 +39,13 @@ int icx_cmd_pull(int argc, char **argv);
  * mappings/ beside CONFIG); malloc'ed. */
 char *icx_cli_profile_path(const char *p, const char *config);
 
+/* submit --profile: translates FILES with the profile and submits them
+ * through the daemon at socket_path; fwd holds the forwarded arguments
+ * (with --to).  Long lists go page by page (cmd_submit.c). */
+int icx_cli_submit_profile(const char *socket_path, const char *profile,
+                           const char *config, const char *const *files,
+                           int nfiles, char **fwd, int nfwd);
+
 /* Maps an icx_rc to an exit code (EBADSIG/EPOLICY/ECONFIG/EINVAL -> 1 ...). */
 int icx_cli_exit_for(int rc);
 /* Prints "icx: error: <msg>" to stderr. */

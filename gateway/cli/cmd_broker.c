@@ -4,7 +4,8 @@
  *
  * The client commands find the control socket through the configuration
  * (-c FILE, default config/gateway.yaml) or --socket, send one request and
- * print the daemon's answer.  When no daemon runs they say so (exit 4).
+ * print the daemon's answer (submit --profile may send several: see
+ * cmd_submit.c).  When no daemon runs they say so (exit 4).
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -18,9 +19,7 @@
 #include "config.h"
 #include "control.h"
 #include "lists.h"
-#include "mapping.h"
 #include "survey.h"
-#include "translate.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG "config/gateway.yaml"
@@ -52,7 +51,10 @@ static const char client_usage[] =
     "With --profile, each FILE is a domestic export (CSV, YAML) translated by\n"
     "that mapping profile (docs/TRANSLATE.md) for each recipient, withholding\n"
     "what that recipient may not receive; a file with any invalid row sends\n"
-    "nothing.  --category defaults to the profile's.\n"
+    "nothing.  --category defaults to the profile's.  A list too long for one\n"
+    "message (limits.max_message_bytes) goes as its pages, one request and\n"
+    "one envelope per page; if a page is refused, the pages before it stay\n"
+    "queued, the rest are not sent, and the exit code is not 0.\n"
     "status MESSAGE-ID: the timeline of one message (audit records, receipts).\n"
     "Exit codes: 0 ok, 1 refused, 2 usage, 3 failure, 4 no daemon running.\n";
 
@@ -99,120 +101,6 @@ int icx_cmd_serve(int argc, char **argv)
         return icx_cli_exit_for(rc);
     }
     return ICX_EXIT_OK;
-}
-
-static const char *fwd_opt(char **fwd, int nfwd, const char *name)
-{
-    for (int i = 1; i + 1 < nfwd; i++)
-        if (strcmp(fwd[i], name) == 0)
-            return fwd[i + 1];
-    return NULL;
-}
-
-/* submit --profile: translate every file for each recipient (withholding
- * depends on the recipient), then one control request per recipient.
- * All files are translated before anything is sent: evidence is all or
- * nothing. */
-static int submit_profile(const char *socket_path, const char *profile,
-                          const char *config, const char *const *files,
-                          int nfiles, char **fwd, int nfwd)
-{
-    icx_err err;
-    icx_mapping *m = NULL;
-    icx_buf report, text;
-    char *ppath = icx_cli_profile_path(profile, config);
-    const char *to = fwd_opt(fwd, nfwd, "--to");
-    char rcpt[64][32];
-    int nrcpt = 0, code = ICX_EXIT_OK;
-    char **blobs = calloc((size_t)nfiles * 64 + 1, sizeof *blobs);
-    size_t *lens = calloc((size_t)nfiles * 64 + 1, sizeof *lens);
-    icx_err_clear(&err);
-    icx_buf_init(&report, 16u << 20);
-    icx_buf_init(&text, 16u << 20);
-    if (ppath == NULL || blobs == NULL || lens == NULL || to == NULL) {
-        icx_cli_error(to == NULL ? "submit needs --to" : "out of memory");
-        code = to == NULL ? ICX_EXIT_USAGE : ICX_EXIT_FAILURE;
-        goto out;
-    }
-    for (const char *p = to; *p != '\0' && nrcpt < 64;) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= 32) {
-            icx_cli_error("--to: bad recipient list \"%s\"", to);
-            code = ICX_EXIT_USAGE;
-            goto out;
-        }
-        memcpy(rcpt[nrcpt], p, len);
-        rcpt[nrcpt++][len] = '\0';
-        p += len + (p[len] == ',');
-    }
-    int rc = icx_mapping_load(&m, ppath, &report, &err);
-    if (rc < 0) {
-        fputs(report.data ? report.data : "", stderr);
-        icx_cli_error("profile %s refused: %s", ppath, err.msg);
-        code = icx_cli_exit_for(rc);
-        goto out;
-    }
-    char category[32] = "";
-    for (int r = 0; r < nrcpt; r++) {
-        for (int f = 0; f < nfiles; f++) {
-            icx_buf payload;
-            icx_translate_result res;
-            icx_translate_opts o = {.partner = rcpt[r], .display = files[f]};
-            icx_buf_init(&payload, ICX_TRANSLATE_MAX_PAYLOAD);
-            icx_buf_reset(&report);
-            rc = icx_translate_run(&payload, &res, m, files[f], &o, &report,
-                                   &err);
-            if (rc < 0) {
-                fputs(report.data ? report.data : "", stderr);
-                icx_cli_error("%s: not translated for %s; nothing was sent",
-                              files[f], rcpt[r]);
-                icx_buf_free(&payload);
-                code = icx_cli_exit_for(rc);
-                goto out;
-            }
-            snprintf(category, sizeof category, "%s", res.category);
-            blobs[r * nfiles + f] = icx_buf_steal(&payload, &lens[r * nfiles + f]);
-        }
-    }
-    for (int r = 0; r < nrcpt; r++) {
-        char *args[ICX_CTL_MAX_ARGS];
-        int n = 0;
-        for (int i = 0; i < nfwd && n < ICX_CTL_MAX_ARGS - 4; i++) {
-            if (strcmp(fwd[i], "--to") == 0) {
-                args[n++] = fwd[i];
-                args[n++] = rcpt[r];
-                i++;
-                continue;
-            }
-            args[n++] = fwd[i];
-        }
-        if (fwd_opt(fwd, nfwd, "--category") == NULL) {
-            args[n++] = "--category";
-            args[n++] = category;
-        }
-        int c = ICX_EXIT_FAILURE;
-        icx_buf_reset(&text);
-        rc = icx_ctl_call(&c, &text, socket_path, n, args, nfiles,
-                          blobs + r * nfiles, lens + r * nfiles, 0, &err);
-        if (rc < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
-            goto out;
-        }
-        fwrite(text.data ? text.data : "", 1, text.len, c == 0 ? stdout : stderr);
-        if (c != 0)
-            code = c;
-    }
-out:
-    for (int i = 0; blobs != NULL && i < nfiles * 64; i++)
-        free(blobs[i]);
-    free(blobs);
-    free(lens);
-    free(ppath);
-    icx_mapping_free(&m);
-    icx_buf_free(&report);
-    icx_buf_free(&text);
-    return code;
 }
 
 /* Client side: argv is forwarded as is (plus --user), files as blobs. */
@@ -308,8 +196,8 @@ static int client(int argc, char **argv, int with_files)
         socket_path = sock_owned;
     }
     if (profile != NULL) {
-        code = submit_profile(socket_path, profile, config, files, nfiles, fwd,
-                              nfwd);
+        code = icx_cli_submit_profile(socket_path, profile, config, files,
+                                      nfiles, fwd, nfwd);
         goto out;
     }
     int rc = icx_ctl_call(&code, &text, socket_path, nfwd, fwd, nblobs, blobs,
