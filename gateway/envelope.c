@@ -210,7 +210,7 @@ int icx_envelope_build_signed(icx_buf *out, const icx_header *h,
     if (rc == ICX_OK)
         rc = icx_xmlsig_sign(doc, signer, err);
     if (rc == ICX_OK)
-        rc = icx_xmlsig_check_profile(doc, err);
+        rc = icx_xmlsig_check_added(doc, err);
     if (rc == ICX_OK)
         rc = icx_xml_serialize(doc, out, err);
     icx_xml_free(&doc);
@@ -250,7 +250,7 @@ static int sign_or_template(icx_buf *out, const char *xml, size_t len,
          * fraction of a second schema pass. */
         rc = icx_xmlsig_sign(doc, signer, err);
         if (rc == ICX_OK)
-            rc = icx_xmlsig_check_profile(doc, err);
+            rc = icx_xmlsig_check_added(doc, err);
     }
     if (rc == ICX_OK)
         rc = icx_xml_serialize(doc, out, err);

@@ -6,15 +6,16 @@
  * any allocation proportional to the input), then bytes (UTF-8 only, no NUL,
  * no BOM of another encoding, no other declared encoding), then the parser
  * with XML_PARSE_NONET and nothing else that loads or expands (no NOENT,
- * DTDLOAD, DTDATTR, XINCLUDE, HUGE, RECOVER).  A SAX hook stops the parser
- * at the first DOCTYPE, before its internal subset is read, and counts
- * element depth while parsing so a deep document never becomes a deep
- * tree.  After parsing, an iterative walk refuses comments, processing
- * instructions and entity references anywhere in the tree.
+ * DTDLOAD, DTDATTR, XINCLUDE, HUGE, RECOVER).  SAX hooks stop the parser
+ * at the first DOCTYPE, before its internal subset is read, at the first
+ * comment, processing instruction, entity reference or XInclude element,
+ * and count element depth while parsing so a deep document never becomes a
+ * deep tree.
  *
  * Ownership: see xml.h.  Thread safety: parsing and validation may run on
- * any thread concurrently (one parser/validation context per call);
- * icx_xml_global_init() must have run once (xmlsig init does it).
+ * any thread concurrently (each thread keeps its own parser context;
+ * validation contexts are per call); icx_xml_global_init() must have run
+ * once (xmlsig init does it).
  */
 #include "xml.h"
 
@@ -48,6 +49,8 @@ struct parse_state {
     int depth;
     int max_depth;
     int reason; /* why the parser was stopped by us */
+    const char *what; /* FORBIDDEN_NODE: which kind */
+    int line;
 };
 
 static void sax_silent(void *ctx, xmlErrorPtr error)
@@ -68,6 +71,44 @@ static void sax_doctype(void *ctx, const xmlChar *name, const xmlChar *eid,
     xmlStopParser(ctxt);
 }
 
+/* Stops the parser at a node ICX never accepts, noting what and where. */
+static void forbid(xmlParserCtxtPtr ctxt, const char *what)
+{
+    struct parse_state *st = ctxt->_private;
+    if (st->reason != 0)
+        return;
+    st->reason = ICX_REASON_FORBIDDEN_NODE;
+    st->what = what;
+    st->line = ctxt->input ? ctxt->input->line : 0;
+    xmlStopParser(ctxt);
+}
+
+static void sax_comment(void *ctx, const xmlChar *value)
+{
+    (void)value;
+    forbid(ctx, "comment");
+}
+
+static void sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    (void)target;
+    (void)data;
+    forbid(ctx, "processing instruction");
+}
+
+static void sax_reference(void *ctx, const xmlChar *name)
+{
+    (void)name;
+    forbid(ctx, "entity reference");
+}
+
+static int is_xinclude(const xmlChar *uri)
+{
+    return uri != NULL && uri[0] == 'h' &&
+           (xmlStrEqual(uri, BAD_CAST "http://www.w3.org/2001/XInclude") ||
+            xmlStrEqual(uri, BAD_CAST "http://www.w3.org/2003/XInclude"));
+}
+
 static void sax_start(void *ctx, const xmlChar *localname,
                       const xmlChar *prefix, const xmlChar *uri,
                       int nb_namespaces, const xmlChar **namespaces,
@@ -79,6 +120,10 @@ static void sax_start(void *ctx, const xmlChar *localname,
     if (++st->depth > st->max_depth) {
         st->reason = ICX_REASON_TOO_DEEP;
         xmlStopParser(ctxt);
+        return;
+    }
+    if (is_xinclude(uri)) {
+        forbid(ctxt, "XInclude element");
         return;
     }
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces,
@@ -127,6 +172,9 @@ static xmlParserCtxtPtr parser_new(void)
     ctxt->sax->externalSubset = sax_doctype;
     ctxt->sax->startElementNs = sax_start;
     ctxt->sax->endElementNs = sax_end;
+    ctxt->sax->comment = sax_comment;
+    ctxt->sax->processingInstruction = sax_pi;
+    ctxt->sax->reference = sax_reference;
     ctxt->sax->serror = sax_silent;
     ctxt->sax->warning = NULL;
     ctxt->sax->error = NULL;
@@ -244,40 +292,6 @@ static int declared_encoding_ok(const char *data, size_t len)
     return 1;
 }
 
-/* Iterative walk: no comments, PIs, entity references or DTD nodes. */
-static int tree_clean(xmlNodePtr root, const char **what, int *line)
-{
-    xmlNodePtr n = root;
-    while (n != NULL) {
-        switch (n->type) {
-        case XML_COMMENT_NODE: *what = "comment"; *line = n->line; return 0;
-        case XML_PI_NODE: *what = "processing instruction"; *line = n->line; return 0;
-        case XML_ENTITY_REF_NODE: case XML_ENTITY_NODE:
-            *what = "entity reference"; *line = n->line; return 0;
-        case XML_DTD_NODE: case XML_XINCLUDE_START: case XML_XINCLUDE_END:
-            *what = "DTD or XInclude node"; *line = n->line; return 0;
-        default: break;
-        }
-        if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-            (xmlStrEqual(n->ns->href, BAD_CAST "http://www.w3.org/2001/XInclude") ||
-             xmlStrEqual(n->ns->href, BAD_CAST "http://www.w3.org/2003/XInclude"))) {
-            *what = "XInclude element";
-            *line = n->line;
-            return 0;
-        }
-        if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
-            n = n->children;
-            continue;
-        }
-        while (n != NULL && n->next == NULL && n != root)
-            n = n->parent;
-        if (n == NULL || n == root)
-            break;
-        n = n->next;
-    }
-    return 1;
-}
-
 int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                   const icx_xml_limits *lim, icx_err *err)
 {
@@ -328,6 +342,11 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                             ctxt->input ? ctxt->input->line : 0);
         goto out;
     }
+    if (st.reason == ICX_REASON_FORBIDDEN_NODE) {
+        rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_FORBIDDEN_NODE,
+                            "line %d: %s is not allowed", st.line, st.what);
+        goto out;
+    }
     if (st.reason == ICX_REASON_TOO_DEEP) {
         rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_TOO_DEEP,
                             "line %d: nesting deeper than %d elements",
@@ -352,18 +371,6 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
         rc = icx_err_reason(err, ICX_EBADSIG, ICX_REASON_DOCTYPE,
                             "DOCTYPE is not allowed");
         goto out;
-    }
-    {
-        const char *what = NULL;
-        int line = 0;
-        for (xmlNodePtr n = doc->children; n != NULL; n = n->next) {
-            if (!tree_clean(n, &what, &line)) {
-                rc = icx_err_reason(err, ICX_EBADSIG,
-                                    ICX_REASON_FORBIDDEN_NODE,
-                                    "line %d: %s is not allowed", line, what);
-                goto out;
-            }
-        }
     }
     *out = calloc(1, sizeof **out);
     if (*out == NULL) {

@@ -447,10 +447,12 @@ static int check_keyinfo(xmlNodePtr ki, icx_err *err)
     return ICX_OK;
 }
 
+static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err);
+
 int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err)
 {
     xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
-    xmlNodePtr sig, object, last = NULL;
+    xmlNodePtr sig, object;
     int nsig;
     if (root == NULL)
         return bad(err, ICX_REASON_EMPTY, "no document element%s", "");
@@ -464,6 +466,26 @@ int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err)
     if (object != NULL)
         return bad(err, ICX_REASON_SIG_OBJECT, "ds:%s not allowed",
                    (const char *)object->name);
+    return check_signature(root, sig, err);
+}
+
+int icx_xmlsig_check_added(icx_xmldoc *doc, icx_err *err)
+{
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
+    xmlNodePtr last = NULL;
+    if (root == NULL)
+        return bad(err, ICX_REASON_EMPTY, "no document element%s", "");
+    for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
+        last = c;
+    if (!is_ds(last, "Signature"))
+        return bad(err, ICX_REASON_SIG_MISSING, "no ds:Signature%s", "");
+    return check_signature(root, last, err);
+}
+
+/* The one ds:Signature sig of root, in place and shape. */
+static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
+{
+    xmlNodePtr last = NULL;
     for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
         last = c;
     if (sig->parent != root || sig != last)

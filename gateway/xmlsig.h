@@ -49,6 +49,11 @@ int icx_xmlsig_sign(icx_xmldoc *doc, const icx_signer *s, icx_err *err);
 int icx_xmlsig_add_template(icx_xmldoc *doc, int ecdsa, icx_err *err);
 /* Profile check only (no crypto); err->reason names the broken rule. */
 int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err);
+/* The same for a document this process has just signed: doc was valid
+ * against schemas/ before signing, so it held no ds: element, and the only
+ * one is the Signature icx_xmlsig_sign appended; its place and shape are
+ * checked without scanning the rest of the tree again. */
+int icx_xmlsig_check_added(icx_xmldoc *doc, icx_err *err);
 /* Profile check, then cryptographic verification with key. */
 int icx_xmlsig_verify(icx_xmldoc *doc, const icx_verkey *key, icx_err *err);
 

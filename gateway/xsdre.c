@@ -72,6 +72,7 @@ struct icx_xsdre {
      * leave the state alone); dfa[s * nclass + class] is the next state.
      * State 0 is the start; dead and unsure are absorbing states. */
     uint16_t *dfa;
+    uint8_t *dfa8;         /* the same table when there are <= 256 states */
     unsigned char *dfa_accept;
     int ndfa, nclass, dead, unsure;
     unsigned char byte_class[256];
@@ -571,6 +572,17 @@ static int compress_dfa(icx_xsdre *re, const uint16_t *t,
                                                      : b < 0xC0 ? COLS
                                                                 : 128];
     re->ndfa = total;
+    /* Small tables stay in fewer cache lines: matching runs between
+     * parsing and signing, which evict them. */
+    if (total <= 256) {
+        size_t cells = (size_t)total * (size_t)nclass;
+        if ((re->dfa8 = malloc(cells)) == NULL)
+            return -1;
+        for (size_t i = 0; i < cells; i++)
+            re->dfa8[i] = (uint8_t)re->dfa[i];
+        free(re->dfa);
+        re->dfa = NULL;
+    }
     return 0;
 }
 
@@ -670,6 +682,7 @@ void icx_xsdre_free(icx_xsdre **rep)
     if (rep == NULL || *rep == NULL)
         return;
     free((*rep)->dfa);
+    free((*rep)->dfa8);
     free((*rep)->dfa_accept);
     free(*rep);
     *rep = NULL;
@@ -679,10 +692,16 @@ static enum icx_xsdre_result match_dfa(const icx_xsdre *re, const char *s,
                                        size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
-    const uint16_t *t = re->dfa;
     unsigned nclass = (unsigned)re->nclass, state = 0;
-    for (size_t i = 0; i < len; i++)
-        state = t[state * nclass + re->byte_class[u[i]]];
+    if (re->dfa8 != NULL) {
+        const uint8_t *t = re->dfa8;
+        for (size_t i = 0; i < len; i++)
+            state = t[state * nclass + re->byte_class[u[i]]];
+    } else {
+        const uint16_t *t = re->dfa;
+        for (size_t i = 0; i < len; i++)
+            state = t[state * nclass + re->byte_class[u[i]]];
+    }
     if ((int)state == re->unsure)
         return ICX_XSDRE_UNSURE;
     return re->dfa_accept[state] ? ICX_XSDRE_YES : ICX_XSDRE_NO;
@@ -691,7 +710,7 @@ static enum icx_xsdre_result match_dfa(const icx_xsdre *re, const char *s,
 enum icx_xsdre_result icx_xsdre_match(const icx_xsdre *re, const char *s,
                                       size_t len)
 {
-    if (re->dfa != NULL)
+    if (re->dfa != NULL || re->dfa8 != NULL)
         return match_dfa(re, s, len);
     bits live;
     memset(&live, 0, sizeof live);

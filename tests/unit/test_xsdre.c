@@ -77,8 +77,13 @@ static const struct {
      "[1-9]?\\d)", "192.168.0.256", ICX_XSDRE_NO},
     {"((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|"
      "[1-9]?\\d)", "01.1.1.1", ICX_XSDRE_NO},
-    /* Too many positions for a table: simulated. */
     {"[a-z]{200}x?", "", ICX_XSDRE_NO},
+    /* Too many states for a table (2^11): the position automaton is
+     * simulated instead. */
+    {"[ab]*a[ab]{10}", "abbbbbbbbbb", ICX_XSDRE_YES},
+    {"[ab]*a[ab]{10}", "bbabbbbbbbbb", ICX_XSDRE_NO},
+    {"[ab]*a[ab]{10}", "bbabbbbbbbbbb", ICX_XSDRE_YES},
+    {"\\d[ab]*a[ab]{10}", "\xd9\xa3" "abbbbbbbbbb", ICX_XSDRE_UNSURE},
 };
 
 static const char *const REFUSED[] = {
