@@ -14,20 +14,8 @@
 set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-}
-if [ -z "$build" ]; then
-    for d in "$src/build-bench" "$src/build"; do
-        if [ -x "$d/bench/bench_envelope" ]; then
-            build=$d
-            break
-        fi
-    done
-fi
-bin=${build:-$src/build-bench}/bench/bench_envelope
-if [ ! -x "$bin" ]; then
-    echo "count-envelope.sh: $bin not found; build bench_envelope" >&2
-    exit 1
-fi
+. "$src/bench/bench-bin.sh"
+bin=$(bench_bin count-envelope.sh "${1:-}" bench_envelope) || exit 1
 command -v valgrind >/dev/null || { echo "count-envelope.sh: no valgrind" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/icx-count-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

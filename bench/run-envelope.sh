@@ -23,19 +23,8 @@ fi
 if [ $# -gt 0 ] && [ "$1" = "--" ]; then
     shift
 fi
-if [ -z "$build" ]; then
-    for d in "$src/build-bench" "$src/build"; do
-        if [ -x "$d/bench/bench_envelope" ]; then
-            build=$d
-            break
-        fi
-    done
-fi
-bin=${build:-$src/build-bench}/bench/bench_envelope
-if [ ! -x "$bin" ]; then
-    echo "run-envelope.sh: $bin not found; build the bench_envelope target" >&2
-    exit 1
-fi
+. "$src/bench/bench-bin.sh"
+bin=$(bench_bin run-envelope.sh "$build" bench_envelope) || exit 1
 seconds=${BENCH_SECONDS:-3}
 
 pin=

@@ -127,21 +127,10 @@ static int value_ok(const struct stype *t, const char *s)
     return facets_ok(t, s);
 }
 
-/* The text of an element with simple content, NULL when it has anything
- * but one text node ("" when it has none). */
-static const char *simple_text(const xmlNode *n)
+/* The text held by the children c of an element or attribute: NULL when
+ * they are anything but one text node ("" when there are none). */
+static const char *only_text(const xmlNode *c)
 {
-    const xmlNode *c = n->children;
-    if (c == NULL)
-        return "";
-    if (c->next != NULL || c->type != XML_TEXT_NODE || c->content == NULL)
-        return NULL;
-    return (const char *)c->content;
-}
-
-static const char *attr_text(const xmlAttr *a)
-{
-    const xmlNode *c = a->children;
     if (c == NULL)
         return "";
     if (c->next != NULL || c->type != XML_TEXT_NODE || c->content == NULL)
@@ -160,7 +149,7 @@ static int attrs_ok(const struct ctype *t, const xmlNode *n)
                                  strcmp(t->attrs[i].name,
                                         (const char *)a->name) != 0))
             i++;
-        const char *value = attr_text(a);
+        const char *value = only_text(a->children);
         if (i == t->nattrs || value == NULL || (seen >> i & 1))
             return 0;
         seen |= (uint64_t)1 << i;
@@ -307,7 +296,7 @@ static int select_vals(const struct idc *x, const xmlNode *n, int step,
     if (step == x->nsteps) {
         for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
             if (a->ns == NULL && strcmp((const char *)a->name, x->field) == 0) {
-                const char *v = attr_text(a);
+                const char *v = only_text(a->children);
                 /* Compared as strings: only already-collapsed values. */
                 if (v == NULL || !collapsed(v))
                     return -1;
@@ -365,7 +354,7 @@ static int elem_ok(const xmlNode *n, const struct elem *e, int depth)
     if (depth > 256)
         return 0;
     if (e->simple != NULL) {
-        const char *text = simple_text(n);
+        const char *text = only_text(n->children);
         return n->properties == NULL && text != NULL &&
                value_ok(e->simple, text);
     }
@@ -378,7 +367,7 @@ static int elem_ok(const xmlNode *n, const struct elem *e, int depth)
         ok = n->children == NULL;
         break;
     case C_SIMPLE: {
-        const char *text = simple_text(n);
+        const char *text = only_text(n->children);
         ok = text != NULL && value_ok(t->simple, text);
         break;
     }

@@ -157,16 +157,21 @@ static void collect(struct values *vs, const xmlNode *n)
     }
 }
 
-static void collect_dir(struct values *vs, const char *where)
+/* Calls fn with the contents of each file of dir whose name ends in
+ * suffix. */
+static void each_file(const char *where, const char *suffix,
+                      void (*fn)(const char *data, size_t len, void *ctx),
+                      void *ctx)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", where); /* icx_test_path's ring turns */
+    size_t sl = strlen(suffix);
     DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".xml") != 0)
+        if (l <= sl || strcmp(e->d_name + l - sl, suffix) != 0)
             continue;
         char *data = NULL;
         size_t len = 0;
@@ -175,52 +180,44 @@ static void collect_dir(struct values *vs, const char *where)
         assert_int_equal(icx_file_read(&data, &len,
                                        icx_test_path("%s/%s", dir, e->d_name),
                                        1024 * 1024, &err), ICX_OK);
-        icx_xmldoc *doc = NULL;
-        icx_xml_limits lim = ICX_XML_DEFAULT_LIMITS;
-        if (icx_xml_parse(&doc, data, len, &lim, &err) == 0) {
-            collect(vs, xmlDocGetRootElement(icx_xml_raw(doc)));
-            icx_xml_free(&doc);
-        }
+        fn(data, len, ctx);
         free(data);
     }
     closedir(d);
 }
 
-/* Patterns of the schema files, unescaped from their attribute. */
-static int schema_patterns(char **out, int max)
+static void collect_doc(const char *data, size_t len, void *ctx)
 {
-    int n = 0;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/schemas", icx_test_srcdir());
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".xsd") != 0)
-            continue;
-        char *data = NULL;
-        size_t len = 0;
-        icx_err err;
-        icx_err_clear(&err);
-        assert_int_equal(icx_file_read(&data, &len,
-                                       icx_test_path("%s/%s", dir, e->d_name),
-                                       1024 * 1024, &err), ICX_OK);
-        const char *key = "<xs:pattern value=\"";
-        for (const char *p = strstr(data, key); p != NULL;
-             p = strstr(p + 1, key)) {
-            const char *s = p + strlen(key), *q = strchr(s, '"');
-            assert_non_null(q);
-            assert_true(n < max);
-            out[n] = strndup(s, (size_t)(q - s));
-            assert_non_null(out[n]);
-            assert_null(strchr(out[n], '&')); /* no entities to undo */
-            n++;
-        }
-        free(data);
+    icx_xmldoc *doc = NULL;
+    icx_xml_limits lim = ICX_XML_DEFAULT_LIMITS;
+    icx_err err;
+    icx_err_clear(&err);
+    if (icx_xml_parse(&doc, data, len, &lim, &err) == 0) {
+        collect(ctx, xmlDocGetRootElement(icx_xml_raw(doc)));
+        icx_xml_free(&doc);
     }
-    closedir(d);
-    return n;
+}
+
+struct patterns {
+    char **v;
+    int n, max;
+};
+
+/* The xs:pattern values of a schema file (they hold no entities). */
+static void collect_patterns(const char *data, size_t len, void *ctx)
+{
+    (void)len;
+    struct patterns *ps = ctx;
+    const char *key = "<xs:pattern value=\"";
+    for (const char *p = strstr(data, key); p != NULL; p = strstr(p + 1, key)) {
+        const char *s = p + strlen(key), *q = strchr(s, '"');
+        assert_non_null(q);
+        assert_true(ps->n < ps->max);
+        ps->v[ps->n] = strndup(s, (size_t)(q - s));
+        assert_non_null(ps->v[ps->n]);
+        assert_null(strchr(ps->v[ps->n], '&'));
+        ps->n++;
+    }
 }
 
 static const char EDIT_CHARS[] = "0aZ9-_.:@/ \t+fF=zT\xef\xbc\x91";
@@ -274,13 +271,16 @@ static void test_against_libxml2(void **state)
 {
     (void)state;
     struct values vs = {.n = 0};
-    collect_dir(&vs, icx_test_path("%s/schemas/examples/valid",
-                                   icx_test_srcdir()));
-    collect_dir(&vs, icx_test_path("%s/schemas/examples/invalid",
-                                   icx_test_srcdir()));
+    each_file(icx_test_path("%s/schemas/examples/valid", icx_test_srcdir()),
+              ".xml", collect_doc, &vs);
+    each_file(icx_test_path("%s/schemas/examples/invalid", icx_test_srcdir()),
+              ".xml", collect_doc, &vs);
     assert_true(vs.n > 100);
     char *pats[128];
-    int np = schema_patterns(pats, 128);
+    struct patterns found = {pats, 0, 128};
+    each_file(icx_test_path("%s/schemas", icx_test_srcdir()), ".xsd",
+              collect_patterns, &found);
+    int np = found.n;
     assert_true(np >= 20);
     unsigned seed = 20261126;
     long compared = 0, yes = 0;
