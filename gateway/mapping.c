@@ -11,6 +11,10 @@
  * a field's target belongs to the profile's kind, its table exists, the
  * required targets are mapped, withheld names are known.
  *
+ * Withholding is decided here too: from the profile, and from the
+ * recipient's partner file in a loaded configuration (a recipient that is
+ * not a partner is refused, its withholding being unknown).
+ *
  * Failure: ICX_ECONFIG with every problem in errs; ICX_ENOMEM.
  */
 #include "mapping.h"
@@ -558,4 +562,19 @@ int icx_mapping_withheld(const icx_mapping *m, const char *partner,
         return 1;
     return icx_strlist_has(&m->withhold, field) &&
            !(p != NULL && icx_strlist_has(&p->release, field));
+}
+
+int icx_mapping_partner_withhold(const icx_strlist **out,
+                                 const icx_config *cfg, const char *partner,
+                                 icx_err *err)
+{
+    const icx_partner *p = icx_config_partner(cfg, partner);
+    *out = NULL;
+    if (p == NULL)
+        return icx_err_set(err, ICX_ENOTFOUND, "%s is not a partner in %s "
+                           "(no partner file names it), so what it may not "
+                           "receive is not known", partner ? partner : "?",
+                           cfg && cfg->path ? cfg->path : "the configuration");
+    *out = &p->withhold;
+    return ICX_OK;
 }

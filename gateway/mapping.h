@@ -134,6 +134,15 @@ const icx_map_code *icx_mapping_lookup(const icx_map_table *t,
  * extra is the partner's `withhold` from its partner file (may be NULL). */
 int icx_mapping_withheld(const icx_mapping *m, const char *partner,
                          const icx_strlist *extra, const char *field);
+/* The `withhold` of partner's file in cfg, for icx_translate_opts'
+ * partner_withhold (*out borrowed, valid until icx_config_free(cfg); an
+ * empty list when the file names none).  A recipient that is not a
+ * partner in cfg is refused, ICX_ENOTFOUND naming it and cfg's file:
+ * what it may not receive cannot be known, so nothing is to be made for
+ * it. */
+int icx_mapping_partner_withhold(const icx_strlist **out,
+                                 const icx_config *cfg, const char *partner,
+                                 icx_err *err);
 /* Payload path of a withholdable field ("Persons/Person/Name"), or NULL
  * when the name is not one this kind of profile can withhold. */
 const char *icx_mapping_withhold_path(int kind, const char *field);

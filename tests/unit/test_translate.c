@@ -188,6 +188,82 @@ static void test_partner_file_withhold(void **state)
     icx_buf_free(&rep);
 }
 
+/* The partner file's withhold as submit and translate -c take it from a
+ * loaded configuration (tests/data/config/good: PH-NBI withholds
+ * victim.name, INT-ICPO names nothing); a recipient that is no partner is
+ * refused, naming it and the configuration. */
+static void test_partner_withhold_from_config(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *partner;
+        int rc;
+        size_t count;       /* items in its withhold */
+        const char *msg;    /* in err.msg when refused */
+    } cases[] = {
+        {"PH-NBI", ICX_OK, 1, NULL},
+        {"INT-ICPO", ICX_OK, 0, NULL},
+        {"XX-NONE", ICX_ENOTFOUND, 0,
+         "XX-NONE is not a partner in ../config/good/gateway.yaml"},
+        {NULL, ICX_ENOTFOUND, 0, "is not a partner in"},
+    };
+    icx_config *cfg = NULL;
+    icx_buf errs;
+    icx_err err;
+    icx_buf_init(&errs, 1 << 20);
+    if (icx_config_load(&cfg, "../config/good/gateway.yaml", &errs, &err) != 0)
+        fail_msg("config: %s", errs.data ? errs.data : err.msg);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        static const icx_strlist stale;
+        const icx_strlist *w = &stale; /* a refusal must clear it */
+        icx_err_clear(&err);
+        int rc = icx_mapping_partner_withhold(&w, cfg, cases[i].partner, &err);
+        if (rc != cases[i].rc)
+            fail_msg("%s: got %d, want %d (%s)", cases[i].partner
+                     ? cases[i].partner : "(null)", rc, cases[i].rc, err.msg);
+        if (rc < 0) {
+            assert_null(w);
+            if (strstr(err.msg, cases[i].msg) == NULL)
+                fail_msg("got \"%s\", want \"%s\" in it", err.msg,
+                         cases[i].msg);
+            continue;
+        }
+        assert_non_null(w);
+        if (w->count != cases[i].count)
+            fail_msg("%s: got %zu fields withheld, want %zu", cases[i].partner,
+                     w->count, cases[i].count);
+    }
+
+    /* PH-NBI's file withholds victim.name: with a profile that withholds
+     * nothing, the partner file alone keeps the name out and records it. */
+    const icx_strlist *w = NULL;
+    icx_mapping *m = NULL;
+    icx_buf out, rep;
+    icx_buf_init(&out, 1 << 24);
+    icx_buf_init(&rep, 1 << 20);
+    assert_int_equal(icx_mapping_partner_withhold(&w, cfg, "PH-NBI", &err), 0);
+    assert_int_equal(icx_mapping_load(&m, profile("npa-case"), &errs, &err), 0);
+    icx_strlist none = {NULL, 0}, keep = m->withhold;
+    size_t npartners = m->npartners;
+    m->withhold = none;
+    m->npartners = 0;
+    icx_translate_opts o = {.partner = "PH-NBI", .partner_withhold = w,
+                            .schemas = schemas};
+    assert_int_equal(icx_translate_run(&out, NULL, m, "cases.csv", &o, &rep,
+                                       &err), 0);
+    assert_null(strstr(out.data, "花子"));
+    assert_non_null(strstr(out.data, "架空 太郎"));
+    assert_non_null(strstr(out.data, "<Withheld><Field>Persons/Person/Name"
+                                     "</Field></Withheld>"));
+    m->withhold = keep;
+    m->npartners = npartners;
+    icx_mapping_free(&m);
+    icx_config_free(&cfg);
+    icx_buf_free(&errs);
+    icx_buf_free(&out);
+    icx_buf_free(&rep);
+}
+
 static void test_shift_jis_same_payload(void **state)
 {
     (void)state;
@@ -795,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_profiles_load),
         cmocka_unit_test(test_case_for_partners),
         cmocka_unit_test(test_partner_file_withhold),
+        cmocka_unit_test(test_partner_withhold_from_config),
         cmocka_unit_test(test_shift_jis_same_payload),
         cmocka_unit_test(test_bad_rows_all_or_nothing),
         cmocka_unit_test(test_url_list),
