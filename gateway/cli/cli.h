@@ -15,6 +15,8 @@
 #ifndef ICX_CLI_H
 #define ICX_CLI_H
 
+#include <stddef.h>
+
 enum { ICX_EXIT_OK = 0, ICX_EXIT_REFUSED = 1, ICX_EXIT_USAGE = 2,
        ICX_EXIT_FAILURE = 3, ICX_EXIT_NODAEMON = 4 };
 
@@ -39,9 +41,18 @@ int icx_cmd_pull(int argc, char **argv);
  * mappings/ beside CONFIG); malloc'ed. */
 char *icx_cli_profile_path(const char *p, const char *config);
 
+/* The payload bytes a page may take so that, signed in an envelope, it
+ * fits limits.max_message_bytes: the envelope is given 32 KiB (as the
+ * lists module sizes its pages), within the translation's page bounds. */
+#define ICX_CLI_ENVELOPE_ROOM 32768L
+size_t icx_cli_page_bytes(long max_message_bytes);
+
 /* submit --profile: translates FILES with the profile and submits them
  * through the daemon at socket_path; fwd holds the forwarded arguments
- * (with --to).  Long lists go page by page (cmd_submit.c). */
+ * (with --to).  The configuration at config gives each recipient's
+ * partner-file withholding: when it does not load, or a recipient is not
+ * a partner in it, nothing is sent.  Long lists go page by page
+ * (cmd_submit.c). */
 int icx_cli_submit_profile(const char *socket_path, const char *profile,
                            const char *config, const char *const *files,
                            int nfiles, char **fwd, int nfwd);

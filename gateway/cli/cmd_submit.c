@@ -4,13 +4,18 @@
  *
  * Every file is translated (for each recipient: withholding depends on
  * it) and checked before anything is sent: evidence is all or nothing.
+ * What a recipient may not receive comes from the profile and from its
+ * partner file (`withhold`), as for `icx translate -c`.  So the gateway
+ * configuration must load and name every recipient as a partner, also
+ * when --socket names the daemon: otherwise the withholding is not known
+ * and nothing is translated or sent.
  * A payload of one page is kept, and the kept payloads go as before, one
  * control request per recipient.  A list too long for one payload goes as
  * its pages, one control request per page for all recipients, each page
  * handed over as the translation's sink delivers it, so memory holds one
  * page whatever the list's length.  Pages are sized so that each fits the
- * gateway's limits.max_message_bytes as an envelope (as `icx translate -c`
- * and the lists module size theirs).
+ * gateway's limits.max_message_bytes as an envelope (icx_cli_page_bytes,
+ * as `icx translate -c` sizes its pages).
  *
  * The translation hands over no page before it has checked its whole
  * input.  So the last file, when it is a long list, streams its pages
@@ -30,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -40,10 +44,6 @@
 #include "util.h"
 
 #define MAX_RCPT 64
-/* limits.max_message_bytes when no configuration can be read (its
- * default in config.c), and the room an envelope needs around a page. */
-#define DEFAULT_MESSAGE_BYTES 1048576L
-#define ENVELOPE_ROOM 32768L
 
 typedef struct submit {
     const char *socket_path;
@@ -51,6 +51,7 @@ typedef struct submit {
     int nfwd;
     const char *to;              /* every recipient, as given */
     char rcpt[MAX_RCPT][32];
+    const icx_strlist *withhold[MAX_RCPT]; /* its partner file's */
     int nrcpt;
     const char *const *files;
     int nfiles;
@@ -246,7 +247,9 @@ static int translate(submit *s, const icx_mapping *m, int f, int r,
     int rc = icx_uuid4(s->session, err);
     if (rc < 0)
         return rc;
-    icx_translate_opts o = {.partner = s->rcpt[r], .display = s->files[f],
+    icx_translate_opts o = {.partner = s->rcpt[r],
+                            .partner_withhold = s->withhold[r],
+                            .display = s->files[f],
                             .session_id = s->session, .sink = put_page,
                             .sink_ctx = s, .page_bytes = s->page_bytes};
     icx_buf_reset(report);
@@ -288,24 +291,36 @@ static int failed(submit *s, int rc, const icx_buf *report, const icx_err *err)
     return icx_cli_exit_for(rc);
 }
 
-/* Page size: what the gateway's message limit leaves for a payload. */
-static size_t page_bytes(const char *config)
+/* The configuration and each recipient's partner-file withholding; 0, or
+ * the exit code once every problem is reported (nothing was sent). */
+static int partners(submit *s, icx_config **cfg, const char *config,
+                    icx_buf *report)
 {
-    icx_config *cfg = NULL;
     icx_err err;
-    long n = DEFAULT_MESSAGE_BYTES;
-    if (config != NULL && icx_config_load(&cfg, config, NULL, &err) == ICX_OK)
-        n = cfg->max_message_bytes;
-    else if (config != NULL && access(config, F_OK) == 0)
-        fprintf(stderr, "icx: warning: %s; list pages are sized for the "
-                "default limits.max_message_bytes (%ld bytes)\n", err.msg, n);
-    icx_config_free(&cfg);
-    n -= ENVELOPE_ROOM;
-    if (n < ICX_TRANSLATE_MIN_PAGE)
-        n = ICX_TRANSLATE_MIN_PAGE;
-    if (n > ICX_TRANSLATE_MAX_PAYLOAD)
-        n = ICX_TRANSLATE_MAX_PAYLOAD;
-    return (size_t)n;
+    int rc, code = ICX_EXIT_OK;
+    icx_err_clear(&err);
+    icx_buf_reset(report);
+    if ((rc = icx_config_load(cfg, config, report, &err)) < 0) {
+        if (report->len > 0) /* every error, err.msg the first */
+            fputs(report->data, stderr);
+        else
+            icx_cli_error("%s", err.msg);
+        icx_cli_error("submit --profile withholds from each recipient what "
+                      "its partner file says; without the configuration %s "
+                      "that is not known (give -c CONFIG, also with "
+                      "--socket): nothing was sent", config);
+        return icx_cli_exit_for(rc);
+    }
+    for (int r = 0; r < s->nrcpt; r++) {
+        if ((rc = icx_mapping_partner_withhold(&s->withhold[r], *cfg,
+                                               s->rcpt[r], &err)) < 0) {
+            icx_cli_error("--to %s", err.msg);
+            code = icx_cli_exit_for(rc);
+        }
+    }
+    if (code != ICX_EXIT_OK)
+        icx_cli_error("nothing was sent");
+    return code;
 }
 
 int icx_cli_submit_profile(const char *socket_path, const char *profile,
@@ -314,6 +329,7 @@ int icx_cli_submit_profile(const char *socket_path, const char *profile,
 {
     icx_err err;
     icx_mapping *m = NULL;
+    icx_config *cfg = NULL;
     icx_buf report;
     submit s;
     char *ppath = icx_cli_profile_path(profile, config);
@@ -341,8 +357,15 @@ int icx_cli_submit_profile(const char *socket_path, const char *profile,
         code = s.to == NULL ? ICX_EXIT_USAGE : ICX_EXIT_FAILURE;
         goto out;
     }
-    for (const char *p = s.to; *p != '\0' && s.nrcpt < MAX_RCPT;) {
+    /* Every recipient is held (and checked below): one past the table
+     * would get no payload, or a page nobody checked it may receive. */
+    for (const char *p = s.to; *p != '\0';) {
         size_t len = strcspn(p, ",");
+        if (s.nrcpt == MAX_RCPT) {
+            icx_cli_error("--to: more than %d recipients", MAX_RCPT);
+            code = ICX_EXIT_USAGE;
+            goto out;
+        }
         if (len == 0 || len >= sizeof s.rcpt[0]) {
             icx_cli_error("--to: bad recipient list \"%s\"", s.to);
             code = ICX_EXIT_USAGE;
@@ -352,6 +375,8 @@ int icx_cli_submit_profile(const char *socket_path, const char *profile,
         s.rcpt[s.nrcpt++][len] = '\0';
         p += len + (p[len] == ',');
     }
+    if ((code = partners(&s, &cfg, config, &report)) != ICX_EXIT_OK)
+        goto out;
     if ((rc = icx_mapping_load(&m, ppath, &report, &err)) < 0) {
         fputs(report.data ? report.data : "", stderr);
         icx_cli_error("profile %s refused: %s", ppath, err.msg);
@@ -359,7 +384,7 @@ int icx_cli_submit_profile(const char *socket_path, const char *profile,
         goto out;
     }
     s.category = icx_translate_category(m);
-    s.page_bytes = page_bytes(config);
+    s.page_bytes = icx_cli_page_bytes(cfg->max_message_bytes);
     /* Check everything; keep the payloads of one page.  A list's pages do
      * not depend on the recipient: a long one is translated once. */
     int deferred = 0;
@@ -401,6 +426,7 @@ out:
     free(s.paged);
     free(ppath);
     icx_mapping_free(&m);
+    icx_config_free(&cfg);
     icx_buf_free(&report);
     icx_buf_free(&s.text);
     return code;

@@ -261,20 +261,23 @@ static int pages_commit(out_pages *o, icx_err *err)
     return ICX_OK;
 }
 
+size_t icx_cli_page_bytes(long max_message_bytes)
+{
+    long n = max_message_bytes - ICX_CLI_ENVELOPE_ROOM;
+    if (n < ICX_TRANSLATE_MIN_PAGE)
+        n = ICX_TRANSLATE_MIN_PAGE;
+    if (n > ICX_TRANSLATE_MAX_PAYLOAD)
+        n = ICX_TRANSLATE_MAX_PAYLOAD;
+    return (size_t)n;
+}
+
 /* --page-bytes, else with -c what the gateway's envelope limit leaves for
- * a payload (32 KiB for the envelope, as the lists module sizes its
- * pages), else 0: the library's default, ICX_TRANSLATE_MAX_PAYLOAD. */
+ * a payload, else 0: the library's default, ICX_TRANSLATE_MAX_PAYLOAD. */
 static size_t page_bytes(const struct args *a, const icx_config *cfg)
 {
-    long n = a->page_bytes; /* checked when parsed */
-    if (n == 0 && cfg != NULL) {
-        n = cfg->max_message_bytes - 32768;
-        if (n < ICX_TRANSLATE_MIN_PAGE)
-            n = ICX_TRANSLATE_MIN_PAGE;
-        if (n > ICX_TRANSLATE_MAX_PAYLOAD)
-            n = ICX_TRANSLATE_MAX_PAYLOAD;
-    }
-    return (size_t)n;
+    if (a->page_bytes == 0 && cfg != NULL)
+        return icx_cli_page_bytes(cfg->max_message_bytes);
+    return (size_t)a->page_bytes; /* checked when parsed */
 }
 
 int icx_cmd_translate(int argc, char **argv)
@@ -403,17 +406,18 @@ int icx_cmd_translate(int argc, char **argv)
         code = icx_cli_exit_for(rc);
         goto out;
     }
-    const icx_partner *p = cfg && a.to ? icx_config_partner(cfg, a.to) : NULL;
-    if (cfg && a.to && p == NULL) {
-        icx_cli_error("--to %s: not a partner in %s", a.to, a.config);
-        code = ICX_EXIT_REFUSED;
+    const icx_strlist *withhold = NULL;
+    if (cfg && a.to &&
+        (rc = icx_mapping_partner_withhold(&withhold, cfg, a.to, &err)) < 0) {
+        icx_cli_error("--to %s", err.msg);
+        code = icx_cli_exit_for(rc);
         goto out;
     }
     op.cfg = cfg;
     op.category = icx_translate_category(m);
     op.report = &report;
     icx_translate_opts o = {.partner = a.to, .skip_invalid = a.skip,
-                            .partner_withhold = p ? &p->withhold : NULL,
+                            .partner_withhold = withhold,
                             .explain = a.explain ? &explain : NULL,
                             .session_id = a.session, .serial = a.serial,
                             .sink = put_page, .sink_ctx = &op,

@@ -5,7 +5,8 @@
 # they are the list with its Digest.  An invalid list (alone, or after a
 # long one) sends nothing; a small list goes as one payload, as before.  A
 # control socket that refuses the third page shows what is said and sent
-# when a submission stops mid-way.
+# when a submission stops mid-way; a recipient that is not a partner
+# (what it may not receive is then not known) makes it send nothing.
 set -uo pipefail
 . "$(dirname "$0")/lib/gateways.sh"
 
@@ -106,6 +107,10 @@ first=$(awk '/^queued/ {print $2; exit}' "$W/out")
 check "the small list went first" bash -c "sqlite3 '$W/JP-NPA/icx.db' \"select e.envelope from outbox_envelope e join outbox o on o.id = e.outbox_id where o.message_id = '$first'\" | grep -q '<PageCount>1</PageCount>'"
 
 # 5. A control socket that accepts two pages and refuses the third.
+#    INT-ICPO, the second recipient, is a partner of JP-NPA (submit
+#    refuses a recipient without a partner file before sending anything).
+gw_keys INT-ICPO
+gw_partner JP-NPA INT-ICPO accept direct
 cat >"$W/fake.py" <<'PY'
 import socket, struct, sys, os
 path, log = sys.argv[1], sys.argv[2]
@@ -139,6 +144,10 @@ PY
 python3 "$W/fake.py" "$W/fake.sock" "$W/fake.log" &
 fake=$!
 wait_for 10 test -e "$W/fake.sock.ready"
+"$icx" submit "$L/urls.txt" --profile "$P/npa-urls-lines.yaml" --to PH-NBI,XX-NONE "${LEGAL[@]}" -c "$JP" --socket "$W/fake.sock" >"$W/out" 2>"$W/err"
+check "a recipient that is not a partner: exit 1" test $? -eq 1
+check "it is named" grep -q "^icx: error: --to XX-NONE is not a partner in $JP" "$W/err"
+check "no request reached the socket" test ! -e "$W/fake.log"
 "$icx" submit "$L/urls.txt" --profile "$P/npa-urls-lines.yaml" --to PH-NBI,INT-ICPO "${LEGAL[@]}" -c "$JP" --socket "$W/fake.sock" >"$W/out" 2>"$W/err"
 rc=$?
 kill "$fake" 2>/dev/null; wait "$fake" 2>/dev/null
