@@ -3,6 +3,12 @@
 # --profile, delivered to PH-NBI, and rendered back into the same domestic
 # columns there, in UTF-8 and Shift_JIS, as CSV and JSON.  Fields JP-NPA
 # withheld for PH-NBI are absent and named as withheld.
+#
+# The partner file's withhold applies to submit --profile as to translate
+# -c: with a profile that withholds nothing, JP-NPA's partner file for
+# PH-NBI alone keeps the victim's name out, and the payload records it.
+# A recipient that is not a partner, or a configuration that does not
+# load (also with --socket), sends nothing.
 set -uo pipefail
 . "$(dirname "$0")/lib/gateways.sh"
 
@@ -123,4 +129,67 @@ check "--since not a time: exit 2" test $? -eq 2
 # A list profile cannot render cases.
 icx_at PH-NBI inbox export --profile "$src/config/mappings/npa-urls.yaml" >/dev/null 2>"$W/err"
 check "a list profile is refused (exit 2)" test $? -eq 2
+
+# The partner file's withhold.  A copy of the profile without its own
+# withholding; JP-NPA's partner file withholds the victim's name from
+# PH-NBI.  (The daemon takes no part: submit reads the files itself.)
+OPEN=$W/open-case.yaml
+sed '/^withhold:/,$d' "$P" >"$OPEN"
+"$icx" translate "$D/cases.csv" --profile "$OPEN" --to PH-NBI -o "$W/open.xml" 2>/dev/null
+check "the open profile alone keeps the victim's name" grep -q '架空 花子' "$W/open.xml"
+check "and withholds nothing" bash -c "! grep -q '<Withheld>' '$W/open.xml'"
+echo "withhold: [victim.name]" >>"$W/JP-NPA/partners/ph-nbi.yaml"
+JP=$W/JP-NPA/gateway.yaml
+outbox_count() { sqlite3 "$W/JP-NPA/icx.db" "select count(*) from outbox"; }
+psubmit() { # args... (after the file and profile)
+  "$icx" submit "$D/cases.csv" --profile "$OPEN" --legal-basis "MLAT test" \
+    --retain-until 2031-12-31 "$@" >"$W/ps.out" 2>"$W/ps.err"
+}
+psubmit --to PH-NBI -c "$JP"
+check "submit --profile with the partner file's withhold: exit 0" test $? -eq 0
+m4=$(awk '/^queued/ {print $2}' "$W/ps.out")
+check "it is delivered" wait_for 20 delivered JP-NPA "$m4"
+sqlite3 "$W/PH-NBI/icx.db" "select envelope from inbox where message_id = '$m4'" >"$W/m4.xml"
+check "PH-NBI's stored payload lacks the victim's name" bash -c "! grep -q '花子' '$W/m4.xml'"
+check "but has the suspect's (not withheld)" grep -q '架空 太郎' "$W/m4.xml"
+check "the withholding is recorded in the payload" \
+  grep -q '<Withheld><Field>Persons/Person/Name</Field></Withheld>' "$W/m4.xml"
+icx_at PH-NBI inbox export --profile "$P" --format json -o "$W/in4.json" 2>/dev/null
+python3 - "$W/in4.json" "$m4" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1], encoding='utf-8'))
+m = [x for x in a if x["message_id"] == sys.argv[2]][0]
+assert m["withheld"] == ["Persons/Person/Name"], m["withheld"]
+assert all("花子" not in v for r in m["rows"] for v in r.values())
+assert any("架空 太郎" in r.values() for r in m["rows"]), m["rows"]
+PY
+check "inbox export: withheld [Persons/Person/Name], no victim's name" test $? -eq 0
+# The same through translate -c: one rule for both.
+"$icx" translate "$D/cases.csv" --profile "$OPEN" --to PH-NBI -c "$JP" -o "$W/open-c.xml" 2>/dev/null
+check "translate -c withholds the same" bash -c "! grep -q '花子' '$W/open-c.xml' && grep -q '<Field>Persons/Person/Name</Field>' '$W/open-c.xml'"
+
+# Nothing is sent when the withholding cannot be known.
+before=$(outbox_count)
+psubmit --to PH-NBI,XX-NONE -c "$JP"
+check "a recipient that is not a partner: exit 1" test $? -eq 1
+check "it is named, with the configuration" grep -q "^icx: error: --to XX-NONE is not a partner in $JP" "$W/ps.err"
+check "and nothing was sent" grep -q "^icx: error: nothing was sent$" "$W/ps.err"
+check "not even to PH-NBI" bash -c "! grep -q queued '$W/ps.out'"
+psubmit --to PH-NBI -c "$W/none/gateway.yaml" --socket "$W/JP-NPA/icx.sock"
+check "--socket with a configuration that cannot be read: exit 1" test $? -eq 1
+check "the file is named" grep -q "$W/none/gateway.yaml" "$W/ps.err"
+check "and why nothing was sent" grep -q "without the configuration $W/none/gateway.yaml that is not known .*: nothing was sent" "$W/ps.err"
+(cd "$W" && psubmit --to PH-NBI --socket "$W/JP-NPA/icx.sock")
+check "--socket alone (no config/gateway.yaml here): exit 1" test $? -eq 1
+check "the default configuration is named" grep -q "without the configuration config/gateway.yaml that is not known" "$W/ps.err"
+# A configuration that does not load: one of its partner files is broken.
+mkdir -p "$W/JP-broken/partners"
+cp "$JP" "$W/JP-broken/gateway.yaml"
+cp "$W/JP-NPA/partners/"*.yaml "$W/JP-broken/partners/"
+echo "colour: blue" >>"$W/JP-broken/partners/ph-nbi.yaml"
+psubmit --to PH-NBI -c "$W/JP-broken/gateway.yaml" --socket "$W/JP-NPA/icx.sock"
+check "a configuration that does not load: exit 1" test $? -eq 1
+check "its error points at the partner file" grep -q "JP-broken/partners/ph-nbi.yaml:[0-9]*:[0-9]*: .*colour" "$W/ps.err"
+check "nothing was sent" grep -q "nothing was sent" "$W/ps.err"
+check "JP-NPA queued nothing for any of them" test "$(outbox_count)" -eq "$before"
 finish
