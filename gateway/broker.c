@@ -181,11 +181,20 @@ static void maybe_checkpoint(icx_broker *b, int force)
                  (unsigned long long)c.size, c.root);
 }
 
-/* Commits the loop's transaction, then runs (or, after a failed commit,
- * cancels) the post-commit actions (turn.c). */
+/* Ends the loop's transaction (turn.c): commits it here, or hands it to
+ * the committer; the post-commit actions run when it has committed. */
 static void turn_end(icx_broker *b)
 {
-    if (b->turn != NULL && icx_turn_end(b->turn) >= 0)
+    int r = icx_turn_end(b->turn);
+    if (r == ICX_TURN_COMMITTED || r == ICX_TURN_NOTHING)
+        maybe_checkpoint(b, 0);
+}
+
+/* The committer has finished (or wait: until it has): the store is the
+ * loop's again. */
+static void turn_done(icx_broker *b, int wait)
+{
+    if (icx_turn_done(b->turn, wait) == ICX_TURN_COMMITTED)
         maybe_checkpoint(b, 0);
 }
 
@@ -577,6 +586,43 @@ static void handle_job(icx_broker *b, struct bjob *j)
     icx_bjob_free(j);
 }
 
+static void handle_held(icx_broker *b)
+{
+    for (size_t i = 0; i < b->nheld; i++)
+        handle_job(b, b->held[i]);
+    b->nheld = 0;
+}
+
+/* A result taken while the committer holds the store: handled, in the
+ * order taken, once the store is back.  Taking it lets the pool hand the
+ * workers more. */
+static void hold_job(icx_broker *b, struct bjob *j)
+{
+    if (b->nheld == b->capheld) {
+        size_t cap = b->capheld ? b->capheld * 2 : 64;
+        struct bjob **p = realloc(b->held, cap * sizeof *p);
+        if (p == NULL) {
+            /* No room to wait in: wait for the store instead. */
+            turn_done(b, 1);
+            handle_held(b);
+            handle_job(b, j);
+            return;
+        }
+        b->held = p;
+        b->capheld = cap;
+    }
+    b->held[b->nheld++] = j;
+}
+
+/* Everything taken is handled and committed before the loop returns. */
+static void turn_finish(icx_broker *b)
+{
+    turn_done(b, 1);
+    handle_held(b);
+    turn_end(b);
+    turn_done(b, 1);
+}
+
 static void drop_job(icx_job *job)
 {
     icx_bjob_free((struct bjob *)job);
@@ -638,6 +684,9 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     rc = icx_pool_start(&b->pool, b->zctx, (int)cfg->workers, NULL, err);
     if (rc < 0)
         return rc;
+    rc = icx_turn_start_committer(b->turn, b->zctx, err);
+    if (rc < 0)
+        return rc;
     rc = adapter_open(b, err);
     if (rc < 0)
         return rc;
@@ -661,6 +710,10 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
 
 static void close_all(icx_broker *b)
 {
+    /* The store back from the committer and every result taken stored,
+     * while the adapters can still send what that commit answers. */
+    if (b->turn != NULL)
+        turn_finish(b);
     if (b->pool != NULL)
         icx_pool_stop(&b->pool, drop_job);
     icx_broker_ctl_abort_all(b);
@@ -668,7 +721,7 @@ static void close_all(icx_broker *b)
     if (b->store != NULL && b->turn != NULL) {
         icx_broker_audit(b, "daemon.stop", NULL, NULL, "pid=%ld",
                          (long)getpid());
-        turn_end(b);
+        turn_finish(b);
         maybe_checkpoint(b, 1);
     }
     if (b->ctl_fd >= 0) {
@@ -679,6 +732,9 @@ static void close_all(icx_broker *b)
     if (b->sig_fd >= 0)
         close(b->sig_fd);
     icx_turn_free(&b->turn);
+    for (size_t i = 0; i < b->nheld; i++)
+        icx_bjob_free(b->held[i]);
+    free(b->held);
     free(b->peers);
     icx_store_free(&b->store);
     icx_schemas_free(&b->schemas);
@@ -720,14 +776,23 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
                  b.gen->cfg->id, b.gen->cfg->npartners, b.gen->cfg->workers);
 
     int64_t stop_deadline = 0;
+    int reload_wanted = 0;
     while (!b.stopping || (icx_pool_inflight(b.pool) > 0 &&
                            icx_broker_now() < stop_deadline)) {
+        /* While the committer holds the store, poll only what needs no
+         * store: results (taken and held, so the workers get more), the
+         * signal fd and the committer's answer. */
+        int busy = icx_turn_busy(b.turn);
         zmq_pollitem_t items[MAX_POLL];
         size_t n = 0, na = 0;
         items[n++] = (zmq_pollitem_t){icx_pool_socket(b.pool), 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, b.sig_fd, ZMQ_POLLIN, 0};
-        items[n++] = (zmq_pollitem_t){NULL, b.ctl_fd, ZMQ_POLLIN, 0};
-        for (int k = 0; k < b.nslots; k++) {
+        if (busy)
+            items[n++] = (zmq_pollitem_t){icx_turn_socket(b.turn), 0,
+                                          ZMQ_POLLIN, 0};
+        else
+            items[n++] = (zmq_pollitem_t){NULL, b.ctl_fd, ZMQ_POLLIN, 0};
+        for (int k = 0; !busy && k < b.nslots; k++) {
             struct adapter_slot *sl = &b.slots[k];
             na = 0;
             sl->ops->pollitems(sl->state, items + n, MAX_POLL - n, &na);
@@ -741,10 +806,10 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         long linger = icx_turn_wait_ms(b.turn, icx_turn_now_ms());
         if (linger >= 0 && linger < timeout)
             timeout = linger;
-        if (b.next_scan <= now && !open)
+        if (!busy && !open && (b.next_scan <= now || reload_wanted))
             timeout = 0;
         /* With WAL pages to fold back, wait for a quiet moment only. */
-        if (!open && timeout > ICX_TURN_IDLE_MS &&
+        if (!busy && !open && timeout > ICX_TURN_IDLE_MS &&
             icx_turn_wal_pages(b.turn) >= ICX_TURN_WAL_MIN)
             timeout = ICX_TURN_IDLE_MS;
         int ready = zmq_poll(items, (int)n, timeout);
@@ -753,14 +818,13 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             break;
         }
         /* Quiet moment, or a WAL past its bound: fold it back. */
-        icx_turn_fold(b.turn, ready == 0 && timeout >= ICX_TURN_IDLE_MS);
-        int reloaded = 0;
+        if (!busy)
+            icx_turn_fold(b.turn, ready == 0 && timeout >= ICX_TURN_IDLE_MS);
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
             while (read(b.sig_fd, &si, sizeof si) == sizeof si) {
                 if (si.ssi_signo == SIGHUP && !b.stopping) {
-                    reload(&b);
-                    reloaded = 1;
+                    reload_wanted = 1;
                 } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
                     if (!b.stopping)
                         icx_log_info("daemon.stopping", "signal=%u inflight=%d",
@@ -770,21 +834,37 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
                 }
             }
         }
+        /* The committer's answer: the store is back. */
+        if (busy && (items[2].revents & ZMQ_POLLIN))
+            turn_done(&b, 0);
+        int store_ours = !icx_turn_busy(b.turn);
         now = icx_broker_now();
-        /* The due scan sends rows, so it runs only between transactions:
-         * everything it finds is committed. */
-        if (!b.stopping && now >= b.next_scan && !icx_turn_open(b.turn)) {
+        /* The due scan sends rows, so it runs only between transactions
+         * (everything it finds is committed): first thing after a commit,
+         * before what was held opens the next one. */
+        if (store_ours && !b.stopping && now >= b.next_scan &&
+            !icx_turn_open(b.turn)) {
             icx_broker_scan(&b, now);
             b.next_scan = now + 1;
         }
+        if (store_ours)
+            handle_held(&b);
+        int reloaded = 0;
+        if (store_ours && reload_wanted && !b.stopping) {
+            reload(&b);
+            reloaded = 1;
+        }
+        if (store_ours || b.stopping)
+            reload_wanted = 0;
         /* Periodic tasks, about once a second. */
-        if (!b.stopping && now >= b.next_tick && b.nticks > 0) {
+        if (store_ours && !b.stopping && now >= b.next_tick && b.nticks > 0) {
             run_ticks(&b, now);
             b.next_tick = now + 1;
         }
         icx_err aerr;
-        /* After a reload the polled items belong to the closed transport. */
-        for (int k = 0; !reloaded && k < b.nslots; k++) {
+        /* Adapters only when polled; after a reload the polled items
+         * belong to the closed transport. */
+        for (int k = 0; !busy && !reloaded && k < b.nslots; k++) {
             struct adapter_slot *sl = &b.slots[k];
             if (sl->ops->on_ready(sl->state, items + sl->first_item,
                                   sl->nitems, &aerr) < 0)
@@ -795,16 +875,20 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             icx_job *job = icx_pool_take(b.pool);
             if (job == NULL)
                 break;
-            handle_job(&b, (struct bjob *)job);
+            if (icx_turn_busy(b.turn))
+                hold_job(&b, (struct bjob *)job);
+            else
+                handle_job(&b, (struct bjob *)job);
         }
-        if (items[2].revents & ZMQ_POLLIN) {
+        if (!busy && (items[2].revents & ZMQ_POLLIN)) {
             int fd = accept4(b.ctl_fd, NULL, NULL, SOCK_CLOEXEC);
             if (fd >= 0)
                 icx_broker_control(&b, fd);
         }
         /* Commit now, or let results still in flight share the commit. */
         int expecting = !b.stopping && icx_pool_inflight(b.pool) > 0;
-        if (reloaded || icx_turn_due(b.turn, expecting, icx_turn_now_ms()))
+        if (!icx_turn_busy(b.turn) &&
+            (reloaded || icx_turn_due(b.turn, expecting, icx_turn_now_ms())))
             turn_end(&b);
     }
     icx_log_info("daemon.stopped", "id=%s", b.gen->cfg->id);

@@ -129,6 +129,8 @@ typedef struct icx_broker {
     int ctl_fd;
     int sig_fd;
     icx_turn *turn;         /* the loop's transaction and post-commit actions */
+    struct bjob **held;     /* results taken while the committer has the store */
+    size_t nheld, capheld;
     struct ctl_pending *pending;
     struct peer_state *peers;
     size_t npeers;

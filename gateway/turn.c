@@ -8,6 +8,15 @@
  * up to ICX_TURN_LINGER_MS after it opened; when nothing is in flight the
  * commit is immediate, so a lone message waits for nobody.
  *
+ * Why a committer thread: the fdatasync takes 1-4 ms here, sometimes tens,
+ * and a loop blocked in it hands no job to the workers, so they run dry.
+ * The loop gives the store to the committer for the COMMIT alone (one
+ * byte over an inproc PAIR socket each way) and takes it back when the
+ * answer arrives; a mutex taken on each side of the hand-over orders the
+ * memory both threads touch (the sockets do too, but not visibly to the
+ * tools that check it).  Only one
+ * commit is in flight; the next transaction opens after it ended.
+ *
  * Order of actions: frames and replies run in the order they were queued,
  * after the commit; a rolled-back transaction sends no frame and answers
  * every queued reply with exit code 3 and a message that nothing was
@@ -17,14 +26,20 @@
  */
 #include "turn.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
 #include "control.h"
 #include "log.h"
+
+enum { MSG_READY = 'R', MSG_COMMIT = 'C', MSG_DONE = 'D', MSG_QUIT = 'Q' };
 
 enum { ACT_SEND = 1, ACT_REPLY = 2 };
 
@@ -38,6 +53,11 @@ struct action {
     int code;
 };
 
+struct actions {
+    struct action *a;
+    size_t n, cap;
+};
+
 struct icx_turn {
     icx_store *store;
     icx_turn_send_fn send;
@@ -45,9 +65,19 @@ struct icx_turn {
     int in_tx;
     int failed;
     int64_t opened_ms;
-    struct action *act;
-    size_t nact, capact;
+    struct actions q;       /* queued for the open transaction */
+    struct actions flight;  /* of the commit on the committer */
     int64_t wal_forced_ms;  /* last checkpoint forced by the WAL's size */
+    /* committer */
+    void *zctx;
+    void *pipe;             /* loop's PAIR end */
+    char ep[64];
+    pthread_t thread;
+    int started;
+    int busy;               /* a commit is in flight */
+    pthread_mutex_t handoff; /* held by the committer while it commits */
+    int crc;                /* its result, written by the committer */
+    icx_err cerr;
 };
 
 int64_t icx_turn_now_ms(void)
@@ -67,18 +97,90 @@ int icx_turn_new(icx_turn **out, icx_store *store, icx_turn_send_fn send,
     t->store = store;
     t->send = send;
     t->ctx = ctx;
+    pthread_mutex_init(&t->handoff, NULL);
     *out = t;
     return ICX_OK;
 }
 
-static void drop_actions(icx_turn *t)
+static void drop_actions(struct actions *q)
 {
-    for (size_t i = 0; i < t->nact; i++) {
-        if (t->act[i].type == ACT_REPLY)
-            close(t->act[i].fd);
-        free(t->act[i].data);
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->a[i].type == ACT_REPLY)
+            close(q->a[i].fd);
+        free(q->a[i].data);
     }
-    t->nact = 0;
+    q->n = 0;
+}
+
+static void *committer_main(void *arg)
+{
+    icx_turn *t = arg;
+    void *s = zmq_socket(t->zctx, ZMQ_PAIR);
+    int zero = 0;
+    if (s == NULL)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(s, t->ep) == 0) {
+        char c = MSG_READY;
+        while (zmq_send(s, &c, 1, 0) < 0 && errno == EINTR)
+            ;
+        for (;;) {
+            int n = zmq_recv(s, &c, 1, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n != 1 || c != MSG_COMMIT)
+                break;
+            pthread_mutex_lock(&t->handoff);
+            icx_err_clear(&t->cerr);
+            t->crc = icx_store_commit(t->store, &t->cerr);
+            pthread_mutex_unlock(&t->handoff);
+            c = MSG_DONE;
+            while (zmq_send(s, &c, 1, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    zmq_close(s);
+    return NULL;
+}
+
+int icx_turn_start_committer(icx_turn *t, void *zmq_ctx, icx_err *err)
+{
+    int zero = 0;
+    if (t->pipe != NULL)
+        return icx_err_set(err, ICX_EINVAL, "committer already started");
+    t->zctx = zmq_ctx;
+    snprintf(t->ep, sizeof t->ep, "inproc://icx-commit-%p", (void *)t);
+    t->pipe = zmq_socket(zmq_ctx, ZMQ_PAIR);
+    if (t->pipe == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "cannot create the committer's "
+                           "socket");
+    zmq_setsockopt(t->pipe, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(t->pipe, t->ep) < 0)
+        goto fail;
+    if (pthread_create(&t->thread, NULL, committer_main, t) != 0)
+        goto fail;
+    t->started = 1;
+    /* Connected and waiting: only then may a commit be handed over. */
+    zmq_pollitem_t it = {t->pipe, 0, ZMQ_POLLIN, 0};
+    char c = 0;
+    if (zmq_poll(&it, 1, 10000) <= 0 ||
+        zmq_recv(t->pipe, &c, 1, ZMQ_DONTWAIT) != 1 || c != MSG_READY)
+        goto fail;
+    return ICX_OK;
+fail:
+    icx_err_set(err, ICX_ERROR, "cannot start the committer thread: %s",
+                zmq_strerror(zmq_errno()));
+    if (t->started) {
+        /* Closing our end makes its receive fail, and it ends. */
+        zmq_close(t->pipe);
+        t->pipe = NULL;
+        pthread_join(t->thread, NULL);
+        t->started = 0;
+    }
+    if (t->pipe != NULL)
+        zmq_close(t->pipe);
+    t->pipe = NULL;
+    return err->rc;
 }
 
 void icx_turn_free(icx_turn **tp)
@@ -86,10 +188,20 @@ void icx_turn_free(icx_turn **tp)
     icx_turn *t = *tp;
     if (t == NULL)
         return;
+    icx_turn_done(t, 1);
+    if (t->started) {
+        char c = MSG_QUIT;
+        zmq_send(t->pipe, &c, 1, 0);
+        pthread_join(t->thread, NULL);
+    }
+    if (t->pipe != NULL)
+        zmq_close(t->pipe);
     if (t->in_tx)
         icx_store_rollback(t->store);
-    drop_actions(t);
-    free(t->act);
+    drop_actions(&t->q);
+    free(t->q.a);
+    free(t->flight.a);
+    pthread_mutex_destroy(&t->handoff);
     free(t);
     *tp = NULL;
 }
@@ -98,6 +210,12 @@ int icx_turn_tx(icx_turn *t)
 {
     if (t->in_tx)
         return ICX_OK;
+    if (t->busy) {
+        /* A handler ran while the committer holds the store: a bug in the
+         * loop, refused rather than racing the commit. */
+        icx_log_error("store.busy", "reason=\"a commit is in flight\"");
+        return ICX_EAGAIN;
+    }
     icx_err err;
     if (icx_store_begin(t->store, &err) < 0) {
         icx_log_error("store.begin", "error=\"%s\"", err.msg);
@@ -120,15 +238,16 @@ void icx_turn_fail(icx_turn *t)
 
 static int push(icx_turn *t, const struct action *a)
 {
-    if (t->nact == t->capact) {
-        size_t cap = t->capact ? t->capact * 2 : 64;
-        struct action *p = realloc(t->act, cap * sizeof *p);
+    struct actions *q = &t->q;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        struct action *p = realloc(q->a, cap * sizeof *p);
         if (p == NULL)
             return ICX_ENOMEM;
-        t->act = p;
-        t->capact = cap;
+        q->a = p;
+        q->cap = cap;
     }
-    t->act[t->nact++] = *a;
+    q->a[q->n++] = *a;
     return ICX_OK;
 }
 
@@ -165,51 +284,42 @@ void icx_turn_reply(icx_turn *t, int fd, int code, const char *text,
     }
 }
 
-size_t icx_turn_pending(const icx_turn *t) { return t->nact; }
+size_t icx_turn_pending(const icx_turn *t) { return t->q.n; }
 
 int icx_turn_due(const icx_turn *t, int expecting, int64_t now_ms)
 {
+    if (t->busy)
+        return 0;
     if (!t->in_tx)
-        return t->nact > 0;
-    if (t->failed || !expecting || t->nact >= ICX_TURN_MAX_ACTIONS)
+        return t->q.n > 0;
+    if (t->failed || !expecting || t->q.n >= ICX_TURN_MAX_ACTIONS)
         return 1;
     return now_ms - t->opened_ms >= ICX_TURN_LINGER_MS;
 }
 
 long icx_turn_wait_ms(const icx_turn *t, int64_t now_ms)
 {
+    if (t->busy)
+        return -1;
     if (!t->in_tx)
-        return t->nact > 0 ? 0 : -1;
+        return t->q.n > 0 ? 0 : -1;
     int64_t left = t->opened_ms + ICX_TURN_LINGER_MS - now_ms;
     return left > 0 ? (long)left : 0;
 }
 
-int icx_turn_end(icx_turn *t)
+/* Runs the actions of a committed transaction, or refuses them after a
+ * rollback; empties q. */
+static void run_actions(icx_turn *t, struct actions *q, int committed)
 {
-    int result = 0;
-    if (t->in_tx) {
-        icx_err err;
-        result = 1;
-        if (t->failed || icx_store_commit(t->store, &err) < 0) {
-            if (!t->failed)
-                icx_log_error("store.commit", "error=\"%s\" suggestion=\""
-                              "check free disk space; nothing of this turn "
-                              "was acknowledged\"", err.msg);
-            icx_store_rollback(t->store);
-            result = -1;
-        }
-        t->in_tx = 0;
-        t->failed = 0;
-    }
-    for (size_t i = 0; i < t->nact; i++) {
-        struct action *a = &t->act[i];
-        if (a->type == ACT_SEND && result >= 0) {
+    for (size_t i = 0; i < q->n; i++) {
+        struct action *a = &q->a[i];
+        if (a->type == ACT_SEND && committed) {
             int r = t->send(t->ctx, a->partner, a->kind, a->data, a->len);
             if (r != 0)
                 icx_log_info("frame.deferred", "partner=%s kind=%d result=%d",
                              a->partner, a->kind, r);
         } else if (a->type == ACT_REPLY) {
-            if (result >= 0) {
+            if (committed) {
                 icx_ctl_write_response(a->fd, a->code, a->data, a->len);
             } else {
                 static const char msg[] = "icx: error: the store could not "
@@ -222,8 +332,98 @@ int icx_turn_end(icx_turn *t)
         free(a->data);
         a->data = NULL;
     }
-    t->nact = 0;
-    return result;
+    q->n = 0;
+}
+
+static void commit_failed(icx_turn *t, const icx_err *err)
+{
+    icx_log_error("store.commit", "error=\"%s\" suggestion=\"check free disk "
+                  "space; nothing of this turn was acknowledged\"", err->msg);
+    icx_store_rollback(t->store); /* no-op: a failed commit rolled back */
+}
+
+int icx_turn_end(icx_turn *t)
+{
+    if (t->busy)
+        return ICX_TURN_STARTED;
+    if (!t->in_tx) {
+        run_actions(t, &t->q, 1);
+        return ICX_TURN_NOTHING;
+    }
+    t->in_tx = 0;
+    if (t->failed) {
+        t->failed = 0;
+        icx_store_rollback(t->store);
+        run_actions(t, &t->q, 0);
+        return ICX_TURN_ROLLED_BACK;
+    }
+    if (t->pipe == NULL) {
+        icx_err err;
+        int ok = icx_store_commit(t->store, &err) == ICX_OK;
+        if (!ok)
+            commit_failed(t, &err);
+        run_actions(t, &t->q, ok);
+        return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
+    }
+    /* The committer takes the store and this transaction's actions. */
+    struct actions tmp = t->flight;
+    t->flight = t->q;
+    t->q = tmp;
+    t->q.n = 0;
+    t->busy = 1;
+    pthread_mutex_lock(&t->handoff);   /* the loop's writes, released */
+    pthread_mutex_unlock(&t->handoff);
+    char c = MSG_COMMIT;
+    while (zmq_send(t->pipe, &c, 1, 0) < 0) {
+        if (zmq_errno() == EINTR)
+            continue;
+        /* Cannot happen with a live committer; commit here instead. */
+        icx_err err;
+        t->busy = 0;
+        int ok = icx_store_commit(t->store, &err) == ICX_OK;
+        if (!ok)
+            commit_failed(t, &err);
+        run_actions(t, &t->flight, ok);
+        return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
+    }
+    return ICX_TURN_STARTED;
+}
+
+int icx_turn_busy(const icx_turn *t) { return t->busy; }
+
+void *icx_turn_socket(icx_turn *t) { return t->pipe; }
+
+int icx_turn_done(icx_turn *t, int wait)
+{
+    if (!t->busy)
+        return ICX_TURN_NOTHING;
+    char c = 0;
+    for (;;) {
+        int n = zmq_recv(t->pipe, &c, 1, wait ? 0 : ZMQ_DONTWAIT);
+        if (n == 1 && c == MSG_DONE)
+            break;
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n < 0 && zmq_errno() == EAGAIN)
+            return ICX_TURN_STARTED; /* not yet */
+        if (n < 0) {
+            /* The committer is gone: what it did is unknown, so nothing
+             * of the batch may be acknowledged. */
+            icx_log_error("store.commit", "error=\"committer: %s\"",
+                          zmq_strerror(zmq_errno()));
+            t->busy = 0;
+            run_actions(t, &t->flight, 0);
+            return ICX_TURN_ROLLED_BACK;
+        }
+    }
+    pthread_mutex_lock(&t->handoff);   /* the committer's writes, acquired */
+    pthread_mutex_unlock(&t->handoff);
+    t->busy = 0;
+    int ok = t->crc == ICX_OK;
+    if (!ok)
+        commit_failed(t, &t->cerr);
+    run_actions(t, &t->flight, ok);
+    return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
 }
 
 uint64_t icx_turn_wal_pages(const icx_turn *t)
@@ -233,7 +433,7 @@ uint64_t icx_turn_wal_pages(const icx_turn *t)
 
 void icx_turn_fold(icx_turn *t, int idle)
 {
-    if (t->in_tx)
+    if (t->in_tx || t->busy)
         return;
     uint64_t pages = icx_store_wal_pages(t->store);
     if (pages < ICX_TURN_WAL_MIN)

@@ -11,20 +11,32 @@
  * wait.  Until then the loop polls again (for at most icx_turn_wait_ms)
  * and the next results join the same transaction, so a busy gateway pays
  * one commit (one fdatasync) for many messages and an idle one pays no
- * delay.  icx_turn_end commits and then runs the actions in the order they
- * were queued; when the commit fails, or a call inside the transaction
- * failed (icx_turn_fail), it rolls back and runs none of them: no frame is
- * sent and every waiting control client is told that nothing was stored.
- * Nothing is acknowledged before the commit that holds it.
+ * delay.  The commit runs the actions in the order they were queued; when
+ * it fails, or a call inside the transaction failed (icx_turn_fail), the
+ * transaction is rolled back and none of them runs: no frame is sent and
+ * every waiting control client is told that nothing was stored.  Nothing
+ * is acknowledged before the commit that holds it.
+ *
+ * Committer: with icx_turn_start_committer, COMMIT (and its fdatasync)
+ * runs on a thread of its own, so the loop keeps handing jobs to the
+ * workers while the disk syncs.  icx_turn_end then only starts the commit
+ * and returns ICX_TURN_STARTED; while icx_turn_busy, the store belongs to
+ * the committer and the loop must not touch it (no handler that writes or
+ * reads the store may run); when icx_turn_socket polls readable,
+ * icx_turn_done takes the store back and runs (or refuses) the actions.
+ * Without a committer, icx_turn_end commits on the calling thread.
  *
  * WAL checkpoints stay out of the commits (icx_store_manual_checkpoints):
  * icx_turn_fold copies the WAL back when the loop is quiet, or when the
  * WAL has grown past a bound, never while a transaction is open.
  *
- * Ownership: the turn borrows the store (which must outlive it) and owns
- * queued actions: a copy of each frame and each control fd, closed after
- * its reply.  Threads: the loop thread only.  Errors: store failures are
- * logged; icx_turn_end reports whether the commit happened.
+ * Ownership: the turn borrows the store (which must outlive it) and, with
+ * a committer, the ZeroMQ context (icx_turn_free before zmq_ctx_term); it
+ * owns queued actions: a copy of each frame and each control fd, closed
+ * after its reply.  Threads: every function on the loop thread; the
+ * committer thread only runs COMMIT between icx_turn_end and icx_turn_done.
+ * Errors: store failures are logged; the end of a commit says whether it
+ * happened.
  */
 #ifndef ICX_TURN_H
 #define ICX_TURN_H
@@ -47,18 +59,31 @@
 /* WAL pages after which it is copied back even when the loop is busy. */
 #define ICX_TURN_WAL_MAX 8192
 
+/* icx_turn_end / icx_turn_done results. */
+enum {
+    ICX_TURN_ROLLED_BACK = -1, /* nothing of the transaction was stored */
+    ICX_TURN_NOTHING = 0,      /* no transaction was open */
+    ICX_TURN_COMMITTED = 1,
+    ICX_TURN_STARTED = 2,      /* the committer has it; see icx_turn_done */
+};
+
 typedef struct icx_turn icx_turn;
 
-/* Sends a frame after commit; the result is only logged. */
+/* Sends a frame after commit; a non-zero result is only logged. */
 typedef int (*icx_turn_send_fn)(void *ctx, const char *partner, int kind,
                                 const char *data, size_t len);
 
 int icx_turn_new(icx_turn **out, icx_store *store, icx_turn_send_fn send,
                  void *ctx, icx_err *err);
-/* Drops queued actions without running them (control fds are closed). */
+/* Starts the committer thread on zmq_ctx (inproc sockets). */
+int icx_turn_start_committer(icx_turn *t, void *zmq_ctx, icx_err *err);
+/* Waits for a commit in flight (and runs its actions), stops the
+ * committer, rolls back an open transaction and drops queued actions
+ * without running them (control fds are closed). */
 void icx_turn_free(icx_turn **tp);
 
-/* Opens the transaction unless it is open; ICX_ESTORE when BEGIN fails. */
+/* Opens the transaction unless it is open; ICX_ESTORE when BEGIN fails,
+ * ICX_EAGAIN while a commit is in flight. */
 int icx_turn_tx(icx_turn *t);
 /* Whether a transaction is open, and whether a call inside it failed. */
 int icx_turn_open(const icx_turn *t);
@@ -75,21 +100,33 @@ void icx_turn_reply(icx_turn *t, int fd, int code, const char *text,
 size_t icx_turn_pending(const icx_turn *t);
 
 /* Whether to commit now.  expecting: results are on their way (jobs in
- * flight) and may join this commit. */
+ * flight) and may join this commit.  Never while busy. */
 int icx_turn_due(const icx_turn *t, int expecting, int64_t now_ms);
 /* The longest the loop may wait before icx_turn_due turns true (ms), or
  * -1 when there is no deadline. */
 long icx_turn_wait_ms(const icx_turn *t, int64_t now_ms);
-/* Commits (or rolls back a failed transaction), then runs the actions or,
- * after a rollback, refuses them.  Returns 1 when something was
- * committed, 0 when nothing was open, -1 after a rollback. */
+/* Ends the transaction: a failed one is rolled back and its actions are
+ * refused; otherwise it is committed and its actions run, or, with a
+ * committer, the commit starts (ICX_TURN_STARTED).  With no transaction,
+ * queued actions run at once (ICX_TURN_NOTHING). */
 int icx_turn_end(icx_turn *t);
+
+/* A commit is in flight on the committer: the store is not the loop's. */
+int icx_turn_busy(const icx_turn *t);
+/* Polls readable (ZMQ_POLLIN) when the commit in flight has ended; NULL
+ * without a committer. */
+void *icx_turn_socket(icx_turn *t);
+/* After icx_turn_socket polled readable (or to wait for it): takes the
+ * store back and runs or refuses the actions of the commit.  Returns
+ * ICX_TURN_COMMITTED, ICX_TURN_ROLLED_BACK, or ICX_TURN_NOTHING when no
+ * commit was in flight.  wait: block until it ends. */
+int icx_turn_done(icx_turn *t, int wait);
 
 /* WAL pages not yet copied back into the database. */
 uint64_t icx_turn_wal_pages(const icx_turn *t);
 /* Copies the WAL back when idle (the loop waited and nothing came) and it
  * holds ICX_TURN_WAL_MIN pages, or when it has grown past
- * ICX_TURN_WAL_MAX; never inside a transaction. */
+ * ICX_TURN_WAL_MAX; never inside a transaction or while busy. */
 void icx_turn_fold(icx_turn *t, int idle);
 
 /* Milliseconds of CLOCK_MONOTONIC. */

@@ -6,7 +6,9 @@
  * socketpair and are read back from the other in the control protocol's
  * response form; frames go to a recording send callback.  Failures are
  * injected with the store's fault hook (a step fails as if the disk were
- * full), in the middle of a batch and at its COMMIT.
+ * full), in the middle of a batch and at its COMMIT.  The same cases run
+ * with the committer thread, where the end of a batch is only the start
+ * of its commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
 #include "store.h"
 #include "testutil.h"
 #include "turn.h"
@@ -28,6 +32,7 @@
 #define MAX_SENT 64
 
 struct fx {
+    void *zctx;             /* with a committer */
     char *dir;
     char path[600];
     icx_store *s;
@@ -65,10 +70,24 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup_committer(void **state)
+{
+    setup(state);
+    struct fx *f = *state;
+    f->zctx = zmq_ctx_new();
+    assert_non_null(f->zctx);
+    int rc = icx_turn_start_committer(f->t, f->zctx, &f->err);
+    if (rc != 0)
+        fail_msg("committer: got %d (%s), want 0", rc, f->err.msg);
+    return 0;
+}
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
     icx_turn_free(&f->t);
+    if (f->zctx != NULL)
+        zmq_ctx_term(f->zctx);
     icx_store_free(&f->s);
     icx_test_rmrf(f->dir);
     free(f->dir);
@@ -148,6 +167,29 @@ out:
     close(fd);
 }
 
+/* Ends the batch as the loop does: with a committer, the commit starts,
+ * nothing is acknowledged until its answer polls readable, and meanwhile
+ * the store is not the loop's. */
+static int end_batch(struct fx *f)
+{
+    int r = icx_turn_end(f->t);
+    if (f->zctx == NULL || r != ICX_TURN_STARTED)
+        return r;
+    if (!icx_turn_busy(f->t))
+        fail_msg("a started commit: busy got 0, want 1");
+    if (icx_turn_tx(f->t) != ICX_EAGAIN)
+        fail_msg("a transaction opened while the committer has the store");
+    if (icx_turn_due(f->t, 0, icx_turn_now_ms()))
+        fail_msg("due while a commit is in flight");
+    zmq_pollitem_t it = {icx_turn_socket(f->t), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, 10000) != 1)
+        fail_msg("the committer did not answer in 10 s");
+    r = icx_turn_done(f->t, 0);
+    if (icx_turn_busy(f->t))
+        fail_msg("busy after done");
+    return r;
+}
+
 static void test_commit_runs_actions_in_order(void **state)
 {
     struct fx *f = *state;
@@ -163,7 +205,7 @@ static void test_commit_runs_actions_in_order(void **state)
     icx_turn_send(f->t, "INT-ICPO", 2, "r2", 2);
     if (f->nsent != 0)
         fail_msg("frames before commit: got %d, want 0", f->nsent);
-    int r = icx_turn_end(f->t);
+    int r = end_batch(f);
     if (r != 1)
         fail_msg("turn end: got %d, want 1 (committed)", r);
     if (f->nsent != 2 || strcmp(f->sent[0], "PH-NBI 2 r1") != 0 ||
@@ -207,7 +249,7 @@ static void test_failure_mid_batch_acknowledges_nothing(void **state)
     /* The rest of the batch still queues its actions. */
     icx_turn_send(f->t, "PH-NBI", 2, "receipt-2", 9);
     icx_turn_reply(f->t, d2, 0, "queued second\n", 14);
-    int r = icx_turn_end(f->t);
+    int r = end_batch(f);
     if (r != -1)
         fail_msg("turn end: got %d, want -1 (rolled back)", r);
     if (f->nsent != 0)
@@ -228,7 +270,7 @@ static void test_failure_mid_batch_acknowledges_nothing(void **state)
     /* The next batch works. */
     assert_int_equal(icx_turn_tx(f->t), 0);
     assert_int_equal(audit(f, "test.after"), 0);
-    assert_int_equal(icx_turn_end(f->t), 1);
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
     assert_int_equal((int)records_on_disk(f), (int)before + 1);
 }
 
@@ -247,7 +289,7 @@ static void test_failed_commit_acknowledges_nothing(void **state)
     assert_int_equal(audit(f, "test.two"), 0);
     icx_turn_reply(f->t, d, 0, "queued\n", 7);
     assert_int_equal(icx_turn_failed(f->t), 0);
-    int r = icx_turn_end(f->t);
+    int r = end_batch(f);
     if (r != -1)
         fail_msg("turn end: got %d, want -1 (commit failed)", r);
     if (f->nsent != 0)
@@ -312,7 +354,7 @@ static void test_when_due(void **state)
         icx_turn_send(f->t, "PH-NBI", 2, "x", 1);
     if (!icx_turn_due(f->t, 1, t0))
         fail_msg("%d actions waiting: due got 0, want 1", ICX_TURN_MAX_ACTIONS);
-    assert_int_equal(icx_turn_end(f->t), 1);
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
     assert_int_equal(f->nsent, MAX_SENT); /* recorded up to the table size */
 }
 
@@ -325,7 +367,7 @@ static void test_wal_fold(void **state)
     assert_int_equal((int)icx_turn_wal_pages(f->t), 0);
     assert_int_equal(icx_turn_tx(f->t), 0);
     assert_int_equal(audit(f, "test.one"), 0);
-    assert_int_equal(icx_turn_end(f->t), 1);
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
     uint64_t one = icx_turn_wal_pages(f->t);
     if (one == 0)
         fail_msg("WAL pages after a commit: got 0, want > 0");
@@ -338,7 +380,7 @@ static void test_wal_fold(void **state)
                      (unsigned long long)icx_turn_wal_pages(f->t));
         assert_int_equal(icx_turn_tx(f->t), 0);
         assert_int_equal(audit(f, "test.more"), 0);
-        assert_int_equal(icx_turn_end(f->t), 1);
+        assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
     }
     icx_turn_fold(f->t, 0);
     if (icx_turn_wal_pages(f->t) < ICX_TURN_WAL_MIN)
@@ -347,7 +389,7 @@ static void test_wal_fold(void **state)
     icx_turn_fold(f->t, 1);
     if (icx_turn_wal_pages(f->t) < ICX_TURN_WAL_MIN)
         fail_msg("folded inside a transaction");
-    assert_int_equal(icx_turn_end(f->t), 1);
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
     icx_turn_fold(f->t, 1);
     if (icx_turn_wal_pages(f->t) != 0)
         fail_msg("WAL pages after an idle fold: got %llu, want 0",
@@ -379,9 +421,31 @@ static void test_free_drops_and_closes(void **state)
         fail_msg("an open transaction survived icx_turn_free");
 }
 
+/* Freed while a commit is in flight: it waits for the commit and then
+ * answers what that commit holds. */
+static void test_free_waits_for_commit(void **state)
+{
+    struct fx *f = *state;
+    int d, c, code;
+    char text[64];
+    uint64_t before = records_on_disk(f);
+    ctl_pair(&d, &c);
+    assert_int_equal(icx_turn_tx(f->t), 0);
+    assert_int_equal(audit(f, "test.last"), 0);
+    icx_turn_reply(f->t, d, 0, "queued\n", 7);
+    assert_int_equal(icx_turn_end(f->t), ICX_TURN_STARTED);
+    icx_turn_free(&f->t);
+    read_reply(c, &code, text, sizeof text);
+    if (code != 0 || strcmp(text, "queued\n") != 0)
+        fail_msg("reply: got %d \"%s\", want 0 \"queued\\n\"", code, text);
+    if (records_on_disk(f) != before + 1)
+        fail_msg("the commit in flight was lost");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define C(fn) cmocka_unit_test_setup_teardown(fn, setup_committer, teardown)
     const struct CMUnitTest tests[] = {
         T(test_commit_runs_actions_in_order),
         T(test_failure_mid_batch_acknowledges_nothing),
@@ -390,6 +454,14 @@ int main(void)
         T(test_when_due),
         T(test_wal_fold),
         T(test_free_drops_and_closes),
+        C(test_commit_runs_actions_in_order),
+        C(test_failure_mid_batch_acknowledges_nothing),
+        C(test_failed_commit_acknowledges_nothing),
+        C(test_actions_without_transaction),
+        C(test_when_due),
+        C(test_wal_fold),
+        C(test_free_drops_and_closes),
+        C(test_free_waits_for_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
