@@ -39,6 +39,7 @@
 #include "util.h"
 
 #define MAX_POLL 256
+#define BUSY_PUMP_MS 1  /* results taken this often during a commit */
 
 int64_t icx_broker_now(void) { return (int64_t)time(NULL); }
 
@@ -780,12 +781,15 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     while (!b.stopping || (icx_pool_inflight(b.pool) > 0 &&
                            icx_broker_now() < stop_deadline)) {
         /* While the committer holds the store, poll only what needs no
-         * store: results (taken and held, so the workers get more), the
-         * signal fd and the committer's answer. */
+         * store: the signal fd and the committer's answer; results are
+         * not waited for one by one but taken (and held) every
+         * millisecond, so the workers, with several jobs in hand, never
+         * run dry and the loop does not wake for each. */
         int busy = icx_turn_busy(b.turn);
         zmq_pollitem_t items[MAX_POLL];
         size_t n = 0, na = 0;
-        items[n++] = (zmq_pollitem_t){icx_pool_socket(b.pool), 0, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){icx_pool_socket(b.pool), 0,
+                                      busy ? 0 : ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, b.sig_fd, ZMQ_POLLIN, 0};
         if (busy)
             items[n++] = (zmq_pollitem_t){icx_turn_socket(b.turn), 0,
@@ -808,6 +812,8 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             timeout = linger;
         if (!busy && !open && (b.next_scan <= now || reload_wanted))
             timeout = 0;
+        if (busy)
+            timeout = BUSY_PUMP_MS;
         /* With WAL pages to fold back, wait for a quiet moment only. */
         if (!busy && !open && timeout > ICX_TURN_IDLE_MS &&
             icx_turn_wal_pages(b.turn) >= ICX_TURN_WAL_MIN)
