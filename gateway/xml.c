@@ -30,6 +30,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 #include <libxml/tree.h>
+#include <libxml/xmlsave.h>
 #include <libxml/xmlschemas.h>
 
 #include "xsdv.h"
@@ -437,18 +438,45 @@ int icx_xml_wrap(icx_xmldoc **out, void *xmldoc, icx_err *err)
     return ICX_OK;
 }
 
+struct sink {
+    icx_buf *out;
+    int rc;
+};
+
+static int sink_write(void *ctx, const char *data, int len)
+{
+    struct sink *k = ctx;
+    if (k->rc == ICX_OK)
+        k->rc = icx_buf_append(k->out, data, (size_t)len);
+    return k->rc == ICX_OK ? len : -1;
+}
+
+static int sink_close(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+/* Writes straight into out (the text is UTF-8 inside libxml2, so no
+ * encoder): one copy instead of a growing memory dump copied again. */
 int icx_xml_serialize(icx_xmldoc *doc, icx_buf *out, icx_err *err)
 {
-    xmlChar *mem = NULL;
-    int size = 0;
-    xmlDocDumpMemoryEnc(doc->doc, &mem, &size, "UTF-8");
-    if (mem == NULL || size <= 0)
+    struct sink k = {out, ICX_OK};
+    size_t start = out->len;
+    xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(sink_write, sink_close,
+                                                    &k, NULL);
+    if (ob == NULL)
         return icx_err_set(err, ICX_ENOMEM, "cannot serialize document");
-    int rc = icx_buf_append(out, mem, (size_t)size);
-    xmlFree(mem);
-    if (rc < 0)
-        return icx_err_set(err, rc, "serialized document exceeds %zu bytes",
-                           out->max);
+    int n = xmlSaveFileTo(ob, doc->doc, "UTF-8"); /* frees ob */
+    if (k.rc < 0 || n < 0) {
+        out->len = start;
+        if (out->data != NULL)
+            out->data[start] = '\0';
+        if (k.rc < 0)
+            return icx_err_set(err, k.rc, "serialized document exceeds %zu "
+                               "bytes", out->max);
+        return icx_err_set(err, ICX_ENOMEM, "cannot serialize document");
+    }
     return ICX_OK;
 }
 

@@ -218,6 +218,37 @@ static void test_build_signed_in_one_pass(void **state)
     icx_buf_free(&out);
 }
 
+/* A signed envelope larger than the caller's buffer limit is refused with
+ * the limit named, and the buffer keeps what it held before.  The limit
+ * lets the unsigned envelope in (it bounds the parse too) but not the
+ * signature added to it. */
+static void test_output_limit(void **state)
+{
+    (void)state;
+    icx_header h;
+    icx_err err;
+    icx_buf unsigned_env, out;
+    icx_err_clear(&err);
+    header(&h, "PH-NBI", "JP-NPA");
+    icx_buf_init(&unsigned_env, 1 << 20);
+    assert_int_equal(icx_envelope_build(&unsigned_env, &h, payload,
+                                        payload_len, schemas, &err), ICX_OK);
+    size_t max = unsigned_env.len + 100;
+    icx_buf_init(&out, max);
+    assert_int_equal(icx_buf_puts(&out, "kept"), ICX_OK);
+    int rc = icx_envelope_sign(&out, unsigned_env.data, unsigned_env.len,
+                               schemas, ph, &err);
+    char want[64];
+    snprintf(want, sizeof want, "exceeds %zu bytes", max);
+    if (rc != ICX_EFULL || strstr(err.msg, want) == NULL)
+        fail_msg("got %s (%s), want ICX_EFULL naming the limit",
+                 icx_rc_name(rc), err.msg);
+    assert_int_equal(out.len, 4);
+    assert_string_equal(out.data, "kept");
+    icx_buf_free(&out);
+    icx_buf_free(&unsigned_env);
+}
+
 struct mutation {
     const char *name;
     const char *from, *to; /* textual change to a valid JP-NPA envelope */
@@ -482,6 +513,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
         cmocka_unit_test(test_build_signed_in_one_pass),
+        cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_signature_position_and_count),
         cmocka_unit_test(test_wrong_keys),
