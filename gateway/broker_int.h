@@ -2,7 +2,8 @@
  * broker_int.h - state shared by the broker's files (broker.c: loop and
  * lifecycle; broker_jobs.c: work done on the pool; broker_in.c: inbound
  * envelopes and receipts; broker_out.c: submit, retries and sending;
- * broker_ctl.c: control requests).  Not a public interface.
+ * broker_ctl.c: control requests; broker_net.c: adapters, what they report
+ * and the inbound limits).  Not a public interface.
  *
  * Everything here is owned by the loop thread except struct icx_gen, which
  * workers read through the reference their job holds.
@@ -143,21 +144,30 @@ typedef struct icx_broker {
 
 int64_t icx_broker_now(void);
 
-/* broker.c */
-int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
-void icx_broker_tx_fail(icx_broker *b);    /* a call inside it failed */
-int icx_broker_tx_failed(const icx_broker *b);
+/* broker_net.c */
+int icx_broker_adapters_open(icx_broker *b, icx_err *err);
+/* Opens again after a reload, waiting out a listen address still held. */
+int icx_broker_adapters_reopen(icx_broker *b, icx_err *err);
+void icx_broker_adapters_close(icx_broker *b);
+/* The endpoint a listening adapter bound, or NULL. */
+const char *icx_broker_endpoint(icx_broker *b);
 /* Sends through the partner's adapter (ICX_SEND_ERROR when unknown). */
 int icx_broker_send(icx_broker *b, const char *partner, int kind,
                     const char *data, size_t len, icx_err *err);
 int icx_broker_connected(icx_broker *b, const char *partner);
 /* The partner's adapter may re-attempt it now (its retry is due). */
 void icx_broker_try_resume(icx_broker *b, const char *partner);
+/* The partner's counters (added on first use; NULL when out of memory). */
+struct peer_state *icx_broker_peer(icx_broker *b, const char *id);
+
+/* broker.c */
+int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
+void icx_broker_tx_fail(icx_broker *b);    /* a call inside it failed */
+int icx_broker_tx_failed(const icx_broker *b);
 void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
                           const char *data, size_t len);
 void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
                            size_t len);
-struct peer_state *icx_broker_peer(icx_broker *b, const char *id);
 void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
                       const char *partner, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
