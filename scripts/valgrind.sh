@@ -13,9 +13,12 @@ export ICX_SOURCE_DIR=$top ICX_BIN=$build/gateway/cli/icx ICX_BUILD_DIR=$build
 vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect
     --error-exitcode=99)
 tests=("$@")
-((${#tests[@]})) || tests=(test_frame test_envelope test_schemas test_config
-                           test_store test_audit test_csv test_normalize
-                           test_translate cli)
+((${#tests[@]})) || tests=(test_frame test_envelope test_schemas test_xsdre
+                           test_xsdv test_config test_store test_audit
+                           test_csv test_normalize test_translate cli)
+# test_xsdv's random edits: fewer under valgrind (each is a parse and two
+# validations); every code path is still reached.
+export ICX_TEST_EDITS=${ICX_TEST_EDITS:-40}
 work=$(mktemp -d "${TMPDIR:-/tmp}/icx-valgrind-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failed=0
