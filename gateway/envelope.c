@@ -164,13 +164,16 @@ static int build_tree(icx_xmldoc **out, const icx_header *h,
                              probe.payload_name);
             goto out;
         }
-        xmlNodePtr copy = xmlDocCopyNode(proot, ed, 1);
-        if (copy == NULL) {
-            rc = icx_err_set(err, ICX_ENOMEM, "cannot copy payload");
+        /* Moved, not copied: the payload tree changes documents, and
+         * libxml2 fixes its namespace references for the new place. */
+        xmlUnlinkNode(proot);
+        if (xmlDOMWrapAdoptNode(NULL, icx_xml_raw(pdoc), proot, ed, pl, 0) !=
+            0) {
+            xmlFreeNode(proot);
+            rc = icx_err_set(err, ICX_ENOMEM, "cannot move the payload");
             goto out;
         }
-        xmlAddChild(pl, copy);
-        xmlReconciliateNs(ed, copy);
+        xmlAddChild(pl, proot);
     }
     rc = validate(schemas, edoc, "envelope", err);
     if (rc < 0) {

@@ -57,7 +57,22 @@ struct parser {
     int bad;
 };
 
+/* The automaton made deterministic, in one block so that a match touches
+ * few cache lines (matching runs between parsing and signing, which evict
+ * them).  Bytes fall into byte_class[] classes (ASCII characters that act
+ * alike, the lead byte of any other character, continuation bytes, which
+ * leave the state alone); cells[s * nclass + class] is the next state, in
+ * one byte each when there are at most 256 states.  State 0 is the start;
+ * dead and unsure are absorbing states. */
+struct dfa {
+    int nclass, unsure, wide;
+    unsigned char byte_class[256];
+    unsigned char *accept;  /* inside this block */
+    void *cells;            /* inside this block */
+};
+
 struct icx_xsdre {
+    struct dfa *dfa;     /* NULL: the position automaton is simulated */
     int npos;
     int nullable;
     bits first, last;
@@ -66,16 +81,6 @@ struct icx_xsdre {
     bits nonascii_yes;   /* positions matching any non-ASCII character */
     bits nonascii_unsure;
     struct cls cls[ICX_XSDRE_MAX_POS];
-    /* The same automaton made deterministic, when small enough.  Bytes
-     * fall into byte_class[] classes (ASCII characters that act alike,
-     * the lead byte of any other character, continuation bytes, which
-     * leave the state alone); dfa[s * nclass + class] is the next state.
-     * State 0 is the start; dead and unsure are absorbing states. */
-    uint16_t *dfa;
-    uint8_t *dfa8;         /* the same table when there are <= 256 states */
-    unsigned char *dfa_accept;
-    int ndfa, nclass, dead, unsure;
-    unsigned char byte_class[256];
 };
 
 /* ---- bit sets ------------------------------------------------------------ */
@@ -546,43 +551,40 @@ static int compress_dfa(icx_xsdre *re, const uint16_t *t,
         }
         col_class[col] = k;
     }
-    int total = n + 2;
-    re->dead = n;
-    re->unsure = n + 1;
-    re->nclass = nclass;
-    re->dfa = malloc((size_t)total * (size_t)nclass * sizeof *re->dfa);
-    re->dfa_accept = calloc((size_t)total, 1);
-    if (re->dfa == NULL || re->dfa_accept == NULL)
+    int total = n + 2, dead = n, unsure = n + 1, wide = total > 256;
+    size_t cells = (size_t)total * (size_t)nclass;
+    struct dfa *d = malloc(sizeof *d + (size_t)total +
+                           cells * (wide ? sizeof(uint16_t) : 1) + 2);
+    if (d == NULL)
         return -1;
-    memcpy(re->dfa_accept, acc, (size_t)n);
+    d->nclass = nclass;
+    d->unsure = unsure;
+    d->wide = wide;
+    d->accept = (unsigned char *)(d + 1);
+    /* cells after accept, two-byte aligned */
+    d->cells = d->accept + total + ((size_t)total & 1);
+    memset(d->accept, 0, (size_t)total);
+    memcpy(d->accept, acc, (size_t)n);
     for (int st = 0; st < total; st++) {
         for (int k = 0; k < nclass; k++) {
-            uint16_t next = (uint16_t)st; /* sinks and continuation bytes */
+            unsigned next = (unsigned)st; /* sinks, continuation bytes */
             if (st < n && rep[k] < COLS) {
                 next = t[st * COLS + rep[k]];
-                next = next == T_DEAD     ? (uint16_t)re->dead
-                       : next == T_UNSURE ? (uint16_t)re->unsure
+                next = next == T_DEAD     ? (unsigned)dead
+                       : next == T_UNSURE ? (unsigned)unsure
                                           : next;
             }
-            re->dfa[st * nclass + k] = next;
+            if (wide)
+                ((uint16_t *)d->cells)[st * nclass + k] = (uint16_t)next;
+            else
+                ((uint8_t *)d->cells)[st * nclass + k] = (uint8_t)next;
         }
     }
     for (int b = 0; b < 256; b++)
-        re->byte_class[b] = (unsigned char)col_class[b < 0x80   ? b
-                                                     : b < 0xC0 ? COLS
-                                                                : 128];
-    re->ndfa = total;
-    /* Small tables stay in fewer cache lines: matching runs between
-     * parsing and signing, which evict them. */
-    if (total <= 256) {
-        size_t cells = (size_t)total * (size_t)nclass;
-        if ((re->dfa8 = malloc(cells)) == NULL)
-            return -1;
-        for (size_t i = 0; i < cells; i++)
-            re->dfa8[i] = (uint8_t)re->dfa[i];
-        free(re->dfa);
-        re->dfa = NULL;
-    }
+        d->byte_class[b] = (unsigned char)col_class[b < 0x80   ? b
+                                                   : b < 0xC0 ? COLS
+                                                              : 128];
+    re->dfa = d;
     return 0;
 }
 
@@ -682,36 +684,34 @@ void icx_xsdre_free(icx_xsdre **rep)
     if (rep == NULL || *rep == NULL)
         return;
     free((*rep)->dfa);
-    free((*rep)->dfa8);
-    free((*rep)->dfa_accept);
     free(*rep);
     *rep = NULL;
 }
 
-static enum icx_xsdre_result match_dfa(const icx_xsdre *re, const char *s,
+static enum icx_xsdre_result match_dfa(const struct dfa *d, const char *s,
                                        size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
-    unsigned nclass = (unsigned)re->nclass, state = 0;
-    if (re->dfa8 != NULL) {
-        const uint8_t *t = re->dfa8;
+    unsigned nclass = (unsigned)d->nclass, state = 0;
+    if (!d->wide) {
+        const uint8_t *t = d->cells;
         for (size_t i = 0; i < len; i++)
-            state = t[state * nclass + re->byte_class[u[i]]];
+            state = t[state * nclass + d->byte_class[u[i]]];
     } else {
-        const uint16_t *t = re->dfa;
+        const uint16_t *t = d->cells;
         for (size_t i = 0; i < len; i++)
-            state = t[state * nclass + re->byte_class[u[i]]];
+            state = t[state * nclass + d->byte_class[u[i]]];
     }
-    if ((int)state == re->unsure)
+    if ((int)state == d->unsure)
         return ICX_XSDRE_UNSURE;
-    return re->dfa_accept[state] ? ICX_XSDRE_YES : ICX_XSDRE_NO;
+    return d->accept[state] ? ICX_XSDRE_YES : ICX_XSDRE_NO;
 }
 
 enum icx_xsdre_result icx_xsdre_match(const icx_xsdre *re, const char *s,
                                       size_t len)
 {
-    if (re->dfa != NULL || re->dfa8 != NULL)
-        return match_dfa(re, s, len);
+    if (re->dfa != NULL)
+        return match_dfa(re->dfa, s, len);
     bits live;
     memset(&live, 0, sizeof live);
     for (size_t i = 0; i < len;) {
