@@ -490,7 +490,8 @@ int icx_spill_rewind(icx_spill *s, icx_err *err)
         return icx_err_set(err, ICX_EINVAL, "spill: unusable after an error");
     if (s->state == ADDING) {
         if (s->nruns == 0) {
-            qsort_r(s->idx, s->nidx, sizeof *s->idx, idx_cmp, s->arena);
+            if (s->nidx > 1) /* an empty spill may have no index at all */
+                qsort_r(s->idx, s->nidx, sizeof *s->idx, idx_cmp, s->arena);
             s->in_memory = 1;
         } else {
             if (s->nidx > 0 && (rc = batch_flush(s, err)) < 0)
