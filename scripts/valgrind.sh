@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs a chosen subset of the tests under valgrind memcheck, from the
 # normal build (build/): the unit tests of the parsers, signatures, store,
-# audit log and configuration, and the offline `icx` commands on a signed,
-# a tampered and a hostile envelope.  Any memory error or a definite or
+# the loop's group commit, receipts, audit log and configuration, and the
+# offline `icx` commands on a signed, a tampered and a hostile envelope.  Any memory error or a definite or
 # indirect leak fails the run.  Usage: scripts/valgrind.sh [TEST...]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,8 +14,9 @@ vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect
     --error-exitcode=99)
 tests=("$@")
 ((${#tests[@]})) || tests=(test_frame test_envelope test_schemas test_xsdre
-                           test_xsdv test_config test_store test_audit
-                           test_csv test_normalize test_translate cli)
+                           test_xsdv test_config test_store test_turn
+                           test_receipt test_audit test_csv test_normalize
+                           test_translate cli)
 # test_xsdv's random edits: fewer under valgrind (each is a parse and two
 # validations); every code path is still reached.
 export ICX_TEST_EDITS=${ICX_TEST_EDITS:-40}
