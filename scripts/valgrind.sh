@@ -2,8 +2,9 @@
 # Runs a chosen subset of the tests under valgrind memcheck, from the
 # normal build (build/): the unit tests of the parsers, signatures, store,
 # the loop's group commit, receipts, audit log and configuration, and the
-# offline `icx` commands on a signed, a tampered and a hostile envelope.  Any memory error or a definite or
-# indirect leak fails the run.  Usage: scripts/valgrind.sh [TEST...]
+# offline `icx` commands on a signed, a tampered and a hostile envelope.
+# Any memory error or a definite or indirect leak fails the run.
+# Usage: scripts/valgrind.sh [TEST...]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/scripts/deps.sh"
