@@ -409,7 +409,7 @@ int icx_envelope_verify(icx_header *h, const char *data, size_t len,
                             h->sender);
         goto out;
     }
-    rc = icx_xmlsig_verify(doc, key, err);
+    rc = icx_xmlsig_verify_checked(doc, key, err); /* profile: above */
     if (rc < 0) {
         if (err != NULL && err->reason == ICX_REASON_SIG_INVALID)
             icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SIG_INVALID,

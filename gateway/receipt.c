@@ -17,6 +17,7 @@
 #include <libxml/tree.h>
 
 #include "util.h"
+#include "xmlnode.h"
 
 int icx_receipt_payload(icx_buf *out, const icx_receipt *r, icx_err *err)
 {
@@ -104,25 +105,12 @@ static int is_ns(xmlNodePtr n, const char *ns, const char *name)
 static int child_text(char *dst, size_t len, xmlNodePtr parent,
                       const char *name)
 {
+    const xmlNode *c = icx_xn_child(parent, name);
     dst[0] = '\0';
-    for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, BAD_CAST name))
-            continue;
-        size_t n = 0;
-        for (xmlNodePtr t = c->children; t != NULL; t = t->next) {
-            if ((t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE) ||
-                t->content == NULL)
-                continue;
-            size_t k = strlen((const char *)t->content);
-            if (k > len - 1 - n)
-                k = len - 1 - n;
-            memcpy(dst + n, t->content, k);
-            n += k;
-        }
-        dst[n] = '\0';
-        return ICX_OK;
-    }
-    return ICX_ENOTFOUND;
+    if (c == NULL)
+        return ICX_ENOTFOUND;
+    icx_xn_text(dst, len, c);
+    return ICX_OK;
 }
 
 /* One parse of the envelope (already verified, so schema-valid): the

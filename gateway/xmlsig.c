@@ -552,6 +552,13 @@ int icx_xmlsig_verify(icx_xmldoc *doc, const icx_verkey *key, icx_err *err)
     int rc = icx_xmlsig_check_profile(doc, err);
     if (rc < 0)
         return rc;
+    return icx_xmlsig_verify_checked(doc, key, err);
+}
+
+int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
+                              icx_err *err)
+{
+    int rc = ICX_OK;
     xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
     xmlNodePtr sig = NULL;
     for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))

@@ -56,5 +56,10 @@ int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err);
 int icx_xmlsig_check_added(icx_xmldoc *doc, icx_err *err);
 /* Profile check, then cryptographic verification with key. */
 int icx_xmlsig_verify(icx_xmldoc *doc, const icx_verkey *key, icx_err *err);
+/* The verification alone, for a tree that icx_xmlsig_check_profile has
+ * just passed (icx_envelope_verify checks the profile first, to name the
+ * exact rule broken, and does not scan the document a second time). */
+int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
+                              icx_err *err);
 
 #endif

@@ -17,6 +17,9 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+#include "mapping.h"
+
 enum { ICX_EXIT_OK = 0, ICX_EXIT_REFUSED = 1, ICX_EXIT_USAGE = 2,
        ICX_EXIT_FAILURE = 3, ICX_EXIT_NODAEMON = 4 };
 
@@ -40,6 +43,10 @@ int icx_cmd_pull(int argc, char **argv);
 /* A mapping profile by path, or by name under config/mappings/ (or
  * mappings/ beside CONFIG); malloc'ed. */
 char *icx_cli_profile_path(const char *p, const char *config);
+/* Loads the profile at ppath into *m; on refusal prints its report and
+ * error and returns the exit code (ICX_EXIT_OK when loaded).  report is
+ * the caller's buffer for the loader's findings. */
+int icx_cli_mapping_load(icx_mapping **m, const char *ppath, icx_buf *report);
 
 /* The payload bytes a page may take so that, signed in an envelope, it
  * fits limits.max_message_bytes: the envelope is given 32 KiB (as the

@@ -377,12 +377,8 @@ int icx_cli_submit_profile(const char *socket_path, const char *profile,
     }
     if ((code = partners(&s, &cfg, config, &report)) != ICX_EXIT_OK)
         goto out;
-    if ((rc = icx_mapping_load(&m, ppath, &report, &err)) < 0) {
-        fputs(report.data ? report.data : "", stderr);
-        icx_cli_error("profile %s refused: %s", ppath, err.msg);
-        code = icx_cli_exit_for(rc);
+    if ((code = icx_cli_mapping_load(&m, ppath, &report)) != ICX_EXIT_OK)
         goto out;
-    }
     s.category = icx_translate_category(m);
     s.page_bytes = icx_cli_page_bytes(cfg->max_message_bytes);
     /* Check everything; keep the payloads of one page.  A list's pages do

@@ -82,6 +82,18 @@ static int write_out(const char *path, const icx_buf *b, icx_err *err)
 }
 
 /* A bare profile name is looked up in the mappings folder. */
+int icx_cli_mapping_load(icx_mapping **m, const char *ppath, icx_buf *report)
+{
+    icx_err err;
+    icx_err_clear(&err);
+    int rc = icx_mapping_load(m, ppath, report, &err);
+    if (rc == ICX_OK)
+        return ICX_EXIT_OK;
+    fputs(report->data ? report->data : "", stderr);
+    icx_cli_error("profile %s refused: %s", ppath, err.msg);
+    return icx_cli_exit_for(rc);
+}
+
 char *icx_cli_profile_path(const char *p, const char *config)
 {
     icx_buf b;
@@ -389,12 +401,8 @@ int icx_cmd_translate(int argc, char **argv)
     icx_buf_init(&op.env, ICX_TRANSLATE_MAX_PAYLOAD * 2);
     if (ppath == NULL)
         goto out;
-    if ((rc = icx_mapping_load(&m, ppath, &report, &err)) < 0) {
-        fputs(report.data ? report.data : "", stderr);
-        icx_cli_error("profile %s refused: %s", ppath, err.msg);
-        code = icx_cli_exit_for(rc);
+    if ((code = icx_cli_mapping_load(&m, ppath, &report)) != ICX_EXIT_OK)
         goto out;
-    }
     if (a.reverse) {
         code = reverse(&a, in, m);
         goto out;
@@ -709,12 +717,8 @@ int icx_cmd_inbox_export(int argc, char **argv)
     icx_buf_init(&conv, 1024u << 20);
     if (ppath == NULL)
         goto out;
-    if ((rc = icx_mapping_load(&m, ppath, &report, &err)) < 0) {
-        fputs(report.data ? report.data : "", stderr);
-        icx_cli_error("profile %s refused: %s", ppath, err.msg);
-        code = icx_cli_exit_for(rc);
+    if ((code = icx_cli_mapping_load(&m, ppath, &report)) != ICX_EXIT_OK)
         goto out;
-    }
     if (m->kind != ICX_MAP_CASE) {
         icx_cli_error("profile %s is a %s profile; inbox export renders case "
                       "payloads", ppath, icx_map_kind_name(m->kind));
