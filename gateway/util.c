@@ -287,17 +287,35 @@ int icx_sha256_hex(char *out, const void *data, size_t len)
     return ICX_OK;
 }
 
+static void uuid_text(char *out, unsigned char b[16], unsigned version)
+{
+    b[6] = (unsigned char)((b[6] & 0x0f) | (version << 4));
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    char hex[33];
+    icx_hex(hex, b, 16);
+    snprintf(out, ICX_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+             hex + 12, hex + 16, hex + 20);
+}
+
 int icx_uuid4(char *out, icx_err *err)
 {
     unsigned char b[16];
     if (RAND_bytes(b, sizeof b) != 1)
         return icx_err_set(err, ICX_ECRYPTO, "random generator failed");
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    char hex[33];
-    icx_hex(hex, b, sizeof b);
-    snprintf(out, ICX_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-             hex + 12, hex + 16, hex + 20);
+    uuid_text(out, b, 4);
+    return ICX_OK;
+}
+
+int icx_uuid7(char *out, int64_t ms_now, icx_err *err)
+{
+    unsigned char b[16];
+    if (ms_now < 0)
+        return icx_err_set(err, ICX_EINVAL, "time before 1970");
+    if (RAND_bytes(b + 6, sizeof b - 6) != 1)
+        return icx_err_set(err, ICX_ECRYPTO, "random generator failed");
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)((uint64_t)ms_now >> (40 - 8 * i));
+    uuid_text(out, b, 7);
     return ICX_OK;
 }
 

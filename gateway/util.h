@@ -45,6 +45,10 @@ int icx_unhex(unsigned char *out, const char *hex, size_t n);
 int icx_sha256_hex(char *out, const void *data, size_t len);
 /* Random version-4 UUID, lowercase (out >= 37 bytes). */
 int icx_uuid4(char *out, icx_err *err);
+/* Version-7 UUID (RFC 9562), lowercase (out >= 37 bytes): the Unix time
+ * in milliseconds ms_now, then 74 random bits.  Ids made later sort later
+ * (to the millisecond), so an index over them grows at its end. */
+int icx_uuid7(char *out, int64_t ms_now, icx_err *err);
 
 /* Agency id CC-NAME (two capitals, dash, 2-16 of A-Z 0-9) or INT-NAME. */
 int icx_agency_id_valid(const char *id);

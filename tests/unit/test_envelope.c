@@ -508,6 +508,36 @@ static void test_signing_key_mode_refused(void **state)
     assert_non_null(strstr(err.msg, "chmod 600"));
 }
 
+/* MessageIds are version-7 UUIDs: the time in milliseconds up front (so
+ * ids made later sort later), the version and variant bits set, the rest
+ * random. */
+static void test_message_ids_sort_by_time(void **state)
+{
+    (void)state;
+    icx_err err;
+    char a[ICX_UUID_LEN + 1], b[ICX_UUID_LEN + 1], c[ICX_UUID_LEN + 1];
+    assert_int_equal(icx_uuid7(a, INT64_C(1764115200123), &err), 0);
+    assert_int_equal(strlen(a), ICX_UUID_LEN);
+    /* 1764115200123 ms = 0x019abd75b87b */
+    assert_memory_equal(a, "019abd75-b87b-7", 15);
+    assert_true(strchr("89ab", a[19]) != NULL);
+    assert_int_equal(icx_uuid7(b, INT64_C(1764115200123), &err), 0);
+    assert_string_not_equal(a, b); /* same millisecond, random tail */
+    assert_int_equal(icx_uuid7(c, INT64_C(1764115200124), &err), 0);
+    assert_true(strcmp(a, c) < 0 && strcmp(b, c) < 0);
+    assert_int_equal(icx_uuid7(c, -1, &err), ICX_EINVAL);
+
+    icx_header h1, h2;
+    memset(&h1, 0, sizeof h1);
+    memset(&h2, 0, sizeof h2);
+    assert_int_equal(icx_header_stamp(&h1, time(NULL), &err), 0);
+    struct timespec pause = {0, 2000000};
+    nanosleep(&pause, NULL);
+    assert_int_equal(icx_header_stamp(&h2, time(NULL), &err), 0);
+    assert_int_equal(h1.message_id[14], '7');
+    assert_true(strcmp(h1.message_id, h2.message_id) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_bytes_and_limits),
         cmocka_unit_test(test_build_refuses_bad_input),
         cmocka_unit_test(test_signing_key_mode_refused),
+        cmocka_unit_test(test_message_ids_sort_by_time),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
