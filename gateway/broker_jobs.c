@@ -111,9 +111,14 @@ static void run_verify(struct bjob *j)
         .created_past_s = cfg->created_past_s,
         .created_future_s = cfg->created_future_s,
     };
+    icx_xmldoc *tree = NULL;
     icx_err_clear(&j->err);
     icx_sha256_hex(j->sha256, j->data, j->len);
-    j->rc = icx_envelope_verify(&j->h, j->data, j->len, &p, &j->err);
+    /* A receipt is read from the tree its verification parsed. */
+    j->rc = icx_envelope_verify_tree(&j->h,
+                                     j->kind == ICX_FRAME_RECEIPT ? &tree
+                                                                  : NULL,
+                                     j->data, j->len, &p, &j->err);
     if (j->rc == ICX_OK) {
         j->sig_ok = 1;
         j->rc = check_partner_policy(j, cfg);
@@ -121,10 +126,9 @@ static void run_verify(struct bjob *j)
         j->sig_ok = 1;
     }
     if (j->kind == ICX_FRAME_RECEIPT) {
-        if (j->rc == ICX_OK) {
-            icx_xml_limits lim = p.limits;
-            j->rc = icx_receipt_read(&j->rcpt, j->data, j->len, &lim, &j->err);
-        }
+        if (j->rc == ICX_OK)
+            j->rc = icx_receipt_read_tree(&j->rcpt, tree, &j->err);
+        icx_xml_free(&tree);
         return;
     }
     /* Every envelope gets a receipt.  One refused before its MessageId

@@ -376,12 +376,21 @@ static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
 int icx_envelope_verify(icx_header *h, const char *data, size_t len,
                         const icx_verify_policy *p, icx_err *err)
 {
+    return icx_envelope_verify_tree(h, NULL, data, len, p, err);
+}
+
+int icx_envelope_verify_tree(icx_header *h, icx_xmldoc **tree,
+                             const char *data, size_t len,
+                             const icx_verify_policy *p, icx_err *err)
+{
     icx_xmldoc *doc = NULL;
     const icx_verkey *key;
     time_t now = p->now ? p->now : time(NULL), created, expires;
     int rc;
 
     memset(h, 0, sizeof *h);
+    if (tree != NULL)
+        *tree = NULL;
     rc = icx_xml_parse(&doc, data, len, &p->limits, err);
     if (rc < 0)
         goto out;
@@ -448,6 +457,10 @@ int icx_envelope_verify(icx_header *h, const char *data, size_t len,
                                 "Expires %s has passed", h->expires);
             goto out;
         }
+    }
+    if (tree != NULL) {
+        *tree = doc;
+        doc = NULL;
     }
 out:
     icx_xml_free(&doc);

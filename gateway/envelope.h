@@ -94,6 +94,12 @@ typedef struct icx_verify_policy {
  * they are "". */
 int icx_envelope_verify(icx_header *h, const char *data, size_t len,
                         const icx_verify_policy *p, icx_err *err);
+/* The same, and on success *tree receives the verified document (the
+ * caller frees it with icx_xml_free()) so that readers of the payload need
+ * not parse the bytes again.  On failure *tree is NULL. */
+int icx_envelope_verify_tree(icx_header *h, icx_xmldoc **tree,
+                             const char *data, size_t len,
+                             const icx_verify_policy *p, icx_err *err);
 
 /* Reads the header without verifying (for display and routing of
  * envelopes already verified and stored). */

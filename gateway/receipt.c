@@ -5,8 +5,9 @@
  * they hold ids and digests, never payload content.  Retention follows the
  * evidence they attest to: ten years from issue.
  *
- * Reading parses the verified envelope once and takes the fields from the
- * tree in place; libxml2 memory stays inside the document (freed with it).
+ * Reading takes the fields from the verified envelope's tree in place (the
+ * broker hands over the tree its verification parsed); libxml2 memory stays
+ * inside the document (freed with it).
  */
 #include "receipt.h"
 
@@ -113,43 +114,31 @@ static int child_text(char *dst, size_t len, xmlNodePtr parent,
     return ICX_OK;
 }
 
-/* One parse of the envelope (already verified, so schema-valid): the
- * Receipt is read where it sits, under Envelope/Payload. */
-int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
-                     const icx_xml_limits *lim, icx_err *err)
+/* The envelope is already verified, so schema-valid: the Receipt is read
+ * where it sits, under Envelope/Payload. */
+int icx_receipt_read_tree(icx_receipt *r, icx_xmldoc *doc, icx_err *err)
 {
-    icx_xmldoc *doc = NULL;
     char status[16];
-    int rc;
 
     memset(r, 0, sizeof *r);
-    rc = icx_xml_parse(&doc, env, len, lim, err);
-    if (rc < 0)
-        goto out;
     xmlNodePtr top = xmlDocGetRootElement(icx_xml_raw(doc));
     xmlNodePtr hdr = is_ns(top, ICX_ENVELOPE_NS, "Envelope")
                          ? first_elem(top->children) : NULL;
     xmlNodePtr pl = hdr != NULL ? first_elem(hdr->next) : NULL;
     xmlNodePtr root = is_ns(pl, ICX_ENVELOPE_NS, "Payload")
                           ? first_elem(pl->children) : NULL;
-    if (root == NULL) {
-        rc = icx_err_set(err, ICX_EINVAL, "envelope has no payload");
-        goto out;
-    }
-    if (!is_ns(root, ICX_RECEIPT_NS, "Receipt")) {
-        rc = icx_err_set(err, ICX_EINVAL, "payload is not a Receipt");
-        goto out;
-    }
+    if (root == NULL)
+        return icx_err_set(err, ICX_EINVAL, "envelope has no payload");
+    if (!is_ns(root, ICX_RECEIPT_NS, "Receipt"))
+        return icx_err_set(err, ICX_EINVAL, "payload is not a Receipt");
     if (child_text(status, sizeof status, root, "Status") < 0 ||
         child_text(r->ref_message_id, sizeof r->ref_message_id, root,
                    "RefToMessageId") < 0 ||
         child_text(r->ref_sender, sizeof r->ref_sender, root, "RefSender") < 0 ||
         child_text(r->digest, sizeof r->digest, root, "MessageDigest") < 0 ||
         child_text(r->received_at, sizeof r->received_at, root,
-                   "ReceivedAt") < 0) {
-        rc = icx_err_set(err, ICX_EINVAL, "Receipt lacks a required field");
-        goto out;
-    }
+                   "ReceivedAt") < 0)
+        return icx_err_set(err, ICX_EINVAL, "Receipt lacks a required field");
     r->positive = strcmp(status, "positive") == 0;
     child_text(r->hop, sizeof r->hop, root, "Hop");
     if (child_text(r->detail, sizeof r->detail, root, "Reason") == ICX_OK) {
@@ -163,11 +152,19 @@ int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
                 xmlFree(code);
             }
     }
-    if (!r->positive && r->reason[0] == '\0') {
-        rc = icx_err_set(err, ICX_EINVAL, "negative Receipt without a Reason");
-        goto out;
-    }
-out:
+    if (!r->positive && r->reason[0] == '\0')
+        return icx_err_set(err, ICX_EINVAL, "negative Receipt without a Reason");
+    return ICX_OK;
+}
+
+int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
+                     const icx_xml_limits *lim, icx_err *err)
+{
+    icx_xmldoc *doc = NULL;
+    memset(r, 0, sizeof *r);
+    int rc = icx_xml_parse(&doc, env, len, lim, err);
+    if (rc == ICX_OK)
+        rc = icx_receipt_read_tree(r, doc, err);
     icx_xml_free(&doc);
     return rc;
 }

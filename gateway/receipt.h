@@ -45,5 +45,7 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
 /* Reads the Receipt payload of an envelope that has been verified. */
 int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
                      const icx_xml_limits *lim, icx_err *err);
+/* The same from the verified envelope's tree (borrowed, not changed). */
+int icx_receipt_read_tree(icx_receipt *r, icx_xmldoc *env, icx_err *err);
 
 #endif

@@ -128,6 +128,25 @@ static void test_round_trip(void **state)
         expect_str("reason", got.reason, r.reason);
         expect_str("detail", got.detail, r.detail);
         expect_str("hop", got.hop, r.hop);
+
+        /* The broker's way: read from the tree the verification parsed. */
+        icx_xmldoc *tree = NULL;
+        icx_receipt from_tree;
+        if (icx_envelope_verify_tree(&h, &tree, out.data, out.len, &p,
+                                     &err) < 0)
+            fail_msg("%s: verify (tree): %s", cases[i].name, err.msg);
+        assert_non_null(tree);
+        if (icx_receipt_read_tree(&from_tree, tree, &err) < 0)
+            fail_msg("%s: read (tree): %s", cases[i].name, err.msg);
+        assert_memory_equal(&from_tree, &got, sizeof got);
+        icx_xml_free(&tree);
+
+        /* A refused envelope hands out no tree. */
+        p.self = "PH-NBI";
+        assert_int_equal(icx_envelope_verify_tree(&h, &tree, out.data, out.len,
+                                                  &p, &err), ICX_EBADSIG);
+        assert_int_equal(err.reason, ICX_REASON_WRONG_RECIPIENT);
+        assert_null(tree);
         icx_buf_free(&out);
     }
 }
