@@ -12,6 +12,7 @@
  */
 #include "envelope.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <libxml/tree.h>
 
 #include "util.h"
+#include "xmlnode.h"
 
 static int is_env(xmlNodePtr n, const char *name)
 {
@@ -73,40 +75,94 @@ int icx_header_stamp(icx_header *h, time_t now, icx_err *err)
     return ICX_OK;
 }
 
-static int put_elem(icx_buf *b, const char *name, const char *value)
+#define HFIELD(f) offsetof(icx_header, f), sizeof ((icx_header *)0)->f
+/* The header's elements in schema order, before Handling. */
+static const struct header_field {
+    const char *name;
+    size_t off, len;
+    int required;
+} header_fields[] = {
+    {"MessageId", HFIELD(message_id), 1},
+    {"ConversationId", HFIELD(conversation_id), 0},
+    {"RefToMessageId", HFIELD(ref_to_message_id), 0},
+    {"Sender", HFIELD(sender), 1},
+    {"Recipient", HFIELD(recipient), 1},
+    {"Created", HFIELD(created), 1},
+    {"Expires", HFIELD(expires), 0},
+    {"Category", HFIELD(category), 1},
+};
+
+/* Handling's attributes. */
+static const struct handling_attr {
+    const char *name;
+    size_t off, len;
+} handling_attrs[] = {
+    {"tlp", HFIELD(tlp)},
+    {"code", HFIELD(hcode)},
+    {"legalBasis", HFIELD(legal_basis)},
+    {"retainUntil", HFIELD(retain_until)},
+};
+
+static int header_value_error(icx_err *err, int rc, const char *what)
 {
-    if (value == NULL || value[0] == '\0')
-        return ICX_OK;
-    int rc = icx_buf_printf(b, "<%s>", name);
-    if (rc == ICX_OK)
-        rc = icx_buf_put_xml(b, value);
-    if (rc == ICX_OK)
-        rc = icx_buf_printf(b, "</%s>", name);
-    return rc;
+    if (rc == ICX_EINVAL)
+        return icx_err_set(err, rc, "header: %s is not UTF-8 XML text",
+                           what);
+    return icx_err_set(err, rc, "out of memory");
 }
 
-/* The envelope text with an empty Payload element. */
-static int header_xml(icx_buf *b, const icx_header *h)
+/* Envelope with the Header of h and an empty Payload, made in d but not
+ * attached: *env receives it (the caller attaches or frees it), *payload
+ * its Payload element.  Schema validation of the whole envelope decides
+ * whether the values are right; this only builds what they say. */
+static int header_tree(xmlDocPtr d, const icx_header *h, xmlNodePtr *env,
+                       xmlNodePtr *payload, icx_err *err)
 {
-    int rc = icx_buf_puts(b, "<Envelope xmlns=\"" ICX_ENVELOPE_NS "\">"
-                             "<Header>");
-    if (rc == ICX_OK) rc = put_elem(b, "MessageId", h->message_id);
-    if (rc == ICX_OK) rc = put_elem(b, "ConversationId", h->conversation_id);
-    if (rc == ICX_OK) rc = put_elem(b, "RefToMessageId", h->ref_to_message_id);
-    if (rc == ICX_OK) rc = put_elem(b, "Sender", h->sender);
-    if (rc == ICX_OK) rc = put_elem(b, "Recipient", h->recipient);
-    if (rc == ICX_OK) rc = put_elem(b, "Created", h->created);
-    if (rc == ICX_OK) rc = put_elem(b, "Expires", h->expires);
-    if (rc == ICX_OK) rc = put_elem(b, "Category", h->category);
-    if (rc == ICX_OK) rc = icx_buf_puts(b, "<Handling tlp=\"");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->tlp);
-    if (rc == ICX_OK) rc = icx_buf_puts(b, "\" code=\"");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->hcode);
-    if (rc == ICX_OK) rc = icx_buf_puts(b, "\" legalBasis=\"");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->legal_basis);
-    if (rc == ICX_OK) rc = icx_buf_puts(b, "\" retainUntil=\"");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(b, h->retain_until);
-    if (rc == ICX_OK) rc = icx_buf_puts(b, "\"/></Header><Payload/></Envelope>");
+    xmlNodePtr root = xmlNewDocNode(d, NULL, BAD_CAST "Envelope", NULL);
+    xmlNsPtr ns = root != NULL
+                      ? xmlNewNs(root, BAD_CAST ICX_ENVELOPE_NS, NULL) : NULL;
+    xmlNodePtr hdr = NULL, handling = NULL;
+    *env = NULL;
+    if (ns == NULL) {
+        xmlFreeNode(root);
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    }
+    xmlSetNs(root, ns);
+    int rc = icx_xn_add(root, "Header", NULL, &hdr);
+    if (rc < 0)
+        goto fail_mem;
+    for (size_t i = 0; i < sizeof header_fields / sizeof header_fields[0];
+         i++) {
+        const char *v = (const char *)h + header_fields[i].off;
+        if (v[0] == '\0')
+            continue;
+        rc = icx_xn_add(hdr, header_fields[i].name, v, NULL);
+        if (rc < 0) {
+            header_value_error(err, rc, header_fields[i].name);
+            goto fail;
+        }
+    }
+    rc = icx_xn_add(hdr, "Handling", NULL, &handling);
+    if (rc < 0)
+        goto fail_mem;
+    for (size_t i = 0; i < sizeof handling_attrs / sizeof handling_attrs[0];
+         i++) {
+        rc = icx_xn_set_attr(handling, handling_attrs[i].name,
+                             (const char *)h + handling_attrs[i].off);
+        if (rc < 0) {
+            header_value_error(err, rc, handling_attrs[i].name);
+            goto fail;
+        }
+    }
+    rc = icx_xn_add(root, "Payload", NULL, payload);
+    if (rc < 0)
+        goto fail_mem;
+    *env = root;
+    return ICX_OK;
+fail_mem:
+    header_value_error(err, rc, "");
+fail:
+    xmlFreeNode(root);
     return rc;
 }
 
@@ -119,80 +175,62 @@ static int validate(const icx_schemas *schemas, icx_xmldoc *doc,
     return rc;
 }
 
-/* header + payload -> a validated envelope tree in *out. */
+/* header + payload document (taken) -> a validated envelope tree in
+ * *out.  The envelope is made in the payload's document around its root,
+ * so the payload is neither copied nor moved between documents. */
 static int build_tree(icx_xmldoc **out, const icx_header *h,
-                      const char *payload, size_t payload_len,
-                      const icx_schemas *schemas, size_t max, icx_err *err)
+                      icx_xmldoc **payload, const icx_schemas *schemas,
+                      icx_err *err)
 {
+    icx_xmldoc *doc = *payload;
+    xmlDocPtr d = icx_xml_raw(doc);
+    xmlNodePtr proot = xmlDocGetRootElement(d), env = NULL, pl = NULL;
+    icx_header probe = *h;
     int rc;
-    icx_buf text;
-    icx_xmldoc *pdoc = NULL, *edoc = NULL;
-    icx_xml_limits lim = {max, 64};
 
     *out = NULL;
-    icx_buf_init(&text, 64 * 1024);
-    rc = icx_xml_parse(&pdoc, payload, payload_len, &lim, err);
+    *payload = NULL;
+    snprintf(probe.payload_ns, sizeof probe.payload_ns, "%s",
+             proot->ns ? (const char *)proot->ns->href : "");
+    snprintf(probe.payload_name, sizeof probe.payload_name, "%s",
+             (const char *)proot->name);
+    if (!category_matches(&probe)) {
+        rc = icx_err_set(err, ICX_EINVAL, "category %s cannot carry a "
+                         "{%s}%s payload", h->category, probe.payload_ns,
+                         probe.payload_name);
+        goto out;
+    }
+    rc = header_tree(d, h, &env, &pl, err);
+    if (rc < 0)
+        goto out;
+    xmlDocSetRootElement(d, env); /* unlinks the payload root */
+    xmlAddChild(pl, proot);
+    rc = validate(schemas, doc, "envelope", err);
+    if (rc < 0) {
+        rc = ICX_EINVAL;
+        if (err != NULL)
+            err->rc = rc;
+        goto out;
+    }
+    *out = doc;
+    doc = NULL;
+out:
+    icx_xml_free(&doc);
+    return rc;
+}
+
+/* Parses a payload given as text, naming it in errors. */
+static int parse_payload(icx_xmldoc **out, const char *payload,
+                         size_t payload_len, size_t max, icx_err *err)
+{
+    icx_xml_limits lim = {max, 64};
+    int rc = icx_xml_parse(out, payload, payload_len, &lim, err);
     if (rc < 0) {
         icx_err_wrap(err, "payload");
         rc = ICX_EINVAL;
         if (err != NULL)
             err->rc = rc;
-        goto out;
     }
-    rc = header_xml(&text, h);
-    if (rc < 0) {
-        rc = icx_err_set(err, rc, "header too large");
-        goto out;
-    }
-    rc = icx_xml_parse(&edoc, text.data, text.len, &lim, err);
-    if (rc < 0) {
-        icx_err_wrap(err, "header");
-        rc = ICX_EINVAL;
-        if (err != NULL)
-            err->rc = rc;
-        goto out;
-    }
-    {
-        xmlDocPtr ed = icx_xml_raw(edoc);
-        xmlNodePtr root = xmlDocGetRootElement(ed);
-        xmlNodePtr hdr = elem_after(root->children);
-        xmlNodePtr pl = elem_after(hdr->next);
-        xmlNodePtr proot = xmlDocGetRootElement(icx_xml_raw(pdoc));
-        icx_header probe = *h;
-        snprintf(probe.payload_ns, sizeof probe.payload_ns, "%s",
-                 proot->ns ? (const char *)proot->ns->href : "");
-        snprintf(probe.payload_name, sizeof probe.payload_name, "%s",
-                 (const char *)proot->name);
-        if (!category_matches(&probe)) {
-            rc = icx_err_set(err, ICX_EINVAL, "category %s cannot carry a "
-                             "{%s}%s payload", h->category, probe.payload_ns,
-                             probe.payload_name);
-            goto out;
-        }
-        /* Moved, not copied: the payload tree changes documents, and
-         * libxml2 fixes its namespace references for the new place. */
-        xmlUnlinkNode(proot);
-        if (xmlDOMWrapAdoptNode(NULL, icx_xml_raw(pdoc), proot, ed, pl, 0) !=
-            0) {
-            xmlFreeNode(proot);
-            rc = icx_err_set(err, ICX_ENOMEM, "cannot move the payload");
-            goto out;
-        }
-        xmlAddChild(pl, proot);
-    }
-    rc = validate(schemas, edoc, "envelope", err);
-    if (rc < 0) {
-        rc = ICX_EINVAL;
-        if (err != NULL)
-            err->rc = rc;
-        goto out;
-    }
-    *out = edoc;
-    edoc = NULL;
-out:
-    icx_xml_free(&pdoc);
-    icx_xml_free(&edoc);
-    icx_buf_free(&text);
     return rc;
 }
 
@@ -200,8 +238,10 @@ int icx_envelope_build(icx_buf *out, const icx_header *h, const char *payload,
                        size_t payload_len, const icx_schemas *schemas,
                        icx_err *err)
 {
-    icx_xmldoc *doc = NULL;
-    int rc = build_tree(&doc, h, payload, payload_len, schemas, out->max, err);
+    icx_xmldoc *pdoc = NULL, *doc = NULL;
+    int rc = parse_payload(&pdoc, payload, payload_len, out->max, err);
+    if (rc == ICX_OK)
+        rc = build_tree(&doc, h, &pdoc, schemas, err);
     if (rc == ICX_OK)
         rc = icx_xml_serialize(doc, out, err);
     icx_xml_free(&doc);
@@ -213,8 +253,21 @@ int icx_envelope_build_signed(icx_buf *out, const icx_header *h,
                               const icx_schemas *schemas,
                               const icx_signer *signer, icx_err *err)
 {
+    icx_xmldoc *pdoc = NULL;
+    int rc = parse_payload(&pdoc, payload, payload_len, out->max, err);
+    if (rc == ICX_OK)
+        rc = icx_envelope_build_signed_tree(out, h, &pdoc, schemas, signer,
+                                            err);
+    return rc;
+}
+
+int icx_envelope_build_signed_tree(icx_buf *out, const icx_header *h,
+                                   icx_xmldoc **payload,
+                                   const icx_schemas *schemas,
+                                   const icx_signer *signer, icx_err *err)
+{
     icx_xmldoc *doc = NULL;
-    int rc = build_tree(&doc, h, payload, payload_len, schemas, out->max, err);
+    int rc = build_tree(&doc, h, payload, schemas, err);
     if (rc == ICX_OK)
         rc = icx_xmlsig_sign(doc, signer, err);
     if (rc == ICX_OK)
@@ -318,17 +371,7 @@ static int copy_attr(char *dst, size_t dstlen, xmlNodePtr n, const char *name,
 /* Reads the header from a parsed envelope. */
 static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
 {
-    static const struct { const char *name; size_t off, len; int required; }
-    fields[] = {
-        {"MessageId", offsetof(icx_header, message_id), 40, 1},
-        {"ConversationId", offsetof(icx_header, conversation_id), 40, 0},
-        {"RefToMessageId", offsetof(icx_header, ref_to_message_id), 40, 0},
-        {"Sender", offsetof(icx_header, sender), 32, 1},
-        {"Recipient", offsetof(icx_header, recipient), 32, 1},
-        {"Created", offsetof(icx_header, created), 40, 1},
-        {"Expires", offsetof(icx_header, expires), 40, 0},
-        {"Category", offsetof(icx_header, category), 32, 1},
-    };
+    const struct header_field *fields = header_fields;
     memset(h, 0, sizeof *h);
     xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
     if (!is_env(root, "Envelope"))
@@ -339,7 +382,8 @@ static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
         return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
                               "Envelope does not start with Header");
     xmlNodePtr c = elem_after(hdr->children);
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < sizeof header_fields / sizeof header_fields[0];
+         i++) {
         if (is_env(c, fields[i].name)) {
             int rc = copy_text((char *)h + fields[i].off, fields[i].len, c,
                                fields[i].name, err);
@@ -354,14 +398,14 @@ static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
     if (!is_env(c, "Handling"))
         return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
                               "Header/Handling is missing");
-    int rc = copy_attr(h->tlp, sizeof h->tlp, c, "tlp", err);
-    if (rc == ICX_OK) rc = copy_attr(h->hcode, sizeof h->hcode, c, "code", err);
-    if (rc == ICX_OK)
-        rc = copy_attr(h->legal_basis, sizeof h->legal_basis, c, "legalBasis", err);
-    if (rc == ICX_OK)
-        rc = copy_attr(h->retain_until, sizeof h->retain_until, c, "retainUntil", err);
-    if (rc < 0)
-        return rc;
+    for (size_t i = 0; i < sizeof handling_attrs / sizeof handling_attrs[0];
+         i++) {
+        int rc = copy_attr((char *)h + handling_attrs[i].off,
+                           handling_attrs[i].len, c, handling_attrs[i].name,
+                           err);
+        if (rc < 0)
+            return rc;
+    }
     xmlNodePtr pl = elem_after(hdr->next);
     xmlNodePtr p = is_env(pl, "Payload") ? elem_after(pl->children) : NULL;
     if (p != NULL && p->ns != NULL) {

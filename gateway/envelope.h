@@ -58,6 +58,13 @@ int icx_envelope_build_signed(icx_buf *out, const icx_header *h,
                               const char *payload, size_t payload_len,
                               const icx_schemas *schemas,
                               const icx_signer *signer, icx_err *err);
+/* The same with the payload as a parsed document, taken (freed whatever
+ * happens; *payload is NULL after the call): the envelope is made around
+ * it, so the payload is not parsed again. */
+int icx_envelope_build_signed_tree(icx_buf *out, const icx_header *h,
+                                   icx_xmldoc **payload,
+                                   const icx_schemas *schemas,
+                                   const icx_signer *signer, icx_err *err);
 /* Unsigned envelope -> signed envelope bytes in out (schema-checked before
  * and after signing). */
 int icx_envelope_sign(icx_buf *out, const char *xml, size_t len,

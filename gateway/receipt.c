@@ -20,38 +20,56 @@
 #include "util.h"
 #include "xmlnode.h"
 
-int icx_receipt_payload(icx_buf *out, const icx_receipt *r, icx_err *err)
+/* The Receipt payload document for r, built as a tree (nothing to parse;
+ * the envelope is made around it). */
+static int receipt_tree(icx_xmldoc **out, const icx_receipt *r, icx_err *err)
 {
-    int rc = icx_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                               "<Receipt xmlns=\"" ICX_RECEIPT_NS "\"><Status>");
-    if (rc == ICX_OK)
-        rc = icx_buf_printf(out, "%s</Status><RefToMessageId>",
-                            r->positive ? "positive" : "negative");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->ref_message_id);
-    if (rc == ICX_OK) rc = icx_buf_puts(out, "</RefToMessageId><RefSender>");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->ref_sender);
-    if (rc == ICX_OK)
-        rc = icx_buf_puts(out, "</RefSender><MessageDigest algorithm=\"sha256\">");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->digest);
-    if (rc == ICX_OK) rc = icx_buf_puts(out, "</MessageDigest><ReceivedAt>");
-    if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->received_at);
-    if (rc == ICX_OK) rc = icx_buf_puts(out, "</ReceivedAt>");
-    if (rc == ICX_OK && !r->positive) {
-        rc = icx_buf_puts(out, "<Reason code=\"");
-        if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->reason);
-        if (rc == ICX_OK) rc = icx_buf_puts(out, "\">");
-        if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->detail[0] ? r->detail : r->reason);
-        if (rc == ICX_OK) rc = icx_buf_puts(out, "</Reason>");
+    xmlDocPtr d = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = d != NULL ? xmlNewDocNode(d, NULL, BAD_CAST "Receipt",
+                                                NULL)
+                                : NULL;
+    xmlNsPtr ns = root != NULL ? xmlNewNs(root, BAD_CAST ICX_RECEIPT_NS, NULL)
+                               : NULL;
+    xmlNodePtr n = NULL;
+    int rc;
+
+    *out = NULL;
+    if (ns == NULL) {
+        xmlFreeNode(root);
+        xmlFreeDoc(d);
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
     }
-    if (rc == ICX_OK && r->hop[0]) {
-        rc = icx_buf_puts(out, "<Hop>");
-        if (rc == ICX_OK) rc = icx_buf_put_xml(out, r->hop);
-        if (rc == ICX_OK) rc = icx_buf_puts(out, "</Hop>");
-    }
-    if (rc == ICX_OK)
-        rc = icx_buf_puts(out, "</Receipt>\n");
+    xmlSetNs(root, ns);
+    xmlDocSetRootElement(d, root);
+    rc = icx_xml_wrap(out, d, err); /* frees d on failure */
     if (rc < 0)
-        return icx_err_set(err, rc, "receipt payload too large");
+        return rc;
+    rc = icx_xn_add(root, "Status", r->positive ? "positive" : "negative",
+                    NULL);
+    if (rc == ICX_OK)
+        rc = icx_xn_add(root, "RefToMessageId", r->ref_message_id, NULL);
+    if (rc == ICX_OK)
+        rc = icx_xn_add(root, "RefSender", r->ref_sender, NULL);
+    if (rc == ICX_OK)
+        rc = icx_xn_add(root, "MessageDigest", r->digest, &n);
+    if (rc == ICX_OK)
+        rc = icx_xn_set_attr(n, "algorithm", "sha256");
+    if (rc == ICX_OK)
+        rc = icx_xn_add(root, "ReceivedAt", r->received_at, NULL);
+    if (rc == ICX_OK && !r->positive) {
+        rc = icx_xn_add(root, "Reason",
+                        r->detail[0] ? r->detail : r->reason, &n);
+        if (rc == ICX_OK)
+            rc = icx_xn_set_attr(n, "code", r->reason);
+    }
+    if (rc == ICX_OK && r->hop[0])
+        rc = icx_xn_add(root, "Hop", r->hop, NULL);
+    if (rc < 0) {
+        icx_xml_free(out);
+        return icx_err_set(err, rc, rc == ICX_EINVAL
+                                        ? "receipt field is not UTF-8 XML text"
+                                        : "out of memory");
+    }
     return ICX_OK;
 }
 
@@ -60,12 +78,11 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
                          const icx_signer *signer, icx_err *err)
 {
     icx_header h;
-    icx_buf payload;
+    icx_xmldoc *payload = NULL;
     time_t now = time(NULL);
     int rc;
 
     memset(&h, 0, sizeof h);
-    icx_buf_init(&payload, 16 * 1024);
     snprintf(h.sender, sizeof h.sender, "%s", self);
     snprintf(h.recipient, sizeof h.recipient, "%s", to);
     snprintf(h.category, sizeof h.category, "receipt");
@@ -79,11 +96,10 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
     h.retain_until[10] = '\0'; /* the date part */
     rc = icx_header_stamp(&h, now, err);
     if (rc == ICX_OK)
-        rc = icx_receipt_payload(&payload, r, err);
+        rc = receipt_tree(&payload, r, err);
     if (rc == ICX_OK)
-        rc = icx_envelope_build_signed(out, &h, payload.data, payload.len,
-                                       schemas, signer, err);
-    icx_buf_free(&payload);
+        rc = icx_envelope_build_signed_tree(out, &h, &payload, schemas,
+                                            signer, err);
     return rc;
 }
 

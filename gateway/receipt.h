@@ -34,9 +34,6 @@ typedef struct icx_receipt {
     char hop[32];           /* issuing intermediate, "" when final */
 } icx_receipt;
 
-/* The Receipt payload document for r. */
-int icx_receipt_payload(icx_buf *out, const icx_receipt *r, icx_err *err);
-
 /* Builds and signs the receipt envelope from `self` to `to`. */
 int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
                          const char *to, const icx_schemas *schemas,

@@ -1,12 +1,16 @@
 /*
- * xmlnode.c - reading parsed trees (see xmlnode.h).  No allocation except
- * icx_xn_text_dup; reentrant.
+ * xmlnode.c - reading and building trees (see xmlnode.h).  Readers
+ * allocate nothing except icx_xn_text_dup; reentrant.
  */
 #include "xmlnode.h"
 
 #include <string.h>
 
+#include <libxml/chvalid.h>
+#include <libxml/xmlstring.h>
+
 #include "buf.h"
+#include "err.h"
 
 int icx_xn_is(const xmlNode *n, const char *name)
 {
@@ -82,4 +86,51 @@ const char *icx_xn_text_only(const xmlNode *n)
         t = (const char *)c->content;
     }
     return t;
+}
+
+int icx_xn_text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != 0) {
+        if (*p < 0x80) { /* the common case, one byte */
+            if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+                return 0;
+            p++;
+            continue;
+        }
+        int len = 4;
+        int c = xmlGetUTF8Char(p, &len);
+        if (c < 0 || !xmlIsCharQ(c))
+            return 0;
+        p += len;
+    }
+    return 1;
+}
+
+int icx_xn_add(xmlNode *parent, const char *name, const char *text,
+               xmlNode **out)
+{
+    if (text != NULL && !icx_xn_text_ok(text))
+        return ICX_EINVAL;
+    /* Raw: the text is stored as given and escaped on output. */
+    xmlNode *n = xmlNewDocRawNode(parent->doc, parent->ns, BAD_CAST name,
+                                  text != NULL && text[0] != '\0'
+                                      ? BAD_CAST text : NULL);
+    if (n == NULL)
+        return ICX_ENOMEM;
+    if (xmlAddChild(parent, n) == NULL) {
+        xmlFreeNode(n);
+        return ICX_ENOMEM;
+    }
+    if (out != NULL)
+        *out = n;
+    return ICX_OK;
+}
+
+int icx_xn_set_attr(xmlNode *n, const char *name, const char *value)
+{
+    if (!icx_xn_text_ok(value))
+        return ICX_EINVAL;
+    return xmlSetProp(n, BAD_CAST name, BAD_CAST value) != NULL ? ICX_OK
+                                                               : ICX_ENOMEM;
 }

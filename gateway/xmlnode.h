@@ -5,8 +5,13 @@
  * text, so an element's text is one text node; the helpers still read all
  * of it (or refuse to guess) rather than take the first piece.
  *
+ * Writing builds elements and attributes in place of text that would be
+ * parsed: values must be what a parser would give back (UTF-8 made of
+ * XML 1.0 characters), and are escaped when the tree is serialized.
+ *
  * Ownership: results point into the tree (valid until it is freed) except
- * icx_xn_text_dup (malloc'ed) and icx_xn_text (caller's buffer).
+ * icx_xn_text_dup (malloc'ed) and icx_xn_text (caller's buffer).  Nodes
+ * added belong to the tree they are added to.
  */
 #ifndef ICX_XMLNODE_H
 #define ICX_XMLNODE_H
@@ -31,5 +36,15 @@ char *icx_xn_text_dup(const xmlNode *n);
 /* The text of n when it is exactly one text node (borrowed), NULL when n
  * is NULL or has no text or several pieces. */
 const char *icx_xn_text_only(const xmlNode *n);
+
+/* s is UTF-8 made of XML 1.0 characters (what a parser could return). */
+int icx_xn_text_ok(const char *s);
+/* A new last child element of parent, in parent's namespace, holding text
+ * (NULL or "": empty); *out (when not NULL) receives it.  ICX_EINVAL when text is
+ * not XML text (icx_xn_text_ok), ICX_ENOMEM. */
+int icx_xn_add(xmlNode *parent, const char *name, const char *text,
+               xmlNode **out);
+/* Sets attribute name (no namespace) of n; errors as icx_xn_add. */
+int icx_xn_set_attr(xmlNode *n, const char *name, const char *value);
 
 #endif

@@ -491,6 +491,56 @@ static void test_build_refuses_bad_input(void **state)
     rc = icx_envelope_build(&out, &h, payload, payload_len, schemas, &err);
     if (rc != ICX_EINVAL)
         fail_msg("category/payload mismatch: got %s, want ICX_EINVAL", icx_rc_name(rc));
+    /* Header values a parser could not give back: refused by name before
+     * anything is signed or serialized. */
+    static const struct { const char *value, *field; } not_text[] = {
+        {"MLAT \x01 art. 3", "legalBasis"},  /* control character */
+        {"MLAT \xc3\x28 art. 3", "legalBasis"}, /* broken UTF-8 */
+        {"MLAT \xef\xbf\xbe", "legalBasis"},   /* U+FFFE, not a Char */
+    };
+    for (size_t i = 0; i < sizeof not_text / sizeof not_text[0]; i++) {
+        header(&h, "JP-NPA", "PH-NBI");
+        snprintf(h.legal_basis, sizeof h.legal_basis, "%s", not_text[i].value);
+        icx_buf_reset(&out);
+        rc = icx_envelope_build_signed(&out, &h, payload, payload_len,
+                                       schemas, jp, &err);
+        assert_int_equal(rc, ICX_EINVAL);
+        assert_non_null(strstr(err.msg, not_text[i].field));
+        assert_non_null(strstr(err.msg, "not UTF-8 XML text"));
+        assert_int_equal(out.len, 0);
+    }
+    header(&h, "JP-NPA", "PH-NBI");
+    snprintf(h.conversation_id, sizeof h.conversation_id, "\x7f\x80");
+    rc = icx_envelope_build(&out, &h, payload, payload_len, schemas, &err);
+    assert_int_equal(rc, ICX_EINVAL);
+    assert_non_null(strstr(err.msg, "ConversationId"));
+    icx_buf_free(&out);
+}
+
+/* Header text with markup characters survives build, signature and
+ * verification unchanged (the tree is built, not parsed, and escaped when
+ * written). */
+static void test_header_text_escaped(void **state)
+{
+    (void)state;
+    icx_header h, got;
+    icx_err err;
+    icx_buf out;
+    icx_buf_init(&out, 1 << 20);
+    header(&h, "JP-NPA", "PH-NBI");
+    snprintf(h.legal_basis, sizeof h.legal_basis,
+             "MLAT <JP-PH> & \"art. 3\" 'ter'\tnach \xc2\xa7 5");
+    int rc = icx_envelope_build_signed(&out, &h, payload, payload_len,
+                                       schemas, jp, &err);
+    if (rc < 0)
+        fail_msg("build: %s", err.msg);
+    rc = verify_as("PH-NBI", out.data, out.len, &got, &err);
+    if (rc < 0)
+        fail_msg("verify: %s", err.msg);
+    assert_string_equal(got.legal_basis, h.legal_basis);
+    assert_string_equal(got.message_id, h.message_id);
+    assert_string_equal(got.retain_until, h.retain_until);
+    assert_null(strstr(out.data, "<JP-PH>"));
     icx_buf_free(&out);
 }
 
@@ -552,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_build_refuses_bad_input),
         cmocka_unit_test(test_signing_key_mode_refused),
         cmocka_unit_test(test_message_ids_sort_by_time),
+        cmocka_unit_test(test_header_text_escaped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
