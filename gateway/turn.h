@@ -55,7 +55,7 @@
  * at least ICX_TURN_WAL_MIN pages (a page rewritten by many commits is
  * then copied once). */
 #define ICX_TURN_IDLE_MS 2
-#define ICX_TURN_WAL_MIN 256
+#define ICX_TURN_WAL_MIN 1024
 /* WAL pages after which it is copied back even when the loop is busy. */
 #define ICX_TURN_WAL_MAX 8192
 
