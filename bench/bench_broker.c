@@ -23,12 +23,16 @@
  *               outbound.delivered audit time of the message - the time it
  *               was scheduled (CLOCK_REALTIME, same clock as the daemon's
  *               audit timestamps, which have millisecond resolution).
- *   ceiling     on one thread of this process: the bare libxmlsec1 sign
- *               and verify of bare_xmlsec.c over the same documents and
- *               key algorithm: the envelope (signed by the sender,
- *               verified by the receiver) and the receipt (signed by the
- *               receiver, verified by the sender).  Ceiling per core =
- *               1 / (sum of the four operation times); for two cores x2.
+ *   ceiling     in this process: the bare libxmlsec1 sign and verify of
+ *               bare_xmlsec.c over the same documents and key algorithm:
+ *               the envelope (signed by the sender, verified by the
+ *               receiver) and the receipt (signed by the receiver, verified
+ *               by the sender).  On one thread, each operation alone:
+ *               ceiling per core = 1 / (sum of the four operation times).
+ *               On two threads at once, each doing the four in turn: the
+ *               two-core ceiling, measured (the machine's two cores share
+ *               caches, memory and clock, so it can be less than twice
+ *               the one-thread figure).  The ratio is taken against it.
  *
  * The payload is a case referral shaped (sample_env.c) so that the signed
  * envelope the daemon makes has exactly --size bytes; its schema validity
@@ -102,6 +106,7 @@ struct results {
     int ceil_ran;
     double c_sign_env, c_verify_env, c_sign_rcpt, c_verify_rcpt;
     double ceiling1, ceiling_same_size1;
+    double ceiling2; /* measured: the four operations on two threads */
 };
 
 /* ---- clocks ---------------------------------------------------------- */
@@ -602,6 +607,63 @@ static void make_receipt(icx_buf *signed_r, icx_buf *unsigned_r,
     xmlFree(mem);
 }
 
+/* One thread of the two-core ceiling: whole messages (the four
+ * operations in turn) until the time is up. */
+struct ceil_thread {
+    pthread_t tid;
+    pthread_barrier_t *start;
+    double seconds;
+    int ecdsa;
+    xmlSecKeyPtr key, cert;
+    const icx_buf *docs[4]; /* envelope to sign, to verify; receipt, idem */
+    long messages;
+    int failed;
+};
+
+static void *ceil_main(void *arg)
+{
+    struct ceil_thread *c = arg;
+    pthread_barrier_wait(c->start);
+    double t0 = mono_s();
+    do {
+        if (op_sign(c->key, c->ecdsa, c->docs[0]) != 0 ||
+            op_verify(c->cert, c->ecdsa, c->docs[1]) != 0 ||
+            op_sign(c->key, c->ecdsa, c->docs[2]) != 0 ||
+            op_verify(c->cert, c->ecdsa, c->docs[3]) != 0) {
+            c->failed = 1;
+            break;
+        }
+        c->messages++;
+    } while (mono_s() - t0 < c->seconds);
+    return NULL;
+}
+
+/* Messages per second of the bare work on two threads at once: what this
+ * 2-core machine does when both cores run it (shared caches, memory and
+ * clock included), rather than twice the one-thread figure. */
+static double two_thread_rate(const struct ceil_thread *proto)
+{
+    struct ceil_thread t[2];
+    pthread_barrier_t start;
+    if (pthread_barrier_init(&start, NULL, 3) != 0)
+        die("pthread_barrier_init failed", NULL);
+    for (int i = 0; i < 2; i++) {
+        t[i] = *proto;
+        t[i].start = &start;
+        if (pthread_create(&t[i].tid, NULL, ceil_main, &t[i]) != 0)
+            die("cannot start a ceiling thread", NULL);
+    }
+    pthread_barrier_wait(&start);
+    double t0 = mono_s();
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i].tid, NULL);
+    double elapsed = mono_s() - t0;
+    pthread_barrier_destroy(&start);
+    if (t[0].failed || t[1].failed)
+        die("a bare xmlsec operation failed", NULL);
+    return (double)(t[0].messages + t[1].messages) / elapsed;
+}
+
 static int cmp_rate(const void *a, const void *b) { return cmp_double(a, b); }
 
 static double median3(double a, double b, double c)
@@ -653,6 +715,14 @@ static void run_ceiling(const struct opts *o, const icx_buf *unsigned_env,
     r->ceiling1 = 1.0 / (1.0 / r->c_sign_env + 1.0 / r->c_verify_env +
                          1.0 / r->c_sign_rcpt + 1.0 / r->c_verify_rcpt);
     r->ceiling_same_size1 = 1.0 / (2.0 / r->c_sign_env + 2.0 / r->c_verify_env);
+    struct ceil_thread proto = {
+        .seconds = o->ceil_seconds, .ecdsa = ecdsa, .key = key, .cert = cert,
+        .docs = {unsigned_env, signed_env, &ru, &rs},
+    };
+    double two[3];
+    for (int rep = 0; rep < 3; rep++)
+        two[rep] = two_thread_rate(&proto);
+    r->ceiling2 = median3(two[0], two[1], two[2]);
     r->ceil_ran = 1;
     printf("ceiling: bare libxmlsec1, one thread, median of 3 runs of %.1f s "
            "per operation\n", o->ceil_seconds);
@@ -660,8 +730,10 @@ static void run_ceiling(const struct opts *o, const icx_buf *unsigned_env,
            "bytes: sign %.0f/s, verify %.0f/s\n", signed_env->len,
            r->c_sign_env, r->c_verify_env, rs.len, r->c_sign_rcpt,
            r->c_verify_rcpt);
-    printf("  messages/s (2 signatures + 2 verifications): %.0f on one core, "
-           "%.0f on two\n", r->ceiling1, 2 * r->ceiling1);
+    printf("  messages/s (2 signatures + 2 verifications): %.0f on one core "
+           "(x2 = %.0f); %.0f measured on two threads at once (%.2f x one)\n",
+           r->ceiling1, 2 * r->ceiling1, r->ceiling2,
+           r->ceiling2 / r->ceiling1);
     printf("  (with the receipt as large as the envelope: %.0f on one core, "
            "%.0f on two)\n", r->ceiling_same_size1, 2 * r->ceiling_same_size1);
     icx_buf_free(&rs);
@@ -698,7 +770,8 @@ static void usage(FILE *f)
             "  --pid NAME=PID  report the CPU time of this process per message "
             "(up to %d)\n"
             "  --sample FILE   case referral payload to shape\n"
-            "Targets: delivered/s >= %.1f x the 2-core ceiling; at the "
+            "Targets: delivered/s >= %.1f x the 2-core ceiling (measured on two "
+            "threads); at the "
             "latency rate p50 < %.0f ms, p99 < %.0f ms.\n",
             MAX_PIDS, RATIO_TARGET, P50_TARGET_MS, P99_TARGET_MS);
 }
@@ -870,17 +943,22 @@ int main(int argc, char **argv)
         run_ceiling(&o, &unsigned_env, &signed_env, schemas, signer, &r);
 
     char b[10][32];
-    double c2 = 2 * r.ceiling1;
+    /* The target is judged against the two-core ceiling as measured; the
+     * ratio to twice the one-thread figure is printed beside it. */
+    double c2 = r.ceiling2;
     double ratio = r.tp_ran && r.ceil_ran ? r.tp_rate / c2 : NAN;
+    double ratio_x2 = r.tp_ran && r.ceil_ran ? r.tp_rate / (2 * r.ceiling1)
+                                             : NAN;
     int ratio_ok = !isnan(ratio) && ratio >= RATIO_TARGET;
     int lat_ok = r.lat_ran && r.lat_delivered == r.lat_n &&
                  r.p50 < P50_TARGET_MS && r.p99 < P99_TARGET_MS;
-    printf("\nROW %s %zu %s %s %s %s %s %s %s %s %s\n", o.alg, r.env_bytes,
+    printf("\nROW %s %zu %s %s %s %s %s %s %s %s %s %s\n", o.alg, r.env_bytes,
            fmt(b[0], 32, r.tp_ran, "%.0f", r.tp_rate),
            fmt(b[1], 32, r.ceil_ran, "%.0f", r.ceiling1),
            fmt(b[2], 32, r.ceil_ran, "%.0f", c2),
            fmt(b[3], 32, r.tp_ran && r.ceil_ran, "%.2f", ratio),
            !r.tp_ran || !r.ceil_ran ? "-" : ratio_ok ? "met" : "MISSED",
+           fmt(b[7], 32, r.tp_ran && r.ceil_ran, "%.2f", ratio_x2),
            fmt(b[4], 32, r.lat_ran, "%.1f", r.p50),
            fmt(b[5], 32, r.lat_ran, "%.1f", r.p99),
            fmt(b[6], 32, r.lat_ran, "%.1f", r.pmax),
