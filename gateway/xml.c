@@ -293,6 +293,30 @@ static int declared_encoding_ok(const char *data, size_t len)
     return 1;
 }
 
+/* True when libxml2 may read the bytes as they are: no XML declaration
+ * (and no byte order mark), or one of the usual UTF-8 ones.  Anything
+ * else goes through libxml2's UTF-8 decoder, which reads the declared
+ * encoding, and refuses it, as it always has.  The characters parsed are
+ * the same either way (utf8_valid has passed); reading them directly
+ * spares copying the whole document through the decoder. */
+static int plain_utf8(const char *data, size_t len)
+{
+    static const char *const decls[] = {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        "<?xml version=\"1.0\"?>",
+    };
+    if (len < 5 || memcmp(data, "<?xml", 5) != 0)
+        return (unsigned char)data[0] != 0xef;
+    for (size_t i = 0; i < sizeof decls / sizeof decls[0]; i++) {
+        size_t n = strlen(decls[i]);
+        if (len >= n && memcmp(data, decls[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                   const icx_xml_limits *lim, icx_err *err)
 {
@@ -334,7 +358,8 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
     st.max_depth = lim->max_depth > 0 && lim->max_depth <= 256
                        ? lim->max_depth : 256;
     ctxt->_private = &st;
-    doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, "UTF-8",
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL,
+                            plain_utf8(data, len) ? NULL : "UTF-8",
                             XML_PARSE_NONET | XML_PARSE_NOCDATA |
                                 XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (st.reason == ICX_REASON_DOCTYPE) {
