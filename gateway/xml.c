@@ -26,6 +26,10 @@
 #include <string.h>
 #include <strings.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
@@ -218,21 +222,46 @@ void icx_xml_thread_release(void)
     xmlFreeParserCtxt(ctxt);
 }
 
+/* Where the run of ASCII bytes other than NUL that starts at i ends, or
+ * a little before (blocks are stepped over whole; the caller goes on
+ * byte by byte).  Most documents are mostly ASCII, and every document is
+ * checked before it is parsed. */
+static size_t ascii_run(const unsigned char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+    const __m128i zero = _mm_setzero_si128();
+    while (i + 32 <= n) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+        /* High bit of each byte: >= 0x80, or NUL (the compare gives 0xff). */
+        unsigned m = (unsigned)_mm_movemask_epi8(
+                         _mm_or_si128(a, _mm_cmpeq_epi8(a, zero))) |
+                     (unsigned)_mm_movemask_epi8(
+                         _mm_or_si128(b, _mm_cmpeq_epi8(b, zero))) << 16;
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m); /* exactly the first */
+        i += 32;
+    }
+#endif
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (((w | ((w - 0x0101010101010101ull) & ~w)) &
+             0x8080808080808080ull) != 0)
+            break;
+        i += 8;
+    }
+    return i;
+}
+
 /* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL. */
 static int utf8_valid(const unsigned char *s, size_t n, size_t *bad)
 {
     size_t i = 0;
     while (i < n) {
-        /* Eight ASCII bytes at a time, none of them NUL. */
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (((w | ((w - 0x0101010101010101ull) & ~w)) &
-                 0x8080808080808080ull) == 0) {
-                i += 8;
-                continue;
-            }
-        }
+        i = ascii_run(s, i, n);
+        if (i >= n)
+            break;
         unsigned c = s[i];
         size_t k;
         unsigned min, cp;
@@ -293,6 +322,30 @@ static int declared_encoding_ok(const char *data, size_t len)
     return 1;
 }
 
+/* True when libxml2 may read the bytes as they are: no XML declaration
+ * (and no byte order mark), or one of the usual UTF-8 ones.  Anything
+ * else goes through libxml2's UTF-8 decoder, which reads the declared
+ * encoding, and refuses it, as it always has.  The characters parsed are
+ * the same either way (utf8_valid has passed); reading them directly
+ * spares copying the whole document through the decoder. */
+static int plain_utf8(const char *data, size_t len)
+{
+    static const char *const decls[] = {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        "<?xml version=\"1.0\"?>",
+    };
+    if (len < 5 || memcmp(data, "<?xml", 5) != 0)
+        return (unsigned char)data[0] != 0xef;
+    for (size_t i = 0; i < sizeof decls / sizeof decls[0]; i++) {
+        size_t n = strlen(decls[i]);
+        if (len >= n && memcmp(data, decls[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                   const icx_xml_limits *lim, icx_err *err)
 {
@@ -334,7 +387,8 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
     st.max_depth = lim->max_depth > 0 && lim->max_depth <= 256
                        ? lim->max_depth : 256;
     ctxt->_private = &st;
-    doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, "UTF-8",
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL,
+                            plain_utf8(data, len) ? NULL : "UTF-8",
                             XML_PARSE_NONET | XML_PARSE_NOCDATA |
                                 XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (st.reason == ICX_REASON_DOCTYPE) {

@@ -283,11 +283,31 @@ out:
 
 /* ---- profile ---------------------------------------------------------- */
 
+/* The checks below run on every signature made and every one received, so
+ * they copy nothing and format a message only on the way out: attribute
+ * values are read in place and the namespace URI is compared once per
+ * signature (its elements share one xmlNs). */
+
+/* True when ns is the XML-DSig namespace; known, when not NULL, is one
+ * already found to be. */
+static int ds_ns(const xmlNs *ns, const xmlNs *known)
+{
+    return ns != NULL &&
+           (ns == known || (ns->href != NULL &&
+                            strcmp((const char *)ns->href, DS_NS) == 0));
+}
+
+/* An XML-DSig element named name (any name when NULL). */
+static int is_ds_in(xmlNodePtr n, const char *name, const xmlNs *known)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE &&
+           ds_ns(n->ns, known) &&
+           (name == NULL || xmlStrEqual(n->name, BAD_CAST name));
+}
+
 static int is_ds(xmlNodePtr n, const char *name)
 {
-    return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-           xmlStrEqual(n->ns->href, BAD_CAST DS_NS) &&
-           (name == NULL || xmlStrEqual(n->name, BAD_CAST name));
+    return is_ds_in(n, name, NULL);
 }
 
 static xmlNodePtr next_elem(xmlNodePtr n)
@@ -305,7 +325,7 @@ static xmlNodePtr first_elem(xmlNodePtr parent)
 static int in_list(const xmlChar *v, const char *const *list)
 {
     for (size_t i = 0; v != NULL && list[i] != NULL; i++)
-        if (xmlStrEqual(v, BAD_CAST list[i]))
+        if (strcmp((const char *)v, list[i]) == 0)
             return 1;
     return 0;
 }
@@ -324,17 +344,54 @@ static int has_other_attr(xmlNodePtr n, const char *allowed1,
     return 0;
 }
 
+/* The value xmlGetNoNsProp(n, name) would return, read in place when it
+ * is held by one text node (as the parser and xmlsec store it); otherwise
+ * *copy receives xmlGetNoNsProp's copy, which the caller frees with
+ * xmlFree (*copy is NULL when nothing was copied).  NULL when n has no
+ * such attribute. */
+static const xmlChar *attr_value(xmlNodePtr n, const char *name,
+                                 xmlChar **copy)
+{
+    *copy = NULL;
+    xmlAttrPtr a = xmlHasNsProp(n, BAD_CAST name, NULL);
+    if (a == NULL)
+        return NULL;
+    if (a->type == XML_ATTRIBUTE_NODE) {
+        xmlNodePtr t = a->children;
+        if (t == NULL)
+            return BAD_CAST "";
+        if (t->next == NULL &&
+            (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE))
+            return t->content;
+    }
+    *copy = xmlGetNoNsProp(n, BAD_CAST name);
+    return *copy;
+}
+
 static int attr_is(xmlNodePtr n, const char *name, const char *want)
 {
-    xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
-    int ok = v != NULL && xmlStrEqual(v, BAD_CAST want);
-    xmlFree(v);
+    xmlChar *copy;
+    const xmlChar *v = attr_value(n, name, &copy);
+    int ok = v != NULL && strcmp((const char *)v, want) == 0;
+    xmlFree(copy);
     return ok;
 }
 
 static int bad(icx_err *err, int reason, const char *fmt, const char *what)
 {
     return icx_err_reason(err, ICX_EBADSIG, reason, fmt, what);
+}
+
+/* Refuses with a message naming n's Algorithm attribute (cut at 255
+ * bytes), or none when n is NULL or has no such attribute. */
+static int bad_alg(icx_err *err, int reason, const char *fmt, xmlNodePtr n,
+                   const char *none)
+{
+    xmlChar *copy = NULL;
+    const xmlChar *alg = n != NULL ? attr_value(n, "Algorithm", &copy) : NULL;
+    int rc = bad(err, reason, fmt, alg ? (const char *)alg : none);
+    xmlFree(copy);
+    return rc;
 }
 
 /* Counts ds:Signature and finds ds:Object/Manifest anywhere (iterative). */
@@ -371,11 +428,12 @@ static int scan_doc(xmlNodePtr root, xmlNodePtr *first_sig, int *nsig,
     return 0;
 }
 
-static int check_reference(xmlNodePtr ref, icx_err *err)
+static int check_reference(xmlNodePtr ref, const xmlNs *ds, icx_err *err)
 {
-    xmlChar *uri = xmlGetNoNsProp(ref, BAD_CAST "URI");
+    xmlChar *copy;
+    const xmlChar *uri = attr_value(ref, "URI", &copy);
     int uri_ok = uri != NULL && uri[0] == '\0';
-    xmlFree(uri);
+    xmlFree(copy);
     if (!uri_ok)
         return bad(err, ICX_REASON_SIG_REFERENCE,
                    "Reference must have URI=\"\"%s", "");
@@ -383,43 +441,36 @@ static int check_reference(xmlNodePtr ref, icx_err *err)
         return bad(err, ICX_REASON_SIG_REFERENCE,
                    "Reference carries an attribute outside the profile%s", "");
     xmlNodePtr t = first_elem(ref);
-    if (!is_ds(t, "Transforms"))
+    if (!is_ds_in(t, "Transforms", ds))
         return bad(err, ICX_REASON_SIG_TRANSFORM,
                    "Reference must list the enveloped-signature and exc-c14n "
                    "transforms%s", "");
     static const char *const want[] = {ALG_ENVELOPED, ALG_EXC_C14N};
     xmlNodePtr tr = first_elem(t);
     for (int i = 0; i < 2; i++, tr = next_elem(tr->next)) {
-        if (!is_ds(tr, "Transform") || !attr_is(tr, "Algorithm", want[i]) ||
-            first_elem(tr) != NULL || has_other_attr(tr, "Algorithm", NULL)) {
-            xmlChar *alg = is_ds(tr, "Transform")
-                               ? xmlGetNoNsProp(tr, BAD_CAST "Algorithm")
-                               : NULL;
-            char what[256];
-            snprintf(what, sizeof what, "%s", alg ? (const char *)alg : "?");
-            xmlFree(alg);
-            return bad(err, ICX_REASON_SIG_TRANSFORM,
-                       "transform %s not allowed (only enveloped-signature "
-                       "then exc-c14n)", what);
-        }
+        int is_tr = is_ds_in(tr, "Transform", ds);
+        if (!is_tr || !attr_is(tr, "Algorithm", want[i]) ||
+            first_elem(tr) != NULL || has_other_attr(tr, "Algorithm", NULL))
+            return bad_alg(err, ICX_REASON_SIG_TRANSFORM,
+                           "transform %.255s not allowed (only "
+                           "enveloped-signature then exc-c14n)",
+                           is_tr ? tr : NULL, "?");
     }
     if (tr != NULL)
         return bad(err, ICX_REASON_SIG_TRANSFORM,
                    "more than two transforms%s", "");
     xmlNodePtr dm = next_elem(t->next);
-    if (!is_ds(dm, "DigestMethod"))
+    if (!is_ds_in(dm, "DigestMethod", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "Reference without DigestMethod%s", "");
-    xmlChar *alg = xmlGetNoNsProp(dm, BAD_CAST "Algorithm");
+    const xmlChar *alg = attr_value(dm, "Algorithm", &copy);
     int alg_ok = in_list(alg, digest_algs);
-    char what[256];
-    snprintf(what, sizeof what, "%s", alg ? (const char *)alg : "(none)");
-    xmlFree(alg);
+    xmlFree(copy);
     if (!alg_ok || first_elem(dm) != NULL)
-        return bad(err, ICX_REASON_SIG_DIGEST_ALG,
-                   "digest algorithm %s not allowed", what);
+        return bad_alg(err, ICX_REASON_SIG_DIGEST_ALG,
+                       "digest algorithm %.255s not allowed", dm, "(none)");
     xmlNodePtr dv = next_elem(dm->next);
-    if (!is_ds(dv, "DigestValue") || first_elem(dv) != NULL ||
+    if (!is_ds_in(dv, "DigestValue", ds) || first_elem(dv) != NULL ||
         next_elem(dv->next) != NULL)
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "Reference must end with one DigestValue of text only%s",
@@ -427,14 +478,14 @@ static int check_reference(xmlNodePtr ref, icx_err *err)
     return ICX_OK;
 }
 
-static int check_keyinfo(xmlNodePtr ki, icx_err *err)
+static int check_keyinfo(xmlNodePtr ki, const xmlNs *ds, icx_err *err)
 {
     for (xmlNodePtr c = first_elem(ki); c != NULL; c = next_elem(c->next)) {
-        if (is_ds(c, "KeyName"))
+        if (is_ds_in(c, "KeyName", ds))
             continue;
-        if (is_ds(c, "X509Data")) {
+        if (is_ds_in(c, "X509Data", ds)) {
             for (xmlNodePtr x = first_elem(c); x; x = next_elem(x->next))
-                if (!is_ds(x, "X509Certificate"))
+                if (!is_ds_in(x, "X509Certificate", ds))
                     return bad(err, ICX_REASON_SIG_KEYINFO,
                                "X509Data may hold X509Certificate only, not "
                                "%s", (const char *)x->name);
@@ -485,6 +536,7 @@ int icx_xmlsig_check_added(icx_xmldoc *doc, icx_err *err)
 /* The one ds:Signature sig of root, in place and shape. */
 static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
 {
+    const xmlNs *ds = sig->ns; /* the callers found sig to be ds: */
     xmlNodePtr last = NULL;
     for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
         last = c;
@@ -497,19 +549,19 @@ static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
                    "Signature carries an attribute outside the profile%s", "");
 
     xmlNodePtr si = first_elem(sig);
-    if (!is_ds(si, "SignedInfo"))
+    if (!is_ds_in(si, "SignedInfo", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "Signature must start with SignedInfo%s", "");
     xmlNodePtr sv = next_elem(si->next);
-    if (!is_ds(sv, "SignatureValue"))
+    if (!is_ds_in(sv, "SignatureValue", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "SignedInfo must be followed by SignatureValue%s", "");
     xmlNodePtr ki = next_elem(sv->next);
-    if (ki != NULL && !is_ds(ki, "KeyInfo"))
+    if (ki != NULL && !is_ds_in(ki, "KeyInfo", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "unexpected ds:%s in Signature", (const char *)ki->name);
     if (ki != NULL) {
-        int rc = check_keyinfo(ki, err);
+        int rc = check_keyinfo(ki, ds, err);
         if (rc < 0)
             return rc;
         if (next_elem(ki->next) != NULL)
@@ -519,32 +571,31 @@ static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
     }
 
     xmlNodePtr c14n = first_elem(si);
-    if (!is_ds(c14n, "CanonicalizationMethod") ||
+    if (!is_ds_in(c14n, "CanonicalizationMethod", ds) ||
         !attr_is(c14n, "Algorithm", ALG_EXC_C14N) || first_elem(c14n) != NULL)
         return bad(err, ICX_REASON_SIG_C14N,
                    "CanonicalizationMethod must be plain exclusive c14n "
                    "without comments or InclusiveNamespaces%s", "");
     xmlNodePtr sm = next_elem(c14n->next);
-    if (!is_ds(sm, "SignatureMethod"))
+    if (!is_ds_in(sm, "SignatureMethod", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "SignedInfo without SignatureMethod%s", "");
-    xmlChar *alg = xmlGetNoNsProp(sm, BAD_CAST "Algorithm");
+    xmlChar *copy;
+    const xmlChar *alg = attr_value(sm, "Algorithm", &copy);
     int alg_ok = in_list(alg, sig_algs) && first_elem(sm) == NULL;
-    char what[256];
-    snprintf(what, sizeof what, "%s", alg ? (const char *)alg : "(none)");
-    xmlFree(alg);
+    xmlFree(copy);
     if (!alg_ok)
-        return bad(err, ICX_REASON_SIG_ALGORITHM,
-                   "signature algorithm %s not allowed (RSA or ECDSA with "
-                   "SHA-256 or stronger)", what);
+        return bad_alg(err, ICX_REASON_SIG_ALGORITHM,
+                       "signature algorithm %.255s not allowed (RSA or ECDSA "
+                       "with SHA-256 or stronger)", sm, "(none)");
     xmlNodePtr ref = next_elem(sm->next);
-    if (!is_ds(ref, "Reference"))
+    if (!is_ds_in(ref, "Reference", ds))
         return bad(err, ICX_REASON_SIG_REFERENCE,
                    "SignedInfo must hold exactly one Reference%s", "");
     if (next_elem(ref->next) != NULL)
         return bad(err, ICX_REASON_SIG_REFERENCE,
                    "SignedInfo must hold exactly one Reference%s", "");
-    return check_reference(ref, err);
+    return check_reference(ref, ds, err);
 }
 
 int icx_xmlsig_verify(icx_xmldoc *doc, const icx_verkey *key, icx_err *err)

@@ -113,11 +113,29 @@ static int facets_ok(const struct stype *t, const char *s)
     return 1;
 }
 
+/* One to nineteen decimal digits (so below 2^64), their value in *v.
+ * libxml2 accepts every such string as an unsignedLong, as an
+ * unsignedShort up to 65535 and as a positiveInteger from 1, leading
+ * zeros or not; anything else is left to it. */
+static int digits(const char *s, uint64_t *v)
+{
+    uint64_t x = 0;
+    int n = 0;
+    for (; *s >= '0' && *s <= '9'; s++, n++)
+        x = x * 10 + (uint64_t)(*s - '0');
+    *v = x;
+    return *s == '\0' && n >= 1 && n <= 19;
+}
+
 static int value_ok(const struct stype *t, const char *s)
 {
     int b = t->builtin;
+    uint64_t v;
     if (b == B_ID)
         return 0; /* IDs register document-wide: libxml2's business */
+    if ((b == B_ULONG || b == B_USHORT || b == B_POSINT) && digits(s, &v) &&
+        (b == B_ULONG || (b == B_USHORT ? v <= 65535 : v >= 1)))
+        return facets_ok(t, s);
     if (b == B_BASE64 ? !base64_lines(s) : b != B_STRING && !collapsed(s))
         return 0;
     if (b != B_STRING && b != B_TOKEN &&

@@ -172,6 +172,9 @@ static const char *const ODD_VALUES[] = {
     "\xe4\xba\x8b\xe4\xbb\xb6", "AAAA", "AA==", "A===", "case-referral",
     "sha256", "d41d8cd98f00b204e9800998ecf8427e", "ja-Latn", "x-y-z-toolong1",
     "1.2.3.4", "::1", "1::2::3",
+    /* integers around the digit-only check's bounds */
+    "00", "65535", "65536", "0000000000000065535", "9999999999999999999",
+    "18446744073709551615", "18446744073709551616", "+1", "1 ",
 };
 
 static void edit_value(xmlNode *target, unsigned *seed)
