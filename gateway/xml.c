@@ -298,9 +298,14 @@ static int utf8_valid(const unsigned char *s, size_t n, size_t *bad)
     return 1;
 }
 
-/* The XML declaration may name UTF-8 only. */
+/* The XML declaration may name UTF-8 only (after a UTF-8 byte order
+ * mark, too). */
 static int declared_encoding_ok(const char *data, size_t len)
 {
+    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+        data += 3;
+        len -= 3;
+    }
     if (len < 5 || memcmp(data, "<?xml", 5) != 0)
         return 1;
     const char *end = memchr(data, '>', len < 200 ? len : 200);

@@ -321,6 +321,8 @@ static const struct mutation mutations[] = {
      "<Payload><xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" href=\"file:///etc/passwd\"/>",
      ICX_REASON_FORBIDDEN_NODE},
     {"UTF-16 declared", "encoding=\"UTF-8\"", "encoding=\"UTF-16\"", ICX_REASON_NOT_UTF8},
+    {"UTF-8 BOM, then Latin-1 declared", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+     "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", ICX_REASON_NOT_UTF8},
     {"invalid UTF-8", "<Sender>JP-", "<Sender>JP-\xc3\x28", ICX_REASON_NOT_UTF8},
     {"unknown header element", "<Category>", "<Priority>1</Priority><Category>", ICX_REASON_SCHEMA},
     {"evil element around the payload", "<Payload>", "<Payload><Evil xmlns=\"urn:x\"/>", ICX_REASON_SCHEMA},
