@@ -30,6 +30,7 @@ if [[ -z $build ]]; then
     done
 fi
 build=${build:-$src/build-bench}
+[[ -d $build ]] && build=$(cd "$build" && pwd) # the gateways run elsewhere
 bench=$build/bench/bench_broker
 export ICX_BIN=$build/gateway/cli/icx
 [[ -x $ICX_BIN ]] || ICX_BIN=$(find "$build" -name icx -type f -perm -u+x | head -n 1)
