@@ -47,6 +47,7 @@ struct icx_store {
     icx_merkle saved_tree;
     uint64_t wal_frames; /* frames in the WAL after the last commit (daemon) */
     uint64_t wal_done;  /* of those, copied back by the last checkpoint */
+    uint64_t wal_restarts; /* times the WAL was seen to start over */
     int fail_armed;     /* test hook: fail a step after fail_left more */
     int fail_left;
     int injected;       /* the failure being reported was injected */

@@ -604,7 +604,12 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     (void)db;
     (void)name;
     icx_store *s = arg;
-    s->wal_frames = frames > 0 ? (uint64_t)frames : 0;
+    uint64_t n = frames > 0 ? (uint64_t)frames : 0;
+    if (n < s->wal_frames) { /* the WAL started over */
+        s->wal_done = 0;
+        s->wal_restarts++;
+    }
+    s->wal_frames = n;
     return SQLITE_OK;
 }
 
@@ -621,17 +626,52 @@ uint64_t icx_store_wal_pages(const icx_store *s)
     return s->wal_frames > s->wal_done ? s->wal_frames - s->wal_done : 0;
 }
 
-int icx_store_idle(icx_store *s, icx_err *err)
+const char *icx_store_path(const icx_store *s)
+{
+    return s->path;
+}
+
+int icx_store_wal_checkpoint(icx_store *s, uint64_t *log, uint64_t *copied,
+                             icx_err *err)
 {
     int nlog = 0, nckpt = 0;
+    *log = *copied = 0;
     if (s->in_tx)
-        return ICX_OK;
+        return icx_err_set(err, ICX_EINVAL, "store %s: wal checkpoint inside "
+                           "a transaction", s->path);
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
                                        &nlog, &nckpt);
     if (rc != SQLITE_OK)
         return icx_sq_fail(s, rc, "wal checkpoint", err);
-    /* All copied: the next commit starts the WAL over. */
-    s->wal_frames = nckpt >= nlog ? 0 : (uint64_t)nlog;
-    s->wal_done = nckpt >= nlog ? 0 : (uint64_t)nckpt;
+    *log = nlog > 0 ? (uint64_t)nlog : 0;
+    *copied = nckpt > 0 ? (uint64_t)nckpt : 0;
     return ICX_OK;
+}
+
+uint64_t icx_store_wal_restarts(const icx_store *s)
+{
+    return s->wal_restarts;
+}
+
+void icx_store_wal_copied(icx_store *s, uint64_t restarts, uint64_t log,
+                          uint64_t copied)
+{
+    if (restarts != s->wal_restarts)
+        return;
+    /* Frames committed after the copy began are still to be copied; when
+     * none are, the next commit starts the WAL over (wal_hook). */
+    if (log > s->wal_frames)
+        s->wal_frames = log;
+    s->wal_done = copied;
+}
+
+int icx_store_idle(icx_store *s, icx_err *err)
+{
+    uint64_t log, copied, restarts = s->wal_restarts;
+    if (s->in_tx)
+        return ICX_OK;
+    int rc = icx_store_wal_checkpoint(s, &log, &copied, err);
+    if (rc == ICX_OK)
+        icx_store_wal_copied(s, restarts, log, copied);
+    return rc;
 }

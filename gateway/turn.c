@@ -17,6 +17,14 @@
  * tools that check it).  Only one
  * commit is in flight; the next transaction opens after it ended.
  *
+ * Why a checkpointer thread: copying the WAL back into the database (and
+ * syncing it) took up to a few hundred ms on the loop after a busy spell,
+ * and every message arriving meanwhile waited.  With a committer, a
+ * second connection on a thread of its own does it whenever the WAL holds
+ * ICX_TURN_WAL_MIN pages; SQLite lets that PASSIVE checkpoint run while
+ * the daemon's connection writes.  Without a committer (tests, tools) the
+ * loop still folds the WAL itself when idle.
+ *
  * Order of actions: frames and replies run in the order they were queued,
  * after the commit; a rolled-back transaction sends no frame and answers
  * every queued reply with exit code 3 and a message that nothing was
@@ -78,6 +86,14 @@ struct icx_turn {
     pthread_mutex_t handoff; /* held by the committer while it commits */
     int crc;                /* its result, written by the committer */
     icx_err cerr;
+    /* checkpointer: its own connection to the store's file */
+    icx_store *ck_store;
+    pthread_t ck_thread;
+    int ck_started;
+    pthread_mutex_t ck_mu;  /* guards the ck_ fields below */
+    pthread_cond_t ck_cv;
+    int ck_want, ck_quit, ck_running, ck_ready;
+    uint64_t ck_restarts, ck_log, ck_copied; /* the request, its result */
 };
 
 int64_t icx_turn_now_ms(void)
@@ -98,8 +114,67 @@ int icx_turn_new(icx_turn **out, icx_store *store, icx_turn_send_fn send,
     t->send = send;
     t->ctx = ctx;
     pthread_mutex_init(&t->handoff, NULL);
+    pthread_mutex_init(&t->ck_mu, NULL);
+    pthread_cond_init(&t->ck_cv, NULL);
     *out = t;
     return ICX_OK;
+}
+
+/* Copies the WAL back on its own connection whenever the loop asks, so
+ * the loop never waits for a checkpoint (copying a large WAL and syncing
+ * the database file took up to hundreds of ms on the loop). */
+static void *checkpointer_main(void *arg)
+{
+    icx_turn *t = arg;
+    pthread_mutex_lock(&t->ck_mu);
+    for (;;) {
+        while (!t->ck_want && !t->ck_quit)
+            pthread_cond_wait(&t->ck_cv, &t->ck_mu);
+        if (t->ck_quit)
+            break;
+        t->ck_want = 0;
+        t->ck_running = 1;
+        pthread_mutex_unlock(&t->ck_mu);
+        uint64_t log = 0, copied = 0;
+        icx_err err;
+        int rc = icx_store_wal_checkpoint(t->ck_store, &log, &copied, &err);
+        if (rc < 0)
+            icx_log_warn("store.checkpoint", "error=\"%s\"", err.msg);
+        pthread_mutex_lock(&t->ck_mu);
+        t->ck_running = 0;
+        t->ck_ready = rc == ICX_OK;
+        t->ck_log = log;
+        t->ck_copied = copied;
+    }
+    pthread_mutex_unlock(&t->ck_mu);
+    return NULL;
+}
+
+static int start_checkpointer(icx_turn *t, icx_err *err)
+{
+    int rc = icx_store_open(&t->ck_store, icx_store_path(t->store), err);
+    if (rc < 0)
+        return rc;
+    if (pthread_create(&t->ck_thread, NULL, checkpointer_main, t) != 0) {
+        icx_store_free(&t->ck_store);
+        return icx_err_set(err, ICX_ERROR, "cannot start the checkpointer "
+                           "thread");
+    }
+    t->ck_started = 1;
+    return ICX_OK;
+}
+
+static void stop_checkpointer(icx_turn *t)
+{
+    if (t->ck_started) {
+        pthread_mutex_lock(&t->ck_mu);
+        t->ck_quit = 1;
+        pthread_cond_signal(&t->ck_cv);
+        pthread_mutex_unlock(&t->ck_mu);
+        pthread_join(t->ck_thread, NULL);
+        t->ck_started = 0;
+    }
+    icx_store_free(&t->ck_store);
 }
 
 static void drop_actions(struct actions *q)
@@ -166,10 +241,15 @@ int icx_turn_start_committer(icx_turn *t, void *zmq_ctx, icx_err *err)
     if (zmq_poll(&it, 1, 10000) <= 0 ||
         zmq_recv(t->pipe, &c, 1, ZMQ_DONTWAIT) != 1 || c != MSG_READY)
         goto fail;
+    if (start_checkpointer(t, err) < 0) {
+        icx_err_wrap(err, "checkpointer");
+        goto stop;
+    }
     return ICX_OK;
 fail:
     icx_err_set(err, ICX_ERROR, "cannot start the committer thread: %s",
                 zmq_strerror(zmq_errno()));
+stop:
     if (t->started) {
         /* Closing our end makes its receive fail, and it ends. */
         zmq_close(t->pipe);
@@ -189,6 +269,7 @@ void icx_turn_free(icx_turn **tp)
     if (t == NULL)
         return;
     icx_turn_done(t, 1);
+    stop_checkpointer(t);
     if (t->started) {
         char c = MSG_QUIT;
         zmq_send(t->pipe, &c, 1, 0);
@@ -202,6 +283,8 @@ void icx_turn_free(icx_turn **tp)
     free(t->q.a);
     free(t->flight.a);
     pthread_mutex_destroy(&t->handoff);
+    pthread_mutex_destroy(&t->ck_mu);
+    pthread_cond_destroy(&t->ck_cv);
     free(t);
     *tp = NULL;
 }
@@ -431,10 +514,41 @@ uint64_t icx_turn_wal_pages(const icx_turn *t)
     return icx_store_wal_pages(t->store);
 }
 
+int icx_turn_folding(icx_turn *t)
+{
+    pthread_mutex_lock(&t->ck_mu);
+    int r = t->ck_want || t->ck_running;
+    pthread_mutex_unlock(&t->ck_mu);
+    return r;
+}
+
+/* With a checkpointer: records what it copied, and asks for the next copy
+ * once the WAL holds ICX_TURN_WAL_MIN pages, busy or not. */
+static void fold_beside(icx_turn *t)
+{
+    pthread_mutex_lock(&t->ck_mu);
+    if (t->ck_ready) {
+        icx_store_wal_copied(t->store, t->ck_restarts, t->ck_log,
+                             t->ck_copied);
+        t->ck_ready = 0;
+    }
+    if (!t->ck_want && !t->ck_running &&
+        icx_store_wal_pages(t->store) >= ICX_TURN_WAL_MIN) {
+        t->ck_restarts = icx_store_wal_restarts(t->store);
+        t->ck_want = 1;
+        pthread_cond_signal(&t->ck_cv);
+    }
+    pthread_mutex_unlock(&t->ck_mu);
+}
+
 void icx_turn_fold(icx_turn *t, int idle)
 {
     if (t->in_tx || t->busy)
         return;
+    if (t->ck_started) {
+        fold_beside(t);
+        return;
+    }
     uint64_t pages = icx_store_wal_pages(t->store);
     if (pages < ICX_TURN_WAL_MIN)
         return;

@@ -27,14 +27,18 @@
  * Without a committer, icx_turn_end commits on the calling thread.
  *
  * WAL checkpoints stay out of the commits (icx_store_manual_checkpoints):
- * icx_turn_fold copies the WAL back when the loop is quiet, or when the
- * WAL has grown past a bound, never while a transaction is open.
+ * with a committer, a checkpointer thread with its own connection copies
+ * the WAL back beside the loop; without one, icx_turn_fold does it when
+ * the loop is quiet, or when the WAL has grown past a bound, never while
+ * a transaction is open.
  *
  * Ownership: the turn borrows the store (which must outlive it) and, with
  * a committer, the ZeroMQ context (icx_turn_free before zmq_ctx_term); it
- * owns queued actions: a copy of each frame and each control fd, closed
- * after its reply.  Threads: every function on the loop thread; the
- * committer thread only runs COMMIT between icx_turn_end and icx_turn_done.
+ * owns queued actions (a copy of each frame and each control fd, closed
+ * after its reply) and, with a committer, the checkpointer's connection.
+ * Threads: every function on the loop thread; the committer thread only
+ * runs COMMIT between icx_turn_end and icx_turn_done; the checkpointer
+ * thread uses only its own connection.
  * Errors: store failures are logged; the end of a commit says whether it
  * happened.
  */
@@ -124,10 +128,15 @@ int icx_turn_done(icx_turn *t, int wait);
 
 /* WAL pages not yet copied back into the database. */
 uint64_t icx_turn_wal_pages(const icx_turn *t);
-/* Copies the WAL back when idle (the loop waited and nothing came) and it
- * holds ICX_TURN_WAL_MIN pages, or when it has grown past
- * ICX_TURN_WAL_MAX; never inside a transaction or while busy. */
+/* With a committer: asks the checkpointer thread to copy the WAL back
+ * once it holds ICX_TURN_WAL_MIN pages (idle or not) and records what the
+ * last copy did; it never waits.  Without: copies the WAL back itself
+ * when idle (the loop waited and nothing came) and it holds
+ * ICX_TURN_WAL_MIN pages, or when it has grown past ICX_TURN_WAL_MAX.
+ * Never inside a transaction or while busy. */
 void icx_turn_fold(icx_turn *t, int idle);
+/* A copy asked of the checkpointer has not ended yet. */
+int icx_turn_folding(icx_turn *t);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t icx_turn_now_ms(void);

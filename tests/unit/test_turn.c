@@ -358,6 +358,28 @@ static void test_when_due(void **state)
     assert_int_equal(f->nsent, MAX_SENT); /* recorded up to the table size */
 }
 
+/* Commits until the WAL holds at least n pages. */
+static void grow_wal(struct fx *f, uint64_t n)
+{
+    for (int i = 0; icx_turn_wal_pages(f->t) < n; i++) {
+        if (i > 10 * (int)n)
+            fail_msg("the WAL does not grow: %llu pages",
+                     (unsigned long long)icx_turn_wal_pages(f->t));
+        assert_int_equal(icx_turn_tx(f->t), 0);
+        assert_int_equal(audit(f, "test.more"), 0);
+        assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
+    }
+}
+
+static void wait_folded(struct fx *f)
+{
+    for (int i = 0; icx_turn_folding(f->t); i++) {
+        if (i > 10000)
+            fail_msg("the checkpointer did not finish in 10 s");
+        usleep(1000);
+    }
+}
+
 /* Commits grow the WAL; a quiet moment folds it back once it holds enough
  * pages, a busy one leaves it until it passes the bound, and nothing is
  * folded while a transaction is open. */
@@ -374,14 +396,7 @@ static void test_wal_fold(void **state)
     icx_turn_fold(f->t, 1);
     if (icx_turn_wal_pages(f->t) != one)
         fail_msg("a WAL under %d pages was folded", ICX_TURN_WAL_MIN);
-    for (int i = 0; icx_turn_wal_pages(f->t) < ICX_TURN_WAL_MIN; i++) {
-        if (i > 10 * ICX_TURN_WAL_MIN)
-            fail_msg("the WAL does not grow: %llu pages",
-                     (unsigned long long)icx_turn_wal_pages(f->t));
-        assert_int_equal(icx_turn_tx(f->t), 0);
-        assert_int_equal(audit(f, "test.more"), 0);
-        assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
-    }
+    grow_wal(f, ICX_TURN_WAL_MIN);
     icx_turn_fold(f->t, 0);
     if (icx_turn_wal_pages(f->t) < ICX_TURN_WAL_MIN)
         fail_msg("a busy loop folded a WAL under its bound");
@@ -401,6 +416,58 @@ static void test_wal_fold(void **state)
 
 /* Freeing a turn with queued replies closes their connections (the
  * client sees the end, not a hang) and rolls back an open transaction. */
+/* With a committer, the WAL is copied back beside the loop: asked for as
+ * soon as it holds enough pages, busy or not; the loop keeps committing
+ * while the copy runs; what the copy did is recorded at the next fold, and
+ * the WAL starts over at the commit after it. */
+static void test_wal_fold_beside(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(icx_turn_tx(f->t), 0);
+    assert_int_equal(audit(f, "test.one"), 0);
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
+    icx_turn_fold(f->t, 0);
+    if (icx_turn_folding(f->t))
+        fail_msg("a copy was asked for a WAL under %d pages", ICX_TURN_WAL_MIN);
+    grow_wal(f, ICX_TURN_WAL_MIN);
+    assert_int_equal(icx_turn_tx(f->t), 0);
+    icx_turn_fold(f->t, 1);
+    if (icx_turn_folding(f->t))
+        fail_msg("a copy was asked while a transaction was open");
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
+    uint64_t before = records_on_disk(f);
+    icx_turn_fold(f->t, 0); /* busy: asked all the same */
+    /* The store is the loop's meanwhile. */
+    assert_int_equal(icx_turn_tx(f->t), 0);
+    assert_int_equal(audit(f, "test.beside"), 0);
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
+    wait_folded(f);
+    icx_turn_fold(f->t, 0); /* records the copy */
+    /* Left: at most the pages of the commit made during the copy. */
+    uint64_t left = icx_turn_wal_pages(f->t);
+    if (left >= ICX_TURN_WAL_MIN)
+        fail_msg("WAL pages after the copy: got %llu, want < %d",
+                 (unsigned long long)left, ICX_TURN_WAL_MIN);
+    if (records_on_disk(f) != before + 1)
+        fail_msg("the commit made during the copy is missing");
+    /* A copy with no commit beside it takes everything, and the next
+     * commit starts the WAL over. */
+    grow_wal(f, ICX_TURN_WAL_MIN);
+    icx_turn_fold(f->t, 0);
+    wait_folded(f);
+    icx_turn_fold(f->t, 0);
+    if (icx_turn_wal_pages(f->t) != 0)
+        fail_msg("WAL pages after a whole copy: got %llu, want 0",
+                 (unsigned long long)icx_turn_wal_pages(f->t));
+    assert_int_equal(icx_turn_tx(f->t), 0);
+    assert_int_equal(audit(f, "test.after"), 0);
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
+    uint64_t after = icx_turn_wal_pages(f->t);
+    if (after == 0 || after >= ICX_TURN_WAL_MIN / 4)
+        fail_msg("the WAL did not start over: %llu pages",
+                 (unsigned long long)after);
+}
+
 static void test_free_drops_and_closes(void **state)
 {
     struct fx *f = *state;
@@ -459,7 +526,7 @@ int main(void)
         C(test_failed_commit_acknowledges_nothing),
         C(test_actions_without_transaction),
         C(test_when_due),
-        C(test_wal_fold),
+        C(test_wal_fold_beside),
         C(test_free_drops_and_closes),
         C(test_free_waits_for_commit),
     };
