@@ -27,15 +27,11 @@
  * timeout.  Failure: SQLITE_FULL -> ICX_EFULL, busy -> ICX_EAGAIN, else
  * ICX_ESTORE, messages name the file and the operation.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -411,28 +407,6 @@ int lst_event(icx_listdb *db, const char *event, const char *list,
 
 /* ---- open, migrate, free ------------------------------------------------- */
 
-static int create_private(const char *path, icx_err *err)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return icx_err_set(err, errno == EACCES ? ICX_EPERM : ICX_EIO,
-                           "lists store %s: open: %s", path, strerror(errno));
-    struct stat st;
-    int rc = ICX_OK;
-    if (fstat(fd, &st) != 0)
-        rc = icx_err_set(err, ICX_EIO, "lists store %s: stat: %s", path,
-                         strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        rc = icx_err_set(err, ICX_EPERM, "lists store %s: not a regular file",
-                         path);
-    else if ((st.st_mode & 077) != 0)
-        rc = icx_err_set(err, ICX_EPERM, "lists store %s: mode %04o lets "
-                         "other users read it; chmod 600 it", path,
-                         (unsigned)(st.st_mode & 07777));
-    close(fd);
-    return rc;
-}
-
 static int migrate(icx_listdb *db, icx_err *err)
 {
     int rc = lst_exec(db, "CREATE TABLE IF NOT EXISTS schema_version ("
@@ -474,7 +448,7 @@ int icx_listdb_open(icx_listdb **out, const char *path, icx_err *err)
         free(db);
         return icx_err_set(err, ICX_ENOMEM, "out of memory");
     }
-    int rc = create_private(path, err);
+    int rc = icx_private_file(path, "lists store", err);
     if (rc < 0)
         goto fail;
     int sq = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE |

@@ -64,8 +64,12 @@ int icx_store_idle(icx_store *s, icx_err *err);
  * icx_store_manual_checkpoints; 0 on other connections). */
 uint64_t icx_store_wal_pages(const icx_store *s);
 
+/* A second connection to the store s is open on, for another thread of
+ * the same process: SQLite alone opens the file (no migration, no
+ * statements); only icx_store_wal_checkpoint and icx_store_free apply. */
+int icx_store_open_peer(icx_store **out, const icx_store *s, icx_err *err);
 /* Checkpoints beside the writer: a second connection to the same file
- * (icx_store_open on icx_store_path) copies the WAL back with
+ * (icx_store_open_peer) copies the WAL back with
  * icx_store_wal_checkpoint while the daemon's connection keeps writing;
  * SQLite lets a PASSIVE checkpoint and one writer run at once.  *log and
  * *copied receive the WAL's frames and how many of them are now in the
@@ -73,7 +77,6 @@ uint64_t icx_store_wal_pages(const icx_store *s);
  * icx_store_wal_copied(s, restarts, log, copied) records the result, where
  * restarts is icx_store_wal_restarts(s) read when the checkpoint was
  * asked for (a WAL that started over since is not the one copied). */
-const char *icx_store_path(const icx_store *s);
 int icx_store_wal_checkpoint(icx_store *s, uint64_t *log, uint64_t *copied,
                              icx_err *err);
 uint64_t icx_store_wal_restarts(const icx_store *s);

@@ -28,14 +28,11 @@
  * and the operation.
  */
 #include "store_int.h"
+#include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- schema ------------------------------------------------------------ */
 
@@ -422,27 +419,6 @@ void icx_store_test_fail_after(icx_store *s, int n)
 
 /* Creates the file 0600 before SQLite sees it (its -wal and -shm files take
  * the same mode), and refuses a file others may read. */
-static int create_private(const char *path, icx_err *err)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return icx_err_set(err, errno == EACCES ? ICX_EPERM : ICX_EIO,
-                           "store %s: open: %s", path, strerror(errno));
-    struct stat st;
-    int rc = ICX_OK;
-    if (fstat(fd, &st) != 0)
-        rc = icx_err_set(err, ICX_EIO, "store %s: stat: %s", path,
-                         strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        rc = icx_err_set(err, ICX_EPERM, "store %s: not a regular file", path);
-    else if ((st.st_mode & 077) != 0)
-        rc = icx_err_set(err, ICX_EPERM, "store %s: mode %04o lets other "
-                         "users at the evidence; chmod 600 it", path,
-                         (unsigned)(st.st_mode & 07777));
-    close(fd);
-    return rc;
-}
-
 static int exec(icx_store *s, const char *sql, const char *op, icx_err *err)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -540,7 +516,7 @@ int icx_store_open(icx_store **out, const char *path, icx_err *err)
         rc = icx_err_set(err, ICX_EINVAL, "store: path empty or too long");
         goto out;
     }
-    rc = create_private(path, err);
+    rc = icx_private_file(path, "store", err);
     if (rc < 0)
         goto out;
     s = calloc(1, sizeof *s);
@@ -576,6 +552,35 @@ out:
         icx_store_free(&s);
     *out = s;
     return rc;
+}
+
+int icx_store_open_peer(icx_store **out, const icx_store *of, icx_err *err)
+{
+    icx_store *s = calloc(1, sizeof *s);
+    int rc;
+    *out = NULL;
+    if (s == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "store %s: out of memory",
+                           of->path);
+    memcpy(s->path, of->path, sizeof s->path);
+    rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
+                         SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = s->db != NULL ? icx_sq_fail(s, rc, "open", err)
+                           : icx_err_set(err, ICX_ENOMEM, "store %s: open: "
+                                         "out of memory", s->path);
+        icx_store_free(&s);
+        return rc;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    rc = set_pragmas(s, err);
+    if (rc < 0) {
+        icx_store_free(&s);
+        return rc;
+    }
+    s->version = of->version;
+    *out = s;
+    return ICX_OK;
 }
 
 void icx_store_free(icx_store **sp)
@@ -624,11 +629,6 @@ int icx_store_manual_checkpoints(icx_store *s, icx_err *err)
 uint64_t icx_store_wal_pages(const icx_store *s)
 {
     return s->wal_frames > s->wal_done ? s->wal_frames - s->wal_done : 0;
-}
-
-const char *icx_store_path(const icx_store *s)
-{
-    return s->path;
 }
 
 int icx_store_wal_checkpoint(icx_store *s, uint64_t *log, uint64_t *copied,

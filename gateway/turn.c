@@ -152,7 +152,7 @@ static void *checkpointer_main(void *arg)
 
 static int start_checkpointer(icx_turn *t, icx_err *err)
 {
-    int rc = icx_store_open(&t->ck_store, icx_store_path(t->store), err);
+    int rc = icx_store_open_peer(&t->ck_store, t->store, err);
     if (rc < 0)
         return rc;
     if (pthread_create(&t->ck_thread, NULL, checkpointer_main, t) != 0) {

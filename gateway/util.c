@@ -338,3 +338,31 @@ int icx_agency_id_valid(const char *id)
             return 0;
     return 1;
 }
+
+int icx_private_file(const char *path, const char *what, icx_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT)
+            return icx_err_set(err, errno == EACCES ? ICX_EPERM : ICX_EIO,
+                               "%s %s: stat: %s", what, path, strerror(errno));
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                      0600);
+        if (fd < 0 && errno != EEXIST)
+            return icx_err_set(err, errno == EACCES ? ICX_EPERM : ICX_EIO,
+                               "%s %s: open: %s", what, path, strerror(errno));
+        if (fd >= 0)
+            close(fd); /* new: nothing else in this process has it open */
+        if (lstat(path, &st) != 0)
+            return icx_err_set(err, ICX_EIO, "%s %s: stat: %s", what, path,
+                               strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+        return icx_err_set(err, ICX_EPERM, "%s %s: not a regular file", what,
+                           path);
+    if ((st.st_mode & 077) != 0)
+        return icx_err_set(err, ICX_EPERM, "%s %s: mode %04o lets other users "
+                           "read it; chmod 600 it", what, path,
+                           (unsigned)(st.st_mode & 07777));
+    return ICX_OK;
+}

@@ -50,6 +50,14 @@ int icx_uuid4(char *out, icx_err *err);
  * (to the millisecond), so an index over them grows at its end. */
 int icx_uuid7(char *out, int64_t ms_now, icx_err *err);
 
+/* A file only its owner may read: created empty with mode 0600 when
+ * missing; an existing one must be a regular file (not a symbolic link)
+ * with no group or other permission.  Errors name it as "WHAT PATH".  An
+ * existing file is checked without being opened: closing any descriptor
+ * of a file drops every POSIX lock the process holds on it, such as
+ * SQLite's for a connection already open on it. */
+int icx_private_file(const char *path, const char *what, icx_err *err);
+
 /* Agency id CC-NAME (two capitals, dash, 2-16 of A-Z 0-9) or INT-NAME. */
 int icx_agency_id_valid(const char *id);
 

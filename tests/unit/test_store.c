@@ -19,6 +19,9 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "testutil.h"
@@ -173,6 +176,55 @@ static void test_open_refuses_loose_mode(void **state)
     CHECK_RC(icx_store_open(&s, p, &f->err), ICX_EPERM, &f->err);
     assert_null(s);
     assert_non_null(strstr(f->err.msg, "loose.db"));
+}
+
+/* Another connection in the same process (the daemon's checkpointer, a
+ * second open) must not cancel the first one's locks: closing any
+ * descriptor of a file drops every POSIX lock the process holds on it.
+ * Were they gone, another process closing the store would take it for
+ * unused, copy the WAL back and delete it under the daemon, whose later
+ * commits would go to a deleted file. */
+static void test_second_connection_keeps_locks(void **state)
+{
+    struct fx *f = *state;
+    const char *wal = icx_test_path("%s-wal", f->path);
+    CHECK_RC(icx_store_manual_checkpoints(f->s, &f->err), ICX_OK, &f->err);
+    put_out(f, "m-1", "PH-NBI", 100);
+    icx_store *again = NULL, *peer = NULL;
+    CHECK_RC(icx_store_open(&again, f->path, &f->err), ICX_OK, &f->err);
+    icx_store_free(&again);
+    CHECK_RC(icx_store_open_peer(&peer, f->s, &f->err), ICX_OK, &f->err);
+    uint64_t log = 0, copied = 0;
+    CHECK_RC(icx_store_wal_checkpoint(peer, &log, &copied, &f->err), ICX_OK,
+             &f->err);
+    if (log == 0 || copied != log)
+        fail_msg("peer checkpoint: log %llu copied %llu", (unsigned long long)log,
+                 (unsigned long long)copied);
+    icx_store_free(&peer);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Another program opens, reads and closes the store (a forked
+         * copy of this one would share SQLite's view of the locks). */
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDOUT_FILENO);
+        execlp("sqlite3", "sqlite3", f->path, "SELECT count(*) FROM audit",
+               (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct stat st;
+    if (stat(wal, &st) != 0)
+        fail_msg("the WAL was deleted while the store was open");
+    put_out(f, "m-2", "PH-NBI", 100);
+    icx_store_free(&f->s);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    if (audit_count(f) != 2)
+        fail_msg("audit records after reopening: got %llu, want 2",
+                 (unsigned long long)audit_count(f));
 }
 
 static void test_state_names(void **state)
@@ -898,6 +950,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_open_mode_and_reopen),
         T(test_open_refuses_loose_mode),
+        T(test_second_connection_keeps_locks),
         T(test_state_names),
         T(test_outbox_flow),
         T(test_outbox_list),
