@@ -24,16 +24,7 @@
 
 static int is_env(xmlNodePtr n, const char *name)
 {
-    return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-           xmlStrEqual(n->ns->href, BAD_CAST ICX_ENVELOPE_NS) &&
-           xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static xmlNodePtr elem_after(xmlNodePtr n)
-{
-    while (n != NULL && n->type != XML_ELEMENT_NODE)
-        n = n->next;
-    return n;
+    return icx_xn_is_ns(n, ICX_ENVELOPE_NS, name);
 }
 
 /* Which payload element each category carries. */
@@ -377,11 +368,11 @@ static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
     if (!is_env(root, "Envelope"))
         return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
                               "root is not {%s}Envelope", ICX_ENVELOPE_NS);
-    xmlNodePtr hdr = elem_after(root->children);
+    xmlNodePtr hdr = icx_xn_elem_from(root->children);
     if (!is_env(hdr, "Header"))
         return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
                               "Envelope does not start with Header");
-    xmlNodePtr c = elem_after(hdr->children);
+    xmlNodePtr c = icx_xn_elem_from(hdr->children);
     for (size_t i = 0; i < sizeof header_fields / sizeof header_fields[0];
          i++) {
         if (is_env(c, fields[i].name)) {
@@ -389,7 +380,7 @@ static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
                                fields[i].name, err);
             if (rc < 0)
                 return rc;
-            c = elem_after(c->next);
+            c = icx_xn_elem_from(c->next);
         } else if (fields[i].required) {
             return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SCHEMA,
                                   "Header/%s is missing", fields[i].name);
@@ -406,8 +397,8 @@ static int read_header(icx_header *h, icx_xmldoc *doc, icx_err *err)
         if (rc < 0)
             return rc;
     }
-    xmlNodePtr pl = elem_after(hdr->next);
-    xmlNodePtr p = is_env(pl, "Payload") ? elem_after(pl->children) : NULL;
+    xmlNodePtr pl = icx_xn_elem_from(hdr->next);
+    xmlNodePtr p = is_env(pl, "Payload") ? icx_xn_elem_from(pl->children) : NULL;
     if (p != NULL && p->ns != NULL) {
         snprintf(h->payload_ns, sizeof h->payload_ns, "%s",
                  (const char *)p->ns->href);
@@ -530,9 +521,9 @@ int icx_envelope_payload(icx_buf *out, const char *data, size_t len,
     if (rc < 0)
         return rc;
     xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
-    xmlNodePtr hdr = root ? elem_after(root->children) : NULL;
-    xmlNodePtr pl = hdr ? elem_after(hdr->next) : NULL;
-    xmlNodePtr p = is_env(pl, "Payload") ? elem_after(pl->children) : NULL;
+    xmlNodePtr hdr = root ? icx_xn_elem_from(root->children) : NULL;
+    xmlNodePtr pl = hdr ? icx_xn_elem_from(hdr->next) : NULL;
+    xmlNodePtr p = is_env(pl, "Payload") ? icx_xn_elem_from(pl->children) : NULL;
     if (p == NULL) {
         rc = icx_err_set(err, ICX_EINVAL, "envelope has no payload");
         goto out;

@@ -103,20 +103,6 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
     return rc;
 }
 
-static xmlNodePtr first_elem(xmlNodePtr n)
-{
-    while (n != NULL && n->type != XML_ELEMENT_NODE)
-        n = n->next;
-    return n;
-}
-
-static int is_ns(xmlNodePtr n, const char *ns, const char *name)
-{
-    return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-           xmlStrEqual(n->ns->href, BAD_CAST ns) &&
-           xmlStrEqual(n->name, BAD_CAST name);
-}
-
 /* The text of parent's child element `name` (its text and CDATA children:
  * the schema gives these fields simple content), cut to len - 1 bytes. */
 static int child_text(char *dst, size_t len, xmlNodePtr parent,
@@ -138,14 +124,14 @@ int icx_receipt_read_tree(icx_receipt *r, icx_xmldoc *doc, icx_err *err)
 
     memset(r, 0, sizeof *r);
     xmlNodePtr top = xmlDocGetRootElement(icx_xml_raw(doc));
-    xmlNodePtr hdr = is_ns(top, ICX_ENVELOPE_NS, "Envelope")
-                         ? first_elem(top->children) : NULL;
-    xmlNodePtr pl = hdr != NULL ? first_elem(hdr->next) : NULL;
-    xmlNodePtr root = is_ns(pl, ICX_ENVELOPE_NS, "Payload")
-                          ? first_elem(pl->children) : NULL;
+    xmlNodePtr hdr = icx_xn_is_ns(top, ICX_ENVELOPE_NS, "Envelope")
+                         ? icx_xn_elem_from(top->children) : NULL;
+    xmlNodePtr pl = hdr != NULL ? icx_xn_elem_from(hdr->next) : NULL;
+    xmlNodePtr root = icx_xn_is_ns(pl, ICX_ENVELOPE_NS, "Payload")
+                          ? icx_xn_elem_from(pl->children) : NULL;
     if (root == NULL)
         return icx_err_set(err, ICX_EINVAL, "envelope has no payload");
-    if (!is_ns(root, ICX_RECEIPT_NS, "Receipt"))
+    if (!icx_xn_is_ns(root, ICX_RECEIPT_NS, "Receipt"))
         return icx_err_set(err, ICX_EINVAL, "payload is not a Receipt");
     if (child_text(status, sizeof status, root, "Status") < 0 ||
         child_text(r->ref_message_id, sizeof r->ref_message_id, root,
@@ -157,16 +143,12 @@ int icx_receipt_read_tree(icx_receipt *r, icx_xmldoc *doc, icx_err *err)
         return icx_err_set(err, ICX_EINVAL, "Receipt lacks a required field");
     r->positive = strcmp(status, "positive") == 0;
     child_text(r->hop, sizeof r->hop, root, "Hop");
-    if (child_text(r->detail, sizeof r->detail, root, "Reason") == ICX_OK) {
-        for (xmlNodePtr c = root->children; c != NULL; c = c->next)
-            if (c->type == XML_ELEMENT_NODE &&
-                xmlStrEqual(c->name, BAD_CAST "Reason")) {
-                xmlChar *code = xmlGetNoNsProp(c, BAD_CAST "code");
-                if (code != NULL)
-                    snprintf(r->reason, sizeof r->reason, "%s",
-                             (const char *)code);
-                xmlFree(code);
-            }
+    const xmlNode *reason = icx_xn_child(root, "Reason");
+    if (reason != NULL) {
+        const char *code = icx_xn_attr(reason, "code");
+        icx_xn_text(r->detail, sizeof r->detail, reason);
+        if (code != NULL)
+            snprintf(r->reason, sizeof r->reason, "%s", code);
     }
     if (!r->positive && r->reason[0] == '\0')
         return icx_err_set(err, ICX_EINVAL, "negative Receipt without a Reason");

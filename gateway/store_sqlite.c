@@ -507,6 +507,35 @@ out:
     return rc;
 }
 
+/* A connection to path with ICX's pragmas, nothing more; flags add to
+ * SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX.  Freed on failure. */
+static int connect_db(icx_store **out, const char *path, int flags,
+                      icx_err *err)
+{
+    icx_store *s = calloc(1, sizeof *s);
+    int rc;
+    *out = NULL;
+    if (s == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "store %s: out of memory", path);
+    memcpy(s->path, path, strlen(path) + 1);
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+                         SQLITE_OPEN_NOMUTEX | flags, NULL);
+    if (rc != SQLITE_OK) {
+        rc = s->db != NULL ? icx_sq_fail(s, rc, "open", err)
+                           : icx_err_set(err, ICX_ENOMEM, "store %s: open: "
+                                         "out of memory", path);
+    } else {
+        sqlite3_extended_result_codes(s->db, 1);
+        rc = set_pragmas(s, err);
+    }
+    if (rc < 0) {
+        icx_store_free(&s);
+        return rc;
+    }
+    *out = s;
+    return ICX_OK;
+}
+
 int icx_store_open(icx_store **out, const char *path, icx_err *err)
 {
     icx_store *s = NULL;
@@ -517,24 +546,8 @@ int icx_store_open(icx_store **out, const char *path, icx_err *err)
         goto out;
     }
     rc = icx_private_file(path, "store", err);
-    if (rc < 0)
-        goto out;
-    s = calloc(1, sizeof *s);
-    if (s == NULL) {
-        rc = icx_err_set(err, ICX_ENOMEM, "store %s: out of memory", path);
-        goto out;
-    }
-    memcpy(s->path, path, strlen(path) + 1);
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-                         SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        rc = s->db != NULL ? icx_sq_fail(s, rc, "open", err)
-                           : icx_err_set(err, ICX_ENOMEM, "store %s: open: "
-                                         "out of memory", path);
-        goto out;
-    }
-    sqlite3_extended_result_codes(s->db, 1);
-    rc = set_pragmas(s, err);
+    if (rc == ICX_OK)
+        rc = connect_db(&s, path, SQLITE_OPEN_CREATE, err);
     if (rc == ICX_OK)
         rc = migrate(s, err);
     for (int i = 0; rc == ICX_OK && i < ST__COUNT; i++) {
@@ -556,31 +569,10 @@ out:
 
 int icx_store_open_peer(icx_store **out, const icx_store *of, icx_err *err)
 {
-    icx_store *s = calloc(1, sizeof *s);
-    int rc;
-    *out = NULL;
-    if (s == NULL)
-        return icx_err_set(err, ICX_ENOMEM, "store %s: out of memory",
-                           of->path);
-    memcpy(s->path, of->path, sizeof s->path);
-    rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
-                         SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        rc = s->db != NULL ? icx_sq_fail(s, rc, "open", err)
-                           : icx_err_set(err, ICX_ENOMEM, "store %s: open: "
-                                         "out of memory", s->path);
-        icx_store_free(&s);
-        return rc;
-    }
-    sqlite3_extended_result_codes(s->db, 1);
-    rc = set_pragmas(s, err);
-    if (rc < 0) {
-        icx_store_free(&s);
-        return rc;
-    }
-    s->version = of->version;
-    *out = s;
-    return ICX_OK;
+    int rc = connect_db(out, of->path, 0, err);
+    if (rc == ICX_OK)
+        (*out)->version = of->version;
+    return rc;
 }
 
 void icx_store_free(icx_store **sp)

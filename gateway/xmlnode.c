@@ -34,6 +34,21 @@ const xmlNode *icx_xn_first(const xmlNode *n)
     return NULL;
 }
 
+xmlNode *icx_xn_elem_from(xmlNode *n)
+{
+    while (n != NULL && n->type != XML_ELEMENT_NODE)
+        n = n->next;
+    return n;
+}
+
+int icx_xn_is_ns(const xmlNode *n, const char *ns, const char *name)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+           n->ns->href != NULL &&
+           strcmp((const char *)n->ns->href, ns) == 0 &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
 const char *icx_xn_attr(const xmlNode *n, const char *name)
 {
     xmlAttr *a = n ? xmlHasProp((xmlNode *)n, (const xmlChar *)name) : NULL;

@@ -26,6 +26,11 @@ int icx_xn_is(const xmlNode *n, const char *name);
 const xmlNode *icx_xn_child(const xmlNode *n, const char *name);
 /* The first child element, or NULL. */
 const xmlNode *icx_xn_first(const xmlNode *n);
+/* n itself when it is an element, else the next element among its
+ * following siblings; NULL when there is none. */
+xmlNode *icx_xn_elem_from(xmlNode *n);
+/* n is an element with this local name in namespace ns. */
+int icx_xn_is_ns(const xmlNode *n, const char *ns, const char *name);
 /* An attribute's value (no namespace), or NULL. */
 const char *icx_xn_attr(const xmlNode *n, const char *name);
 /* All text of n (text and CDATA children) into out, cut to outlen - 1;

@@ -36,6 +36,7 @@
 #include "keys.h"
 #include "log.h"
 #include "util.h"
+#include "xmlnode.h"
 
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
 #define ALG_EXC_C14N "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -466,16 +467,9 @@ static int is_ds(xmlNodePtr n, const char *name)
     return is_ds_in(n, name, NULL);
 }
 
-static xmlNodePtr next_elem(xmlNodePtr n)
-{
-    while (n != NULL && n->type != XML_ELEMENT_NODE)
-        n = n->next;
-    return n;
-}
-
 static xmlNodePtr first_elem(xmlNodePtr parent)
 {
-    return parent ? next_elem(parent->children) : NULL;
+    return parent ? icx_xn_elem_from(parent->children) : NULL;
 }
 
 static int in_list(const xmlChar *v, const char *const *list)
@@ -603,7 +597,7 @@ static int check_reference(xmlNodePtr ref, const xmlNs *ds, icx_err *err)
                    "transforms%s", "");
     static const char *const want[] = {ALG_ENVELOPED, ALG_EXC_C14N};
     xmlNodePtr tr = first_elem(t);
-    for (int i = 0; i < 2; i++, tr = next_elem(tr->next)) {
+    for (int i = 0; i < 2; i++, tr = icx_xn_elem_from(tr->next)) {
         int is_tr = is_ds_in(tr, "Transform", ds);
         if (!is_tr || !attr_is(tr, "Algorithm", want[i]) ||
             first_elem(tr) != NULL || has_other_attr(tr, "Algorithm", NULL))
@@ -615,7 +609,7 @@ static int check_reference(xmlNodePtr ref, const xmlNs *ds, icx_err *err)
     if (tr != NULL)
         return bad(err, ICX_REASON_SIG_TRANSFORM,
                    "more than two transforms%s", "");
-    xmlNodePtr dm = next_elem(t->next);
+    xmlNodePtr dm = icx_xn_elem_from(t->next);
     if (!is_ds_in(dm, "DigestMethod", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "Reference without DigestMethod%s", "");
@@ -625,9 +619,9 @@ static int check_reference(xmlNodePtr ref, const xmlNs *ds, icx_err *err)
     if (!alg_ok || first_elem(dm) != NULL)
         return bad_alg(err, ICX_REASON_SIG_DIGEST_ALG,
                        "digest algorithm %.255s not allowed", dm, "(none)");
-    xmlNodePtr dv = next_elem(dm->next);
+    xmlNodePtr dv = icx_xn_elem_from(dm->next);
     if (!is_ds_in(dv, "DigestValue", ds) || first_elem(dv) != NULL ||
-        next_elem(dv->next) != NULL)
+        icx_xn_elem_from(dv->next) != NULL)
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "Reference must end with one DigestValue of text only%s",
                    "");
@@ -636,11 +630,11 @@ static int check_reference(xmlNodePtr ref, const xmlNs *ds, icx_err *err)
 
 static int check_keyinfo(xmlNodePtr ki, const xmlNs *ds, icx_err *err)
 {
-    for (xmlNodePtr c = first_elem(ki); c != NULL; c = next_elem(c->next)) {
+    for (xmlNodePtr c = first_elem(ki); c != NULL; c = icx_xn_elem_from(c->next)) {
         if (is_ds_in(c, "KeyName", ds))
             continue;
         if (is_ds_in(c, "X509Data", ds)) {
-            for (xmlNodePtr x = first_elem(c); x; x = next_elem(x->next))
+            for (xmlNodePtr x = first_elem(c); x; x = icx_xn_elem_from(x->next))
                 if (!is_ds_in(x, "X509Certificate", ds))
                     return bad(err, ICX_REASON_SIG_KEYINFO,
                                "X509Data may hold X509Certificate only, not "
@@ -682,7 +676,7 @@ int icx_xmlsig_check_added(icx_xmldoc *doc, icx_err *err)
     xmlNodePtr last = NULL;
     if (root == NULL)
         return bad(err, ICX_REASON_EMPTY, "no document element%s", "");
-    for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
+    for (xmlNodePtr c = first_elem(root); c != NULL; c = icx_xn_elem_from(c->next))
         last = c;
     if (!is_ds(last, "Signature"))
         return bad(err, ICX_REASON_SIG_MISSING, "no ds:Signature%s", "");
@@ -694,7 +688,7 @@ static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
 {
     const xmlNs *ds = sig->ns; /* the callers found sig to be ds: */
     xmlNodePtr last = NULL;
-    for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
+    for (xmlNodePtr c = first_elem(root); c != NULL; c = icx_xn_elem_from(c->next))
         last = c;
     if (sig->parent != root || sig != last)
         return bad(err, ICX_REASON_SIG_POSITION,
@@ -708,11 +702,11 @@ static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
     if (!is_ds_in(si, "SignedInfo", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "Signature must start with SignedInfo%s", "");
-    xmlNodePtr sv = next_elem(si->next);
+    xmlNodePtr sv = icx_xn_elem_from(si->next);
     if (!is_ds_in(sv, "SignatureValue", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "SignedInfo must be followed by SignatureValue%s", "");
-    xmlNodePtr ki = next_elem(sv->next);
+    xmlNodePtr ki = icx_xn_elem_from(sv->next);
     if (ki != NULL && !is_ds_in(ki, "KeyInfo", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "unexpected ds:%s in Signature", (const char *)ki->name);
@@ -720,10 +714,10 @@ static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
         int rc = check_keyinfo(ki, ds, err);
         if (rc < 0)
             return rc;
-        if (next_elem(ki->next) != NULL)
+        if (icx_xn_elem_from(ki->next) != NULL)
             return bad(err, ICX_REASON_SIG_STRUCTURE,
                        "unexpected ds:%s after KeyInfo",
-                       (const char *)next_elem(ki->next)->name);
+                       (const char *)icx_xn_elem_from(ki->next)->name);
     }
 
     xmlNodePtr c14n = first_elem(si);
@@ -732,7 +726,7 @@ static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
         return bad(err, ICX_REASON_SIG_C14N,
                    "CanonicalizationMethod must be plain exclusive c14n "
                    "without comments or InclusiveNamespaces%s", "");
-    xmlNodePtr sm = next_elem(c14n->next);
+    xmlNodePtr sm = icx_xn_elem_from(c14n->next);
     if (!is_ds_in(sm, "SignatureMethod", ds))
         return bad(err, ICX_REASON_SIG_STRUCTURE,
                    "SignedInfo without SignatureMethod%s", "");
@@ -744,11 +738,11 @@ static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err)
         return bad_alg(err, ICX_REASON_SIG_ALGORITHM,
                        "signature algorithm %.255s not allowed (RSA or ECDSA "
                        "with SHA-256 or stronger)", sm, "(none)");
-    xmlNodePtr ref = next_elem(sm->next);
+    xmlNodePtr ref = icx_xn_elem_from(sm->next);
     if (!is_ds_in(ref, "Reference", ds))
         return bad(err, ICX_REASON_SIG_REFERENCE,
                    "SignedInfo must hold exactly one Reference%s", "");
-    if (next_elem(ref->next) != NULL)
+    if (icx_xn_elem_from(ref->next) != NULL)
         return bad(err, ICX_REASON_SIG_REFERENCE,
                    "SignedInfo must hold exactly one Reference%s", "");
     return check_reference(ref, ds, err);
@@ -768,7 +762,7 @@ int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
     int rc = ICX_OK;
     xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
     xmlNodePtr sig = NULL;
-    for (xmlNodePtr c = first_elem(root); c != NULL; c = next_elem(c->next))
+    for (xmlNodePtr c = first_elem(root); c != NULL; c = icx_xn_elem_from(c->next))
         sig = c;
 
     xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
