@@ -10,7 +10,9 @@
  * at the first DOCTYPE, before its internal subset is read, at the first
  * comment, processing instruction, entity reference or XInclude element,
  * and count element depth while parsing so a deep document never becomes a
- * deep tree.
+ * deep tree.  A document that is well-formed but not namespace-well-formed
+ * (an undeclared prefix, an attribute twice by expanded name) is refused
+ * too: libxml2 builds a tree for it, but not one every reader agrees on.
  *
  * Ownership: see xml.h.  Thread safety: parsing and validation may run on
  * any thread concurrently (each thread keeps its own parser context;
@@ -414,7 +416,10 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                             st.max_depth);
         goto out;
     }
-    if (doc == NULL || !ctxt->wellFormed) {
+    /* Namespace errors (an undeclared prefix, one attribute twice under
+     * two prefixes of one namespace) leave libxml2 with a tree all the
+     * same; a document signatures are checked on must have one reading. */
+    if (doc == NULL || !ctxt->wellFormed || !ctxt->nsWellFormed) {
         xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
         char msg[256] = "not well-formed";
         if (e != NULL && e->message != NULL) {
