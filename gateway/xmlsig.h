@@ -6,18 +6,20 @@
  * one Reference URI="", transforms enveloped-signature and exclusive c14n,
  * digest SHA-256, RSA-SHA256 or ECDSA-SHA256 (r||s form), no KeyInfo.
  *
- * Verification enforces the signature profile on the tree before xmlsec
- * runs (exactly one Signature, last child of the root, exactly one
- * Reference with URI="", only enveloped + exc-c14n transforms, allowed
- * algorithms, no Object/Manifest, KeyInfo limited to KeyName/X509Data and
- * never used), then verifies with the key the caller chose (the configured
- * certificate of the claimed Sender), with xmlsec restricted to the same
- * transforms and to the empty reference URI, and accepts only when xmlsec
- * returns success and status Succeeded with one verified reference.
+ * Verification enforces the signature profile on the tree first (exactly
+ * one Signature, last child of the root, exactly one Reference with
+ * URI="", only enveloped + exc-c14n transforms, allowed algorithms, no
+ * Object/Manifest, KeyInfo limited to KeyName/X509Data and never used),
+ * then verifies that one shape with the key the caller chose (the
+ * configured certificate of the claimed Sender): SignedInfo's signature
+ * (OpenSSL), then the Reference digest of the document without the
+ * Signature, both over exclusive c14n (c14n.h).  Signing makes the same
+ * shape the same way; xmlsec provides the template and loads keys.
  *
  * Ownership: icx_signer and icx_verkey own their xmlSecKey; free with the
  * matching _free().  Both are read-only after load and may be shared by
- * threads (each operation duplicates the key into its own context).
+ * threads (OpenSSL 3 allows one EVP_PKEY to sign or verify in several
+ * threads at once).
  * icx_xmlsig_init() runs once per process before any other call.
  */
 #ifndef ICX_XMLSIG_H

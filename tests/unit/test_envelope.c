@@ -303,6 +303,125 @@ static void test_signature_matches_xmlsec(void **state)
     }
 }
 
+/* Every occurrence of from replaced by to; caller frees. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    char *r = strdup(s);
+    for (const char *p; (p = strstr(r, from)) != NULL;) {
+        char *next = replace(r, from, to);
+        free(r);
+        r = next;
+        (void)p;
+    }
+    return r;
+}
+
+/* xmlsec's verdict on xml with the key of cert, restricted to the
+ * profile's algorithms as ICX's verifier once was: 1 verified, 0 not. */
+static int xmlsec_verifies(const char *xml, const char *cert)
+{
+    icx_xml_limits lim = {1 << 20, 64};
+    icx_xmldoc *doc = NULL;
+    icx_err err;
+    if (icx_xml_parse(&doc, xml, strlen(xml), &lim, &err) != 0)
+        return 0;
+    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
+    assert_non_null(ctx);
+    ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty;
+    ctx->signKey = xmlSecCryptoAppKeyLoad(cert, xmlSecKeyDataFormatCertPem,
+                                          NULL, NULL, NULL);
+    assert_non_null(ctx->signKey);
+    xmlNodePtr sig = xmlSecFindNode(xmlDocGetRootElement(icx_xml_raw(doc)),
+                                    xmlSecNodeSignature, xmlSecDSigNs);
+    int ok = sig != NULL && xmlSecDSigCtxVerify(ctx, sig) == 0 &&
+             ctx->status == xmlSecDSigStatusSucceeded;
+    xmlSecDSigCtxDestroy(ctx);
+    icx_xml_free(&doc);
+    return ok;
+}
+
+/* ICX's own verdict (profile and signature, no header policy). */
+static int icx_verifies(const char *xml, const char *cert, icx_err *err)
+{
+    icx_xml_limits lim = {1 << 20, 64};
+    icx_xmldoc *doc = NULL;
+    icx_verkey *key = NULL;
+    assert_int_equal(icx_verkey_load(&key, cert, err), 0);
+    int ok = icx_xml_parse(&doc, xml, strlen(xml), &lim, err) == 0 &&
+             icx_xmlsig_verify(doc, key, err) == 0;
+    icx_xml_free(&doc);
+    icx_verkey_free(&key);
+    return ok;
+}
+
+/* ICX verifies its one signature shape itself (xmlsig.c); on documents
+ * within the profile its verdict must be xmlsec's: accepted where the
+ * canonical form is unchanged (attribute order, empty-element form,
+ * redundant declarations, character references, whitespace inside
+ * base64), refused wherever a signed byte or the signature changed. */
+static void test_verifier_agrees_with_xmlsec(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *from, *to;
+        int all, ok;
+    } cases[] = {
+        {"unchanged", "<Sender>", "<Sender>", 0, 1},
+        {"attributes reordered", "tlp=\"AMBER\" code=\"H2\"",
+         "code=\"H2\"  tlp=\"AMBER\"", 0, 1},
+        {"empty-element form", "retainUntil=\"2031-12-31\"/>",
+         "retainUntil=\"2031-12-31\"></Handling>", 0, 1},
+        {"redundant default namespace", "<Header>",
+         "<Header xmlns=\"urn:icx:envelope:1\">", 0, 1},
+        {"unused prefix declared", "<Header>",
+         "<Header xmlns:u=\"urn:unused\">", 0, 1},
+        {"character reference", "<Category>c", "<Category>&#99;", 0, 1},
+        {"line breaks in SignatureValue", "<ds:SignatureValue>",
+         "<ds:SignatureValue>\n  ", 0, 1},
+        {"payload text", "<CaseReference>JP", "<CaseReference>XP", 0, 0},
+        {"whitespace after the Signature", "</ds:Signature>",
+         "</ds:Signature>\n", 0, 0},
+        {"Id added to Reference", "<ds:Reference URI=\"\">",
+         "<ds:Reference URI=\"\" Id=\"r\">", 0, 0},
+        {"ds prefix renamed", "ds:", "dsig:", 1, 0},
+        {"DigestValue", "<ds:DigestValue>", "<ds:DigestValue>AAAA", 0, 0},
+        {"SignatureValue", "<ds:SignatureValue>", "<ds:SignatureValue>AAAA",
+         0, 0},
+    };
+    static const struct { const char *from, *to, *cert; } who[] = {
+        {"JP-NPA", "PH-NBI", "jp"}, {"PH-NBI", "JP-NPA", "ph"},
+    };
+    for (size_t w = 0; w < 2; w++) {
+        const icx_signer *s = w == 0 ? jp : ph;
+        char *good = make(who[w].from, who[w].to, s);
+        const char *cert = icx_test_path("%s/%s/cert.pem", dir, who[w].cert);
+        char certpath[4096];
+        snprintf(certpath, sizeof certpath, "%s", cert);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char *m;
+            if (cases[i].all) {
+                char *t = replace_all(good, cases[i].from, cases[i].to);
+                m = replace_all(t, "xmlns:ds=", "xmlns:dsig=");
+                free(t);
+            } else {
+                m = replace(good, cases[i].from, cases[i].to);
+            }
+            icx_err err;
+            icx_err_clear(&err);
+            int mine = icx_verifies(m, certpath, &err);
+            int theirs = xmlsec_verifies(m, certpath);
+            if (mine != cases[i].ok || theirs != cases[i].ok)
+                fail_msg("%s, %s: ICX %s (%s), xmlsec %s, want %s",
+                         who[w].cert, cases[i].name,
+                         mine ? "verified" : "refused", err.msg,
+                         theirs ? "verified" : "refused",
+                         cases[i].ok ? "verified" : "refused");
+            free(m);
+        }
+        free(good);
+    }
+}
+
 static void test_build_signed_in_one_pass(void **state)
 {
     (void)state;
@@ -546,6 +665,11 @@ static void test_bytes_and_limits(void **state)
     expect_reason("truncated", good, n / 2, ICX_REASON_MALFORMED);
     expect_reason("random bytes", "\x01\x02garbage<<", 10, ICX_REASON_MALFORMED);
     expect_reason("NUL byte", "<a>\0</a>", 8, ICX_REASON_NOT_UTF8);
+    /* Well-formed, but not namespace-well-formed. */
+    expect_reason("undeclared prefix", "<p:a/>", 6, ICX_REASON_MALFORMED);
+    expect_reason("one attribute twice by namespace",
+                  "<a xmlns:x=\"urn:1\" xmlns:y=\"urn:1\" x:b=\"1\" y:b=\"2\"/>",
+                  52, ICX_REASON_MALFORMED);
     expect_reason("UTF-16 BOM", "\xff\xfe<\0a\0/\0>\0", 10, ICX_REASON_NOT_UTF8);
     /* Over the size limit (64 KiB in verify_as). */
     size_t big = 65 * 1024;
@@ -704,6 +828,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
         cmocka_unit_test(test_signature_matches_xmlsec),
+        cmocka_unit_test(test_verifier_agrees_with_xmlsec),
         cmocka_unit_test(test_build_signed_in_one_pass),
         cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_mutations),
