@@ -32,7 +32,7 @@ static void sha256_2(unsigned char out[ICX_HASH_LEN], unsigned char prefix,
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int n = 0;
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(c, icx_sha(256), NULL);
     EVP_DigestUpdate(c, &prefix, 1);
     EVP_DigestUpdate(c, a, alen);
     if (b != NULL)
@@ -81,7 +81,7 @@ void icx_merkle_root(const icx_merkle *m, unsigned char root[ICX_HASH_LEN])
 {
     if (m->n == 0) {
         unsigned int n = 0;
-        EVP_Digest("", 0, root, &n, EVP_sha256(), NULL);
+        EVP_Digest("", 0, root, &n, icx_sha(256), NULL);
         return;
     }
     unsigned char acc[ICX_HASH_LEN];

@@ -389,7 +389,7 @@ static int file_sha256(char hex[65], const char *path)
     unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     size_t n;
-    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    int ok = c != NULL && EVP_DigestInit_ex(c, icx_sha(256), NULL) == 1;
     while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
         ok = EVP_DigestUpdate(c, buf, n) == 1;
     ok = ok && !ferror(f) && EVP_DigestFinal_ex(c, md, &mdlen) == 1;

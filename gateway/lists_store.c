@@ -255,7 +255,7 @@ lst_digest *lst_digest_new(void)
         return NULL;
     d->n = 0;
     d->ctx = EVP_MD_CTX_new();
-    if (d->ctx == NULL || EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) != 1) {
+    if (d->ctx == NULL || EVP_DigestInit_ex(d->ctx, icx_sha(256), NULL) != 1) {
         EVP_MD_CTX_free(d->ctx);
         free(d);
         return NULL;

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,11 +278,31 @@ int icx_unhex(unsigned char *out, const char *hex, size_t n)
     return 0;
 }
 
+static EVP_MD *sha_fetched[3];
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+
+/* Kept for the life of the process (OpenSSL frees its providers at exit). */
+static void sha_fetch(void)
+{
+    static const char *const names[] = {"SHA2-256", "SHA2-384", "SHA2-512"};
+    for (int i = 0; i < 3; i++)
+        sha_fetched[i] = EVP_MD_fetch(NULL, names[i], NULL);
+}
+
+const EVP_MD *icx_sha(int bits)
+{
+    pthread_once(&sha_once, sha_fetch);
+    int i = bits == 384 ? 1 : bits == 512 ? 2 : 0;
+    if (sha_fetched[i] != NULL)
+        return sha_fetched[i];
+    return i == 1 ? EVP_sha384() : i == 2 ? EVP_sha512() : EVP_sha256();
+}
+
 int icx_sha256_hex(char *out, const void *data, size_t len)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(data, len, md, &mdlen, icx_sha(256), NULL) != 1)
         return ICX_ECRYPTO;
     icx_hex(out, md, mdlen);
     return ICX_OK;

@@ -43,6 +43,11 @@ void icx_hex(char *out, const unsigned char *in, size_t len); /* 2*len+1 */
 int icx_unhex(unsigned char *out, const char *hex, size_t n);
 /* Lowercase hex SHA-256 of data (out >= 65 bytes). */
 int icx_sha256_hex(char *out, const void *data, size_t len);
+/* SHA-256 (bits 256), SHA-384 or SHA-512, fetched from OpenSSL once per
+ * process: EVP_sha256() and the like make OpenSSL 3 look the
+ * implementation up again at every use.  Never NULL. */
+struct evp_md_st; /* OpenSSL's EVP_MD */
+const struct evp_md_st *icx_sha(int bits);
 /* Random version-4 UUID, lowercase (out >= 37 bytes). */
 int icx_uuid4(char *out, icx_err *err);
 /* Version-7 UUID (RFC 9562), lowercase (out >= 37 bytes): the Unix time

@@ -63,9 +63,13 @@ static const char *const digest_algs[] = {
     NULL,
 };
 
+/* Signing and verification contexts are made once per key and copied
+ * for each operation: initializing one makes OpenSSL 3 look up the
+ * algorithm implementations, under locks the worker threads share. */
 struct icx_signer {
     xmlSecKeyPtr key;
     int ecdsa;
+    EVP_MD_CTX *tmpl;  /* EVP_DigestSignInit with SHA-256 and the key */
 };
 
 struct icx_verkey {
@@ -73,7 +77,35 @@ struct icx_verkey {
     EVP_PKEY *pkey;  /* key's, borrowed */
     int ecdsa;
     size_t field;    /* ECDSA: bytes of r and of s */
+    EVP_MD_CTX *tmpl[3]; /* EVP_DigestVerifyInit with SHA-256, -384, -512 */
 };
+
+/* A context initialized for signing (sign) or verifying with pkey and
+ * SHA-bits, to be copied per operation; NULL when OpenSSL refuses. */
+static EVP_MD_CTX *sigctx_template(EVP_PKEY *pkey, int bits, int sign)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL &&
+             (sign ? EVP_DigestSignInit(md, NULL, icx_sha(bits), NULL, pkey)
+                   : EVP_DigestVerifyInit(md, NULL, icx_sha(bits), NULL,
+                                          pkey)) == 1;
+    if (!ok) {
+        EVP_MD_CTX_free(md);
+        return NULL;
+    }
+    return md;
+}
+
+/* A copy of tmpl, ready for the data (NULL when out of memory). */
+static EVP_MD_CTX *sigctx_copy(const EVP_MD_CTX *tmpl)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md != NULL && EVP_MD_CTX_copy_ex(md, tmpl) != 1) {
+        EVP_MD_CTX_free(md);
+        md = NULL;
+    }
+    return md;
+}
 
 static int initialized;
 
@@ -162,13 +194,19 @@ int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err)
         return icx_err_set(err, ICX_EINVAL, "%s: key is neither RSA nor "
                                             "ECDSA", key_path);
     }
-    *out = calloc(1, sizeof **out);
+    EVP_PKEY *pkey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(key));
+    EVP_MD_CTX *tmpl = pkey ? sigctx_template(pkey, 256, 1) : NULL;
+    *out = tmpl ? calloc(1, sizeof **out) : NULL;
     if (*out == NULL) {
+        EVP_MD_CTX_free(tmpl);
         xmlSecKeyDestroy(key);
-        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+        return icx_err_set(err, tmpl ? ICX_ENOMEM : ICX_ECRYPTO,
+                           "%s: cannot prepare signing with the key",
+                           key_path);
     }
     (*out)->key = key;
     (*out)->ecdsa = ecdsa;
+    (*out)->tmpl = tmpl;
     return ICX_OK;
 }
 
@@ -177,6 +215,7 @@ void icx_signer_free(icx_signer **sp)
     if (sp == NULL || *sp == NULL)
         return;
     xmlSecKeyDestroy((*sp)->key);
+    EVP_MD_CTX_free((*sp)->tmpl);
     free(*sp);
     *sp = NULL;
 }
@@ -225,6 +264,13 @@ int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err)
     (*out)->pkey = pkey;
     (*out)->ecdsa = type == EVP_PKEY_EC;
     (*out)->field = (size_t)(EVP_PKEY_get_bits(pkey) + 7) / 8;
+    static const int bits[3] = {256, 384, 512};
+    for (int i = 0; i < 3; i++)
+        if (((*out)->tmpl[i] = sigctx_template(pkey, bits[i], 0)) == NULL) {
+            icx_verkey_free(out);
+            return icx_err_set(err, ICX_ECRYPTO, "%s: cannot prepare "
+                               "verification with the key", cert_path);
+        }
     return ICX_OK;
 }
 
@@ -233,6 +279,8 @@ void icx_verkey_free(icx_verkey **kp)
     if (kp == NULL || *kp == NULL)
         return;
     xmlSecKeyDestroy((*kp)->key);
+    for (int i = 0; i < 3; i++)
+        EVP_MD_CTX_free((*kp)->tmpl[i]);
     free(*kp);
     *kp = NULL;
 }
@@ -346,7 +394,7 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
     xmlNodePtr sv = xmlSecFindChild(sig, xmlSecNodeSignatureValue,
                                     xmlSecDSigNs);
     EVP_PKEY *pkey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(s->key));
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = EVP_MD_CTX_new(), *smd = NULL;
     unsigned char digest[EVP_MAX_MD_SIZE], der[1024], raw[1024];
     unsigned int dlen = 0;
     size_t slen = sizeof der, rlen = 0;
@@ -357,19 +405,18 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
         goto out;
     }
     struct c14n_sink k = {md, 0};
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+    if (EVP_DigestInit_ex(md, icx_sha(256), NULL) != 1 ||
         icx_c14n_document(d, sig, sink_write, &k) != ICX_OK ||
         EVP_DigestFinal_ex(md, digest, &dlen) != 1 ||
         set_base64(dv, digest, dlen) < 0) {
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot digest the document");
         goto out;
     }
-    EVP_MD_CTX_reset(md);
-    k = (struct c14n_sink){md, 1};
-    if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) != 1 ||
-        icx_c14n_subtree(si, sink_write, &k) != ICX_OK ||
-        EVP_DigestSignFinal(md, NULL, &slen) != 1 || slen > sizeof der ||
-        EVP_DigestSignFinal(md, der, &slen) != 1) {
+    smd = sigctx_copy(s->tmpl);
+    k = (struct c14n_sink){smd, 1};
+    if (smd == NULL || icx_c14n_subtree(si, sink_write, &k) != ICX_OK ||
+        EVP_DigestSignFinal(smd, NULL, &slen) != 1 || slen > sizeof der ||
+        EVP_DigestSignFinal(smd, der, &slen) != 1) {
         rc = icx_err_set(err, ICX_ECRYPTO, "signing failed");
         goto out;
     }
@@ -388,6 +435,7 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
         rc = icx_err_set(err, ICX_ECRYPTO, "signature too long");
 out:
     EVP_MD_CTX_free(md);
+    EVP_MD_CTX_free(smd);
     return rc;
 }
 
@@ -791,11 +839,7 @@ static long base64_text(const xmlNode *n, unsigned char *out, size_t cap)
 /* The hash of position i of sig_algs or digest_algs (3 per family). */
 static const EVP_MD *family_md(int i)
 {
-    switch (i % 3) {
-    case 0: return EVP_sha256();
-    case 1: return EVP_sha384();
-    default: return EVP_sha512();
-    }
+    return icx_sha(i % 3 == 0 ? 256 : i % 3 == 1 ? 384 : 512);
 }
 
 static int list_index(const xmlNode *n, const char *const *list)
@@ -871,7 +915,7 @@ int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
     unsigned int glen = 0;
     long vlen = base64_text(sv, value, sizeof value);
     long wlen = base64_text(dv, want, sizeof want);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = sigctx_copy(key->tmpl[alg % 3]);
     if (md == NULL)
         return icx_err_set(err, ICX_ENOMEM, "out of memory");
     if (vlen <= 0 || wlen <= 0) {
@@ -890,8 +934,7 @@ int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
     /* SignedInfo, signed with the configured key. */
     struct c14n_sink k = {md, 2};
     int c1 = ICX_OK;
-    if (EVP_DigestVerifyInit(md, NULL, family_md(alg), NULL, key->pkey) != 1 ||
-        (c1 = icx_c14n_subtree(si, sink_write, &k)) != ICX_OK ||
+    if ((c1 = icx_c14n_subtree(si, sink_write, &k)) != ICX_OK ||
         EVP_DigestVerifyFinal(md, der ? der : value,
                               der ? (size_t)derlen : (size_t)vlen) != 1) {
         rc = not_verified(err, c1 == ICX_EINVAL
