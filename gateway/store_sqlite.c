@@ -172,13 +172,16 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "('queued', 'sent') AND next_attempt_at <= ?1 AND "
                    "(?2 IS NULL OR next_hop = ?2) "
                    "ORDER BY next_attempt_at, id LIMIT ?3",
-    [ST_OUT_GET] = "SELECT " OUT_COLS " FROM outbox WHERE message_id = ?1 AND "
-                   "(?2 IS NULL OR next_hop = ?2) ORDER BY id LIMIT 1",
+    /* The first row of a message, found as min(id) in the unique index
+     * rather than by ORDER BY id, which sorts in a temporary b-tree. */
+    [ST_OUT_GET] = "SELECT " OUT_COLS " FROM outbox WHERE id = (SELECT "
+                   "min(id) FROM outbox WHERE message_id = ?1 AND "
+                   "(?2 IS NULL OR next_hop = ?2))",
     [ST_OUT_BY_SHA] = "SELECT " OUT_COLS " FROM outbox WHERE sha256 = ?1 AND "
                       "next_hop = ?2 ORDER BY id DESC LIMIT 1",
-    [ST_OUT_ENVELOPE] = "SELECT e.envelope FROM outbox o JOIN outbox_envelope e "
-                        "ON e.outbox_id = o.id WHERE o.message_id = ?1 AND "
-                        "(?2 IS NULL OR o.next_hop = ?2) ORDER BY o.id LIMIT 1",
+    [ST_OUT_ENVELOPE] = "SELECT envelope FROM outbox_envelope WHERE "
+                        "outbox_id = (SELECT min(id) FROM outbox WHERE "
+                        "message_id = ?1 AND (?2 IS NULL OR next_hop = ?2))",
     [ST_OUT_LIST] = "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR "
                     "state = ?1) ORDER BY id DESC LIMIT ?2",
     [ST_OUT_DEPTHS] = "SELECT next_hop, COUNT(*) FROM outbox WHERE state IN "
