@@ -10,12 +10,17 @@
  * two gateways (JP-NPA sends, PH-NBI receives) and runs this program for
  * each algorithm and size.
  *
- *   throughput  -n messages (default 2000) in control requests of --batch
+ *   throughput  -n messages (default 10000) in control requests of --batch
  *               payloads (default 100), --clients requests in flight
  *               (default 4); rate = messages / (time of the last
  *               outbound.delivered audit record - time of the first
  *               submit).  One message per request: 4 ms per message less
  *               than the batch, so batches are what measure the broker.
+ *               10,000 messages take 3-10 s on the machine of
+ *               docs/PERFORMANCE.md, so one stalled disk flush or the
+ *               first growth of fresh stores weighs little (with 2,000,
+ *               under a second at 2 KiB, one 80 ms flush moved the rate
+ *               by 10 %).
  *   latency     one message per request, open loop at --rate per second
  *               (default 100) for --seconds (default 20): request k is sent
  *               at t0 + k/rate by one of --senders threads (default 16),
@@ -758,7 +763,7 @@ static void usage(FILE *f)
             "16384)\n"
             "  --from ID, --to ID   sender and recipient (JP-NPA, PH-NBI)\n"
             "  --mode M        all (default), throughput, latency or ceiling\n"
-            "  -n N            throughput: messages (default 2000)\n"
+            "  -n N            throughput: messages (default 10000)\n"
             "  --batch B       throughput: payloads per request (default 100, "
             "at most 256)\n"
             "  --clients C     throughput: requests in flight (default 4)\n"
@@ -863,7 +868,7 @@ static const char *fmt(char *buf, size_t len, int ran, const char *f, double v)
 int main(int argc, char **argv)
 {
     struct opts o = {.from = "JP-NPA", .to = "PH-NBI", .mode = "all",
-                     .n = 2000, .batch = 100, .clients = 4, .senders = 16,
+                     .n = 10000, .batch = 100, .clients = 4, .senders = 16,
                      .rate = 100, .seconds = 20, .ceil_seconds = 1,
                      .wait_s = 180};
     struct results r;
