@@ -117,32 +117,41 @@ static const xmlChar *rendered(const struct c14n *c, const xmlChar *prefix)
     return prefix == NULL ? BAD_CAST "" : NULL;
 }
 
+
+/* Grows the array *arr of n entries of size bytes to hold n + 1: from
+ * small, a C-stack array it starts in (NULL when it starts empty on the
+ * heap), to the heap, doubling. */
+static int grow(void **arr, void *small, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return ICX_OK;
+    size_t want = *cap ? *cap * 2 : 16;
+    int on_stack = small != NULL && *arr == small;
+    void *p = on_stack ? malloc(want * size) : realloc(*arr, want * size);
+    if (p == NULL)
+        return ICX_ENOMEM;
+    if (on_stack)
+        memcpy(p, small, n * size);
+    *arr = p;
+    *cap = want;
+    return ICX_OK;
+}
+
 static int push_ns(struct c14n *c, const xmlChar *prefix, const xmlChar *href)
 {
-    if (c->nns == c->capns) {
-        size_t cap = c->capns ? c->capns * 2 : 16;
-        struct ns_ent *p = realloc(c->ns, cap * sizeof *p);
-        if (p == NULL)
-            return ICX_ENOMEM;
-        c->ns = p;
-        c->capns = cap;
-    }
-    c->ns[c->nns++] = (struct ns_ent){prefix, href};
-    return ICX_OK;
+    int rc = grow((void **)&c->ns, NULL, c->nns, &c->capns, sizeof *c->ns);
+    if (rc == ICX_OK)
+        c->ns[c->nns++] = (struct ns_ent){prefix, href};
+    return rc;
 }
 
 static int push_mark(struct c14n *c)
 {
-    if (c->nmarks == c->capmarks) {
-        size_t cap = c->capmarks ? c->capmarks * 2 : 16;
-        size_t *p = realloc(c->marks, cap * sizeof *p);
-        if (p == NULL)
-            return ICX_ENOMEM;
-        c->marks = p;
-        c->capmarks = cap;
-    }
-    c->marks[c->nmarks++] = c->nns;
-    return ICX_OK;
+    int rc = grow((void **)&c->marks, NULL, c->nmarks, &c->capmarks,
+                  sizeof *c->marks);
+    if (rc == ICX_OK)
+        c->marks[c->nmarks++] = c->nns;
+    return rc;
 }
 
 /* A namespace name the form can render: empty, or absolute (a scheme),
@@ -176,21 +185,6 @@ static int attr_cmp(const xmlAttr *a, const xmlAttr *b)
     return r != 0 ? r : strcmp((const char *)a->name, (const char *)b->name);
 }
 
-/* Grows *arr (on the C stack while it has SMALL entries) to hold n + 1. */
-static int grow(void **arr, void *small, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return ICX_OK;
-    size_t want = *cap * 2;
-    void *p = *arr == small ? malloc(want * size) : realloc(*arr, want * size);
-    if (p == NULL)
-        return ICX_ENOMEM;
-    if (*arr == small)
-        memcpy(p, small, n * size);
-    *arr = p;
-    *cap = want;
-    return ICX_OK;
-}
 
 /* Adds (prefix, href) to the namespaces e utilizes unless it is there. */
 static int utilize(struct ns_ent **u, struct ns_ent *small, size_t *n,

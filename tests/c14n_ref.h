@@ -76,6 +76,16 @@ static long c14n_ref(xmlDocPtr d, xmlNodePtr omit, xmlNodePtr apex,
     return len;
 }
 
+/* The node after n in document order within its tree (NULL at the end). */
+static xmlNodePtr c14n_ref_next(xmlNodePtr n)
+{
+    if (n->type == XML_ELEMENT_NODE && n->children != NULL)
+        return n->children;
+    while (n != NULL && n->next == NULL)
+        n = n->parent;
+    return n != NULL ? n->next : NULL;
+}
+
 struct c14n_mem {
     char *data;
     size_t len, cap;

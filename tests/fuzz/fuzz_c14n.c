@@ -15,14 +15,13 @@
 
 #include <libxml/uri.h>
 
+#include "fuzz_xmlsig.h"
 #include "../c14n_ref.h"
 #include "xml.h"
 #include "xmlsig.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void cleanup(void) { icx_xmlsig_shutdown(); }
 
 static void quiet(void *ctx, const char *msg, ...)
 {
@@ -34,11 +33,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    icx_err err;
-    if (icx_xmlsig_init(&err) < 0)
-        abort();
+    fuzz_xmlsig_init();
     xmlSetGenericErrorFunc(NULL, quiet);
-    atexit(cleanup);
     return 0;
 }
 
@@ -47,7 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static int odd_namespaces(xmlNodePtr n)
 {
     int found = 0;
-    while (n != NULL) {
+    for (; n != NULL; n = c14n_ref_next(n)) {
         if (n->type == XML_ELEMENT_NODE)
             for (xmlNsPtr d = n->nsDef; d != NULL; d = d->next) {
                 const char *h = (const char *)d->href;
@@ -60,14 +56,6 @@ static int odd_namespaces(xmlNodePtr n)
                     found |= 1;
                 xmlFreeURI(u);
             }
-        if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
-            n = n->children;
-            continue;
-        }
-        while (n != NULL && n->next == NULL)
-            n = n->parent;
-        if (n != NULL)
-            n = n->next;
     }
     return found;
 }

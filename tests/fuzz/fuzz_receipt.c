@@ -8,21 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_xmlsig.h"
 #include "receipt.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void cleanup(void) { icx_xmlsig_shutdown(); }
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    icx_err err;
-    if (icx_xmlsig_init(&err) < 0)
-        abort();
-    atexit(cleanup);
+    fuzz_xmlsig_init();
     return 0;
 }
 

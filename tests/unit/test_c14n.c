@@ -105,21 +105,12 @@ static void test_same_as_libxml2(void **state)
         xmlDocPtr d = icx_xml_raw(x);
         same_bytes(d, NULL, NULL, docs[i]);
         /* Every element, in document order. */
-        xmlNodePtr n = xmlDocGetRootElement(d);
-        while (n != NULL) {
+        for (xmlNodePtr n = xmlDocGetRootElement(d); n != NULL;
+             n = c14n_ref_next(n))
             if (n->type == XML_ELEMENT_NODE) {
                 same_bytes(d, n, NULL, docs[i]);
                 same_bytes(d, NULL, n, docs[i]);
             }
-            if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
-                n = n->children;
-                continue;
-            }
-            while (n != NULL && n->next == NULL)
-                n = n->parent;
-            if (n != NULL)
-                n = n->next;
-        }
         icx_xml_free(&x);
     }
 }
@@ -216,9 +207,17 @@ static void test_write_failure(void **state)
     icx_xml_free(&x);
 }
 
+/* libxml2 prints why it refuses a relative namespace; the test checks it. */
+static void quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
 int main(void)
 {
     icx_err err;
+    xmlSetGenericErrorFunc(NULL, quiet);
     if (icx_xmlsig_init(&err) != 0) {
         fprintf(stderr, "init: %s\n", err.msg);
         return 1;
