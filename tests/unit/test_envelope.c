@@ -27,6 +27,7 @@
 
 #include <libxml/tree.h>
 #include <xmlsec/crypto.h>
+#include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmltree.h>
 
@@ -419,6 +420,77 @@ static void test_verifier_agrees_with_xmlsec(void **state)
             free(m);
         }
         free(good);
+    }
+}
+
+/* An unsigned envelope signed by xmlsec with other hashes of the profile
+ * (SHA-384, SHA-512); malloc'ed. */
+static char *xmlsec_signed(const char *who, int ecdsa, xmlSecTransformId sig_alg,
+                           xmlSecTransformId digest_alg)
+{
+    icx_header h;
+    icx_err err;
+    icx_buf env;
+    icx_buf_init(&env, 1 << 20);
+    header(&h, ecdsa ? "PH-NBI" : "JP-NPA", ecdsa ? "JP-NPA" : "PH-NBI");
+    assert_int_equal(icx_envelope_build(&env, &h, payload, payload_len, schemas,
+                                        &err), 0);
+    icx_xml_limits lim = {1 << 20, 64};
+    icx_xmldoc *doc = NULL;
+    assert_int_equal(icx_xml_parse(&doc, env.data, env.len, &lim, &err), 0);
+    xmlDocPtr d = icx_xml_raw(doc);
+    xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(
+        d, xmlSecTransformExclC14NId, sig_alg, NULL, BAD_CAST "ds");
+    assert_non_null(sig);
+    xmlAddChild(xmlDocGetRootElement(d), sig);
+    xmlNodePtr ref = xmlSecTmplSignatureAddReference(sig, digest_alg, NULL,
+                                                     BAD_CAST "", NULL);
+    assert_non_null(ref);
+    assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId));
+    assert_non_null(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId));
+    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
+    assert_non_null(ctx);
+    ctx->signKey = xmlSecCryptoAppKeyLoad(
+        icx_test_path("%s/%s/key.pem", dir, who), xmlSecKeyDataFormatPem,
+        NULL, NULL, NULL);
+    assert_non_null(ctx->signKey);
+    assert_int_equal(xmlSecDSigCtxSign(ctx, sig), 0);
+    xmlSecDSigCtxDestroy(ctx);
+    char *out = serialized(doc);
+    icx_xml_free(&doc);
+    icx_buf_free(&env);
+    return out;
+}
+
+/* The other hashes the profile allows go through the same two steps:
+ * xmlsec signs with RSA-SHA512 over a SHA-384 digest and ECDSA-SHA384
+ * over SHA-512; ICX verifies, and refuses once a signed byte changes. */
+static void test_verifier_other_hashes(void **state)
+{
+    (void)state;
+    static const struct { const char *who; int ecdsa; } cases[] = {
+        {"jp", 0}, {"ph", 1},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        char *xml = xmlsec_signed(
+            cases[c].who, cases[c].ecdsa,
+            cases[c].ecdsa ? xmlSecTransformEcdsaSha384Id
+                           : xmlSecTransformRsaSha512Id,
+            cases[c].ecdsa ? xmlSecTransformSha512Id : xmlSecTransformSha384Id);
+        assert_non_null(strstr(xml, cases[c].ecdsa ? "ecdsa-sha384" : "rsa-sha512"));
+        char cert[4096];
+        snprintf(cert, sizeof cert, "%s",
+                 icx_test_path("%s/%s/cert.pem", dir, cases[c].who));
+        icx_err err;
+        icx_err_clear(&err);
+        if (!icx_verifies(xml, cert, &err))
+            fail_msg("%s: refused: %s", cases[c].who, err.msg);
+        char *bad = replace(xml, "<CaseReference>JP", "<CaseReference>XP");
+        assert_false(icx_verifies(bad, cert, &err));
+        assert_int_equal(err.reason, ICX_REASON_SIG_INVALID);
+        assert_false(xmlsec_verifies(bad, cert));
+        free(bad);
+        free(xml);
     }
 }
 
@@ -829,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
         cmocka_unit_test(test_signature_matches_xmlsec),
         cmocka_unit_test(test_verifier_agrees_with_xmlsec),
+        cmocka_unit_test(test_verifier_other_hashes),
         cmocka_unit_test(test_build_signed_in_one_pass),
         cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_mutations),
