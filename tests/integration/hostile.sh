@@ -238,6 +238,9 @@ expect random-text MALFORMED noid
 fresh truncated
 head -c 3000 "$H/truncated.xml" >"$H/truncated.tmp" && mv "$H/truncated.tmp" "$H/truncated.xml"
 expect truncated MALFORMED noid
+fresh ns-undeclared
+edit ns-undeclared 's#<Header>#<Header u:a="1">#'
+expect ns-undeclared MALFORMED noid
 
 # Signature and semantics.
 build unsigned JP-NPA PH-NBI && cp "$H/unsigned.u.xml" "$H/unsigned.xml"
