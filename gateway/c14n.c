@@ -217,6 +217,10 @@ static int start_tag(struct c14n *c, const xmlNode *e)
         if (ns != NULL && ns->prefix != NULL &&
             (ns->href == NULL || ns->href[0] == '\0'))
             rc = ICX_EINVAL; /* a prefix bound to no namespace */
+        else if (ns != NULL && ns->prefix != NULL &&
+                 xmlStrEqual(ns->prefix, BAD_CAST "xml"))
+            rc = ICX_EINVAL; /* an element in xml:, whose namespace the
+                                form never declares */
         else
             rc = utilize(&u, usmall, &nu, &capu, ns ? ns->prefix : NULL,
                          ns && ns->href ? ns->href : BAD_CAST "");

@@ -8,11 +8,13 @@
  * are built by ICX (elements, attributes, text).  Anything else in the
  * part to be rendered (a comment, a processing instruction, an entity
  * reference, a second top-level node) is refused with ICX_EINVAL rather
- * than rendered by a rule nobody has tested here; so is a namespace name
- * that is relative (Exclusive C14N 1.0 requires failing on those, as
- * libxml2 does) or that holds a character the namespace axis would have to
- * escape (libxml2 quotes those differently from attribute values, so no
- * two implementations agree on them).
+ * than rendered by a rule nobody has tested here; so is an element with
+ * the prefix xml (its namespace is never declared; libxml2 renders it in
+ * some modes and refuses it in others), and a namespace name that is
+ * relative (Exclusive C14N 1.0 requires failing on those, as libxml2
+ * does) or that holds a character the namespace axis would have to escape
+ * (libxml2 quotes those differently from attribute values, so no two
+ * implementations agree on them).
  *
  * What is rendered (W3C Exclusive XML Canonicalization 1.0, section 3, for
  * a document subset made of whole subtrees): elements as start and end tag

@@ -7,7 +7,9 @@
  * bytes must be the same.  One may refuse what the other renders only for
  * the reasons c14n.h gives: libxml2 refuses a relative namespace name
  * anywhere in the document, even outside the part rendered; ICX refuses a
- * namespace name holding a character the namespace axis would escape.
+ * namespace name holding a character the namespace axis would escape, and
+ * an element with the prefix xml, which libxml2 renders in some modes and
+ * refuses in others (even outside the part rendered).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,12 +40,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Some namespace declaration in the document: 1 relative, 2 holding a
- * character c14n.h refuses (bit set per kind found). */
+/* What the document holds that c14n.h lets the two differ on, a bit per
+ * kind: 1 a relative namespace name, 2 one holding a character c14n.h
+ * refuses, 4 an element with the prefix xml. */
 static int odd_namespaces(xmlNodePtr n)
 {
     int found = 0;
     for (; n != NULL; n = c14n_ref_next(n)) {
+        if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+            xmlStrEqual(n->ns->prefix, BAD_CAST "xml"))
+            found |= 4;
         if (n->type == XML_ELEMENT_NODE)
             for (xmlNsPtr d = n->nsDef; d != NULL; d = d->next) {
                 const char *h = (const char *)d->href;
@@ -69,9 +75,9 @@ static void compare(xmlDocPtr d, xmlNodePtr omit, xmlNodePtr apex, int odd)
     if (lw >= 0 && lg >= 0 &&
         (lw != lg || memcmp(want, got, (size_t)lw) != 0))
         abort();
-    if (lw >= 0 && lg < 0 && !(rc == ICX_EINVAL && (odd & 2)))
+    if (lw >= 0 && lg < 0 && !(rc == ICX_EINVAL && (odd & 6)))
         abort();
-    if (lw < 0 && lg >= 0 && !(odd & 1))
+    if (lw < 0 && lg >= 0 && !(odd & 5))
         abort();
     free(want);
     free(got);

@@ -156,6 +156,23 @@ static void test_refused(void **state)
         assert_int_equal(rc, ICX_EINVAL);
         icx_xml_free(&x);
     }
+    /* An element in the xml namespace: libxml2 renders it without
+     * declaring the namespace as a whole document and refuses it as a
+     * subtree; ICX refuses it either way. */
+    {
+        icx_xmldoc *xe = parse("<a><xml:M/></a>");
+        char *o = NULL;
+        int r;
+        xmlNodePtr m = xmlDocGetRootElement(icx_xml_raw(xe))->children;
+        assert_true(c14n_icx(icx_xml_raw(xe), NULL, NULL, &o, &r) < 0);
+        assert_int_equal(r, ICX_EINVAL);
+        assert_true(c14n_icx(icx_xml_raw(xe), NULL, m, &o, &r) < 0);
+        assert_int_equal(r, ICX_EINVAL);
+        assert_true(c14n_icx(icx_xml_raw(xe), m, NULL, &o, &r) >= 0);
+        assert_string_equal(o, "<a></a>");
+        free(o);
+        icx_xml_free(&xe);
+    }
     /* A comment or processing instruction added to a tree, and a second
      * top-level element: not rendered by guess. */
     icx_xmldoc *x = parse("<a><b/></a>");
