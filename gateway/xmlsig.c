@@ -338,20 +338,18 @@ int icx_xmlsig_add_template(icx_xmldoc *doc, int ecdsa, icx_err *err)
  * verifies what this signs and that RSA signatures, being deterministic,
  * come out byte for byte as xmlsec makes them. */
 
-/* c14n output straight into a digest or signature context. */
+/* c14n output straight into a digest or signature context: update is
+ * EVP_DigestUpdate, EVP_DigestSignUpdate or EVP_DigestVerifyUpdate. */
 struct c14n_sink {
     EVP_MD_CTX *md;
-    int sign; /* 0: EVP_DigestUpdate, 1: EVP_DigestSignUpdate, 2: Verify */
+    int (*update)(EVP_MD_CTX *md, const void *data, size_t len);
 };
 
-/* c14n.c's writer for a digest or signature context. */
+/* c14n.c's writer for a c14n_sink. */
 static int sink_write(void *ctx, const char *buf, size_t len)
 {
     struct c14n_sink *k = ctx;
-    int ok = k->sign == 2   ? EVP_DigestVerifyUpdate(k->md, buf, len)
-             : k->sign == 1 ? EVP_DigestSignUpdate(k->md, buf, len)
-                            : EVP_DigestUpdate(k->md, buf, len);
-    return ok == 1 ? 0 : -1;
+    return k->update(k->md, buf, len) == 1 ? 0 : -1;
 }
 
 static int set_base64(xmlNodePtr node, const unsigned char *bin, size_t len)
@@ -404,7 +402,7 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot prepare the signature");
         goto out;
     }
-    struct c14n_sink k = {md, 0};
+    struct c14n_sink k = {md, EVP_DigestUpdate};
     if (EVP_DigestInit_ex(md, icx_sha(256), NULL) != 1 ||
         icx_c14n_document(d, sig, sink_write, &k) != ICX_OK ||
         EVP_DigestFinal_ex(md, digest, &dlen) != 1 ||
@@ -413,7 +411,7 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
         goto out;
     }
     smd = sigctx_copy(s->tmpl);
-    k = (struct c14n_sink){smd, 1};
+    k = (struct c14n_sink){smd, EVP_DigestSignUpdate};
     if (smd == NULL || icx_c14n_subtree(si, sink_write, &k) != ICX_OK ||
         EVP_DigestSignFinal(smd, NULL, &slen) != 1 || slen > sizeof der ||
         EVP_DigestSignFinal(smd, der, &slen) != 1) {
@@ -932,7 +930,7 @@ int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
         }
     }
     /* SignedInfo, signed with the configured key. */
-    struct c14n_sink k = {md, 2};
+    struct c14n_sink k = {md, EVP_DigestVerifyUpdate};
     int c1 = ICX_OK;
     if ((c1 = icx_c14n_subtree(si, sink_write, &k)) != ICX_OK ||
         EVP_DigestVerifyFinal(md, der ? der : value,
@@ -946,7 +944,7 @@ int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
     }
     /* The document without the Signature, digested as Reference says. */
     EVP_MD_CTX_reset(md);
-    k = (struct c14n_sink){md, 0};
+    k = (struct c14n_sink){md, EVP_DigestUpdate};
     int c2 = ICX_OK;
     if (EVP_DigestInit_ex(md, family_md(dalg), NULL) != 1 ||
         (c2 = icx_c14n_document(d, sig, sink_write, &k)) != ICX_OK ||
