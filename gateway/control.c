@@ -93,7 +93,7 @@ static int dial(int *fd, int *e, const struct sockaddr_un *sa, icx_err *err)
 int icx_ctl_listen(int *fd, const char *path, icx_err *err)
 {
     struct sockaddr_un sa;
-    int e, s;
+    int e = 0, s = -1;
     int rc = sockaddr_for(&sa, path, err);
     if (rc < 0)
         return rc;
@@ -214,7 +214,7 @@ int icx_ctl_call(int *code, icx_buf *text, const char *path, int argc,
                  const size_t *bloblens, int timeout_ms, icx_err *err)
 {
     struct sockaddr_un sa;
-    int s, e;
+    int s = -1, e = 0;
     int rc = sockaddr_for(&sa, path, err);
     if (rc < 0)
         return rc;
