@@ -8,6 +8,7 @@ packages=(
   libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
+  python3 perl
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(libclang-rt-14-dev)
