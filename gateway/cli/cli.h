@@ -40,6 +40,12 @@ int icx_cmd_inbox_export(int argc, char **argv);
 int icx_cmd_lists(int argc, char **argv);
 int icx_cmd_pull(int argc, char **argv);
 
+/* The gateway file a command uses when it is given no -c: $ICX_CONFIG when
+ * set and not empty, else ICX_CLI_DEFAULT_CONFIG.  The result lives as long
+ * as the process environment is not changed. */
+#define ICX_CLI_DEFAULT_CONFIG "/etc/icx/gateway.yaml"
+const char *icx_cli_default_config(void);
+
 /* A mapping profile by path, or by name under config/mappings/ (or
  * mappings/ beside CONFIG); malloc'ed. */
 char *icx_cli_profile_path(const char *p, const char *config);

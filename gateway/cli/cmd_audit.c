@@ -67,7 +67,7 @@ static int parse(struct opts *o, int argc, char **argv)
     };
     int c;
     memset(o, 0, sizeof *o);
-    o->config = "config/gateway.yaml";
+    o->config = icx_cli_default_config();
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:h", lo, NULL)) != -1) {
         switch (c) {

@@ -3,7 +3,7 @@
  * status, outbox, inbox, partners.
  *
  * The client commands find the control socket through the configuration
- * (-c FILE, default config/gateway.yaml) or --socket, send one request and
+ * (-c FILE, default icx_cli_default_config()) or --socket, send one request and
  * print the daemon's answer (submit --profile may send several: see
  * cmd_submit.c).  When no daemon runs they say so (exit 4).
  */
@@ -22,7 +22,6 @@
 #include "survey.h"
 #include "util.h"
 
-#define DEFAULT_CONFIG "config/gateway.yaml"
 
 static const char serve_usage[] =
     "usage: icx serve [-c CONFIG] [--endpoint-file FILE]\n\n"
@@ -52,7 +51,7 @@ static const char client_usage[] =
     "that mapping profile (docs/TRANSLATE.md) for each recipient, withholding\n"
     "what that recipient may not receive (the profile's withhold and its\n"
     "partner file's); a file with any invalid row sends nothing.  The\n"
-    "configuration (-c CONFIG, default config/gateway.yaml) must load and\n"
+    "configuration (-c CONFIG, default $ICX_CONFIG, else " ICX_CLI_DEFAULT_CONFIG ") must load and\n"
     "name every recipient as a partner, even with --socket: otherwise the\n"
     "withholding is not known and nothing is sent (exit 1).\n"
     "--category defaults to the profile's.  A list too long for one\n"
@@ -70,7 +69,7 @@ int icx_cmd_serve(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    icx_serve_opts o = {.config_path = DEFAULT_CONFIG,
+    icx_serve_opts o = {.config_path = icx_cli_default_config(),
                         .find_adapter = icx_adapter_lookup};
     int c;
     optind = 1;
@@ -110,7 +109,7 @@ int icx_cmd_serve(int argc, char **argv)
 /* Client side: argv is forwarded as is (plus --user), files as blobs. */
 static int client(int argc, char **argv, int with_files)
 {
-    const char *config = DEFAULT_CONFIG, *socket_path = NULL;
+    const char *config = icx_cli_default_config(), *socket_path = NULL;
     const char *profile = NULL;
     const char *files[4096];
     int nfiles = 0;

@@ -13,7 +13,6 @@
 #include "cli.h"
 #include "config.h"
 
-#define DEFAULT_CONFIG "config/gateway.yaml"
 #define ERRS_MAX (1024 * 1024)
 
 static void usage(FILE *f)
@@ -24,14 +23,14 @@ static void usage(FILE *f)
             "reports each problem as file:line:column: key: what is wrong.\n"
             "Nothing is started or written.\n\n"
             "options:\n"
-            "  -c, --config FILE   gateway file (default " DEFAULT_CONFIG ")\n"
+            "  -c, --config FILE   gateway file (default $ICX_CONFIG, else " ICX_CLI_DEFAULT_CONFIG ")\n"
             "  -h, --help          this help\n\n"
             "exit codes: 0 valid, 1 invalid, 2 usage, 3 internal failure\n");
 }
 
 static int config_check(int argc, char **argv)
 {
-    const char *path = DEFAULT_CONFIG;
+    const char *path = icx_cli_default_config();
     icx_config *cfg = NULL;
     icx_buf errs;
     icx_err err;

@@ -24,7 +24,6 @@
 #include "store.h"
 #include "util.h"
 
-#define DEFAULT_CONFIG "config/gateway.yaml"
 
 static const char usage_text[] =
     "usage: icx lists import LIST FILE [--format lines|csv] [--reason R]\n"
@@ -35,7 +34,7 @@ static const char usage_text[] =
     "       icx lists export LIST [--from PARTNER] [--format txt|csv] [--out FILE]\n"
     "       icx lists status [--json]\n"
     "       icx lists check\n"
-    "common option: -c CONFIG (default " DEFAULT_CONFIG ")\n\n"
+    "common option: -c CONFIG (default $ICX_CONFIG, else " ICX_CLI_DEFAULT_CONFIG ")\n\n"
     "Lists are declared in lists.yaml beside gateway.yaml (docs/LISTS.md).\n"
     "import: FILE is the full current export (one entry per line, or CSV\n"
     "with columns value, algorithm, category, detected_at, status); it is\n"
@@ -281,7 +280,7 @@ int icx_cmd_lists(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = DEFAULT_CONFIG, *format = NULL, *reason = NULL;
+    const char *config = icx_cli_default_config(), *format = NULL, *reason = NULL;
     const char *from = NULL, *out = NULL;
     int json = 0, ch;
     optind = 1;
@@ -375,7 +374,7 @@ int icx_cmd_pull(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = DEFAULT_CONFIG, *socket_path = NULL;
+    const char *config = icx_cli_default_config(), *socket_path = NULL;
     long wait_s = 300;
     int ch, nowait = 0;
     optind = 1;

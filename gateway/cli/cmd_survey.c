@@ -27,7 +27,6 @@
 #include "survey.h"
 #include "util.h"
 
-#define DEFAULT_CONFIG "config/gateway.yaml"
 
 static const char usage_text[] =
     "usage: icx survey send SURVEY.yaml [-c CONFIG] [--groups FILE] [--out FILE]\n"
@@ -82,7 +81,7 @@ static int parse(struct opts *o, int argc, char **argv)
     };
     int c;
     memset(o, 0, sizeof *o);
-    o->config = DEFAULT_CONFIG;
+    o->config = icx_cli_default_config();
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:h", lo, NULL)) != -1) {
         switch (c) {

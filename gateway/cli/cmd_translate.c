@@ -656,7 +656,7 @@ int icx_cmd_inbox_export(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *profile = NULL, *config = "config/gateway.yaml", *outp = NULL;
+    const char *profile = NULL, *config = icx_cli_default_config(), *outp = NULL;
     int json = 0, sjis = 0, c;
     exp_list l = {0};
     optind = 1;

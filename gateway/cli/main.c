@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -67,6 +68,12 @@ void icx_cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+const char *icx_cli_default_config(void)
+{
+    const char *env = getenv("ICX_CONFIG");
+    return env != NULL && env[0] != '\0' ? env : ICX_CLI_DEFAULT_CONFIG;
 }
 
 int icx_cli_wants_help(int argc, char **argv)

@@ -58,4 +58,16 @@ expect_exit "config check of a broken config: exit 1" 1 "$icx" config check -c "
 expect_text "errors name file:line:col and key" "gateway.yaml:5:10: workers:"
 expect_text "unknown key reported in the same run" "bogus: unknown key"
 expect_text "a summary line ends the report" "nothing started"
+
+# The default configuration: $ICX_CONFIG, else /etc/icx/gateway.yaml.
+expect_exit "config check without -c reads \$ICX_CONFIG" 1 env ICX_CONFIG="$W/bad/gateway.yaml" "$icx" config check
+expect_text "and names that file" "$W/bad/gateway.yaml:5:10: workers:"
+if [[ ! -e /etc/icx/gateway.yaml ]]; then
+  expect_exit "without -c and \$ICX_CONFIG: /etc/icx/gateway.yaml" 1 env -u ICX_CONFIG "$icx" config check
+  expect_text "the missing default is named" "/etc/icx/gateway.yaml"
+fi
+expect_exit "-c wins over \$ICX_CONFIG" 1 env ICX_CONFIG=/nonexistent/gateway.yaml "$icx" config check -c "$W/bad/gateway.yaml"
+expect_text "the -c file is the one read" "$W/bad/gateway.yaml:5:10: workers:"
+expect_exit "icx audit verify without -c reads \$ICX_CONFIG" 1 env ICX_CONFIG="$W/bad/gateway.yaml" "$icx" audit verify
+expect_text "audit names the same file" "$W/bad/gateway.yaml"
 finish
