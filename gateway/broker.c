@@ -74,8 +74,23 @@ static int gen_load(struct icx_gen **out, const char *path, icx_err *err)
     if (rc == ICX_OK)
         rc = icx_config_load(&g->cfg, path, &errs, err);
     if (rc < 0 && errs.len > 0) {
-        /* Every error of the load, one per line, for the log. */
-        icx_err_set(err, rc, "%s", errs.data);
+        /* Every error of the load, each in full on a log line of its own
+         * (an icx_err holds ICX_ERR_MSG_MAX bytes: it gets the count). */
+        size_t n = 0;
+        for (char *line = errs.data, *nl; *line != '\0'; line = nl + 1, n++) {
+            nl = strchr(line, '\n');
+            if (nl == NULL)
+                nl = line + strlen(line) - 1;
+            else
+                *nl = '\0';
+            for (char *q = line; *q != '\0'; q++)
+                if (*q == '"')
+                    *q = '\''; /* the value is quoted in the log */
+            icx_log_error("config.error", "error=\"%s\"", line);
+        }
+        icx_err_set(err, rc, "%zu error(s) in the configuration %s, each "
+                    "logged above as event=config.error; icx config check "
+                    "-c %s lists them too", n, path, path);
     }
     if (rc == ICX_OK)
         rc = icx_trust_from_config(&g->trust, g->cfg, err);

@@ -59,6 +59,14 @@ expect_text "errors name file:line:col and key" "gateway.yaml:5:10: workers:"
 expect_text "unknown key reported in the same run" "bogus: unknown key"
 expect_text "a summary line ends the report" "nothing started"
 
+# icx serve reports every configuration error in full, not cut short.
+cp "$W/bad/gateway.yaml" "$W/bad/many.yaml"
+for ((i = 1; i <= 30; i++)); do printf 'unknown_key_number_%02d: 1\n' "$i" >>"$W/bad/many.yaml"; done
+expect_exit "serve with 30 unknown keys: exit 1" 1 timeout 20 "$icx" serve -c "$W/bad/many.yaml"
+expect_text "the first is reported" "many.yaml:7:1: unknown_key_number_01: unknown key"
+expect_text "and the thirtieth, in full" "many.yaml:36:1: unknown_key_number_30: unknown key"
+expect_text "with the count" "33 error(s) in the configuration"
+
 # The default configuration: $ICX_CONFIG, else /etc/icx/gateway.yaml.
 expect_exit "config check without -c reads \$ICX_CONFIG" 1 env ICX_CONFIG="$W/bad/gateway.yaml" "$icx" config check
 expect_text "and names that file" "$W/bad/gateway.yaml:5:10: workers:"
