@@ -179,9 +179,9 @@ psubmit --to PH-NBI -c "$W/none/gateway.yaml" --socket "$W/JP-NPA/icx.sock"
 check "--socket with a configuration that cannot be read: exit 1" test $? -eq 1
 check "the file is named" grep -q "$W/none/gateway.yaml" "$W/ps.err"
 check "and why nothing was sent" grep -q "without the configuration $W/none/gateway.yaml that is not known .*: nothing was sent" "$W/ps.err"
-(cd "$W" && psubmit --to PH-NBI --socket "$W/JP-NPA/icx.sock")
-check "--socket alone (no config/gateway.yaml here): exit 1" test $? -eq 1
-check "the default configuration is named" grep -q "without the configuration config/gateway.yaml that is not known" "$W/ps.err"
+ICX_CONFIG="$W/none/default.yaml" psubmit --to PH-NBI --socket "$W/JP-NPA/icx.sock"
+check "--socket alone (the default configuration unreadable): exit 1" test $? -eq 1
+check "the default configuration is named" grep -q "without the configuration $W/none/default.yaml that is not known" "$W/ps.err"
 # A configuration that does not load: one of its partner files is broken.
 mkdir -p "$W/JP-broken/partners"
 cp "$JP" "$W/JP-broken/gateway.yaml"
