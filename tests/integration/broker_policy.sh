@@ -62,7 +62,7 @@ check "and is audited" bash -c "sqlite3 '$jpdb' \"select count(*) from audit whe
 echo "bogus_key: 1" >>"$W/JP-NPA/partners/ph-nbi.yaml"
 gw_hup JP-NPA
 check "the broken config is refused and the reason logged" \
-  wait_for 10 grep -q 'event=config.refused.*bogus_key' "$W/JP-NPA/log"
+  wait_for 10 bash -c "grep -q 'event=config.error error=\".*ph-nbi.yaml:[0-9]*:[0-9]*: bogus_key: unknown key' '$W/JP-NPA/log' && grep -q 'event=config.refused .*kept=previous' '$W/JP-NPA/log'"
 check "the refusal is audited" wait_for 10 bash -c "sqlite3 '$jpdb' \"select count(*) from audit where event='config.refused'\" | grep -qv '^0$'"
 m5=$(submit_sample JP-NPA INT-ICPO)
 check "the gateway goes on with the old config" wait_for 20 delivered JP-NPA "$m5"
