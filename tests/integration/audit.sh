@@ -29,6 +29,9 @@ check "the documented steps are in docs/AUDIT.md" test -s "$W/verify-bundle.sh"
 mkdir -p "$W/manual" && (cd "$W/manual" && BUNDLE=$W/m1.icxb bash "$W/verify-bundle.sh") >"$W/manual.out" 2>&1
 check "the documented sha256sum/openssl steps verify the bundle" grep -q "^bundle verified" "$W/manual.out"
 check "the documented steps checked the checkpoint signature" grep -q "Verified OK" "$W/manual.out"
+jp_fp=$("$icx" keys show "$W/keys/JP-NPA" | awk '$1 == "agency" {print $NF}')
+check "the documented fingerprint is in the form icx keys show prints" \
+  grep -qx "$jp_fp  -" "$W/manual.out"
 # A bundle with one record line changed fails both ways.
 awk 'BEGIN{d=0} /^-----BEGIN ICX record-/{r=1; print; next} r==1 && d==0 {sub(/outbound/,"outbounD"); d=1; r=0} {print}' \
   "$W/m1.icxb" >"$W/tampered.icxb"
