@@ -9,6 +9,7 @@ packages=(
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
   python3 perl
+  bc time
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(libclang-rt-14-dev)
