@@ -126,15 +126,20 @@ static int resend_receipt(void *ctx, const icx_receipt_row *row,
     return 0;
 }
 
-/* The same envelope again: the original receipt again (and, at a hub, the
- * final recipient's receipts it has collected). */
+/* The same envelope again, byte for byte: a retry by a sender that lost
+ * our receipt, not a replay (nothing new is accepted; docs/SECURITY.md).
+ * The original receipt again (and, at a hub, the final recipient's
+ * receipts it has collected); the record says it was a retry. */
 static void duplicate(icx_broker *b, struct bjob *j, const icx_in_row *row,
                       icx_buf *receipt)
 {
     const char *self = b->gen->cfg->id;
-    icx_broker_audit(b, "inbound.duplicate", j->h.message_id, j->h.sender,
-                     "peer=%s sha256=%s original_state=%s", j->peer, j->sha256,
+    icx_broker_audit(b, "inbound.retry", j->h.message_id, j->h.sender,
+                     "retry=byte-identical answer=original-receipt peer=%s "
+                     "sha256=%s original_state=%s", j->peer, j->sha256,
                      icx_in_state_name(row->state));
+    icx_log_info("inbound.retry", "message_id=%s sender=%s peer=%s sha256=%s",
+                 j->h.message_id, j->h.sender, j->peer, j->sha256);
     if (receipt->len > 0)
         icx_broker_post_send(b, j->peer, ICX_FRAME_RECEIPT, receipt->data,
                              receipt->len);
