@@ -350,9 +350,12 @@ for c in "${CASES[@]}"; do
 done
 check "no audit record beyond one per case" \
   test "$(($(rejected_total) - before))" -eq "${#CASES[@]}"
+declare -A CLAIMED=([badid-path]=../../etc/passwd [badid-text]=not-a-uuid [badid-space]='x?y')
 for c in badid-path badid-text badid-space; do
   check "$c: the audit record names no MessageId (the text read is not one)" \
     test "$(sql "$phdb" "select count(*) from audit where event='inbound.rejected' and detail like '%sha256=${SHA[$c]}%' and message_id = ''")" -eq 1
+  check "$c: the record keeps the text, made safe, as claimed_message_id=${CLAIMED[$c]}" \
+    test "$(sql "$phdb" "select count(*) from audit where event='inbound.rejected' and detail like '%sha256=${SHA[$c]} %' and detail like '% claimed_message_id=${CLAIMED[$c]}'")" -eq 1
 done
 check "replay: PH-NBI kept only the original" \
   test "$(sql "$phdb" "select count(*) from inbox where message_id='$m0'")" -eq 1
