@@ -27,12 +27,60 @@ static void store_failed(icx_broker *b, const char *what, const icx_err *err)
     icx_broker_tx_fail(b);
 }
 
+/* The MessageId of a header, for a record: NULL unless it is a UUID. */
+static const char *valid_id(const char *id)
+{
+    return icx_uuid_valid(id) ? id : NULL;
+}
+
+/* Text read as a MessageId that is not one, made safe for a key=value
+ * record: characters outside [0-9A-Za-z._/:+-] become '?'. */
+static void claimed_id(char out[41], const char *id)
+{
+    size_t i;
+    for (i = 0; i < 40 && id[i] != '\0'; i++) {
+        char c = id[i];
+        int keep = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                   (c >= 'A' && c <= 'Z') || strchr("._/:+-", c) != NULL;
+        out[i] = keep ? c : '?';
+    }
+    out[i] = '\0';
+}
+
+/* A receipt that cannot be built or queued is never dropped silently: the
+ * log and the audit log say which bytes went unanswered and why. */
+static void receipt_failed(icx_broker *b, const char *message_id,
+                           const char *partner, const char *peer,
+                           const char *sha256, int rc, const char *why)
+{
+    icx_log_error("receipt.failed", "message_id=%s partner=%s peer=%s "
+                  "sha256=%s error=%s detail=\"%s\"",
+                  message_id ? message_id : "-", partner, peer, sha256,
+                  icx_rc_name(rc), why);
+    icx_broker_audit(b, "receipt.failed", message_id, partner,
+                     "peer=%s sha256=%s error=%s", peer, sha256,
+                     icx_rc_name(rc));
+}
+
+/* Sends the receipt the verification built for j, or says why none. */
+static void answer(icx_broker *b, struct bjob *j, const char *partner)
+{
+    if (j->out != NULL)
+        icx_broker_post_send(b, j->peer, ICX_FRAME_RECEIPT, j->out, j->out_len);
+    else if (j->receipt_rc < 0)
+        receipt_failed(b, valid_id(j->h.message_id), partner, j->peer,
+                       j->sha256, j->receipt_rc, j->receipt_err.msg);
+}
+
 /* Asks a worker to sign a receipt for j's envelope and send it to peer. */
 static void want_receipt(icx_broker *b, struct bjob *j, int reason)
 {
     struct bjob *r = calloc(1, sizeof *r);
-    if (r == NULL)
+    if (r == NULL) {
+        receipt_failed(b, valid_id(j->h.message_id), j->h.sender, j->peer,
+                       j->sha256, ICX_ENOMEM, "out of memory");
         return;
+    }
     r->type = BJOB_RECEIPT;
     r->r.positive = reason == ICX_REASON_NONE;
     snprintf(r->r.ref_message_id, sizeof r->r.ref_message_id, "%s", j->h.message_id);
@@ -45,14 +93,22 @@ static void want_receipt(icx_broker *b, struct bjob *j, int reason)
     }
     snprintf(r->to, sizeof r->to, "%s", j->h.sender);
     snprintf(r->peer, sizeof r->peer, "%s", j->peer);
-    if (icx_broker_submit_job(b, r) < 0)
+    if (icx_broker_submit_job(b, r) < 0) {
         icx_bjob_free(r);
+        receipt_failed(b, valid_id(j->h.message_id), j->h.sender, j->peer,
+                       j->sha256, ICX_ERROR, "cannot queue the signing job");
+    }
 }
 
 void icx_broker_receipt_signed(icx_broker *b, struct bjob *j)
 {
     if (j->out != NULL)
         icx_broker_post_send(b, j->peer, ICX_FRAME_RECEIPT, j->out, j->out_len);
+    else
+        receipt_failed(b, valid_id(j->r.ref_message_id), j->to, j->peer,
+                       j->r.digest, j->receipt_rc < 0 ? j->receipt_rc
+                                                      : ICX_ERROR,
+                       j->receipt_err.msg);
 }
 
 struct resend_ctx {
@@ -70,15 +126,20 @@ static int resend_receipt(void *ctx, const icx_receipt_row *row,
     return 0;
 }
 
-/* The same envelope again: the original receipt again (and, at a hub, the
- * final recipient's receipts it has collected). */
+/* The same envelope again, byte for byte: a retry by a sender that lost
+ * our receipt, not a replay (nothing new is accepted; docs/SECURITY.md).
+ * The original receipt again (and, at a hub, the final recipient's
+ * receipts it has collected); the record says it was a retry. */
 static void duplicate(icx_broker *b, struct bjob *j, const icx_in_row *row,
                       icx_buf *receipt)
 {
     const char *self = b->gen->cfg->id;
-    icx_broker_audit(b, "inbound.duplicate", j->h.message_id, j->h.sender,
-                     "peer=%s sha256=%s original_state=%s", j->peer, j->sha256,
+    icx_broker_audit(b, "inbound.retry", j->h.message_id, j->h.sender,
+                     "retry=byte-identical answer=original-receipt peer=%s "
+                     "sha256=%s original_state=%s", j->peer, j->sha256,
                      icx_in_state_name(row->state));
+    icx_log_info("inbound.retry", "message_id=%s sender=%s peer=%s sha256=%s",
+                 j->h.message_id, j->h.sender, j->peer, j->sha256);
     if (receipt->len > 0)
         icx_broker_post_send(b, j->peer, ICX_FRAME_RECEIPT, receipt->data,
                              receipt->len);
@@ -205,8 +266,7 @@ static void accept_envelope(icx_broker *b, struct bjob *j)
     else
         icx_log_warn(event, "message_id=%s sender=%s peer=%s reason=%s",
                      j->h.message_id, j->h.sender, j->peer, row.reason);
-    if (j->out != NULL)
-        icx_broker_post_send(b, j->peer, ICX_FRAME_RECEIPT, j->out, j->out_len);
+    answer(b, j, j->h.sender);
 }
 
 static void inbound_envelope(icx_broker *b, struct bjob *j)
@@ -224,6 +284,7 @@ static void inbound_envelope(icx_broker *b, struct bjob *j)
             } else {
                 icx_broker_audit(b, "inbound.rejected", j->h.message_id,
                                  j->h.sender, "peer=%s sha256=%s reason=REPLAY "
+                                 "replay=same-id-other-bytes "
                                  "original_sha256=%s", j->peer, j->sha256,
                                  row.sha256);
                 icx_log_warn("inbound.rejected", "message_id=%s sender=%s "
@@ -241,18 +302,24 @@ static void inbound_envelope(icx_broker *b, struct bjob *j)
         accept_envelope(b, j);
         return;
     }
-    /* Not authenticated: audit, answer the peer, store nothing. */
-    icx_broker_audit(b, "inbound.rejected", j->h.message_id[0] ? j->h.message_id
-                                                               : NULL,
-                     j->peer, "peer=%s claimed_sender=%s sha256=%s reason=%s",
-                     j->peer, j->h.sender[0] ? j->h.sender : "-", j->sha256,
-                     icx_reason_name(j->err.reason));
+    /* Not authenticated: audit, answer the peer, store nothing.  Text read
+     * as a MessageId that is not a UUID is no id: the record keeps it,
+     * made safe, as claimed_message_id. */
+    const char *mid = valid_id(j->h.message_id);
+    char claimed[41] = "", sender[41] = "-";
+    if (mid == NULL && j->h.message_id[0] != '\0')
+        claimed_id(claimed, j->h.message_id);
+    if (j->h.sender[0] != '\0')
+        claimed_id(sender, j->h.sender);
+    icx_broker_audit(b, "inbound.rejected", mid, j->peer,
+                     "peer=%s claimed_sender=%s sha256=%s reason=%s%s%s",
+                     j->peer, sender, j->sha256,
+                     icx_reason_name(j->err.reason),
+                     claimed[0] ? " claimed_message_id=" : "", claimed);
     icx_log_warn("inbound.rejected", "peer=%s message_id=%s reason=%s "
-                 "detail=\"%s\"", j->peer,
-                 j->h.message_id[0] ? j->h.message_id : "-",
+                 "detail=\"%s\"", j->peer, mid ? mid : "-",
                  icx_reason_name(j->err.reason), j->err.msg);
-    if (j->out != NULL)
-        icx_broker_post_send(b, j->peer, ICX_FRAME_RECEIPT, j->out, j->out_len);
+    answer(b, j, j->peer);
 }
 
 /* Moves our outbound row to its final state for a receipt. */

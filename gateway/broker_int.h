@@ -66,6 +66,10 @@ struct bjob {
     /* SIGN / RECEIPT output, and VERIFY's receipt for kind ENVELOPE */
     char *out;
     size_t out_len;
+    /* A receipt that could not be built (VERIFY of an envelope, RECEIPT):
+     * receipt_rc < 0 and why; the loop logs and audits it. */
+    int receipt_rc;
+    icx_err receipt_err;
 };
 
 #define ICX_MAX_ADAPTERS 8

@@ -86,13 +86,17 @@ static int check_partner_policy(struct bjob *j, const icx_config *cfg)
     return ICX_OK;
 }
 
+/* Failures stay in the job (receipt_rc, receipt_err): the loop logs and
+ * audits them (broker_in.c), a worker cannot. */
 static void sign_receipt(struct bjob *j, const icx_receipt *r, const char *to)
 {
     icx_buf out;
-    icx_err err;
     icx_buf_init(&out, 256 * 1024);
-    if (icx_receipt_envelope(&out, r, j->gen->cfg->id, to, j->b->schemas,
-                             j->b->signer, &err) < 0) {
+    icx_err_clear(&j->receipt_err);
+    j->receipt_rc = icx_receipt_envelope(&out, r, j->gen->cfg->id, to,
+                                         j->b->schemas, j->b->signer,
+                                         &j->receipt_err);
+    if (j->receipt_rc < 0) {
         icx_buf_free(&out);
         j->out = NULL;
         return;
@@ -131,14 +135,16 @@ static void run_verify(struct bjob *j)
         icx_xml_free(&tree);
         return;
     }
-    /* Every envelope gets a receipt.  One refused before its MessageId
-     * could be read is answered to the transport peer with the nil UUID
-     * and the digest of the bytes, by which the sender finds its row. */
+    /* Every envelope gets a receipt.  One refused before a valid
+     * MessageId could be read (none, or text that is not a UUID) is
+     * answered to the transport peer with the nil UUID and the digest of
+     * the bytes, by which the sender finds its row. */
     icx_receipt r;
     memset(&r, 0, sizeof r);
     r.positive = j->rc == ICX_OK;
     snprintf(r.ref_message_id, sizeof r.ref_message_id, "%s",
-             j->h.message_id[0] ? j->h.message_id : ICX_RECEIPT_NIL_ID);
+             icx_uuid_valid(j->h.message_id) ? j->h.message_id
+                                             : ICX_RECEIPT_NIL_ID);
     snprintf(r.ref_sender, sizeof r.ref_sender, "%s",
              icx_agency_id_valid(j->h.sender) ? j->h.sender : j->peer);
     memcpy(r.digest, j->sha256, sizeof r.digest);

@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "conftab.h"
+#include "keys.h"
 #include "util.h"
 
 #define CERT_MAX_BYTES (64 * 1024)
@@ -274,7 +275,8 @@ static int check_option(const char *v, const char *w, char *why, size_t n)
     return -1;
 }
 
-/* The file must hold a PEM X.509 certificate that is valid now. */
+/* The file must hold a PEM X.509 certificate that is valid now, with a key
+ * of the minimum strength (keys.h). */
 static int check_cert(const char *v, const char *w, char *why, size_t n)
 {
     char *data = NULL;
@@ -317,6 +319,10 @@ static int check_cert(const char *v, const char *w, char *why, size_t n)
         if (ASN1_TIME_to_tm(t, &tm) == 1)
             icx_time_format(when, sizeof when, timegm(&tm));
         snprintf(why, n, "certificate \"%s\" is not valid before %s", w, when);
+        goto out;
+    }
+    if (icx_keys_check_strength(X509_get0_pubkey(x), w, &e) < 0) {
+        snprintf(why, n, "%s", e.msg);
         goto out;
     }
     rc = 0;

@@ -16,7 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -24,6 +27,46 @@
 #include <zmq.h>
 
 #include "util.h"
+
+int icx_keys_check_strength(const EVP_PKEY *pkey, const char *what,
+                            icx_err *err)
+{
+    char group[64] = "";
+    size_t glen = 0;
+    if (pkey == NULL)
+        return icx_err_set(err, ICX_EPOLICY, "%s: no public key; %s", what,
+                           ICX_KEYS_RULE);
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        int bits = EVP_PKEY_get_bits(pkey);
+        if (bits >= 2048)
+            return ICX_OK;
+        return icx_err_set(err, ICX_EPOLICY, "%s: RSA %d bits; %s", what, bits,
+                           ICX_KEYS_RULE);
+    }
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        /* A named curve only: explicit parameters could describe any. */
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+                                           group, sizeof group, &glen) != 1)
+            return icx_err_set(err, ICX_EPOLICY, "%s: EC key with explicit "
+                               "curve parameters; %s", what, ICX_KEYS_RULE);
+        int nid = OBJ_txt2nid(group);
+        if (nid == NID_X9_62_prime256v1 || nid == NID_secp384r1 ||
+            nid == NID_secp521r1)
+            return ICX_OK;
+        const char *nist = nid != NID_undef ? EC_curve_nid2nist(nid) : NULL;
+        return icx_err_set(err, ICX_EPOLICY, "%s: EC on curve %s%s%s%s; %s",
+                           what, nist ? nist : group, nist ? " (" : "",
+                           nist ? group : "", nist ? ")" : "", ICX_KEYS_RULE);
+    }
+    const char *type = EVP_PKEY_get0_type_name(pkey);
+    int bits = EVP_PKEY_get_bits(pkey);
+    if (bits > 0)
+        return icx_err_set(err, ICX_EPOLICY, "%s: %s %d bits; %s", what,
+                           type ? type : "unknown key type", bits,
+                           ICX_KEYS_RULE);
+    return icx_err_set(err, ICX_EPOLICY, "%s: %s key; %s", what,
+                       type ? type : "unknown", ICX_KEYS_RULE);
+}
 
 int icx_keys_alg_from_name(const char *name)
 {
@@ -156,6 +199,9 @@ int icx_keys_generate(const char *agency, const char *dir, int alg, int days,
         rc = icx_err_set(err, ICX_ECRYPTO, "key generation failed");
         goto out;
     }
+    rc = icx_keys_check_strength(pkey, path, err);
+    if (rc < 0)
+        goto out;
     cert = make_cert(pkey, agency, days, err);
     if (cert == NULL) {
         rc = ICX_ECRYPTO;
@@ -245,8 +291,9 @@ int icx_keys_check_cert(const char *path, icx_err *err)
     X509 *x = read_cert(path, err);
     if (x == NULL)
         return err ? err->rc : ICX_EINVAL;
+    int rc = icx_keys_check_strength(X509_get0_pubkey(x), path, err);
     X509_free(x);
-    return ICX_OK;
+    return rc;
 }
 
 int icx_keys_cert_fingerprint(char *out, const char *cert_path, icx_err *err)

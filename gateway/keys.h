@@ -18,11 +18,26 @@
 
 #include <stddef.h>
 
+/* OpenSSL's EVP_PKEY, without its headers. */
+struct evp_pkey_st;
+
 #include "err.h"
 
 enum icx_key_alg { ICX_ALG_RSA2048, ICX_ALG_ECDSA_P256 };
 
 #define ICX_Z85_KEY_LEN 40
+
+/* The minimum key strength (DESIGN.md, "Verification policy"): RSA of at
+ * least 2048 bits, or ECDSA on P-256, P-384 or P-521.  Every other key
+ * (shorter RSA, EC on another or an explicit curve, DSA, EdDSA, ...) is
+ * ICX_EPOLICY with a message naming `what` (the file), the key and the
+ * rule:  "certs/ph.pem: RSA 1024 bits; the minimum is RSA 2048 or ECDSA
+ * P-256/P-384/P-521".  Every path that loads a key or a certificate
+ * (configuration check, trust store, signer, key generation) calls it. */
+int icx_keys_check_strength(const struct evp_pkey_st *pkey, const char *what,
+                            icx_err *err);
+/* The same rule's text, for messages that add to it. */
+#define ICX_KEYS_RULE "the minimum is RSA 2048 or ECDSA P-256/P-384/P-521"
 
 /* "rsa2048" | "ecdsa-p256"; -1 when unknown. */
 int icx_keys_alg_from_name(const char *name);
@@ -36,7 +51,8 @@ int icx_keys_generate(const char *agency, const char *dir, int alg,
  * writable by group or others (or is not a regular file). */
 int icx_keys_check_private_mode(const char *path, icx_err *err);
 
-/* Checks that path holds one valid PEM X.509 certificate. */
+/* Checks that path holds one valid PEM X.509 certificate whose key is
+ * strong enough (icx_keys_check_strength). */
 int icx_keys_check_cert(const char *path, icx_err *err);
 /* SHA-256 over the DER certificate, lowercase hex (out >= 65). */
 int icx_keys_cert_fingerprint(char *out, const char *cert_path, icx_err *err);

@@ -73,15 +73,28 @@ static int receipt_tree(icx_xmldoc **out, const icx_receipt *r, icx_err *err)
     return ICX_OK;
 }
 
-int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
-                         const char *to, const icx_schemas *schemas,
-                         const icx_signer *signer, icx_err *err)
+int icx_receipt_envelope(icx_buf *out, const icx_receipt *given,
+                         const char *self, const char *to,
+                         const icx_schemas *schemas, const icx_signer *signer,
+                         icx_err *err)
 {
     icx_header h;
+    icx_receipt fixed;
+    const icx_receipt *r = given;
     icx_xmldoc *payload = NULL;
     time_t now = time(NULL);
     int rc;
 
+    /* A MessageId that is not a UUID (a path, any other text read from a
+     * refused envelope) cannot be referred to: the receipt says the nil
+     * UUID and the sender matches it by digest, as for bytes whose
+     * MessageId could not be read at all. */
+    if (!icx_uuid_valid(given->ref_message_id)) {
+        fixed = *given;
+        snprintf(fixed.ref_message_id, sizeof fixed.ref_message_id, "%s",
+                 ICX_RECEIPT_NIL_ID);
+        r = &fixed;
+    }
     memset(&h, 0, sizeof h);
     snprintf(h.sender, sizeof h.sender, "%s", self);
     snprintf(h.recipient, sizeof h.recipient, "%s", to);

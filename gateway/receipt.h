@@ -34,7 +34,9 @@ typedef struct icx_receipt {
     char hop[32];           /* issuing intermediate, "" when final */
 } icx_receipt;
 
-/* Builds and signs the receipt envelope from `self` to `to`. */
+/* Builds and signs the receipt envelope from `self` to `to`.  A
+ * ref_message_id that is not a UUID is sent as ICX_RECEIPT_NIL_ID (the
+ * digest identifies the bytes). */
 int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
                          const char *to, const icx_schemas *schemas,
                          const icx_signer *signer, icx_err *err);

@@ -360,6 +360,19 @@ int icx_agency_id_valid(const char *id)
     return 1;
 }
 
+int icx_uuid_valid(const char *id)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    size_t i;
+    for (i = 0; shape[i] != '\0'; i++) {
+        char c = id[i];
+        if (shape[i] == '-' ? c != '-'
+                            : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+    }
+    return id[i] == '\0';
+}
+
 int icx_private_file(const char *path, const char *what, icx_err *err)
 {
     struct stat st;

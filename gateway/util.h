@@ -65,5 +65,7 @@ int icx_private_file(const char *path, const char *what, icx_err *err);
 
 /* Agency id CC-NAME (two capitals, dash, 2-16 of A-Z 0-9) or INT-NAME. */
 int icx_agency_id_valid(const char *id);
+/* A MessageId as the schemas define it: 8-4-4-4-12 lowercase hex digits. */
+int icx_uuid_valid(const char *id);
 
 #endif

@@ -29,6 +29,8 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
 #include <xmlsec/xmlsec.h>
@@ -159,6 +161,35 @@ void icx_xmlsig_shutdown(void)
     initialized = 0;
 }
 
+/* True (err set) when data holds a key or certificate OpenSSL can read
+ * whose key is below the minimum strength. */
+static int strength_refused(const char *data, size_t len,
+                            xmlSecKeyDataFormat fmt, const char *path,
+                            icx_err *err)
+{
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    EVP_PKEY *pkey = NULL;
+    X509 *x = NULL;
+    int refused = 0;
+    if (bio == NULL)
+        goto out;
+    if (fmt == xmlSecKeyDataFormatPem) {
+        pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        refused = pkey != NULL &&
+                  icx_keys_check_strength(pkey, path, err) < 0;
+    } else {
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        refused = x != NULL && icx_keys_check_strength(X509_get0_pubkey(x),
+                                                       path, err) < 0;
+    }
+out:
+    ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    X509_free(x);
+    BIO_free(bio);
+    return refused;
+}
+
 static xmlSecKeyPtr load_key_file(const char *path, xmlSecKeyDataFormat fmt,
                                   icx_err *err)
 {
@@ -168,6 +199,13 @@ static xmlSecKeyPtr load_key_file(const char *path, xmlSecKeyDataFormat fmt,
         return NULL;
     xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(
         (const xmlSecByte *)data, (xmlSecSize)len, fmt, NULL, NULL, NULL);
+    /* xmlsec refuses some key types outright: when OpenSSL reads the key,
+     * the message names the key and the strength rule instead. */
+    if (key == NULL && strength_refused(data, len, fmt, path, err)) {
+        OPENSSL_cleanse(data, len);
+        free(data);
+        return NULL;
+    }
     OPENSSL_cleanse(data, len);
     free(data);
     if (key == NULL)
@@ -189,12 +227,19 @@ int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err)
     xmlSecKeyDataId id = xmlSecKeyGetValue(key) ? xmlSecKeyGetValue(key)->id
                                                 : xmlSecKeyDataIdUnknown;
     int ecdsa = id == xmlSecOpenSSLKeyDataEcdsaId;
+    EVP_PKEY *pkey = xmlSecKeyGetValue(key)
+                         ? xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(key))
+                         : NULL;
+    rc = icx_keys_check_strength(pkey, key_path, err);
+    if (rc < 0) {
+        xmlSecKeyDestroy(key);
+        return rc;
+    }
     if (!ecdsa && id != xmlSecOpenSSLKeyDataRsaId) {
         xmlSecKeyDestroy(key);
         return icx_err_set(err, ICX_EINVAL, "%s: key is neither RSA nor "
                                             "ECDSA", key_path);
     }
-    EVP_PKEY *pkey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(key));
     EVP_MD_CTX *tmpl = pkey ? sigctx_template(pkey, 256, 1) : NULL;
     *out = tmpl ? calloc(1, sizeof **out) : NULL;
     if (*out == NULL) {
@@ -250,6 +295,11 @@ int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err)
     xmlSecKeyDestroy(cert);
     EVP_PKEY *pkey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(key));
     int type = pkey ? EVP_PKEY_get_base_id(pkey) : EVP_PKEY_NONE;
+    int rc = icx_keys_check_strength(pkey, cert_path, err);
+    if (rc < 0) {
+        xmlSecKeyDestroy(key);
+        return rc;
+    }
     if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
         xmlSecKeyDestroy(key);
         return icx_err_set(err, ICX_EINVAL, "%s: the key is neither RSA nor "

@@ -33,7 +33,12 @@ check "the same MessageId with other bytes is refused as REPLAY" \
 check "the receiver kept only the original" \
   test "$(sqlite3 "$phdb" "select count(*) from inbox where message_id='$m1'")" -eq 1
 check "the replay is audited at the receiver" \
-  bash -c "sqlite3 '$phdb' \"select detail from audit where event='inbound.rejected' and message_id='$m1'\" | grep -q 'reason=REPLAY'"
+  bash -c "sqlite3 '$phdb' \"select detail from audit where event='inbound.rejected' and message_id='$m1'\" | grep -q 'reason=REPLAY replay=same-id-other-bytes original_sha256='"
+rsha=$(sha256sum "$W/replay.xml" | cut -c1-64)
+check "the replay is not recorded as a retry" \
+  test "$(sqlite3 "$phdb" "select count(*) from audit where event='inbound.retry' and detail like '%sha256=$rsha%'")" -eq 0
+check "the replay's record names its digest and the original's" \
+  test "$(sqlite3 "$phdb" "select count(*) from audit where event='inbound.rejected' and message_id='$m1' and detail like '%sha256=$rsha reason=REPLAY replay=same-id-other-bytes original_sha256=%'")" -eq 1
 
 # 2. Created outside the window (the test gateways accept one hour back).
 m2=$(cat /proc/sys/kernel/random/uuid)

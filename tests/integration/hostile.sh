@@ -9,10 +9,9 @@
 #   - nothing stored as accepted;
 #   - exactly one inbound.rejected audit record (found by the SHA-256 of
 #     the bytes, which every record carries);
-#   - when a MessageId can be read, a signed negative receipt goes back and
-#     JP-NPA's row ends 'refused' with that reason; when none can be read
-#     there is nothing to refer to, no receipt, and the test stops JP-NPA's
-#     retries itself.
+#   - a signed negative receipt goes back and JP-NPA's row ends 'refused'
+#     with that reason: by MessageId when a valid one can be read, else
+#     (none, or text that is not a UUID) by the digest of the bytes.
 # Throughout the run a listener on 127.0.0.1 receives every http: URI of
 # the hostile inputs and a canary file is the target of every file: URI;
 # at the end the listener has seen no connection and the canary's token is
@@ -268,6 +267,16 @@ fresh sender-not-signer INT-ICPO PH-NBI JP-NPA
 expect sender-not-signer SIG_INVALID id
 fresh sender-not-peer INT-ICPO PH-NBI INT-ICPO
 expect sender-not-peer SENDER_MISMATCH id
+# A MessageId that is read but is not a UUID: no receipt may refer to it
+# (RefToMessageId is a UUID), so the negative receipt carries the nil
+# UUID and the digest, as for bytes with no readable MessageId.
+for bad_id in "../../etc/passwd:badid-path" "not-a-uuid:badid-text" "x y:badid-space"; do
+  c=${bad_id#*:}
+  fresh "$c"
+  ID=${bad_id%%:*} edit "$c" 's#<MessageId>[^<]*#<MessageId>$ENV{ID}#'
+  expect "$c" SCHEMA noid
+done
+
 # Replay: m0's MessageId again, with other bytes.
 build replay JP-NPA PH-NBI
 sed -i "s#<MessageId>[^<]*#<MessageId>$m0#" "$H/replay.u.xml"; sign replay
@@ -341,6 +350,13 @@ for c in "${CASES[@]}"; do
 done
 check "no audit record beyond one per case" \
   test "$(($(rejected_total) - before))" -eq "${#CASES[@]}"
+declare -A CLAIMED=([badid-path]=../../etc/passwd [badid-text]=not-a-uuid [badid-space]='x?y')
+for c in badid-path badid-text badid-space; do
+  check "$c: the audit record names no MessageId (the text read is not one)" \
+    test "$(sql "$phdb" "select count(*) from audit where event='inbound.rejected' and detail like '%sha256=${SHA[$c]}%' and message_id = ''")" -eq 1
+  check "$c: the record keeps the text, made safe, as claimed_message_id=${CLAIMED[$c]}" \
+    test "$(sql "$phdb" "select count(*) from audit where event='inbound.rejected' and detail like '%sha256=${SHA[$c]} %' and detail like '% claimed_message_id=${CLAIMED[$c]}'")" -eq 1
+done
 check "replay: PH-NBI kept only the original" \
   test "$(sql "$phdb" "select count(*) from inbox where message_id='$m0'")" -eq 1
 

@@ -467,6 +467,62 @@ static void test_limits(void **state)
     free(dir);
 }
 
+/* Keys below the minimum strength (keys.h), as the gateway's own
+ * certificate and as a partner's: refused at the value that names the
+ * file, with the key and the rule. */
+static void test_weak_cert(void **state)
+{
+    (void)state;
+    static const struct { const char *kind, *says; } weak[] = {
+        {"rsa1024", "RSA 1024 bits"},
+        {"p224", "EC on curve P-224 (secp224r1)"},
+        {"secp256k1", "EC on curve secp256k1"},
+        {"dsa2048", "DSA 2048 bits"},
+        {"ed25519", "ED25519 256 bits"},
+    };
+    char *dir = icx_test_mkdtemp();
+    char gw[PATH_MAX];
+    snprintf(gw, sizeof gw, "%s/gateway.yaml", dir);
+    icx_test_write(gw, gateway_head);
+    assert_int_equal(mkdir(icx_test_path("%s/partners", dir), 0700), 0);
+    assert_int_equal(mkdir(icx_test_path("%s/certs", dir), 0700), 0);
+    icx_test_write(icx_test_path("%s/partners/ph-nbi.yaml", dir),
+                   "id: PH-NBI\ncertificate: ../certs/ph.pem\n"
+                   "adapter: filedrop\nfiledrop:\n  inbox: in\n"
+                   "  outbox: out\n");
+    EVP_PKEY *good = icx_test_key("p256");
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++) {
+        EVP_PKEY *k = icx_test_key(weak[i].kind);
+        /* Our own certificate weak, the partner's good. */
+        icx_test_write_key(NULL, icx_test_path("%s/cert.pem", dir), k,
+                           "JP-NPA");
+        icx_test_write_key(NULL, icx_test_path("%s/certs/ph.pem", dir), good,
+                           "PH-NBI");
+        char *got = load_errors(gw);
+        const char *want = icx_test_path(
+            "%s:4:16: keys.certificate: cert.pem: %s; the minimum is RSA 2048 "
+            "or ECDSA P-256/P-384/P-521\n", gw, weak[i].says);
+        expect_str(weak[i].kind, got, want);
+        free(got);
+        /* The partner's weak, ours good. */
+        icx_test_write_key(NULL, icx_test_path("%s/cert.pem", dir), good,
+                           "JP-NPA");
+        icx_test_write_key(NULL, icx_test_path("%s/certs/ph.pem", dir), k,
+                           "PH-NBI");
+        got = load_errors(gw);
+        want = icx_test_path(
+            "%s/partners/ph-nbi.yaml:2:14: certificate: ../certs/ph.pem: %s; "
+            "the minimum is RSA 2048 or ECDSA P-256/P-384/P-521\n", dir,
+            weak[i].says);
+        expect_str(weak[i].kind, got, want);
+        free(got);
+        EVP_PKEY_free(k);
+    }
+    EVP_PKEY_free(good);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 /* Without an errs buffer the load still fails and err->msg says why. */
 static void test_no_errs_buffer(void **state)
 {
@@ -548,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_expired_cert),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_weak_cert),
         cmocka_unit_test(test_no_errs_buffer),
         cmocka_unit_test(test_names),
     };

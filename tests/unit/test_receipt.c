@@ -153,6 +153,74 @@ static void test_round_trip(void **state)
 
 /* An envelope whose payload is not a Receipt, and bytes that are not an
  * envelope, are refused with the reason named. */
+/* A refused envelope's MessageId that is not a UUID (a path, any text,
+ * upper case) is answered by digest: the receipt carries the nil UUID,
+ * in the header and in the payload, and verifies like any other. */
+static void test_not_an_id(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {
+        "../../etc/passwd", "not-a-uuid", "x y",
+        "1B4E28BA-2FA1-41D2-883F-0016D3CCA427",
+        "1b4e28ba-2fa1-41d2-883f-0016d3cca4270", "",
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        icx_receipt r, got;
+        icx_err err;
+        icx_buf out;
+        icx_header h;
+        memset(&r, 0, sizeof r);
+        snprintf(r.ref_message_id, sizeof r.ref_message_id, "%s", ids[i]);
+        snprintf(r.ref_sender, sizeof r.ref_sender, "JP-NPA");
+        snprintf(r.digest, sizeof r.digest, "%s", DIGEST);
+        icx_time_format(r.received_at, sizeof r.received_at, time(NULL));
+        snprintf(r.reason, sizeof r.reason, "SCHEMA");
+        snprintf(r.detail, sizeof r.detail, "not valid against the schema");
+        icx_buf_init(&out, 1 << 20);
+        icx_err_clear(&err);
+        if (icx_receipt_envelope(&out, &r, "PH-NBI", "JP-NPA", schemas, ph,
+                                 &err) < 0)
+            fail_msg("\"%s\": build: got \"%s\", want a receipt", ids[i],
+                     err.msg);
+        icx_verify_policy p = {
+            .limits = LIMITS, .schemas = schemas, .trust = icx_trust_get,
+            .ctx = trust, .self = "JP-NPA", .created_past_s = 900,
+            .created_future_s = 300,
+        };
+        if (icx_envelope_verify(&h, out.data, out.len, &p, &err) < 0)
+            fail_msg("\"%s\": verify: %s", ids[i], err.msg);
+        expect_str("RefToMessageId header", h.ref_to_message_id,
+                   ICX_RECEIPT_NIL_ID);
+        if (icx_receipt_read(&got, out.data, out.len, &LIMITS, &err) < 0)
+            fail_msg("\"%s\": read: %s", ids[i], err.msg);
+        expect_str("ref_message_id", got.ref_message_id, ICX_RECEIPT_NIL_ID);
+        expect_str("digest", got.digest, DIGEST);
+        expect_str("reason", got.reason, "SCHEMA");
+        icx_buf_free(&out);
+    }
+}
+
+/* The MessageId shape, exactly the schemas' pattern. */
+static void test_uuid_valid(void **state)
+{
+    (void)state;
+    static const struct { const char *id; int want; } cases[] = {
+        {"1b4e28ba-2fa1-41d2-883f-0016d3cca427", 1},
+        {ICX_RECEIPT_NIL_ID, 1},
+        {"1B4E28BA-2FA1-41D2-883F-0016D3CCA427", 0},
+        {"1b4e28ba-2fa1-41d2-883f-0016d3cca42", 0},
+        {"1b4e28ba-2fa1-41d2-883f-0016d3cca4270", 0},
+        {"1b4e28ba2fa1-41d2-883f-0016d3cca427-", 0},
+        {"1b4e28ba-2fa1-41d2-883f-0016d3cca42g", 0},
+        {"../../etc/passwd", 0},
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (icx_uuid_valid(cases[i].id) != cases[i].want)
+            fail_msg("\"%s\": got %d, want %d", cases[i].id,
+                     icx_uuid_valid(cases[i].id), cases[i].want);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -214,6 +282,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_not_an_id),
+        cmocka_unit_test(test_uuid_valid),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
+
 /* Source tree root (ICX_SOURCE_DIR from ctest, else "."). */
 const char *icx_test_srcdir(void);
 /* Path of the icx binary (ICX_BIN from ctest). */
@@ -25,5 +27,13 @@ const char *icx_test_path(const char *fmt, ...)
 int icx_test_run(char *out, size_t outlen, const char *const argv[]);
 /* Writes text to path (mode 0644); asserts on failure. */
 void icx_test_write(const char *path, const char *text);
+
+/* A new key pair made with OpenSSL: "rsa1024", "rsa2048", "p224", "p256",
+ * "p384", "p521", "secp256k1", "dsa2048", "ed25519".  Asserts on failure. */
+struct evp_pkey_st *icx_test_key(const char *kind);
+/* Writes key (PEM PKCS#8, mode 0600) and/or a self-signed certificate of
+ * it (CN=cn, valid from 2020 to 2100) when the paths are not NULL. */
+void icx_test_write_key(const char *key_path, const char *cert_path,
+                        struct evp_pkey_st *key, const char *cn);
 
 #endif
