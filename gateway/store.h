@@ -27,7 +27,9 @@
  * inline strings; byte outputs go into caller icx_bufs.  Threads: one
  * thread (the broker loop, or one CLI command) uses a store at a time.
  * Errors: ICX_ENOTFOUND (no row / transition lost its race), ICX_EEXIST
- * (unique key taken), ICX_EFULL (disk full), ICX_ESTORE (other).
+ * (unique key taken), ICX_EFULL (disk full), ICX_ECORRUPT (stored bytes no
+ * longer match their digest; a store refused by icx_store_check),
+ * ICX_ESTORE (other).
  */
 #ifndef ICX_STORE_H
 #define ICX_STORE_H
@@ -170,7 +172,10 @@ int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
  * a receipt that could name no MessageId). */
 int icx_store_out_by_sha(icx_store *s, const char *sha256, const char *hop,
                          icx_out_row *row, icx_err *err);
-/* The stored envelope bytes of (message_id, hop). */
+/* The stored envelope bytes of (message_id, hop).  Like every read of
+ * stored bytes (icx_store_in_envelope, icx_store_receipts) it checks them
+ * against their recorded SHA-256 first: on a mismatch it logs and audits
+ * "store.damaged" and returns ICX_ECORRUPT, and out stays empty. */
 int icx_store_out_envelope(icx_store *s, const char *message_id,
                            const char *hop, icx_buf *out, icx_err *err);
 /* Calls fn for each row, newest first, at most limit (0: all).

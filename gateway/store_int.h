@@ -69,6 +69,11 @@ int icx_sq_call_leave(icx_store *s, int own, int rc, int changed,
                       const char *op, icx_err *err);
 /* Reads the chain tail (seq, hash) from the table. */
 int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err);
+/* ICX_OK when p[0..len) hashes to want (hex); else logs, audits
+ * ("store.damaged") and returns ICX_ECORRUPT naming table and message. */
+int icx_sq_digest_check(icx_store *s, const char *table, const char *mid,
+                        const char *partner, const void *p, size_t len,
+                        const char *want, icx_err *err);
 /* Appends one audit record inside the current transaction. */
 int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
                         const char *partner, const char *detail,

@@ -52,7 +52,7 @@ int icx_cli_exit_for(int rc)
     switch (rc) {
     case ICX_OK: return ICX_EXIT_OK;
     case ICX_EBADSIG: case ICX_EPOLICY: case ICX_ECONFIG: case ICX_EINVAL:
-    case ICX_EPERM: case ICX_ENOTFOUND: case ICX_EEXIST:
+    case ICX_EPERM: case ICX_ENOTFOUND: case ICX_EEXIST: case ICX_ECORRUPT:
         return ICX_EXIT_REFUSED;
     case ICX_ENOTCONN: return ICX_EXIT_NODAEMON;
     default: return ICX_EXIT_FAILURE;
