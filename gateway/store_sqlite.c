@@ -28,6 +28,7 @@
  * and the operation.
  */
 #include "store_int.h"
+#include "log.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -309,6 +310,7 @@ static void tx_undo(icx_store *s)
     s->last_seq = s->saved_seq;
     memcpy(s->last_hash, s->saved_hash, sizeof s->last_hash);
     s->tree = s->saved_tree;
+    s->head_pending_set = 0;
 }
 
 static int tx_open(icx_store *s, const char *op, icx_err *err)
@@ -344,6 +346,18 @@ static int tx_close(icx_store *s, const char *op, icx_err *err)
         return rc;
     }
     done(s->st[ST_COMMIT]);
+    if (s->head_pending_set) {
+        /* A checkpoint committed in the caller's transaction: now durable
+         * (synchronous=FULL), so its head file may say so.  The commit
+         * stands whatever happens here; the next checkpoint writes the
+         * file again. */
+        icx_err herr;
+        s->head_pending_set = 0;
+        if (icx_sq_head_write(s, &s->head_pending, &herr) < 0)
+            icx_log_error("store.head", "alert=1 store=%s size=%llu "
+                          "error=\"%s\"", s->path,
+                          (unsigned long long)s->head_pending.size, herr.msg);
+    }
     return ICX_OK;
 }
 
