@@ -24,6 +24,7 @@ static const struct {
     {"translate", icx_cmd_translate, "domestic CSV/YAML to payloads through a mapping profile, and back"},
     {"serve", icx_cmd_serve, "run the gateway daemon"},
     {"audit", icx_cmd_audit, "verify, show and export the audit log; evidence bundles"},
+    {"store", icx_cmd_store, "check the store offline as icx serve does at start"},
     {"survey", icx_cmd_survey, "legislation surveys: send, answer, status, compile"},
     {"submit", icx_cmd_submit, "sign and queue payloads for partners (daemon)"},
     {"status", icx_cmd_query, "timeline of one message, or the outbox (daemon)"},
