@@ -562,15 +562,18 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
     rc = icx_file_read(&cert, &cert_len, cert_path, CERT_MAX, err);
     if (rc < 0)
         goto out;
-    rc = icx_store_checkpoint_last(s, &cp, err);
-    if (rc < 0 && rc != ICX_ENOTFOUND)
-        goto out;
-    have_cp = rc == ICX_OK;
+    /* The head file first, then the store: beside a running daemon, a
+     * checkpoint named in the head file is committed before the file is
+     * written, so the store read afterwards holds it. */
     head_rc = head_read(&head, hpath, &herr);
     if (head_rc < 0 && head_rc != ICX_ENOTFOUND && head_rc != ICX_ECORRUPT) {
         rc = icx_err_set(err, head_rc, "%s", herr.msg);
         goto out;
     }
+    rc = icx_store_checkpoint_last(s, &cp, err);
+    if (rc < 0 && rc != ICX_ENOTFOUND)
+        goto out;
+    have_cp = rc == ICX_OK;
     rc = check_chain(&k, &cp, have_cp, cert, cert_len,
                      head_rc == ICX_OK ? head.size : 0, head_root, err);
     if (rc < 0)

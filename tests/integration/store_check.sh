@@ -54,6 +54,8 @@ check "it says the chain matches its last checkpoint" says "matches them"
 check "that the store holds the head file's checkpoint" says "holds its checkpoint"
 check "that the envelopes match their digests" says "match their SHA-256"
 check "icx serve starts on the clean store" gw_start PH-NBI
+store_check JP-NPA
+check "icx store check beside a running daemon: ok" test "$SC_RC" -eq 0
 
 # --- a lost WAL tail (kill -9, then the end of the -wal file gone) ------
 for i in 1 2 3 4 5; do submit_sample JP-NPA PH-NBI >/dev/null; done
