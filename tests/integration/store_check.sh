@@ -74,7 +74,10 @@ echo "     messages the sender holds receipts for and the receiver lost: $lost"
 store_check PH-NBI
 check "icx store check refuses the store that lost its WAL tail (exit 1)" test "$SC_RC" -eq 1
 check "and says it went back in time" says "went back in time"
+records=$(sqlite3 "$ph/icx.db" "select count(*) from audit")
 check "icx serve refuses to start on it, with the reason" serve_refuses PH-NBI "went back in time"
+check "and writes nothing first (no daemon.start record)" \
+  test "$(sqlite3 "$ph/icx.db" "select count(*) from audit")" -eq "$records"
 put_back PH-NBI intact
 store_check PH-NBI
 check "the intact files of the same kill -9 pass" test "$SC_RC" -eq 0
