@@ -458,9 +458,9 @@ static int check_head(struct check *k, const char *hpath, int head_rc,
         else
             snprintf(have, sizeof have, "the store has no checkpoint at all");
         refuse(k, "store %s went back in time: its head file names the "
-               "checkpoint of size %llu signed %s, %s; what was committed "
-               "after that is gone (a lost WAL tail, or an older copy or "
-               "another file put in place of the store)", s->path,
+               "checkpoint of size %llu signed %s, %s: what was committed "
+               "after it is gone (a lost WAL tail, an older copy or another "
+               "file in its place)", s->path,
                (unsigned long long)head->size, head->time, have);
         return ICX_OK;
     }
@@ -589,10 +589,14 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
     }
 verdict:
     rc = ICX_OK;
-    if (k.refusals > 0) {
-        rc = icx_err_set(err, ICX_ECORRUPT, "%s%s", k.first.msg,
-                         k.refusals > 1 ? " (and more: icx store check "
-                                          "lists them)" : "");
+    if (k.refusals > 0 && report != NULL) {
+        rc = icx_err_set(err, ICX_ECORRUPT, "%s", k.first.msg);
+    } else if (k.refusals > 0) {
+        /* The daemon prints this one line: say where the rest is. */
+        rc = icx_err_set(err, ICX_ECORRUPT, "%s%s; refused: `icx store "
+                         "check` lists every finding, docs/STORE.md says "
+                         "what to do", k.first.msg,
+                         k.refusals > 1 ? " (and more)" : "");
     }
 out:
     free(cert);
