@@ -74,6 +74,10 @@ echo "     messages the sender holds receipts for and the receiver lost: $lost"
 store_check PH-NBI
 check "icx store check refuses the store that lost its WAL tail (exit 1)" test "$SC_RC" -eq 1
 check "and says it went back in time" says "went back in time"
+SC_OUT=$("$icx" audit verify -c "$ph/gateway.yaml" 2>&1); SC_RC=$?
+echo "     | $SC_OUT"
+check "icx audit verify no longer passes it: the head file tells" test "$SC_RC" -eq 1
+check "saying so" says "went back in time"
 records=$(sqlite3 "$ph/icx.db" "select count(*) from audit")
 check "icx serve refuses to start on it, with the reason" serve_refuses PH-NBI "went back in time"
 check "and writes nothing first (no daemon.start record)" \
