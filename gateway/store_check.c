@@ -297,6 +297,15 @@ static int check_chain(struct check *k, const icx_checkpoint *cp, int have_cp,
 
 /* ---- the head file ------------------------------------------------------- */
 
+/* A non-empty value that fits dst (n bytes with its NUL): 1 when copied. */
+static int copy_value(char *dst, size_t n, const char *v, size_t vl)
+{
+    if (vl == 0 || vl >= n)
+        return 0;
+    memcpy(dst, v, vl + 1);
+    return 1;
+}
+
 /* Parses the head file at path into c: ICX_ENOTFOUND when there is none,
  * ICX_ECORRUPT (naming path:line) when it is not one. */
 static int head_read(icx_checkpoint *c, const char *path, icx_err *err)
@@ -354,7 +363,9 @@ static int head_read(icx_checkpoint *c, const char *path, icx_err *err)
         size_t vl = strlen(v);
         int ok = 1;
         switch (line) {
-        case 2: ok = vl < sizeof c->gateway; if (ok) memcpy(c->gateway, v, vl + 1); break;
+        case 2:
+            ok = copy_value(c->gateway, sizeof c->gateway, v, vl);
+            break;
         case 3: {
             char *end = NULL;
             errno = 0;
@@ -365,12 +376,16 @@ static int head_read(icx_checkpoint *c, const char *path, icx_err *err)
         }
         case 4: {
             unsigned char raw[ICX_HASH_LEN];
-            ok = vl == 64 && icx_unhex(raw, v, ICX_HASH_LEN) == ICX_OK;
-            if (ok) memcpy(c->root, v, 65);
+            ok = vl == 64 && icx_unhex(raw, v, ICX_HASH_LEN) == ICX_OK &&
+                 copy_value(c->root, sizeof c->root, v, vl);
             break;
         }
-        case 5: ok = vl > 0 && vl < sizeof c->time; if (ok) memcpy(c->time, v, vl + 1); break;
-        default: ok = vl > 0 && vl < sizeof c->signature; if (ok) memcpy(c->signature, v, vl + 1); break;
+        case 5:
+            ok = copy_value(c->time, sizeof c->time, v, vl);
+            break;
+        default:
+            ok = copy_value(c->signature, sizeof c->signature, v, vl);
+            break;
         }
         if (!ok) {
             rc = icx_err_set(err, ICX_ECORRUPT, "%s:%d: %s: invalid value",
