@@ -405,6 +405,9 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     rc = icx_store_open(&b->store, cfg->store_path, err);
+    /* Before anything is served or written (docs/STORE.md). */
+    if (rc == ICX_OK)
+        rc = icx_store_check(b->store, cfg->certificate, 0, NULL, err);
     if (rc == ICX_OK)
         rc = icx_store_manual_checkpoints(b->store, err);
     if (rc == ICX_OK)

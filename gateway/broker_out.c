@@ -107,8 +107,16 @@ static void send_row(icx_broker *b, const icx_out_row *row, int64_t now,
         return;
     }
     icx_buf_reset(env);
-    if (icx_store_out_envelope(b->store, row->message_id, row->next_hop, env,
-                               &err) < 0) {
+    int got = icx_store_out_envelope(b->store, row->message_id, row->next_hop,
+                                     env, &err);
+    if (got == ICX_ECORRUPT) {
+        /* Bytes that no longer match their digest never leave; the store
+         * has logged and audited it.  Retrying cannot mend them. */
+        fail_row(b, row, "stored envelope damaged: its bytes no longer "
+                 "match their SHA-256");
+        return;
+    }
+    if (got < 0) {
         icx_broker_tx_fail(b);
         return;
     }

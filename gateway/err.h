@@ -34,7 +34,8 @@
     XX(EEXIST, -12, "already exists")                                         \
     XX(ECRYPTO, -13, "cryptographic library error")                           \
     XX(ESTORE, -14, "store error")                                            \
-    XX(ENOTCONN, -15, "not connected")
+    XX(ENOTCONN, -15, "not connected")                                        \
+    XX(ECORRUPT, -16, "stored data damaged")
 
 enum icx_rc {
 #define ICX_RC_ENUM(name, val, str) ICX_##name = (val),

@@ -27,7 +27,9 @@
  * inline strings; byte outputs go into caller icx_bufs.  Threads: one
  * thread (the broker loop, or one CLI command) uses a store at a time.
  * Errors: ICX_ENOTFOUND (no row / transition lost its race), ICX_EEXIST
- * (unique key taken), ICX_EFULL (disk full), ICX_ESTORE (other).
+ * (unique key taken), ICX_EFULL (disk full), ICX_ECORRUPT (stored bytes no
+ * longer match their digest; a store refused by icx_store_check),
+ * ICX_ESTORE (other).
  */
 #ifndef ICX_STORE_H
 #define ICX_STORE_H
@@ -170,7 +172,10 @@ int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
  * a receipt that could name no MessageId). */
 int icx_store_out_by_sha(icx_store *s, const char *sha256, const char *hop,
                          icx_out_row *row, icx_err *err);
-/* The stored envelope bytes of (message_id, hop). */
+/* The stored envelope bytes of (message_id, hop).  Like every read of
+ * stored bytes (icx_store_in_envelope, icx_store_receipts) it checks them
+ * against their recorded SHA-256 first: on a mismatch it logs and audits
+ * "store.damaged" and returns ICX_ECORRUPT, and out stays empty. */
 int icx_store_out_envelope(icx_store *s, const char *message_id,
                            const char *hop, icx_buf *out, icx_err *err);
 /* Calls fn for each row, newest first, at most limit (0: all).
@@ -255,13 +260,36 @@ int icx_store_audit_scan(icx_store *s, int64_t from, int64_t to,
  * be NULL: the size alone costs no hashing. */
 int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65]);
 /* Signed checkpoints: append one; walk those with size <= max_size (0:
- * all) in size order; the last one (ICX_ENOTFOUND when none). */
+ * all) in size order; the last one (ICX_ENOTFOUND when none).
+ * Once a checkpoint is committed (by icx_store_checkpoint_add in its own
+ * transaction, else by the caller's icx_store_commit) the head file
+ * "<store path>.head" is rewritten to name it (icx_store_check).  When
+ * that write fails checkpoint_add returns its error (ICX_EIO, ICX_EFULL)
+ * although the checkpoint is committed; inside the caller's transaction
+ * the failure is logged and the commit stands. */
 int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
                              icx_err *err);
 typedef int (*icx_cp_fn)(void *ctx, const icx_checkpoint *c);
 int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
                           void *ctx, icx_err *err);
 int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err);
+
+/* The start-up check (docs/STORE.md "Start-up checks"), before anything
+ * is served or written: PRAGMA quick_check; the audit chain (each record
+ * hashes to its leaf and links to the one before; the root at the last
+ * checkpoint's size is its signed root; its signature verifies with the
+ * gateway certificate at cert_path); the head file's checkpoint is in the
+ * store (else the store went back in time or was replaced).  A missing
+ * head file beside a store with checkpoints is refused unless flags has
+ * ICX_STORE_CHECK_ADOPT_HEAD, which then writes it from the store's last
+ * checkpoint.  ICX_STORE_CHECK_ENVELOPES also recomputes the SHA-256 of
+ * every stored envelope and receipt.  One line per finding goes to report
+ * ("ok: ..." or "refused: ...") when it is not NULL.  ICX_ECORRUPT when
+ * refused (err: the first reason); other codes when the check could not
+ * run (certificate unreadable, I/O). */
+enum { ICX_STORE_CHECK_ADOPT_HEAD = 1, ICX_STORE_CHECK_ENVELOPES = 2 };
+int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
+                    icx_buf *report, icx_err *err);
 
 typedef struct icx_audit_report {
     uint64_t records;

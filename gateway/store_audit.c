@@ -213,7 +213,18 @@ int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
     int step = icx_sq_step(s, st);
     rc = step == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, step, "checkpoint", err);
     done(st);
-    return icx_sq_call_leave(s, own, rc, rc == ICX_OK, "checkpoint", err);
+    if (rc == ICX_OK && !own) {
+        /* The caller's COMMIT writes the head file (store_sqlite.c). */
+        s->head_pending = *c;
+        s->head_pending_set = 1;
+    }
+    rc = icx_sq_call_leave(s, own, rc, rc == ICX_OK, "checkpoint", err);
+    /* Committed with synchronous=FULL: durable, so the head file may now
+     * name it.  Never before: a head file ahead of the store would make a
+     * sound store look rolled back. */
+    if (rc == ICX_OK && own)
+        rc = icx_sq_head_write(s, c, err);
+    return rc;
 }
 
 static void cp_from_row(icx_checkpoint *c, sqlite3_stmt *st)

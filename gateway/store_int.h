@@ -48,6 +48,8 @@ struct icx_store {
     uint64_t wal_frames; /* frames in the WAL after the last commit (daemon) */
     uint64_t wal_done;  /* of those, copied back by the last checkpoint */
     uint64_t wal_restarts; /* times the WAL was seen to start over */
+    icx_checkpoint head_pending; /* added in the open transaction: its */
+    int head_pending_set;        /* head file is written after COMMIT */
     int fail_armed;     /* test hook: fail a step after fail_left more */
     int fail_left;
     int injected;       /* the failure being reported was injected */
@@ -69,6 +71,14 @@ int icx_sq_call_leave(icx_store *s, int own, int rc, int changed,
                       const char *op, icx_err *err);
 /* Reads the chain tail (seq, hash) from the table. */
 int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err);
+/* ICX_OK when p[0..len) hashes to want (hex); else logs, audits
+ * ("store.damaged") and returns ICX_ECORRUPT naming table and message. */
+int icx_sq_digest_check(icx_store *s, const char *table, const char *mid,
+                        const char *partner, const void *p, size_t len,
+                        const char *want, icx_err *err);
+/* Writes the head file of checkpoint c beside the store (store_check.c);
+ * call only once the checkpoint's transaction has committed. */
+int icx_sq_head_write(icx_store *s, const icx_checkpoint *c, icx_err *err);
 /* Appends one audit record inside the current transaction. */
 int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
                         const char *partner, const char *detail,

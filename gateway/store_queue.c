@@ -8,15 +8,20 @@
  * leave - which commits, rolls back, or marks the caller's transaction
  * failed (store_sqlite.c).  Reads use the cached statements and reset them.
  *
+ * Every read of stored envelope or receipt bytes goes through
+ * icx_sq_digest_check: bytes that no longer hash to their recorded SHA-256
+ * never leave the store (ICX_ECORRUPT, logged and audited).
+ *
  * Ownership and threads as in store_sqlite.c.  Failure: ICX_EINVAL for bad
  * arguments before anything is touched, ICX_ENOTFOUND, ICX_EEXIST,
- * ICX_EFULL, ICX_EAGAIN, ICX_ESTORE.
+ * ICX_EFULL, ICX_EAGAIN, ICX_ESTORE, ICX_ECORRUPT.
  */
 #include "store_int.h"
 
 #include <stdio.h>
 #include <time.h>
 
+#include "log.h"
 #include "util.h"
 
 /* ---- outbox ------------------------------------------------------------- */
@@ -230,17 +235,62 @@ int icx_store_out_by_sha(icx_store *s, const char *sha256, const char *hop,
     return rc;
 }
 
-/* Reads column 0 of the first row of st (bound by the caller) into out. */
+/* The one check every read of stored bytes passes before the bytes leave
+ * the store: they must still hash to the digest recorded with them.  On a
+ * mismatch the damage is logged and audited ("store.damaged": which
+ * table, message, partner, expected and actual digest) and the caller
+ * gets ICX_ECORRUPT, never the bytes.  The record joins the caller's
+ * transaction when one is open; if it cannot be written the log line
+ * still names the damage. */
+int icx_sq_digest_check(icx_store *s, const char *table, const char *mid,
+                        const char *partner, const void *p, size_t len,
+                        const char *want, icx_err *err)
+{
+    char got[65], detail[200];
+    if (icx_sha256_hex(got, p != NULL ? p : "", len) < 0)
+        return icx_err_set(err, ICX_ECRYPTO, "store %s: %s %s: hash failed",
+                           s->path, table, mid);
+    if (strcmp(got, want) == 0)
+        return ICX_OK;
+    snprintf(detail, sizeof detail, "table=%s expected_sha256=%s "
+             "actual_sha256=%s", table, want, got);
+    icx_log_error("store.damaged", "alert=1 store=%s message_id=%s "
+                  "partner=%s %s", s->path, mid, partner, detail);
+    icx_err aerr;
+    int own = 0;
+    if (icx_sq_call_enter(s, &own, "damage record", &aerr) == ICX_OK) {
+        int arc = icx_sq_audit_append(s, "store.damaged", mid, partner,
+                                      detail, "damage record", &aerr);
+        if (own)
+            arc = icx_sq_call_leave(s, own, arc, 0, "damage record", &aerr);
+        if (arc < 0)
+            icx_log_error("audit.failed", "event=store.damaged error=\"%s\"",
+                          aerr.msg);
+    }
+    return icx_err_set(err, ICX_ECORRUPT, "store %s: %s %s (partner %s): "
+                       "stored bytes damaged: SHA-256 %s, recorded %s; not "
+                       "used (docs/STORE.md, \"Damaged envelopes\")",
+                       s->path, table, mid, partner, got, want);
+}
+
+/* Reads the first row of st (bound by the caller): the bytes (column 0),
+ * their recorded digest (1) and partner (2); into out when they match. */
 static int blob_out(icx_store *s, sqlite3_stmt *st, icx_buf *out,
-                    const char *op, const char *what, icx_err *err)
+                    const char *op, const char *table, const char *what,
+                    icx_err *err)
 {
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         const void *p = sqlite3_column_blob(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        char want[65], partner[32];
+        col_copy(want, sizeof want, st, 1);
+        col_copy(partner, sizeof partner, st, 2);
         icx_buf_reset(out);
-        rc = icx_buf_append(out, p, len);
-        if (rc < 0)
+        rc = icx_sq_digest_check(s, table, what, partner, p, len, want, err);
+        if (rc == ICX_OK)
+            rc = icx_buf_append(out, p, len);
+        if (rc == ICX_ENOMEM || rc == ICX_EFULL)
             rc = icx_err_set(err, rc, "store %s: %s: %zu bytes do not fit "
                              "the buffer", s->path, op, len);
     } else if (rc == SQLITE_DONE) {
@@ -259,7 +309,8 @@ int icx_store_out_envelope(icx_store *s, const char *message_id,
     sqlite3_stmt *st = s->st[ST_OUT_ENVELOPE];
     sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
     bind_opt_text(st, 2, hop);
-    return blob_out(s, st, out, "outbox envelope", message_id, err);
+    return blob_out(s, st, out, "outbox envelope", "outbox", message_id,
+                    err);
 }
 
 int icx_store_out_list(icx_store *s, int state, size_t limit, icx_out_fn fn,
@@ -469,7 +520,7 @@ int icx_store_in_envelope(icx_store *s, const char *sender,
     sqlite3_stmt *st = s->st[ST_IN_ENVELOPE];
     sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
-    return blob_out(s, st, out, "inbox envelope", message_id, err);
+    return blob_out(s, st, out, "inbox envelope", "inbox", message_id, err);
 }
 
 int icx_store_in_list(icx_store *s, int state, size_t limit, icx_in_fn fn,
@@ -584,6 +635,12 @@ int icx_store_receipts(icx_store *s, const char *message_id,
         r.received_at = sqlite3_column_int64(st, 5);
         const void *p = sqlite3_column_blob(st, 6);
         size_t len = (size_t)sqlite3_column_bytes(st, 6);
+        char want[65];
+        col_copy(want, sizeof want, st, 7);
+        rc = icx_sq_digest_check(s, "receipts", r.message_id, r.issuer, p,
+                                 len, want, err);
+        if (rc < 0)
+            goto out;
         rc = fn(ctx, &r, p, len);
         if (rc != 0)
             goto out;

@@ -28,6 +28,7 @@
  * and the operation.
  */
 #include "store_int.h"
+#include "log.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -179,9 +180,13 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "(?2 IS NULL OR next_hop = ?2))",
     [ST_OUT_BY_SHA] = "SELECT " OUT_COLS " FROM outbox WHERE sha256 = ?1 AND "
                       "next_hop = ?2 ORDER BY id DESC LIMIT 1",
-    [ST_OUT_ENVELOPE] = "SELECT envelope FROM outbox_envelope WHERE "
-                        "outbox_id = (SELECT min(id) FROM outbox WHERE "
-                        "message_id = ?1 AND (?2 IS NULL OR next_hop = ?2))",
+    /* Envelope reads bring the recorded digest along: the bytes leave
+     * the store only when they still hash to it (store_queue.c). */
+    [ST_OUT_ENVELOPE] = "SELECT e.envelope, o.sha256, o.next_hop FROM "
+                        "outbox_envelope e JOIN outbox o ON o.id = "
+                        "e.outbox_id WHERE e.outbox_id = (SELECT min(id) FROM "
+                        "outbox WHERE message_id = ?1 AND (?2 IS NULL OR "
+                        "next_hop = ?2))",
     [ST_OUT_LIST] = "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR "
                     "state = ?1) ORDER BY id DESC LIMIT ?2",
     [ST_OUT_DEPTHS] = "SELECT next_hop, COUNT(*) FROM outbox WHERE state IN "
@@ -198,8 +203,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_IN_SET_RECEIPT] = "UPDATE inbox SET receipt = ?3 WHERE id = (SELECT id "
                           "FROM inbox WHERE sender = ?1 AND message_id = ?2 "
                           IN_PICK ")",
-    [ST_IN_ENVELOPE] = "SELECT envelope FROM inbox WHERE sender = ?1 AND "
-                       "message_id = ?2 " IN_PICK,
+    [ST_IN_ENVELOPE] = "SELECT envelope, sha256, sender FROM inbox WHERE "
+                       "sender = ?1 AND message_id = ?2 " IN_PICK,
     [ST_IN_LIST] = "SELECT " IN_COLS " FROM inbox WHERE (?1 IS NULL OR "
                    "state = ?1) ORDER BY id DESC LIMIT ?2",
     [ST_IN_EXPIRE] = "UPDATE inbox SET replay_held = NULL WHERE "
@@ -208,8 +213,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                           "reason, hop, received_at, sha256, envelope) VALUES "
                           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_RECEIPTS] = "SELECT message_id, issuer, positive, reason, hop, "
-                    "received_at, envelope FROM receipts WHERE message_id = ?1 "
-                    "ORDER BY id",
+                    "received_at, envelope, sha256 FROM receipts WHERE "
+                    "message_id = ?1 ORDER BY id",
 };
 
 const char *const icx_sq_out_names[] = {"queued", "sent", "delivered",
@@ -271,6 +276,11 @@ int icx_sq_fail(icx_store *s, int src, const char *op, icx_err *err)
             return icx_err_set(err, ICX_EEXIST, "store %s: %s: already "
                                "stored: %s", s->path, op, msg);
         break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return icx_err_set(err, ICX_ECORRUPT, "store %s: %s: damaged: %s "
+                           "(icx store check names the damage)", s->path, op,
+                           msg);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return icx_err_set(err, ICX_EAGAIN, "store %s: %s: busy, retry "
@@ -300,6 +310,7 @@ static void tx_undo(icx_store *s)
     s->last_seq = s->saved_seq;
     memcpy(s->last_hash, s->saved_hash, sizeof s->last_hash);
     s->tree = s->saved_tree;
+    s->head_pending_set = 0;
 }
 
 static int tx_open(icx_store *s, const char *op, icx_err *err)
@@ -335,6 +346,18 @@ static int tx_close(icx_store *s, const char *op, icx_err *err)
         return rc;
     }
     done(s->st[ST_COMMIT]);
+    if (s->head_pending_set) {
+        /* A checkpoint committed in the caller's transaction: now durable
+         * (synchronous=FULL), so its head file may say so.  The commit
+         * stands whatever happens here; the next checkpoint writes the
+         * file again. */
+        icx_err herr;
+        s->head_pending_set = 0;
+        if (icx_sq_head_write(s, &s->head_pending, &herr) < 0)
+            icx_log_error("store.head", "alert=1 store=%s size=%llu "
+                          "error=\"%s\"", s->path,
+                          (unsigned long long)s->head_pending.size, herr.msg);
+    }
     return ICX_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -33,6 +34,8 @@ static const char usage_text[] =
     "records it covers, so each extends the one before), and that nothing\n"
     "after the last checkpoint is missing.  On damage it names the first bad\n"
     "record and the kind: edited, deleted, reordered, inserted, truncated.\n"
+    "With a head file beside the store (DB.head), the store must also hold\n"
+    "the checkpoint it names, as `icx store check` requires.\n"
     "Segments from `audit export` are verified in the order given, so a chain\n"
     "cut into archive files is checked across them.\n"
     "bundle writes the evidence bundle of one message (docs/AUDIT.md tells how\n"
@@ -146,6 +149,20 @@ static int cmd_verify_store(const struct opts *o)
     int rc = open_store(&s, &cfg, &cert, &cert_len, o, &err);
     if (rc == ICX_OK)
         rc = icx_store_audit_verify_with(s, cert, cert_len, &rep, &err);
+    /* A log that lost its tail verifies on its own: with a head file
+     * beside the store, it must still hold the checkpoint named there
+     * (docs/STORE.md).  A copy without its head file is checked alone. */
+    const char *path = o->store ? o->store : cfg ? cfg->store_path : NULL;
+    const char *cert_path = o->cert ? o->cert : cfg ? cfg->certificate : NULL;
+    char head[4096];
+    struct stat sb;
+    if (rc == ICX_OK && cert != NULL && path != NULL && cert_path != NULL &&
+        snprintf(head, sizeof head, "%s.head", path) < (int)sizeof head &&
+        lstat(head, &sb) == 0) {
+        rc = icx_store_check(s, cert_path, 0, NULL, &err);
+        if (rc == ICX_ECORRUPT)
+            rc = ICX_EBADSIG;
+    }
     int code;
     if (rc == ICX_EBADSIG) {
         printf("damaged: %s\n", err.msg);

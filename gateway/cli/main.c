@@ -25,6 +25,7 @@ static const struct {
     {"translate", icx_cmd_translate, "domestic CSV/YAML to payloads through a mapping profile, and back"},
     {"serve", icx_cmd_serve, "run the gateway daemon"},
     {"audit", icx_cmd_audit, "verify, show and export the audit log; evidence bundles"},
+    {"store", icx_cmd_store, "check the store offline as icx serve does at start"},
     {"survey", icx_cmd_survey, "legislation surveys: send, answer, status, compile"},
     {"submit", icx_cmd_submit, "sign and queue payloads for partners (daemon)"},
     {"status", icx_cmd_query, "timeline of one message, or the outbox (daemon)"},
@@ -53,7 +54,7 @@ int icx_cli_exit_for(int rc)
     switch (rc) {
     case ICX_OK: return ICX_EXIT_OK;
     case ICX_EBADSIG: case ICX_EPOLICY: case ICX_ECONFIG: case ICX_EINVAL:
-    case ICX_EPERM: case ICX_ENOTFOUND: case ICX_EEXIST:
+    case ICX_EPERM: case ICX_ENOTFOUND: case ICX_EEXIST: case ICX_ECORRUPT:
         return ICX_EXIT_REFUSED;
     case ICX_ENOTCONN: return ICX_EXIT_NODAEMON;
     default: return ICX_EXIT_FAILURE;

@@ -944,6 +944,94 @@ static void test_head_size_and_wal_pages(void **state)
                  (unsigned long long)icx_store_wal_pages(f->s));
 }
 
+/* ---- stored bytes against their recorded digest ------------------------ */
+
+/* One byte of each stored blob changed behind the store's back: every
+ * read refuses with ICX_ECORRUPT, gives no bytes, names the message and
+ * both digests, and leaves a "store.damaged" record. */
+static void test_damaged_bytes_never_leave(void **state)
+{
+    struct fx *f = *state;
+    icx_buf b;
+    icx_in_row r;
+    icx_receipt_row rr;
+    char want[65];
+    icx_buf_init(&b, 1 << 16);
+    icx_sha256_hex(want, ENV_BYTES, ENV_LEN);
+    put_out(f, "m-1", "PH-NBI", 100);
+    in_row(&r, "PH-NBI", "in-1", 1000);
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_OK, &f->err);
+    memset(&rr, 0, sizeof rr);
+    snprintf(rr.message_id, sizeof rr.message_id, "m-1");
+    snprintf(rr.issuer, sizeof rr.issuer, "PH-NBI");
+    rr.positive = 1;
+    CHECK_RC(icx_store_receipt_insert(f->s, &rr, RCPT_BYTES, RCPT_LEN,
+                                      &f->err), ICX_OK, &f->err);
+    /* Intact: the bytes come out. */
+    CHECK_RC(icx_store_out_envelope(f->s, "m-1", "PH-NBI", &b, &f->err),
+             ICX_OK, &f->err);
+    icx_store_free(&f->s);
+    /* The first byte '<' (0x3c) becomes '>' (0x3e) in each blob. */
+    raw_exec(f->path, "UPDATE outbox_envelope SET envelope = X'3e' || "
+                      "substr(envelope, 2);"
+                      "UPDATE inbox SET envelope = X'3e' || substr(envelope, 2);"
+                      "UPDATE receipts SET envelope = X'3e' || "
+                      "substr(envelope, 2);");
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+
+    icx_buf_reset(&b);
+    CHECK_RC(icx_store_out_envelope(f->s, "m-1", "PH-NBI", &b, &f->err),
+             ICX_ECORRUPT, &f->err);
+    if (b.len != 0 || strstr(f->err.msg, "m-1") == NULL ||
+        strstr(f->err.msg, want) == NULL)
+        fail_msg("outbox read: got %zu bytes, \"%s\"; want 0 bytes and a "
+                 "message naming m-1 and %s", b.len, f->err.msg, want);
+    CHECK_RC(icx_store_in_envelope(f->s, "PH-NBI", "in-1", &b, &f->err),
+             ICX_ECORRUPT, &f->err);
+    if (b.len != 0 || strstr(f->err.msg, "in-1") == NULL)
+        fail_msg("inbox read: got %zu bytes, \"%s\"; want 0 bytes, in-1",
+                 b.len, f->err.msg);
+    struct rcpts got = {0};
+    CHECK_RC(icx_store_receipts(f->s, "m-1", rcpt_cb, &got, &f->err),
+             ICX_ECORRUPT, &f->err);
+    if (got.n != 0)
+        fail_msg("receipt callback: got %d calls, want 0", got.n);
+
+    /* Each refusal is in the audit chain, which still verifies. */
+    struct timeline t;
+    timeline(f, "m-1", &t);
+    int damaged = 0;
+    for (size_t i = 0; i < t.n && i < 16; i++)
+        if (strcmp(t.rows[i].event, "store.damaged") == 0 &&
+            strstr(t.rows[i].detail, "expected_sha256=") != NULL &&
+            strstr(t.rows[i].detail, "actual_sha256=") != NULL)
+            damaged++;
+    if (damaged != 2)
+        fail_msg("store.damaged records of m-1: got %d, want 2 (outbox, "
+                 "receipts)", damaged);
+    timeline(f, "in-1", &t);
+    if (t.n != 2 || strcmp(t.rows[1].event, "store.damaged") != 0)
+        fail_msg("records of in-1: got %zu, want inbound.accepted and "
+                 "store.damaged", t.n);
+    audit_count(f);
+
+    /* Inside the caller's transaction: refused the same way, and the
+     * transaction stays usable. */
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_envelope(f->s, "m-1", "PH-NBI", &b, &f->err),
+             ICX_ECORRUPT, &f->err);
+    put_out(f, "m-2", "PH-NBI", 100);
+    CHECK_RC(icx_store_commit(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_envelope(f->s, "m-2", "PH-NBI", &b, &f->err),
+             ICX_OK, &f->err);
+    if (b.len != ENV_LEN || memcmp(b.data, ENV_BYTES, ENV_LEN) != 0)
+        fail_msg("intact m-2: got %zu bytes, want the %zu stored", b.len,
+                 (size_t)ENV_LEN);
+    icx_buf_free(&b);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -970,6 +1058,7 @@ int main(void)
         T(test_append_only_triggers),
         T(test_two_connections_share_chain),
         T(test_head_size_and_wal_pages),
+        T(test_damaged_bytes_never_leave),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
