@@ -425,8 +425,23 @@ static void test_verifier_agrees_with_xmlsec(void **state)
 
 /* An unsigned envelope signed by xmlsec with other hashes of the profile
  * (SHA-384, SHA-512); malloc'ed. */
+static char *xmlsec_signed_edit(const char *who, int ecdsa,
+                                xmlSecTransformId sig_alg,
+                                xmlSecTransformId digest_alg,
+                                const char *from, const char *to);
+
 static char *xmlsec_signed(const char *who, int ecdsa, xmlSecTransformId sig_alg,
                            xmlSecTransformId digest_alg)
+{
+    return xmlsec_signed_edit(who, ecdsa, sig_alg, digest_alg, NULL, NULL);
+}
+
+/* The same with the unsigned envelope's text changed from -> to first
+ * (none when from is NULL). */
+static char *xmlsec_signed_edit(const char *who, int ecdsa,
+                                xmlSecTransformId sig_alg,
+                                xmlSecTransformId digest_alg,
+                                const char *from, const char *to)
 {
     icx_header h;
     icx_err err;
@@ -437,6 +452,12 @@ static char *xmlsec_signed(const char *who, int ecdsa, xmlSecTransformId sig_alg
                                         &err), 0);
     icx_xml_limits lim = {1 << 20, 64};
     icx_xmldoc *doc = NULL;
+    char *edited = from != NULL ? replace(env.data, from, to) : NULL;
+    if (edited != NULL) {
+        icx_buf_reset(&env);
+        assert_int_equal(icx_buf_puts(&env, edited), 0);
+        free(edited);
+    }
     assert_int_equal(icx_xml_parse(&doc, env.data, env.len, &lim, &err), 0);
     xmlDocPtr d = icx_xml_raw(doc);
     xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(
@@ -560,6 +581,130 @@ static void test_output_limit(void **state)
     assert_string_equal(out.data, "kept");
     icx_buf_free(&out);
     icx_buf_free(&unsigned_env);
+}
+
+/* The namespace declarations of the Signature are checked like those of
+ * the signed content: a relative namespace name added to a valid
+ * envelope on ds:Signature, SignedInfo, SignatureValue or KeyInfo (or in
+ * the content) is refused as NAMESPACE_NAME, as libxml2's c14n refuses
+ * the document and so xmlsec; the same declaration with an absolute name
+ * changes nothing that is signed, and verifies. */
+static void test_relative_namespace_in_signature(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *where, *from, *to; /* to: %s for the declaration */
+    } cases[] = {
+        {"ds:Signature", "<ds:Signature ", "<ds:Signature %s "},
+        {"ds:SignedInfo", "<ds:SignedInfo>", "<ds:SignedInfo %s>"},
+        {"ds:CanonicalizationMethod", "<ds:CanonicalizationMethod ",
+         "<ds:CanonicalizationMethod %s "},
+        {"ds:SignatureValue", "<ds:SignatureValue>", "<ds:SignatureValue %s>"},
+        {"ds:KeyInfo", "</ds:SignatureValue>",
+         "</ds:SignatureValue><ds:KeyInfo %s><ds:KeyName>JP-NPA</ds:KeyName>"
+         "</ds:KeyInfo>"},
+        {"ds:KeyName", "</ds:SignatureValue>",
+         "</ds:SignatureValue><ds:KeyInfo><ds:KeyName %s>JP-NPA</ds:KeyName>"
+         "</ds:KeyInfo>"},
+        {"Header", "<Header>", "<Header %s>"},
+    };
+    static const char *const names[] = {"rel", "../x", "#frag"};
+    char *good = make("JP-NPA", "PH-NBI", jp);
+    char cert[4096];
+    snprintf(cert, sizeof cert, "%s", icx_test_path("%s/jp/cert.pem", dir));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char to[512], decl[64], what[128];
+        snprintf(decl, sizeof decl, "xmlns:r=\"%s\"", "urn:absolute");
+        snprintf(to, sizeof to, cases[i].to, decl);
+        char *ok = replace(good, cases[i].from, to);
+        icx_err err;
+        icx_err_clear(&err);
+        if (!icx_verifies(ok, cert, &err))
+            fail_msg("%s with an absolute name: refused (%s), want verified",
+                     cases[i].where, err.msg);
+        free(ok);
+        for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+            snprintf(decl, sizeof decl, "xmlns:r=\"%s\"", names[n]);
+            snprintf(to, sizeof to, cases[i].to, decl);
+            snprintf(what, sizeof what, "%s declaring \"%s\"",
+                     cases[i].where, names[n]);
+            char *bad = replace(good, cases[i].from, to);
+            expect_reason(what, bad, strlen(bad), ICX_REASON_NAMESPACE_NAME);
+            icx_header h;
+            verify_as("PH-NBI", bad, strlen(bad), &h, &err);
+            if (strstr(err.msg, names[n]) == NULL)
+                fail_msg("%s: \"%s\" does not name the namespace", what,
+                         err.msg);
+            assert_false(xmlsec_verifies(bad, cert));
+            free(bad);
+        }
+    }
+    free(good);
+}
+
+/* A namespace name with &, which canonical forms write differently
+ * (libxml2 "&#38;" or "&", the specification "&amp;"), in an envelope
+ * xmlsec signed: declared and never utilized it is not rendered, and the
+ * signature verifies; utilized, ICX refuses it as NAMESPACE_NAME, never
+ * SIG_INVALID, where xmlsec accepts its own rendering. */
+static void test_escaped_namespace_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *to;
+        int used;
+    } cases[] = {
+        {"unused on Header", "<Header xmlns:x=\"urn:a&amp;b\">", 0},
+        {"unused by reference", "<Header xmlns:x=\"urn:q?a=1&#38;b=2\">", 0},
+        {"unused, with an apostrophe", "<Header xmlns:x=\"urn:a'b\">", 0},
+        {"used by an attribute", "<Header xmlns:x=\"urn:a&amp;b\" x:n=\"1\">",
+         1},
+    };
+    for (int ecdsa = 0; ecdsa < 2; ecdsa++) {
+        char cert[4096];
+        snprintf(cert, sizeof cert, "%s",
+                 icx_test_path("%s/%s/cert.pem", dir, ecdsa ? "ph" : "jp"));
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char *xml = xmlsec_signed_edit(
+                ecdsa ? "ph" : "jp", ecdsa,
+                ecdsa ? xmlSecTransformEcdsaSha256Id
+                      : xmlSecTransformRsaSha256Id,
+                xmlSecTransformSha256Id, "<Header>", cases[i].to);
+            if (!xmlsec_verifies(xml, cert))
+                fail_msg("%s: xmlsec does not verify its own signature",
+                         cases[i].name);
+            icx_err err;
+            icx_err_clear(&err);
+            int mine = icx_verifies(xml, cert, &err);
+            if (!cases[i].used && !mine)
+                fail_msg("%s, %s: refused (%s %s), want verified",
+                         ecdsa ? "ECDSA" : "RSA", cases[i].name,
+                         icx_reason_name(err.reason), err.msg);
+            if (cases[i].used &&
+                (mine || err.reason != ICX_REASON_NAMESPACE_NAME))
+                fail_msg("%s, %s: got %s (%s), want NAMESPACE_NAME",
+                         ecdsa ? "ECDSA" : "RSA", cases[i].name,
+                         mine ? "verified" : icx_reason_name(err.reason),
+                         err.msg);
+            if (cases[i].used) {
+                expect_reason(cases[i].name, xml, strlen(xml),
+                              ICX_REASON_NAMESPACE_NAME);
+            } else if (!ecdsa) {
+                icx_header h;
+                if (verify_as("PH-NBI", xml, strlen(xml), &h, &err) != 0)
+                    fail_msg("%s: envelope refused: %s %s", cases[i].name,
+                             icx_reason_name(err.reason), err.msg);
+            }
+            /* Tampered, it is refused as before. */
+            char *bad = replace(xml, "<CaseReference>JP", "<CaseReference>XP");
+            assert_false(icx_verifies(bad, cert, &err));
+            assert_int_equal(err.reason, cases[i].used
+                                             ? ICX_REASON_NAMESPACE_NAME
+                                             : ICX_REASON_SIG_INVALID);
+            free(bad);
+            free(xml);
+        }
+    }
 }
 
 struct mutation {
@@ -907,6 +1052,8 @@ int main(void)
         cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
         cmocka_unit_test(test_signature_matches_xmlsec),
         cmocka_unit_test(test_verifier_agrees_with_xmlsec),
+        cmocka_unit_test(test_relative_namespace_in_signature),
+        cmocka_unit_test(test_escaped_namespace_names),
         cmocka_unit_test(test_verifier_other_hashes),
         cmocka_unit_test(test_build_signed_in_one_pass),
         cmocka_unit_test(test_output_limit),
