@@ -380,6 +380,8 @@ static int ecdsa_raw(unsigned char *out, size_t *outlen, size_t field,
     return ok ? 0 : -1;
 }
 
+static int check_names(const xmlDoc *d, icx_err *err);
+
 /* Fills DigestValue and SignatureValue of the template sig in d. */
 static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
                          icx_err *err)
@@ -400,6 +402,17 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
 
     if (dv == NULL || sv == NULL || pkey == NULL || md == NULL) {
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot prepare the signature");
+        goto out;
+    }
+    /* A document c14n refuses is the caller's input, not a library
+     * failure: say which namespace name, as the verifier would. */
+    if (check_names(d, err) < 0) {
+        rc = ICX_EINVAL;
+        if (err != NULL) {
+            err->rc = ICX_EINVAL;
+            err->reason = ICX_REASON_NONE;
+            icx_err_wrap(err, "cannot be signed");
+        }
         goto out;
     }
     struct c14n_sink k = {md, EVP_DigestUpdate};

@@ -979,6 +979,23 @@ static void test_build_refuses_bad_input(void **state)
     rc = icx_envelope_build(&out, &h, payload, payload_len, schemas, &err);
     assert_int_equal(rc, ICX_EINVAL);
     assert_non_null(strstr(err.msg, "ConversationId"));
+    /* An unsigned envelope c14n cannot render is the caller's input, not
+     * a library failure: ICX_EINVAL naming the namespace name. */
+    icx_buf unsigned_env;
+    icx_buf_init(&unsigned_env, 1 << 20);
+    header(&h, "JP-NPA", "PH-NBI");
+    assert_int_equal(icx_envelope_build(&unsigned_env, &h, payload,
+                                        payload_len, schemas, &err), 0);
+    char *rel = replace(unsigned_env.data, "<Header>",
+                        "<Header xmlns:r=\"rel\">");
+    icx_buf_reset(&out);
+    rc = icx_envelope_sign(&out, rel, strlen(rel), schemas, jp, &err);
+    if (rc != ICX_EINVAL || strstr(err.msg, "\"rel\" is relative") == NULL)
+        fail_msg("relative namespace name: got %s (%s), want ICX_EINVAL "
+                 "naming it", icx_rc_name(rc), err.msg);
+    assert_int_equal(out.len, 0);
+    free(rel);
+    icx_buf_free(&unsigned_env);
     icx_buf_free(&out);
 }
 
