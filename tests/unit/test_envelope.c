@@ -783,6 +783,16 @@ static const struct mutation mutations[] = {
      "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", ICX_REASON_NOT_UTF8},
     {"invalid UTF-8", "<Sender>JP-", "<Sender>JP-\xc3\x28", ICX_REASON_NOT_UTF8},
     {"unknown header element", "<Category>", "<Priority>1</Priority><Category>", ICX_REASON_SCHEMA},
+    /* Surrounding whitespace the code would compare as it is: the schema
+     * refuses it (xs:string enumerations, not xs:token). */
+    {"Category with a leading space", "<Category>case-referral",
+     "<Category> case-referral", ICX_REASON_SCHEMA},
+    {"Category with a line break", "case-referral</Category>",
+     "case-referral\n</Category>", ICX_REASON_SCHEMA},
+    {"tlp with a line break", "tlp=\"AMBER\"", "tlp=\"AMBER&#10;\"",
+     ICX_REASON_SCHEMA},
+    {"handling code with spaces", "code=\"H2\"", "code=\" H2 \"",
+     ICX_REASON_SCHEMA},
     {"evil element around the payload", "<Payload>", "<Payload><Evil xmlns=\"urn:x\"/>", ICX_REASON_SCHEMA},
 };
 
