@@ -7,7 +7,10 @@
  * a document costs heap (the stack of rendered namespaces) and never C
  * stack.  The rendered namespaces form one stack: an element pushes what
  * it declares and pops it at its end tag; the namespace a prefix has in
- * the output at a point is the topmost entry for it.
+ * the output at a point is the topmost entry for it.  The part not
+ * rendered (the omitted Signature, the document around SignedInfo) gets a
+ * second, cheaper walk that reads only namespace declarations, since
+ * libxml2 refuses a relative name wherever it is declared.
  */
 #include "c14n.h"
 
