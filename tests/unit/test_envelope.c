@@ -707,6 +707,26 @@ static void test_escaped_namespace_names(void **state)
     }
 }
 
+/* What c14n refuses to render after the profile check (an element with
+ * the prefix xml) is refused for what it is, never as SIG_INVALID:
+ * nothing was compared. */
+static void test_unrendered_not_sig_invalid(void **state)
+{
+    (void)state;
+    char *good = make("JP-NPA", "PH-NBI", jp);
+    char cert[4096];
+    snprintf(cert, sizeof cert, "%s", icx_test_path("%s/jp/cert.pem", dir));
+    char *bad = replace(good, "<Header>", "<Header><xml:M/>");
+    icx_err err;
+    icx_err_clear(&err);
+    assert_false(icx_verifies(bad, cert, &err));
+    if (err.reason != ICX_REASON_FORBIDDEN_NODE)
+        fail_msg("xml-prefixed element: got %s (%s), want FORBIDDEN_NODE",
+                 icx_reason_name(err.reason), err.msg);
+    free(bad);
+    free(good);
+}
+
 struct mutation {
     const char *name;
     const char *from, *to; /* textual change to a valid JP-NPA envelope */
@@ -1081,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_verifier_agrees_with_xmlsec),
         cmocka_unit_test(test_relative_namespace_in_signature),
         cmocka_unit_test(test_escaped_namespace_names),
+        cmocka_unit_test(test_unrendered_not_sig_invalid),
         cmocka_unit_test(test_verifier_other_hashes),
         cmocka_unit_test(test_build_signed_in_one_pass),
         cmocka_unit_test(test_output_limit),
