@@ -7,7 +7,10 @@
  * a document costs heap (the stack of rendered namespaces) and never C
  * stack.  The rendered namespaces form one stack: an element pushes what
  * it declares and pops it at its end tag; the namespace a prefix has in
- * the output at a point is the topmost entry for it.
+ * the output at a point is the topmost entry for it.  The part not
+ * rendered (the omitted Signature, the document around SignedInfo) gets a
+ * second, cheaper walk that reads only namespace declarations, since
+ * libxml2 refuses a relative name wherever it is declared.
  */
 #include "c14n.h"
 
@@ -154,18 +157,61 @@ static int push_mark(struct c14n *c)
     return rc;
 }
 
-/* A namespace name the form can render: empty, or absolute (a scheme),
- * without a character the namespace axis would have to escape. */
-static int href_ok(const xmlChar *href)
+/* A namespace name exclusive c14n accepts in a declaration anywhere in
+ * the document, rendered or not: empty, or absolute (xmlParseURI finds a
+ * scheme).  libxml2's xmlC14NCheckForRelativeNamespaces, the same test
+ * with the same URI parser, so that both refuse the same documents. */
+static int decl_ok(const xmlChar *href)
 {
     if (href == NULL || href[0] == '\0')
         return 1;
-    if (strpbrk((const char *)href, "\"&<>\t\n\r") != NULL)
-        return 0;
     xmlURIPtr uri = xmlParseURI((const char *)href);
     int ok = uri != NULL && uri->scheme != NULL && uri->scheme[0] != '\0';
     xmlFreeURI(uri);
     return ok;
+}
+
+/* A namespace name the form can write: nothing the namespace axis would
+ * have to escape.  Of these characters only & gets through decl_ok, and
+ * libxml2 writes it as the parser left it in the tree ("&#38;" from
+ * xmlCtxtReadMemory without NOENT, "&" with it), never as the "&amp;"
+ * of the Exclusive C14N specification: no rendering agrees with both. */
+static int render_ok(const xmlChar *href)
+{
+    return href == NULL || strpbrk((const char *)href, "\"&<>\t\n\r") == NULL;
+}
+
+/* decl_ok for every declaration of the elements of the subtree of top,
+ * except the subtree of skip (the part rendered, checked as it is), with
+ * *where the first element that fails and *name its declaration;
+ * *escapes (when not NULL) set when a declaration fails render_ok. */
+static int decls_ok(const xmlNode **where, const xmlNs **name, int *escapes,
+                    const xmlNode *top, const xmlNode *skip)
+{
+    const xmlNode *n = top;
+    while (n != NULL) {
+        int descend = n != skip && n->type == XML_ELEMENT_NODE;
+        if (descend)
+            for (const xmlNs *d = n->nsDef; d != NULL; d = d->next) {
+                if (!decl_ok(d->href)) {
+                    *where = n;
+                    *name = d;
+                    return 0;
+                }
+                if (escapes != NULL && !render_ok(d->href))
+                    *escapes = 1;
+            }
+        if (descend && n->children != NULL) {
+            n = n->children;
+            continue;
+        }
+        while (n != top && n->next == NULL)
+            n = n->parent;
+        if (n == top)
+            break;
+        n = n->next;
+    }
+    return 1;
 }
 
 /* Prefix order: the default namespace (NULL) first, then by bytes, which
@@ -208,7 +254,7 @@ static int start_tag(struct c14n *c, const xmlNode *e)
     int rc = ICX_OK;
 
     for (const xmlNs *d = e->nsDef; d != NULL && rc == ICX_OK; d = d->next)
-        if (!href_ok(d->href))
+        if (!decl_ok(d->href))
             rc = ICX_EINVAL;
     /* Visibly utilized: the element's own namespace (the default, maybe
      * none, when it has no prefix) and its attributes' prefixes. */
@@ -269,6 +315,12 @@ static int start_tag(struct c14n *c, const xmlNode *e)
         a[j] = x;
     }
 
+    for (size_t i = 0; i < nr; i++)
+        if (!render_ok(u[i].href))
+            rc = ICX_EINVAL;
+    if (rc != ICX_OK)
+        goto out;
+
     put(c, "<", 1);
     put_qname(c, e->ns, e->name);
     for (size_t i = 0; i < nr && rc == ICX_OK; i++) {
@@ -278,7 +330,7 @@ static int start_tag(struct c14n *c, const xmlNode *e)
             puts_(c, u[i].prefix);
         }
         put(c, "=\"", 2);
-        puts_(c, u[i].href); /* href_ok: nothing to escape */
+        puts_(c, u[i].href); /* render_ok: nothing to escape */
         put(c, "\"", 1);
         rc = push_ns(c, u[i].prefix, u[i].href);
     }
@@ -360,11 +412,73 @@ static int finish(struct c14n *c, int rc)
     return rc == ICX_OK ? c->rc : rc;
 }
 
+/* The namespace names the elements and attributes of the subtree of top
+ * utilize: render_ok for each, with *where the first element that fails
+ * and *name the namespace. */
+static int utilized_ok(const xmlNode **where, const xmlNs **name,
+                       const xmlNode *top)
+{
+    const xmlNode *n = top;
+    while (n != NULL) {
+        int elem = n->type == XML_ELEMENT_NODE;
+        if (elem && n->ns != NULL && !render_ok(n->ns->href)) {
+            *where = n;
+            *name = n->ns;
+            return 0;
+        }
+        for (const xmlAttr *a = elem ? n->properties : NULL; a != NULL;
+             a = a->next)
+            if (a->ns != NULL && !render_ok(a->ns->href)) {
+                *where = n;
+                *name = a->ns;
+                return 0;
+            }
+        if (elem && n->children != NULL) {
+            n = n->children;
+            continue;
+        }
+        while (n != top && n->next == NULL)
+            n = n->parent;
+        if (n == top)
+            break;
+        n = n->next;
+    }
+    return 1;
+}
+
+int icx_c14n_check_names(const xmlNode **where, const xmlNs **name,
+                         const char **why, const xmlDoc *doc)
+{
+    int escapes = 0;
+    *where = NULL;
+    *name = NULL;
+    *why = NULL;
+    for (const xmlNode *n = doc->children; n != NULL; n = n->next)
+        if (!decls_ok(where, name, &escapes, n, NULL)) {
+            *why = "is relative or not a URI, which exclusive c14n refuses";
+            return ICX_EINVAL;
+        }
+    /* Declarations with a character to escape are rare: look for what
+     * utilizes them only when there are some. */
+    for (const xmlNode *n = doc->children; escapes && n != NULL; n = n->next)
+        if (!utilized_ok(where, name, n)) {
+            *why = "holds a character exclusive c14n would escape, which "
+                   "implementations write differently";
+            return ICX_EINVAL;
+        }
+    return ICX_OK;
+}
+
 int icx_c14n_document(const xmlDoc *doc, const xmlNode *omit,
                       icx_c14n_write_fn write, void *ctx)
 {
     struct c14n c = {.write = write, .ctx = ctx, .rc = ICX_OK};
+    const xmlNode *where;
+    const xmlNs *name;
     int rc = ICX_OK, roots = 0;
+    /* The part left out is not rendered, but its declarations count. */
+    if (omit != NULL && !decls_ok(&where, &name, NULL, omit, NULL))
+        rc = ICX_EINVAL;
     for (const xmlNode *n = doc->children; n != NULL && rc == ICX_OK;
          n = n->next) {
         if (n->type != XML_ELEMENT_NODE || roots++ > 0)
@@ -379,8 +493,23 @@ int icx_c14n_subtree(const xmlNode *apex, icx_c14n_write_fn write,
                      void *ctx)
 {
     struct c14n c = {.write = write, .ctx = ctx, .rc = ICX_OK};
-    int rc = apex != NULL && apex->type == XML_ELEMENT_NODE
-                 ? walk(&c, apex, NULL)
-                 : ICX_EINVAL;
+    const xmlNode *where, *top = apex;
+    const xmlNs *name;
+    int rc = apex != NULL && apex->type == XML_ELEMENT_NODE ? ICX_OK
+                                                             : ICX_EINVAL;
+    /* The rest of the document is not rendered, but its declarations
+     * count, as they do for libxml2 (xmlsec hands it the whole document
+     * with SignedInfo as the node set). */
+    while (rc == ICX_OK && top->parent != NULL &&
+           top->parent->type == XML_ELEMENT_NODE)
+        top = top->parent;
+    for (const xmlNode *n = rc != ICX_OK       ? NULL
+                            : top->parent != NULL ? top->parent->children
+                                                  : top;
+         n != NULL && rc == ICX_OK; n = n->next)
+        if (!decls_ok(&where, &name, NULL, n, apex))
+            rc = ICX_EINVAL;
+    if (rc == ICX_OK)
+        rc = walk(&c, apex, NULL);
     return finish(&c, rc);
 }

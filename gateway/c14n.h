@@ -10,11 +10,19 @@
  * reference, a second top-level node) is refused with ICX_EINVAL rather
  * than rendered by a rule nobody has tested here; so is an element with
  * the prefix xml (its namespace is never declared; libxml2 renders it in
- * some modes and refuses it in others), and a namespace name that is
- * relative (Exclusive C14N 1.0 requires failing on those, as libxml2
- * does) or that holds a character the namespace axis would have to escape
- * (libxml2 quotes those differently from attribute values, so no two
- * implementations agree on them).
+ * some modes and refuses it in others).
+ *
+ * Namespace names: every declaration in the document, in the part
+ * rendered or not (the enveloped Signature, the rest of the document
+ * around SignedInfo), must be empty or absolute, as Exclusive C14N 1.0
+ * requires and as libxml2 checks (the same xmlParseURI test); and a
+ * namespace name that is rendered must hold no character the namespace
+ * axis would have to escape.  Of those only & is a URI character, and
+ * libxml2 writes it as the parser left it in the tree (the "&#38;" of
+ * libxml2's parser without entity substitution, a bare "&" with it),
+ * never as the specification's "&amp;": no rendering of it agrees with
+ * every implementation, so it is refused.  A declaration of such a name
+ * that nothing utilizes is not rendered, and is accepted.
  *
  * What is rendered (W3C Exclusive XML Canonicalization 1.0, section 3, for
  * a document subset made of whole subtrees): elements as start and end tag
@@ -52,6 +60,18 @@ typedef int (*icx_c14n_write_fn)(void *ctx, const char *data, size_t len);
  * ICX_ENOMEM, or ICX_EIO when write returned -1. */
 int icx_c14n_document(const xmlDoc *doc, const xmlNode *omit,
                       icx_c14n_write_fn write, void *ctx);
+
+/* The namespace names of the whole document doc checked as the two
+ * renderings of a signature (the document without its Signature, then
+ * SignedInfo) check them together: every declaration empty or absolute,
+ * and no namespace name with a character to escape utilized anywhere
+ * (stricter than the renderings only for one utilized solely in the parts
+ * of a Signature neither renders: SignatureValue and KeyInfo).  Returns
+ * ICX_OK, or ICX_EINVAL with *where the first element (document order)
+ * that declares or utilizes a name refused, *name that namespace (both
+ * borrowed from doc) and *why a static phrase saying which rule. */
+int icx_c14n_check_names(const xmlNode **where, const xmlNs **name,
+                         const char **why, const xmlDoc *doc);
 
 /* The subtree of element apex alone (ds:SignedInfo), rendered as the
  * apex of a document subset: namespaces it utilizes are declared on it.

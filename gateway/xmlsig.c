@@ -430,6 +430,8 @@ static int ecdsa_raw(unsigned char *out, size_t *outlen, size_t field,
     return ok ? 0 : -1;
 }
 
+static int check_names(const xmlDoc *d, icx_err *err);
+
 /* Fills DigestValue and SignatureValue of the template sig in d. */
 static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
                          icx_err *err)
@@ -450,6 +452,17 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
 
     if (dv == NULL || sv == NULL || pkey == NULL || md == NULL) {
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot prepare the signature");
+        goto out;
+    }
+    /* A document c14n refuses is the caller's input, not a library
+     * failure: say which namespace name, as the verifier would. */
+    if (check_names(d, err) < 0) {
+        rc = ICX_EINVAL;
+        if (err != NULL) {
+            err->rc = ICX_EINVAL;
+            err->reason = ICX_REASON_NONE;
+            icx_err_wrap(err, "cannot be signed");
+        }
         goto out;
     }
     struct c14n_sink k = {md, EVP_DigestUpdate};
@@ -713,6 +726,26 @@ static int check_keyinfo(xmlNodePtr ki, const xmlNs *ds, icx_err *err)
 
 static int check_signature(xmlNodePtr root, xmlNodePtr sig, icx_err *err);
 
+/* Every namespace declaration of the document, the Signature's included,
+ * as the two canonicalizations will check them (c14n.h): refused here,
+ * with the element and the name, before anything is computed. */
+static int check_names(const xmlDoc *d, icx_err *err)
+{
+    const xmlNode *where;
+    const xmlNs *ns;
+    const char *why;
+    if (icx_c14n_check_names(&where, &ns, &why, d) == ICX_OK)
+        return ICX_OK;
+    /* The name as the tree holds it: libxml2's parser keeps & in a
+     * namespace name as "&#38;". */
+    return icx_err_reason(
+        err, ICX_EBADSIG, ICX_REASON_NAMESPACE_NAME,
+        "%s%s%s: namespace name \"%.200s\" %s",
+        where->ns && where->ns->prefix ? (const char *)where->ns->prefix : "",
+        where->ns && where->ns->prefix ? ":" : "", (const char *)where->name,
+        ns && ns->href ? (const char *)ns->href : "", why);
+}
+
 int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err)
 {
     xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(doc));
@@ -730,7 +763,8 @@ int icx_xmlsig_check_profile(icx_xmldoc *doc, icx_err *err)
     if (object != NULL)
         return bad(err, ICX_REASON_SIG_OBJECT, "ds:%s not allowed",
                    (const char *)object->name);
-    return check_signature(root, sig, err);
+    int rc = check_signature(root, sig, err);
+    return rc < 0 ? rc : check_names(icx_xml_raw(doc), err);
 }
 
 int icx_xmlsig_check_added(icx_xmldoc *doc, icx_err *err)
@@ -927,6 +961,19 @@ static int not_verified(icx_err *err, const char *msg)
                           msg);
 }
 
+/* A canonicalization refused the document: say why, never SIG_INVALID,
+ * since nothing was compared.  After the profile check, what c14n.c can
+ * still refuse in a parsed document is an element with the prefix xml. */
+static int not_rendered(const xmlDoc *d, icx_err *err)
+{
+    int rc = check_names(d, err);
+    if (rc < 0)
+        return rc;
+    return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_FORBIDDEN_NODE,
+                          "the document holds a node exclusive c14n does "
+                          "not render (an element with the prefix xml)");
+}
+
 int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
                               icx_err *err)
 {
@@ -981,15 +1028,16 @@ int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
     }
     /* SignedInfo, signed with the configured key. */
     struct c14n_sink k = {md, EVP_DigestVerifyUpdate};
-    int c1 = ICX_OK;
-    if ((c1 = icx_c14n_subtree(si, sink_write, &k)) != ICX_OK ||
+    int c1 = icx_c14n_subtree(si, sink_write, &k);
+    if (c1 == ICX_EINVAL) {
+        rc = not_rendered(d, err);
+        goto out;
+    }
+    if (c1 != ICX_OK ||
         EVP_DigestVerifyFinal(md, der ? der : value,
                               der ? (size_t)derlen : (size_t)vlen) != 1) {
-        rc = not_verified(err, c1 == ICX_EINVAL
-                                   ? "SignedInfo cannot be canonicalized "
-                                     "(relative namespace name?)"
-                                   : "signature does not verify with the "
-                                     "configured key");
+        rc = not_verified(err, "signature does not verify with the "
+                               "configured key");
         goto out;
     }
     /* The document without the Signature, digested as Reference says. */
@@ -1000,10 +1048,9 @@ int icx_xmlsig_verify_checked(icx_xmldoc *doc, const icx_verkey *key,
         (c2 = icx_c14n_document(d, sig, sink_write, &k)) != ICX_OK ||
         EVP_DigestFinal_ex(md, got, &glen) != 1 || glen != (unsigned)wlen ||
         CRYPTO_memcmp(got, want, glen) != 0)
-        rc = not_verified(err, c2 == ICX_EINVAL
-                                   ? "the document cannot be canonicalized "
-                                     "(relative namespace name?)"
-                                   : "reference digest does not match");
+        rc = c2 == ICX_EINVAL ? not_rendered(d, err)
+                              : not_verified(err, "reference digest does "
+                                                  "not match");
 out:
     ERR_clear_error();
     OPENSSL_free(der);

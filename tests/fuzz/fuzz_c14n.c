@@ -4,18 +4,17 @@
  * accepts is rendered three ways (whole; without the last child element
  * of the root, as the enveloped signature; the subtree of the root's
  * first child element, as SignedInfo), and wherever both render, the
- * bytes must be the same.  One may refuse what the other renders only for
- * the reasons c14n.h gives: libxml2 refuses a relative namespace name
- * anywhere in the document, even outside the part rendered; ICX refuses a
- * namespace name holding a character the namespace axis would escape, and
- * an element with the prefix xml, which libxml2 renders in some modes and
- * refuses in others (even outside the part rendered).
+ * bytes must be the same, and where one refuses, so must the other (a
+ * relative namespace name anywhere in the document makes both refuse
+ * every rendering), except for what c14n.h documents as intended: ICX
+ * refuses a rendered namespace name holding &, which libxml2 writes as
+ * the "&#38;" its parser left in the tree instead of Exclusive C14N's
+ * "&amp;", and an element with the prefix xml, which libxml2 renders in
+ * some modes and refuses in others (even outside the part rendered).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <libxml/uri.h>
 
 #include "fuzz_xmlsig.h"
 #include "../c14n_ref.h"
@@ -40,30 +39,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* What the document holds that c14n.h lets the two differ on, a bit per
- * kind: 1 a relative namespace name, 2 one holding a character c14n.h
- * refuses, 4 an element with the prefix xml. */
-static int odd_namespaces(xmlNodePtr n)
+/* Whether the document holds an element with the prefix xml, which
+ * c14n.h lets the two differ on. */
+static int xml_prefixed(xmlNodePtr n)
 {
-    int found = 0;
-    for (; n != NULL; n = c14n_ref_next(n)) {
+    for (; n != NULL; n = c14n_ref_next(n))
         if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
             xmlStrEqual(n->ns->prefix, BAD_CAST "xml"))
-            found |= 4;
-        if (n->type == XML_ELEMENT_NODE)
-            for (xmlNsPtr d = n->nsDef; d != NULL; d = d->next) {
-                const char *h = (const char *)d->href;
-                if (h == NULL || h[0] == '\0')
-                    continue;
-                if (strpbrk(h, "\"&<>\t\n\r") != NULL)
-                    found |= 2;
-                xmlURIPtr u = xmlParseURI(h);
-                if (u == NULL || u->scheme == NULL || u->scheme[0] == '\0')
-                    found |= 1;
-                xmlFreeURI(u);
-            }
-    }
-    return found;
+            return 1;
+    return 0;
 }
 
 static void compare(xmlDocPtr d, xmlNodePtr omit, xmlNodePtr apex, int odd)
@@ -75,9 +59,12 @@ static void compare(xmlDocPtr d, xmlNodePtr omit, xmlNodePtr apex, int odd)
     if (lw >= 0 && lg >= 0 &&
         (lw != lg || memcmp(want, got, (size_t)lw) != 0))
         abort();
-    if (lw >= 0 && lg < 0 && !(rc == ICX_EINVAL && (odd & 6)))
+    /* libxml2 rendered a namespace name with & ("&#38;" appears in its
+     * output only there: text and attribute values write "&amp;"). */
+    if (lw >= 0 && lg < 0 &&
+        !(rc == ICX_EINVAL && (odd || strstr(want, "&#38;") != NULL)))
         abort();
-    if (lw < 0 && lg >= 0 && !(odd & 5))
+    if (lw < 0 && lg >= 0 && !odd)
         abort();
     free(want);
     free(got);
@@ -92,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     xmlDocPtr d = icx_xml_raw(x);
     xmlNodePtr root = xmlDocGetRootElement(d);
-    int odd = odd_namespaces(root);
+    int odd = xml_prefixed(root);
     compare(d, NULL, NULL, odd);
     xmlNodePtr first = NULL, last = NULL;
     for (xmlNodePtr c = root ? root->children : NULL; c != NULL; c = c->next)

@@ -47,6 +47,23 @@ for who in jp:JP-NPA:PH-NBI:rsa-sha256 ph:PH-NBI:JP-NPA:ecdsa-sha256; do
   sed 's/interop test/interop TEST/' "$dir.xmlsec1.xml" > "$dir.xmlsec1-tampered.xml"
   refuse "$alg: icx rejects a tampered xmlsec1 envelope" \
     "$icx" envelope verify --as "$to" --trust "$from=$dir/cert.pem" "$dir.xmlsec1-tampered.xml"
+  # A namespace name holding &, which canonical forms write differently:
+  # declared and unused it is not rendered, and xmlsec1's signature
+  # verifies; utilized, icx refuses it as NAMESPACE_NAME (never
+  # SIG_INVALID), though xmlsec1 accepts its own rendering.
+  sed 's|<Header>|<Header xmlns:x="urn:a\&amp;b">|' "$dir.template.xml" > "$dir.amp-unused.template.xml"
+  sed 's|<Header>|<Header xmlns:x="urn:a\&amp;b" x:n="1">|' "$dir.template.xml" > "$dir.amp-used.template.xml"
+  for v in unused used; do
+    xmlsec1 --sign --privkey-pem "$dir/key.pem" --output "$dir.amp-$v.xml" "$dir.amp-$v.template.xml" 2>/dev/null
+    check "$alg: xmlsec1 verifies its signature over a namespace name with & ($v)" \
+      xmlsec1 --verify --pubkey-cert-pem "$dir/cert.pem" --enabled-reference-uris empty "$dir.amp-$v.xml"
+  done
+  check "$alg: icx verifies xmlsec1's signature with an unused namespace name holding &" \
+    "$icx" envelope verify --as "$to" --trust "$from=$dir/cert.pem" "$dir.amp-unused.xml"
+  check "$alg: icx refuses a utilized namespace name holding & as NAMESPACE_NAME" \
+    bash -c '! "$1" envelope verify --as "$2" --trust "$3" "$4" > "$5" 2>&1 &&
+             grep -q "rejected: NAMESPACE_NAME" "$5"' _ \
+      "$icx" "$to" "$from=$dir/cert.pem" "$dir.amp-used.xml" "$work/amp-out"
 done
 
 echo "$pass passed, $fail failed"

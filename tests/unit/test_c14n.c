@@ -63,6 +63,11 @@ static const char *const docs[] = {
     "n17:a=\"1\" n16:a=\"1\" n15:a=\"1\" n14:a=\"1\" n13:a=\"1\" n12:a=\"1\" "
     "n11:a=\"1\" n10:a=\"1\" n9:a=\"1\" n8:a=\"1\" n7:a=\"1\" n6:a=\"1\" "
     "n5:a=\"1\" n4:a=\"1\" n3:a=\"1\" n2:a=\"1\" n1:a=\"1\" z=\"0\" y=\"0\"/>",
+    /* namespace names with characters that need escaping, declared and
+     * never utilized: not rendered, so nothing to escape ('  needs none) */
+    "<a xmlns:x=\"urn:a&amp;b\" xmlns:y=\"urn:a&#38;b\"><b "
+    "xmlns:z=\"urn:q?a=1&amp;b=2\">t</b><c xmlns:q=\"urn:a'b\" q:a=\"&amp;\"/>"
+    "</a>",
 };
 
 static icx_xmldoc *parse(const char *s)
@@ -139,22 +144,100 @@ static void test_known_bytes(void **state)
     icx_xml_free(&x);
 }
 
+/* Both refuse, ours with ICX_EINVAL, one way of rendering d. */
+static void both_refuse(xmlDocPtr d, xmlNodePtr omit, xmlNodePtr apex,
+                        const char *doc)
+{
+    char *out = NULL;
+    int rc = ICX_OK;
+    if (c14n_ref(d, omit, apex, &out) >= 0)
+        fail_msg("libxml2 rendered %s: %s", doc, out);
+    if (c14n_icx(d, omit, apex, &out, &rc) >= 0)
+        fail_msg("icx_c14n rendered %s %s of %s: %s",
+                 apex ? "subtree" : "document without",
+                 apex ? (const char *)apex->name
+                      : omit ? (const char *)omit->name : "(nothing)",
+                 doc, out);
+    assert_int_equal(rc, ICX_EINVAL);
+}
+
 static void test_refused(void **state)
 {
     (void)state;
-    /* Relative namespace names: both refuse. */
+    /* Relative namespace names anywhere in the document, rendered or
+     * not: both refuse every rendering, the document without any element
+     * (the enveloped signature) and the subtree of any element
+     * (SignedInfo) included. */
     static const char *const relative[] = {
         "<a xmlns=\"rel\"/>",
         "<a xmlns:p=\"../x\"><p:b/></a>",
+        "<a xmlns:p=\"../x\"><b/></a>",
+        "<a><b/><s xmlns:r=\"rel\"><i/></s></a>",
+        "<a><b/><s><i/><v xmlns=\"rel\"/></s></a>",
+        "<a><b/><s><i xmlns:r=\"#frag\"><r/></i><v/></s></a>",
+        "<a><b xmlns:p=\"p\"/></a>",
     };
     for (size_t i = 0; i < sizeof relative / sizeof relative[0]; i++) {
         icx_xmldoc *x = parse(relative[i]);
-        char *out = NULL;
-        int rc;
-        assert_true(c14n_ref(icx_xml_raw(x), NULL, NULL, &out) < 0);
-        assert_true(c14n_icx(icx_xml_raw(x), NULL, NULL, &out, &rc) < 0);
-        assert_int_equal(rc, ICX_EINVAL);
+        xmlDocPtr d = icx_xml_raw(x);
+        both_refuse(d, NULL, NULL, relative[i]);
+        for (xmlNodePtr n = xmlDocGetRootElement(d); n != NULL;
+             n = c14n_ref_next(n))
+            if (n->type == XML_ELEMENT_NODE) {
+                both_refuse(d, n, NULL, relative[i]);
+                both_refuse(d, NULL, n, relative[i]);
+            }
         icx_xml_free(&x);
+    }
+    /* A namespace name with &, utilized: libxml2 writes it as its parser
+     * left it in the tree, "&#38;", not the "&amp;" of Exclusive C14N;
+     * ICX refuses to render it (and renders the parts that do not). */
+    {
+        static const char doc[] =
+            "<a><x:b xmlns:x=\"urn:a&amp;b\"/><c/></a>";
+        icx_xmldoc *xa = parse(doc);
+        xmlDocPtr d = icx_xml_raw(xa);
+        xmlNodePtr b = xmlDocGetRootElement(d)->children;
+        char *o = NULL;
+        int r;
+        assert_true(c14n_ref(d, NULL, NULL, &o) >= 0);
+        assert_string_equal(o, "<a><x:b xmlns:x=\"urn:a&#38;b\"></x:b><c></c>"
+                               "</a>");
+        free(o);
+        assert_true(c14n_icx(d, NULL, NULL, &o, &r) < 0);
+        assert_int_equal(r, ICX_EINVAL);
+        assert_true(c14n_icx(d, NULL, b, &o, &r) < 0);
+        assert_int_equal(r, ICX_EINVAL);
+        same_bytes(d, b, NULL, doc);
+        same_bytes(d, NULL, b->next, doc);
+        const xmlNode *where = NULL;
+        const xmlNs *ns = NULL;
+        const char *why = NULL;
+        assert_int_equal(icx_c14n_check_names(&where, &ns, &why, d), ICX_EINVAL);
+        assert_ptr_equal(where, b);
+        assert_string_equal((const char *)ns->href, "urn:a&#38;b");
+        assert_non_null(strstr(why, "escape"));
+        icx_xml_free(&xa);
+    }
+    /* The check of a whole document names the first element declaring a
+     * relative name, wherever it is, and passes the rest. */
+    {
+        icx_xmldoc *xr = parse("<a><b/><s><i/><v xmlns:r=\"rel\"/></s></a>");
+        xmlDocPtr d = icx_xml_raw(xr);
+        const xmlNode *where = NULL;
+        const xmlNs *ns = NULL;
+        const char *why = NULL;
+        assert_int_equal(icx_c14n_check_names(&where, &ns, &why, d), ICX_EINVAL);
+        assert_string_equal((const char *)where->name, "v");
+        assert_string_equal((const char *)ns->href, "rel");
+        assert_non_null(strstr(why, "relative"));
+        icx_xml_free(&xr);
+        for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+            icx_xmldoc *xo = parse(docs[i]);
+            assert_int_equal(icx_c14n_check_names(&where, &ns, &why,
+                                                  icx_xml_raw(xo)), ICX_OK);
+            icx_xml_free(&xo);
+        }
     }
     /* An element in the xml namespace: libxml2 renders it without
      * declaring the namespace as a whole document and refuses it as a

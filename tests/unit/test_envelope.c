@@ -425,8 +425,23 @@ static void test_verifier_agrees_with_xmlsec(void **state)
 
 /* An unsigned envelope signed by xmlsec with other hashes of the profile
  * (SHA-384, SHA-512); malloc'ed. */
+static char *xmlsec_signed_edit(const char *who, int ecdsa,
+                                xmlSecTransformId sig_alg,
+                                xmlSecTransformId digest_alg,
+                                const char *from, const char *to);
+
 static char *xmlsec_signed(const char *who, int ecdsa, xmlSecTransformId sig_alg,
                            xmlSecTransformId digest_alg)
+{
+    return xmlsec_signed_edit(who, ecdsa, sig_alg, digest_alg, NULL, NULL);
+}
+
+/* The same with the unsigned envelope's text changed from -> to first
+ * (none when from is NULL). */
+static char *xmlsec_signed_edit(const char *who, int ecdsa,
+                                xmlSecTransformId sig_alg,
+                                xmlSecTransformId digest_alg,
+                                const char *from, const char *to)
 {
     icx_header h;
     icx_err err;
@@ -437,6 +452,12 @@ static char *xmlsec_signed(const char *who, int ecdsa, xmlSecTransformId sig_alg
                                         &err), 0);
     icx_xml_limits lim = {1 << 20, 64};
     icx_xmldoc *doc = NULL;
+    char *edited = from != NULL ? replace(env.data, from, to) : NULL;
+    if (edited != NULL) {
+        icx_buf_reset(&env);
+        assert_int_equal(icx_buf_puts(&env, edited), 0);
+        free(edited);
+    }
     assert_int_equal(icx_xml_parse(&doc, env.data, env.len, &lim, &err), 0);
     xmlDocPtr d = icx_xml_raw(doc);
     xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(
@@ -562,6 +583,150 @@ static void test_output_limit(void **state)
     icx_buf_free(&unsigned_env);
 }
 
+/* The namespace declarations of the Signature are checked like those of
+ * the signed content: a relative namespace name added to a valid
+ * envelope on ds:Signature, SignedInfo, SignatureValue or KeyInfo (or in
+ * the content) is refused as NAMESPACE_NAME, as libxml2's c14n refuses
+ * the document and so xmlsec; the same declaration with an absolute name
+ * changes nothing that is signed, and verifies. */
+static void test_relative_namespace_in_signature(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *where, *from, *to; /* to: %s for the declaration */
+    } cases[] = {
+        {"ds:Signature", "<ds:Signature ", "<ds:Signature %s "},
+        {"ds:SignedInfo", "<ds:SignedInfo>", "<ds:SignedInfo %s>"},
+        {"ds:CanonicalizationMethod", "<ds:CanonicalizationMethod ",
+         "<ds:CanonicalizationMethod %s "},
+        {"ds:SignatureValue", "<ds:SignatureValue>", "<ds:SignatureValue %s>"},
+        {"ds:KeyInfo", "</ds:SignatureValue>",
+         "</ds:SignatureValue><ds:KeyInfo %s><ds:KeyName>JP-NPA</ds:KeyName>"
+         "</ds:KeyInfo>"},
+        {"ds:KeyName", "</ds:SignatureValue>",
+         "</ds:SignatureValue><ds:KeyInfo><ds:KeyName %s>JP-NPA</ds:KeyName>"
+         "</ds:KeyInfo>"},
+        {"Header", "<Header>", "<Header %s>"},
+    };
+    static const char *const names[] = {"rel", "../x", "#frag"};
+    char *good = make("JP-NPA", "PH-NBI", jp);
+    char cert[4096];
+    snprintf(cert, sizeof cert, "%s", icx_test_path("%s/jp/cert.pem", dir));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char to[512], decl[64], what[128];
+        snprintf(decl, sizeof decl, "xmlns:r=\"%s\"", "urn:absolute");
+        snprintf(to, sizeof to, cases[i].to, decl);
+        char *ok = replace(good, cases[i].from, to);
+        icx_err err;
+        icx_err_clear(&err);
+        if (!icx_verifies(ok, cert, &err))
+            fail_msg("%s with an absolute name: refused (%s), want verified",
+                     cases[i].where, err.msg);
+        free(ok);
+        for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+            snprintf(decl, sizeof decl, "xmlns:r=\"%s\"", names[n]);
+            snprintf(to, sizeof to, cases[i].to, decl);
+            snprintf(what, sizeof what, "%s declaring \"%s\"",
+                     cases[i].where, names[n]);
+            char *bad = replace(good, cases[i].from, to);
+            expect_reason(what, bad, strlen(bad), ICX_REASON_NAMESPACE_NAME);
+            icx_header h;
+            verify_as("PH-NBI", bad, strlen(bad), &h, &err);
+            if (strstr(err.msg, names[n]) == NULL)
+                fail_msg("%s: \"%s\" does not name the namespace", what,
+                         err.msg);
+            assert_false(xmlsec_verifies(bad, cert));
+            free(bad);
+        }
+    }
+    free(good);
+}
+
+/* A namespace name with &, which canonical forms write differently
+ * (libxml2 "&#38;" or "&", the specification "&amp;"), in an envelope
+ * xmlsec signed: declared and never utilized it is not rendered, and the
+ * signature verifies; utilized, ICX refuses it as NAMESPACE_NAME, never
+ * SIG_INVALID, where xmlsec accepts its own rendering. */
+static void test_escaped_namespace_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *to;
+        int used;
+    } cases[] = {
+        {"unused on Header", "<Header xmlns:x=\"urn:a&amp;b\">", 0},
+        {"unused by reference", "<Header xmlns:x=\"urn:q?a=1&#38;b=2\">", 0},
+        {"unused, with an apostrophe", "<Header xmlns:x=\"urn:a'b\">", 0},
+        {"used by an attribute", "<Header xmlns:x=\"urn:a&amp;b\" x:n=\"1\">",
+         1},
+    };
+    for (int ecdsa = 0; ecdsa < 2; ecdsa++) {
+        char cert[4096];
+        snprintf(cert, sizeof cert, "%s",
+                 icx_test_path("%s/%s/cert.pem", dir, ecdsa ? "ph" : "jp"));
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char *xml = xmlsec_signed_edit(
+                ecdsa ? "ph" : "jp", ecdsa,
+                ecdsa ? xmlSecTransformEcdsaSha256Id
+                      : xmlSecTransformRsaSha256Id,
+                xmlSecTransformSha256Id, "<Header>", cases[i].to);
+            if (!xmlsec_verifies(xml, cert))
+                fail_msg("%s: xmlsec does not verify its own signature",
+                         cases[i].name);
+            icx_err err;
+            icx_err_clear(&err);
+            int mine = icx_verifies(xml, cert, &err);
+            if (!cases[i].used && !mine)
+                fail_msg("%s, %s: refused (%s %s), want verified",
+                         ecdsa ? "ECDSA" : "RSA", cases[i].name,
+                         icx_reason_name(err.reason), err.msg);
+            if (cases[i].used &&
+                (mine || err.reason != ICX_REASON_NAMESPACE_NAME))
+                fail_msg("%s, %s: got %s (%s), want NAMESPACE_NAME",
+                         ecdsa ? "ECDSA" : "RSA", cases[i].name,
+                         mine ? "verified" : icx_reason_name(err.reason),
+                         err.msg);
+            if (cases[i].used) {
+                expect_reason(cases[i].name, xml, strlen(xml),
+                              ICX_REASON_NAMESPACE_NAME);
+            } else if (!ecdsa) {
+                icx_header h;
+                if (verify_as("PH-NBI", xml, strlen(xml), &h, &err) != 0)
+                    fail_msg("%s: envelope refused: %s %s", cases[i].name,
+                             icx_reason_name(err.reason), err.msg);
+            }
+            /* Tampered, it is refused as before. */
+            char *bad = replace(xml, "<CaseReference>JP", "<CaseReference>XP");
+            assert_false(icx_verifies(bad, cert, &err));
+            assert_int_equal(err.reason, cases[i].used
+                                             ? ICX_REASON_NAMESPACE_NAME
+                                             : ICX_REASON_SIG_INVALID);
+            free(bad);
+            free(xml);
+        }
+    }
+}
+
+/* What c14n refuses to render after the profile check (an element with
+ * the prefix xml) is refused for what it is, never as SIG_INVALID:
+ * nothing was compared. */
+static void test_unrendered_not_sig_invalid(void **state)
+{
+    (void)state;
+    char *good = make("JP-NPA", "PH-NBI", jp);
+    char cert[4096];
+    snprintf(cert, sizeof cert, "%s", icx_test_path("%s/jp/cert.pem", dir));
+    char *bad = replace(good, "<Header>", "<Header><xml:M/>");
+    icx_err err;
+    icx_err_clear(&err);
+    assert_false(icx_verifies(bad, cert, &err));
+    if (err.reason != ICX_REASON_FORBIDDEN_NODE)
+        fail_msg("xml-prefixed element: got %s (%s), want FORBIDDEN_NODE",
+                 icx_reason_name(err.reason), err.msg);
+    free(bad);
+    free(good);
+}
+
 struct mutation {
     const char *name;
     const char *from, *to; /* textual change to a valid JP-NPA envelope */
@@ -638,6 +803,16 @@ static const struct mutation mutations[] = {
      "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", ICX_REASON_NOT_UTF8},
     {"invalid UTF-8", "<Sender>JP-", "<Sender>JP-\xc3\x28", ICX_REASON_NOT_UTF8},
     {"unknown header element", "<Category>", "<Priority>1</Priority><Category>", ICX_REASON_SCHEMA},
+    /* Surrounding whitespace the code would compare as it is: the schema
+     * refuses it (xs:string enumerations, not xs:token). */
+    {"Category with a leading space", "<Category>case-referral",
+     "<Category> case-referral", ICX_REASON_SCHEMA},
+    {"Category with a line break", "case-referral</Category>",
+     "case-referral\n</Category>", ICX_REASON_SCHEMA},
+    {"tlp with a line break", "tlp=\"AMBER\"", "tlp=\"AMBER&#10;\"",
+     ICX_REASON_SCHEMA},
+    {"handling code with spaces", "code=\"H2\"", "code=\" H2 \"",
+     ICX_REASON_SCHEMA},
     {"evil element around the payload", "<Payload>", "<Payload><Evil xmlns=\"urn:x\"/>", ICX_REASON_SCHEMA},
 };
 
@@ -834,6 +1009,23 @@ static void test_build_refuses_bad_input(void **state)
     rc = icx_envelope_build(&out, &h, payload, payload_len, schemas, &err);
     assert_int_equal(rc, ICX_EINVAL);
     assert_non_null(strstr(err.msg, "ConversationId"));
+    /* An unsigned envelope c14n cannot render is the caller's input, not
+     * a library failure: ICX_EINVAL naming the namespace name. */
+    icx_buf unsigned_env;
+    icx_buf_init(&unsigned_env, 1 << 20);
+    header(&h, "JP-NPA", "PH-NBI");
+    assert_int_equal(icx_envelope_build(&unsigned_env, &h, payload,
+                                        payload_len, schemas, &err), 0);
+    char *rel = replace(unsigned_env.data, "<Header>",
+                        "<Header xmlns:r=\"rel\">");
+    icx_buf_reset(&out);
+    rc = icx_envelope_sign(&out, rel, strlen(rel), schemas, jp, &err);
+    if (rc != ICX_EINVAL || strstr(err.msg, "\"rel\" is relative") == NULL)
+        fail_msg("relative namespace name: got %s (%s), want ICX_EINVAL "
+                 "naming it", icx_rc_name(rc), err.msg);
+    assert_int_equal(out.len, 0);
+    free(rel);
+    icx_buf_free(&unsigned_env);
     icx_buf_free(&out);
 }
 
@@ -907,6 +1099,9 @@ int main(void)
         cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
         cmocka_unit_test(test_signature_matches_xmlsec),
         cmocka_unit_test(test_verifier_agrees_with_xmlsec),
+        cmocka_unit_test(test_relative_namespace_in_signature),
+        cmocka_unit_test(test_escaped_namespace_names),
+        cmocka_unit_test(test_unrendered_not_sig_invalid),
         cmocka_unit_test(test_verifier_other_hashes),
         cmocka_unit_test(test_build_signed_in_one_pass),
         cmocka_unit_test(test_output_limit),

@@ -151,6 +151,75 @@ static void test_round_trip(void **state)
     }
 }
 
+/* A receipt signed with its Status padded by whitespace (" positive",
+ * "positive\n") was schema-valid (xs:token collapses it) and then read as
+ * negative (the code compares the text as it is): the schema now refuses
+ * it, naming Status, before anything is read. */
+static void test_status_whitespace(void **state)
+{
+    (void)state;
+    static const char *const padded[] = {
+        "<Status> positive</Status>", "<Status>positive\n</Status>",
+        "<Status>positive&#9;</Status>", "<Status>\tnegative </Status>",
+    };
+    icx_receipt r;
+    icx_err err;
+    icx_buf out, sig;
+    memset(&r, 0, sizeof r);
+    r.positive = 1;
+    snprintf(r.ref_message_id, sizeof r.ref_message_id,
+             "1b4e28ba-2fa1-41d2-883f-0016d3cca420");
+    snprintf(r.ref_sender, sizeof r.ref_sender, "JP-NPA");
+    snprintf(r.digest, sizeof r.digest, "%s", DIGEST);
+    icx_time_format(r.received_at, sizeof r.received_at, time(NULL));
+    icx_buf_init(&out, 1 << 20);
+    icx_buf_init(&sig, 1 << 20);
+    icx_err_clear(&err);
+    if (icx_receipt_envelope(&out, &r, "PH-NBI", "JP-NPA", schemas, ph,
+                             &err) < 0)
+        fail_msg("build: %s", err.msg);
+    /* The unsigned envelope, Status changed, then signed for real. */
+    char *a = strstr(out.data, "<ds:Signature");
+    char *b = strstr(out.data, "</ds:Signature>");
+    char *st = strstr(out.data, "<Status>positive</Status>");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(st);
+    for (size_t i = 0; i < sizeof padded / sizeof padded[0]; i++) {
+        icx_buf_reset(&sig);
+        size_t pre = (size_t)(st - out.data);
+        size_t stlen = strlen("<Status>positive</Status>");
+        assert_int_equal(icx_buf_append(&sig, out.data, pre), 0);
+        assert_int_equal(icx_buf_puts(&sig, padded[i]), 0);
+        assert_int_equal(icx_buf_append(&sig, st + stlen,
+                                        (size_t)(a - st) - stlen), 0);
+        assert_int_equal(icx_buf_puts(&sig, b + strlen("</ds:Signature>")),
+                         0);
+        icx_xmldoc *doc = NULL;
+        assert_int_equal(icx_xml_parse(&doc, sig.data, sig.len, &LIMITS,
+                                       &err), 0);
+        assert_int_equal(icx_xmlsig_sign(doc, ph, &err), 0);
+        icx_buf_reset(&sig);
+        assert_int_equal(icx_xml_serialize(doc, &sig, &err), 0);
+        icx_xml_free(&doc);
+        icx_verify_policy p = {
+            .limits = LIMITS, .schemas = schemas, .trust = icx_trust_get,
+            .ctx = trust, .self = "JP-NPA", .created_past_s = 900,
+            .created_future_s = 300,
+        };
+        icx_header h;
+        icx_err_clear(&err);
+        int rc = icx_envelope_verify(&h, sig.data, sig.len, &p, &err);
+        if (rc != ICX_EBADSIG || err.reason != ICX_REASON_SCHEMA ||
+            strstr(err.msg, "Status") == NULL)
+            fail_msg("%s: got %s %s (%s), want SCHEMA naming Status",
+                     padded[i], icx_rc_name(rc), icx_reason_name(err.reason),
+                     err.msg);
+    }
+    icx_buf_free(&sig);
+    icx_buf_free(&out);
+}
+
 /* An envelope whose payload is not a Receipt, and bytes that are not an
  * envelope, are refused with the reason named. */
 /* A refused envelope's MessageId that is not a UUID (a path, any text,
@@ -284,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_not_an_id),
         cmocka_unit_test(test_uuid_valid),
+        cmocka_unit_test(test_status_whitespace),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,7 +31,7 @@
 #include "xml.h"
 #include "xsdv.h"
 
-#define MAX_FILES 64
+#define MAX_FILES 256
 #define MAX_NODES 4096
 
 static icx_schemas *g_schemas;
