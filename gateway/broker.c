@@ -108,7 +108,8 @@ void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
     if (icx_broker_tx(b) < 0)
         return;
     if (icx_store_audit(b->store, &ev, &err) < 0) {
-        icx_log_error("audit.failed", "event=%s error=\"%s\"", event, err.msg);
+        icx_log_limited(ICX_LOG_ERROR, "store.audit", "audit.failed",
+                        "event=%s error=\"%s\"", event, err.msg);
         icx_turn_fail(b->turn);
     }
 }
@@ -174,13 +175,15 @@ static void maybe_checkpoint(icx_broker *b, int force)
              (int)(ts.tv_nsec / 1000000L) % 1000);
     if (icx_checkpoint_sign_with(&c, b->cpkey, &err) < 0 ||
         icx_store_checkpoint_add(b->store, &c, &err) < 0) {
-        icx_log_error("audit.checkpoint", "size=%llu error=\"%s\"",
-                      (unsigned long long)c.size, err.msg);
+        icx_log_limited(ICX_LOG_ERROR, "audit.checkpoint", "audit.checkpoint",
+                        "size=%llu error=\"%s\"",
+                        (unsigned long long)c.size, err.msg);
         b->cp_time = now; /* try again later, not on every turn */
         return;
     }
     b->cp_size = c.size;
     b->cp_time = now;
+    icx_log_limited_end("audit.checkpoint");
     icx_log_info("audit.checkpoint", "size=%llu root=%s",
                  (unsigned long long)c.size, c.root);
 }
@@ -295,14 +298,19 @@ static void run_ticks(icx_broker *b, int64_t now)
         icx_outmsg *out = NULL;
         size_t nout = 0;
         icx_err err;
+        char key[40];
         icx_err_clear(&err);
+        /* A task that fails fails again every second (its store full). */
+        snprintf(key, sizeof key, "tick.%s", b->ticks[i].name);
         if (b->ticks[i].fn(b->ticks[i].ctx, &env, (time_t)now, &out, &nout,
                            &err) < 0) {
-            icx_log_warn("tick.failed", "task=%s error=\"%s\"",
-                         b->ticks[i].name, err.msg);
+            icx_log_limited(ICX_LOG_WARN, key, "tick.failed",
+                            "task=%s error=\"%s\"", b->ticks[i].name,
+                            err.msg);
             icx_outmsg_free(out, nout);
             continue;
         }
+        icx_log_limited_end(key);
         if (nout > 0)
             icx_broker_enqueue(b, out, nout, b->ticks[i].name);
     }
