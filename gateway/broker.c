@@ -22,6 +22,11 @@
  *
  * Stop (SIGTERM/SIGINT): no new work is accepted; jobs in flight finish
  * and their results are committed; then sockets close.
+ *
+ * One daemon per store: the first thing after reading the configuration
+ * is the lock beside the store (pidlock.h).  A second `icx serve` on the
+ * same store is refused there, before it opens the store, writes an audit
+ * record or touches the control socket, and its stop writes nothing.
  */
 #include "broker_int.h"
 
@@ -39,9 +44,11 @@
 #include "audit.h"
 #include "keys.h"
 #include "log.h"
+#include "pidlock.h"
 #include "util.h"
 
 #define MAX_POLL 256
+#define PATH_MAX_LOCK 4096
 #define BUSY_PUMP_MS 1  /* results taken this often during a commit */
 
 int64_t icx_broker_now(void) { return (int64_t)time(NULL); }
@@ -374,6 +381,16 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     const icx_config *cfg = b->gen->cfg;
+    {
+        char lock[PATH_MAX_LOCK];
+        if (snprintf(lock, sizeof lock, "%s.lock", cfg->store_path) >=
+            (int)sizeof lock)
+            return icx_err_set(err, ICX_ECONFIG, "store.path is too long: "
+                               "%s", cfg->store_path);
+        rc = icx_pidlock_take(&b->lock_fd, lock, err);
+        if (rc < 0)
+            return rc;
+    }
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
     rc = icx_signer_load(&b->signer, cfg->private_key, err);
@@ -484,6 +501,7 @@ static void close_all(icx_broker *b)
         zmq_ctx_term(b->zctx);
     icx_gen_unref(&b->gen);
     explicit_bzero(b->curve_sec, sizeof b->curve_sec);
+    icx_pidlock_release(&b->lock_fd); /* last: everything else is closed */
 }
 
 int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
@@ -491,6 +509,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     icx_broker b;
     memset(&b, 0, sizeof b);
     b.ctl_fd = -1;
+    b.lock_fd = -1;
     b.config_path = o->config_path;
     b.find_adapter = o->find_adapter;
     b.hooks = o->hooks;
