@@ -44,6 +44,7 @@ static int64_t now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void icx_log_set_level(int level) { log_level = level; }
