@@ -22,6 +22,11 @@
  *
  * Stop (SIGTERM/SIGINT): no new work is accepted; jobs in flight finish
  * and their results are committed; then sockets close.
+ *
+ * One daemon per store: the first thing after reading the configuration
+ * is the lock beside the store (pidlock.h).  A second `icx serve` on the
+ * same store is refused there, before it opens the store, writes an audit
+ * record or touches the control socket, and its stop writes nothing.
  */
 #include "broker_int.h"
 
@@ -39,9 +44,11 @@
 #include "audit.h"
 #include "keys.h"
 #include "log.h"
+#include "pidlock.h"
 #include "util.h"
 
 #define MAX_POLL 256
+#define PATH_MAX_LOCK 4096
 #define BUSY_PUMP_MS 1  /* results taken this often during a commit */
 
 int64_t icx_broker_now(void) { return (int64_t)time(NULL); }
@@ -123,7 +130,8 @@ void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
     if (icx_broker_tx(b) < 0)
         return;
     if (icx_store_audit(b->store, &ev, &err) < 0) {
-        icx_log_error("audit.failed", "event=%s error=\"%s\"", event, err.msg);
+        icx_log_limited(ICX_LOG_ERROR, "store.audit", "audit.failed",
+                        "event=%s error=\"%s\"", event, err.msg);
         icx_turn_fail(b->turn);
     }
 }
@@ -189,13 +197,15 @@ static void maybe_checkpoint(icx_broker *b, int force)
              (int)(ts.tv_nsec / 1000000L) % 1000);
     if (icx_checkpoint_sign_with(&c, b->cpkey, &err) < 0 ||
         icx_store_checkpoint_add(b->store, &c, &err) < 0) {
-        icx_log_error("audit.checkpoint", "size=%llu error=\"%s\"",
-                      (unsigned long long)c.size, err.msg);
+        icx_log_limited(ICX_LOG_ERROR, "audit.checkpoint", "audit.checkpoint",
+                        "size=%llu error=\"%s\"",
+                        (unsigned long long)c.size, err.msg);
         b->cp_time = now; /* try again later, not on every turn */
         return;
     }
     b->cp_size = c.size;
     b->cp_time = now;
+    icx_log_limited_end("audit.checkpoint");
     icx_log_info("audit.checkpoint", "size=%llu root=%s",
                  (unsigned long long)c.size, c.root);
 }
@@ -310,14 +320,19 @@ static void run_ticks(icx_broker *b, int64_t now)
         icx_outmsg *out = NULL;
         size_t nout = 0;
         icx_err err;
+        char key[40];
         icx_err_clear(&err);
+        /* A task that fails fails again every second (its store full). */
+        snprintf(key, sizeof key, "tick.%s", b->ticks[i].name);
         if (b->ticks[i].fn(b->ticks[i].ctx, &env, (time_t)now, &out, &nout,
                            &err) < 0) {
-            icx_log_warn("tick.failed", "task=%s error=\"%s\"",
-                         b->ticks[i].name, err.msg);
+            icx_log_limited(ICX_LOG_WARN, key, "tick.failed",
+                            "task=%s error=\"%s\"", b->ticks[i].name,
+                            err.msg);
             icx_outmsg_free(out, nout);
             continue;
         }
+        icx_log_limited_end(key);
         if (nout > 0)
             icx_broker_enqueue(b, out, nout, b->ticks[i].name);
     }
@@ -381,6 +396,16 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     const icx_config *cfg = b->gen->cfg;
+    {
+        char lock[PATH_MAX_LOCK];
+        if (snprintf(lock, sizeof lock, "%s.lock", cfg->store_path) >=
+            (int)sizeof lock)
+            return icx_err_set(err, ICX_ECONFIG, "store.path is too long: "
+                               "%s", cfg->store_path);
+        rc = icx_pidlock_take(&b->lock_fd, lock, err);
+        if (rc < 0)
+            return rc;
+    }
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
     rc = icx_signer_load(&b->signer, cfg->private_key, err);
@@ -494,6 +519,7 @@ static void close_all(icx_broker *b)
         zmq_ctx_term(b->zctx);
     icx_gen_unref(&b->gen);
     explicit_bzero(b->curve_sec, sizeof b->curve_sec);
+    icx_pidlock_release(&b->lock_fd); /* last: everything else is closed */
 }
 
 int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
@@ -501,6 +527,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     icx_broker b;
     memset(&b, 0, sizeof b);
     b.ctl_fd = -1;
+    b.lock_fd = -1;
     b.config_path = o->config_path;
     b.find_adapter = o->find_adapter;
     b.hooks = o->hooks;

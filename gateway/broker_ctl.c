@@ -304,7 +304,8 @@ static void submit_finish(icx_broker *b, struct ctl_pending *p)
                                  p->signed_len[i], "outbound.queued", detail,
                                  &err) < 0) {
             icx_broker_tx_fail(b);
-            icx_log_error("store", "op=enqueue error=\"%s\"", err.msg);
+            icx_log_limited(ICX_LOG_ERROR, "store.write", "store",
+                            "op=enqueue error=\"%s\"", err.msg);
             break;
         }
         if (p->json)

@@ -12,6 +12,8 @@
  *
  * Loop thread only.  Store failures mark the turn failed (nothing of it is
  * committed or acknowledged); the partner's retry finds the old state.
+ * The log line that says an envelope was accepted or rejected is written
+ * after the commit that stored it, never for a batch rolled back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,9 @@
 
 static void store_failed(icx_broker *b, const char *what, const icx_err *err)
 {
-    icx_log_error("store", "op=%s error=\"%s\"", what, err->msg);
+    /* Every retry of the partner meets it again while the disk is full. */
+    icx_log_limited(ICX_LOG_ERROR, "store.write", "store",
+                    "op=%s error=\"%s\"", what, err->msg);
     icx_broker_tx_fail(b);
 }
 
@@ -261,11 +265,13 @@ static void accept_envelope(icx_broker *b, struct bjob *j)
     if (j->rc == ICX_OK && !relay)
         run_hooks(b, j);
     if (j->rc == ICX_OK)
-        icx_log_info(event, "message_id=%s sender=%s peer=%s sha256=%s",
-                     j->h.message_id, j->h.sender, j->peer, j->sha256);
+        icx_turn_log(b->turn, ICX_LOG_INFO, event, "message_id=%s sender=%s "
+                     "peer=%s sha256=%s", j->h.message_id, j->h.sender,
+                     j->peer, j->sha256);
     else
-        icx_log_warn(event, "message_id=%s sender=%s peer=%s reason=%s",
-                     j->h.message_id, j->h.sender, j->peer, row.reason);
+        icx_turn_log(b->turn, ICX_LOG_WARN, event, "message_id=%s sender=%s "
+                     "peer=%s reason=%s", j->h.message_id, j->h.sender,
+                     j->peer, row.reason);
     answer(b, j, j->h.sender);
 }
 

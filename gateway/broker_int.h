@@ -133,6 +133,7 @@ typedef struct icx_broker {
     icx_pool *pool;
     int ctl_fd;
     int sig_fd;
+    int lock_fd;            /* the single-instance lock (pidlock.h) */
     icx_turn *turn;         /* the loop's transaction and post-commit actions */
     struct bjob **held;     /* results taken while the committer has the store */
     size_t nheld, capheld;

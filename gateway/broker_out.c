@@ -166,7 +166,8 @@ void icx_broker_scan(icx_broker *b, int64_t now)
     }
     icx_buf_init(&env, (size_t)b->gen->cfg->max_message_bytes + 1);
     if (icx_store_out_due(b->store, now, NULL, rows, SCAN_BATCH, &n, &err) < 0) {
-        icx_log_error("store", "op=due error=\"%s\"", err.msg);
+        icx_log_limited(ICX_LOG_ERROR, "store.due", "store",
+                        "op=due error=\"%s\"", err.msg);
         n = 0;
     }
     for (size_t i = 0; i < n && !icx_broker_tx_failed(b); i++)
@@ -183,6 +184,7 @@ void icx_broker_wake_hop(icx_broker *b, const char *hop)
     if (icx_broker_tx(b) < 0)
         return;
     if (icx_store_out_wake(b->store, hop, icx_broker_now(), &err) < 0)
-        icx_log_warn("store", "op=wake hop=%s error=\"%s\"", hop, err.msg);
+        icx_log_limited(ICX_LOG_WARN, "store.write", "store",
+                        "op=wake hop=%s error=\"%s\"", hop, err.msg);
     b->next_scan = 0;
 }

@@ -244,11 +244,14 @@ static int tick_pull(void *ctx, const icx_hook_env *env, time_t now,
         int64_t seq = 0;
         icx_buf_init(&req, 1 << 16);
         if (icx_lists_pull_begin(&req, &seq, db, partner, list, now, &serr) < 0) {
-            icx_log_warn("list.schedule", "partner=%s list=%s error=\"%s\"",
-                         partner, list, serr.msg);
+            /* Tried again every second while its store cannot write. */
+            icx_log_limited(ICX_LOG_WARN, "list.schedule", "list.schedule",
+                            "partner=%s list=%s error=\"%s\"", partner,
+                            list, serr.msg);
             icx_buf_free(&req);
             continue;
         }
+        icx_log_limited_end("list.schedule");
         icx_header fake;
         memset(&fake, 0, sizeof fake);
         snprintf(fake.sender, sizeof fake.sender, "%s", partner);

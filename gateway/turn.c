@@ -25,10 +25,16 @@
  * the daemon's connection writes.  Without a committer (tests, tools) the
  * loop still folds the WAL itself when idle.
  *
- * Order of actions: frames and replies run in the order they were queued,
- * after the commit; a rolled-back transaction sends no frame and answers
- * every queued reply with exit code 3 and a message that nothing was
- * stored (the partner's retry finds the store as it was before).
+ * Order of actions: frames, replies and log lines run in the order they
+ * were queued, after the commit; a rolled-back transaction sends no frame,
+ * writes none of its log lines and answers every queued reply with exit
+ * code 3 and a message that nothing was stored (the partner's retry finds
+ * the store as it was before).
+ *
+ * Store failures repeat for as long as their cause lasts (a full disk
+ * fails every commit, every partner retry brings another): they are
+ * logged through icx_log_limited, once a minute per kind with a count,
+ * and the first commit that succeeds again ends them (condition.cleared).
  *
  * Ownership, threads and errors as in turn.h.
  */
@@ -36,6 +42,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,16 +56,16 @@
 
 enum { MSG_READY = 'R', MSG_COMMIT = 'C', MSG_DONE = 'D', MSG_QUIT = 'Q' };
 
-enum { ACT_SEND = 1, ACT_REPLY = 2 };
+enum { ACT_SEND = 1, ACT_REPLY = 2, ACT_LOG = 3 };
 
 struct action {
     int type;
-    char partner[32];
+    char partner[32];       /* ACT_SEND; ACT_LOG: the event */
     int kind;
     char *data;
     size_t len;
     int fd;
-    int code;
+    int code;               /* ACT_REPLY: exit code; ACT_LOG: level */
 };
 
 struct actions {
@@ -73,6 +80,7 @@ struct icx_turn {
     int in_tx;
     int failed;
     int64_t opened_ms;
+    uint64_t opened_size;   /* audit records when it opened */
     struct actions q;       /* queued for the open transaction */
     struct actions flight;  /* of the commit on the committer */
     int64_t wal_forced_ms;  /* last checkpoint forced by the WAL's size */
@@ -139,7 +147,10 @@ static void *checkpointer_main(void *arg)
         icx_err err;
         int rc = icx_store_wal_checkpoint(t->ck_store, &log, &copied, &err);
         if (rc < 0)
-            icx_log_warn("store.checkpoint", "error=\"%s\"", err.msg);
+            icx_log_limited(ICX_LOG_WARN, "wal.checkpoint", "store.checkpoint",
+                            "error=\"%s\"", err.msg);
+        else
+            icx_log_limited_end("wal.checkpoint");
         pthread_mutex_lock(&t->ck_mu);
         t->ck_running = 0;
         t->ck_ready = rc == ICX_OK;
@@ -301,12 +312,14 @@ int icx_turn_tx(icx_turn *t)
     }
     icx_err err;
     if (icx_store_begin(t->store, &err) < 0) {
-        icx_log_error("store.begin", "error=\"%s\"", err.msg);
+        icx_log_limited(ICX_LOG_ERROR, "store.begin", "store.begin",
+                        "error=\"%s\"", err.msg);
         return ICX_ESTORE;
     }
     t->in_tx = 1;
     t->failed = 0;
     t->opened_ms = icx_turn_now_ms();
+    icx_store_audit_head(t->store, &t->opened_size, NULL);
     return ICX_OK;
 }
 
@@ -367,6 +380,27 @@ void icx_turn_reply(icx_turn *t, int fd, int code, const char *text,
     }
 }
 
+void icx_turn_log(icx_turn *t, int level, const char *event,
+                  const char *fmt, ...)
+{
+    struct action a = {.type = ACT_LOG, .code = level, .fd = -1};
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    a.len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    snprintf(a.partner, sizeof a.partner, "%s", event);
+    a.data = malloc(a.len + 1);
+    if (a.data == NULL)
+        return;
+    memcpy(a.data, line, a.len + 1);
+    if (push(t, &a) < 0)
+        free(a.data);
+}
+
 size_t icx_turn_pending(const icx_turn *t) { return t->q.n; }
 
 int icx_turn_due(const icx_turn *t, int expecting, int64_t now_ms)
@@ -401,6 +435,8 @@ static void run_actions(icx_turn *t, struct actions *q, int committed)
             if (r != 0)
                 icx_log_info("frame.deferred", "partner=%s kind=%d result=%d",
                              a->partner, a->kind, r);
+        } else if (a->type == ACT_LOG && committed) {
+            icx_log(a->code, a->partner, "%s", a->data);
         } else if (a->type == ACT_REPLY) {
             if (committed) {
                 icx_ctl_write_response(a->fd, a->code, a->data, a->len);
@@ -418,10 +454,22 @@ static void run_actions(icx_turn *t, struct actions *q, int committed)
     q->n = 0;
 }
 
-static void commit_failed(icx_turn *t, const icx_err *err)
+/* The commit's outcome: a failure is logged (limited) and rolled back;
+ * a success that wrote (every change brings an audit record; an empty
+ * transaction commits on a full disk too) ends the store conditions
+ * logged before it. */
+static void commit_ended(icx_turn *t, int ok, const icx_err *err)
 {
-    icx_log_error("store.commit", "error=\"%s\" suggestion=\"check free disk "
-                  "space; nothing of this turn was acknowledged\"", err->msg);
+    if (ok) {
+        uint64_t size = 0;
+        icx_store_audit_head(t->store, &size, NULL);
+        if (size > t->opened_size)
+            icx_log_limited_end("store.");
+        return;
+    }
+    icx_log_limited(ICX_LOG_ERROR, "store.commit", "store.commit",
+                    "error=\"%s\" suggestion=\"check free disk space; "
+                    "nothing of this turn was acknowledged\"", err->msg);
     icx_store_rollback(t->store); /* no-op: a failed commit rolled back */
 }
 
@@ -443,8 +491,7 @@ int icx_turn_end(icx_turn *t)
     if (t->pipe == NULL) {
         icx_err err;
         int ok = icx_store_commit(t->store, &err) == ICX_OK;
-        if (!ok)
-            commit_failed(t, &err);
+        commit_ended(t, ok, &err);
         run_actions(t, &t->q, ok);
         return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
     }
@@ -464,8 +511,7 @@ int icx_turn_end(icx_turn *t)
         icx_err err;
         t->busy = 0;
         int ok = icx_store_commit(t->store, &err) == ICX_OK;
-        if (!ok)
-            commit_failed(t, &err);
+        commit_ended(t, ok, &err);
         run_actions(t, &t->flight, ok);
         return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
     }
@@ -492,8 +538,9 @@ int icx_turn_done(icx_turn *t, int wait)
         if (n < 0) {
             /* The committer is gone: what it did is unknown, so nothing
              * of the batch may be acknowledged. */
-            icx_log_error("store.commit", "error=\"committer: %s\"",
-                          zmq_strerror(zmq_errno()));
+            icx_log_limited(ICX_LOG_ERROR, "store.commit", "store.commit",
+                            "error=\"committer: %s\"",
+                            zmq_strerror(zmq_errno()));
             t->busy = 0;
             run_actions(t, &t->flight, 0);
             return ICX_TURN_ROLLED_BACK;
@@ -503,8 +550,7 @@ int icx_turn_done(icx_turn *t, int wait)
     pthread_mutex_unlock(&t->handoff);
     t->busy = 0;
     int ok = t->crc == ICX_OK;
-    if (!ok)
-        commit_failed(t, &t->cerr);
+    commit_ended(t, ok, &t->cerr);
     run_actions(t, &t->flight, ok);
     return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
 }
@@ -562,5 +608,8 @@ void icx_turn_fold(icx_turn *t, int idle)
     }
     icx_err err;
     if (icx_store_idle(t->store, &err) < 0)
-        icx_log_warn("store.checkpoint", "error=\"%s\"", err.msg);
+        icx_log_limited(ICX_LOG_WARN, "wal.checkpoint", "store.checkpoint",
+                        "error=\"%s\"", err.msg);
+    else
+        icx_log_limited_end("wal.checkpoint");
 }

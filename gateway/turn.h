@@ -4,8 +4,8 @@
  * after it commits.
  *
  * Handlers open the transaction when they first write (icx_turn_tx) and
- * queue what must wait for its commit: frames to partners (receipts) and
- * control replies.  icx_turn_due says when to commit: at once when no more
+ * queue what must wait for its commit: frames to partners (receipts),
+ * control replies and log lines that say something was stored.  icx_turn_due says when to commit: at once when no more
  * work is expected (no job in flight) or a call failed; otherwise after the
  * transaction has been open for the linger time, or when many actions
  * wait.  Until then the loop polls again (for at most icx_turn_wait_ms)
@@ -39,8 +39,9 @@
  * Threads: every function on the loop thread; the committer thread only
  * runs COMMIT between icx_turn_end and icx_turn_done; the checkpointer
  * thread uses only its own connection.
- * Errors: store failures are logged; the end of a commit says whether it
- * happened.
+ * Errors: store failures are logged, at most once a minute per kind with
+ * a count (icx_log_limited), until a commit that writes succeeds again
+ * (condition.cleared); the end of a commit says whether it happened.
  */
 #ifndef ICX_TURN_H
 #define ICX_TURN_H
@@ -101,6 +102,10 @@ void icx_turn_send(icx_turn *t, const char *partner, int kind,
                    const char *data, size_t len);
 void icx_turn_reply(icx_turn *t, int fd, int code, const char *text,
                     size_t len);
+/* Queue a log line (formatted now, at most 1 KiB; event at most 31
+ * characters) written only if the transaction commits. */
+void icx_turn_log(icx_turn *t, int level, const char *event,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 size_t icx_turn_pending(const icx_turn *t);
 
 /* Whether to commit now.  expecting: results are on their way (jobs in

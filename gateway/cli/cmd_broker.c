@@ -30,7 +30,10 @@ static const char serve_usage[] =
     "SIGHUP: reload the configuration and partner files (a broken one is\n"
     "refused, the running one kept, and the reason logged).\n"
     "--endpoint-file writes the bound listen endpoint (useful with a\n"
-    "listen endpoint of tcp://127.0.0.1:* for an ephemeral port).\n";
+    "listen endpoint of tcp://127.0.0.1:* for an ephemeral port).\n"
+    "One icx serve per store: it holds a lock on STORE.lock (beside the\n"
+    "store, naming its pid); a second one on the same store is refused\n"
+    "(exit 1) before it opens the store or writes an audit record.\n";
 
 static const char client_usage[] =
     "usage: icx submit FILE... --to ID[,ID] --category C --legal-basis TEXT\n"

@@ -25,6 +25,7 @@
 
 #include <zmq.h>
 
+#include "log.h"
 #include "store.h"
 #include "testutil.h"
 #include "turn.h"
@@ -302,6 +303,58 @@ static void test_failed_commit_acknowledges_nothing(void **state)
         fail_msg("records on disk changed by a failed commit");
 }
 
+static size_t occurrences(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* A disk that stays full fails every commit: one store.commit line with
+ * its count, not one per batch; the log lines a batch queued (say
+ * inbound.accepted) are written only by a batch that commits; the first
+ * commit that succeeds reports how many failures were held back. */
+static void test_failed_commits_log_once(void **state)
+{
+    struct fx *f = *state;
+    char *buf = NULL;
+    size_t len = 0;
+    icx_log_limited_end(""); /* what earlier tests left, on stderr */
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    icx_log_set_output(out);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(icx_turn_tx(f->t), 0);
+        icx_store_test_fail_after(f->s, 1);   /* the audit passes, COMMIT fails */
+        assert_int_equal(audit(f, "test.one"), 0);
+        icx_turn_log(f->t, ICX_LOG_INFO, "inbound.accepted", "message_id=m%d",
+                     i);
+        int r = end_batch(f);
+        if (r != ICX_TURN_ROLLED_BACK)
+            fail_msg("batch %d: got %d, want -1 (commit failed)", i, r);
+    }
+    assert_int_equal(icx_turn_tx(f->t), 0);
+    assert_int_equal(audit(f, "test.two"), 0);
+    icx_turn_log(f->t, ICX_LOG_INFO, "inbound.accepted", "message_id=ok");
+    assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
+    icx_log_set_output(NULL);
+    fclose(out);
+    size_t commits = occurrences(buf, "event=store.commit ");
+    size_t accepted = occurrences(buf, "event=inbound.accepted");
+    if (commits != 1 || occurrences(buf, " count=1\n") != 1)
+        fail_msg("store.commit lines: got %zu, want 1 with count=1:\n%s",
+                 commits, buf);
+    if (accepted != 1 || strstr(buf, "event=inbound.accepted message_id=ok\n")
+                             == NULL)
+        fail_msg("inbound.accepted lines: got %zu, want only the committed "
+                 "one:\n%s", accepted, buf);
+    if (strstr(buf, "event=condition.cleared key=store.commit count=49\n") ==
+        NULL)
+        fail_msg("want condition.cleared with count=49:\n%s", buf);
+    free(buf);
+}
+
 /* Actions queued with no transaction open (a reply to a command that
  * wrote nothing) run at the next end; a turn with nothing does nothing. */
 static void test_actions_without_transaction(void **state)
@@ -517,6 +570,7 @@ int main(void)
         T(test_commit_runs_actions_in_order),
         T(test_failure_mid_batch_acknowledges_nothing),
         T(test_failed_commit_acknowledges_nothing),
+        T(test_failed_commits_log_once),
         T(test_actions_without_transaction),
         T(test_when_due),
         T(test_wal_fold),
@@ -524,6 +578,7 @@ int main(void)
         C(test_commit_runs_actions_in_order),
         C(test_failure_mid_batch_acknowledges_nothing),
         C(test_failed_commit_acknowledges_nothing),
+        C(test_failed_commits_log_once),
         C(test_actions_without_transaction),
         C(test_when_due),
         C(test_wal_fold_beside),
