@@ -334,6 +334,26 @@ out:
     return rc;
 }
 
+/* A private key file (the signing key, the CURVE secret): the same mode
+ * rule icx serve applies when it loads it, so `icx config check` refuses
+ * what the daemon would.  Only the mode is looked at, never the bytes; a
+ * file not there yet is left to the program that loads it (the keys of
+ * an example configuration are made by `icx keys gen`). */
+static int check_private(const char *v, const char *w, char *why, size_t n)
+{
+    icx_err e;
+    icx_err_clear(&e);
+    int rc = icx_keys_check_private_mode(v, &e);
+    if (rc == ICX_OK || rc == ICX_ENOTFOUND)
+        return 0;
+    const char *m = e.msg;
+    size_t vl = strlen(v);
+    if (strncmp(m, v, vl) == 0 && strncmp(m + vl, ": ", 2) == 0)
+        m += vl + 2;
+    snprintf(why, n, "\"%s\": %s", w, m);
+    return -1;
+}
+
 /* ---- key tables ------------------------------------------------------- */
 
 #define G(f) offsetof(icx_config, f)
@@ -341,13 +361,15 @@ out:
 
 static const icx_conftab_key gateway_keys_keys[] = {
     {.name = "private_key", .type = ICX_CT_PATH, .offset = G(private_key),
-     .required = 1, .doc = "PEM private key this gateway signs with"},
+     .required = 1, .check = check_private,
+     .doc = "PEM private key this gateway signs with (mode 0600)"},
     {.name = "certificate", .type = ICX_CT_PATH, .offset = G(certificate),
      .required = 1, .check = check_cert,
      .doc = "PEM X.509 certificate of that key, as partners hold it"},
     {.name = "curve_secret", .type = ICX_CT_PATH,
-     .offset = G(curve_secret_file),
-     .doc = "Z85 CURVE secret key file; required for zmq partners or listen"},
+     .offset = G(curve_secret_file), .check = check_private,
+     .doc = "Z85 CURVE secret key file (mode 0600); required for zmq "
+            "partners or listen"},
     {0}};
 
 static const icx_conftab_key gateway_store_keys[] = {

@@ -67,6 +67,16 @@ expect_text "the first is reported" "many.yaml:7:1: unknown_key_number_01: unkno
 expect_text "and the thirtieth, in full" "many.yaml:36:1: unknown_key_number_30: unknown key"
 expect_text "with the count" "33 error(s) in the configuration"
 
+# A private key readable by others: config check refuses it as serve does.
+gw_write JP-NPA yes false JP-NPA
+chmod 644 "$W/keys/JP-NPA/key.pem"
+expect_exit "config check with a world-readable private key: exit 1" 1 "$icx" config check -c "$W/JP-NPA/gateway.yaml"
+expect_text "config check names the key and the fix" "keys.private_key: \"../keys/JP-NPA/key.pem\": private key is accessible by group or others (mode 0644); refusing to use it. Fix: chmod 600"
+expect_exit "serve with the same key: exit 1" 1 timeout 20 "$icx" serve -c "$W/JP-NPA/gateway.yaml"
+expect_text "serve gives the same reason" "private key is accessible by group or others (mode 0644); refusing to use it. Fix: chmod 600"
+chmod 600 "$W/keys/JP-NPA/key.pem"
+expect_exit "config check with the key at 0600: exit 0" 0 "$icx" config check -c "$W/JP-NPA/gateway.yaml"
+
 # The default configuration: $ICX_CONFIG, else /etc/icx/gateway.yaml.
 expect_exit "config check without -c reads \$ICX_CONFIG" 1 env ICX_CONFIG="$W/bad/gateway.yaml" "$icx" config check
 expect_text "and names that file" "$W/bad/gateway.yaml:5:10: workers:"

@@ -302,6 +302,60 @@ static void test_module_missing(void **state)
     free(dir);
 }
 
+/* A private key or CURVE secret readable by group or others is refused by
+ * the loader (so by `icx config check`) as the daemon refuses it; 0600
+ * loads. */
+static void test_private_key_mode(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    char want[PATH_MAX * 3];
+    static const char *const keys[] = {"key.pem", "curve.key"};
+
+    icx_test_write(icx_test_path("%s/gateway.yaml", dir),
+                   "id: JP-NPA\nkeys:\n  private_key: key.pem\n"
+                   "  certificate: cert.pem\n  curve_secret: curve.key\n");
+    if (symlink(icx_test_path("%s/tests/data/config/cert.pem",
+                              icx_test_srcdir()),
+                icx_test_path("%s/cert.pem", dir)) != 0)
+        fail_msg("symlink failed");
+    for (size_t i = 0; i < 2; i++) {
+        icx_test_write(icx_test_path("%s/%s", dir, keys[i]), "not read\n");
+        if (chmod(icx_test_path("%s/%s", dir, keys[i]), 0644) != 0)
+            fail_msg("chmod failed");
+    }
+    char *got = load_errors(icx_test_path("%s/gateway.yaml", dir));
+    snprintf(want, sizeof want,
+             "%s/gateway.yaml:3:16: keys.private_key: \"key.pem\": private "
+             "key is accessible by group or others (mode 0644); refusing to "
+             "use it. Fix: chmod 600 %s/key.pem\n"
+             "%s/gateway.yaml:5:17: keys.curve_secret: \"curve.key\": "
+             "private key is accessible by group or others (mode 0644); "
+             "refusing to use it. Fix: chmod 600 %s/curve.key\n",
+             dir, dir, dir, dir);
+    if (strcmp(got, want) != 0)
+        fail_msg("got:\n%swant:\n%s", got, want);
+    free(got);
+
+    for (size_t i = 0; i < 2; i++)
+        if (chmod(icx_test_path("%s/%s", dir, keys[i]), 0600) != 0)
+            fail_msg("chmod failed");
+    icx_config *cfg = NULL;
+    icx_buf errs;
+    icx_err err;
+    icx_buf_init(&errs, ERRS_MAX);
+    icx_err_clear(&err);
+    int rc = icx_config_load(&cfg, icx_test_path("%s/gateway.yaml", dir),
+                             &errs, &err);
+    if (rc != ICX_OK)
+        fail_msg("mode 0600: got %s (%s), want OK", icx_rc_name(rc),
+                 errs.data ? errs.data : err.msg);
+    icx_config_free(&cfg);
+    icx_buf_free(&errs);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 /* The shipped example is valid except for the key files, which are not in
  * git (icx keys gen makes them). */
 static void test_example(void **state)
@@ -605,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_weak_cert),
+        cmocka_unit_test(test_private_key_mode),
         cmocka_unit_test(test_no_errs_buffer),
         cmocka_unit_test(test_names),
     };
