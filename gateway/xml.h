@@ -2,8 +2,9 @@
  * xml.h - the one place that parses XML and validates it against schemas/.
  *
  * icx_xml_parse() is hardened: input over the size limit is refused before
- * parsing; bytes must be UTF-8 (no UTF-16/32 BOM, no other declared
- * encoding, no NUL); any DOCTYPE stops the parser at once; no entity is
+ * parsing; bytes must be UTF-8 (no UTF-16/32 BOM, no NUL, and an XML
+ * declaration read whole that names no other encoding); any DOCTYPE stops
+ * the parser at once; no entity is
  * expanded, no DTD loaded, no XInclude followed, no network touched; the
  * nesting limit is checked while parsing, before the tree is complete.
  * Processing instructions are refused.

@@ -231,6 +231,11 @@ expect bad-utf8 NOT_UTF8 noid
 fresh latin1
 edit latin1 's#encoding="UTF-8"#encoding="ISO-8859-1"#'
 expect latin1 NOT_UTF8 noid
+# The same, with the encoding far from the start of the declaration: it is
+# decided from the whole declaration, however long.
+fresh latin1-late
+edit latin1-late 's#encoding="UTF-8"#"\n" x 20 . " " x 5000 . q(encoding="ISO-8859-1")#e'
+expect latin1-late NOT_UTF8 noid
 { printf '\xff'; head -c 3000 /dev/urandom; } >"$H/random-bytes.xml"
 expect random-bytes NOT_UTF8 noid
 head -c 3000 /dev/urandom | base64 -w 76 >"$H/random-text.xml"
