@@ -74,7 +74,9 @@ enum icx_rc {
     XX(CATEGORY, "category not allowed for this partner")                     \
     XX(HANDLING, "handling level above what this partner may receive")       \
     XX(CATEGORY_PAYLOAD, "Category does not match the payload element")      \
-    XX(INTERNAL, "internal error while checking")
+    XX(INTERNAL, "internal error while checking")                            \
+    XX(PARSER_LIMIT, "document exceeds a parser limit (attributes, names, "  \
+                     "text or namespace declarations)")
 
 enum icx_reason {
 #define ICX_REASON_ENUM(name, str) ICX_REASON_##name,

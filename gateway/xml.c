@@ -5,7 +5,10 @@
  * icx_xml_parse().  The order of checks is deliberate: size first (before
  * any allocation proportional to the input), then bytes (xmlscan.c: UTF-8
  * only, no NUL, no BOM of another encoding, an XML declaration read whole
- * that names no other encoding), then the parser
+ * that names no other encoding), then the shape limits on the bytes
+ * (xmlscan.c: attributes, namespace declarations, names, text; they
+ * bound libxml2's work, which is quadratic in the attributes of one
+ * element, before it starts), then the parser
  * with XML_PARSE_NONET and nothing else that loads or expands (no NOENT,
  * DTDLOAD, DTDATTR, XINCLUDE, HUGE, RECOVER).  SAX hooks stop the parser
  * at the first DOCTYPE, before its internal subset is read, at the first
@@ -241,7 +244,8 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
     if (len > INT32_MAX)
         return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_TOO_LARGE,
                               "document too large");
-    if (icx_xmlscan_bytes(&body, data, len, err) < 0)
+    if (icx_xmlscan_bytes(&body, data, len, err) < 0 ||
+        icx_xmlscan_shape(data, len, body, lim, err) < 0)
         return ICX_EBADSIG;
 
     ctxt = parser_get();

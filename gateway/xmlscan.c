@@ -17,12 +17,30 @@
  * otherwise outside the grammar is MALFORMED.  Once this has passed, the
  * bytes are exactly UTF-8 and libxml2 reads them without a decoder.
  *
+ * icx_xmlscan_shape() then bounds what the parser will do, before it
+ * does it: libxml2 checks an element's attributes for duplicates in time
+ * quadratic in their number (100,000 attributes on one element cost it
+ * minutes) and builds every attribute, name and text node it reads, so
+ * attributes per element, namespace declarations per element, attributes
+ * in the document, name length and text length are counted here, over the
+ * whole document, in one pass of memchr and short loops.  The scan reads
+ * the markup libxml2 would read (tags, attributes, quoted values, CDATA)
+ * and measures every piece at least as large as libxml2 will see it.
+ * Where it cannot tell what libxml2 would do next, it refuses rather than
+ * stop early: a comment or processing instruction (FORBIDDEN_NODE), a
+ * DOCTYPE (DOCTYPE), and markup outside the grammar, such as '<' in an
+ * attribute value or a tag that never ends (MALFORMED); libxml2 reads on
+ * after such errors, and what it would read has not been measured.  So a
+ * document either passes with every element libxml2 will build within the
+ * limits, or is refused for the first problem in document order.
+ *
  * No allocation, no libxml2; reentrant.  Refusals return ICX_EBADSIG with
  * the reason and a message naming the line.
  */
 #include "xmlscan.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -293,5 +311,207 @@ int icx_xmlscan_bytes(size_t *body, const char *data, size_t len,
             return rc;
     }
     *body = i;
+    return ICX_OK;
+}
+
+/* ---- shape limits --------------------------------------------------------- */
+
+/* Bytes that end a name: whitespace and the markup around names.  A name
+ * is measured as the longest run of other bytes, which is never shorter
+ * than the name libxml2 reads (its name characters are all in the run). */
+static const unsigned char name_stop[256] = {
+    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['/'] = 1, ['>'] = 1,
+    ['='] = 1, ['<'] = 1, ['"'] = 1, ['\''] = 1,
+};
+
+static size_t name_end(const unsigned char *s, size_t i, size_t n)
+{
+    while (i < n && !name_stop[s[i]])
+        i++;
+    return i;
+}
+
+struct shape {
+    const unsigned char *s;
+    size_t n;
+    icx_xml_limits lim;    /* with the defaults filled in */
+};
+
+static int malformed(const struct shape *sh, size_t at, const char *what,
+                     icx_err *err)
+{
+    return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_MALFORMED,
+                          "line %d: %s", line_at(sh->s, at), what);
+}
+
+static int over(const struct shape *sh, size_t at, icx_err *err,
+                const char *fmt, long limit, const char *key)
+{
+    char what[160];
+    snprintf(what, sizeof what, fmt, limit);
+    return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_PARSER_LIMIT,
+                          "line %d: %s (limits.%s)", line_at(sh->s, at), what,
+                          key);
+}
+
+/* One start tag at s[i] == '<': its name, each attribute's name and value,
+ * and the counts.  *end is the byte after it, *empty says '/>'. */
+static int shape_tag(const struct shape *sh, long *total, size_t i,
+                     size_t *end, int *empty, icx_err *err)
+{
+    const unsigned char *s = sh->s;
+    size_t n = sh->n, e = name_end(s, i + 1, n);
+    int attrs = 0, decls = 0;
+
+    if (e == i + 1)
+        return malformed(sh, i, "'<' not followed by a name", err);
+    if (e - (i + 1) > (size_t)sh->lim.max_name)
+        return over(sh, i, err, "a name longer than %ld bytes",
+                    sh->lim.max_name, "max_name_bytes");
+    for (;;) {
+        size_t a = skip_s(s, e, n);
+        if (a >= n)
+            return malformed(sh, i, "document ends inside a start tag", err);
+        if (s[a] == '>' || (s[a] == '/' && a + 1 < n && s[a + 1] == '>')) {
+            *empty = s[a] == '/';
+            *end = a + (*empty ? 2 : 1);
+            return ICX_OK;
+        }
+        if (a == e)
+            return malformed(sh, a, "whitespace expected before an "
+                                    "attribute", err);
+        size_t ae = name_end(s, a, n);
+        if (ae == a)
+            return malformed(sh, a, "attribute name expected", err);
+        if (ae - a > (size_t)sh->lim.max_name)
+            return over(sh, a, err, "a name longer than %ld bytes",
+                        sh->lim.max_name, "max_name_bytes");
+        if ((ae - a == 5 || (ae - a > 5 && s[a + 5] == ':')) &&
+            memcmp(s + a, "xmlns", 5) == 0) {
+            if (++decls > sh->lim.max_ns_decls)
+                return over(sh, i, err, "an element with more than %ld "
+                            "namespace declarations", sh->lim.max_ns_decls,
+                            "max_namespaces_per_element");
+        } else if (++attrs > sh->lim.max_attrs) {
+            return over(sh, i, err, "an element with more than %ld "
+                        "attributes", sh->lim.max_attrs,
+                        "max_attributes_per_element");
+        }
+        if (++*total > sh->lim.max_attrs_total)
+            return over(sh, a, err, "more than %ld attributes in the "
+                        "document", sh->lim.max_attrs_total,
+                        "max_attributes_total");
+        size_t q = skip_s(s, ae, n);
+        if (q >= n || s[q] != '=')
+            return malformed(sh, a, "'=' expected after an attribute name",
+                             err);
+        q = skip_s(s, q + 1, n);
+        if (q >= n || (s[q] != '"' && s[q] != '\''))
+            return malformed(sh, a, "quoted attribute value expected", err);
+        const unsigned char *v = s + q + 1;
+        const unsigned char *ve = memchr(v, s[q], n - q - 1);
+        if (ve == NULL)
+            return malformed(sh, a, "attribute value not closed", err);
+        /* libxml2 stops a value at '<' and reads on as content: refused
+         * here, so that every tag it reads is one measured here. */
+        if (memchr(v, '<', (size_t)(ve - v)) != NULL)
+            return malformed(sh, a, "'<' in an attribute value", err);
+        if ((size_t)(ve - v) > sh->lim.max_text)
+            return over(sh, a, err, "an attribute value longer than %ld "
+                        "bytes", (long)sh->lim.max_text, "max_text_bytes");
+        e = (size_t)(ve - s) + 1;
+    }
+}
+
+int icx_xmlscan_shape(const char *data, size_t len, size_t body,
+                      const icx_xml_limits *lim, icx_err *err)
+{
+    struct shape sh = {(const unsigned char *)data, len, *lim};
+    const unsigned char *s = sh.s;
+    size_t i = body, text = body;
+    int depth = 0;
+    long total = 0;
+
+    if (sh.lim.max_attrs <= 0)
+        sh.lim.max_attrs = ICX_XML_MAX_ATTRS;
+    if (sh.lim.max_ns_decls <= 0)
+        sh.lim.max_ns_decls = ICX_XML_MAX_NS_DECLS;
+    if (sh.lim.max_attrs_total <= 0) {
+        /* Per MiB of the size limit: a large list page holds more. */
+        size_t mib = lim->max_bytes / (1u << 20) +
+                     (lim->max_bytes % (1u << 20) != 0);
+        if (mib == 0 || mib > 10000)
+            mib = mib == 0 ? 1 : 10000;
+        sh.lim.max_attrs_total = ICX_XML_MAX_ATTRS_TOTAL * (long)mib;
+    }
+    if (sh.lim.max_name <= 0)
+        sh.lim.max_name = ICX_XML_MAX_NAME;
+    if (sh.lim.max_text == 0)
+        sh.lim.max_text = ICX_XML_MAX_TEXT;
+    while (i < len) {
+        const unsigned char *lt = memchr(s + i, '<', len - i);
+        size_t j = lt != NULL ? (size_t)(lt - s) : len;
+        if (depth > 0 && j - text > sh.lim.max_text)
+            return over(&sh, text, err, "a text node longer than %ld bytes",
+                        (long)sh.lim.max_text, "max_text_bytes");
+        if (lt == NULL)
+            break;
+        i = j;
+        if (i + 1 >= len)
+            return malformed(&sh, i, "document ends with '<'", err);
+        switch (s[i + 1]) {
+        case '!':
+            if (len - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0) {
+                const unsigned char *ce = memmem(s + i + 9, len - i - 9,
+                                                 "]]>", 3);
+                if (ce == NULL)
+                    return malformed(&sh, i, "CDATA section not closed",
+                                     err);
+                i = (size_t)(ce - s) + 3; /* the text node goes on */
+                continue;
+            }
+            if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0)
+                return icx_err_reason(err, ICX_EBADSIG,
+                                      ICX_REASON_FORBIDDEN_NODE,
+                                      "line %d: comment is not allowed",
+                                      line_at(s, i));
+            if (len - i >= 9 && memcmp(s + i, "<!DOCTYPE", 9) == 0)
+                return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_DOCTYPE,
+                                      "line %d: DOCTYPE is not allowed",
+                                      line_at(s, i));
+            return malformed(&sh, i, "markup declaration outside a DOCTYPE",
+                             err);
+        case '?':
+            return icx_err_reason(err, ICX_EBADSIG,
+                                  ICX_REASON_FORBIDDEN_NODE,
+                                  "line %d: processing instruction is not "
+                                  "allowed", line_at(s, i));
+        case '/': {
+            size_t e = name_end(s, i + 2, len);
+            if (e == i + 2)
+                return malformed(&sh, i, "end tag without a name", err);
+            if (e - (i + 2) > (size_t)sh.lim.max_name)
+                return over(&sh, i, err, "a name longer than %ld bytes",
+                            sh.lim.max_name, "max_name_bytes");
+            e = skip_s(s, e, len);
+            if (e >= len || s[e] != '>')
+                return malformed(&sh, i, "'>' expected at the end of an end "
+                                         "tag", err);
+            if (depth > 0)
+                depth--;
+            i = text = e + 1;
+            break;
+        }
+        default: {
+            int empty = 0;
+            int rc = shape_tag(&sh, &total, i, &i, &empty, err);
+            if (rc < 0)
+                return rc;
+            if (!empty)
+                depth++;
+            text = i;
+        }
+        }
+    }
     return ICX_OK;
 }

@@ -8,6 +8,9 @@
  * declaration outside the grammar is MALFORMED.  *body is where the
  * document goes on after the byte order mark and the declaration.
  *
+ * icx_xmlscan_shape(): the shape limits, counted on the bytes before
+ * libxml2 builds anything (see xmlscan.c for how it follows libxml2).
+ *
  * Thread safety: reentrant, no allocation.  On refusal the return is
  * ICX_EBADSIG and err->reason says why.
  */
@@ -21,5 +24,13 @@
 
 int icx_xmlscan_bytes(size_t *body, const char *data, size_t len,
                       icx_err *err);
+
+/* The shape limits of lim (0 fields take the defaults of xml.h) over
+ * data[body..len): PARSER_LIMIT names the limit and its key in limits:;
+ * a comment or processing instruction is FORBIDDEN_NODE, a DOCTYPE is
+ * DOCTYPE, markup the scan cannot follow as libxml2 would is MALFORMED.
+ * Call after icx_xmlscan_bytes() has passed. */
+int icx_xmlscan_shape(const char *data, size_t len, size_t body,
+                      const icx_xml_limits *lim, icx_err *err);
 
 #endif

@@ -142,6 +142,16 @@ static void test_good(void **state)
     expect_long("relay", cfg->relay, 0);
     expect_long("max_message_bytes", cfg->max_message_bytes, 1048576);
     expect_long("max_depth", cfg->max_depth, 64);
+    icx_xml_limits xl;
+    icx_config_xml_limits(&xl, cfg);
+    expect_long("limits.max_attributes_per_element", xl.max_attrs, 64);
+    expect_long("limits.max_namespaces_per_element", xl.max_ns_decls, 32);
+    expect_long("limits.max_attributes_total (0: scaled by the parser)",
+                xl.max_attrs_total, 0);
+    expect_long("limits.max_name_bytes", xl.max_name, 256);
+    expect_long("limits.max_text_bytes", (long)xl.max_text, 262144);
+    expect_long("limits: max_bytes", (long)xl.max_bytes, 1048576);
+    expect_long("limits: max_depth", xl.max_depth, 64);
     expect_long("created_past_s", cfg->created_past_s, 600);
     expect_long("created_future_s", cfg->created_future_s, 300);
     expect_long("replay_retention_days", cfg->replay_retention_days, 30);
@@ -527,6 +537,7 @@ int main(void)
         BAD("unknown_key"),
         BAD("wrong_type"),
         BAD("out_of_range"),
+        BAD("parser_limits"),
         BAD("missing_required"),
         BAD("bad_enum"),
         BAD("duplicate_key"),
