@@ -303,8 +303,8 @@ int icx_xmlscan_bytes(size_t *body, const char *data, size_t len,
     if (len >= 3 && memcmp(u, "\xef\xbb\xbf", 3) == 0)
         i = 3;
     /* What libxml2 takes for a declaration: '<?xml' then S.  Anything
-     * else that starts '<?xml' is a processing instruction, refused by
-     * the parser. */
+     * else that starts '<?xml' is a processing instruction, which the
+     * shape scan refuses. */
     if (len - i >= 6 && memcmp(u + i, "<?xml", 5) == 0 && is_s(u[i + 5])) {
         int rc = read_decl(&i, u, i, len, err);
         if (rc < 0)
