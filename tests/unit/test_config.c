@@ -477,6 +477,45 @@ static void test_limits(void **state)
     free(dir);
 }
 
+/* The parser limits set in gateway.yaml are the ones the verifier gets. */
+static void test_parser_limits(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    char gw[PATH_MAX];
+    snprintf(gw, sizeof gw, "%s/gateway.yaml", dir);
+    write_cert(icx_test_path("%s/cert.pem", dir), "20200101000000Z",
+               "21000101000000Z");
+    icx_buf y;
+    icx_buf_init(&y, 64 * 1024);
+    icx_buf_printf(&y, "%slimits:\n  max_message_bytes: 2097152\n"
+                       "  max_depth: 32\n"
+                       "  max_attributes_per_element: 9\n"
+                       "  max_namespaces_per_element: 5\n"
+                       "  max_attributes_total: 1234\n"
+                       "  max_name_bytes: 40\n"
+                       "  max_text_bytes: 2048\n", gateway_head);
+    icx_test_write(gw, y.data);
+    icx_config *cfg = NULL;
+    icx_err err;
+    icx_err_clear(&err);
+    if (icx_config_load(&cfg, gw, NULL, &err) != ICX_OK)
+        fail_msg("loading %s: %s", gw, err.msg);
+    icx_xml_limits xl;
+    icx_config_xml_limits(&xl, cfg);
+    expect_long("max_bytes", (long)xl.max_bytes, 2097152);
+    expect_long("max_depth", xl.max_depth, 32);
+    expect_long("max_attributes_per_element", xl.max_attrs, 9);
+    expect_long("max_namespaces_per_element", xl.max_ns_decls, 5);
+    expect_long("max_attributes_total", xl.max_attrs_total, 1234);
+    expect_long("max_name_bytes", xl.max_name, 40);
+    expect_long("max_text_bytes", (long)xl.max_text, 2048);
+    icx_config_free(&cfg);
+    icx_buf_free(&y);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 /* Without an errs buffer the load still fails and err->msg says why. */
 static void test_no_errs_buffer(void **state)
 {
@@ -538,6 +577,7 @@ int main(void)
         BAD("wrong_type"),
         BAD("out_of_range"),
         BAD("parser_limits"),
+        cmocka_unit_test(test_parser_limits),
         BAD("missing_required"),
         BAD("bad_enum"),
         BAD("duplicate_key"),
