@@ -17,7 +17,7 @@ tests=("$@")
 ((${#tests[@]})) || tests=(test_frame test_envelope test_schemas test_xsdre
                            test_xsdv test_config test_store test_turn
                            test_receipt test_audit test_csv test_normalize
-                           test_translate cli)
+                           test_translate test_xml cli)
 # test_xsdv's random edits: fewer under valgrind (each is a parse and two
 # validations); every code path is still reached.
 export ICX_TEST_EDITS=${ICX_TEST_EDITS:-40}

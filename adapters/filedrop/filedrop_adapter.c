@@ -97,7 +97,7 @@ struct state {
     struct peer *peers;
     size_t npeers;
     size_t max_body;
-    int max_depth;
+    icx_xml_limits limits;  /* for the core's receipts */
 };
 
 static int64_t now_ms(void)
@@ -595,7 +595,7 @@ static void answered(struct state *st, struct peer *pe, const char *data,
 {
     icx_receipt r;
     icx_err err;
-    icx_xml_limits lim = {st->max_body + 1, st->max_depth};
+    icx_xml_limits lim = st->limits;
 
     icx_err_clear(&err);
     if (icx_receipt_read(&r, data, len, &lim, &err) < 0)
@@ -653,7 +653,10 @@ static int filedrop_open(void **statep, const icx_adapter_env *env,
     }
     st->env = env;
     st->max_body = (size_t)cfg->max_message_bytes;
-    st->max_depth = cfg->max_depth > 0 ? (int)cfg->max_depth : 64;
+    icx_config_xml_limits(&st->limits, cfg);
+    st->limits.max_bytes = st->max_body + 1;
+    if (st->limits.max_depth <= 0)
+        st->limits.max_depth = 64;
     for (size_t i = 0; i < cfg->npartners; i++) {
         const icx_partner *p = &cfg->partners[i];
         if (!uses_filedrop(p))

@@ -77,7 +77,9 @@ enum icx_rc {
     XX(CATEGORY_PAYLOAD, "Category does not match the payload element")      \
     XX(INTERNAL, "internal error while checking")                             \
     XX(NAMESPACE_NAME, "namespace name exclusive c14n refuses (relative, "  \
-                       "or rendered holding &)")
+                       "or rendered holding &)")                            \
+    XX(PARSER_LIMIT, "document exceeds a parser limit (attributes, names, "  \
+                     "text or namespace declarations)")
 
 enum icx_reason {
 #define ICX_REASON_ENUM(name, str) ICX_REASON_##name,

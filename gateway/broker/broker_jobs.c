@@ -109,13 +109,13 @@ static void run_verify(struct bjob *j)
     const icx_config *cfg = j->gen->cfg;
     struct recip_ctx rctx = {cfg, j->gen->trust};
     icx_verify_policy p = {
-        .limits = {(size_t)cfg->max_message_bytes, (int)cfg->max_depth},
         .schemas = j->b->schemas, .trust = trust_get,
         .recipient_ok = recipient_ok, .ctx = &rctx, .self = cfg->id,
         .created_past_s = cfg->created_past_s,
         .created_future_s = cfg->created_future_s,
     };
     icx_xmldoc *tree = NULL;
+    icx_config_xml_limits(&p.limits, cfg);
     icx_err_clear(&j->err);
     icx_sha256_hex(j->sha256, j->data, j->len);
     /* A receipt is read from the tree its verification parsed. */

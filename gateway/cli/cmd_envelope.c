@@ -311,8 +311,7 @@ static int env_verify(int argc, char **argv)
         rc = icx_config_load(&cfg, config, NULL, &err);
         if (rc == 0) {
             pol.self = cfg->id;
-            pol.limits.max_bytes = (size_t)cfg->max_message_bytes;
-            pol.limits.max_depth = (int)cfg->max_depth;
+            icx_config_xml_limits(&pol.limits, cfg);
             pol.created_past_s = cfg->created_past_s;
             pol.created_future_s = cfg->created_future_s;
             if (cfg->schemas_dir != NULL)
@@ -383,7 +382,7 @@ static int env_show(int argc, char **argv)
     icx_header h;
     icx_buf text;
     icx_buf_init(&text, 64 * 1024);
-    icx_xml_limits lim = {(size_t)MAX_INPUT, 64};
+    icx_xml_limits lim = {.max_bytes = (size_t)MAX_INPUT, .max_depth = 64};
     int rc = icx_file_read(&data, &len, file, MAX_INPUT, &err);
     if (rc == 0)
         rc = icx_envelope_peek(&h, data, len, &lim, &err);

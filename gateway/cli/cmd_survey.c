@@ -572,7 +572,7 @@ static int cmd_answer(const struct opts *o)
     icx_header h;
     icx_survey *req = NULL;
     icx_survey_response *check = NULL;
-    icx_xml_limits lim = {ICX_SURVEY_MAX_PAYLOAD, 64};
+    icx_xml_limits lim = {.max_bytes = ICX_SURVEY_MAX_PAYLOAD, .max_depth = 64};
     int code = ICX_EXIT_FAILURE, rc;
     icx_err_clear(&err);
     memset(&h, 0, sizeof h);

@@ -543,7 +543,7 @@ static int exp_collect(void *ctx, const icx_in_row *row)
 static int exp_withheld(icx_buf *w, const char *env, size_t len, int json,
                         icx_err *err)
 {
-    icx_xml_limits lim = {ICX_TRANSLATE_MAX_PAYLOAD, 64};
+    icx_xml_limits lim = {.max_bytes = ICX_TRANSLATE_MAX_PAYLOAD, .max_depth = 64};
     icx_buf payload;
     icx_xmldoc *doc = NULL;
     size_t k = 0;

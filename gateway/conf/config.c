@@ -89,6 +89,19 @@ int icx_strlist_has(const icx_strlist *l, const char *s)
     return 0;
 }
 
+void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg)
+{
+    *out = (icx_xml_limits){
+        .max_bytes = (size_t)cfg->max_message_bytes,
+        .max_depth = (int)cfg->max_depth,
+        .max_attrs = (int)cfg->max_attrs,
+        .max_ns_decls = (int)cfg->max_ns_decls,
+        .max_attrs_total = cfg->max_attrs_total,
+        .max_name = (int)cfg->max_name_bytes,
+        .max_text = (size_t)cfg->max_text_bytes,
+    };
+}
+
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id)
 {
     for (size_t i = 0; cfg != NULL && id != NULL && i < cfg->npartners; i++)
@@ -406,6 +419,22 @@ static const icx_conftab_key gateway_limit_keys[] = {
      .def = "1048576", .doc = "largest envelope accepted or built"},
     {.name = "max_depth", .type = ICX_CT_INT, .offset = G(max_depth),
      .min = 8, .max = 256, .def = "64", .doc = "deepest XML nesting accepted"},
+    {.name = "max_attributes_per_element", .type = ICX_CT_INT,
+     .offset = G(max_attrs), .min = 8, .max = 256, .def = "64",
+     .doc = "attributes of one element (namespace declarations apart)"},
+    {.name = "max_namespaces_per_element", .type = ICX_CT_INT,
+     .offset = G(max_ns_decls), .min = 4, .max = 256, .def = "32",
+     .doc = "namespace declarations of one element"},
+    {.name = "max_attributes_total", .type = ICX_CT_INT,
+     .offset = G(max_attrs_total), .min = 0, .max = 10000000, .def = "0",
+     .doc = "attributes and namespace declarations in one document "
+            "(0: 100,000 per MiB of max_message_bytes)"},
+    {.name = "max_name_bytes", .type = ICX_CT_INT,
+     .offset = G(max_name_bytes), .min = 32, .max = 4096, .def = "256",
+     .doc = "longest element or attribute name"},
+    {.name = "max_text_bytes", .type = ICX_CT_INT,
+     .offset = G(max_text_bytes), .min = 1024, .max = 67108864,
+     .def = "262144", .doc = "longest text node or attribute value"},
     {0}};
 
 static const icx_conftab_key gateway_policy_keys[] = {

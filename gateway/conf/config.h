@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "xml.h"
 
 #define ICX_CONFIG_MAX_BYTES (1024 * 1024)
 #define ICX_CONFIG_MAX_PARTNERS 256
@@ -102,6 +103,12 @@ typedef struct icx_config {
     int relay;             /* this gateway relays for others (the hub), default 0 */
     long max_message_bytes;   /* default 1 MiB, 1 KiB..64 MiB */
     long max_depth;           /* default 64, 8..256 */
+    long max_attrs;           /* per element, default 64, 8..256 */
+    long max_ns_decls;        /* per element, default 32, 4..256 */
+    long max_attrs_total;     /* 0..10000000, default 0: 100000 per MiB
+                               * of max_message_bytes */
+    long max_name_bytes;      /* default 256, 32..4096 */
+    long max_text_bytes;      /* default 262144, 1024..67108864 */
     long created_past_s;      /* default 900, 0..86400 */
     long created_future_s;    /* default 300, 0..3600 */
     long replay_retention_days; /* default 30, 1..3650 */
@@ -133,6 +140,10 @@ int icx_config_check_list_id(const char *v, const char *w, char *why,
                              size_t n);
 int icx_config_check_agency(const char *v, const char *w, char *why,
                             size_t n);
+
+/* The parser limits of limits: (size, depth and shape), for documents
+ * from partners. */
+void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg);
 
 /* Partner by agency id; borrowed, valid until icx_config_free(). */
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id);

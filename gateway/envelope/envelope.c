@@ -214,7 +214,7 @@ out:
 static int parse_payload(icx_xmldoc **out, const char *payload,
                          size_t payload_len, size_t max, icx_err *err)
 {
-    icx_xml_limits lim = {max, 64};
+    icx_xml_limits lim = {.max_bytes = max, .max_depth = 64};
     int rc = icx_xml_parse(out, payload, payload_len, &lim, err);
     if (rc < 0) {
         icx_err_wrap(err, "payload");
@@ -275,7 +275,7 @@ static int sign_or_template(icx_buf *out, const char *xml, size_t len,
                            const icx_signer *signer, int ecdsa, icx_err *err)
 {
     icx_xmldoc *doc = NULL;
-    icx_xml_limits lim = {out->max, 64};
+    icx_xml_limits lim = {.max_bytes = out->max, .max_depth = 64};
     int rc = icx_xml_parse(&doc, xml, len, &lim, err);
     if (rc < 0)
         goto out;

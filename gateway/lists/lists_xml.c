@@ -38,7 +38,7 @@ static uint64_t num(const xmlNode *n)
 static int open_payload(icx_xmldoc **doc, const xmlNode **root,
                         const char *xml, size_t len, icx_err *err)
 {
-    icx_xml_limits lim = {len + 1, 64};
+    icx_xml_limits lim = {.max_bytes = len + 1, .max_depth = 64};
     int rc = icx_xml_parse(doc, xml, len, &lim, err);
     if (rc < 0)
         return rc;

@@ -47,7 +47,7 @@ static int open_payload(icx_xmldoc **doc, const xmlNode **root,
                         const char *xml, size_t len, const char *want,
                         icx_err *err)
 {
-    icx_xml_limits lim = {ICX_SURVEY_MAX_PAYLOAD, 64};
+    icx_xml_limits lim = {.max_bytes = ICX_SURVEY_MAX_PAYLOAD, .max_depth = 64};
     const icx_schemas *schemas = NULL;
     icx_buf payload;
     int rc;

@@ -721,7 +721,7 @@ static void free_rows(tr_ctx *t)
 int tr_validate(tr_ctx *t, const char *xml, size_t len, icx_err *err)
 {
     icx_xmldoc *doc = NULL;
-    icx_xml_limits lim = {ICX_TRANSLATE_MAX_PAYLOAD, 64};
+    icx_xml_limits lim = {.max_bytes = ICX_TRANSLATE_MAX_PAYLOAD, .max_depth = 64};
     int rc = ICX_OK;
     if (t->schemas == NULL) {
         if ((rc = icx_schemas_load(&t->own_schemas, icx_schemas_default_dir(),

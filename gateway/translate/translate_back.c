@@ -236,7 +236,7 @@ static void back_list(back *b, const xmlNode *root)
 int icx_translate_back(icx_buf *csv_out, const icx_mapping *m,
                        const char *xml, size_t len, icx_err *err)
 {
-    icx_xml_limits lim = {ICX_TRANSLATE_MAX_PAYLOAD, 64};
+    icx_xml_limits lim = {.max_bytes = ICX_TRANSLATE_MAX_PAYLOAD, .max_depth = 64};
     icx_xmldoc *doc = NULL;
     icx_schemas *schemas = NULL;
     icx_buf payload, text_out;

@@ -3,8 +3,12 @@
  *
  * Every document ICX reads from a partner, a file or a peer comes through
  * icx_xml_parse().  The order of checks is deliberate: size first (before
- * any allocation proportional to the input), then bytes (UTF-8 only, no NUL,
- * no BOM of another encoding, no other declared encoding), then the parser
+ * any allocation proportional to the input), then bytes (xmlscan.c: UTF-8
+ * only, no NUL, no BOM of another encoding, an XML declaration read whole
+ * that names no other encoding), then the shape limits on the bytes
+ * (xmlscan.c: attributes, namespace declarations, names, text; they
+ * bound libxml2's work, which is quadratic in the attributes of one
+ * element, before it starts), then the parser
  * with XML_PARSE_NONET and nothing else that loads or expands (no NOENT,
  * DTDLOAD, DTDATTR, XINCLUDE, HUGE, RECOVER).  SAX hooks stop the parser
  * at the first DOCTYPE, before its internal subset is read, at the first
@@ -26,11 +30,6 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
-
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -39,6 +38,7 @@
 #include <libxml/xmlsave.h>
 #include <libxml/xmlschemas.h>
 
+#include "xmlscan.h"
 #include "xsdv.h"
 
 struct icx_xmldoc {
@@ -224,135 +224,6 @@ void icx_xml_thread_release(void)
     xmlFreeParserCtxt(ctxt);
 }
 
-/* Where the run of ASCII bytes other than NUL that starts at i ends, or
- * a little before (blocks are stepped over whole; the caller goes on
- * byte by byte).  Most documents are mostly ASCII, and every document is
- * checked before it is parsed. */
-static size_t ascii_run(const unsigned char *s, size_t i, size_t n)
-{
-#ifdef __SSE2__
-    const __m128i zero = _mm_setzero_si128();
-    while (i + 32 <= n) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
-        /* High bit of each byte: >= 0x80, or NUL (the compare gives 0xff). */
-        unsigned m = (unsigned)_mm_movemask_epi8(
-                         _mm_or_si128(a, _mm_cmpeq_epi8(a, zero))) |
-                     (unsigned)_mm_movemask_epi8(
-                         _mm_or_si128(b, _mm_cmpeq_epi8(b, zero))) << 16;
-        if (m != 0)
-            return i + (size_t)__builtin_ctz(m); /* exactly the first */
-        i += 32;
-    }
-#endif
-    while (i + 8 <= n) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        if (((w | ((w - 0x0101010101010101ull) & ~w)) &
-             0x8080808080808080ull) != 0)
-            break;
-        i += 8;
-    }
-    return i;
-}
-
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL. */
-static int utf8_valid(const unsigned char *s, size_t n, size_t *bad)
-{
-    size_t i = 0;
-    while (i < n) {
-        i = ascii_run(s, i, n);
-        if (i >= n)
-            break;
-        unsigned c = s[i];
-        size_t k;
-        unsigned min, cp;
-        if (c == 0) {
-            *bad = i;
-            return 0;
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            k = 1; min = 0x80; cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2; min = 0x800; cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3; min = 0x10000; cp = c & 0x07;
-        } else {
-            *bad = i;
-            return 0;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xc0) != 0x80) {
-                *bad = i;
-                return 0;
-            }
-            cp = (cp << 6) | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            *bad = i;
-            return 0;
-        }
-        i += k + 1;
-    }
-    return 1;
-}
-
-/* The XML declaration may name UTF-8 only (after a UTF-8 byte order
- * mark, too). */
-static int declared_encoding_ok(const char *data, size_t len)
-{
-    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
-        data += 3;
-        len -= 3;
-    }
-    if (len < 5 || memcmp(data, "<?xml", 5) != 0)
-        return 1;
-    const char *end = memchr(data, '>', len < 200 ? len : 200);
-    if (end == NULL)
-        return 1; /* the parser will refuse it */
-    size_t n = (size_t)(end - data);
-    for (size_t i = 0; i + 8 <= n; i++) {
-        if (memcmp(data + i, "encoding", 8) != 0)
-            continue;
-        size_t j = i + 8;
-        while (j < n && (data[j] == ' ' || data[j] == '=' || data[j] == '\t'))
-            j++;
-        if (j >= n || (data[j] != '"' && data[j] != '\''))
-            return 0;
-        j++;
-        return n - j >= 5 && strncasecmp(data + j, "UTF-8", 5) == 0 &&
-               (data[j + 5] == '"' || data[j + 5] == '\'');
-    }
-    return 1;
-}
-
-/* True when libxml2 may read the bytes as they are: no XML declaration
- * (and no byte order mark), or one of the usual UTF-8 ones.  Anything
- * else goes through libxml2's UTF-8 decoder, which reads the declared
- * encoding, and refuses it, as it always has.  The characters parsed are
- * the same either way (utf8_valid has passed); reading them directly
- * spares copying the whole document through the decoder. */
-static int plain_utf8(const char *data, size_t len)
-{
-    static const char *const decls[] = {
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
-        "<?xml version='1.0' encoding='UTF-8'?>",
-        "<?xml version=\"1.0\"?>",
-    };
-    if (len < 5 || memcmp(data, "<?xml", 5) != 0)
-        return (unsigned char)data[0] != 0xef;
-    for (size_t i = 0; i < sizeof decls / sizeof decls[0]; i++) {
-        size_t n = strlen(decls[i]);
-        if (len >= n && memcmp(data, decls[i], n) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                   const icx_xml_limits *lim, icx_err *err)
 {
@@ -360,8 +231,7 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     struct parse_state st = {0};
-    const unsigned char *u = (const unsigned char *)data;
-    size_t bad = 0;
+    size_t body = 0;
 
     *out = NULL;
     if (data == NULL || len == 0)
@@ -374,19 +244,9 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
     if (len > INT32_MAX)
         return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_TOO_LARGE,
                               "document too large");
-    if ((len >= 2 && ((u[0] == 0xfe && u[1] == 0xff) ||
-                      (u[0] == 0xff && u[1] == 0xfe))) ||
-        (len >= 4 && u[0] == 0 && u[1] == 0 && u[2] == 0xfe && u[3] == 0xff))
-        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_NOT_UTF8,
-                              "document starts with a UTF-16/32 byte order "
-                              "mark; only UTF-8 is accepted");
-    if (!utf8_valid(u, len, &bad))
-        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_NOT_UTF8,
-                              "invalid UTF-8 or NUL byte at offset %zu", bad);
-    if (!declared_encoding_ok(data, len))
-        return icx_err_reason(err, ICX_EBADSIG, ICX_REASON_NOT_UTF8,
-                              "XML declaration names an encoding other than "
-                              "UTF-8");
+    if (icx_xmlscan_bytes(&body, data, len, err) < 0 ||
+        icx_xmlscan_shape(data, len, body, lim, err) < 0)
+        return ICX_EBADSIG;
 
     ctxt = parser_get();
     if (ctxt == NULL)
@@ -394,8 +254,9 @@ int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
     st.max_depth = lim->max_depth > 0 && lim->max_depth <= 256
                        ? lim->max_depth : 256;
     ctxt->_private = &st;
-    doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL,
-                            plain_utf8(data, len) ? NULL : "UTF-8",
+    /* No encoding given: the bytes are UTF-8 and the declaration, if
+     * any, says so (xmlscan.c), so libxml2 reads them as they are. */
+    doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOCDATA |
                                 XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (st.reason == ICX_REASON_DOCTYPE) {

@@ -2,10 +2,12 @@
  * xml.h - the one place that parses XML and validates it against schemas/.
  *
  * icx_xml_parse() is hardened: input over the size limit is refused before
- * parsing; bytes must be UTF-8 (no UTF-16/32 BOM, no other declared
- * encoding, no NUL); any DOCTYPE stops the parser at once; no entity is
+ * parsing; bytes must be UTF-8 (no UTF-16/32 BOM, no NUL, and an XML
+ * declaration read whole that names no other encoding); any DOCTYPE stops
+ * the parser at once; no entity is
  * expanded, no DTD loaded, no XInclude followed, no network touched; the
- * nesting limit is checked while parsing, before the tree is complete.
+ * shape limits are checked on the bytes before parsing and the nesting
+ * limit while parsing, before the tree is complete.
  * Processing instructions are refused.
  *
  * Ownership: an icx_xmldoc owns its libxml2 tree; icx_xml_free() releases
@@ -22,17 +24,36 @@
 #include "buf.h"
 #include "err.h"
 
+/* The shape limits (attributes to text) are checked on the bytes before
+ * libxml2 parses anything, so a document over one costs a linear scan and
+ * no tree; a field left 0 takes the default below. */
 typedef struct icx_xml_limits {
-    size_t max_bytes; /* refuse larger input before parsing */
-    int max_depth;    /* element nesting limit (<= 256) */
+    size_t max_bytes;      /* refuse larger input before parsing */
+    int max_depth;         /* element nesting limit (<= 256) */
+    int max_attrs;         /* attributes of one element, without xmlns */
+    int max_ns_decls;      /* namespace declarations of one element */
+    long max_attrs_total;  /* attributes and namespace declarations in all
+                            * (default: ICX_XML_MAX_ATTRS_TOTAL per MiB
+                            * of max_bytes) */
+    int max_name;          /* bytes of one element or attribute name */
+    size_t max_text;       /* bytes of one text node (character data
+                            * between two tags, CDATA included, as
+                            * written) or of one attribute value */
 } icx_xml_limits;
 
-#define ICX_XML_DEFAULT_LIMITS ((icx_xml_limits){1024 * 1024, 64})
+#define ICX_XML_MAX_ATTRS 64
+#define ICX_XML_MAX_NS_DECLS 32
+#define ICX_XML_MAX_ATTRS_TOTAL 100000
+#define ICX_XML_MAX_NAME 256
+#define ICX_XML_MAX_TEXT (256 * 1024)
+
+#define ICX_XML_DEFAULT_LIMITS \
+    ((icx_xml_limits){.max_bytes = 1024 * 1024, .max_depth = 64})
 
 typedef struct icx_xmldoc icx_xmldoc;
 
 /* Parses data.  On refusal err->reason says why (EMPTY, TOO_LARGE,
- * NOT_UTF8, DOCTYPE, MALFORMED, TOO_DEEP, FORBIDDEN_NODE). */
+ * NOT_UTF8, PARSER_LIMIT, DOCTYPE, MALFORMED, TOO_DEEP, FORBIDDEN_NODE). */
 int icx_xml_parse(icx_xmldoc **out, const char *data, size_t len,
                   const icx_xml_limits *lim, icx_err *err);
 void icx_xml_free(icx_xmldoc **docp);

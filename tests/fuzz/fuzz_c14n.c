@@ -72,7 +72,7 @@ static void compare(xmlDocPtr d, xmlNodePtr omit, xmlNodePtr apex, int odd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    icx_xml_limits lim = {64 * 1024, 64};
+    icx_xml_limits lim = {.max_bytes = 64 * 1024, .max_depth = 64};
     icx_xmldoc *x = NULL;
     icx_err err;
     if (icx_xml_parse(&x, (const char *)data, size, &lim, &err) != ICX_OK)

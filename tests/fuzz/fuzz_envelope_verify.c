@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *xml = (const char *)data;
     icx_verify_policy p = {
-        .limits = {256 * 1024, 64}, .schemas = schemas,
+        .limits = {.max_bytes = 256 * 1024, .max_depth = 64}, .schemas = schemas,
         .trust = icx_trust_get, .ctx = trust, .self = "PH-NBI",
         .now = FUZZ_NOW, .created_past_s = 900, .created_future_s = 300,
     };

@@ -45,7 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    icx_xml_limits lim = {256 * 1024, 64};
+    icx_xml_limits lim = {.max_bytes = 256 * 1024, .max_depth = 64};
     icx_xmldoc *doc = NULL;
     icx_err err;
     icx_err_clear(&err);

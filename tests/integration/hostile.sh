@@ -221,6 +221,11 @@ done
 { printf '<?xml version="1.0" encoding="UTF-8"?>\n<Envelope xmlns="urn:icx:envelope:1">'
   for _ in $(seq 20000); do printf '<a>'; done; } >"$H/deep.xml"
 expect deep TOO_DEEP noid
+# 65 attributes on one element: over limits.max_attributes_per_element,
+# refused on the bytes before libxml2 checks them for duplicates.
+fresh many-attributes
+edit many-attributes 's#<Header>#"<Header" . join("", map { " a$_=\"\"" } 1..65) . ">"#e'
+expect many-attributes PARSER_LIMIT noid
 fresh utf16
 iconv -f UTF-8 -t UTF-16 "$H/utf16.xml" | perl -0777 -pe 's/U\0T\0F\0-\x008\0/U\0T\0F\0-\x001\x006\0/' >"$H/utf16.tmp" && mv "$H/utf16.tmp" "$H/utf16.xml"
 expect utf16 NOT_UTF8 noid
@@ -230,6 +235,11 @@ expect bad-utf8 NOT_UTF8 noid
 fresh latin1
 edit latin1 's#encoding="UTF-8"#encoding="ISO-8859-1"#'
 expect latin1 NOT_UTF8 noid
+# The same, with the encoding far from the start of the declaration: it is
+# decided from the whole declaration, however long.
+fresh latin1-late
+edit latin1-late 's#encoding="UTF-8"#"\n" x 20 . " " x 5000 . q(encoding="ISO-8859-1")#e'
+expect latin1-late NOT_UTF8 noid
 { printf '\xff'; head -c 3000 /dev/urandom; } >"$H/random-bytes.xml"
 expect random-bytes NOT_UTF8 noid
 head -c 3000 /dev/urandom | base64 -w 76 >"$H/random-text.xml"

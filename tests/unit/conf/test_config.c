@@ -142,6 +142,16 @@ static void test_good(void **state)
     expect_long("relay", cfg->relay, 0);
     expect_long("max_message_bytes", cfg->max_message_bytes, 1048576);
     expect_long("max_depth", cfg->max_depth, 64);
+    icx_xml_limits xl;
+    icx_config_xml_limits(&xl, cfg);
+    expect_long("limits.max_attributes_per_element", xl.max_attrs, 64);
+    expect_long("limits.max_namespaces_per_element", xl.max_ns_decls, 32);
+    expect_long("limits.max_attributes_total (0: scaled by the parser)",
+                xl.max_attrs_total, 0);
+    expect_long("limits.max_name_bytes", xl.max_name, 256);
+    expect_long("limits.max_text_bytes", (long)xl.max_text, 262144);
+    expect_long("limits: max_bytes", (long)xl.max_bytes, 1048576);
+    expect_long("limits: max_depth", xl.max_depth, 64);
     expect_long("created_past_s", cfg->created_past_s, 600);
     expect_long("created_future_s", cfg->created_future_s, 300);
     expect_long("replay_retention_days", cfg->replay_retention_days, 30);
@@ -577,6 +587,45 @@ static void test_weak_cert(void **state)
     free(dir);
 }
 
+/* The parser limits set in gateway.yaml are the ones the verifier gets. */
+static void test_parser_limits(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    char gw[PATH_MAX];
+    snprintf(gw, sizeof gw, "%s/gateway.yaml", dir);
+    write_cert(icx_test_path("%s/cert.pem", dir), "20200101000000Z",
+               "21000101000000Z");
+    icx_buf y;
+    icx_buf_init(&y, 64 * 1024);
+    icx_buf_printf(&y, "%slimits:\n  max_message_bytes: 2097152\n"
+                       "  max_depth: 32\n"
+                       "  max_attributes_per_element: 9\n"
+                       "  max_namespaces_per_element: 5\n"
+                       "  max_attributes_total: 1234\n"
+                       "  max_name_bytes: 40\n"
+                       "  max_text_bytes: 2048\n", gateway_head);
+    icx_test_write(gw, y.data);
+    icx_config *cfg = NULL;
+    icx_err err;
+    icx_err_clear(&err);
+    if (icx_config_load(&cfg, gw, NULL, &err) != ICX_OK)
+        fail_msg("loading %s: %s", gw, err.msg);
+    icx_xml_limits xl;
+    icx_config_xml_limits(&xl, cfg);
+    expect_long("max_bytes", (long)xl.max_bytes, 2097152);
+    expect_long("max_depth", xl.max_depth, 32);
+    expect_long("max_attributes_per_element", xl.max_attrs, 9);
+    expect_long("max_namespaces_per_element", xl.max_ns_decls, 5);
+    expect_long("max_attributes_total", xl.max_attrs_total, 1234);
+    expect_long("max_name_bytes", xl.max_name, 40);
+    expect_long("max_text_bytes", (long)xl.max_text, 2048);
+    icx_config_free(&cfg);
+    icx_buf_free(&y);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 /* Without an errs buffer the load still fails and err->msg says why. */
 static void test_no_errs_buffer(void **state)
 {
@@ -637,6 +686,8 @@ int main(void)
         BAD("unknown_key"),
         BAD("wrong_type"),
         BAD("out_of_range"),
+        BAD("parser_limits"),
+        cmocka_unit_test(test_parser_limits),
         BAD("missing_required"),
         BAD("bad_enum"),
         BAD("duplicate_key"),

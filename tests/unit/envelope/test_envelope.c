@@ -126,7 +126,7 @@ static int verify_as(const char *self, const char *xml, size_t len,
                      icx_header *h, icx_err *err)
 {
     icx_verify_policy p = {
-        .limits = {64 * 1024, 64}, .schemas = schemas, .trust = icx_trust_get,
+        .limits = {.max_bytes = 64 * 1024, .max_depth = 64}, .schemas = schemas, .trust = icx_trust_get,
         .ctx = trust, .self = self, .created_past_s = 900,
         .created_future_s = 300,
     };
@@ -249,7 +249,7 @@ static void test_signature_matches_xmlsec(void **state)
                                &err) < 0)
             fail_msg("build: %s", err.msg);
         icx_xmldoc *mine = NULL, *theirs = NULL;
-        icx_xml_limits lim = {1 << 20, 64};
+        icx_xml_limits lim = {.max_bytes = 1 << 20, .max_depth = 64};
         assert_int_equal(icx_xml_parse(&mine, env.data, env.len, &lim, &err), 0);
         assert_int_equal(icx_xml_parse(&theirs, env.data, env.len, &lim, &err), 0);
         if (icx_xmlsig_sign(mine, cases[c].ecdsa ? ph : jp, &err) < 0)
@@ -321,7 +321,7 @@ static char *replace_all(const char *s, const char *from, const char *to)
  * profile's algorithms as ICX's verifier once was: 1 verified, 0 not. */
 static int xmlsec_verifies(const char *xml, const char *cert)
 {
-    icx_xml_limits lim = {1 << 20, 64};
+    icx_xml_limits lim = {.max_bytes = 1 << 20, .max_depth = 64};
     icx_xmldoc *doc = NULL;
     icx_err err;
     if (icx_xml_parse(&doc, xml, strlen(xml), &lim, &err) != 0)
@@ -344,7 +344,7 @@ static int xmlsec_verifies(const char *xml, const char *cert)
 /* ICX's own verdict (profile and signature, no header policy). */
 static int icx_verifies(const char *xml, const char *cert, icx_err *err)
 {
-    icx_xml_limits lim = {1 << 20, 64};
+    icx_xml_limits lim = {.max_bytes = 1 << 20, .max_depth = 64};
     icx_xmldoc *doc = NULL;
     icx_verkey *key = NULL;
     assert_int_equal(icx_verkey_load(&key, cert, err), 0);
@@ -450,7 +450,7 @@ static char *xmlsec_signed_edit(const char *who, int ecdsa,
     header(&h, ecdsa ? "PH-NBI" : "JP-NPA", ecdsa ? "JP-NPA" : "PH-NBI");
     assert_int_equal(icx_envelope_build(&env, &h, payload, payload_len, schemas,
                                         &err), 0);
-    icx_xml_limits lim = {1 << 20, 64};
+    icx_xml_limits lim = {.max_bytes = 1 << 20, .max_depth = 64};
     icx_xmldoc *doc = NULL;
     char *edited = from != NULL ? replace(env.data, from, to) : NULL;
     if (edited != NULL) {
@@ -948,7 +948,7 @@ static void test_bytes_and_limits(void **state)
     icx_header h;
     icx_err err;
     icx_verify_policy p = {
-        .limits = {1 << 21, 64}, .schemas = schemas, .trust = icx_trust_get,
+        .limits = {.max_bytes = 1 << 21, .max_depth = 64}, .schemas = schemas, .trust = icx_trust_get,
         .ctx = trust, .self = "PH-NBI", .created_past_s = 900,
         .created_future_s = 300,
     };

@@ -62,7 +62,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static const icx_xml_limits LIMITS = {1024 * 1024, 64};
+static const icx_xml_limits LIMITS = {.max_bytes = 1024 * 1024, .max_depth = 64};
 
 #define DIGEST "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 

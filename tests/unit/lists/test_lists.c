@@ -104,7 +104,7 @@ static int teardown(void **state)
 static void valid(struct fx *f, const icx_buf *b)
 {
     icx_xmldoc *doc = NULL;
-    icx_xml_limits lim = {16u << 20, 64};
+    icx_xml_limits lim = {.max_bytes = 16u << 20, .max_depth = 64};
     icx_err err;
     if (icx_xml_parse(&doc, b->data, b->len, &lim, &err) != 0 ||
         icx_schemas_validate(f->schemas, doc, &err) != 0)

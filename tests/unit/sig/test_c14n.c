@@ -72,7 +72,7 @@ static const char *const docs[] = {
 
 static icx_xmldoc *parse(const char *s)
 {
-    icx_xml_limits lim = {1 << 20, 64};
+    icx_xml_limits lim = {.max_bytes = 1 << 20, .max_depth = 64};
     icx_xmldoc *d = NULL;
     icx_err err;
     if (icx_xml_parse(&d, s, strlen(s), &lim, &err) != 0)
