@@ -10,7 +10,7 @@
  *   verify   xmlReadMemory, find ds:Signature, xmlSecDSigCtxVerify with a
  *            copy of the certificate's key loaded once, status Succeeded
  *
- * This file, with gateway/xmlsig.c, is where xmlsec is used directly: the
+ * This file, with gateway/sig/xmlsig.c, is where xmlsec is used directly: the
  * bare loop must use the library itself to be a baseline.
  * Reentrant; xmlsec must have been initialized (icx_xmlsig_init).
  */

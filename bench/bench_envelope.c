@@ -26,7 +26,7 @@
  * from bench/run-envelope.sh, which runs this program first.
  *
  * The bare loop (bare_xmlsec.c) and the envelopes of an exact size
- * (sample_env.c) are shared with bench_broker.  With gateway/xmlsig.c they
+ * (sample_env.c) are shared with bench_broker.  With gateway/sig/xmlsig.c they
  * are the only places that use xmlsec directly: the bare loop must use the
  * library itself to be a baseline.
  *

@@ -1,8 +1,8 @@
 /*
- * c14n_ref.h - the reference ICX's canonicalizer (gateway/c14n.c) is held
+ * c14n_ref.h - the reference ICX's canonicalizer (gateway/sig/c14n.c) is held
  * to: libxml2's xmlC14NExecute in exclusive mode without comments, with
  * the node set given as a visibility callback, the way xmlsec drives it.
- * Shared by tests/unit/test_c14n.c and tests/fuzz/fuzz_c14n.c.
+ * Shared by tests/unit/sig/test_c14n.c and tests/fuzz/fuzz_c14n.c.
  *
  * c14n_ref() returns malloc'ed bytes in *out (caller frees) and their
  * length, or -1 when libxml2 refuses the document.
@@ -108,7 +108,7 @@ static int c14n_mem_write(void *ctx, const char *data, size_t len)
     return 0;
 }
 
-/* The same through gateway/c14n.c: length, or -1 with *rc its error. */
+/* The same through gateway/sig/c14n.c: length, or -1 with *rc its error. */
 static long c14n_icx(xmlDocPtr d, xmlNodePtr omit, xmlNodePtr apex,
                      char **out, int *rc)
 {

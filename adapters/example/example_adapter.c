@@ -15,7 +15,7 @@
  * with that partner as peer, and deletes it.  The folder is the identity:
  * only that partner may write there.
  *
- * What it shows: a module built against gateway/adapter.h alone (it calls
+ * What it shows: a module built against gateway/broker/adapter.h alone (it calls
  * nothing of the gateway: no icx_* function is linked into a module, so
  * errors are written into icx_err by hand), settings from adapter_options,
  * a file descriptor polled by the core's loop (an inotify descriptor that

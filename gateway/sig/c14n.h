@@ -33,7 +33,7 @@
  * rendered default namespace; attributes sorted by namespace URI then
  * local name; text with &, <, > and CR escaped; attribute values with &, <,
  * ", TAB, LF and CR escaped.  Its output is compared with libxml2's
- * xmlC14NExecute by tests/unit/test_c14n.c and tests/fuzz/fuzz_c14n.c.
+ * xmlC14NExecute by tests/unit/sig/test_c14n.c and tests/fuzz/fuzz_c14n.c.
  *
  * Why ICX has its own: libxml2 decides visibility through a callback per
  * node, attribute and namespace, keeps namespace stacks with searches per

@@ -1,5 +1,5 @@
 /*
- * fuzz_c14n.c - libFuzzer target for gateway/c14n.c, held to libxml2's
+ * fuzz_c14n.c - libFuzzer target for gateway/sig/c14n.c, held to libxml2's
  * exclusive c14n (tests/c14n_ref.h): any document icx_xml_parse()
  * accepts is rendered three ways (whole; without the last child element
  * of the root, as the enveloped signature; the subtree of the root's

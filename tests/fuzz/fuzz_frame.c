@@ -1,5 +1,5 @@
 /*
- * fuzz_frame.c - libFuzzer target for the wire frame parser (gateway/frame.c).
+ * fuzz_frame.c - libFuzzer target for the wire frame parser (gateway/base/frame.c).
  *
  * Input: the first 8 bytes are the frame header as it comes off the wire,
  * the rest is the body.  The header is also tried at every other length

@@ -1,6 +1,6 @@
 /*
  * fuzz_list_sync.c - libFuzzer target for the list-sync payload readers
- * (gateway/lists_xml.c): lst_parse_syncreq(), the SyncRequest a partner
+ * (gateway/lists/lists_xml.c): lst_parse_syncreq(), the SyncRequest a partner
  * sends to pull a list, and lst_parse_update(), the Update or Refusal
  * pages that answer it.  Both take a payload or a whole envelope.  Every
  * field read must stay NUL-terminated in its array, and every entry handed

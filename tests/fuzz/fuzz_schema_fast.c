@@ -1,6 +1,6 @@
 /*
  * fuzz_schema_fast.c - libFuzzer target for the schema fast path
- * (gateway/xsdv.c): any document it calls valid must be valid for
+ * (gateway/xml/xsdv.c): any document it calls valid must be valid for
  * libxml2's validator with the same schemas; the target aborts otherwise.
  * The input goes through icx_xml_parse() first, as every document does.
  */

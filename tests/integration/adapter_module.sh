@@ -37,7 +37,7 @@ gw_stop JP-NPA
 gw_stop PH-NBI
 
 # Refused modules.  The exact refusals (another ABI number, no ops symbol)
-# are checked by tests/unit/test_registry.c; here the operator's first
+# are checked by tests/unit/adapters/test_registry.c; here the operator's first
 # line of defence: icx config check names a module that is not there.
 mkdir -p "$W/refused/partners"
 sed -e "s#^  adapters: .*#  adapters: $broken#" -e "s#\.\./keys/#$W/keys/#" \

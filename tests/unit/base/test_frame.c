@@ -1,5 +1,5 @@
 /*
- * test_frame.c - the wire frame codec (gateway/frame.c).
+ * test_frame.c - the wire frame codec (gateway/base/frame.c).
  *
  * Table-driven: each case is a header, a body length and a limit beside the
  * code and the words of the error it must produce.

@@ -1,5 +1,5 @@
 /*
- * test_c14n.c - ICX's exclusive canonicalizer (gateway/c14n.c) against
+ * test_c14n.c - ICX's exclusive canonicalizer (gateway/sig/c14n.c) against
  * libxml2's: for each document below, the whole document, the document
  * without each of its elements (the enveloped-signature case) and the
  * subtree of each element (the SignedInfo case) must come out as the same

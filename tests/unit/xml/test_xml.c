@@ -1,5 +1,5 @@
 /*
- * test_xml.c - the hardened parser (gateway/xml.c, gateway/xmlscan.c) on
+ * test_xml.c - the hardened parser (gateway/xml/xml.c, gateway/xml/xmlscan.c) on
  * its own: the XML declaration and the encoding rule, and the shape
  * limits checked before libxml2 builds anything.
  *
