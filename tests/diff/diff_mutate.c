@@ -241,6 +241,40 @@ static void region(const struct dm_text *t, const struct scan *sc,
     }
 }
 
+static int local_is(const struct dm_text *t, const struct tok *k,
+                    const char *local)
+{
+    size_t len, a = tag_name(t, k, &len);
+    const char *colon = memchr(t->s + a, ':', len);
+    if (colon != NULL) {
+        len -= (size_t)(colon + 1 - (t->s + a));
+        a = (size_t)(colon + 1 - t->s);
+    }
+    return len == strlen(local) && memcmp(t->s + a, local, len) == 0;
+}
+
+int dm_element_content(const struct dm_text *t, const char *local,
+                       size_t from, size_t *a, size_t *b)
+{
+    static struct scan cs; /* single-threaded test: one at a time */
+    scan(t, &cs);
+    for (size_t i = 0; i < cs.n; i++) {
+        if (cs.v[i].kind != TK_START || cs.v[i].lt < from ||
+            !local_is(t, &cs.v[i], local))
+            continue;
+        if (self_closing(t, &cs.v[i]))
+            return -1;
+        for (size_t j = i + 1; j < cs.n; j++)
+            if (cs.v[j].kind == TK_END && local_is(t, &cs.v[j], local)) {
+                *a = cs.v[i].gt + 1;
+                *b = cs.v[j].lt;
+                return 0;
+            }
+        return -1;
+    }
+    return -1;
+}
+
 static const char *some_region(struct dm_rng *r)
 {
     static const char *const regions[] = {

@@ -30,6 +30,12 @@ void dm_text_free(struct dm_text *t);
 void dm_text_splice(struct dm_text *t, size_t off, size_t del,
                     const char *ins, size_t inslen);
 
+/* The content [*a, *b) of the first element at or after offset from whose
+ * local name is local: from the end of its start tag to the first end tag
+ * of that local name after it.  -1 when there is none, or it is empty. */
+int dm_element_content(const struct dm_text *t, const char *local,
+                       size_t from, size_t *a, size_t *b);
+
 /* splitmix64: small, fast, and the whole state is one number. */
 struct dm_rng {
     uint64_t s;

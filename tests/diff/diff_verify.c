@@ -14,12 +14,18 @@
  * JP-NPA, built and signed by ICX with keys made at start.  Variants, each
  * from the PRNG seeded with (seed, index) so that any one can be made
  * again alone (--only):
- * - plain: one mutation of diff_mutate.c on the signed envelope, at times
- *   followed by one that means to keep the canonical form;
- * - re-signed: one mutation on the unsigned envelope, then ICX signs what
- *   it parsed and the Signature is put into the mutated bytes, so that
- *   acceptance of odd but valid forms is exercised, not only refusal;
- * - wrong key: the envelope signed by an outsider or by the other partner.
+ * - re-signed (30%): one mutation on the unsigned envelope, then ICX signs
+ *   what it parsed and the Signature is put into the mutated bytes, so
+ *   that acceptance of odd but valid forms is exercised, not only refusal;
+ * - refilled (20%): one mutation on the signed envelope, Signature
+ *   included, then DigestValue and SignatureValue made anew over what
+ *   c14n.c renders of the mutated bytes (refill()), so that a signature
+ *   of an odd shape (other prefixes, declarations, whitespace, references
+ *   in SignedInfo) is valid by ICX's canonical form and xmlsec judges it;
+ * - wrong key (5%): the envelope signed by an outsider or by the other
+ *   partner;
+ * - plain (45%): one mutation on the signed envelope, at times followed by
+ *   one that means to keep the canonical form.
  *
  * A variant ICX accepts and xmlsec refuses is written to the output folder
  * (with the certificate, since keys are made per run) and fails the run;
@@ -46,7 +52,12 @@
 
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
+#include "c14n.h"
 #include "diff_mutate.h"
 #include "envelope.h"
 #include "keys.h"
@@ -57,21 +68,22 @@
 
 #define CREATED "2026-11-26T01:02:03Z"
 #define MAX_DIVERGENCES 5
-#define MAX_TALLIES 128
+#define MAX_TALLIES 256
 
 struct party {
     const char *id, *dir;
     int alg;
     icx_signer *signer;
+    EVP_PKEY *pkey;          /* the same private key, for refill() */
     xmlSecKeyPtr ref_key;
     char cert[4096];
     char *cert_b64;
 };
 
 static struct party parties[] = {
-    {"JP-NPA", "jp", ICX_ALG_RSA2048, NULL, NULL, "", NULL},
-    {"PH-NBI", "ph", ICX_ALG_ECDSA_P256, NULL, NULL, "", NULL},
-    {"XX-EVIL", "evil", ICX_ALG_RSA2048, NULL, NULL, "", NULL},
+    {"JP-NPA", "jp", ICX_ALG_RSA2048, NULL, NULL, NULL, "", NULL},
+    {"PH-NBI", "ph", ICX_ALG_ECDSA_P256, NULL, NULL, NULL, "", NULL},
+    {"XX-EVIL", "evil", ICX_ALG_RSA2048, NULL, NULL, NULL, "", NULL},
 };
 enum { JP, PH, EVIL };
 
@@ -180,6 +192,14 @@ static int make_parties(void)
             goto fail;
         if (i != EVIL && icx_trust_add(trust, p->id, p->cert, &err) < 0)
             goto fail;
+        FILE *f = fopen(key, "r");
+        p->pkey = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+        if (f != NULL)
+            fclose(f);
+        if (p->pkey == NULL) {
+            fprintf(stderr, "diff_verify: %s: cannot load\n", key);
+            return -1;
+        }
         p->ref_key = xmlsec_ref_key(p->cert);
         p->cert_b64 = pem_body(p->cert);
         if (p->ref_key == NULL || p->cert_b64 == NULL) {
@@ -256,6 +276,7 @@ static void free_fixture(void)
     }
     for (size_t i = 0; i < sizeof parties / sizeof parties[0]; i++) {
         icx_signer_free(&parties[i].signer);
+        EVP_PKEY_free(parties[i].pkey);
         if (parties[i].ref_key != NULL)
             xmlSecKeyDestroy(parties[i].ref_key);
         free(parties[i].cert_b64);
@@ -390,6 +411,107 @@ out:
     return rc;
 }
 
+/* c14n.c's output into an OpenSSL context: a digest or a signature. */
+struct evp_sink {
+    EVP_MD_CTX *md;
+    int sign;
+};
+
+static int evp_write(void *ctx, const char *data, size_t len)
+{
+    struct evp_sink *k = ctx;
+    int ok = k->sign ? EVP_DigestSignUpdate(k->md, data, len)
+                     : EVP_DigestUpdate(k->md, data, len);
+    return ok == 1 ? 0 : -1;
+}
+
+/* The first ds:Signature of ICX's parse of t (in *doc, caller frees). */
+static xmlNodePtr parsed_signature(icx_xmldoc **doc, const struct dm_text *t)
+{
+    icx_xml_limits lim = {256 * 1024, 64};
+    icx_err err;
+    if (icx_xml_parse(doc, t->s, t->n, &lim, &err) < 0)
+        return NULL;
+    xmlNodePtr root = xmlDocGetRootElement(icx_xml_raw(*doc));
+    return root ? xmlSecFindNode(root, xmlSecNodeSignature, xmlSecDSigNs)
+                : NULL;
+}
+
+/* Replaces the text of the first element named local inside the first
+ * Signature of t by b64. */
+static int put_value(struct dm_text *t, const char *local, const char *b64)
+{
+    size_t sa, sb, a, b;
+    if (dm_element_content(t, "Signature", 0, &sa, &sb) < 0 ||
+        dm_element_content(t, local, sa, &a, &b) < 0 || b > sb)
+        return -1;
+    dm_text_splice(t, a, b - a, b64, strlen(b64));
+    return 0;
+}
+
+/* DigestValue and SignatureValue of the first Signature in t made anew
+ * with who's key, over what c14n.c renders of the bytes as they now are
+ * (SHA-256 both): what a signer canonicalizing as ICX does would send for
+ * this shape.  A mutated signature (prefixes, declarations, whitespace,
+ * references in SignedInfo) is then signed, not merely broken, and ICX
+ * must not accept one whose canonical form it gets wrong.  -1 when ICX
+ * cannot parse t or the Signature lacks a part. */
+static int refill(struct dm_text *t, int who)
+{
+    icx_xmldoc *doc = NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char dig[EVP_MAX_MD_SIZE], der[1024], raw[1024];
+    char b64[1400];
+    unsigned int dlen = 0;
+    size_t slen = sizeof der, rlen;
+    ECDSA_SIG *es = NULL;
+    int rc = -1;
+    xmlNodePtr sig = parsed_signature(&doc, t), si;
+    struct evp_sink k = {md, 0};
+    if (sig == NULL || md == NULL ||
+        EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        icx_c14n_document(icx_xml_raw(doc), sig, evp_write, &k) != 0 ||
+        EVP_DigestFinal_ex(md, dig, &dlen) != 1)
+        goto out;
+    EVP_EncodeBlock((unsigned char *)b64, dig, (int)dlen);
+    icx_xml_free(&doc);
+    if (put_value(t, "DigestValue", b64) < 0)
+        goto out;
+    sig = parsed_signature(&doc, t);
+    si = sig ? xmlSecFindChild(sig, xmlSecNodeSignedInfo, xmlSecDSigNs)
+             : NULL;
+    k = (struct evp_sink){md, 1};
+    if (si == NULL || EVP_MD_CTX_reset(md) != 1 ||
+        EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
+                           parties[who].pkey) != 1 ||
+        icx_c14n_subtree(si, evp_write, &k) != 0 ||
+        EVP_DigestSignFinal(md, der, &slen) != 1)
+        goto out;
+    if (EVP_PKEY_get_base_id(parties[who].pkey) == EVP_PKEY_EC) {
+        const unsigned char *p = der;
+        const BIGNUM *r = NULL, *sv = NULL;
+        size_t field = (size_t)(EVP_PKEY_get_bits(parties[who].pkey) + 7) / 8;
+        es = d2i_ECDSA_SIG(NULL, &p, (long)slen);
+        if (es == NULL)
+            goto out;
+        ECDSA_SIG_get0(es, &r, &sv);
+        if (BN_bn2binpad(r, raw, (int)field) != (int)field ||
+            BN_bn2binpad(sv, raw + field, (int)field) != (int)field)
+            goto out;
+        rlen = 2 * field;
+    } else {
+        memcpy(raw, der, slen);
+        rlen = slen;
+    }
+    EVP_EncodeBlock((unsigned char *)b64, raw, (int)rlen);
+    rc = put_value(t, "SignatureValue", b64);
+out:
+    ECDSA_SIG_free(es);
+    EVP_MD_CTX_free(md);
+    icx_xml_free(&doc);
+    return rc;
+}
+
 struct variant {
     char cls[48], name[64], note[512];
     const struct seed *seed;
@@ -444,7 +566,18 @@ static void make_variant(struct dm_text *t, struct variant *v, uint64_t seed,
                 return;
             }
         }
-    } else if (kind == 6) { /* signed by a key not the Sender's */
+    } else if (kind < 10) { /* mutated, then its values made anew */
+        for (int tries = 0; tries < 16; tries++) {
+            dm_text_set(t, s->signed_xml, s->signed_len);
+            if (mutate(t, &r, s, 0, &m, v->note, sizeof v->note) == 0 &&
+                refill(t, s->from) == 0) {
+                snprintf(v->cls, sizeof v->cls, "refill-%s", m->cls);
+                snprintf(v->name, sizeof v->name, "refill:%s", m->name);
+                v->resigned = 1;
+                return;
+            }
+        }
+    } else if (kind == 10) { /* signed by a key not the Sender's */
         int who = dm_below(&r, 2) ? EVIL : (s->from == JP ? PH : JP);
         dm_text_set(t, s->unsigned_xml, s->unsigned_len);
         if (resign(t, parties[who].signer) == 0) {
