@@ -1705,6 +1705,9 @@ MUT(m_sig_id)
 
 /* ---- encoding ------------------------------------------------------- */
 
+#define SP40 "                                        "
+#define SP200 SP40 SP40 SP40 SP40 SP40
+
 MUT(m_enc_decl)
 {
     UNUSED_ENV;
@@ -1722,6 +1725,10 @@ MUT(m_enc_decl)
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
         "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>",
         "<?xml version=\"1.0\" standalone=\"no\"?>",
+        "<?xml version=\"1.0\"" SP200 "encoding=\"ISO-8859-1\"?>",
+        "<?xml version=\"1.0\"" SP200 "encoding=\"UTF-8\"?>",
+        "<?xml version=\"1.0\"\n\tencoding\n=\n'windows-1252'?>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"" SP200 "?>",
     };
     size_t start = t->n >= 3 && memcmp(t->s, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
     size_t end = start;

@@ -299,7 +299,8 @@ static int icx_accepts(const char *xml, size_t len, const char *self,
                        icx_err *err)
 {
     icx_verify_policy p = {
-        .limits = {256 * 1024, 64}, .schemas = schemas,
+        .limits = {.max_bytes = 256 * 1024, .max_depth = 64},
+        .schemas = schemas,
         .trust = icx_trust_get, .ctx = trust, .self = self ? self : "",
         .recipient_ok = self ? NULL : any_recipient, .now = now,
         .created_past_s = 900, .created_future_s = 300,
@@ -356,18 +357,31 @@ static int relative_decl_under(const xmlNode *e, const xmlNode *skip)
  *   refuses a relative name declared anywhere in the document, rendered or
  *   not, so xmlsec refuses; c14n.c checks only the declarations of what it
  *   renders, and renders neither that part nor, for SignedInfo, anything
- *   around it.  Issue #15, namespace names of the whole document. */
+ *   around it.  Issue #15, namespace names of the whole document.
+ * - An XML declaration longer than 200 bytes that names an encoding other
+ *   than UTF-8: xml.c looks for the encoding in the first 200 bytes only
+ *   and reads the document as UTF-8, xmlsec's parser decodes it as
+ *   declared, so the two read other characters wherever a byte is not
+ *   ASCII.  Issue #15, the encoding decided from the whole declaration. */
 static const char *known_difference(const char *xml, size_t len)
 {
     xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR |
                                       XML_PARSE_NOWARNING);
     const char *why = NULL;
+    size_t bom = len >= 3 && memcmp(xml, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    const char *decl_end = len > bom + 5 && memcmp(xml + bom, "<?xml", 5) == 0
+                               ? memchr(xml + bom, '>', len - bom)
+                               : NULL;
+    if (doc != NULL && doc->encoding != NULL && decl_end != NULL &&
+        decl_end - (xml + bom) >= 200 &&
+        xmlStrcasecmp(doc->encoding, BAD_CAST "UTF-8") != 0)
+        why = "XML declaration past 200 bytes naming another encoding";
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
     xmlNodePtr sig = root ? xmlSecFindNode(root, xmlSecNodeSignature,
                                            xmlSecDSigNs)
                           : NULL;
-    if (sig != NULL) {
+    if (why == NULL && sig != NULL) {
         xmlNodePtr si = xmlSecFindChild(sig, xmlSecNodeSignedInfo,
                                         xmlSecDSigNs);
         if (relative_decl_under(sig, si))
@@ -385,7 +399,7 @@ static const char *known_difference(const char *xml, size_t len)
  * stay as mutated.  -1 when ICX cannot parse or sign t. */
 static int resign(struct dm_text *t, const icx_signer *s)
 {
-    icx_xml_limits lim = {256 * 1024, 64};
+    icx_xml_limits lim = {.max_bytes = 256 * 1024, .max_depth = 64};
     icx_xmldoc *doc = NULL;
     icx_err err;
     icx_buf out;
@@ -428,7 +442,7 @@ static int evp_write(void *ctx, const char *data, size_t len)
 /* The first ds:Signature of ICX's parse of t (in *doc, caller frees). */
 static xmlNodePtr parsed_signature(icx_xmldoc **doc, const struct dm_text *t)
 {
-    icx_xml_limits lim = {256 * 1024, 64};
+    icx_xml_limits lim = {.max_bytes = 256 * 1024, .max_depth = 64};
     icx_err err;
     if (icx_xml_parse(doc, t->s, t->n, &lim, &err) < 0)
         return NULL;
@@ -663,7 +677,7 @@ static int replay(const char *file, const char *cert)
     size_t len = 0;
     icx_err err;
     icx_header h;
-    icx_xml_limits lim = {256 * 1024, 64};
+    icx_xml_limits lim = {.max_bytes = 256 * 1024, .max_depth = 64};
     icx_err_clear(&err);
     if (read_whole(&xml, &len, file) < 0)
         return 2;
