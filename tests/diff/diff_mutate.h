@@ -62,7 +62,8 @@ struct dm_mutation {
     unsigned flags;
 };
 
-extern const struct dm_mutation dm_mutations[];
-extern const size_t dm_mutation_count;
+/* The mutations, numbered 0 .. dm_mutation_total() - 1. */
+size_t dm_mutation_total(void);
+const struct dm_mutation *dm_mutation_at(size_t i);
 
 #endif
