@@ -15,13 +15,15 @@
  * from the PRNG seeded with (seed, index) so that any one can be made
  * again alone (--only):
  * - re-signed (30%): one mutation on the unsigned envelope, then ICX signs
- *   what it parsed and the Signature is put into the mutated bytes, so
- *   that acceptance of odd but valid forms is exercised, not only refusal;
+ *   what it parsed and the Signature is put into the mutated bytes
+ *   (dv_resign), so that acceptance of odd but valid forms is exercised,
+ *   not only refusal;
  * - refilled (20%): one mutation on the signed envelope, Signature
  *   included, then DigestValue and SignatureValue made anew over what
- *   c14n.c renders of the mutated bytes (dv_refill(), diff_sign.c), so that a signature
- *   of an odd shape (other prefixes, declarations, whitespace, references
- *   in SignedInfo) is valid by ICX's canonical form and xmlsec judges it;
+ *   c14n.c renders of the mutated bytes (dv_refill, diff_sign.c), so that
+ *   a signature of an odd shape (other prefixes, declarations,
+ *   whitespace, references in SignedInfo) is valid by ICX's canonical
+ *   form and xmlsec judges it;
  * - wrong key (5%): the envelope signed by an outsider or by the other
  *   partner;
  * - plain (45%): one mutation on the signed envelope, at times followed by
@@ -72,7 +74,7 @@ struct party {
     const char *id, *dir;
     int alg;
     icx_signer *signer;
-    EVP_PKEY *pkey;          /* the same private key, for refill() */
+    EVP_PKEY *pkey;          /* the same private key, for dv_refill() */
     xmlSecKeyPtr ref_key;
     char cert[4096];
     char *cert_b64;
