@@ -395,6 +395,31 @@ MUT(m_ns_escaped)
     return 0;
 }
 
+/* The ds declaration moved from the Signature to the root, where the
+ * exclusive form must still render it on SignedInfo and nowhere else. */
+MUT(m_ns_move_ds)
+{
+    UNUSED_ENV;
+    static const char decl[] =
+        " xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"";
+    size_t at = dm_find(t->s, t->n, 0, decl);
+    if (at == SIZE_MAX)
+        return -1;
+    dm_text_splice(t, at, strlen(decl), "", 0);
+    dm_scan(t, &sc);
+    size_t root = sc.n > 0 && sc.v[0].kind == TK_DECL ? 1 : 0;
+    if (root >= sc.n || sc.v[root].kind != TK_START)
+        return -1;
+    size_t nlen, name = dm_tag_name(t, &sc.v[root], &nlen);
+    int keep = dm_below(r, 2) == 0;
+    dm_splice_str(t, name + nlen, 0, decl);
+    if (keep) /* and declared again where it was */
+        dm_splice_str(t, at + strlen(decl), 0, decl);
+    dm_notef(note, nl, "ds declaration moved to the root%s",
+             keep ? " and kept on the Signature" : "");
+    return 0;
+}
+
 /* ---- whitespace ----------------------------------------------------- */
 
 MUT(m_ws_tag_end)
@@ -822,6 +847,7 @@ static const struct dm_mutation content_mutations[] = {
     {"ns-remove", "namespace", m_ns_remove, R},
     {"ns-relative", "namespace", m_ns_relative, R},
     {"ns-escaped", "namespace", m_ns_escaped, R},
+    {"ns-move-ds", "namespace", m_ns_move_ds, 0},
     {"ws-tag-end", "whitespace", m_ws_tag_end, R | N},
     {"ws-attr-sep", "whitespace", m_ws_attr_sep, R | N},
     {"ws-attr-eq", "whitespace", m_ws_attr_eq, R | N},
