@@ -38,8 +38,7 @@
  *                    [--out DIR] [--verbose]
  *        diff_verify --replay FILE.xml CERT.pem
  * DIFF_COUNT (variants per seed envelope, default 300), DIFF_SECONDS (run
- * for a time instead), DIFF_SEED and DIFF_OUT do the same; DIFF_STRICT=1
- * fails the differences known_difference() lists too.  Exit 0: no
+ * for a time instead), DIFF_SEED and DIFF_OUT do the same.  Exit 0: no
  * difference; 1: a difference or a failed check; 2: usage or set-up.
  * Single-threaded.
  */
@@ -52,7 +51,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -323,78 +321,6 @@ static int xmlsec_accepts(const char *xml, size_t len, xmlSecKeyPtr key)
         exit(2);
     }
     return v;
-}
-
-/* ---- differences known and being fixed ------------------------------ */
-
-/* A relative namespace name (no scheme) that is not empty. */
-static int relative_name(const xmlChar *href)
-{
-    if (href == NULL || href[0] == '\0')
-        return 0;
-    xmlURIPtr uri = xmlParseURI((const char *)href);
-    int rel = uri == NULL || uri->scheme == NULL || uri->scheme[0] == '\0';
-    xmlFreeURI(uri);
-    return rel;
-}
-
-/* Whether e or an element under it, outside the subtree skip, declares a
- * relative namespace name. */
-static int relative_decl_under(const xmlNode *e, const xmlNode *skip)
-{
-    for (const xmlNs *d = e->nsDef; d != NULL; d = d->next)
-        if (relative_name(d->href))
-            return 1;
-    for (const xmlNode *c = e->children; c != NULL; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && c != skip &&
-            relative_decl_under(c, skip))
-            return 1;
-    return 0;
-}
-
-/* Differences already reported to the work that fixes them: printed and
- * counted, not failed, unless DIFF_STRICT is set.  Each is recognised as
- * narrowly as the document allows; remove an entry once its fix is in
- * (the difference then no longer occurs and the entry is dead).
- *
- * - A relative namespace name declared in the Signature outside SignedInfo
- *   (on Signature, SignatureValue, KeyInfo): libxml2's exclusive c14n
- *   refuses a relative name declared anywhere in the document, rendered or
- *   not, so xmlsec refuses; c14n.c checks only the declarations of what it
- *   renders, and renders neither that part nor, for SignedInfo, anything
- *   around it.  Issue #15, namespace names of the whole document.
- * - An XML declaration longer than 200 bytes that names an encoding other
- *   than UTF-8: xml.c looks for the encoding in the first 200 bytes only
- *   and reads the document as UTF-8, xmlsec's parser decodes it as
- *   declared, so the two read other characters wherever a byte is not
- *   ASCII.  Issue #15, the encoding decided from the whole declaration. */
-static const char *known_difference(const char *xml, size_t len)
-{
-    xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                      XML_PARSE_NOWARNING);
-    const char *why = NULL;
-    size_t bom = len >= 3 && memcmp(xml, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-    const char *decl_end = len > bom + 5 && memcmp(xml + bom, "<?xml", 5) == 0
-                               ? memchr(xml + bom, '>', len - bom)
-                               : NULL;
-    if (doc != NULL && doc->encoding != NULL && decl_end != NULL &&
-        decl_end - (xml + bom) >= 200 &&
-        xmlStrcasecmp(doc->encoding, BAD_CAST "UTF-8") != 0)
-        why = "XML declaration past 200 bytes naming another encoding";
-    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-    xmlNodePtr sig = root ? xmlSecFindNode(root, xmlSecNodeSignature,
-                                           xmlSecDSigNs)
-                          : NULL;
-    if (why == NULL && sig != NULL) {
-        xmlNodePtr si = xmlSecFindChild(sig, xmlSecNodeSignedInfo,
-                                        xmlSecDSigNs);
-        if (relative_decl_under(sig, si))
-            why = "relative namespace name declared in the Signature "
-                  "outside SignedInfo";
-    }
-    xmlFreeDoc(doc);
-    return why;
 }
 
 /* ---- variants --------------------------------------------------------- */
@@ -713,10 +639,7 @@ int main(int argc, char **argv)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t total = 0, diverged = 0, both_ok = 0, both_refused = 0;
-    uint64_t resigned = 0, resigned_ok = 0, neutral_ok = 0, known = 0;
-    const char *why;
-    const char *strict_env = getenv("DIFF_STRICT");
-    int strict = strict_env != NULL && *strict_env && strcmp(strict_env, "0");
+    uint64_t resigned = 0, resigned_ok = 0, neutral_ok = 0;
     uint64_t first = only != UINT64_MAX ? only : 0;
     uint64_t last = only != UINT64_MAX ? only + 1
                     : seconds ? UINT64_MAX : count * NSEEDS;
@@ -740,12 +663,6 @@ int main(int argc, char **argv)
             c->both_refused++, m->both_refused++, both_refused++;
         } else if (!mine) {
             c->icx_refused++, m->icx_refused++;
-        } else if (!strict && (why = known_difference(t.s, t.n)) != NULL) {
-            c->icx_accepted++, m->icx_accepted++, known++;
-            if (known <= 3)
-                printf("KNOWN DIFFERENCE: seed 0x%016" PRIx64 " variant %"
-                       PRIu64 " (%s): %s; not failed (DIFF_STRICT=1 "
-                       "fails it)\n", seed, i, v.name, why);
         } else {
             c->icx_accepted++, m->icx_accepted++, diverged++;
             report_divergence(outdir, seed, i, &v, &t, &err);
@@ -769,9 +686,6 @@ int main(int argc, char **argv)
     printf("diff_verify: %" PRIu64 " variants in %.1f s\n", total, secs);
     print_tallies("class", by_class, nclass);
     print_tallies("mutation", by_mutation, nmutation);
-    if (known > 0)
-        printf("diff_verify: %" PRIu64 " known difference(s), counted in "
-               "icx-only-ok, not failed\n", known);
     failed += (int)diverged;
     if (diverged > 0)
         printf("FAIL: %" PRIu64 " variant(s) accepted by ICX and refused by "
@@ -800,7 +714,7 @@ int main(int argc, char **argv)
         }
     }
     printf("diff_verify: %" PRIu64 " passed, %d failed\n",
-           total - diverged - known, failed);
+           total - diverged, failed);
     rc = failed ? 1 : 0;
 out:
     dm_text_free(&t);
