@@ -181,6 +181,18 @@ static int render_ok(const xmlChar *href)
     return href == NULL || strpbrk((const char *)href, "\"&<>\t\n\r") == NULL;
 }
 
+/* The node after n in document order within the subtree of top, entering
+ * n's children when descend; NULL after the last. */
+static const xmlNode *next_in_order(const xmlNode *n, const xmlNode *top,
+                                    int descend)
+{
+    if (descend && n->children != NULL)
+        return n->children;
+    while (n != top && n->next == NULL)
+        n = n->parent;
+    return n == top ? NULL : n->next;
+}
+
 /* decl_ok for every declaration of the elements of the subtree of top,
  * except the subtree of skip (the part rendered, checked as it is), with
  * *where the first element that fails and *name its declaration;
@@ -201,15 +213,7 @@ static int decls_ok(const xmlNode **where, const xmlNs **name, int *escapes,
                 if (escapes != NULL && !render_ok(d->href))
                     *escapes = 1;
             }
-        if (descend && n->children != NULL) {
-            n = n->children;
-            continue;
-        }
-        while (n != top && n->next == NULL)
-            n = n->parent;
-        if (n == top)
-            break;
-        n = n->next;
+        n = next_in_order(n, top, descend);
     }
     return 1;
 }
@@ -433,15 +437,7 @@ static int utilized_ok(const xmlNode **where, const xmlNs **name,
                 *name = a->ns;
                 return 0;
             }
-        if (elem && n->children != NULL) {
-            n = n->children;
-            continue;
-        }
-        while (n != top && n->next == NULL)
-            n = n->parent;
-        if (n == top)
-            break;
-        n = n->next;
+        n = next_in_order(n, top, elem);
     }
     return 1;
 }

@@ -36,4 +36,14 @@ struct evp_pkey_st *icx_test_key(const char *kind);
 void icx_test_write_key(const char *key_path, const char *cert_path,
                         struct evp_pkey_st *key, const char *cn);
 
+/* Fails the test unless the call got returns want, in the form "CALL: got
+ * RC (err's message), want RC".  Needs cmocka.h and err.h (icx_rc_name). */
+#define CHECK_RC(got, want, err)                                              \
+    do {                                                                      \
+        int got_ = (got);                                                     \
+        if (got_ != (want))                                                   \
+            fail_msg("%s: got %s (%s), want %s", #got, icx_rc_name(got_),     \
+                     (err)->msg, icx_rc_name(want));                          \
+    } while (0)
+
 #endif

@@ -65,14 +65,6 @@ static int teardown(void **state)
     return 0;
 }
 
-#define CHECK_RC(got, want, err)                                              \
-    do {                                                                      \
-        int got_ = (got);                                                     \
-        if (got_ != (want))                                                   \
-            fail_msg("%s: got %s (%s), want %s", #got, icx_rc_name(got_),     \
-                     (err)->msg, icx_rc_name(want));                          \
-    } while (0)
-
 static void out_row(icx_out_row *r, const char *mid, const char *hop,
                     int64_t next)
 {

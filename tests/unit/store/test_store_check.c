@@ -75,14 +75,6 @@ static int teardown(void **state)
     return 0;
 }
 
-#define CHECK_RC(got, want, err)                                              \
-    do {                                                                      \
-        int got_ = (got);                                                     \
-        if (got_ != (want))                                                   \
-            fail_msg("%s: got %s (%s), want %s", #got, icx_rc_name(got_),     \
-                     (err)->msg, icx_rc_name(want));                          \
-    } while (0)
-
 /* n more queued messages (with their audit records). */
 static void messages(struct fx *f, int n, const char *prefix)
 {
