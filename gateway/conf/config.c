@@ -81,14 +81,6 @@ int icx_hcode_from_name(const char *name)
     return name_index(hcode_names, name);
 }
 
-int icx_strlist_has(const icx_strlist *l, const char *s)
-{
-    for (size_t i = 0; l != NULL && s != NULL && i < l->count; i++)
-        if (strcmp(l->items[i], s) == 0)
-            return 1;
-    return 0;
-}
-
 void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg)
 {
     *out = (icx_xml_limits){
