@@ -2,10 +2,11 @@
  * config.c - gateway.yaml and partners/NAME.yaml (see config.h).
  *
  * What the keys are lives in two tables below (gateway_keys, partner_keys);
- * the generic walker in conftab.c applies them.  This file adds what a table
- * cannot say: value checks (agency ids, endpoints, Z85 keys, certificates),
- * the partner folder scan, and rules that join keys or files (a hub route
- * needs routing.hub, partner ids are unique, retry bounds are ordered).
+ * the generic walker in conftab.c applies them, with the value checks of
+ * config_value.c (agency ids, endpoints, Z85 keys, certificates).  This
+ * file adds what a table cannot say: the partner folder scan, and rules
+ * that join keys or files (a hub route needs routing.hub, partner ids are
+ * unique, retry bounds are ordered).  It is the top of the part.
  *
  * Relative paths resolve against the absolute directory of the file that
  * holds them; the config stores resolved paths.  Messages name files as the
@@ -25,69 +26,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
+#include "conf_int.h"
 #include "conftab.h"
-#include "keys.h"
 #include "util.h"
-
-#define CERT_MAX_BYTES (64 * 1024)
 
 /* ---- names ------------------------------------------------------------ */
 
-static const char *const categories[] = {
-    "case-referral", "case-request", "case-response", "list-sync-request",
-    "list-update", "survey-request", "survey-response", "receipt", NULL};
-static const char *const tlp_names[] = {"CLEAR", "GREEN", "AMBER",
-                                        "AMBER+STRICT", "RED", NULL};
-static const char *const hcode_names[] = {"H0", "H1", "H2", "H3", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error",
                                          NULL};
-static const char *const adapter_names[] = {"zmq", "filedrop", NULL};
 static const char *const direction_names[] = {"connect", "accept", NULL};
 static const char *const route_names[] = {"direct", "hub", NULL};
 
-static int name_index(const char *const *names, const char *s)
-{
-    for (int i = 0; s != NULL && names[i] != NULL; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
-int icx_category_known(const char *name)
-{
-    return name_index(categories, name) >= 0;
-}
-
-int icx_tlp_from_name(const char *name)
-{
-    return name_index(tlp_names, name);
-}
-
-const char *icx_tlp_name(int tlp)
-{
-    if (tlp < ICX_TLP_CLEAR || tlp > ICX_TLP_RED)
-        return "?";
-    return tlp_names[tlp];
-}
-
-int icx_hcode_from_name(const char *name)
-{
-    return name_index(hcode_names, name);
-}
-
-int icx_strlist_has(const icx_strlist *l, const char *s)
-{
-    for (size_t i = 0; l != NULL && s != NULL && i < l->count; i++)
-        if (strcmp(l->items[i], s) == 0)
-            return 1;
-    return 0;
-}
+/* ---- a loaded config -------------------------------------------------- */
 
 void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg)
 {
@@ -122,251 +73,6 @@ const char *icx_partner_option(const icx_partner *p, const char *key)
     return NULL;
 }
 
-int icx_config_adapter_builtin(const char *name)
-{
-    return name_index(adapter_names, name) >= 0;
-}
-
-/* ---- value checks (icx_conftab_check) --------------------------------- */
-
-int icx_config_check_agency(const char *v, const char *w, char *why,
-                            size_t n)
-{
-    (void)w;
-    if (icx_agency_id_valid(v))
-        return 0;
-    snprintf(why, n, "\"%s\" is not an agency id (want CC-NAME or INT-NAME)",
-             v);
-    return -1;
-}
-
-static int endpoint_ok(const char *v, int bind)
-{
-    if (strncmp(v, "tcp://", 6) != 0)
-        return 0;
-    const char *host = v + 6;
-    const char *colon = strrchr(host, ':');
-    if (colon == NULL || colon == host)
-        return 0;
-    if (!bind && colon - host == 1 && host[0] == '*')
-        return 0;
-    long port = 0;
-    const char *p = colon + 1;
-    if (bind && strcmp(p, "*") == 0)
-        return 1; /* an ephemeral port chosen by the system */
-    if (*p == '\0' || strlen(p) > 5)
-        return 0;
-    for (; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        port = port * 10 + (*p - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
-static int check_listen(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    if (endpoint_ok(v, 1))
-        return 0;
-    snprintf(why, n, "\"%s\" is not tcp://host:port (or tcp://host:* for an "
-             "ephemeral port)", v);
-    return -1;
-}
-
-static int check_connect(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    if (endpoint_ok(v, 0))
-        return 0;
-    snprintf(why, n, "\"%s\" is not tcp://host:port", v);
-    return -1;
-}
-
-static int check_z85(const char *v, const char *w, char *why, size_t n)
-{
-    static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyz"
-                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-    (void)w;
-    size_t len = strlen(v);
-    if (len != 40) {
-        snprintf(why, n, "want 40 characters of Z85, got %zu", len);
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (strchr(z85, v[i]) == NULL) {
-            snprintf(why, n, "character %zu ('%c') is not Z85", i + 1, v[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int check_category(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    if (icx_category_known(v))
-        return 0;
-    snprintf(why, n, "unknown category \"%s\"", v);
-    return -1;
-}
-
-int icx_config_check_list_id(const char *v, const char *w, char *why,
-                              size_t n)
-{
-    (void)w;
-    size_t len = strlen(v);
-    int ok = len >= 1 && len <= 64 && v[0] >= 'a' && v[0] <= 'z';
-    for (size_t i = 0; ok && i < len; i++)
-        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-             v[i] == '-';
-    if (ok)
-        return 0;
-    snprintf(why, n, "\"%s\" is not a list id (want lowercase letters, "
-             "digits and dashes)", v);
-    return -1;
-}
-
-static int check_field(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    size_t len = strlen(v);
-    int ok = len >= 1 && len <= 128 && v[0] != '.' && v[len - 1] != '.' &&
-             strstr(v, "..") == NULL;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
-             (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-' ||
-             v[i] == '.';
-    if (ok)
-        return 0;
-    snprintf(why, n, "\"%s\" is not a field path (want names joined by dots, "
-             "e.g. victim.name)", v);
-    return -1;
-}
-
-static int check_dir(const char *v, const char *w, char *why, size_t n)
-{
-    struct stat st;
-    if (stat(v, &st) < 0) {
-        snprintf(why, n, "cannot use \"%s\": %s", w, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(why, n, "\"%s\" is not a directory", w);
-        return -1;
-    }
-    return 0;
-}
-
-/* A built-in adapter, or a name an external module can have. */
-static int check_adapter(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    size_t len = strlen(v);
-    int ok = len >= 1 && len <= 32;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-             v[i] == '_';
-    if (ok || icx_config_adapter_builtin(v))
-        return 0;
-    snprintf(why, n, "unknown value \"%s\" (want zmq|filedrop, or the name "
-             "of a module in paths.adapters: 1..32 of a-z 0-9 _)", v);
-    return -1;
-}
-
-/* One "key=value" setting of an external adapter. */
-static int check_option(const char *v, const char *w, char *why, size_t n)
-{
-    (void)w;
-    const char *eq = strchr(v, '=');
-    int ok = eq != NULL && eq > v && eq - v <= 64;
-    for (const char *c = v; ok && c < eq; c++)
-        ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
-    if (ok)
-        return 0;
-    snprintf(why, n, "\"%s\" is not key=value (key: 1..64 of a-z 0-9 _)", v);
-    return -1;
-}
-
-/* The file must hold a PEM X.509 certificate that is valid now, with a key
- * of the minimum strength (keys.h). */
-static int check_cert(const char *v, const char *w, char *why, size_t n)
-{
-    char *data = NULL;
-    size_t len = 0;
-    BIO *bio = NULL;
-    X509 *x = NULL;
-    icx_err e;
-    int rc = -1;
-
-    icx_err_clear(&e);
-    int r = icx_file_read(&data, &len, v, CERT_MAX_BYTES, &e);
-    if (r < 0) {
-        const char *m = e.msg;
-        size_t vl = strlen(v);
-        if (strncmp(m, v, vl) == 0 && strncmp(m + vl, ": ", 2) == 0)
-            m += vl + 2;
-        snprintf(why, n, "cannot read \"%s\": %s", w, m);
-        goto out;
-    }
-    bio = BIO_new_mem_buf(data, (int)len);
-    if (bio != NULL)
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    if (x == NULL) {
-        snprintf(why, n, "\"%s\" is not a PEM X.509 certificate", w);
-        goto out;
-    }
-    const ASN1_TIME *t = X509_get0_notAfter(x);
-    if (X509_cmp_current_time(t) <= 0) {
-        struct tm tm;
-        char when[ICX_TIME_LEN + 1] = "?";
-        if (ASN1_TIME_to_tm(t, &tm) == 1)
-            icx_time_format(when, sizeof when, timegm(&tm));
-        snprintf(why, n, "certificate \"%s\" expired at %s", w, when);
-        goto out;
-    }
-    t = X509_get0_notBefore(x);
-    if (X509_cmp_current_time(t) >= 0) {
-        struct tm tm;
-        char when[ICX_TIME_LEN + 1] = "?";
-        if (ASN1_TIME_to_tm(t, &tm) == 1)
-            icx_time_format(when, sizeof when, timegm(&tm));
-        snprintf(why, n, "certificate \"%s\" is not valid before %s", w, when);
-        goto out;
-    }
-    if (icx_keys_check_strength(X509_get0_pubkey(x), w, &e) < 0) {
-        snprintf(why, n, "%s", e.msg);
-        goto out;
-    }
-    rc = 0;
-out:
-    ERR_clear_error();
-    X509_free(x);
-    BIO_free(bio);
-    free(data);
-    return rc;
-}
-
-/* A private key file (the signing key, the CURVE secret): the same mode
- * rule icx serve applies when it loads it, so `icx config check` refuses
- * what the daemon would.  Only the mode is looked at, never the bytes; a
- * file not there yet is left to the program that loads it (the keys of
- * an example configuration are made by `icx keys gen`). */
-static int check_private(const char *v, const char *w, char *why, size_t n)
-{
-    icx_err e;
-    icx_err_clear(&e);
-    int rc = icx_keys_check_private_mode(v, &e);
-    if (rc == ICX_OK || rc == ICX_ENOTFOUND)
-        return 0;
-    const char *m = e.msg;
-    size_t vl = strlen(v);
-    if (strncmp(m, v, vl) == 0 && strncmp(m + vl, ": ", 2) == 0)
-        m += vl + 2;
-    snprintf(why, n, "\"%s\": %s", w, m);
-    return -1;
-}
-
 /* ---- key tables ------------------------------------------------------- */
 
 #define G(f) offsetof(icx_config, f)
@@ -374,13 +80,13 @@ static int check_private(const char *v, const char *w, char *why, size_t n)
 
 static const icx_conftab_key gateway_keys_keys[] = {
     {.name = "private_key", .type = ICX_CT_PATH, .offset = G(private_key),
-     .required = 1, .check = check_private,
+     .required = 1, .check = icx_config_check_private,
      .doc = "PEM private key this gateway signs with (mode 0600)"},
     {.name = "certificate", .type = ICX_CT_PATH, .offset = G(certificate),
-     .required = 1, .check = check_cert,
+     .required = 1, .check = icx_config_check_cert,
      .doc = "PEM X.509 certificate of that key, as partners hold it"},
     {.name = "curve_secret", .type = ICX_CT_PATH,
-     .offset = G(curve_secret_file), .check = check_private,
+     .offset = G(curve_secret_file), .check = icx_config_check_private,
      .doc = "Z85 CURVE secret key file (mode 0600); required for zmq "
             "partners or listen"},
     {0}};
@@ -392,7 +98,8 @@ static const icx_conftab_key gateway_store_keys[] = {
 
 static const icx_conftab_key gateway_endpoint_keys[] = {
     {.name = "listen", .type = ICX_CT_STRING, .offset = G(listen),
-     .check = check_listen, .doc = "tcp://host:port to bind for partners"},
+     .check = icx_config_check_listen,
+     .doc = "tcp://host:port to bind for partners"},
     {.name = "control", .type = ICX_CT_PATH, .offset = G(control_socket),
      .def = "icx.sock", .doc = "local control socket of icx serve"},
     {0}};
@@ -401,9 +108,11 @@ static const icx_conftab_key gateway_path_keys[] = {
     {.name = "partners", .type = ICX_CT_PATH, .offset = G(partners_dir),
      .def = "partners", .doc = "folder of partner files (*.yaml)"},
     {.name = "schemas", .type = ICX_CT_PATH, .offset = G(schemas_dir),
-     .check = check_dir, .doc = "XSD folder; default: the built-in one"},
+     .check = icx_config_check_dir,
+     .doc = "XSD folder; default: the built-in one"},
     {.name = "adapters", .type = ICX_CT_PATH, .offset = G(adapters_dir),
-     .check = check_dir, .doc = "folder of external adapter modules"},
+     .check = icx_config_check_dir,
+     .doc = "folder of external adapter modules"},
     {0}};
 
 static const icx_conftab_key gateway_routing_keys[] = {
@@ -486,13 +195,13 @@ static const icx_conftab_key gateway_keys[] = {
 
 static const icx_conftab_key partner_zmq_keys[] = {
     {.name = "endpoint", .type = ICX_CT_STRING, .offset = P(endpoint),
-     .check = check_connect,
+     .check = icx_config_check_connect,
      .doc = "tcp://host:port of the partner; required for connect"},
     {.name = "direction", .type = ICX_CT_ENUM, .offset = P(direction),
      .names = direction_names, .def = "connect",
      .doc = "connect: we dial the partner; accept: it dials our listen"},
     {.name = "curve_public_key", .type = ICX_CT_STRING,
-     .offset = P(curve_public_key), .check = check_z85,
+     .offset = P(curve_public_key), .check = icx_config_check_z85,
      .doc = "partner's CURVE public key, 40 characters of Z85"},
     {0}};
 
@@ -543,37 +252,38 @@ static const icx_conftab_key partner_keys[] = {
     {.name = "name", .type = ICX_CT_STRING, .offset = P(name), .def = "",
      .doc = "display name"},
     {.name = "certificate", .type = ICX_CT_PATH, .offset = P(certificate),
-     .required = 1, .check = check_cert,
+     .required = 1, .check = icx_config_check_cert,
      .doc = "partner's PEM X.509 certificate: the only key trusted for it"},
     {.name = "adapter", .type = ICX_CT_STRING, .offset = P(adapter),
-     .check = check_adapter, .def = "zmq",
+     .check = icx_config_check_adapter, .def = "zmq",
      .doc = "transport: zmq, filedrop or an external module's name"},
     {.name = "zmq", .type = ICX_CT_MAPPING, .sub = partner_zmq_keys,
      .doc = "settings of the zmq adapter"},
     {.name = "filedrop", .type = ICX_CT_MAPPING, .sub = partner_filedrop_keys,
      .doc = "settings of the filedrop adapter"},
     {.name = "adapter_options", .type = ICX_CT_STRLIST,
-     .offset = P(adapter_options), .check = check_option,
+     .offset = P(adapter_options), .check = icx_config_check_option,
      .doc = "settings of an external adapter, key=value each"},
     {.name = "route", .type = ICX_CT_ENUM, .offset = P(route),
      .names = route_names, .def = "direct",
      .doc = "direct, or hub: envelopes travel via routing.hub"},
     {.name = "categories_in", .type = ICX_CT_STRLIST,
-     .offset = P(categories_in), .check = check_category,
+     .offset = P(categories_in), .check = icx_config_check_category,
      .doc = "categories accepted from the partner"},
     {.name = "categories_out", .type = ICX_CT_STRLIST,
-     .offset = P(categories_out), .check = check_category,
+     .offset = P(categories_out), .check = icx_config_check_category,
      .doc = "categories that may be sent to the partner"},
     {.name = "lists", .type = ICX_CT_STRLIST, .offset = P(lists),
      .check = icx_config_check_list_id, .doc = "lists the partner may pull"},
     {.name = "max_tlp", .type = ICX_CT_ENUM, .offset = P(max_tlp),
-     .names = tlp_names, .def = "AMBER",
+     .names = icx_config_tlp_names, .def = "AMBER",
      .doc = "highest TLP label sent to the partner"},
     {.name = "max_handling", .type = ICX_CT_ENUM, .offset = P(max_hcode),
-     .names = hcode_names, .def = "H2",
+     .names = icx_config_hcode_names, .def = "H2",
      .doc = "highest handling code sent to the partner"},
     {.name = "withhold", .type = ICX_CT_STRLIST, .offset = P(withhold),
-     .check = check_field, .doc = "payload fields never sent to the partner"},
+     .check = icx_config_check_field,
+     .doc = "payload fields never sent to the partner"},
     {.name = "retry", .type = ICX_CT_MAPPING, .sub = partner_retry_keys,
      .doc = "delivery retries"},
     {.name = "limits", .type = ICX_CT_MAPPING, .sub = partner_limit_keys,

@@ -19,12 +19,12 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "conftab.h" /* icx_strlist, ICX_CONFIG_MAX_LIST */
 #include "err.h"
 #include "xml.h"
 
 #define ICX_CONFIG_MAX_BYTES (1024 * 1024)
 #define ICX_CONFIG_MAX_PARTNERS 256
-#define ICX_CONFIG_MAX_LIST 64 /* entries in a list-valued key */
 
 /* TLP 2.0 labels, ordered from least to most restricted. */
 enum icx_tlp { ICX_TLP_CLEAR, ICX_TLP_GREEN, ICX_TLP_AMBER,
@@ -41,13 +41,6 @@ int icx_category_known(const char *name);
 
 enum icx_direction { ICX_DIR_CONNECT, ICX_DIR_ACCEPT };
 enum icx_route { ICX_ROUTE_DIRECT, ICX_ROUTE_HUB };
-
-typedef struct icx_strlist {
-    char **items;
-    size_t count;
-} icx_strlist;
-
-int icx_strlist_has(const icx_strlist *l, const char *s);
 
 typedef struct icx_partner {
     char *id;              /* required, agency id, unique */

@@ -20,6 +20,9 @@
  * Ownership: strings and lists stored into a struct are malloc'ed and
  * released by icx_conftab_release() with the same table.  Trees are freed
  * with icx_conftab_node_free().  Not thread-safe: one loader owns it all.
+ *
+ * conftab_tree.c holds the parser, the nodes and the diagnostics;
+ * conftab.c the walker over key tables and the string lists.
  */
 #ifndef ICX_CONFTAB_H
 #define ICX_CONFTAB_H
@@ -31,6 +34,17 @@
 
 #define ICX_CONFTAB_MAX_DEPTH 16
 #define ICX_CONFTAB_MAX_KEYS 128
+#define ICX_CONFIG_MAX_LIST 64 /* entries in a list-valued key */
+
+/* A list of strings, as a list-valued key (ICX_CT_STRLIST) stores it:
+ * malloc'ed copies, owned by the struct that holds it. */
+typedef struct icx_strlist {
+    char **items;
+    size_t count;
+} icx_strlist;
+
+/* 1 when s is one of the entries of l, else 0 (0 for NULL l or s). */
+int icx_strlist_has(const icx_strlist *l, const char *s);
 
 enum icx_conftab_type {
     ICX_CT_STRING,  /* char *; with names: one of them */
