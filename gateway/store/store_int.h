@@ -1,7 +1,8 @@
 /*
  * store_int.h - what the SQLite store's files share (store_sqlite.c: schema,
- * statements, errors, transactions, open; store_audit.c: the hash chain;
- * store_queue.c: outbox, inbox, receipts).  Not part of the interface:
+ * statements, errors, transactions, open; store_head.c: the head file;
+ * store_audit.c: the hash chain; store_queue.c: outbox, inbox, receipts;
+ * store_check.c: the start-up check).  Not part of the interface:
  * include store.h elsewhere.
  */
 #ifndef ICX_STORE_INT_H
@@ -76,9 +77,15 @@ int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err);
 int icx_sq_digest_check(icx_store *s, const char *table, const char *mid,
                         const char *partner, const void *p, size_t len,
                         const char *want, icx_err *err);
-/* Writes the head file of checkpoint c beside the store (store_check.c);
- * call only once the checkpoint's transaction has committed. */
+/* store_head.c: the head file's path, "<store>.head", into out (n bytes:
+ * PATH_MAX_STORE + 8 holds it). */
+void icx_sq_head_path(char *out, size_t n, const icx_store *s);
+/* Writes the head file of checkpoint c beside the store; call only once
+ * the checkpoint's transaction has committed. */
 int icx_sq_head_write(icx_store *s, const icx_checkpoint *c, icx_err *err);
+/* Parses the head file at path into c: ICX_ENOTFOUND when there is none,
+ * ICX_ECORRUPT (naming path:line) when it is not one. */
+int icx_sq_head_read(icx_checkpoint *c, const char *path, icx_err *err);
 /* Appends one audit record inside the current transaction. */
 int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
                         const char *partner, const char *detail,
