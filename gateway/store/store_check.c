@@ -25,8 +25,7 @@
  * store's thread.  Failure: ICX_ECORRUPT when the store is refused (err
  * has the first reason), other codes when the check could not run.
  * The top of the store's files: it calls the chain (store_audit.c), the
- * head file (store_head.c) and the plumbing (store_sqlite.c), never the
- * queues.
+ * head file (store_head.c) and the plumbing (store_tx.c), never the queues.
  */
 #include "store_int.h"
 
