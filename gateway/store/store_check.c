@@ -29,11 +29,9 @@
  */
 #include "store_int.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "util.h"
 
