@@ -7,7 +7,9 @@
  * a record's line is seq|ts|event|message_id|partner|detail|prev_hash and
  * its hash the RFC 6962 leaf hash SHA-256(0x00 || line) (audit.h).  The
  * tail (last seq, hash and the Merkle frontier) lives in the store struct;
- * the transaction code in store_sqlite.c saves and restores it.
+ * store_tx.c reads it, saves it at BEGIN and restores it on ROLLBACK.
+ * Above store_tx.c and store_head.c (a checkpoint outside an explicit
+ * transaction writes the head file); calls nothing of the queues.
  *
  * Ownership and threads as in store_sqlite.c.  Failure: an append fails
  * like any statement (the caller's transaction then does not commit);
@@ -19,45 +21,6 @@
 #include <time.h>
 
 #include "util.h"
-
-/* Reads the chain tail from the table (at open, or after another
- * connection committed). */
-/* Reads the chain tail and rebuilds the Merkle frontier from the table (at
- * open, or after another connection committed). */
-int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err)
-{
-    sqlite3_stmt *st = s->st[ST_AUDIT_TAIL];
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text(st, 1);
-        s->last_seq = sqlite3_column_int64(st, 0);
-        snprintf(s->last_hash, sizeof s->last_hash, "%s",
-                 h != NULL ? (const char *)h : "");
-        rc = ICX_OK;
-    } else if (rc == SQLITE_DONE) {
-        s->last_seq = 0;
-        memcpy(s->last_hash, ZERO_HASH, sizeof s->last_hash);
-        rc = ICX_OK;
-    } else {
-        rc = icx_sq_fail(s, rc, op, err);
-    }
-    done(st);
-    if (rc < 0)
-        return rc;
-    icx_merkle_init(&s->tree);
-    st = s->st[ST_AUDIT_HASHES];
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        unsigned char leaf[ICX_HASH_LEN];
-        if (icx_unhex(leaf, col_str(st, 0), ICX_HASH_LEN) < 0)
-            memset(leaf, 0, sizeof leaf); /* damage: verify names it */
-    #ifndef ICX_AUDIT_PLAIN
-    icx_merkle_append(&s->tree, leaf);
-#endif
-    }
-    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, op, err);
-    done(st);
-    return rc;
-}
 
 /* Copies src into dst the way it is stored and hashed: cut to n-1 bytes on
  * a UTF-8 boundary; '|', control characters and DEL become '_'. */

@@ -1,15 +1,14 @@
 /*
- * store_check.c - the store's integrity before it is used: the head file
- * kept beside it, and the start-up check of icx_store_check (store.h,
- * docs/STORE.md "Start-up checks").
+ * store_check.c - the store's integrity before it is used: the start-up
+ * check of icx_store_check (store.h, docs/STORE.md "Start-up checks").
  *
- * The head file (<store>.head) repeats the last signed checkpoint that is
- * durable in the store, the way a transparency log publishes its signed
- * tree head outside the log.  It is written only after the checkpoint's
- * transaction committed (synchronous=FULL), through a temporary file in
- * the same folder, fsync, rename and an fsync of the folder.  A store that
- * later lacks that checkpoint went back in time (a lost WAL tail, an older
- * copy put back, another file in its place) and is refused.
+ * The head file (<store>.head, store_head.c) repeats the last signed
+ * checkpoint that is durable in the store, the way a transparency log
+ * publishes its signed tree head outside the log.  It is written only
+ * after the checkpoint's transaction committed (synchronous=FULL).  A
+ * store that later lacks that checkpoint went back in time (a lost WAL
+ * tail, an older copy put back, another file in its place) and is
+ * refused.
  *
  * The check runs, in order: PRAGMA quick_check (a damaged page: stop
  * there); the audit chain streamed once - every record hashes to its leaf
@@ -25,47 +24,18 @@
  * locks).  Ownership: the report is the caller's buffer.  Threads: the
  * store's thread.  Failure: ICX_ECORRUPT when the store is refused (err
  * has the first reason), other codes when the check could not run.
+ * The top of the store's files: it calls the chain (store_audit.c), the
+ * head file (store_head.c) and the plumbing (store_tx.c), never the queues.
  */
 #include "store_int.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "util.h"
 
-#define HEAD_MAGIC "icx-store-head v1"
-#define HEAD_MAX 8192
 #define CERT_MAX (256 * 1024)
-
-static void head_path(char *out, size_t n, const icx_store *s)
-{
-    snprintf(out, n, "%s.head", s->path);
-}
-
-int icx_sq_head_write(icx_store *s, const icx_checkpoint *c, icx_err *err)
-{
-    char path[PATH_MAX_STORE + 8];
-    icx_buf text;
-    head_path(path, sizeof path, s);
-    icx_buf_init(&text, HEAD_MAX);
-    int rc = icx_buf_printf(&text, HEAD_MAGIC "\ngateway %s\nsize %llu\n"
-                            "root %s\ntime %s\nsignature %s\n", c->gateway,
-                            (unsigned long long)c->size, c->root, c->time,
-                            c->signature);
-    if (rc < 0)
-        rc = icx_err_set(err, rc, "%s: checkpoint too large", path);
-    else
-        rc = icx_file_write_atomic(path, text.data, text.len, 0600, err);
-    if (rc < 0)
-        icx_err_wrap(err, "store %s: checkpoint size %llu is committed but "
-                     "its head file was not written", s->path,
-                     (unsigned long long)c->size);
-    icx_buf_free(&text);
-    return rc;
-}
 
 /* ---- the report ---------------------------------------------------------- */
 
@@ -297,111 +267,6 @@ static int check_chain(struct check *k, const icx_checkpoint *cp, int have_cp,
 
 /* ---- the head file ------------------------------------------------------- */
 
-/* A non-empty value that fits dst (n bytes with its NUL): 1 when copied. */
-static int copy_value(char *dst, size_t n, const char *v, size_t vl)
-{
-    if (vl == 0 || vl >= n)
-        return 0;
-    memcpy(dst, v, vl + 1);
-    return 1;
-}
-
-/* Parses the head file at path into c: ICX_ENOTFOUND when there is none,
- * ICX_ECORRUPT (naming path:line) when it is not one. */
-static int head_read(icx_checkpoint *c, const char *path, icx_err *err)
-{
-    static const char *const keys[] = {"gateway", "size", "root", "time",
-                                       "signature"};
-    struct stat sb;
-    char *text = NULL;
-    size_t len = 0;
-    int rc;
-    memset(c, 0, sizeof *c);
-    if (lstat(path, &sb) < 0) {
-        if (errno == ENOENT)
-            return ICX_ENOTFOUND;
-        return icx_err_set(err, ICX_EIO, "%s: %s", path, strerror(errno));
-    }
-    if (!S_ISREG(sb.st_mode))
-        return icx_err_set(err, ICX_ECORRUPT, "%s: not a regular file", path);
-    rc = icx_file_read(&text, &len, path, HEAD_MAX, err);
-    if (rc < 0)
-        return rc == ICX_EFULL ? icx_err_set(err, ICX_ECORRUPT, "%s: larger "
-                                             "than a head file", path)
-                               : rc;
-    if (memchr(text, '\0', len) != NULL) {
-        rc = icx_err_set(err, ICX_ECORRUPT, "%s: not a head file (NUL byte)",
-                         path);
-        goto out;
-    }
-    char *p = text;
-    for (int line = 1; line <= 6; line++) {
-        char *nl = strchr(p, '\n');
-        if (nl == NULL) {
-            rc = icx_err_set(err, ICX_ECORRUPT, "%s:%d: line missing or not "
-                             "ended", path, line);
-            goto out;
-        }
-        *nl = '\0';
-        if (line == 1) {
-            if (strcmp(p, HEAD_MAGIC) != 0) {
-                rc = icx_err_set(err, ICX_ECORRUPT, "%s:1: not \"%s\"", path,
-                                 HEAD_MAGIC);
-                goto out;
-            }
-            p = nl + 1;
-            continue;
-        }
-        const char *key = keys[line - 2];
-        size_t kl = strlen(key);
-        if (strncmp(p, key, kl) != 0 || p[kl] != ' ') {
-            rc = icx_err_set(err, ICX_ECORRUPT, "%s:%d: want \"%s VALUE\"",
-                             path, line, key);
-            goto out;
-        }
-        const char *v = p + kl + 1;
-        size_t vl = strlen(v);
-        int ok = 1;
-        switch (line) {
-        case 2:
-            ok = copy_value(c->gateway, sizeof c->gateway, v, vl);
-            break;
-        case 3: {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long n = strtoull(v, &end, 10);
-            ok = vl > 0 && v[0] != '-' && errno == 0 && *end == '\0' && n > 0;
-            c->size = n;
-            break;
-        }
-        case 4: {
-            unsigned char raw[ICX_HASH_LEN];
-            ok = vl == 64 && icx_unhex(raw, v, ICX_HASH_LEN) == ICX_OK &&
-                 copy_value(c->root, sizeof c->root, v, vl);
-            break;
-        }
-        case 5:
-            ok = copy_value(c->time, sizeof c->time, v, vl);
-            break;
-        default:
-            ok = copy_value(c->signature, sizeof c->signature, v, vl);
-            break;
-        }
-        if (!ok) {
-            rc = icx_err_set(err, ICX_ECORRUPT, "%s:%d: %s: invalid value",
-                             path, line, key);
-            goto out;
-        }
-        p = nl + 1;
-    }
-    if (*p != '\0')
-        rc = icx_err_set(err, ICX_ECORRUPT, "%s:7: text after the signature",
-                         path);
-out:
-    free(text);
-    return rc;
-}
-
 struct find_cp {
     uint64_t size;
     icx_checkpoint c;
@@ -566,7 +431,7 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
     icx_checkpoint cp, head;
     icx_err herr;
     int have_cp = 0, head_rc, rc;
-    head_path(hpath, sizeof hpath, s);
+    icx_sq_head_path(hpath, sizeof hpath, s);
     icx_err_clear(&k.first);
     icx_err_clear(&herr);
     if (s->in_tx)
@@ -580,7 +445,7 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
     /* The head file first, then the store: beside a running daemon, a
      * checkpoint named in the head file is committed before the file is
      * written, so the store read afterwards holds it. */
-    head_rc = head_read(&head, hpath, &herr);
+    head_rc = icx_sq_head_read(&head, hpath, &herr);
     if (head_rc < 0 && head_rc != ICX_ENOTFOUND && head_rc != ICX_ECORRUPT) {
         rc = icx_err_set(err, head_rc, "%s", herr.msg);
         goto out;

@@ -1,8 +1,12 @@
 /*
- * store_int.h - what the SQLite store's files share (store_sqlite.c: schema,
- * statements, errors, transactions, open; store_audit.c: the hash chain;
- * store_queue.c: outbox, inbox, receipts).  Not part of the interface:
- * include store.h elsewhere.
+ * store_int.h - what the SQLite store's files share.  Not part of the
+ * interface: include store.h elsewhere.
+ *
+ * The files, from the bottom up (a file calls only those before it; see
+ * README.md): store_head.c (the head file), store_tx.c (steps, errors,
+ * transactions, the chain tail), store_sqlite.c (schema, statements,
+ * open, WAL), store_audit.c (the hash chain), store_queue.c (outbox,
+ * inbox, receipts), store_check.c (the start-up check).
  */
 #ifndef ICX_STORE_INT_H
 #define ICX_STORE_INT_H
@@ -55,11 +59,12 @@ struct icx_store {
     int injected;       /* the failure being reported was injected */
 };
 
+/* store_sqlite.c: the state names of the outbox and the inbox. */
 extern const char *const icx_sq_out_names[];
 extern const char *const icx_sq_in_names[];
 int icx_sq_state_from(const char *const *names, int count, const char *name);
 
-/* sqlite3_step through the fault-injection hook. */
+/* store_tx.c: sqlite3_step through the fault-injection hook. */
 int icx_sq_step(icx_store *s, sqlite3_stmt *st);
 /* Maps a failed SQLite call to an ICX code and message; returns the code. */
 int icx_sq_fail(icx_store *s, int src, const char *op, icx_err *err);
@@ -69,17 +74,27 @@ int icx_sq_call_enter(icx_store *s, int *own, const char *op, icx_err *err);
  * when rows may have changed; returns the call's final code. */
 int icx_sq_call_leave(icx_store *s, int own, int rc, int changed,
                       const char *op, icx_err *err);
-/* Reads the chain tail (seq, hash) from the table. */
+/* PRAGMA data_version: changes when another connection committed; -1
+ * when it could not be read. */
+int64_t icx_sq_data_version(icx_store *s);
+/* Reads the chain tail (seq, hash, Merkle frontier) from the table. */
 int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err);
-/* ICX_OK when p[0..len) hashes to want (hex); else logs, audits
+/* store_queue.c: ICX_OK when p[0..len) hashes to want (hex); else logs, audits
  * ("store.damaged") and returns ICX_ECORRUPT naming table and message. */
 int icx_sq_digest_check(icx_store *s, const char *table, const char *mid,
                         const char *partner, const void *p, size_t len,
                         const char *want, icx_err *err);
-/* Writes the head file of checkpoint c beside the store (store_check.c);
- * call only once the checkpoint's transaction has committed. */
+/* store_head.c: the head file's path, "<store>.head", into out (n bytes:
+ * PATH_MAX_STORE + 8 holds it). */
+void icx_sq_head_path(char *out, size_t n, const icx_store *s);
+/* Writes the head file of checkpoint c beside the store; call only once
+ * the checkpoint's transaction has committed. */
 int icx_sq_head_write(icx_store *s, const icx_checkpoint *c, icx_err *err);
-/* Appends one audit record inside the current transaction. */
+/* Parses the head file at path into c: ICX_ENOTFOUND when there is none,
+ * ICX_ECORRUPT (naming path:line) when it is not one. */
+int icx_sq_head_read(icx_checkpoint *c, const char *path, icx_err *err);
+/* store_audit.c: appends one audit record inside the current
+ * transaction. */
 int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
                         const char *partner, const char *detail,
                         const char *op, icx_err *err);
