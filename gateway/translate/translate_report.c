@@ -1,6 +1,6 @@
 /*
- * translate_report.c - the bottom of translate/: what every other file of
- * the translation reports through, and where every payload leaves.
+ * translate_report.c - below every other translate_*.c file: what they
+ * report through, and where every payload leaves.
  *
  * tr_error writes "file:row:col:field: rule" into the report and marks
  * the row bad; tr_explain and tr_explain_note write the --explain lines
@@ -13,9 +13,11 @@
  *
  * Calls nothing else of translate/.  Ownership: the report and explain
  * buffers are the caller's; t->own_schemas is freed by icx_translate_run.
- * Threads: the translation's.  Failure: the report buffer, when full,
- * drops what does not fit (icx_buf); tr_validate and tr_hand_over return
- * what the parser, validator or sink returned.
+ * Threads: the translation's.  Failure: a report or explain line that
+ * would pass its buffer's maximum is left out (icx_buf); tr_validate
+ * returns ICX_ERROR for a payload that does not validate, and the loader's
+ * error when the schemas cannot be loaded; tr_hand_over returns what the
+ * sink or the buffer returned.
  */
 #include <stdarg.h>
 
