@@ -1,543 +1,50 @@
 /*
- * translate.c - reading a domestic file into normalized rows, and the
- * translate API (see translate.h).
+ * translate.c - the translate API (see translate.h): reads a domestic file,
+ * hands its rows on, and reports what was written.
  *
- * Input becomes a grid: CSV records (the header names the columns), URL
- * lines (one column, "#1"), or YAML records (a `records:` list of
- * mappings, read with conftab so each cell keeps its line and column).
- * Each profile field is bound to a column once; then every cell runs
- * through NFKC (unless the field says not, and never for URLs), case
- * folding, the field's code table and its type's normalizer.  A problem
- * marks the row bad and adds `file:row:col:field: rule` to the report;
- * reading goes on, so one run reports everything.
+ * The file is read here: a case or YAML file whole, decoded and split
+ * into a grid; a list file streamed in batches of whole records, so the
+ * text held is one batch whatever the file's size.  The grid's rows are
+ * normalized by translate_rows.c.  Case files keep every row (one file is
+ * one case: the cross-row checks need every row) and their payload is
+ * built by translate_build.c; each row of a list file, once normalized,
+ * goes to translate_list.c, which keeps the rows on disk and writes the
+ * list page by page, so memory does not grow with the list.  Every
+ * payload is validated (translate_report.c) before the caller receives
+ * it; one that fails is an internal error (ICX_ERROR), never output.
  *
- * Case files are read whole (one file is one case: the cross-row checks
- * need every row) and their payload text is built by translate_build.c.
- * List files are streamed and each row, once normalized, goes to
- * translate_list.c, which keeps the rows on disk and writes the list page
- * by page, so memory does not grow with the list.  Every payload is
- * parsed back with the hardened parser and validated here (tr_validate)
- * before the caller receives it; one that fails is an internal error
- * (ICX_ERROR), never output.
+ * The top of translate/: calls the other files, none calls it.
+ * Ownership: the rows, the list's spill and schemas loaded on the way are
+ * freed before icx_translate_run returns; payload, report and explain
+ * buffers are the caller's.  Threads: the caller's; translations share
+ * nothing.  Failure: ICX_EINVAL (refused; the report says why, at the
+ * file, row, column and field), ICX_EFULL and ICX_EIO (input over a limit,
+ * unreadable; a temporary file), ICX_ENOMEM, ICX_ERROR (a payload built
+ * that does not validate).
  */
 #include "translate.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conftab.h"
 #include "csv.h"
-#include "normalize.h"
 #include "translate_int.h"
 #include "util.h"
-
-#define FAIL(...) (snprintf(why, sizeof why, __VA_ARGS__), -1)
-
-/* The grid: names of the columns and, row-major, the raw cells. */
-typedef struct grid {
-    size_t ncols, nrows;
-    char **names;          /* ncols, NFKC'd header names (NULL: by number) */
-    const char **cell;     /* nrows * ncols, NULL when absent */
-    unsigned *line, *col;  /* per cell */
-    unsigned *row_line;    /* per row */
-    size_t *row_ncols;     /* fields in the record (CSV width check) */
-    size_t width;          /* fields in the header (0: not checked) */
-} grid;
-
-static void grid_free(grid *g)
-{
-    for (size_t i = 0; g->names && i < g->ncols; i++)
-        free(g->names[i]);
-    free(g->names);
-    free(g->cell);
-    free(g->line);
-    free(g->col);
-    free(g->row_line);
-    free(g->row_ncols);
-    memset(g, 0, sizeof *g);
-}
-
-static int grid_alloc(grid *g, size_t nrows, size_t ncols)
-{
-    size_t n = nrows * ncols + 1;
-    g->nrows = nrows;
-    g->ncols = ncols;
-    g->names = calloc(ncols + 1, sizeof *g->names);
-    g->cell = calloc(n, sizeof *g->cell);
-    g->line = calloc(n, sizeof *g->line);
-    g->col = calloc(n, sizeof *g->col);
-    g->row_line = calloc(nrows + 1, sizeof *g->row_line);
-    g->row_ncols = calloc(nrows + 1, sizeof *g->row_ncols);
-    if (!g->names || !g->cell || !g->line || !g->col || !g->row_line ||
-        !g->row_ncols)
-        return ICX_ENOMEM;
-    return ICX_OK;
-}
-
-static int grid_csv(grid *g, const icx_csv *c, int header)
-{
-    size_t first = header ? 1 : 0, ncols = 0;
-    for (size_t r = 0; r < icx_csv_rows(c); r++)
-        if (icx_csv_cols(c, r) > ncols)
-            ncols = icx_csv_cols(c, r);
-    size_t nrows = icx_csv_rows(c) > first ? icx_csv_rows(c) - first : 0;
-    if (grid_alloc(g, nrows, ncols) < 0)
-        return ICX_ENOMEM;
-    for (size_t k = 0; header && k < icx_csv_cols(c, 0); k++)
-        if (icx_norm_nfkc(&g->names[k], icx_csv_field(c, 0, k)) == ICX_ENOMEM)
-            return ICX_ENOMEM;
-    if (header && icx_csv_rows(c) > 0)
-        g->width = icx_csv_cols(c, 0);
-    for (size_t r = 0; r < nrows; r++) {
-        g->row_line[r] = icx_csv_line(c, r + first);
-        g->row_ncols[r] = icx_csv_cols(c, r + first);
-        for (size_t k = 0; k < ncols; k++) {
-            g->cell[r * ncols + k] = icx_csv_field(c, r + first, k);
-            g->line[r * ncols + k] = g->row_line[r];
-            g->col[r * ncols + k] = (unsigned)k + 1;
-        }
-    }
-    return ICX_OK;
-}
-
-/* URL lines: one column; blank lines and # comments skipped.  text is
- * modified in place (lines cut). */
-static int grid_lines(grid *g, char *text)
-{
-    size_t n = 1;
-    for (const char *p = text; *p; p++)
-        n += *p == '\n';
-    if (grid_alloc(g, n, 1) < 0)
-        return ICX_ENOMEM;
-    g->nrows = 0;
-    unsigned line = 0;
-    for (char *p = text; p != NULL && *p;) {
-        char *nl = strchr(p, '\n');
-        line++;
-        if (nl)
-            *nl = '\0';
-        size_t len = strlen(p);
-        if (len && p[len - 1] == '\r')
-            p[--len] = '\0';
-        const char *s = p;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (*s && *s != '#') {
-            g->cell[g->nrows] = s;
-            g->line[g->nrows] = line;
-            g->col[g->nrows] = 1;
-            g->row_line[g->nrows] = line;
-            g->row_ncols[g->nrows] = 1;
-            g->nrows++;
-        }
-        p = nl ? nl + 1 : NULL;
-    }
-    return ICX_OK;
-}
-
-/* YAML: records: [ {column: value, ...}, ... ].  Column names are the
- * union of the keys; problems go to the report. */
-static int grid_yaml(grid *g, const icx_conftab_node *root, tr_ctx *t)
-{
-    const icx_conftab_node *recs = icx_conftab_find(root, "records");
-    if (recs == NULL || recs->kind != ICX_CN_SEQ) {
-        tr_error(t, NULL, -1, "want a list under the key \"records\"");
-        return ICX_OK;
-    }
-    size_t ncols = 0, cap = 0;
-    char **names = NULL;
-    for (size_t r = 0; r < recs->nkids; r++) {
-        const icx_conftab_node *rec = recs->kids[r];
-        for (size_t i = 0; rec->kind == ICX_CN_MAP && i + 1 < rec->nkids; i += 2) {
-            const char *k = rec->kids[i]->text;
-            size_t j = 0;
-            while (k && j < ncols && strcmp(names[j], k) != 0)
-                j++;
-            if (k == NULL || j < ncols)
-                continue;
-            if (ncols == cap) {
-                cap = cap ? cap * 2 : 16;
-                char **nn = realloc(names, cap * sizeof *nn);
-                if (nn == NULL)
-                    goto oom;
-                names = nn;
-            }
-            names[ncols++] = (char *)k;
-        }
-    }
-    if (grid_alloc(g, recs->nkids, ncols) < 0)
-        goto oom;
-    for (size_t j = 0; j < ncols; j++)
-        if (icx_norm_nfkc(&g->names[j], names[j]) == ICX_ENOMEM)
-            goto oom;
-    for (size_t r = 0; r < recs->nkids; r++) {
-        const icx_conftab_node *rec = recs->kids[r];
-        g->row_line[r] = rec->line;
-        g->row_ncols[r] = ncols;
-        if (rec->kind != ICX_CN_MAP) {
-            tr_row tmp = {.line = rec->line};
-            tr_error(t, &tmp, -1, "record %zu: want a mapping of column: "
-                     "value", r + 1);
-            continue;
-        }
-        for (size_t i = 0; i + 1 < rec->nkids; i += 2) {
-            const icx_conftab_node *k = rec->kids[i], *v = rec->kids[i + 1];
-            size_t j = 0;
-            while (k->text && j < ncols && strcmp(names[j], k->text) != 0)
-                j++;
-            if (j == ncols)
-                continue;
-            g->line[r * ncols + j] = v->line;
-            g->col[r * ncols + j] = v->col;
-            if (v->kind != ICX_CN_SCALAR) {
-                tr_row tmp = {.line = v->line};
-                tr_error(t, &tmp, -1, "%s: want a single value", k->text);
-                continue;
-            }
-            g->cell[r * ncols + j] = icx_conftab_is_empty(v) ? NULL : v->text;
-        }
-    }
-    free(names);
-    return ICX_OK;
-oom:
-    free(names);
-    return ICX_ENOMEM;
-}
-
-/* ---- reporting ------------------------------------------------------------ */
-
-void tr_error(tr_ctx *t, tr_row *r, int fi, const char *fmt, ...)
-{
-    va_list ap;
-    const char *field = fi >= 0 ? t->m->fields[fi].field : "-";
-    unsigned line = r ? r->line : 0, col = 0;
-    if (r != NULL && fi >= 0 && r->cl && r->cl[fi]) {
-        line = r->cl[fi];
-        col = r->cc[fi];
-    }
-    icx_buf_printf(t->report, "%s:%u:%u:%s: ", t->display, line, col, field);
-    va_start(ap, fmt);
-    icx_buf_vprintf(t->report, fmt, ap);
-    va_end(ap);
-    icx_buf_puts(t->report, "\n");
-    if (r != NULL)
-        r->bad = 1;
-    t->nerrors++;
-}
-
-const char *tr_val(const tr_ctx *t, const tr_row *r, int tid)
-{
-    int fi = t->fidx[tid];
-    return fi >= 0 ? r->val[fi] : NULL;
-}
-
-void tr_explain(tr_ctx *t, const char *path, const char *value,
-                const tr_row *r, int tid)
-{
-    if (t->o->explain == NULL)
-        return;
-    int fi = tid >= 0 ? t->fidx[tid] : -1;
-    icx_buf *b = t->o->explain;
-    if (fi < 0) {
-        tr_explain_note(t, path, value, "fixed by the profile");
-        return;
-    }
-    icx_buf_printf(b, "%-44s = %s\n", path, value);
-    const icx_map_field *f = &t->m->fields[fi];
-    icx_buf_printf(b, "    <- %s:%u:%u column %s, profile %s:%u (%s)",
-                   t->display, r ? r->cl[fi] : 0, r ? r->cc[fi] : 0,
-                   f->column, t->m->path, f->line, f->field);
-    if (r && r->code[fi])
-        icx_buf_printf(b, ", table %s row %s:%u", f->table, t->m->path,
-                       r->code[fi]->line);
-    icx_buf_puts(b, "\n");
-}
-
-void tr_explain_note(tr_ctx *t, const char *path, const char *value,
-                     const char *note)
-{
-    if (t->o->explain == NULL)
-        return;
-    icx_buf_printf(t->o->explain, "%-44s = %s\n    <- profile %s:%s\n", path,
-                   value, t->m->path, note);
-}
-
-/* ---- cells ------------------------------------------------------------------ */
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static size_t text_limit(int tid)
-{
-    switch (tid) {
-    case ICX_T_CASE_REFERENCE: case ICX_T_PERSON_KEY:
-    case ICX_T_PERSON_SERVICE: case ICX_T_ENTRY_CATEGORY: return 64;
-    case ICX_T_CASE_SUMMARY: return 3800;
-    default: return 256;
-    }
-}
-
-static int is_removal(const char *v)
-{
-    return strcmp(v, "content-removed") == 0 || strcmp(v, "appeal-upheld") == 0 ||
-           strcmp(v, "misclassified") == 0 || strcmp(v, "expired") == 0;
-}
-
-static int iccs_ok(const char *v)
-{
-    size_t n = strlen(v);
-    for (size_t i = 0; i < n; i++)
-        if (v[i] < '0' || v[i] > '9')
-            return 0;
-    return n == 2 || n == 4 || n == 5 || n == 6;
-}
-
-/* Normalizes one cell into r->val[fi]. */
-static int norm_cell(tr_ctx *t, tr_row *r, int fi, const char *raw)
-{
-    const icx_map_field *f = &t->m->fields[fi];
-    const icx_map_target *tg = icx_map_target_get(f->tid);
-    char why[ICX_NORM_WHY], *v = NULL;
-    char out[ICX_NORM_URL_MAX + 64];
-    int rc;
-    const char *s = raw;
-    while (s && (*s == ' ' || *s == '\t'))
-        s++;
-    if (s == NULL || *s == '\0') {
-        if (f->def == NULL) {
-            if (f->required)
-                tr_error(t, r, fi, "required value is empty (column %s)",
-                         f->column);
-            return ICX_OK;
-        }
-        s = f->def;
-    }
-    if (!icx_utf8_valid(s, strlen(s))) {
-        tr_error(t, r, fi, "not valid UTF-8");
-        return ICX_OK;
-    }
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
-            tr_error(t, r, fi, "control character 0x%02x", (unsigned)*p);
-            return ICX_OK;
-        }
-    if (tg->type != ICX_MT_URL && f->nfkc) {
-        if ((rc = icx_norm_nfkc(&v, s)) < 0)
-            return rc;
-    } else if ((v = strdup(s)) == NULL) {
-        return ICX_ENOMEM;
-    }
-    char *w = v; /* CRLF and CR inside a cell become LF */
-    for (const char *p = v; *p; p++)
-        if (!(*p == '\r' && p[1] == '\n'))
-            *w++ = *p == '\r' ? '\n' : *p;
-    *w = '\0';
-    for (char *p = v; f->fold != ICX_MAP_KEEP && *p; p++)
-        if ((unsigned char)*p < 0x80)
-            *p = f->fold == ICX_MAP_UPPER ? (char)toupper((unsigned char)*p)
-                                          : (char)tolower((unsigned char)*p);
-    if (f->table != NULL) {
-        const icx_map_code *c = icx_mapping_lookup(
-            icx_mapping_table(t->m, f->table), v);
-        if (c != NULL) {
-            r->code[fi] = c;
-            free(v);
-            if ((v = strdup(c->to)) == NULL)
-                return ICX_ENOMEM;
-        } else if (tg->type == ICX_MT_CODE) {
-            tr_error(t, r, fi, "\"%s\" is not in table %s (profile %s, "
-                     "version %s)", v, f->table, t->m->profile,
-                     t->m->version);
-            free(v);
-            return ICX_OK;
-        }
-    }
-    rc = 0;
-    switch (tg->type) {
-    case ICX_MT_TEXT:
-        if (utf8_chars(v) > text_limit(f->tid))
-            rc = FAIL("longer than %zu characters",
-                          text_limit(f->tid));
-        else if (f->tid == ICX_T_CASE_REFERENCE && strpbrk(v, "\r\n"))
-            rc = FAIL("a case number is one line");
-        break;
-    case ICX_MT_DATE: rc = icx_norm_date(out, v, why, sizeof why); break;
-    case ICX_MT_DATETIME:
-        rc = icx_norm_datetime(out, v, t->m->zone_min, why, sizeof why);
-        break;
-    case ICX_MT_PREFECTURE: rc = icx_norm_prefecture(out, v, why, sizeof why); break;
-    case ICX_MT_COUNTRY: rc = icx_norm_country(out, v, why, sizeof why); break;
-    case ICX_MT_IP: rc = icx_norm_ip(out, v, why, sizeof why); break;
-    case ICX_MT_PORT: rc = icx_norm_port(out, sizeof out, v, why, sizeof why); break;
-    case ICX_MT_EMAIL: rc = icx_norm_email(out, sizeof out, v, why, sizeof why); break;
-    case ICX_MT_URL: rc = icx_norm_url(out, sizeof out, v, why, sizeof why); break;
-    case ICX_MT_HASH_ALG: rc = icx_norm_hash_alg(out, v, why, sizeof why); break;
-    case ICX_MT_HASH: break; /* needs the algorithm: see norm_row */
-    case ICX_MT_ROLE:
-        if (strcmp(v, "suspect") && strcmp(v, "victim") &&
-            strcmp(v, "witness") && strcmp(v, "reporter"))
-            rc = FAIL("unknown role (want suspect, "
-                          "victim, witness, reporter%s%s)", f->table ?
-                          " or a code of table " : "", f->table ? f->table
-                          : "");
-        break;
-    case ICX_MT_STATUS:
-        if (strcmp(v, "active") != 0 && !is_removal(v))
-            rc = FAIL("unknown status (want active, "
-                          "content-removed, appeal-upheld, misclassified or "
-                          "expired%s%s)", f->table ? ", or a code of table "
-                          : "", f->table ? f->table : "");
-        break;
-    case ICX_MT_CODE:
-        if (!iccs_ok(v))
-            rc = FAIL("table %s maps to \"%s\", not an "
-                          "ICCS code", f->table, v);
-        break;
-    }
-    if (rc == ICX_ENOMEM) {
-        free(v);
-        return rc;
-    }
-    if (rc < 0) {
-        const char *shown = raw && *raw ? raw : s;
-        if (strstr(why, shown) != NULL)
-            tr_error(t, r, fi, "%s", why);
-        else
-            tr_error(t, r, fi, "\"%s\": %s", shown, why);
-        free(v);
-        return ICX_OK;
-    }
-    if (tg->type != ICX_MT_TEXT && tg->type != ICX_MT_HASH &&
-        tg->type != ICX_MT_ROLE && tg->type != ICX_MT_STATUS &&
-        tg->type != ICX_MT_CODE) {
-        free(v);
-        if ((v = strdup(out)) == NULL)
-            return ICX_ENOMEM;
-    }
-    r->val[fi] = v;
-    return ICX_OK;
-}
-
-static void row_free(tr_ctx *t, tr_row *r)
-{
-    for (size_t f = 0; r->val && f < t->m->nfields; f++)
-        free(r->val[f]);
-    free(r->val);
-    free(r->cl);
-    free(r->cc);
-    free(r->code);
-    memset(r, 0, sizeof *r);
-}
-
-/* Normalizes grid row gr into r; a row used before is cleared first (the
- * streaming readers normalize every row into the same one). */
-static int norm_row(tr_ctx *t, tr_row *r, const grid *g, size_t gr,
-                    const int *colof)
-{
-    size_t nf = t->m->nfields;
-    if (r->val != NULL) {
-        for (size_t f = 0; f < nf; f++)
-            free(r->val[f]);
-        memset(r->val, 0, (nf + 1) * sizeof *r->val);
-        memset(r->cl, 0, (nf + 1) * sizeof *r->cl);
-        memset(r->cc, 0, (nf + 1) * sizeof *r->cc);
-        memset(r->code, 0, (nf + 1) * sizeof *r->code);
-        r->bad = 0;
-    } else {
-        r->val = calloc(nf + 1, sizeof *r->val);
-        r->cl = calloc(nf + 1, sizeof *r->cl);
-        r->cc = calloc(nf + 1, sizeof *r->cc);
-        r->code = calloc(nf + 1, sizeof *r->code);
-        if (!r->val || !r->cl || !r->cc || !r->code)
-            return ICX_ENOMEM;
-    }
-    r->line = g->row_line[gr];
-    if (t->m->format == ICX_MAP_CSV && t->m->header && g->width &&
-        g->row_ncols[gr] != g->width)
-        tr_error(t, r, -1, "record has %zu fields, the header %zu",
-                 g->row_ncols[gr], g->width);
-    for (size_t fi = 0; fi < nf; fi++) {
-        const char *raw = NULL;
-        if (colof[fi] >= 0 && (size_t)colof[fi] < g->ncols) {
-            size_t k = gr * g->ncols + (size_t)colof[fi];
-            raw = g->cell[k];
-            r->cl[fi] = g->line[k] ? g->line[k] : r->line;
-            r->cc[fi] = g->col[k] ? g->col[k] : (unsigned)colof[fi] + 1;
-        } else {
-            r->cl[fi] = r->line;
-        }
-        int rc = norm_cell(t, r, (int)fi, raw);
-        if (rc < 0)
-            return rc;
-    }
-    int hi = t->fidx[ICX_T_ENTRY_HASH], ai = t->fidx[ICX_T_ENTRY_ALG];
-    if (hi >= 0 && r->val[hi] != NULL) {
-        char out[1100], why[ICX_NORM_WHY];
-        char *raw = r->val[hi];
-        r->val[hi] = NULL;
-        if (ai >= 0 && r->val[ai] != NULL) {
-            if (icx_norm_hash(out, sizeof out, r->val[ai], raw, why,
-                              sizeof why) < 0)
-                tr_error(t, r, hi, "%s", why);
-            else if ((r->val[hi] = strdup(out)) == NULL) {
-                free(raw);
-                return ICX_ENOMEM;
-            }
-        }
-        free(raw);
-    }
-    return ICX_OK;
-}
-
-/* Binds each profile field to a grid column; -1 when the file lacks it. */
-static int bind_columns(tr_ctx *t, const grid *g, int *colof)
-{
-    for (size_t fi = 0; fi < t->m->nfields; fi++) {
-        const icx_map_field *f = &t->m->fields[fi];
-        char *want = NULL;
-        colof[fi] = -1;
-        if (f->column[0] == '#') {
-            long n = strtol(f->column + 1, NULL, 10);
-            if (n >= 1 && (size_t)n <= g->ncols)
-                colof[fi] = (int)n - 1;
-        } else if (g->names != NULL) {
-            if (icx_norm_nfkc(&want, f->column) == ICX_ENOMEM)
-                return ICX_ENOMEM;
-            for (size_t k = 0; want && k < g->ncols && colof[fi] < 0; k++)
-                if (g->names[k] && strcmp(g->names[k], want) == 0)
-                    colof[fi] = (int)k;
-            free(want);
-        }
-        if (colof[fi] < 0 && f->required && g->nrows > 0) {
-            icx_buf_printf(t->report, "%s:1:0:%s: column %s is missing (the "
-                           "profile requires it)\n", t->display, f->field,
-                           f->column);
-            t->nerrors++;
-        }
-    }
-    return ICX_OK;
-}
 
 /* Decoded text, its CSV records and the grid over them: what a batch of
  * a list file, or a whole case file, holds while its rows are normalized. */
 typedef struct sheet {
     char *text;
     icx_csv *csv;
-    grid g;
+    tr_grid g;
 } sheet;
 
 static void sheet_free(sheet *sh)
 {
-    grid_free(&sh->g);
+    tr_grid_free(&sh->g);
     icx_csv_free(&sh->csv);
     free(sh->text);
     sh->text = NULL;
@@ -653,12 +160,12 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
                 goto out;
             }
             records += icx_csv_rows(sh.csv);
-            rc = grid_csv(&sh.g, sh.csv, first && m->header);
+            rc = tr_grid_csv(&sh.g, sh.csv, first && m->header);
             if (first)
                 width = sh.g.width;
             sh.g.width = width;
         } else {
-            rc = grid_lines(&sh.g, sh.text);
+            rc = tr_grid_lines(&sh.g, sh.text);
             records += sh.g.nrows;
             if (rc == 0 && records > (size_t)ICX_TRANSLATE_MAX_LIST_ROWS) {
                 rc = icx_err_set(err, ICX_EFULL, "%s: more than %ld lines",
@@ -675,11 +182,11 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
                 if (sh.g.line[r * sh.g.ncols + k])
                     sh.g.line[r * sh.g.ncols + k] += (unsigned)line_base;
         }
-        if (first && bind_columns(t, &sh.g, colof) < 0)
+        if (first && tr_bind_columns(t, &sh.g, colof) < 0)
             goto oom;
         for (size_t r = 0; r < sh.g.nrows; r++) {
             t->nrows++;
-            if ((rc = norm_row(t, &row, &sh.g, r, colof)) < 0)
+            if ((rc = tr_norm_row(t, &row, &sh.g, r, colof)) < 0)
                 goto oom;
             if ((rc = tr_list_add(t, &row, err)) < 0)
                 goto out;
@@ -701,7 +208,7 @@ static int stream_list(tr_ctx *t, const char *path, int *colof,
 oom:
     rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
 out:
-    row_free(t, &row);
+    tr_row_free(t, &row);
     sheet_free(&sh);
     free(buf);
     fclose(f);
@@ -713,45 +220,9 @@ out:
 static void free_rows(tr_ctx *t)
 {
     for (size_t i = 0; t->rows != NULL && i < t->nrows; i++)
-        row_free(t, &t->rows[i]);
+        tr_row_free(t, &t->rows[i]);
     free(t->rows);
     t->rows = NULL;
-}
-
-int tr_validate(tr_ctx *t, const char *xml, size_t len, icx_err *err)
-{
-    icx_xmldoc *doc = NULL;
-    icx_xml_limits lim = {.max_bytes = ICX_TRANSLATE_MAX_PAYLOAD, .max_depth = 64};
-    int rc = ICX_OK;
-    if (t->schemas == NULL) {
-        if ((rc = icx_schemas_load(&t->own_schemas, icx_schemas_default_dir(),
-                                   err)) < 0)
-            return rc;
-        t->schemas = t->own_schemas;
-    }
-    if ((rc = icx_xml_parse(&doc, xml, len, &lim, err)) < 0 ||
-        (rc = icx_schemas_validate(t->schemas, doc, err)) < 0) {
-        icx_err_wrap(err, "the payload built is not valid (a profile or "
-                     "program error; nothing written)");
-        rc = icx_err_set(err, ICX_ERROR, "%s", err->msg);
-    }
-    icx_xml_free(&doc);
-    return rc;
-}
-
-int tr_hand_over(tr_ctx *t, const icx_buf *xml, unsigned long page,
-                 unsigned long pages, icx_err *err)
-{
-    int rc;
-    if (t->o->sink != NULL)
-        return t->o->sink(t->o->sink_ctx, page, pages, xml->data, xml->len,
-                          err);
-    if (pages != 1)
-        return icx_err_set(err, ICX_EINVAL, "%lu pages and one payload asked "
-                           "for", pages);
-    if ((rc = icx_buf_append(t->payload_out, xml->data, xml->len)) < 0)
-        icx_err_set(err, rc, "payload: %s", icx_rc_str(rc));
-    return rc;
 }
 
 /* Reads the file into rows: a list file streamed into the list's spill,
@@ -782,7 +253,7 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
                              t->display);
             goto out;
         }
-        if ((rc = grid_yaml(&sh.g, yroot, t)) < 0)
+        if ((rc = tr_grid_yaml(&sh.g, yroot, t)) < 0)
             goto oom;
     } else if (list) {
         rc = stream_list(t, input_path, colof, used, err);
@@ -799,7 +270,7 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
             goto out;
         }
         if (m->format == ICX_MAP_LINES) {
-            rc = grid_lines(&sh.g, sh.text);
+            rc = tr_grid_lines(&sh.g, sh.text);
         } else {
             rc = icx_csv_parse(&sh.csv, sh.text, textlen, NULL, err);
             if (rc < 0) {
@@ -808,7 +279,7 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
                                  "%s:%s", t->display, err->msg);
                 goto out;
             }
-            rc = grid_csv(&sh.g, sh.csv, m->header);
+            rc = tr_grid_csv(&sh.g, sh.csv, m->header);
         }
         if (rc < 0)
             goto oom;
@@ -816,11 +287,12 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
     /* The grid of the whole file (case files, YAML). */
     if (!list && (t->rows = calloc(sh.g.nrows + 1, sizeof *t->rows)) == NULL)
         goto oom;
-    if (bind_columns(t, &sh.g, colof) < 0)
+    if (tr_bind_columns(t, &sh.g, colof) < 0)
         goto oom;
     for (size_t r = 0; r < sh.g.nrows; r++) {
         t->nrows++;
-        if ((rc = norm_row(t, list ? &row : &t->rows[r], &sh.g, r, colof)) < 0)
+        if ((rc = tr_norm_row(t, list ? &row : &t->rows[r], &sh.g, r,
+                              colof)) < 0)
             goto oom;
         if (list && (rc = tr_list_add(t, &row, err)) < 0)
             goto out;
@@ -830,7 +302,7 @@ static int read_rows(tr_ctx *t, const char *input_path, const char **used,
 oom:
     rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
 out:
-    row_free(t, &row);
+    tr_row_free(t, &row);
     sheet_free(&sh);
     icx_conftab_node_free(&yroot);
     icx_conftab_diag_free(&diag);

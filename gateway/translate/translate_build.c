@@ -11,7 +11,8 @@
  *
  * Lists are written page by page by translate_list.c.
  *
- * Text is written with icx_buf_put_xml escaping; translate.c validates it.
+ * Text is written with icx_buf_put_xml escaping; translate.c has it
+ * validated (tr_validate, translate_report.c) before it is handed over.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
 /*
- * xml.c - the only caller of the libxml2 parser; schema validation.
+ * xml.c - the only caller of the libxml2 parser, and of its schema
+ * reader and validator (for schemas.c, through xml_int.h).
  *
  * Every document ICX reads from a partner, a file or a peer comes through
  * icx_xml_parse().  The order of checks is deliberate: size first (before
@@ -38,18 +39,11 @@
 #include <libxml/xmlsave.h>
 #include <libxml/xmlschemas.h>
 
+#include "xml_int.h"
 #include "xmlscan.h"
-#include "xsdv.h"
 
 struct icx_xmldoc {
     xmlDocPtr doc;
-};
-
-struct icx_schemas {
-    xmlSchemaPtr schema;
-    icx_xsdv *fast;        /* NULL: every document goes to libxml2 */
-    int fast_on;
-    char fast_note[512];   /* why there is no fast path */
 };
 
 struct parse_state {
@@ -405,17 +399,11 @@ int icx_xml_serialize(icx_xmldoc *doc, icx_buf *out, icx_err *err)
     return ICX_OK;
 }
 
-const char *icx_schemas_default_dir(void)
-{
-    const char *env = getenv("ICX_SCHEMAS_DIR");
-    if (env != NULL && env[0] != '\0')
-        return env;
-#ifdef ICX_SCHEMAS_DIR
-    return ICX_SCHEMAS_DIR;
-#else
-    return "schemas";
-#endif
-}
+/* ---- libxml2's schema validator, for schemas.c -------------------------- */
+
+struct icx_xml_xsd {
+    xmlSchemaPtr schema;
+};
 
 struct first_error {
     int set;
@@ -436,16 +424,14 @@ static void keep_first_error(void *ctx, xmlErrorPtr e)
         fe->msg[--m] = '\0';
 }
 
-int icx_schemas_load(icx_schemas **out, const char *dir, icx_err *err)
+int icx_xml_xsd_load(icx_xml_xsd **out, const char *path, icx_err *err)
 {
-    char path[4096];
     int rc = ICX_OK;
     struct first_error fe = {0};
     xmlSchemaParserCtxtPtr pctxt = NULL;
     xmlSchemaPtr schema = NULL;
 
     *out = NULL;
-    snprintf(path, sizeof path, "%s/icx.xsd", dir);
     pctxt = xmlSchemaNewParserCtxt(path);
     if (pctxt == NULL)
         return icx_err_set(err, ICX_ENOMEM, "%s: cannot create schema parser",
@@ -464,15 +450,6 @@ int icx_schemas_load(icx_schemas **out, const char *dir, icx_err *err)
     }
     (*out)->schema = schema;
     schema = NULL;
-    /* The fast path is an optimization: a schema set outside its subset
-     * is validated by libxml2 alone, and the note says why. */
-    icx_err ferr;
-    icx_err_clear(&ferr);
-    if (icx_xsdv_compile(&(*out)->fast, path, &ferr) == ICX_OK)
-        (*out)->fast_on = getenv("ICX_SCHEMA_FAST_OFF") == NULL;
-    else
-        snprintf((*out)->fast_note, sizeof (*out)->fast_note, "%s",
-                 ferr.msg);
 out:
     if (schema != NULL)
         xmlSchemaFree(schema);
@@ -480,40 +457,19 @@ out:
     return rc;
 }
 
-void icx_schemas_free(icx_schemas **sp)
+void icx_xml_xsd_free(icx_xml_xsd **xp)
 {
-    if (sp == NULL || *sp == NULL)
+    if (xp == NULL || *xp == NULL)
         return;
-    xmlSchemaFree((*sp)->schema);
-    icx_xsdv_free(&(*sp)->fast);
-    free(*sp);
-    *sp = NULL;
+    xmlSchemaFree((*xp)->schema);
+    free(*xp);
+    *xp = NULL;
 }
 
-const char *icx_schemas_fast(const icx_schemas *s)
-{
-    if (s->fast == NULL)
-        return s->fast_note[0] ? s->fast_note : "not compiled";
-    return s->fast_on ? NULL : "switched off";
-}
-
-void icx_schemas_set_fast(icx_schemas *s, int on)
-{
-    s->fast_on = on && s->fast != NULL;
-}
-
-int icx_schemas_validate(const icx_schemas *s, icx_xmldoc *doc, icx_err *err)
-{
-    if (s->fast_on && icx_xsdv_valid(s->fast, doc->doc))
-        return ICX_OK;
-    return icx_schemas_validate_slow(s, doc, err);
-}
-
-int icx_schemas_validate_slow(const icx_schemas *s, icx_xmldoc *doc,
-                              icx_err *err)
+int icx_xml_xsd_validate(const icx_xml_xsd *x, icx_xmldoc *doc, icx_err *err)
 {
     struct first_error fe = {0};
-    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(s->schema);
+    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(x->schema);
     if (v == NULL)
         return icx_err_set(err, ICX_ENOMEM, "cannot create validator");
     xmlSchemaSetValidStructuredErrors(v, keep_first_error, &fe);

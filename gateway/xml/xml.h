@@ -68,7 +68,7 @@ int icx_xml_wrap(icx_xmldoc **out, void *xmldoc, icx_err *err);
 int icx_xml_serialize(icx_xmldoc *doc, icx_buf *out, icx_err *err);
 
 /* Reads a schema file of our own (schemas/ is trusted: comments are
- * allowed) with the network and DTDs off; for xsdv.c. */
+ * allowed) with the network and DTDs off; for xsdv_schema.c. */
 int icx_xml_read_schema(icx_xmldoc **out, const char *path, icx_err *err);
 
 typedef struct icx_schemas icx_schemas;
