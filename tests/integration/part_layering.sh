@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Inside a part of gateway/, calls go one way: each part whose README.md
-# lists its .c files from the bottom up (a table row per file, "| `f.c` |")
+# lists its .c files from the bottom up (a table row per file, "| `f.c` |",
+# or "| `f.c`, `f.h` |")
 # must list every .c file of its folder, and no file may call a function
 # defined in a file listed after it.  A part without such a table is not
 # checked.  Functions are found by their definitions (a line at column 0
@@ -12,7 +13,7 @@ python3 - "$src/gateway" <<'EOF'
 import os, re, sys
 
 root = sys.argv[1]
-row = re.compile(r'^\|\s*`([A-Za-z0-9_]+\.c)`\s*\|')
+row = re.compile(r'^\|\s*`([A-Za-z0-9_]+\.c)`[^|]*\|')
 defn = re.compile(r'^(?!static\b|typedef\b|struct\b|enum\b|#)[A-Za-z_][^;=()]*?'
                   r'\b([A-Za-z_][A-Za-z0-9_]*)\s*\(')
 
