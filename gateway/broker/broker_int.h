@@ -194,6 +194,8 @@ void icx_broker_receipt_signed(icx_broker *b, struct bjob *j);
 /* broker_out.c */
 void icx_broker_scan(icx_broker *b, int64_t now);
 void icx_broker_wake_hop(icx_broker *b, const char *hop);
+
+/* broker_policy.c: pure functions of a configuration */
 int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
                             char *why, size_t whylen);
 const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient);
