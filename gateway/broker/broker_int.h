@@ -147,6 +147,7 @@ typedef struct icx_broker {
     uint64_t frames_in;
 } icx_broker;
 
+/* broker_core.c */
 int64_t icx_broker_now(void);
 
 /* broker_net.c */
@@ -165,7 +166,7 @@ void icx_broker_try_resume(icx_broker *b, const char *partner);
 /* The partner's counters (added on first use; NULL when out of memory). */
 struct peer_state *icx_broker_peer(icx_broker *b, const char *id);
 
-/* broker.c */
+/* broker_core.c */
 int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
 void icx_broker_tx_fail(icx_broker *b);    /* a call inside it failed */
 int icx_broker_tx_failed(const icx_broker *b);
