@@ -194,7 +194,6 @@ void icx_broker_receipt_signed(icx_broker *b, struct bjob *j);
 
 /* broker_out.c */
 void icx_broker_scan(icx_broker *b, int64_t now);
-void icx_broker_wake_hop(icx_broker *b, const char *hop);
 
 /* broker_policy.c: pure functions of a configuration */
 int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,

@@ -1,7 +1,7 @@
 /*
- * broker_out.c - outbound: the due scan that sends and retries, and
- * waking a partner's queue when it connects.  Next hops and the egress
- * policy are in broker_policy.c.
+ * broker_out.c - outbound: the due scan that sends and retries.  Next
+ * hops and the egress policy are in broker_policy.c; waking a partner's
+ * queue when it connects, in broker_net.c.
  *
  * Delivery guarantee: at least once, deduplicated by MessageId at the
  * receiver.  A row is sent, then its new state is recorded; a crash in
@@ -138,15 +138,4 @@ void icx_broker_scan(icx_broker *b, int64_t now)
         b->next_scan = 0; /* more are due: come back at once */
     icx_buf_free(&env);
     free(rows);
-}
-
-void icx_broker_wake_hop(icx_broker *b, const char *hop)
-{
-    icx_err err;
-    if (icx_broker_tx(b) < 0)
-        return;
-    if (icx_store_out_wake(b->store, hop, icx_broker_now(), &err) < 0)
-        icx_log_limited(ICX_LOG_WARN, "store.write", "store",
-                        "op=wake hop=%s error=\"%s\"", hop, err.msg);
-    b->next_scan = 0;
 }
