@@ -16,7 +16,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "log.h"
@@ -113,4 +115,29 @@ int icx_broker_submit_job(icx_broker *b, struct bjob *j)
         return ICX_EAGAIN;
     }
     return ICX_OK;
+}
+
+/* Answers a control client after the commit (fd < 0: a message produced
+ * inside the daemon, whose failure is only logged).  Frees text. */
+void icx_broker_reply(icx_broker *b, int fd, int code, icx_buf *text)
+{
+    if (fd >= 0)
+        icx_broker_post_reply(b, fd, code, text->data ? text->data : "",
+                              text->len);
+    else if (code != 0)
+        icx_log_warn("enqueue.failed", "detail=\"%.200s\"",
+                     text->data ? text->data : "");
+    icx_buf_free(text);
+}
+
+/* Answers a control client at once and closes it (an error: nothing was
+ * done).  fd < 0: a message produced inside the daemon; only logged. */
+void icx_broker_reply_now(int fd, int code, const char *msg)
+{
+    if (fd < 0) {
+        icx_log_warn("enqueue.failed", "detail=\"%s\"", msg);
+        return;
+    }
+    icx_ctl_write_response(fd, code, msg, strlen(msg));
+    close(fd);
 }
