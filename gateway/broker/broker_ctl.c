@@ -10,6 +10,8 @@
  * status, outbox, inbox and partners read the store and the transports.
  *
  * Loop thread only.  A malformed request gets exit code 2 and a message.
+ * Calls broker_core.c, broker_policy.c, broker_net.c (who is reachable)
+ * and broker_queue.c (what a submission becomes).
  */
 #include <stdio.h>
 #include <stdlib.h>

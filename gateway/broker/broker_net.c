@@ -8,7 +8,8 @@
  *
  * Loop thread only: adapters call back from on_ready and send, which the
  * loop calls while the store is its own (broker.c).  Failures to open an
- * adapter return with err set; later ones are logged and audited.
+ * adapter return with err set; later ones are logged and audited.  Calls
+ * only broker_core.c; the adapters reach it through the env's callbacks.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
  * max_age_seconds passes (failed, with an alert).  A negative receipt is
  * never retried.
  *
- * Loop thread only.
+ * Loop thread only.  Calls broker_core.c and broker_net.c (sending).
  */
 #include <stdio.h>
 #include <stdlib.h>
