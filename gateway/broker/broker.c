@@ -13,7 +13,9 @@
  * not the loop's, so the loop only takes results (held, handled after)
  * and keeps the workers fed.  The due scan runs only between
  * transactions, so it sends committed rows only.  Transports, what they
- * report and the inbound limits are in broker_net.c.
+ * report and the inbound limits are in broker_net.c; the services every
+ * handler shares (clock, transaction, audit, jobs) in broker_core.c.  This
+ * file is the top of the broker: it calls the others, none calls it.
  *
  * Reload (SIGHUP): a new configuration generation is loaded; if it fails
  * the old one stays and the reason is logged and audited.  On success the
@@ -32,7 +34,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,27 +51,6 @@
 #define MAX_POLL 256
 #define PATH_MAX_LOCK 4096
 #define BUSY_PUMP_MS 1  /* results taken this often during a commit */
-
-int64_t icx_broker_now(void) { return (int64_t)time(NULL); }
-
-struct icx_gen *icx_gen_ref(struct icx_gen *g)
-{
-    atomic_fetch_add(&g->refs, 1);
-    return g;
-}
-
-void icx_gen_unref(struct icx_gen **gp)
-{
-    struct icx_gen *g = *gp;
-    if (g == NULL)
-        return;
-    *gp = NULL;
-    if (atomic_fetch_sub(&g->refs, 1) == 1) {
-        icx_trust_free(&g->trust);
-        icx_config_free(&g->cfg);
-        free(g);
-    }
-}
 
 static int gen_load(struct icx_gen **out, const char *path, icx_err *err)
 {
@@ -113,54 +93,6 @@ static int gen_load(struct icx_gen **out, const char *path, icx_err *err)
     atomic_init(&g->refs, 1);
     *out = g;
     return ICX_OK;
-}
-
-void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
-                      const char *partner, const char *fmt, ...)
-{
-    char detail[512] = "";
-    if (fmt != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(detail, sizeof detail, fmt, ap);
-        va_end(ap);
-    }
-    icx_audit_event ev = {event, msgid, partner, detail};
-    icx_err err;
-    if (icx_broker_tx(b) < 0)
-        return;
-    if (icx_store_audit(b->store, &ev, &err) < 0) {
-        icx_log_limited(ICX_LOG_ERROR, "store.audit", "audit.failed",
-                        "event=%s error=\"%s\"", event, err.msg);
-        icx_turn_fail(b->turn);
-    }
-}
-
-int icx_broker_tx(icx_broker *b)
-{
-    return b->turn != NULL ? icx_turn_tx(b->turn) : ICX_ESTORE;
-}
-
-void icx_broker_tx_fail(icx_broker *b)
-{
-    icx_turn_fail(b->turn);
-}
-
-int icx_broker_tx_failed(const icx_broker *b)
-{
-    return icx_turn_failed(b->turn);
-}
-
-void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
-                          const char *data, size_t len)
-{
-    icx_turn_send(b->turn, partner, kind, data, len);
-}
-
-void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
-                           size_t len)
-{
-    icx_turn_reply(b->turn, fd, code, text, len);
 }
 
 /* Signs a checkpoint of the committed audit tree when checkpoint_every
@@ -225,31 +157,6 @@ static void turn_done(icx_broker *b, int wait)
 {
     if (icx_turn_done(b->turn, wait) == ICX_TURN_COMMITTED)
         maybe_checkpoint(b, 0);
-}
-
-void icx_bjob_free(struct bjob *j)
-{
-    if (j == NULL)
-        return;
-    icx_gen_unref(&j->gen);
-    free(j->data);
-    free(j->out);
-    free(j);
-}
-
-int icx_broker_submit_job(icx_broker *b, struct bjob *j)
-{
-    icx_err err;
-    j->base.run = icx_bjob_run;
-    j->base.urgent = j->type != BJOB_SIGN;
-    j->b = b;
-    if (j->gen == NULL)
-        j->gen = icx_gen_ref(b->gen);
-    if (icx_pool_submit(b->pool, &j->base, &err) < 0) {
-        icx_log_warn("pool.full", "error=\"%s\"", err.msg);
-        return ICX_EAGAIN;
-    }
-    return ICX_OK;
 }
 
 static int turn_send(void *ctx, const char *partner, int kind,

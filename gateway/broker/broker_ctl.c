@@ -6,9 +6,12 @@
  * MessageId.  Egress policy is checked first (a refused message is audited
  * and never built into anything that could leave); allowed ones are built
  * and signed on the pool, inserted as queued in one transaction, and the
- * client is answered only after that transaction commits.
+ * client is answered only after that transaction commits (broker_queue.c).
+ * status, outbox, inbox and partners read the store and the transports.
  *
  * Loop thread only.  A malformed request gets exit code 2 and a message.
+ * Calls broker_core.c, broker_policy.c, broker_net.c (who is reachable)
+ * and broker_queue.c (what a submission becomes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,97 +36,6 @@ static int flag(const icx_ctl_request *r, const char *name)
         if (strcmp(r->argv[i], name) == 0)
             return 1;
     return 0;
-}
-
-static void reply(icx_broker *b, int fd, int code, icx_buf *text)
-{
-    if (fd >= 0)
-        icx_broker_post_reply(b, fd, code, text->data ? text->data : "",
-                              text->len);
-    else if (code != 0)
-        icx_log_warn("enqueue.failed", "detail=\"%.200s\"",
-                     text->data ? text->data : "");
-    icx_buf_free(text);
-}
-
-/* fd < 0: a message produced inside the daemon; only logged. */
-static void reply_now(int fd, int code, const char *msg)
-{
-    if (fd < 0) {
-        icx_log_warn("enqueue.failed", "detail=\"%s\"", msg);
-        return;
-    }
-    icx_ctl_write_response(fd, code, msg, strlen(msg));
-    close(fd);
-}
-
-static void pending_free(struct ctl_pending *p)
-{
-    for (int i = 0; p->signed_env != NULL && i < p->n; i++)
-        free(p->signed_env[i]);
-    for (int i = 0; p->payloads != NULL && i < p->n; i++)
-        free(p->payloads[i]);
-    free(p->payloads);
-    free(p->payload_lens);
-    free(p->signed_env);
-    free(p->signed_len);
-    free(p->signed_sha);
-    free(p->headers);
-    free(p->hops);
-    icx_ctl_request_free(&p->req);
-    icx_buf_free(&p->text);
-    free(p);
-}
-
-static void pending_unlink(icx_broker *b, struct ctl_pending *p)
-{
-    for (struct ctl_pending **pp = &b->pending; *pp; pp = &(*pp)->next)
-        if (*pp == p) {
-            *pp = p->next;
-            return;
-        }
-}
-
-void icx_broker_ctl_abort_all(icx_broker *b)
-{
-    while (b->pending != NULL) {
-        struct ctl_pending *p = b->pending;
-        b->pending = p->next;
-        reply_now(p->fd, 3, "icx: error: the daemon stopped before the "
-                            "messages were queued; nothing was queued\n");
-        pending_free(p);
-    }
-}
-
-/* Hands every message of p to the signing workers.  Message i carries
- * payload i / per_payload: a control request's file goes to each of its
- * recipients; a module's messages each have their own payload. */
-static void sign_all(icx_broker *b, struct ctl_pending *p, int per_payload)
-{
-    for (int i = 0; i < p->n; i++) {
-        struct bjob *j = calloc(1, sizeof *j);
-        if (j == NULL) {
-            p->failed++;
-            continue;
-        }
-        j->type = BJOB_SIGN;
-        j->ctl = p;
-        j->index = i;
-        j->h = p->headers[i];
-        if (p->payloads != NULL) {
-            j->payload = p->payloads[i / per_payload];
-            j->payload_len = p->payload_lens[i / per_payload];
-        } else {
-            j->payload = p->req.blobs[i / per_payload];
-            j->payload_len = p->req.bloblens[i / per_payload];
-        }
-        if (icx_broker_submit_job(b, j) < 0) {
-            icx_bjob_free(j);
-            p->failed++;
-            continue;
-        }
-        p->remaining++;
-    }
 }
 
 static int split_recipients(const char *list, char out[][32], int max)
@@ -156,22 +68,24 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
     const char *expires_in = opt(req, "--expires-in");
     int json = flag(req, "--json");
     if (b->stopping) {
-        reply_now(fd, 3, "icx: error: the daemon is stopping; nothing was queued\n");
+        icx_broker_reply_now(fd, 3, "icx: error: the daemon is stopping; "
+                                    "nothing was queued\n");
         icx_ctl_request_free(req);
         return;
     }
     int nto = to_list ? split_recipients(to_list, to, 64) : -1;
     if (nto <= 0 || category == NULL || legal == NULL || retain == NULL ||
         req->nblobs == 0) {
-        reply_now(fd, 2, "icx: error: submit needs --to A[,B], --category, "
-                         "--legal-basis, --retain-until and at least one FILE\n");
+        icx_broker_reply_now(fd, 2, "icx: error: submit needs --to A[,B], "
+                                    "--category, --legal-basis, --retain-until "
+                                    "and at least one FILE\n");
         icx_ctl_request_free(req);
         return;
     }
     struct ctl_pending *p = calloc(1, sizeof *p);
     int total = nto * req->nblobs;
     if (p == NULL) {
-        reply_now(fd, 3, "icx: error: out of memory\n");
+        icx_broker_reply_now(fd, 3, "icx: error: out of memory\n");
         icx_ctl_request_free(req);
         return;
     }
@@ -179,6 +93,7 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
     p->json = json;
     p->req = *req;
     memset(req, 0, sizeof *req);
+    p->origin = opt(&p->req, "--user") ? opt(&p->req, "--user") : "-";
     icx_buf_init(&p->text, 4 << 20);
     p->headers = calloc((size_t)total, sizeof *p->headers);
     p->hops = calloc((size_t)total, sizeof *p->hops);
@@ -187,8 +102,8 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
     p->signed_sha = calloc((size_t)total, sizeof *p->signed_sha);
     if (!p->headers || !p->hops || !p->signed_env || !p->signed_len ||
         !p->signed_sha) {
-        reply_now(fd, 3, "icx: error: out of memory\n");
-        pending_free(p);
+        icx_broker_reply_now(fd, 3, "icx: error: out of memory\n");
+        icx_broker_pending_free(p);
         icx_buf_free(&text);
         return;
     }
@@ -235,179 +150,19 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
         /* All or nothing: one forbidden recipient stops the submission. */
         icx_buf_printf(&text, "icx: nothing was queued (%d of %d refused by "
                        "egress policy)\n", refused, total);
-        reply(b, fd, 1, &text);
+        icx_broker_reply(b, fd, 1, &text);
         p->fd = -1;
-        pending_free(p);
+        icx_broker_pending_free(p);
         return;
     }
     icx_buf_free(&text);
-    sign_all(b, p, nto);
-    p->next = b->pending;
-    b->pending = p;
-    if (p->remaining == 0) {
-        pending_unlink(b, p);
-        reply_now(fd, 3, "icx: error: could not hand the messages to the "
-                         "signing workers; nothing was queued\n");
+    if (icx_broker_pending_sign(b, p, nto) < 0) {
+        icx_broker_reply_now(fd, 3, "icx: error: could not hand the messages "
+                                    "to the signing workers; nothing was "
+                                    "queued\n");
         p->fd = -1;
-        pending_free(p);
+        icx_broker_pending_free(p);
     }
-}
-
-/* All signatures of a submission are back: queue them in this turn's
- * transaction; the reply goes out after the commit. */
-static void submit_finish(icx_broker *b, struct ctl_pending *p)
-{
-    icx_buf text;
-    icx_err err;
-    icx_buf_init(&text, 4 << 20);
-    pending_unlink(b, p);
-    if (p->failed > 0) {
-        icx_buf_printf(&text, "icx: error: %d of %d messages could not be "
-                       "built or signed; nothing was queued\n", p->failed, p->n);
-        for (int i = 0; i < p->n; i++)
-            if (p->signed_env[i] == NULL)
-                icx_buf_printf(&text, "  %s to %s\n", p->headers[i].message_id,
-                               p->headers[i].recipient);
-        reply(b, p->fd, 1, &text);
-        p->fd = -1;
-        pending_free(p);
-        return;
-    }
-    if (icx_broker_tx(b) < 0) {
-        reply_now(p->fd, 3, "icx: error: store unavailable; nothing was queued\n");
-        p->fd = -1;
-        pending_free(p);
-        return;
-    }
-    if (p->json)
-        icx_buf_puts(&text, "[");
-    int64_t now = icx_broker_now();
-    for (int i = 0; i < p->n && !icx_broker_tx_failed(b); i++) {
-        icx_header *h = &p->headers[i];
-        icx_out_row row;
-        memset(&row, 0, sizeof row);
-        snprintf(row.message_id, sizeof row.message_id, "%s", h->message_id);
-        snprintf(row.next_hop, sizeof row.next_hop, "%s", p->hops[i]);
-        snprintf(row.recipient, sizeof row.recipient, "%s", h->recipient);
-        snprintf(row.sender, sizeof row.sender, "%s", h->sender);
-        snprintf(row.category, sizeof row.category, "%s", h->category);
-        memcpy(row.sha256, p->signed_sha[i], sizeof row.sha256);
-        row.state = ICX_OUT_QUEUED;
-        row.created_at = row.next_attempt_at = row.updated_at = now;
-        char detail[300];
-        snprintf(detail, sizeof detail, "recipient=%s hop=%s category=%s "
-                 "tlp=%s code=%s sha256=%s user=%s", h->recipient, p->hops[i],
-                 h->category, h->tlp, h->hcode, row.sha256,
-                 p->origin ? p->origin
-                 : opt(&p->req, "--user") ? opt(&p->req, "--user") : "-");
-        if (icx_store_out_insert(b->store, &row, p->signed_env[i],
-                                 p->signed_len[i], "outbound.queued", detail,
-                                 &err) < 0) {
-            icx_broker_tx_fail(b);
-            icx_log_limited(ICX_LOG_ERROR, "store.write", "store",
-                            "op=enqueue error=\"%s\"", err.msg);
-            break;
-        }
-        if (p->json)
-            icx_buf_printf(&text, "%s{\"message_id\":\"%s\",\"recipient\":\"%s\","
-                           "\"hop\":\"%s\",\"sha256\":\"%s\",\"state\":\"queued\"}",
-                           i ? "," : "", h->message_id, h->recipient, p->hops[i],
-                           row.sha256);
-        else
-            icx_buf_printf(&text, "queued %s to %s via %s (sha256 %s)\n",
-                           h->message_id, h->recipient, p->hops[i], row.sha256);
-    }
-    if (p->json)
-        icx_buf_puts(&text, "]\n");
-    b->next_scan = 0;
-    reply(b, p->fd, 0, &text);
-    p->fd = -1;
-    pending_free(p);
-}
-
-void icx_broker_signed(icx_broker *b, struct bjob *j)
-{
-    struct ctl_pending *p = j->ctl;
-    if (j->rc == ICX_OK) {
-        p->signed_env[j->index] = j->out;
-        p->signed_len[j->index] = j->out_len;
-        memcpy(p->signed_sha[j->index], j->sha256, sizeof p->signed_sha[0]);
-        j->out = NULL;
-    } else {
-        p->failed++;
-        icx_log_warn("submit.failed", "message_id=%s error=\"%s\"",
-                     j->h.message_id, j->err.msg);
-    }
-    icx_bjob_free(j);
-    if (--p->remaining == 0)
-        submit_finish(b, p);
-}
-
-void icx_outmsg_free(icx_outmsg *msgs, size_t n)
-{
-    for (size_t i = 0; msgs != NULL && i < n; i++)
-        free(msgs[i].payload);
-    free(msgs);
-}
-
-void icx_broker_enqueue(icx_broker *b, icx_outmsg *msgs, size_t n,
-                        const char *origin)
-{
-    const icx_config *cfg = b->gen->cfg;
-    struct ctl_pending *p = calloc(1, sizeof *p);
-    time_t now = time(NULL);
-    if (p == NULL || n == 0) {
-        free(p);
-        icx_outmsg_free(msgs, n);
-        return;
-    }
-    p->fd = -1;
-    p->origin = origin;
-    icx_buf_init(&p->text, 1 << 20);
-    p->headers = calloc(n, sizeof *p->headers);
-    p->hops = calloc(n, sizeof *p->hops);
-    p->signed_env = calloc(n, sizeof *p->signed_env);
-    p->signed_len = calloc(n, sizeof *p->signed_len);
-    p->signed_sha = calloc(n, sizeof *p->signed_sha);
-    p->payloads = calloc(n, sizeof *p->payloads);
-    p->payload_lens = calloc(n, sizeof *p->payload_lens);
-    if (!p->headers || !p->hops || !p->signed_env || !p->signed_len ||
-        !p->signed_sha || !p->payloads || !p->payload_lens) {
-        pending_free(p);
-        icx_outmsg_free(msgs, n);
-        return;
-    }
-    p->n = (int)n;
-    for (size_t i = 0; i < n; i++) {
-        icx_err err;
-        p->headers[i] = msgs[i].h;
-        snprintf(p->headers[i].sender, sizeof p->headers[i].sender, "%s",
-                 cfg->id);
-        icx_header_stamp(&p->headers[i], now, &err);
-        p->payloads[i] = msgs[i].payload;
-        p->payload_lens[i] = msgs[i].len;
-        msgs[i].payload = NULL;
-        snprintf(p->hops[i], sizeof p->hops[i], "%s",
-                 icx_broker_next_hop(cfg, p->headers[i].recipient));
-    }
-    icx_outmsg_free(msgs, n);
-    for (int i = 0; i < p->n; i++) {
-        char why[400];
-        if (icx_broker_egress_check(cfg, &p->headers[i], why, sizeof why) < 0) {
-            icx_broker_audit(b, "outbound.refused", p->headers[i].message_id,
-                             p->headers[i].recipient, "stage=%s reason=\"%s\"",
-                             origin, why);
-            pending_free(p);
-            return;
-        }
-    }
-    sign_all(b, p, 1);
-    if (p->remaining == 0) {
-        pending_free(p);
-        return;
-    }
-    p->next = b->pending;
-    b->pending = p;
 }
 
 /* ---- read-only commands ---------------------------------------------- */
@@ -494,10 +249,11 @@ static void list_box(icx_broker *b, int fd, const icx_ctl_request *req, int out)
     size_t limit = lim ? (size_t)strtoul(lim, NULL, 10) : 100;
     if (state == -2) {
         icx_buf_free(&text);
-        reply_now(fd, 2, out ? "icx: error: --state: queued, sent, delivered, "
-                               "failed or refused\n"
-                             : "icx: error: --state: received, accepted or "
-                               "rejected\n");
+        icx_broker_reply_now(fd, 2,
+                             out ? "icx: error: --state: queued, sent, "
+                                   "delivered, failed or refused\n"
+                                 : "icx: error: --state: received, accepted "
+                                   "or rejected\n");
         return;
     }
     if (c.json)
@@ -516,10 +272,10 @@ static void list_box(icx_broker *b, int fd, const icx_ctl_request *req, int out)
         icx_buf_puts(&text, "]\n");
     if (rc < 0) {
         icx_buf_free(&text);
-        reply_now(fd, 3, "icx: error: cannot read the store\n");
+        icx_broker_reply_now(fd, 3, "icx: error: cannot read the store\n");
         return;
     }
-    reply(b, fd, 0, &text);
+    icx_broker_reply(b, fd, 0, &text);
 }
 
 struct tl_ctx {
@@ -605,7 +361,7 @@ static void status(icx_broker *b, int fd, const icx_ctl_request *req)
         char msg[160];
         snprintf(msg, sizeof msg, "icx: error: no message %s in this gateway's "
                  "store\n", id);
-        reply_now(fd, 1, msg);
+        icx_broker_reply_now(fd, 1, msg);
         return;
     }
     if (json)
@@ -614,7 +370,7 @@ static void status(icx_broker *b, int fd, const icx_ctl_request *req)
     icx_store_receipts(b->store, id, rc_line, &c, &err);
     if (json)
         icx_buf_puts(&text, "]}\n");
-    reply(b, fd, 0, &text);
+    icx_broker_reply(b, fd, 0, &text);
 }
 
 struct depth_ctx {
@@ -666,7 +422,7 @@ static void partners(icx_broker *b, int fd, const icx_ctl_request *req)
     }
     if (json)
         icx_buf_puts(&text, "]\n");
-    reply(b, fd, 0, &text);
+    icx_broker_reply(b, fd, 0, &text);
 }
 
 void icx_broker_control(icx_broker *b, int fd)
@@ -677,7 +433,7 @@ void icx_broker_control(icx_broker *b, int fd)
     if (icx_ctl_read_request(&req, fd, (size_t)cfg->max_message_bytes, &err) < 0) {
         char msg[600];
         snprintf(msg, sizeof msg, "icx: error: %s\n", err.msg);
-        reply_now(fd, err.rc == ICX_EFULL ? 1 : 2, msg);
+        icx_broker_reply_now(fd, err.rc == ICX_EFULL ? 1 : 2, msg);
         return;
     }
     const char *cmd = req.argv[0];
@@ -702,7 +458,7 @@ void icx_broker_control(icx_broker *b, int fd)
         char msg[128];
         snprintf(msg, sizeof msg, "icx: error: unknown control command \"%.40s\"\n",
                  cmd);
-        reply_now(fd, 2, msg);
+        icx_broker_reply_now(fd, 2, msg);
     }
     icx_ctl_request_free(&req);
 }

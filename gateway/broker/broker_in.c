@@ -14,6 +14,7 @@
  * committed or acknowledged); the partner's retry finds the old state.
  * The log line that says an envelope was accepted or rejected is written
  * after the commit that stored it, never for a batch rolled back.
+ * Calls broker_core.c, and broker_queue.c for what hooks answer.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,11 @@
 /*
  * broker_int.h - state shared by the broker's files (broker.c: loop and
- * lifecycle; broker_jobs.c: work done on the pool; broker_in.c: inbound
- * envelopes and receipts; broker_out.c: submit, retries and sending;
- * broker_ctl.c: control requests; broker_net.c: adapters, what they report
- * and the inbound limits).  Not a public interface.
+ * lifecycle; broker_core.c: the services they share; broker_policy.c:
+ * next hops and egress policy; broker_jobs.c: work done on the pool;
+ * broker_in.c: inbound envelopes and receipts; broker_out.c: retries and
+ * sending; broker_queue.c: signing and queueing new messages;
+ * broker_ctl.c: control requests; broker_net.c: adapters, what they
+ * report and the inbound limits).  Not a public interface.
  *
  * Everything here is owned by the loop thread except struct icx_gen, which
  * workers read through the reference their job holds.
@@ -98,7 +100,8 @@ struct ctl_pending {
     char (*signed_sha)[65]; /* SHA-256 of each, computed by its worker */
     char **payloads;        /* internal producers: owned payloads */
     size_t *payload_lens;
-    const char *origin;     /* "operator" or the producing module */
+    const char *origin;     /* the operator's --user ("-" when none)
+                             * or the producing module */
     int n;
     icx_buf text;
     int json;
@@ -147,7 +150,38 @@ typedef struct icx_broker {
     uint64_t frames_in;
 } icx_broker;
 
+/* The files below call only the files listed before them (README.md).
+ * Shared state is the struct above; each file's functions, bottom up: */
+
+/* broker_policy.c: pure functions of a configuration */
+int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
+                            char *why, size_t whylen);
+const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient);
+
+/* broker_jobs.c: run on the pool */
+void icx_bjob_run(icx_job *job, void *ctx);
+
+/* broker_core.c */
 int64_t icx_broker_now(void);
+struct icx_gen *icx_gen_ref(struct icx_gen *g);
+void icx_gen_unref(struct icx_gen **gp);
+int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
+void icx_broker_tx_fail(icx_broker *b);    /* a call inside it failed */
+int icx_broker_tx_failed(const icx_broker *b);
+void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
+                      const char *partner, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
+                          const char *data, size_t len);
+void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
+                           size_t len);
+/* A control client's answer after the commit; frees text.  fd < 0 (a
+ * message produced inside the daemon): a failure is logged instead. */
+void icx_broker_reply(icx_broker *b, int fd, int code, icx_buf *text);
+/* A control client's answer at once, then closed (fd < 0: logged). */
+void icx_broker_reply_now(int fd, int code, const char *msg);
+int icx_broker_submit_job(icx_broker *b, struct bjob *j);
+void icx_bjob_free(struct bjob *j);
 
 /* broker_net.c */
 int icx_broker_adapters_open(icx_broker *b, icx_err *err);
@@ -165,47 +199,31 @@ void icx_broker_try_resume(icx_broker *b, const char *partner);
 /* The partner's counters (added on first use; NULL when out of memory). */
 struct peer_state *icx_broker_peer(icx_broker *b, const char *id);
 
-/* broker.c */
-int icx_broker_tx(icx_broker *b);          /* opens the loop transaction */
-void icx_broker_tx_fail(icx_broker *b);    /* a call inside it failed */
-int icx_broker_tx_failed(const icx_broker *b);
-void icx_broker_post_send(icx_broker *b, const char *partner, int kind,
-                          const char *data, size_t len);
-void icx_broker_post_reply(icx_broker *b, int fd, int code, const char *text,
-                           size_t len);
-void icx_broker_audit(icx_broker *b, const char *event, const char *msgid,
-                      const char *partner, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-struct icx_gen *icx_gen_ref(struct icx_gen *g);
-void icx_gen_unref(struct icx_gen **gp);
-int icx_broker_submit_job(icx_broker *b, struct bjob *j);
-void icx_bjob_free(struct bjob *j);
-
-/* broker_jobs.c: run on the pool */
-void icx_bjob_run(icx_job *job, void *ctx);
-
-/* The hook environment of the current turn (broker_in.c). */
-icx_hook_env icx_broker_hook_env(icx_broker *b);
-
-/* broker_in.c */
-void icx_broker_inbound(icx_broker *b, struct bjob *j);
-void icx_broker_receipt_signed(icx_broker *b, struct bjob *j);
-
 /* broker_out.c */
 void icx_broker_scan(icx_broker *b, int64_t now);
-void icx_broker_wake_hop(icx_broker *b, const char *hop);
-int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
-                            char *why, size_t whylen);
-const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient);
 
+/* broker_queue.c */
+/* Hands every message of p to the signers and keeps p pending until the
+ * last is back (ICX_EAGAIN: none could be handed; p is still the
+ * caller's).  Message i carries payload i / per_payload. */
+int icx_broker_pending_sign(icx_broker *b, struct ctl_pending *p,
+                            int per_payload);
+void icx_broker_pending_free(struct ctl_pending *p);
+/* A signature is back; the last one of a request queues it. */
+void icx_broker_signed(icx_broker *b, struct bjob *j);
 /* Queues messages produced inside the daemon (hooks): egress policy,
  * signing on the pool, queued after commit.  Takes the payloads. */
 void icx_broker_enqueue(icx_broker *b, icx_outmsg *msgs, size_t n,
                         const char *origin);
+void icx_broker_ctl_abort_all(icx_broker *b);
 
 /* broker_ctl.c */
 void icx_broker_control(icx_broker *b, int fd);
-void icx_broker_signed(icx_broker *b, struct bjob *j);
-void icx_broker_ctl_abort_all(icx_broker *b);
+
+/* broker_in.c */
+void icx_broker_inbound(icx_broker *b, struct bjob *j);
+void icx_broker_receipt_signed(icx_broker *b, struct bjob *j);
+/* The hook environment of the current turn. */
+icx_hook_env icx_broker_hook_env(icx_broker *b);
 
 #endif

@@ -3,11 +3,13 @@
  * reopen after a reload, close), sending through a partner's adapter, and
  * what adapters report - frames, checked against the partner's inbound
  * limits before they cost a verification, and peer events (up, down,
- * refused, dropped), counted and audited at most once a second.
+ * refused, dropped), counted and audited at most once a second; a partner
+ * that connects has its queue made due at once.
  *
  * Loop thread only: adapters call back from on_ready and send, which the
  * loop calls while the store is its own (broker.c).  Failures to open an
- * adapter return with err set; later ones are logged and audited.
+ * adapter return with err set; later ones are logged and audited.  Calls
+ * only broker_core.c; the adapters reach it through the env's callbacks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +83,19 @@ static int within_limits(icx_broker *b, struct peer_state *ps,
         ps->limit_noted = t;
     }
     return ok;
+}
+
+/* A partner that connects: what waits for it is due now, not at its next
+ * retry; the loop's next turn scans it. */
+static void wake_hop(icx_broker *b, const char *hop)
+{
+    icx_err err;
+    if (icx_broker_tx(b) < 0)
+        return;
+    if (icx_store_out_wake(b->store, hop, icx_broker_now(), &err) < 0)
+        icx_log_limited(ICX_LOG_WARN, "store.write", "store",
+                        "op=wake hop=%s error=\"%s\"", hop, err.msg);
+    b->next_scan = 0;
 }
 
 /* Adapter callbacks: run inside on_ready, on the loop thread. */
@@ -159,7 +174,7 @@ static void on_peer(void *core, const char *peer, int event)
     ps->connected = up;
     if (up) {
         ps->last_contact = icx_broker_now();
-        icx_broker_wake_hop(b, peer);
+        wake_hop(b, peer);
     }
 }
 

@@ -1,6 +1,7 @@
 /*
- * broker_out.c - outbound: egress policy, next hops, the due scan that
- * sends and retries, and waking a partner's queue when it connects.
+ * broker_out.c - outbound: the due scan that sends and retries.  Next
+ * hops and the egress policy are in broker_policy.c; waking a partner's
+ * queue when it connects, in broker_net.c.
  *
  * Delivery guarantee: at least once, deduplicated by MessageId at the
  * receiver.  A row is sent, then its new state is recorded; a crash in
@@ -10,7 +11,7 @@
  * max_age_seconds passes (failed, with an alert).  A negative receipt is
  * never retried.
  *
- * Loop thread only.
+ * Loop thread only.  Calls broker_core.c and broker_net.c (sending).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,45 +21,6 @@
 #include "log.h"
 
 #define SCAN_BATCH 256
-
-const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient)
-{
-    const icx_partner *p = icx_config_partner(cfg, recipient);
-    if (p != NULL && p->route == ICX_ROUTE_HUB && cfg->hub != NULL)
-        return cfg->hub;
-    return recipient;
-}
-
-int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
-                            char *why, size_t whylen)
-{
-    const icx_partner *p = icx_config_partner(cfg, h->recipient);
-    if (p == NULL) {
-        snprintf(why, whylen, "%s is not a configured partner", h->recipient);
-        return ICX_EPOLICY;
-    }
-    if (!icx_strlist_has(&p->categories_out, h->category)) {
-        snprintf(why, whylen, "category %s may not be sent to %s (partner "
-                 "file %s: categories_out)", h->category, p->id,
-                 p->source_file ? p->source_file : "?");
-        return ICX_EPOLICY;
-    }
-    int tlp = icx_tlp_from_name(h->tlp), hc = icx_hcode_from_name(h->hcode);
-    if (tlp < 0 || tlp > p->max_tlp) {
-        snprintf(why, whylen, "handling TLP:%s is above TLP:%s, the highest "
-                 "%s may receive (partner file %s: max_tlp)", h->tlp,
-                 icx_tlp_name(p->max_tlp), p->id,
-                 p->source_file ? p->source_file : "?");
-        return ICX_EPOLICY;
-    }
-    if (hc < 0 || hc > p->max_hcode) {
-        snprintf(why, whylen, "handling code %s is above H%d, the highest %s "
-                 "may receive (partner file %s: max_handling)", h->hcode,
-                 p->max_hcode, p->id, p->source_file ? p->source_file : "?");
-        return ICX_EPOLICY;
-    }
-    return ICX_OK;
-}
 
 static int64_t backoff(const icx_partner *p, int attempts)
 {
@@ -176,15 +138,4 @@ void icx_broker_scan(icx_broker *b, int64_t now)
         b->next_scan = 0; /* more are due: come back at once */
     icx_buf_free(&env);
     free(rows);
-}
-
-void icx_broker_wake_hop(icx_broker *b, const char *hop)
-{
-    icx_err err;
-    if (icx_broker_tx(b) < 0)
-        return;
-    if (icx_store_out_wake(b->store, hop, icx_broker_now(), &err) < 0)
-        icx_log_limited(ICX_LOG_WARN, "store.write", "store",
-                        "op=wake hop=%s error=\"%s\"", hop, err.msg);
-    b->next_scan = 0;
 }
