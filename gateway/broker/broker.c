@@ -95,6 +95,22 @@ static int gen_load(struct icx_gen **out, const char *path, icx_err *err)
     return ICX_OK;
 }
 
+/* Signs c (its size and root set by the caller) as this gateway's, at the
+ * time now, with the gateway key. */
+static int sign_checkpoint(icx_broker *b, icx_checkpoint *c, icx_err *err)
+{
+    snprintf(c->gateway, sizeof c->gateway, "%s", b->gen->cfg->id);
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(c->time, sizeof c->time, "%.19s.%03dZ", base,
+             (int)(ts.tv_nsec / 1000000L) % 1000);
+    return icx_checkpoint_sign_with(c, b->cpkey, err);
+}
+
 /* Signs a checkpoint of the committed audit tree when checkpoint_every
  * records or checkpoint_seconds have passed since the last one (force: at
  * shutdown, whenever there is anything new). */
@@ -118,16 +134,7 @@ static void maybe_checkpoint(icx_broker *b, int force)
         now - b->cp_time < cfg->checkpoint_seconds)
         return;
     icx_store_audit_head(b->store, &c.size, c.root);
-    snprintf(c.gateway, sizeof c.gateway, "%s", cfg->id);
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[24];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(c.time, sizeof c.time, "%.19s.%03dZ", base,
-             (int)(ts.tv_nsec / 1000000L) % 1000);
-    if (icx_checkpoint_sign_with(&c, b->cpkey, &err) < 0 ||
+    if (sign_checkpoint(b, &c, &err) < 0 ||
         icx_store_checkpoint_add(b->store, &c, &err) < 0) {
         icx_log_limited(ICX_LOG_ERROR, "audit.checkpoint", "audit.checkpoint",
                         "size=%llu error=\"%s\"",
@@ -340,6 +347,20 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     /* Before anything is served or written (docs/STORE.md). */
     if (rc == ICX_OK)
         rc = icx_store_check(b->store, cfg->certificate, 0, NULL, err);
+    if (rc == ICX_OK) {
+        /* A store without checkpoints gets a head file naming the empty
+         * log now (icx_store_head_start says why). */
+        icx_checkpoint start;
+        icx_merkle none;
+        unsigned char root[ICX_HASH_LEN];
+        memset(&start, 0, sizeof start);
+        icx_merkle_init(&none);
+        icx_merkle_root(&none, root);
+        icx_hex(start.root, root, ICX_HASH_LEN);
+        rc = sign_checkpoint(b, &start, err);
+        if (rc == ICX_OK)
+            rc = icx_store_head_start(b->store, &start, err);
+    }
     if (rc == ICX_OK)
         rc = icx_store_manual_checkpoints(b->store, err);
     if (rc == ICX_OK)

@@ -269,6 +269,14 @@ int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65]);
  * the failure is logged and the commit stands. */
 int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
                              icx_err *err);
+/* The head file of a store that has none and no checkpoint yet: c is a
+ * signed checkpoint of the empty log (size 0, the root of no records).
+ * Written before the first real checkpoint can be, so that a crash
+ * between that checkpoint's commit and its head file leaves a head file
+ * the store is ahead of (accepted), never no head file at all (refused as
+ * a store put in another's place).  ICX_OK without writing when a head
+ * file or a checkpoint exists. */
+int icx_store_head_start(icx_store *s, const icx_checkpoint *c, icx_err *err);
 typedef int (*icx_cp_fn)(void *ctx, const icx_checkpoint *c);
 int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
                           void *ctx, icx_err *err);

@@ -17,7 +17,11 @@
  */
 #include "store_int.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
@@ -188,6 +192,25 @@ int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
     if (rc == ICX_OK && own)
         rc = icx_sq_head_write(s, c, err);
     return rc;
+}
+
+int icx_store_head_start(icx_store *s, const icx_checkpoint *c, icx_err *err)
+{
+    char path[PATH_MAX_STORE + 8];
+    struct stat st;
+    icx_checkpoint last;
+    assert(c->size == 0);
+    icx_sq_head_path(path, sizeof path, s);
+    if (lstat(path, &st) == 0)
+        return ICX_OK;
+    if (errno != ENOENT)
+        return icx_err_set(err, ICX_EIO, "%s: %s", path, strerror(errno));
+    int rc = icx_store_checkpoint_last(s, &last, err);
+    if (rc == ICX_OK)
+        return ICX_OK; /* checkpoints without a head file: the check's */
+    if (rc != ICX_ENOTFOUND)
+        return rc;
+    return icx_sq_head_write(s, c, err);
 }
 
 static void cp_from_row(icx_checkpoint *c, sqlite3_stmt *st)

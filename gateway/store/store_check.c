@@ -329,6 +329,23 @@ static int check_head(struct check *k, const char *hpath, int head_rc,
                (unsigned long long)head->size, err->msg);
         return ICX_OK;
     }
+    if (head->size == 0) {
+        /* The empty log, signed when the store was new: every store holds
+         * it; only its root must be the root of no records. */
+        icx_merkle m;
+        unsigned char r[ICX_HASH_LEN];
+        char hex[2 * ICX_HASH_LEN + 1];
+        icx_merkle_init(&m);
+        icx_merkle_root(&m, r);
+        icx_hex(hex, r, ICX_HASH_LEN);
+        if (strcmp(head->root, hex) != 0)
+            refuse(k, "%s: its checkpoint of size 0 has the root %s, not the "
+                   "root of an empty log", hpath, head->root);
+        else
+            say(k, "%s: names the empty log, signed %s%s", hpath, head->time,
+                have_cp ? "; the store's checkpoints follow it" : "");
+        return ICX_OK;
+    }
     if (!have_cp || head->size > cp->size) {
         char have[160];
         if (have_cp)

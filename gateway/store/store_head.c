@@ -127,7 +127,10 @@ int icx_sq_head_read(icx_checkpoint *c, const char *path, icx_err *err)
             char *end = NULL;
             errno = 0;
             unsigned long long n = strtoull(v, &end, 10);
-            ok = vl > 0 && v[0] != '-' && errno == 0 && *end == '\0' && n > 0;
+            /* 0 names the empty log (icx_store_head_start); no sign,
+             * no leading zero. */
+            ok = vl > 0 && v[0] >= '0' && v[0] <= '9' && errno == 0 &&
+                 *end == '\0' && (v[0] != '0' || vl == 1);
             c->size = n;
             break;
         }

@@ -340,6 +340,68 @@ static void test_missing_head_and_adopt(void **state)
     want_ok(f, 0, "holds its checkpoint");
 }
 
+/* The signed empty log a new store's head file starts from. */
+static void start_cp(struct fx *f, icx_checkpoint *c)
+{
+    icx_merkle none;
+    unsigned char root[ICX_HASH_LEN];
+    memset(c, 0, sizeof *c);
+    icx_merkle_init(&none);
+    icx_merkle_root(&none, root);
+    icx_hex(c->root, root, ICX_HASH_LEN);
+    snprintf(c->gateway, sizeof c->gateway, "JP-NPA");
+    snprintf(c->time, sizeof c->time, "2026-12-04T00:00:00.000Z");
+    CHECK_RC(icx_checkpoint_sign(c, f->key, &f->err), ICX_OK, &f->err);
+}
+
+/* A crash after the first checkpoint's COMMIT and before its head file:
+ * with the head file of the empty log written when the store was new,
+ * the store is ahead of its head file (accepted), not without one. */
+static void test_crash_before_first_head(void **state)
+{
+    struct fx *f = *state;
+    char saved[700];
+    icx_checkpoint c;
+    start_cp(f, &c);
+    CHECK_RC(icx_store_head_start(f->s, &c, &f->err), ICX_OK, &f->err);
+    if (access(f->head, F_OK) != 0 || head_size(f) != 0)
+        fail_msg("head file of a new store: got none or not size 0, want "
+                 "the empty log");
+    want_ok(f, 0, "names the empty log");
+    snprintf(saved, sizeof saved, "%s.saved", f->head);
+    copy_file(saved, f->head);
+    messages(f, 3, "m");
+    uint64_t n = checkpoint(f);
+    if (head_size(f) != n)
+        fail_msg("head file after the first checkpoint: got size %llu, "
+                 "want %llu", (unsigned long long)head_size(f),
+                 (unsigned long long)n);
+    copy_file(f->head, saved); /* as if the process died before writing it */
+    want_ok(f, 0, "the store's checkpoints follow it");
+    /* Written once: a second call with a head file there changes nothing,
+     * nor one with checkpoints and no head file. */
+    CHECK_RC(icx_store_head_start(f->s, &c, &f->err), ICX_OK, &f->err);
+    unlink(f->head);
+    CHECK_RC(icx_store_head_start(f->s, &c, &f->err), ICX_OK, &f->err);
+    if (access(f->head, F_OK) == 0)
+        fail_msg("head_start with checkpoints in the store: got a head file, "
+                 "want none (adopting is the operator's)");
+    want_refused(f, 0, "missing", "--adopt-head");
+}
+
+/* A head file of size 0 whose root is not the empty log's, even signed,
+ * is refused: size 0 must claim nothing. */
+static void test_start_head_wrong_root(void **state)
+{
+    struct fx *f = *state;
+    icx_checkpoint c;
+    start_cp(f, &c);
+    c.root[0] = c.root[0] == 'a' ? 'b' : 'a';
+    CHECK_RC(icx_checkpoint_sign(&c, f->key, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_head_start(f->s, &c, &f->err), ICX_OK, &f->err);
+    want_refused(f, 0, "not the root of an empty log", NULL);
+}
+
 /* Another store of the same gateway in place of this one: a checkpoint of
  * the same size with another root. */
 static void test_store_replaced(void **state)
@@ -437,6 +499,8 @@ int main(void)
         T(test_store_older_than_head),
         T(test_lost_wal_tail),
         T(test_missing_head_and_adopt),
+        T(test_crash_before_first_head),
+        T(test_start_head_wrong_root),
         T(test_store_replaced),
         T(test_head_file_damaged),
         T(test_damaged_page),
