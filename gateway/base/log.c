@@ -16,6 +16,7 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -81,10 +82,16 @@ void icx_log_set_journal(int on) { log_journal = on; }
 int icx_log_journal_detect(void)
 {
     const char *js = getenv("JOURNAL_STREAM");
-    unsigned long long dev, ino;
+    char *end;
     struct stat st;
-    if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
-        fstat(STDERR_FILENO, &st) < 0)
+    if (js == NULL || js[0] < '0' || js[0] > '9')
+        return 0;
+    errno = 0;
+    unsigned long long dev = strtoull(js, &end, 10);
+    if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+        return 0;
+    unsigned long long ino = strtoull(end + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || fstat(STDERR_FILENO, &st) < 0)
         return 0;
     return (unsigned long long)st.st_dev == dev &&
            (unsigned long long)st.st_ino == ino;

@@ -64,8 +64,9 @@ int icx_log_journal_detect(void);
 
 /* The JSON object for one line (no newline) into out (cap bytes, at
  * least 64): ts (omitted when NULL), level, event, then each KEY=VALUE
- * of tail (VALUE bare or "quoted"; a word without '=' goes to "text") as
- * a string field.  Quotes, backslashes and control characters are
+ * of tail (VALUE bare or "quoted"; values are not escaped, so a quoted
+ * one ends at the quote followed by the end or by " key="; a word
+ * without '=' goes to "text") as a string field.  Quotes, backslashes and control characters are
  * escaped; other bytes (UTF-8) are kept.  When out is too small the
  * object ends early with "truncated":"1", still valid JSON.  Returns
  * the length written. */

@@ -256,11 +256,16 @@ static void journal_detect(void **state)
     assert_int_equal(icx_log_journal_detect(), 0);
     setenv("JOURNAL_STREAM", "1:1", 1);
     assert_int_equal(icx_log_journal_detect(), 0);
+    setenv("JOURNAL_STREAM", "garbage", 1);
+    assert_int_equal(icx_log_journal_detect(), 0);
     struct stat st;
     assert_int_equal(fstat(STDERR_FILENO, &st), 0);
     char v[64];
-    snprintf(v, sizeof v, "%llu:%llu", (unsigned long long)st.st_dev,
+    snprintf(v, sizeof v, "%llu:%llux", (unsigned long long)st.st_dev,
              (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", v, 1);
+    assert_int_equal(icx_log_journal_detect(), 0); /* trailing junk */
+    v[strlen(v) - 1] = '\0';
     setenv("JOURNAL_STREAM", v, 1);
     assert_int_equal(icx_log_journal_detect(), 1);
     unsetenv("JOURNAL_STREAM");
