@@ -49,6 +49,7 @@ install(CODE "
 # (not a build dependency of a plain build) there are no pages.
 set(ICX_MAN_FAMILIES config keys envelope translate serve audit store survey
     submit lists pull)
+string(REPLACE ";" "," ICX_MAN_FAMILIES_CSV "${ICX_MAN_FAMILIES}")
 find_program(HELP2MAN help2man)
 option(ICX_MANPAGES "Build the man pages with help2man" ON)
 if(ICX_MANPAGES AND HELP2MAN)
@@ -57,6 +58,7 @@ if(ICX_MANPAGES AND HELP2MAN)
   add_custom_command(OUTPUT ${man_dir}/icx.1
     COMMAND ${CMAKE_COMMAND} -E make_directory ${man_dir}/bin
     COMMAND ${CMAKE_COMMAND} -DICX=$<TARGET_FILE:icx> -DHELP2MAN=${HELP2MAN}
+            -DFAMILIES=${ICX_MAN_FAMILIES_CSV}
             -DVERSION=${PROJECT_VERSION} -DOUT=${man_dir}/icx.1
             -P ${CMAKE_SOURCE_DIR}/packaging/man.cmake
     DEPENDS icx ${CMAKE_SOURCE_DIR}/packaging/man.cmake VERBATIM)
@@ -65,6 +67,7 @@ if(ICX_MANPAGES AND HELP2MAN)
       COMMAND ${CMAKE_COMMAND} -E make_directory ${man_dir}/bin
       COMMAND ${CMAKE_COMMAND} -DICX=$<TARGET_FILE:icx> -DFAMILY=${family}
               -DHELP2MAN=${HELP2MAN} -DVERSION=${PROJECT_VERSION}
+              -DFAMILIES=${ICX_MAN_FAMILIES_CSV}
               -DOUT=${man_dir}/icx-${family}.1
               -P ${CMAKE_SOURCE_DIR}/packaging/man.cmake
       DEPENDS icx ${CMAKE_SOURCE_DIR}/packaging/man.cmake VERBATIM)

@@ -30,4 +30,5 @@ for p in "${pages[@]}"; do
   check "$p.1 names its command" grep -q "^       ${p/-/ }" "$W/$p.txt"
 done
 check "icx-serve.1 documents --log-format" grep -q -- "--log-format" "$W/icx-serve.txt"
+check "icx-serve.1 points at the other pages" grep -q "icx-submit(1)" "$W/icx-serve.txt"
 finish
