@@ -97,22 +97,33 @@ int icx_cli_mapping_load(icx_mapping **m, const char *ppath, icx_buf *report)
     return icx_cli_exit_for(rc);
 }
 
-/* The names (file names without .yaml) of the profiles in dir, appended
- * to known as ", name"; a folder that cannot be read adds nothing. */
+static int is_profile(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return n > 5 && e->d_name[0] != '.' && strcmp(e->d_name + n - 5, ".yaml") == 0;
+}
+
+/* The names (file names without .yaml) of the profiles in dir, sorted,
+ * appended to known as ", name" unless known has them already; a folder
+ * that cannot be read adds nothing. */
 static void profile_names(icx_buf *known, const char *dir)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n > 5 && e->d_name[0] != '.' &&
-            strcmp(e->d_name + n - 5, ".yaml") == 0)
-            icx_buf_printf(known, "%s%.*s", known->len ? ", " : "",
-                           (int)(n - 5), e->d_name);
+    struct dirent **list = NULL;
+    int n = scandir(dir, &list, is_profile, alphasort);
+    for (int i = 0; i < n; i++) {
+        int len = (int)strlen(list[i]->d_name) - 5;
+        int seen = 0;
+        for (const char *k = known->data; k != NULL && !seen; k = strchr(k, ',')) {
+            k += *k == ',' ? 2 : 0;
+            seen = strncmp(k, list[i]->d_name, (size_t)len) == 0 &&
+                   (k[len] == ',' || k[len] == '\0');
+        }
+        if (!seen)
+            icx_buf_printf(known, "%s%.*s", known->len ? ", " : "", len,
+                           list[i]->d_name);
+        free(list[i]);
     }
-    closedir(d);
+    free(list);
 }
 
 char *icx_cli_profile_path(const char *p, const char *config)

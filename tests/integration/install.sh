@@ -70,6 +70,9 @@ mkdir -p config/mappings
 sed 's/^profile: .*/profile: npa-case-local/' "$P/share/icx/mappings/npa-case.yaml" >config/mappings/npa-case.yaml
 "$I" translate "$D/cases.csv" --profile npa-case -o "$W/y.xml" >"$W/out" 2>&1
 check "the configured mappings come before share" grep -q "profile npa-case-local" "$W/out"
+"$I" translate "$D/cases.csv" --profile no-such-profile -o "$W/x.xml" >"$W/out" 2>&1
+check "known profiles: each name once, both places searched" \
+  grep -q 'not found in config/mappings, .*/share/icx/mappings (known profiles: npa-case, npa-hashes, npa-urls-lines, npa-urls)' "$W/out"
 rm -r config
 
 # DESTDIR: a staged install (what a package build does) works the same.
