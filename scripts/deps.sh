@@ -10,6 +10,9 @@ packages=(
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
   python3 perl
   bc time
+  # The Debian package (scripts/package.sh), the man pages (help2man) and
+  # their tests (man -l), the systemd unit's check (systemd-analyze).
+  debhelper lintian help2man fakeroot man-db systemd
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(libclang-rt-14-dev)

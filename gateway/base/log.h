@@ -15,6 +15,13 @@
  * Keys are constants of the code (never partner input): at most
  * ICX_LOG_LIMIT_KEYS are held at a time, past that lines are not limited.
  *
+ * Formats (docs/LOGS.md): text, the key=value line above; json, one JSON
+ * object per line {"ts":..,"level":..,"event":..,"KEY":"VALUE",..} with
+ * every value a string, for log shippers.  Under journald (stderr is the
+ * journal: $JOURNAL_STREAM names it) each line starts with the syslog
+ * level, <3> error, <4> warn, <6> info, <7> debug (sd-daemon(3)), and the
+ * text format drops ts= (the journal stamps each line).
+ *
  * Thread safety: every function may be called from any thread; each line
  * is written with one locked stdio call, the limiter's table is guarded
  * by a mutex.  The set_ functions are for start-up and tests.
@@ -44,6 +51,29 @@ void icx_log_limited(int level, const char *key, const char *event,
     __attribute__((format(printf, 4, 5)));
 /* Ends every held condition whose key starts with prefix. */
 void icx_log_limited_end(const char *prefix);
+
+enum icx_log_format { ICX_LOG_TEXT, ICX_LOG_JSON };
+/* Parses "text|json"; returns -1 when unknown. */
+int icx_log_format_from_name(const char *name);
+void icx_log_set_format(int format);
+/* Journald prefixes on (1) or off (0). */
+void icx_log_set_journal(int on);
+/* 1 when $JOURNAL_STREAM names stderr's device:inode (systemd sets it
+ * when stderr is the journal), else 0. */
+int icx_log_journal_detect(void);
+
+/* The JSON object for one line (no newline) into out (cap bytes, at
+ * least 64): ts (omitted when NULL), level, event, then each KEY=VALUE
+ * of tail (VALUE bare or "quoted"; values are not escaped, so a quoted
+ * one ends at the quote followed by the end or by " key="; a word
+ * without '=' goes to "text") as a string field.  Quotes, backslashes and control characters are
+ * escaped; other bytes (UTF-8) are kept.  When out is too small the
+ * object ends early with "truncated":"1", still valid JSON.  Returns
+ * the length written. */
+size_t icx_log_json(char *out, size_t cap, const char *ts, const char *level,
+                    const char *event, const char *tail);
+/* The syslog level prefix of a level: "<3>" error ... "<7>" debug. */
+const char *icx_log_journal_prefix(int level);
 
 /* Tests: where lines go (NULL: stderr) and the limiter's clock in ms
  * (NULL: CLOCK_MONOTONIC).  Not for use while other threads log. */

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,4 +400,44 @@ int icx_private_file(const char *path, const char *what, icx_err *err)
                            "read it; chmod 600 it", what, path,
                            (unsigned)(st.st_mode & 07777));
     return ICX_OK;
+}
+
+#ifndef ICX_SHARE_REL
+#define ICX_SHARE_REL "../share/icx"
+#endif
+
+static const char *const share_subs[] = {"schemas", "mappings"};
+static char share_dirs[2][PATH_MAX];
+static pthread_once_t share_once = PTHREAD_ONCE_INIT;
+
+static void share_resolve(void)
+{
+    char exe[PATH_MAX], want[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return;
+    *slash = '\0';
+    for (size_t i = 0; i < sizeof share_subs / sizeof share_subs[0]; i++) {
+        struct stat st;
+        int w = snprintf(want, sizeof want, "%s/%s/%s", exe, ICX_SHARE_REL,
+                         share_subs[i]);
+        if (w < 0 || (size_t)w >= sizeof want)
+            continue;
+        if (realpath(want, share_dirs[i]) == NULL ||
+            stat(share_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
+            share_dirs[i][0] = '\0';
+    }
+}
+
+const char *icx_share_dir(const char *sub)
+{
+    pthread_once(&share_once, share_resolve);
+    for (size_t i = 0; i < sizeof share_subs / sizeof share_subs[0]; i++)
+        if (strcmp(sub, share_subs[i]) == 0)
+            return share_dirs[i][0] != '\0' ? share_dirs[i] : NULL;
+    return NULL;
 }

@@ -68,4 +68,12 @@ int icx_agency_id_valid(const char *id);
 /* A MessageId as the schemas define it: 8-4-4-4-12 lowercase hex digits. */
 int icx_uuid_valid(const char *id);
 
+/* The installed data folder <bindir>/ICX_SHARE_REL/SUB (by default
+ * <prefix>/share/icx/SUB), found beside the running program through
+ * /proc/self/exe, so an installed icx finds its data wherever the prefix
+ * (or DESTDIR) put it.  SUB is "schemas" or "mappings".  Returns the
+ * resolved folder, or NULL when it does not exist (a build tree, or an
+ * unknown SUB).  Resolved once per process; the result lives as long. */
+const char *icx_share_dir(const char *sub);
+
 #endif

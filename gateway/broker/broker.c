@@ -45,6 +45,7 @@
 #include "audit.h"
 #include "keys.h"
 #include "log.h"
+#include "notify.h"
 #include "pidlock.h"
 #include "util.h"
 
@@ -479,6 +480,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     }
     icx_log_info("daemon.ready", "id=%s partners=%zu workers=%ld",
                  b.gen->cfg->id, b.gen->cfg->npartners, b.gen->cfg->workers);
+    icx_notify("READY=1");
 
     int64_t stop_deadline = 0;
     int reload_wanted = 0;
@@ -536,6 +538,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
                 if (si.ssi_signo == SIGHUP && !b.stopping) {
                     reload_wanted = 1;
                 } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                    icx_notify("STOPPING=1");
                     if (!b.stopping)
                         icx_log_info("daemon.stopping", "signal=%u inflight=%d",
                                      si.ssi_signo, icx_pool_inflight(b.pool));
@@ -565,7 +568,9 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             handle_held(&b);
         int reloaded = 0;
         if (store_ours && reload_wanted && !b.stopping) {
+            icx_notify("RELOADING=1");
             reload(&b);
+            icx_notify("READY=1");
             reloaded = 1;
         }
         if (store_ours || b.stopping)

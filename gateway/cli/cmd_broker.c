@@ -19,13 +19,20 @@
 #include "config.h"
 #include "control.h"
 #include "lists.h"
+#include "log.h"
 #include "survey.h"
 #include "util.h"
 
 
 static const char serve_usage[] =
-    "usage: icx serve [-c CONFIG] [--endpoint-file FILE]\n\n"
-    "Runs the gateway in the foreground, logging key=value lines to stderr.\n"
+    "usage: icx serve [-c CONFIG] [--endpoint-file FILE] [--log-format text|json]\n\n"
+    "Runs the gateway in the foreground, logging key=value lines to stderr\n"
+    "(--log-format json: one JSON object per line; docs/LOGS.md).  When\n"
+    "stderr is the journal ($JOURNAL_STREAM) each line starts with its\n"
+    "syslog level (<3> error, <4> warn, <6> info, <7> debug) and text lines\n"
+    "carry no ts=.  Under systemd (Type=notify, $NOTIFY_SOCKET) it reports\n"
+    "READY=1 once serving, RELOADING=1 and READY=1 around a reload,\n"
+    "STOPPING=1 when asked to stop.\n"
     "SIGTERM or SIGINT: finish the work in hand, commit, stop.\n"
     "SIGHUP: reload the configuration and partner files (a broken one is\n"
     "refused, the running one kept, and the reason logged).\n"
@@ -69,6 +76,7 @@ int icx_cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"endpoint-file", required_argument, NULL, 'e'},
+        {"log-format", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -80,6 +88,13 @@ int icx_cmd_serve(int argc, char **argv)
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'e': o.endpoint_file = optarg; break;
+        case 'l':
+            if (icx_log_format_from_name(optarg) < 0) {
+                icx_cli_error("--log-format %s: not text or json", optarg);
+                return ICX_EXIT_USAGE;
+            }
+            icx_log_set_format(icx_log_format_from_name(optarg));
+            break;
         case 'h': fputs(serve_usage, stdout); return ICX_EXIT_OK;
         default: fputs(serve_usage, stderr); return ICX_EXIT_USAGE;
         }
@@ -88,6 +103,7 @@ int icx_cmd_serve(int argc, char **argv)
         fputs(serve_usage, stderr);
         return ICX_EXIT_USAGE;
     }
+    icx_log_set_journal(icx_log_journal_detect());
     icx_err err;
     icx_err_clear(&err);
     /* The modules that answer or check what partners send. */

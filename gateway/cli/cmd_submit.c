@@ -350,7 +350,11 @@ int icx_cli_submit_profile(const char *socket_path, const char *profile,
     icx_err_clear(&err);
     icx_buf_init(&report, 16u << 20);
     icx_buf_init(&s.text, 16u << 20);
-    if (ppath == NULL || s.blobs == NULL || s.lens == NULL ||
+    if (ppath == NULL) { /* the lookup said why */
+        code = ICX_EXIT_REFUSED;
+        goto out;
+    }
+    if (s.blobs == NULL || s.lens == NULL ||
         s.req_blobs == NULL || s.req_lens == NULL || s.paged == NULL ||
         s.to == NULL) {
         icx_cli_error(s.to == NULL ? "submit needs --to" : "out of memory");

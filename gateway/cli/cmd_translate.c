@@ -10,6 +10,7 @@
  * is written as NAME.part while the translation runs and the parts are
  * renamed only when all of them are written, so a failure leaves none.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "mapping.h"
 #include "normalize.h"
 #include "store.h"
+#include "util.h"
 #include "translate.h"
 #include "util.h"
 #include "xml.h"
@@ -44,7 +46,8 @@ static const char usage_text[] =
     "Turns a domestic export (CSV in UTF-8 or Shift_JIS, YAML records, URL\n"
     "lines) into a payload valid against schemas/, through the mapping\n"
     "profile P (a path, or a name in config/mappings/ or, with -c, in the\n"
-    "mappings/ folder beside the gateway config).\n"
+    "mappings/ folder beside the gateway config, then in the installed\n"
+    "share/icx/mappings/; an unknown name lists the known ones).\n"
     "--to names the recipient: fields withheld for it are left out and\n"
     "listed in the payload (with -c, its partner file's withhold too).\n"
     "Every problem is reported as file:row:column:field: rule, all in one run.\n"
@@ -94,21 +97,85 @@ int icx_cli_mapping_load(icx_mapping **m, const char *ppath, icx_buf *report)
     return icx_cli_exit_for(rc);
 }
 
+static int is_profile(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return n > 5 && e->d_name[0] != '.' && strcmp(e->d_name + n - 5, ".yaml") == 0;
+}
+
+/* The names (file names without .yaml) of the profiles in dir, sorted,
+ * appended to known as ", name" unless known has them already; a folder
+ * that cannot be read adds nothing. */
+static void profile_names(icx_buf *known, const char *dir)
+{
+    struct dirent **list = NULL;
+    int n = scandir(dir, &list, is_profile, alphasort);
+    for (int i = 0; i < n; i++) {
+        int len = (int)strlen(list[i]->d_name) - 5;
+        int seen = 0;
+        for (const char *k = known->data; k != NULL && !seen; k = strchr(k, ',')) {
+            k += *k == ',' ? 2 : 0;
+            seen = strncmp(k, list[i]->d_name, (size_t)len) == 0 &&
+                   (k[len] == ',' || k[len] == '\0');
+        }
+        if (!seen)
+            icx_buf_printf(known, "%s%.*s", known->len ? ", " : "", len,
+                           list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+}
+
 char *icx_cli_profile_path(const char *p, const char *config)
 {
-    icx_buf b;
+    icx_buf b, dirs, known;
+    char *dir[2] = {NULL, NULL}, *found = NULL;
     icx_buf_init(&b, 4096);
+    icx_buf_init(&dirs, 8192);
+    icx_buf_init(&known, 64u << 10);
     if (strchr(p, '/') != NULL || strstr(p, ".yaml") != NULL) {
         icx_buf_puts(&b, p);
-    } else if (config != NULL) {
+        found = icx_buf_steal(&b, NULL);
+        goto out;
+    }
+    /* The configured place (beside -c CONFIG, else ./config), then the
+     * installed share/icx/mappings. */
+    if (config != NULL) {
         const char *slash = strrchr(config, '/');
         if (slash)
             icx_buf_printf(&b, "%.*s/", (int)(slash - config), config);
-        icx_buf_printf(&b, "mappings/%s.yaml", p);
+        icx_buf_puts(&b, "mappings");
     } else {
-        icx_buf_printf(&b, "config/mappings/%s.yaml", p);
+        icx_buf_puts(&b, "config/mappings");
     }
-    return icx_buf_steal(&b, NULL);
+    dir[0] = icx_buf_steal(&b, NULL);
+    const char *share = icx_share_dir("mappings");
+    if (share != NULL && (dir[0] == NULL || strcmp(share, dir[0]) != 0))
+        dir[1] = strdup(share);
+    for (int i = 0; i < 2 && found == NULL; i++) {
+        if (dir[i] == NULL)
+            continue;
+        icx_buf_init(&b, 4096);
+        icx_buf_printf(&b, "%s/%s.yaml", dir[i], p);
+        char *path = icx_buf_steal(&b, NULL);
+        if (path != NULL && access(path, F_OK) == 0)
+            found = path;
+        else
+            free(path);
+        icx_buf_printf(&dirs, "%s%s", dirs.len ? ", " : "", dir[i]);
+        profile_names(&known, dir[i]);
+    }
+    if (found == NULL)
+        icx_cli_error("profile \"%s\" not found in %s (known profiles: %s)",
+                      p, dirs.data ? dirs.data : "no folder",
+                      known.len ? known.data : "none");
+out:
+    free(dir[0]);
+    free(dir[1]);
+    icx_buf_free(&b);
+    icx_buf_free(&dirs);
+    icx_buf_free(&known);
+    return found;
 }
 
 static int set(char *dst, size_t len, const char *opt, const char *v)
@@ -399,8 +466,10 @@ int icx_cmd_translate(int argc, char **argv)
     icx_buf_init(&report, 16u << 20);
     icx_buf_init(&explain, 64u << 20);
     icx_buf_init(&op.env, ICX_TRANSLATE_MAX_PAYLOAD * 2);
-    if (ppath == NULL)
+    if (ppath == NULL) {
+        code = ICX_EXIT_REFUSED;
         goto out;
+    }
     if ((code = icx_cli_mapping_load(&m, ppath, &report)) != ICX_EXIT_OK)
         goto out;
     if (a.reverse) {
@@ -715,8 +784,10 @@ int icx_cmd_inbox_export(int argc, char **argv)
     icx_buf_init(&out, 1024u << 20);
     icx_buf_init(&env, ICX_TRANSLATE_MAX_PAYLOAD * 2);
     icx_buf_init(&conv, 1024u << 20);
-    if (ppath == NULL)
+    if (ppath == NULL) {
+        code = ICX_EXIT_REFUSED;
         goto out;
+    }
     if ((code = icx_cli_mapping_load(&m, ppath, &report)) != ICX_EXIT_OK)
         goto out;
     if (m->kind != ICX_MAP_CASE) {

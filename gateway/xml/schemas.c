@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util.h"
 #include "xml_int.h"
 #include "xsdv.h"
 
@@ -37,6 +38,9 @@ const char *icx_schemas_default_dir(void)
     const char *env = getenv("ICX_SCHEMAS_DIR");
     if (env != NULL && env[0] != '\0')
         return env;
+    const char *installed = icx_share_dir("schemas");
+    if (installed != NULL)
+        return installed;
 #ifdef ICX_SCHEMAS_DIR
     return ICX_SCHEMAS_DIR;
 #else

@@ -90,7 +90,8 @@ int icx_schemas_validate_slow(const icx_schemas *s, icx_xmldoc *doc,
 const char *icx_schemas_fast(const icx_schemas *s);
 /* Switches the fast path on or off (on only when it compiled). */
 void icx_schemas_set_fast(icx_schemas *s, int on);
-/* Directory of the default schemas (ICX_SCHEMAS_DIR env, else built-in). */
+/* Directory of the default schemas: $ICX_SCHEMAS_DIR, else the installed
+ * share/icx/schemas beside the program, else the source tree's. */
 const char *icx_schemas_default_dir(void);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * test_log.c - the log's line format and its per-condition limiter.
  *
+ * Also the json format's encoder and the journald prefixes.
  * Lines go to a memory stream; the limiter's clock is a variable the test
  * moves, so a minute passes in no time.
  */
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -175,6 +178,99 @@ static void below_level(void **state)
     icx_log_set_level(ICX_LOG_INFO);
 }
 
+/* The JSON encoder: quotes, backslashes and control characters escaped,
+ * UTF-8 kept, quoted values unquoted, a bare word under "text". */
+static void json_encoding(void **state)
+{
+    (void)state;
+    char out[512];
+    size_t n = icx_log_json(out, sizeof out, "2026-01-02T03:04:05.006Z",
+                            "warn", "store",
+                            "op=due error=\"disk \"full\" \\ now\" "
+                            "tab=a\tb who=Jos\xc3\xa9 lone");
+    assert_int_equal(n, strlen(out));
+    assert_string_equal(out,
+        "{\"ts\":\"2026-01-02T03:04:05.006Z\",\"level\":\"warn\","
+        "\"event\":\"store\",\"op\":\"due\","
+        "\"error\":\"disk \\\"full\\\" \\\\ now\",\"tab\":\"a\\u0009b\","
+        "\"who\":\"Jos\xc3\xa9\",\"text\":\"lone\"}");
+    n = icx_log_json(out, sizeof out, NULL, "info", "x", "");
+    assert_string_equal(out, "{\"level\":\"info\",\"event\":\"x\"}");
+    /* Too small: ends early, still one valid object. */
+    n = icx_log_json(out, 64, NULL, "info", "ev",
+                     "a=1 b=22222222222222222222222222222222222222222");
+    assert_true(n < 64);
+    assert_string_equal(out, "{\"level\":\"info\",\"event\":\"ev\",\"a\":\"1\","
+                             "\"truncated\":\"1\"}");
+}
+
+/* json format through icx_log: one object per line, newline-ended. */
+static void json_lines(void **state)
+{
+    (void)state;
+    icx_log_set_format(ICX_LOG_JSON);
+    icx_log(ICX_LOG_ERROR, "config.refused", "path=%s error=\"%s\"",
+            "/etc/icx/gateway.yaml", "line 3: \x01" "bad");
+    icx_log_set_format(ICX_LOG_TEXT);
+    char *s = take();
+    assert_int_equal(strncmp(s, "{\"ts\":\"", 7), 0);
+    assert_non_null(strstr(s, "\",\"level\":\"error\",\"event\":\"config.refused\","
+                              "\"path\":\"/etc/icx/gateway.yaml\","
+                              "\"error\":\"line 3: \\u0001bad\"}\n"));
+    assert_int_equal(count_lines(s, "\n"), 1);
+    free(s);
+}
+
+/* Under journald: the syslog level first, no ts= (text), ts kept (json). */
+static void journal_prefix(void **state)
+{
+    (void)state;
+    icx_log_set_level(ICX_LOG_DEBUG);
+    icx_log_set_journal(1);
+    icx_log(ICX_LOG_ERROR, "a", "k=v");
+    icx_log(ICX_LOG_WARN, "b", NULL);
+    icx_log(ICX_LOG_INFO, "c", NULL);
+    icx_log(ICX_LOG_DEBUG, "d", NULL);
+    icx_log_set_format(ICX_LOG_JSON);
+    icx_log(ICX_LOG_WARN, "e", NULL);
+    icx_log_set_format(ICX_LOG_TEXT);
+    icx_log_set_journal(0);
+    icx_log_set_level(ICX_LOG_INFO);
+    char *s = take();
+    assert_non_null(strstr(s, "<3>level=error event=a k=v\n"
+                              "<4>level=warn event=b\n"
+                              "<6>level=info event=c\n"
+                              "<7>level=debug event=d\n<4>{\"ts\":\""));
+    assert_null(strstr(s, "ts="));
+    free(s);
+    assert_int_equal(icx_log_format_from_name("json"), ICX_LOG_JSON);
+    assert_int_equal(icx_log_format_from_name("text"), ICX_LOG_TEXT);
+    assert_int_equal(icx_log_format_from_name("xml"), -1);
+}
+
+/* $JOURNAL_STREAM must name stderr itself, not merely be set. */
+static void journal_detect(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    assert_int_equal(icx_log_journal_detect(), 0);
+    setenv("JOURNAL_STREAM", "1:1", 1);
+    assert_int_equal(icx_log_journal_detect(), 0);
+    setenv("JOURNAL_STREAM", "garbage", 1);
+    assert_int_equal(icx_log_journal_detect(), 0);
+    struct stat st;
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    char v[64];
+    snprintf(v, sizeof v, "%llu:%llux", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", v, 1);
+    assert_int_equal(icx_log_journal_detect(), 0); /* trailing junk */
+    v[strlen(v) - 1] = '\0';
+    setenv("JOURNAL_STREAM", v, 1);
+    assert_int_equal(icx_log_journal_detect(), 1);
+    unsetenv("JOURNAL_STREAM");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +279,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(keys_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(condition_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(below_level, setup, teardown),
+        cmocka_unit_test(json_encoding),
+        cmocka_unit_test_setup_teardown(json_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_prefix, setup, teardown),
+        cmocka_unit_test(journal_detect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
