@@ -32,6 +32,7 @@ static const char usage_text[] =
     "usage: icx survey send SURVEY.yaml [-c CONFIG] [--groups FILE] [--out FILE]\n"
     "       icx survey answer REQUEST --from ANSWERS.yaml [-c CONFIG] [--out FILE]\n"
     "                         [--to ID] [--legal-basis TEXT] [--retain-until DATE]\n"
+    "       icx survey show REQUEST [-c CONFIG] [--lang LANG]\n"
     "       icx survey status ROUND [-c CONFIG] [--as-of DATE] [--json]\n"
     "       icx survey compile ROUND --format csv|md|html [--since ROUND]\n"
     "                          [-o FILE] [--lang LANG] [-c CONFIG]\n"
@@ -45,6 +46,10 @@ static const char usage_text[] =
     "holding the request envelope); the answers are checked against the\n"
     "question types and sent back as a signed survey-response that refers to\n"
     "the request.  --out writes the response payload and sends nothing.\n"
+    "show: a received questionnaire as the person who answers it reads it:\n"
+    "round, sender, deadline, each question with its type and text (--lang:\n"
+    "that language where the question has it), and the answers file to fill.\n"
+    "REQUEST as for answer.\n"
     "status: who answered, whose answer was rejected, who is late (deadline\n"
     "passed as of --as-of, default now) and who may still answer.\n"
     "compile: the country-by-question comparison, with citations, missing\n"
@@ -714,6 +719,80 @@ out:
     return code;
 }
 
+/* What an answer of each type looks like in the answers file. */
+static const char *answer_hint(int type)
+{
+    switch (type) {
+    case ICX_SQ_YES_NO_PARTIAL: return "yes, no or partial";
+    case ICX_SQ_NUMBER: return "a number, e.g. 14 or -2.5";
+    case ICX_SQ_DATE: return "a date, YYYY-MM-DD";
+    case ICX_SQ_CITATIONS: return "citations: [{statute: ..., article: ...}]";
+    default: return "text";
+    }
+}
+
+/* Prints q's texts: those in lang when it has any, else all of them. */
+static void show_texts(const icx_survey_question *q, const char *lang)
+{
+    int any = 0;
+    for (size_t i = 0; lang != NULL && i < q->ntexts; i++)
+        any |= strcmp(q->texts[i].lang, lang) == 0;
+    for (size_t i = 0; i < q->ntexts; i++) {
+        const icx_survey_text *t = &q->texts[i];
+        if (any && strcmp(t->lang, lang) != 0)
+            continue;
+        if (t->lang[0] != '\0')
+            printf("      [%s] %s\n", t->lang, t->text);
+        else
+            printf("      %s\n", t->text);
+    }
+}
+
+static int cmd_show(const struct opts *o)
+{
+    icx_err err;
+    icx_buf env;
+    icx_header h;
+    icx_survey *req = NULL;
+    icx_xml_limits lim = {.max_bytes = ICX_SURVEY_MAX_PAYLOAD, .max_depth = 64};
+    int code = ICX_EXIT_FAILURE, rc;
+    icx_err_clear(&err);
+    memset(&h, 0, sizeof h);
+    icx_buf_init(&env, ICX_SURVEY_MAX_PAYLOAD);
+    if ((rc = find_request(&env, o, &err)) < 0 ||
+        (rc = icx_survey_from_xml(&req, env.data, env.len, &err)) < 0) {
+        code = fail(rc, &err);
+        goto out;
+    }
+    int is_env = icx_envelope_peek(&h, env.data, env.len, &lim, &err) == 0;
+    printf("Survey round %s: %s\n", req->round, req->title);
+    if (is_env)
+        printf("From %s, MessageId %s, received as %s\n", h.sender,
+               h.message_id, h.recipient);
+    printf("Answers due by %s (the end of that day, UTC)\n", req->deadline);
+    if (req->previous != NULL)
+        printf("Previous round: %s (an answer may be \"unchanged since\" "
+               "it)\n", req->previous);
+    printf("\n%zu question%s:\n", req->nquestions,
+           req->nquestions == 1 ? "" : "s");
+    for (size_t i = 0; i < req->nquestions; i++) {
+        const icx_survey_question *q = &req->questions[i];
+        printf("\n  %s  (%s)\n", q->id, icx_sq_type_name(q->type));
+        show_texts(q, o->lang);
+    }
+    printf("\nThe answers file for `icx survey answer %s --from FILE`:\n\n",
+           is_env ? h.message_id : o->arg);
+    printf("round: %s\nanswers:\n", req->round);
+    for (size_t i = 0; i < req->nquestions; i++)
+        printf("  %s:    # %s\n", req->questions[i].id,
+               answer_hint(req->questions[i].type));
+    code = ICX_EXIT_OK;
+out:
+    icx_survey_free(&req);
+    icx_buf_free(&env);
+    return code;
+}
+
 int icx_cmd_survey(int argc, char **argv)
 {
     struct opts o;
@@ -735,11 +814,13 @@ int icx_cmd_survey(int argc, char **argv)
         return cmd_send(&o);
     if (strcmp(sub, "answer") == 0)
         return cmd_answer(&o);
+    if (strcmp(sub, "show") == 0)
+        return cmd_show(&o);
     if (strcmp(sub, "status") == 0)
         return cmd_report(&o, 0);
     if (strcmp(sub, "compile") == 0)
         return cmd_report(&o, 1);
-    icx_cli_error("unknown survey command \"%s\" (send, answer, status, "
-                  "compile)", sub);
+    icx_cli_error("unknown survey command \"%s\" (send, answer, show, "
+                  "status, compile)", sub);
     return ICX_EXIT_USAGE;
 }

@@ -71,6 +71,19 @@ done
 check "status before any answer: three waiting" bash -c \
   "'$icx' survey status $R1 -c '$W/JP-NPA/gateway.yaml' | grep -q '0 answered, 0 rejected, 0 late, 3 waiting'"
 
+# The person who answers reads the questionnaire first.
+icx_at GB-NCA survey show "${REQ1[GB-NCA]}" >"$W/show1.out" 2>&1
+check "survey show: exit 0" test $? -eq 0
+check "survey show names the round, the sender and the deadline" bash -c \
+  "grep -q '^Survey round $R1: ' '$W/show1.out' && grep -q '^From JP-NPA, MessageId ${REQ1[GB-NCA]}' '$W/show1.out' && grep -q '^Answers due by ' '$W/show1.out'"
+check "survey show lists each question with its type" \
+  grep -q '^  q01  (yes-no-partial)$' "$W/show1.out"
+check "and ends with the answers file to fill" bash -c \
+  "grep -q '^round: $R1\$' '$W/show1.out' && grep -q '^  q01:    # yes, no or partial\$' '$W/show1.out'"
+icx_at GB-NCA survey show 00000000-0000-4000-8000-000000000000 >"$W/show0.out" 2>&1
+check "survey show of a request not received: exit 1" test $? -eq 1
+check "and says so" grep -q 'no survey request with that MessageId' "$W/show0.out"
+
 for p in "${PARTNERS[@]}"; do
   f=$D/$(echo "${p%%-*}" | tr 'A-Z' 'a-z')-r1.yaml
   icx_at "$p" survey answer "${REQ1[$p]}" --from "$f" >"$W/ans1-$p.out" 2>&1
