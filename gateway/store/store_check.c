@@ -291,8 +291,8 @@ static int check_head(struct check *k, const char *hpath, int head_rc,
     icx_store *s = k->s;
     if (head_rc == ICX_ENOTFOUND) {
         if (!have_cp) {
-            say(k, "%s: no head file yet (written at the first checkpoint)",
-                hpath);
+            say(k, "%s: no head file yet (icx serve writes one for the "
+                "empty log)", hpath);
         } else if (flags & ICX_STORE_CHECK_ADOPT_HEAD) {
             if (k->refusals > 0) {
                 refuse(k, "%s: not adopted: the store has damage of its own",
