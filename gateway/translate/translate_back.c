@@ -154,7 +154,7 @@ static void split_place(back *b, const char *summary, icx_buf *keep)
     }
 }
 
-/* The n-th child element called name of n (NULL when there are fewer). */
+/* The k-th (from 0) child element of n called name, or NULL. */
 static const xmlNode *nth(const xmlNode *n, const char *name, size_t k)
 {
     for (const xmlNode *c = icx_xn_child(n, name); c; c = c->next)
@@ -189,7 +189,11 @@ static size_t back_response(back *b, const xmlNode *root)
     set(b, field_of(b, ICX_T_RESPONSE_ANSWER) >= 0 ? ICX_T_RESPONSE_ANSWER
                                                    : ICX_T_CASE_SUMMARY,
         icx_xn_text_only(icx_xn_child(root, "Answer")));
-    const xmlNode *ev = icx_xn_child(root, "Evidence");
+    /* A profile with no evidence column gets no rows of empty cells. */
+    int mapped = 0;
+    for (int tid = ICX_T_EVIDENCE_ID; tid <= ICX_T_EVIDENCE_GRADING; tid++)
+        mapped |= field_of(b, tid) >= 0;
+    const xmlNode *ev = mapped ? icx_xn_child(root, "Evidence") : NULL;
     for (const xmlNode *it = icx_xn_child(ev, "Item"); it; it = it->next) {
         if (!icx_xn_is(it, "Item"))
             continue;

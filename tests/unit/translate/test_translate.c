@@ -584,13 +584,15 @@ static void test_back_response(void **state)
         fail_msg("report:\n%s", r.report.data);
     done(&r);
 
-    /* A profile without the response columns keeps Status as the title. */
+    /* A profile without the response columns keeps Status as the title... */
     icx_mapping_free(&m);
     icx_buf_reset(&csv);
     assert_int_equal(icx_mapping_load(&m, "npa-case-yaml.yaml", &errs, &err), 0);
     assert_int_equal(icx_translate_back(&csv, m, response_xml,
                                         sizeof response_xml - 1, &err), 0);
+    /* ... and, having no evidence column, gets no rows of empty cells. */
     assert_non_null(strstr(csv.data, "\r\nNPA-2025-CSE-00417,partial,,,,,,,\r\n"));
+    assert_null(strstr(csv.data, "\r\nNPA-2025-CSE-00417,,"));
     icx_mapping_free(&m);
     icx_buf_free(&csv);
     icx_buf_free(&errs);
