@@ -54,6 +54,19 @@ static const icx_map_target targets[ICX_T__COUNT] = {
     [ICX_T_PERSON_PORT] = {"person.ip_port", KC, ICX_MT_PORT, "OnlineIdentifiers/IpAddress/@port", "source port"},
     [ICX_T_PERSON_OBSERVED] = {"person.ip_observed", KC, ICX_MT_DATETIME, "OnlineIdentifiers/IpAddress/@observedAt", "when the address was seen"},
     [ICX_T_PERSON_URL] = {"person.url", KC, ICX_MT_URL, "OnlineIdentifiers/Url", "URL"},
+    /* A received Response, written back by icx translate --reverse and
+     * icx inbox export only: a case file translated forward with a value
+     * in one of these columns is refused (translate_build.c). */
+    [ICX_T_RESPONSE_REFERENCE] = {"response.case_reference", KC, ICX_MT_TEXT, "CaseReference", "the answering agency's own case number (of a received Response)"},
+    [ICX_T_RESPONSE_STATUS] = {"response.status", KC, ICX_MT_TEXT, "Status", "answered, partial or declined (of a received Response)"},
+    [ICX_T_RESPONSE_ANSWER] = {"response.answer", KC, ICX_MT_TEXT, "Answer", "the answer text (of a received Response)"},
+    [ICX_T_EVIDENCE_ID] = {"evidence.id", KC, ICX_MT_TEXT, "Evidence/Item/@id", "rows with the same id describe one evidence item"},
+    [ICX_T_EVIDENCE_DESCRIPTION] = {"evidence.description", KC, ICX_MT_TEXT, "Evidence/Item/Description", "what the item is"},
+    [ICX_T_EVIDENCE_ALG] = {"evidence.hash_algorithm", KC, ICX_MT_HASH_ALG, "Evidence/Item/Hash/@algorithm", "hash algorithm of the item"},
+    [ICX_T_EVIDENCE_HASH] = {"evidence.hash", KC, ICX_MT_HASH, "Evidence/Item/Hash", "hash value of the item"},
+    [ICX_T_EVIDENCE_SIZE] = {"evidence.size", KC, ICX_MT_TEXT, "Evidence/Item/SizeBytes", "size of the item in bytes"},
+    [ICX_T_EVIDENCE_GRADING_SCHEME] = {"evidence.grading_scheme", KC, ICX_MT_TEXT, "Evidence/Item/Grading/@scheme", "uk, interpol, vics or national"},
+    [ICX_T_EVIDENCE_GRADING] = {"evidence.grading", KC, ICX_MT_TEXT, "Evidence/Item/Grading", "the grading under its scheme"},
     [ICX_T_ENTRY_URL] = {"entry.url", K(ICX_MAP_URL_LIST), ICX_MT_URL, "Added/Entry/Value", "the URL"},
     [ICX_T_ENTRY_ALG] = {"entry.algorithm", K(ICX_MAP_HASH_LIST), ICX_MT_HASH_ALG, "Added/Entry/Value/@algorithm", "hash algorithm"},
     [ICX_T_ENTRY_HASH] = {"entry.hash", K(ICX_MAP_HASH_LIST), ICX_MT_HASH, "Added/Entry/Value", "hash value"},

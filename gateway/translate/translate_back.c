@@ -10,6 +10,12 @@
  * Rows: for a case, one row per offence, per person and per online
  * identifier (person.key joins them), the case columns on the first row;
  * the same file translates forward again with the same profile.  For a
+ * Response, its Status, Answer and own CaseReference in their columns on
+ * the first row, then one row per evidence item (id, description, hash
+ * algorithm and value, size, grading), the reference it answers joining
+ * them as case.reference.  A profile without response.status or
+ * response.answer columns gets them in case.title and case.summary, as
+ * before those columns existed.  For a
  * list update, one row per entry added or removed (status active or the
  * removal reason).  Code tables are applied backwards (the first row whose
  * `to` matches), times are written in the profile's zone.  Output is
@@ -148,17 +154,85 @@ static void split_place(back *b, const char *summary, icx_buf *keep)
     }
 }
 
+/* The k-th (from 0) child element of n called name, or NULL. */
+static const xmlNode *nth(const xmlNode *n, const char *name, size_t k)
+{
+    for (const xmlNode *c = icx_xn_child(n, name); c; c = c->next)
+        if (icx_xn_is(c, name) && k-- == 0)
+            return c;
+    return NULL;
+}
+
+static size_t count(const xmlNode *n, const char *name)
+{
+    size_t k = 0;
+    while (nth(n, name, k))
+        k++;
+    return k;
+}
+
+/* A Response: the reference it answers joins the rows (case.reference),
+ * its own reference, Status and Answer go on the first row; then one row
+ * per evidence item, an item with several hashes or gradings continuing on
+ * further rows with the same evidence.id (as a person's identifiers do
+ * with person.key).  Returns the number of rows written. */
+static size_t back_response(back *b, const xmlNode *root)
+{
+    size_t rows = 0;
+    set(b, ICX_T_CASE_REFERENCE, icx_xn_text_only(icx_xn_child(root, "RefCaseReference")));
+    set(b, ICX_T_RESPONSE_REFERENCE, icx_xn_text_only(icx_xn_child(root, "CaseReference")));
+    /* A profile without the response columns keeps the older places,
+     * Title and Summary, rather than dropping what was received. */
+    set(b, field_of(b, ICX_T_RESPONSE_STATUS) >= 0 ? ICX_T_RESPONSE_STATUS
+                                                   : ICX_T_CASE_TITLE,
+        icx_xn_text_only(icx_xn_child(root, "Status")));
+    set(b, field_of(b, ICX_T_RESPONSE_ANSWER) >= 0 ? ICX_T_RESPONSE_ANSWER
+                                                   : ICX_T_CASE_SUMMARY,
+        icx_xn_text_only(icx_xn_child(root, "Answer")));
+    /* A profile with no evidence column gets no rows of empty cells. */
+    int mapped = 0;
+    for (int tid = ICX_T_EVIDENCE_ID; tid <= ICX_T_EVIDENCE_GRADING; tid++)
+        mapped |= field_of(b, tid) >= 0;
+    const xmlNode *ev = mapped ? icx_xn_child(root, "Evidence") : NULL;
+    for (const xmlNode *it = icx_xn_child(ev, "Item"); it; it = it->next) {
+        if (!icx_xn_is(it, "Item"))
+            continue;
+        size_t nh = count(it, "Hash"), ng = count(it, "Grading");
+        size_t n = nh > ng ? nh : ng;
+        for (size_t k = 0; k < n || k == 0; k++) {
+            const xmlNode *h = nth(it, "Hash", k), *g = nth(it, "Grading", k);
+            set(b, ICX_T_EVIDENCE_ID, attr(it, "id"));
+            if (k == 0) {
+                set(b, ICX_T_EVIDENCE_DESCRIPTION,
+                    icx_xn_text_only(icx_xn_child(it, "Description")));
+                set(b, ICX_T_EVIDENCE_SIZE,
+                    icx_xn_text_only(icx_xn_child(it, "SizeBytes")));
+            }
+            if (h) {
+                set(b, ICX_T_EVIDENCE_ALG, attr(h, "algorithm"));
+                set(b, ICX_T_EVIDENCE_HASH, icx_xn_text_only(h));
+            }
+            if (g) {
+                set(b, ICX_T_EVIDENCE_GRADING_SCHEME, attr(g, "scheme"));
+                set(b, ICX_T_EVIDENCE_GRADING, icx_xn_text_only(g));
+            }
+            emit(b);
+            rows++;
+        }
+    }
+    return rows;
+}
+
 static void back_case(back *b, const xmlNode *root, icx_buf *summary)
 {
-    int response = icx_xn_is(root, "Response");
-    set(b, ICX_T_CASE_REFERENCE, icx_xn_text_only(icx_xn_child(root, response ? "RefCaseReference"
-                                                          : "CaseReference")));
-    set(b, ICX_T_CASE_TITLE, response ? icx_xn_text_only(icx_xn_child(root, "Status"))
-                                      : icx_xn_text_only(icx_xn_child(root, "Title")));
-    if (response)
-        set(b, ICX_T_CASE_SUMMARY, icx_xn_text_only(icx_xn_child(root, "Answer")));
-    else
-        split_place(b, icx_xn_text_only(icx_xn_child(root, "Summary")), summary);
+    if (icx_xn_is(root, "Response")) {
+        if (back_response(b, root) == 0)
+            emit(b);
+        return;
+    }
+    set(b, ICX_T_CASE_REFERENCE, icx_xn_text_only(icx_xn_child(root, "CaseReference")));
+    set(b, ICX_T_CASE_TITLE, icx_xn_text_only(icx_xn_child(root, "Title")));
+    split_place(b, icx_xn_text_only(icx_xn_child(root, "Summary")), summary);
     const xmlNode *d = icx_xn_child(root, "Dates");
     set(b, ICX_T_CASE_FROM, icx_xn_text_only(icx_xn_child(d, "OccurredFrom")));
     set(b, ICX_T_CASE_TO, icx_xn_text_only(icx_xn_child(d, "OccurredTo")));

@@ -47,6 +47,13 @@ static const int person_tids[] = {
     ICX_T_PERSON_ROLE, ICX_T_PERSON_NAME, ICX_T_PERSON_NAME_KANA,
     ICX_T_PERSON_NAME_LATIN, ICX_T_PERSON_BIRTH, ICX_T_PERSON_NATIONALITY,
 };
+/* Written back from a received Response only (translate_back.c). */
+static const int response_tids[] = {
+    ICX_T_RESPONSE_REFERENCE, ICX_T_RESPONSE_STATUS, ICX_T_RESPONSE_ANSWER,
+    ICX_T_EVIDENCE_ID, ICX_T_EVIDENCE_DESCRIPTION, ICX_T_EVIDENCE_ALG,
+    ICX_T_EVIDENCE_HASH, ICX_T_EVIDENCE_SIZE, ICX_T_EVIDENCE_GRADING_SCHEME,
+    ICX_T_EVIDENCE_GRADING,
+};
 #define N(a) (sizeof a / sizeof a[0])
 
 static int has_person(const tr_ctx *t, const tr_row *r)
@@ -175,6 +182,16 @@ void tr_check_case(tr_ctx *t)
         }
         if (!r->bad && V(r, ICX_T_OFFENCE_CODE))
             offences++;
+        /* Response columns come back from a received Response; a file
+         * translated forward builds a Referral or Request, which has no
+         * place for them: refused, not dropped. */
+        for (size_t k = 0; k < N(response_tids); k++)
+            if (V(r, response_tids[k]))
+                tr_error(t, r, t->fidx[response_tids[k]], "%s is data of a "
+                         "received Response; a %s has no place for it (leave "
+                         "the column empty)",
+                         icx_map_target_get(response_tids[k])->name,
+                         t->m->case_root ? t->m->case_root : "Referral");
     }
     free(keys);
     if (offences == 0)

@@ -2,7 +2,9 @@
 # icx inbox export: a domestic case export submitted at JP-NPA with
 # --profile, delivered to PH-NBI, and rendered back into the same domestic
 # columns there, in UTF-8 and Shift_JIS, as CSV and JSON.  Fields JP-NPA
-# withheld for PH-NBI are absent and named as withheld.
+# withheld for PH-NBI are absent and named as withheld.  A case-response
+# PH-NBI sends back renders at JP-NPA with its status, answer and evidence
+# hashes in their own columns.
 #
 # The partner file's withhold applies to submit --profile as to translate
 # -c: with a profile that withholds nothing, JP-NPA's partner file for
@@ -129,6 +131,82 @@ check "--since not a time: exit 2" test $? -eq 2
 # A list profile cannot render cases.
 icx_at PH-NBI inbox export --profile "$src/config/mappings/npa-urls.yaml" >/dev/null 2>"$W/err"
 check "a list profile is refused (exit 2)" test $? -eq 2
+
+# PH-NBI answers JP-NPA's case with a Response carrying two evidence items;
+# JP-NPA's export keeps its status, answer and each item's hash in their
+# own columns, one row per item, as CSV and as JSON.
+cat >"$W/response.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<Response xmlns="urn:icx:case:1">
+  <RefCaseReference>NPA-2025-CSE-00417</RefCaseReference>
+  <CaseReference>PH-NBI-CCD-2026-1187</CaseReference>
+  <Status>partial</Status>
+  <Answer>Account data preserved for 90 days, subscriber details follow.</Answer>
+  <Evidence>
+    <Item id="ph-01">
+      <Description>Preservation letter (PDF)</Description>
+      <Hash algorithm="sha256">b63e7d137d65e8d094a29fb3786b69f45ce0c655a2ea7ef5404b59f682bc1e0d</Hash>
+      <SizeBytes>184220</SizeBytes>
+    </Item>
+    <Item id="ph-02">
+      <Hash algorithm="sha1">875daa615c2bfed951ea90a55b787260363ca4b2</Hash>
+      <Grading scheme="interpol">baseline</Grading>
+    </Item>
+  </Evidence>
+</Response>
+XML
+m5=$(icx_at PH-NBI submit "$W/response.xml" --to JP-NPA --category case-response \
+  --legal-basis "MLAT test" --retain-until 2031-12-31 2>"$W/submit.err" |
+  awk '/^queued/ {print $2}')
+check "PH-NBI's case-response is submitted" test -n "$m5"
+check "and delivered to JP-NPA" wait_for 20 delivered PH-NBI "$m5"
+icx_at JP-NPA inbox export --profile "$P" -o "$W/resp.csv" 2>"$W/err"
+check "JP-NPA: inbox export of the response exits 0" test $? -eq 0
+check "the response is rendered" grep -q "^$m5 from PH-NBI: 2 rows" "$W/err"
+python3 - "$W/resp.csv" "$m5" <<'PY'
+import csv, sys
+with open(sys.argv[1], newline='', encoding='utf-8-sig') as f:
+    rows = list(csv.reader(f))
+head = rows[0]
+got = [dict(zip(head, r)) for r in rows[1:] if r[0] == sys.argv[2]]
+assert len(got) == 2, got
+keep = ["事件番号", "件名", "概要", "相手方事件番号", "回答状況", "回答内容",
+        "証拠番号", "証拠説明", "ハッシュ方式", "ハッシュ値", "ファイルサイズ",
+        "等級区分", "等級"]
+want = [
+    ["NPA-2025-CSE-00417", "", "", "PH-NBI-CCD-2026-1187", "partial",
+     "Account data preserved for 90 days, subscriber details follow.",
+     "ph-01", "Preservation letter (PDF)", "sha256",
+     "b63e7d137d65e8d094a29fb3786b69f45ce0c655a2ea7ef5404b59f682bc1e0d",
+     "184220", "", ""],
+    ["NPA-2025-CSE-00417", "", "", "", "", "", "ph-02", "", "sha1",
+     "875daa615c2bfed951ea90a55b787260363ca4b2", "", "interpol", "baseline"],
+]
+for g, w in zip(got, want):
+    assert [g[k] for k in keep] == w, (g, w)
+    assert all(v == "" for k, v in g.items() if k not in keep + ["MessageId", "Sender"]), g
+PY
+check "csv: status, answer and each item's hash in their own columns" test $? -eq 0
+icx_at JP-NPA inbox export --profile "$P" --format json -o "$W/resp.json" 2>/dev/null
+python3 - "$W/resp.json" "$m5" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1], encoding='utf-8'))
+m = [x for x in a if x["message_id"] == sys.argv[2]][0]
+assert m["category"] == "case-response", m
+assert m["rows"] == [
+    {"事件番号": "NPA-2025-CSE-00417", "相手方事件番号": "PH-NBI-CCD-2026-1187",
+     "回答状況": "partial",
+     "回答内容": "Account data preserved for 90 days, subscriber details follow.",
+     "証拠番号": "ph-01", "証拠説明": "Preservation letter (PDF)",
+     "ハッシュ方式": "sha256",
+     "ハッシュ値": "b63e7d137d65e8d094a29fb3786b69f45ce0c655a2ea7ef5404b59f682bc1e0d",
+     "ファイルサイズ": "184220"},
+    {"事件番号": "NPA-2025-CSE-00417", "証拠番号": "ph-02", "ハッシュ方式": "sha1",
+     "ハッシュ値": "875daa615c2bfed951ea90a55b787260363ca4b2",
+     "等級区分": "interpol", "等級": "baseline"},
+], m["rows"]
+PY
+check "json: the same rows, status and hashes under their columns" test $? -eq 0
 
 # The partner file's withhold.  A copy of the profile without its own
 # withholding; JP-NPA's partner file withholds the victim's name from

@@ -521,6 +521,85 @@ static void test_back(void **state)
     free(dir);
 }
 
+/* A received Response: Status, Answer and the answering agency's own case
+ * number in their columns, one row per evidence item with its hash (an
+ * item with two hashes continues on a second row with the same id), our
+ * case number joining the rows; such a file is refused going forward. */
+static const char response_xml[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<Response xmlns=\"urn:icx:case:1\">"
+    "<RefCaseReference>NPA-2025-CSE-00417</RefCaseReference>"
+    "<CaseReference>PH-NBI-CCD-2026-1187</CaseReference>"
+    "<Status>partial</Status>"
+    "<Answer>Account preserved, subscriber follows</Answer>"
+    "<Evidence>"
+    "<Item id=\"ph-01\"><Description>Preservation letter (PDF)</Description>"
+    "<Hash algorithm=\"sha256\">b63e7d137d65e8d094a29fb3786b69f45ce0c655a2ea7ef5404b59f682bc1e0d</Hash>"
+    "<SizeBytes>184220</SizeBytes></Item>"
+    "<Item id=\"ph-02\">"
+    "<Hash algorithm=\"md5\">0123456789abcdef0123456789abcdef</Hash>"
+    "<Hash algorithm=\"sha1\">875daa615c2bfed951ea90a55b787260363ca4b2</Hash>"
+    "<Grading scheme=\"interpol\">baseline</Grading></Item>"
+    "</Evidence></Response>\n";
+
+static void test_back_response(void **state)
+{
+    (void)state;
+    icx_mapping *m = NULL;
+    icx_buf csv, errs;
+    icx_err err;
+    struct run r;
+    icx_buf_init(&csv, 1 << 24);
+    icx_buf_init(&errs, 1 << 20);
+    assert_int_equal(icx_mapping_load(&m, profile("npa-case"), &errs, &err), 0);
+    assert_int_equal(icx_translate_back(&csv, m, response_xml,
+                                        sizeof response_xml - 1, &err), 0);
+    const char *want =
+        "\xEF\xBB\xBF事件番号,件名,概要,罪名,発生日時,発生日時至,都道府県,"
+        "相手方事件番号,回答状況,回答内容,証拠番号,証拠説明,ハッシュ方式,"
+        "ハッシュ値,ファイルサイズ,等級区分,等級,"
+        "人物番号,区分,氏名,フリガナ,ローマ字,生年月日,国籍,アカウント,"
+        "サービス,メールアドレス,IPアドレス,ポート,観測日時,URL\r\n"
+        "NPA-2025-CSE-00417,,,,,,,PH-NBI-CCD-2026-1187,partial,"
+        "\"Account preserved, subscriber follows\",ph-01,"
+        "Preservation letter (PDF),sha256,"
+        "b63e7d137d65e8d094a29fb3786b69f45ce0c655a2ea7ef5404b59f682bc1e0d,"
+        "184220,,,,,,,,,,,,,,,,\r\n"
+        "NPA-2025-CSE-00417,,,,,,,,,,ph-02,,md5,"
+        "0123456789abcdef0123456789abcdef,,interpol,baseline,,,,,,,,,,,,,,\r\n"
+        "NPA-2025-CSE-00417,,,,,,,,,,ph-02,,sha1,"
+        "875daa615c2bfed951ea90a55b787260363ca4b2,,,,,,,,,,,,,,,,,\r\n";
+    if (csv.data == NULL || strcmp(csv.data, want) != 0)
+        fail_msg("CSV:\n%s\nwant:\n%s", csv.data ? csv.data : "(none)", want);
+
+    /* Going forward, a Referral has no place for response data. */
+    char *dir = icx_test_mkdtemp();
+    const char *path = icx_test_path("%s/response.csv", dir);
+    assert_int_equal(icx_file_write_atomic(path, csv.data, csv.len, 0600, &err), 0);
+    run(&r, profile("npa-case"), path, NULL, 0);
+    assert_int_not_equal(r.rc, 0);
+    if (strstr(r.report.data, "response.status is data of a received "
+                              "Response; a Referral has no place for it") == NULL ||
+        strstr(r.report.data, "evidence.hash is data of a received") == NULL)
+        fail_msg("report:\n%s", r.report.data);
+    done(&r);
+
+    /* A profile without the response columns keeps Status as the title... */
+    icx_mapping_free(&m);
+    icx_buf_reset(&csv);
+    assert_int_equal(icx_mapping_load(&m, "npa-case-yaml.yaml", &errs, &err), 0);
+    assert_int_equal(icx_translate_back(&csv, m, response_xml,
+                                        sizeof response_xml - 1, &err), 0);
+    /* ... and, having no evidence column, gets no rows of empty cells. */
+    assert_non_null(strstr(csv.data, "\r\nNPA-2025-CSE-00417,partial,,,,,,,\r\n"));
+    assert_null(strstr(csv.data, "\r\nNPA-2025-CSE-00417,,"));
+    icx_mapping_free(&m);
+    icx_buf_free(&csv);
+    icx_buf_free(&errs);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 /* ---- large lists: spilled rows, paged output ------------------------------ */
 
 #define MAX_PAGES 64
@@ -880,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_bad_profile),
         cmocka_unit_test(test_hook),
         cmocka_unit_test(test_back),
+        cmocka_unit_test(test_back_response),
         cmocka_unit_test(test_list_spilled_pages),
         cmocka_unit_test(test_list_pages_refused),
         cmocka_unit_test(test_hash_list_runs),
