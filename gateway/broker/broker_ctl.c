@@ -142,14 +142,14 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
                              opt(&p->req, "--user") ? opt(&p->req, "--user") : "-");
             icx_log_warn("outbound.refused", "message_id=%s recipient=%s "
                          "reason=\"%s\"", h->message_id, rcpt, why);
-            icx_buf_printf(&text, "icx: refused: %s to %s: %s\n",
-                           h->message_id, rcpt, why);
+            icx_buf_printf(&text, "icx: error: %s to %s: refused by egress "
+                           "policy: %s\n", h->message_id, rcpt, why);
         }
     }
     if (refused > 0) {
         /* All or nothing: one forbidden recipient stops the submission. */
-        icx_buf_printf(&text, "icx: nothing was queued (%d of %d refused by "
-                       "egress policy)\n", refused, total);
+        icx_buf_printf(&text, "icx: error: nothing was queued (%d of %d "
+                       "refused by egress policy)\n", refused, total);
         icx_broker_reply(b, fd, 1, &text);
         p->fd = -1;
         icx_broker_pending_free(p);
@@ -339,13 +339,19 @@ static void status(icx_broker *b, int fd, const icx_ctl_request *req)
     icx_buf_init(&text, 8 << 20);
     int have_out = icx_store_out_get(b->store, id, NULL, &row, &err) == ICX_OK;
     struct tl_ctx c = {&text, json, 0};
+    char next[32];
+    time_str(next, sizeof next, have_out && row.state <= ICX_OUT_SENT
+                                    ? row.next_attempt_at : 0);
     if (json) {
         icx_buf_printf(&text, "{\"message_id\":\"%s\"", id);
-        if (have_out)
+        if (have_out) {
             icx_buf_printf(&text, ",\"direction\":\"outbound\",\"recipient\":\"%s\","
-                           "\"hop\":\"%s\",\"state\":\"%s\",\"attempts\":%d",
+                           "\"hop\":\"%s\",\"state\":\"%s\",\"attempts\":%d,"
+                           "\"next_attempt\":\"%s\",\"reason\":",
                            row.recipient, row.next_hop,
-                           icx_out_state_name(row.state), row.attempts);
+                           icx_out_state_name(row.state), row.attempts, next);
+            icx_buf_put_json(&text, row.reason);
+        }
         icx_buf_puts(&text, ",\"timeline\":[");
     } else if (have_out) {
         icx_buf_printf(&text, "%s  outbound to %s via %s: %s after %d attempt(s)%s%s\n",

@@ -92,6 +92,10 @@ struct ctl_pending {
     int fd;
     int remaining;          /* signing jobs not yet back */
     int failed;
+    int internal;           /* failures that were not the input's fault */
+    char **why;             /* [n]: why message i was not built (NULL: it
+                             * was); an icx_err message, no payload value */
+    int per_payload;        /* messages per payload (recipients) */
     icx_ctl_request req;
     icx_header *headers;    /* one per (blob, recipient) */
     char (*hops)[32];

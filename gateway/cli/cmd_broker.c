@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -46,6 +47,7 @@ static const char client_usage[] =
     "usage: icx submit FILE... --to ID[,ID] --category C --legal-basis TEXT\n"
     "                 --retain-until YYYY-MM-DD [--tlp LABEL] [--code H0-H3]\n"
     "                 [--expires-in SECONDS] [--conversation UUID] [--ref UUID]\n"
+    "                 [--wait SECONDS]\n"
     "       icx submit FILE... --profile P --to ID[,ID] [--category C] ...\n"
     "       icx status [MESSAGE-ID]\n"
     "       icx status --lists     (per partner and list: serial held, head, lag)\n"
@@ -68,6 +70,13 @@ static const char client_usage[] =
     "message (limits.max_message_bytes) goes as its pages, one request and\n"
     "one envelope per page; if a page is refused, the pages before it stay\n"
     "queued, the rest are not sent, and the exit code is not 0.\n"
+    "A refused submission says why for each message: the field a schema\n"
+    "error is about (never its value), the partner that is not configured,\n"
+    "the partner-file rule (exit 1); a failure of the gateway is exit 3.\n"
+    "--wait SECONDS: after queueing, wait until each message is delivered\n"
+    "(its final receipt: prints \"delivered ID to R\"), refused or failed\n"
+    "(the reason is printed, exit 1), or SECONDS pass (the state it is in is\n"
+    "printed, exit 3).  Not with --profile.\n"
     "status MESSAGE-ID: the timeline of one message (audit records, receipts).\n"
     "Exit codes: 0 ok, 1 refused, 2 usage, 3 failure, 4 no daemon running.\n";
 
@@ -125,6 +134,149 @@ int icx_cmd_serve(int argc, char **argv)
     return ICX_EXIT_OK;
 }
 
+/* ---- submit --wait ----------------------------------------------------- */
+
+#define WAIT_MAX_IDS 4096
+
+/* The string value of "key" in a JSON answer of ours (the first one; no
+ * escapes expected in the values read here), or "" when absent. */
+static void json_str(char *out, size_t len, const char *json, const char *key)
+{
+    char pat[48];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = json != NULL ? strstr(json, pat) : NULL;
+    size_t n = 0;
+    if (p != NULL) {
+        p += strlen(pat);
+        while (p[n] != '\0' && p[n] != '"' && n + 1 < len)
+            n++;
+        memcpy(out, p, n);
+    }
+    out[n] = '\0';
+}
+
+static int json_int(const char *json, const char *key)
+{
+    char pat[48];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json != NULL ? strstr(json, pat) : NULL;
+    return p != NULL ? (int)strtol(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* The MessageIds of a submit answer, text ("queued ID to ...") or JSON. */
+static int queued_ids(char (*ids)[64], int max, const char *text)
+{
+    int n = 0;
+    for (const char *p = text; p != NULL && *p != '\0' && n < max;) {
+        const char *start = NULL;
+        if (strncmp(p, "queued ", 7) == 0)
+            start = p + 7;
+        else if (strncmp(p, "\"message_id\":\"", 14) == 0)
+            start = p + 14;
+        if (start != NULL) {
+            size_t len = strcspn(start, " \"\n");
+            if (len > 0 && len < 64) {
+                memcpy(ids[n], start, len);
+                ids[n++][len] = '\0';
+            }
+            p = start + len;
+            continue;
+        }
+        p++;
+    }
+    return n;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Polls `status ID` until each message is delivered (final receipt) or
+ * refused or failed, or seconds pass.  Exit code: 0 all delivered, 1 one
+ * refused or failed (its reason printed), 3 one still waiting (its state
+ * printed), or the failure to reach the daemon. */
+static int wait_delivered(const char *socket_path, const char *text,
+                          long seconds)
+{
+    static char ids[WAIT_MAX_IDS][64];
+    static unsigned char done[WAIT_MAX_IDS];
+    int n = queued_ids(ids, WAIT_MAX_IDS, text), left = n, code = ICX_EXIT_OK;
+    double deadline = mono_now() + (double)seconds;
+    icx_buf ans;
+    icx_err err;
+    char state[32] = "", rcpt[64] = "", reason[160] = "", next[40] = "";
+    int attempts = 0;
+    memset(done, 0, sizeof done);
+    icx_buf_init(&ans, 64 << 20);
+    for (;;) {
+        for (int i = 0; i < n; i++) {
+            if (done[i])
+                continue;
+            char *args[] = {"status", ids[i], "--json"};
+            int c = ICX_EXIT_FAILURE;
+            icx_buf_reset(&ans);
+            icx_err_clear(&err);
+            int rc = icx_ctl_call(&c, &ans, socket_path, 3, args, 0, NULL,
+                                  NULL, 10000, &err);
+            if (rc < 0) {
+                icx_cli_error("%s", err.msg);
+                code = icx_cli_exit_for(rc);
+                goto out;
+            }
+            if (c != 0)
+                continue; /* not readable yet: try again */
+            json_str(state, sizeof state, ans.data, "state");
+            json_str(rcpt, sizeof rcpt, ans.data, "recipient");
+            if (strcmp(state, "delivered") == 0) {
+                printf("delivered %s to %s\n", ids[i], rcpt);
+                fflush(stdout);
+            } else if (strcmp(state, "refused") == 0 ||
+                       strcmp(state, "failed") == 0) {
+                json_str(reason, sizeof reason, ans.data, "reason");
+                icx_cli_error("%s to %s: %s%s%s", ids[i], rcpt, state,
+                              reason[0] ? ": " : "", reason);
+                code = ICX_EXIT_REFUSED;
+            } else {
+                continue;
+            }
+            done[i] = 1;
+            left--;
+        }
+        if (left == 0 || mono_now() >= deadline)
+            break;
+        struct timespec pause = {0, 250 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        char *args[] = {"status", ids[i], "--json"};
+        int c = ICX_EXIT_FAILURE;
+        icx_buf_reset(&ans);
+        state[0] = rcpt[0] = next[0] = '\0';
+        attempts = 0;
+        if (icx_ctl_call(&c, &ans, socket_path, 3, args, 0, NULL, NULL, 10000,
+                         &err) == ICX_OK && c == 0) {
+            json_str(state, sizeof state, ans.data, "state");
+            json_str(rcpt, sizeof rcpt, ans.data, "recipient");
+            json_str(next, sizeof next, ans.data, "next_attempt");
+            attempts = json_int(ans.data, "attempts");
+        }
+        icx_cli_error("%s to %s: still %s after %ld second(s) (%d attempt(s)"
+                      "%s%s)", ids[i], rcpt[0] ? rcpt : "?",
+                      state[0] ? state : "unknown", seconds, attempts,
+                      next[0] && strcmp(next, "-") != 0 ? ", next at " : "",
+                      next[0] && strcmp(next, "-") != 0 ? next : "");
+        code = ICX_EXIT_FAILURE;
+    }
+out:
+    icx_buf_free(&ans);
+    return code;
+}
+
 /* Client side: argv is forwarded as is (plus --user), files as blobs. */
 static int client(int argc, char **argv, int with_files)
 {
@@ -136,6 +288,7 @@ static int client(int argc, char **argv, int with_files)
     char *blobs[4096];
     size_t lens[4096];
     int nfwd = 0, nblobs = 0, code = ICX_EXIT_FAILURE;
+    long wait = 0;
     icx_err err;
     char *sock_owned = NULL;
     icx_buf text;
@@ -157,7 +310,17 @@ static int client(int argc, char **argv, int with_files)
                         strcmp(a, "--conversation") == 0 ||
                         strcmp(a, "--ref") == 0 || strcmp(a, "--state") == 0 ||
                         strcmp(a, "--limit") == 0;
-        if (strcmp(a, "--profile") == 0 && with_files) {
+        if (strcmp(a, "--wait") == 0 && with_files) {
+            char *end = NULL;
+            if (++i == argc)
+                goto usage;
+            wait = strtol(argv[i], &end, 10);
+            if (end == argv[i] || *end != '\0' || wait <= 0 || wait > 86400) {
+                icx_cli_error("--wait %s: give a number of seconds, 1 to "
+                              "86400", argv[i]);
+                goto usage;
+            }
+        } else if (strcmp(a, "--profile") == 0 && with_files) {
             if (++i == argc)
                 goto usage;
             profile = argv[i];
@@ -191,6 +354,11 @@ static int client(int argc, char **argv, int with_files)
     }
     if (with_files && nfiles == 0) {
         icx_cli_error("submit needs at least one FILE");
+        goto usage;
+    }
+    if (profile != NULL && wait > 0) {
+        icx_cli_error("--wait is not available with --profile (follow the "
+                      "MessageIds with icx status)");
         goto usage;
     }
     if (profile == NULL) {
@@ -230,6 +398,10 @@ static int client(int argc, char **argv, int with_files)
         goto out;
     }
     fwrite(text.data ? text.data : "", 1, text.len, code == 0 ? stdout : stderr);
+    if (code == 0 && wait > 0) {
+        fflush(stdout);
+        code = wait_delivered(socket_path, text.data, wait);
+    }
     goto out;
 usage:
     fputs(client_usage, stderr);

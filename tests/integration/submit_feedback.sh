@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# What `icx submit` tells the liaison officer: why a submission was
+# refused (the field of a schema error, the partner that is unknown, the
+# egress rule), never the payload's content; and with --wait, whether
+# each message was delivered, refused or is still waiting.
+set -uo pipefail
+. "$(dirname "$0")/lib/gateways.sh"
+
+# JP-NPA listens; PH-NBI connects to it; KR-KNPA is a partner of JP-NPA
+# that never starts.  No hub: each names itself as the hub argument.
+for id in JP-NPA PH-NBI KR-KNPA; do gw_keys "$id"; done
+gw_write JP-NPA yes false JP-NPA
+gw_partner JP-NPA PH-NBI accept direct
+gw_partner JP-NPA KR-KNPA accept direct
+gw_start JP-NPA || { bad "JP-NPA starts"; finish; exit 1; }
+gw_write PH-NBI no false PH-NBI
+gw_partner PH-NBI JP-NPA connect direct "$(gw_endpoint JP-NPA)"
+gw_start PH-NBI || { bad "PH-NBI starts"; finish; exit 1; }
+
+sample=$src/docs/samples/case-referral-payload.xml
+run_submit() { # file, extra args...: output in $W/out, exit code in $code
+  local f=$1; shift
+  icx_at JP-NPA submit "$f" --category "${CATEGORY:-case-referral}" --legal-basis "MLAT test" \
+    --retain-until 2031-12-31 "$@" >"$W/out" 2>&1
+  code=$?
+}
+has() { grep -qF -- "$1" "$W/out"; }
+shows() { # name, text
+  if has "$2"; then ok "$1"; else bad "$1: got \"$(head -c 400 "$W/out")\", want \"$2\""; fi
+}
+exit_is() { # name, want
+  if [[ $code -eq $2 ]]; then ok "$1"; else bad "$1: got exit $code, want $2"; fi
+}
+queued() { sqlite3 "$W/JP-NPA/icx.db" "select count(*) from outbox"; }
+
+# 1. A payload that is not schema-valid: the field is named, its value is not.
+sed 's#<BirthDate>1981-05-17</BirthDate>#<BirthDate>SECRET-VALUE-42</BirthDate>#' \
+  "$sample" >"$W/bad-date.xml"
+before=$(queued)
+run_submit "$W/bad-date.xml" --to PH-NBI
+exit_is "schema-invalid payload: exit 1" 1
+shows "schema-invalid payload: an error line" "icx: error: "
+shows "schema-invalid payload: the field is named" "BirthDate"
+shows "schema-invalid payload: the recipient is named" "to PH-NBI"
+if has "SECRET-VALUE-42"; then bad "the payload's value is not echoed"; else ok "the payload's value is not echoed"; fi
+if grep -q "SECRET-VALUE-42" "$W/JP-NPA/log"; then bad "the payload's value is not logged"; else ok "the payload's value is not logged"; fi
+if has "could not be built or signed" && ! has "BirthDate"; then bad "more than the generic line"; else ok "more than the generic line"; fi
+check "schema-invalid payload: nothing queued" test "$(queued)" -eq "$before"
+
+# 2. An unknown recipient is named.
+run_submit "$sample" --to XX-NOPE
+exit_is "unknown partner: exit 1" 1
+shows "unknown partner: an error line naming it" "icx: error: "
+shows "unknown partner: named" "XX-NOPE is not a configured partner"
+
+# 3. A category the partner file does not allow names the rule.
+CATEGORY=survey-request run_submit "$sample" --to PH-NBI
+exit_is "category not allowed: exit 1" 1
+shows "category not allowed: the rule is named" "categories_out"
+shows "category not allowed: the category is named" "category survey-request may not be sent to PH-NBI"
+
+# 4. --wait: delivered.
+run_submit "$sample" --to PH-NBI --wait 30
+exit_is "--wait, partner up: exit 0" 0
+shows "--wait, partner up: delivered is printed" "delivered "
+
+# 5. --wait: a partner that is down times out naming the state.
+run_submit "$sample" --to KR-KNPA --wait 2
+exit_is "--wait, partner down: exit 3" 3
+shows "--wait, partner down: the state is named" "still queued"
+shows "--wait, partner down: the partner is named" "KR-KNPA"
+
+# 6. --wait needs a number.
+run_submit "$sample" --to PH-NBI --wait soon
+exit_is "--wait soon: exit 2" 2
+finish
