@@ -15,6 +15,9 @@ gw_partner JP-NPA KR-KNPA accept direct
 gw_start JP-NPA || { bad "JP-NPA starts"; finish; exit 1; }
 gw_write PH-NBI no false PH-NBI
 gw_partner PH-NBI JP-NPA connect direct "$(gw_endpoint JP-NPA)"
+# PH-NBI takes no case requests from JP-NPA: they get a negative receipt.
+sed -i 's/^categories_in: .*/categories_in: [case-referral, case-response, receipt]/' \
+  "$W/PH-NBI/partners/jp-npa.yaml"
 gw_start PH-NBI || { bad "PH-NBI starts"; finish; exit 1; }
 
 sample=$src/docs/samples/case-referral-payload.xml
@@ -70,7 +73,13 @@ exit_is "--wait, partner down: exit 3" 3
 shows "--wait, partner down: the state is named" "still queued"
 shows "--wait, partner down: the partner is named" "KR-KNPA"
 
-# 6. --wait needs a number.
+# 6. --wait: a negative receipt names its reason code.
+CATEGORY=case-request run_submit "$src/docs/samples/case-request-payload.xml" \
+  --to PH-NBI --wait 30
+exit_is "--wait, refused by the partner: exit 1" 1
+shows "--wait, refused by the partner: the reason code is printed" "refused: CATEGORY"
+
+# 7. --wait needs a number.
 run_submit "$sample" --to PH-NBI --wait soon
 exit_is "--wait soon: exit 2" 2
 finish
