@@ -188,6 +188,9 @@ int icx_store_out_list(icx_store *s, int state, size_t limit, icx_out_fn fn,
  * only, no state changes. */
 int icx_store_out_wake(icx_store *s, const char *hop, int64_t now,
                        icx_err *err);
+/* The undelivered row (queued or sent) queued first, for `icx health`;
+ * ICX_ENOTFOUND when nothing is undelivered. */
+int icx_store_out_oldest(icx_store *s, icx_out_row *row, icx_err *err);
 /* Per-hop counts of rows in queued or sent. */
 typedef int (*icx_depth_fn)(void *ctx, const char *hop, int64_t depth);
 int icx_store_out_depths(icx_store *s, icx_depth_fn fn, void *ctx,

@@ -192,6 +192,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                     "state = ?1) ORDER BY id DESC LIMIT ?2",
     [ST_OUT_DEPTHS] = "SELECT next_hop, COUNT(*) FROM outbox WHERE state IN "
                       "('queued', 'sent') GROUP BY next_hop ORDER BY next_hop",
+    /* min(id) over the undelivered rows, read through outbox_due: the
+     * cost grows with the queue, not with the outbox's history. */
+    [ST_OUT_OLDEST] = "SELECT " OUT_COLS " FROM outbox WHERE id = (SELECT "
+                      "min(id) FROM outbox WHERE state IN ('queued', 'sent'))",
     [ST_OUT_WAKE] = "UPDATE outbox SET next_attempt_at = ?1 WHERE state IN "
                     "('queued', 'sent') AND next_attempt_at > ?1 AND "
                     "(?2 IS NULL OR next_hop = ?2)",
