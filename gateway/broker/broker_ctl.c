@@ -7,12 +7,14 @@
  * and never built into anything that could leave); allowed ones are built
  * and signed on the pool, inserted as queued in one transaction, and the
  * client is answered only after that transaction commits (broker_queue.c).
- * status, outbox, inbox and partners read the store and the transports.
+ * status, outbox, inbox, partners and health read the store and the
+ * transports.
  *
  * Loop thread only.  A malformed request gets exit code 2 and a message.
  * Calls broker_core.c, broker_policy.c, broker_net.c (who is reachable)
  * and broker_queue.c (what a submission becomes).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +433,169 @@ static void partners(icx_broker *b, int fd, const icx_ctl_request *req)
     icx_broker_reply(b, fd, 0, &text);
 }
 
+/* ---- health ------------------------------------------------------------ */
+
+struct health {
+    icx_buf *text, *problems;
+    int json, nproblems;
+};
+
+static void problem(struct health *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void problem(struct health *h, const char *fmt, ...)
+{
+    char line[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (h->json) {
+        icx_buf_puts(h->problems, h->nproblems ? "," : "");
+        icx_buf_put_json(h->problems, line);
+    } else {
+        icx_buf_printf(h->problems, "problem     %s\n", line);
+    }
+    h->nproblems++;
+}
+
+/* `icx health`: what a monitoring probe asks.  Exit 0 when nothing below
+ * is wrong, 1 when something is: the store cannot be read; the oldest
+ * undelivered message is older than --max-age (default 3600 s); audit
+ * records have waited for a checkpoint longer than three
+ * checkpoint_seconds; a partner has messages queued to it and has not
+ * been reached (never, or not for --max-age). */
+static void health(icx_broker *b, int fd, const icx_ctl_request *req)
+{
+    const icx_config *cfg = b->gen->cfg;
+    const char *ma = opt(req, "--max-age");
+    char *end = NULL;
+    long max_age = ma ? strtol(ma, &end, 10) : 3600;
+    if (ma != NULL && (end == ma || *end != '\0' || max_age <= 0)) {
+        icx_broker_reply_now(fd, 2, "icx: error: --max-age: a number of "
+                                    "seconds above 0\n");
+        return;
+    }
+    icx_buf text, probs;
+    icx_err err;
+    icx_buf_init(&text, 1 << 20);
+    icx_buf_init(&probs, 1 << 20);
+    struct health h = {&text, &probs, flag(req, "--json"), 0};
+    int64_t now = icx_broker_now();
+
+    /* The store: the queue and the audit log can be read. */
+    int64_t depth = 0;
+    icx_out_row old;
+    int have_old = 0, store_ok = 1;
+    int rc = icx_store_out_oldest(b->store, &old, &err);
+    if (rc == ICX_OK)
+        have_old = 1;
+    else if (rc != ICX_ENOTFOUND)
+        store_ok = 0;
+    icx_checkpoint cp;
+    memset(&cp, 0, sizeof cp);
+    int have_cp = icx_store_checkpoint_last(b->store, &cp, &err) == ICX_OK;
+    uint64_t audit_size = 0;
+    if (icx_store_audit_head(b->store, &audit_size, NULL) < 0)
+        store_ok = 0;
+    if (!store_ok)
+        problem(&h, "the store %s cannot be read", cfg->store_path);
+
+    /* Partners: per hop queue depths. */
+    if (h.json)
+        icx_buf_printf(&text, "{\"store\":\"%s\",\"partners\":[",
+                       store_ok ? "ok" : "unreadable");
+    else
+        icx_buf_printf(&text, "store       %s\n", store_ok ? "ok" : "unreadable");
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        const icx_partner *p = &cfg->partners[i];
+        struct depth_ctx d = {p->id, 0};
+        if (icx_store_out_depths(b->store, depth_of, &d, &err) < 0 &&
+            store_ok) {
+            store_ok = 0;
+            problem(&h, "the store %s cannot be read (queue depths)",
+                    cfg->store_path);
+        }
+        depth += d.depth;
+        int up = icx_broker_connected(b, p->id);
+        struct peer_state *ps = icx_broker_peer(b, p->id);
+        int64_t lc = ps ? ps->last_contact : 0;
+        char last[32];
+        time_str(last, sizeof last, lc);
+        if (h.json)
+            icx_buf_printf(&text, "%s{\"id\":\"%s\",\"connected\":%s,"
+                           "\"last_contact\":\"%s\",\"queue\":%lld}",
+                           i ? "," : "", p->id, up ? "true" : "false", last,
+                           (long long)d.depth);
+        else
+            icx_buf_printf(&text, "partner     %-10s  %-13s  last contact %s"
+                           "  queue %lld\n", p->id,
+                           up ? "connected" : "not connected", last,
+                           (long long)d.depth);
+        if (d.depth > 0 && !up && lc == 0)
+            problem(&h, "%s has %lld message(s) queued and was never reached",
+                    p->id, (long long)d.depth);
+        else if (d.depth > 0 && !up && now - lc > max_age)
+            problem(&h, "%s has %lld message(s) queued and was last reached "
+                    "%lld s ago", p->id, (long long)d.depth,
+                    (long long)(now - lc));
+    }
+    /* The queue: what waits, and for how long. */
+    int64_t age = have_old ? now - old.created_at : 0;
+    if (h.json) {
+        icx_buf_printf(&text, "],\"queue\":%lld,\"oldest_undelivered\":",
+                       (long long)depth);
+        if (have_old)
+            icx_buf_printf(&text, "{\"message_id\":\"%s\",\"recipient\":"
+                           "\"%s\",\"state\":\"%s\",\"age_seconds\":%lld}",
+                           old.message_id, old.recipient,
+                           icx_out_state_name(old.state), (long long)age);
+        else
+            icx_buf_puts(&text, "null");
+    } else if (have_old) {
+        icx_buf_printf(&text, "queue       %lld undelivered, oldest %lld s "
+                       "(%s to %s, %s)\n", (long long)depth, (long long)age,
+                       old.message_id, old.recipient,
+                       icx_out_state_name(old.state));
+    } else {
+        icx_buf_printf(&text, "queue       %lld undelivered\n",
+                       (long long)depth);
+    }
+    if (have_old && age > max_age)
+        problem(&h, "the oldest undelivered message (%s to %s) is %lld s old, "
+                "above --max-age %ld", old.message_id, old.recipient,
+                (long long)age, max_age);
+    /* Checkpoints: records waiting for one too long. */
+    uint64_t uncovered = audit_size > b->cp_size ? audit_size - b->cp_size : 0;
+    if (h.json)
+        icx_buf_printf(&text, ",\"checkpoint\":{\"time\":\"%s\",\"size\":%llu,"
+                       "\"uncovered\":%llu}", have_cp ? cp.time : "-",
+                       (unsigned long long)cp.size,
+                       (unsigned long long)uncovered);
+    else if (have_cp)
+        icx_buf_printf(&text, "checkpoint  %s, covers %llu records (%llu "
+                       "since)\n", cp.time, (unsigned long long)cp.size,
+                       (unsigned long long)uncovered);
+    else
+        icx_buf_printf(&text, "checkpoint  none yet (%llu records since the "
+                       "log began)\n", (unsigned long long)uncovered);
+    if (uncovered > 0 && now - b->cp_time > 3 * cfg->checkpoint_seconds)
+        problem(&h, "%llu audit record(s) have waited %lld s for a checkpoint "
+                "(checkpoint_seconds %ld)", (unsigned long long)uncovered,
+                (long long)(now - b->cp_time), cfg->checkpoint_seconds);
+    if (h.json) {
+        icx_buf_printf(&text, ",\"healthy\":%s,\"problems\":[",
+                       h.nproblems ? "false" : "true");
+        icx_buf_append(&text, probs.data ? probs.data : "", probs.len);
+        icx_buf_puts(&text, "]}\n");
+    } else {
+        icx_buf_append(&text, probs.data ? probs.data : "", probs.len);
+        icx_buf_printf(&text, "health      %s\n",
+                       h.nproblems ? "NOT OK" : "ok");
+    }
+    icx_buf_free(&probs);
+    icx_broker_reply(b, fd, h.nproblems ? 1 : 0, &text);
+}
+
 void icx_broker_control(icx_broker *b, int fd)
 {
     icx_ctl_request req;
@@ -460,6 +625,8 @@ void icx_broker_control(icx_broker *b, int fd)
         list_box(b, fd, &req, 0);
     else if (strcmp(cmd, "partners") == 0)
         partners(b, fd, &req);
+    else if (strcmp(cmd, "health") == 0)
+        health(b, fd, &req);
     else {
         char msg[128];
         snprintf(msg, sizeof msg, "icx: error: unknown control command \"%.40s\"\n",

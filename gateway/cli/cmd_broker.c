@@ -1,6 +1,6 @@
 /*
  * cmd_broker.c - `icx serve` and the commands that talk to it: submit,
- * status, outbox, inbox, partners.
+ * status, outbox, inbox, partners, health.
  *
  * The client commands find the control socket through the configuration
  * (-c FILE, default icx_cli_default_config()) or --socket, send one request and
@@ -54,6 +54,7 @@ static const char client_usage[] =
     "       icx outbox [--state S] [--limit N]\n"
     "       icx inbox [--state S] [--limit N]\n"
     "       icx partners\n"
+    "       icx health [--max-age SECONDS]\n"
     "common options: [-c CONFIG] [--socket PATH] [--json]\n\n"
     "These talk to the running `icx serve` through its control socket.\n"
     "submit: each FILE (a payload document) becomes one signed envelope per\n"
@@ -78,6 +79,12 @@ static const char client_usage[] =
     "(the reason is printed, exit 1), or SECONDS pass (the state it is in is\n"
     "printed, exit 3).  Not with --profile.\n"
     "status MESSAGE-ID: the timeline of one message (audit records, receipts).\n"
+    "health: the store, each partner (connected, last contact, queue), the\n"
+    "queue depth and its oldest undelivered message, the last audit\n"
+    "checkpoint.  Exit 1 when something is wrong: the store cannot be read,\n"
+    "the oldest undelivered message is older than --max-age (default 3600),\n"
+    "audit records waited over 3 x checkpoint_seconds for a checkpoint, a\n"
+    "partner with messages queued was never reached (or not for --max-age).\n"
     "Exit codes: 0 ok, 1 refused, 2 usage, 3 failure, 4 no daemon running.\n";
 
 int icx_cmd_serve(int argc, char **argv)
@@ -309,7 +316,8 @@ static int client(int argc, char **argv, int with_files)
                         strcmp(a, "--expires-in") == 0 ||
                         strcmp(a, "--conversation") == 0 ||
                         strcmp(a, "--ref") == 0 || strcmp(a, "--state") == 0 ||
-                        strcmp(a, "--limit") == 0;
+                        strcmp(a, "--limit") == 0 ||
+                        strcmp(a, "--max-age") == 0;
         if (strcmp(a, "--wait") == 0 && with_files) {
             char *end = NULL;
             if (++i == argc)
