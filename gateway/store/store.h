@@ -326,6 +326,11 @@ typedef struct icx_audit_row {
     char hash[65];
 } icx_audit_row;
 typedef int (*icx_audit_fn)(void *ctx, const icx_audit_row *row);
+/* The MessageIds the audit log names that start with prefix (sorted, at
+ * most max; *n gets the count): `icx status` by a prefix.  A range on the
+ * audit_message index. */
+int icx_store_message_ids(icx_store *s, const char *prefix, char (*ids)[40],
+                          size_t max, size_t *n, icx_err *err);
 int icx_store_timeline(icx_store *s, const char *message_id, icx_audit_fn fn,
                        void *ctx, icx_err *err);
 

@@ -146,6 +146,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_AUDIT_INSERT] = "INSERT INTO audit (seq, ts, event, message_id, "
                         "partner, detail, prev_hash, hash) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* A range on the audit_message index: the ids from ?1 below ?2. */
+    [ST_AUDIT_PREFIX] = "SELECT DISTINCT message_id FROM audit WHERE "
+                        "message_id >= ?1 AND message_id < ?2 "
+                        "ORDER BY message_id LIMIT ?3",
     [ST_AUDIT_TIMELINE] = "SELECT seq, ts, event, message_id, partner, detail, "
                           "hash FROM audit WHERE message_id = ?1 ORDER BY seq",
     [ST_AUDIT_ALL] = "SELECT seq, ts, event, message_id, partner, detail, "
