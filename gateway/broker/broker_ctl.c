@@ -326,14 +326,53 @@ static int rc_line(void *ctx, const icx_receipt_row *r, const void *env,
     return 0;
 }
 
+/* The full MessageId for id: itself when the store knows it, else the
+ * one id the audit log names that starts with it (at least 8 characters,
+ * hex digits and dashes).  0 with *full set, or the exit code after
+ * replying (1: none, or several, listed). */
+#define PREFIX_MIN 8
+#define PREFIX_LIST 20
+static int resolve_id(icx_broker *b, int fd, const char *id, char full[40])
+{
+    icx_err err;
+    icx_out_row row;
+    char ids[PREFIX_LIST + 1][40];
+    size_t n = 0, len = strlen(id);
+    snprintf(full, 40, "%s", id);
+    if (icx_store_out_get(b->store, id, NULL, &row, &err) == ICX_OK)
+        return 0;
+    int hex = len >= PREFIX_MIN && len < 40;
+    for (size_t i = 0; hex && i < len; i++)
+        hex = strchr("0123456789abcdefABCDEF-", id[i]) != NULL;
+    if (!hex || icx_store_message_ids(b->store, id, ids, PREFIX_LIST + 1, &n,
+                                      &err) < 0 || n == 0)
+        return 0; /* status says what it finds for id as given */
+    if (n == 1 || strcmp(ids[0], id) == 0) {
+        snprintf(full, 40, "%s", ids[0]);
+        return 0;
+    }
+    icx_buf text;
+    icx_buf_init(&text, 1 << 16);
+    icx_buf_printf(&text, "icx: error: %s is the start of %s%zu MessageIds; "
+                   "give more of it:\n", id, n > PREFIX_LIST ? "more than " : "",
+                   n > PREFIX_LIST ? (size_t)PREFIX_LIST : n);
+    for (size_t i = 0; i < n && i < PREFIX_LIST; i++)
+        icx_buf_printf(&text, "  %s\n", ids[i]);
+    icx_broker_reply(b, fd, 1, &text);
+    return 1;
+}
+
 static void status(icx_broker *b, int fd, const icx_ctl_request *req)
 {
-    const char *id = req->argc > 1 && req->argv[1][0] != '-' ? req->argv[1] : NULL;
-    if (id == NULL) {
+    const char *given = req->argc > 1 && req->argv[1][0] != '-' ? req->argv[1] : NULL;
+    if (given == NULL) {
         /* Without an id: a summary of queue depths. */
         list_box(b, fd, req, 1);
         return;
     }
+    char id[40];
+    if (resolve_id(b, fd, given, id) != 0)
+        return;
     int json = flag(req, "--json");
     icx_buf text;
     icx_err err;
@@ -360,6 +399,8 @@ static void status(icx_broker *b, int fd, const icx_ctl_request *req)
                        id, row.recipient, row.next_hop,
                        icx_out_state_name(row.state), row.attempts,
                        row.reason[0] ? ", reason: " : "", row.reason);
+        if (row.state <= ICX_OUT_SENT)
+            icx_buf_printf(&text, "  next attempt at %s\n", next);
     } else {
         icx_buf_printf(&text, "%s\n", id);
     }
@@ -367,8 +408,8 @@ static void status(icx_broker *b, int fd, const icx_ctl_request *req)
     if (c.n == 0 && !have_out) {
         icx_buf_free(&text);
         char msg[160];
-        snprintf(msg, sizeof msg, "icx: error: no message %s in this gateway's "
-                 "store\n", id);
+        snprintf(msg, sizeof msg, "icx: error: no message %.40s in this "
+                 "gateway's store\n", id);
         icx_broker_reply_now(fd, 1, msg);
         return;
     }

@@ -72,6 +72,29 @@ run_submit "$sample" --to KR-KNPA --wait 2
 exit_is "--wait, partner down: exit 3" 3
 shows "--wait, partner down: the state is named" "still queued"
 shows "--wait, partner down: the partner is named" "KR-KNPA"
+down=$(awk '/^queued/ {print $2}' "$W/out")
+
+# status: the next attempt of an undelivered message; a MessageId prefix.
+icx_at JP-NPA status "$down" >"$W/out" 2>&1; code=$?
+exit_is "status of the waiting message: exit 0" 0
+shows "status names the next attempt" "next attempt at 20"
+icx_at JP-NPA status "${down:0:32}" >"$W/out" 2>&1; code=$?
+exit_is "status by a unique prefix: exit 0" 0
+shows "status by a unique prefix finds the message" "$down  outbound to KR-KNPA"
+# Two messages of one request: their ids share their time-ordered start.
+run_submit "$sample" --to PH-NBI,KR-KNPA
+mapfile -t pair < <(awk '/^queued/ {print $2}' "$W/out")
+common=${pair[0]:0:8}
+for ((k = 9; k <= 36; k++)); do
+  [[ ${pair[0]:0:k} == "${pair[1]:0:k}" ]] && common=${pair[0]:0:k} || break
+done
+icx_at JP-NPA status "$common" >"$W/out" 2>&1; code=$?
+exit_is "status by an ambiguous prefix: exit 1" 1
+shows "an ambiguous prefix says so" "is the start of"
+shows "an ambiguous prefix lists the candidates" "  ${pair[0]}"
+shows "an ambiguous prefix lists each candidate" "  ${pair[1]}"
+icx_at JP-NPA status "${down:0:6}" >"$W/out" 2>&1; code=$?
+exit_is "status by a prefix under 8 characters: exit 1 (not found)" 1
 
 # 6. --wait: a negative receipt names its reason code.
 CATEGORY=case-request run_submit "$src/docs/samples/case-request-payload.xml" \
