@@ -15,14 +15,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libxml/tree.h>
+
 #include "broker.h"
 #include "cli.h"
 #include "config.h"
 #include "control.h"
+#include "envelope.h"
 #include "lists.h"
 #include "log.h"
+#include "store.h"
 #include "survey.h"
 #include "util.h"
+#include "xml.h"
+#include "xmlnode.h"
 
 
 static const char serve_usage[] =
@@ -50,6 +56,7 @@ static const char client_usage[] =
     "                 [--wait SECONDS]\n"
     "       icx submit FILE... --profile P --to ID[,ID] [--category C] ...\n"
     "       icx status [MESSAGE-ID | PREFIX]\n"
+    "       icx status --case REF  (messages whose case payload names REF)\n"
     "       icx status --lists     (per partner and list: serial held, head, lag)\n"
     "       icx outbox [--state S] [--limit N]\n"
     "       icx inbox [--state S] [--limit N]\n"
@@ -82,6 +89,10 @@ static const char client_usage[] =
     "each receipt's reason code), its next attempt while undelivered.  The\n"
     "first 8 or more characters of a MessageId will do when only one\n"
     "MessageId starts with them; otherwise those that do are listed (exit 1).\n"
+    "status --case REF: the sent and received messages whose case payload\n"
+    "names REF (CaseReference, or a Response's RefCaseReference); read from\n"
+    "the store beside the daemon, every case envelope in it parsed (a scan:\n"
+    "its time grows with the case messages stored).  Exit 1 when none.\n"
     "health: the store, each partner (connected, last contact, queue), the\n"
     "queue depth and its oldest undelivered message, the last audit\n"
     "checkpoint.  Exit 1 when something is wrong: the store cannot be read,\n"
@@ -425,6 +436,178 @@ out:
     return code;
 }
 
+/* ---- status --case REF --------------------------------------------------
+ * Read from the store beside the daemon, as `inbox export` is: the case
+ * reference is inside the signed payloads, which the store keeps as bytes
+ * and does not index.  So every stored envelope of a case category
+ * (outbox, and the inbox's accepted ones: a rejected envelope's payload
+ * is not read) is read, checked against its digest by the store,
+ * and its payload parsed for CaseReference (or a Response's
+ * RefCaseReference).  The cost grows with the case messages the store
+ * holds: a scan, for an operator's question, never on the daemon's loop. */
+
+struct case_rows {
+    icx_out_row *out;
+    size_t nout, capout;
+    icx_in_row *in;
+    size_t nin, capin;
+};
+
+static int is_case(const char *category)
+{
+    return strncmp(category, "case-", 5) == 0;
+}
+
+static int case_out(void *ctx, const icx_out_row *r)
+{
+    struct case_rows *c = ctx;
+    if (!is_case(r->category))
+        return 0;
+    if (c->nout == c->capout) {
+        size_t cap = c->capout ? c->capout * 2 : 64;
+        icx_out_row *n = realloc(c->out, cap * sizeof *n);
+        if (n == NULL)
+            return ICX_ENOMEM;
+        c->out = n;
+        c->capout = cap;
+    }
+    c->out[c->nout++] = *r;
+    return 0;
+}
+
+static int case_in(void *ctx, const icx_in_row *r)
+{
+    struct case_rows *c = ctx;
+    if (!is_case(r->category))
+        return 0;
+    if (c->nin == c->capin) {
+        size_t cap = c->capin ? c->capin * 2 : 64;
+        icx_in_row *n = realloc(c->in, cap * sizeof *n);
+        if (n == NULL)
+            return ICX_ENOMEM;
+        c->in = n;
+        c->capin = cap;
+    }
+    c->in[c->nin++] = *r;
+    return 0;
+}
+
+/* 1 when the envelope's case payload names ref, 0 when not, or the
+ * failure to read it. */
+static int names_case(const icx_buf *env, const char *ref, icx_buf *pl,
+                      icx_err *err)
+{
+    icx_xml_limits lim = ICX_XML_DEFAULT_LIMITS;
+    icx_xmldoc *doc = NULL;
+    lim.max_bytes = env->len + 1;
+    icx_buf_reset(pl);
+    int rc = icx_envelope_payload(pl, env->data, env->len, &lim, err);
+    if (rc == ICX_OK)
+        rc = icx_xml_parse(&doc, pl->data, pl->len, &lim, err);
+    if (rc < 0)
+        return rc;
+    const xmlNode *root = xmlDocGetRootElement(icx_xml_raw(doc));
+    int found = 0;
+    for (const xmlNode *n = root ? icx_xn_first(root) : NULL;
+         n != NULL && !found;
+         n = icx_xn_elem_from((xmlNode *)n->next)) {
+        char text[128];
+        if ((icx_xn_is_ns(n, "urn:icx:case:1", "CaseReference") ||
+             icx_xn_is_ns(n, "urn:icx:case:1", "RefCaseReference")) &&
+            strcmp(icx_xn_text(text, sizeof text, n), ref) == 0)
+            found = 1;
+    }
+    icx_xml_free(&doc);
+    return found;
+}
+
+static int status_case(const char *config, const char *ref, int json)
+{
+    icx_err err;
+    icx_config *cfg = NULL;
+    icx_store *s = NULL;
+    struct case_rows c;
+    icx_buf env, pl, text;
+    int rc, code = ICX_EXIT_FAILURE, nfound = 0;
+    memset(&c, 0, sizeof c);
+    icx_err_clear(&err);
+    icx_buf_init(&env, (size_t)1 << 30);
+    icx_buf_init(&pl, (size_t)1 << 30);
+    icx_buf_init(&text, 16 << 20);
+    if ((rc = icx_config_load(&cfg, config, NULL, &err)) < 0 ||
+        (access(cfg->store_path, F_OK) != 0 &&
+         (rc = icx_err_set(&err, ICX_ENOTFOUND, "%s: no such store",
+                           cfg->store_path)) < 0) ||
+        (rc = icx_store_open(&s, cfg->store_path, &err)) < 0 ||
+        (rc = icx_store_out_list(s, -1, 0, case_out, &c, &err)) < 0 ||
+        (rc = icx_store_in_list(s, ICX_IN_ACCEPTED, 0, case_in, &c,
+                                &err)) < 0) {
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    icx_buf_puts(&text, json ? "[" : "");
+    /* The store lists newest first; so does this. */
+    for (size_t i = 0; i < c.nout + c.nin; i++) {
+        int out = i < c.nout;
+        const icx_out_row *o = out ? &c.out[i] : NULL;
+        const icx_in_row *r = out ? NULL : &c.in[i - c.nout];
+        char at[32];
+        icx_buf_reset(&env);
+        rc = out ? icx_store_out_envelope(s, o->message_id, o->next_hop, &env,
+                                          &err)
+                 : icx_store_in_envelope(s, r->sender, r->message_id, &env,
+                                         &err);
+        if (rc == ICX_OK)
+            rc = names_case(&env, ref, &pl, &err);
+        if (rc < 0) {
+            icx_cli_error("%s", err.msg);
+            code = icx_cli_exit_for(rc);
+            goto out;
+        }
+        if (rc == 0)
+            continue;
+        icx_time_format(at, sizeof at,
+                        (time_t)(out ? o->created_at : r->received_at));
+        if (json)
+            icx_buf_printf(&text, "%s{\"message_id\":\"%s\",\"direction\":"
+                           "\"%s\",\"partner\":\"%s\",\"category\":\"%s\","
+                           "\"state\":\"%s\",\"time\":\"%s\"}",
+                           nfound ? "," : "", out ? o->message_id : r->message_id,
+                           out ? "outbound" : "inbound",
+                           out ? o->recipient : r->sender,
+                           out ? o->category : r->category,
+                           out ? icx_out_state_name(o->state)
+                               : icx_in_state_name(r->state), at);
+        else
+            icx_buf_printf(&text, "%-36s  %-8s  %-10s  %-15s  %-9s  %s\n",
+                           out ? o->message_id : r->message_id,
+                           out ? "outbound" : "inbound",
+                           out ? o->recipient : r->sender,
+                           out ? o->category : r->category,
+                           out ? icx_out_state_name(o->state)
+                               : icx_in_state_name(r->state), at);
+        nfound++;
+    }
+    icx_buf_puts(&text, json ? "]\n" : "");
+    if (nfound == 0 && !json) {
+        icx_cli_error("no message in this gateway's store names case %s", ref);
+        code = ICX_EXIT_REFUSED;
+        goto out;
+    }
+    fwrite(text.data ? text.data : "", 1, text.len, stdout);
+    code = nfound ? ICX_EXIT_OK : ICX_EXIT_REFUSED;
+out:
+    free(c.out);
+    free(c.in);
+    icx_buf_free(&env);
+    icx_buf_free(&pl);
+    icx_buf_free(&text);
+    icx_store_free(&s);
+    icx_config_free(&cfg);
+    return code;
+}
+
 int icx_cmd_submit(int argc, char **argv) { return client(argc, argv, 1); }
 int icx_cmd_query(int argc, char **argv)
 {
@@ -444,6 +627,27 @@ int icx_cmd_query(int argc, char **argv)
             args[n] = NULL;
             return icx_cmd_lists(n, args);
         }
+    }
+    /* status --case: a scan of the store's case payloads, beside the
+     * daemon (status_case). */
+    if (strcmp(argv[0], "status") == 0) {
+        const char *ref = NULL, *config = icx_cli_default_config();
+        int json = 0;
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "--case") == 0 && i + 1 < argc)
+                ref = argv[++i];
+            else if ((strcmp(argv[i], "-c") == 0 ||
+                      strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+                config = argv[++i];
+            else if (strcmp(argv[i], "--json") == 0)
+                json = 1;
+            else if (strcmp(argv[i], "--case") == 0) {
+                icx_cli_error("--case needs a case reference");
+                return ICX_EXIT_USAGE;
+            }
+        }
+        if (ref != NULL)
+            return status_case(config, ref, json);
     }
     /* inbox export: rendered from the store, not asked of the daemon. */
     if (strcmp(argv[0], "inbox") == 0 && argc > 1 &&

@@ -31,6 +31,9 @@ has() { grep -qF -- "$1" "$W/out"; }
 shows() { # name, text
   if has "$2"; then ok "$1"; else bad "$1: got \"$(head -c 400 "$W/out")\", want \"$2\""; fi
 }
+shows_re() { # name, extended regex
+  if grep -qE -- "$2" "$W/out"; then ok "$1"; else bad "$1: got \"$(head -c 400 "$W/out")\", want /$2/"; fi
+}
 exit_is() { # name, want
   if [[ $code -eq $2 ]]; then ok "$1"; else bad "$1: got exit $code, want $2"; fi
 }
@@ -66,6 +69,7 @@ shows "category not allowed: the category is named" "category survey-request may
 run_submit "$sample" --to PH-NBI --wait 30
 exit_is "--wait, partner up: exit 0" 0
 shows "--wait, partner up: delivered is printed" "delivered "
+sent=$(awk '/^queued/ {print $2}' "$W/out")
 
 # 5. --wait: a partner that is down times out naming the state.
 run_submit "$sample" --to KR-KNPA --wait 2
@@ -101,6 +105,21 @@ CATEGORY=case-request run_submit "$src/docs/samples/case-request-payload.xml" \
   --to PH-NBI --wait 30
 exit_is "--wait, refused by the partner: exit 1" 1
 shows "--wait, refused by the partner: the reason code is printed" "refused: CATEGORY"
+
+# status --case: the messages whose case payload names the reference.
+ref=$(sed -n 's#.*<CaseReference>\(.*\)</CaseReference>.*#\1#p' "$sample" | head -1)
+icx_at JP-NPA status --case "$ref" >"$W/out" 2>&1; code=$?
+exit_is "status --case at the sender: exit 0" 0
+shows_re "status --case lists the delivered message" "^$sent  outbound  PH-NBI +case-referral +delivered "
+shows "status --case lists the one still queued" "$down  outbound  KR-KNPA"
+icx_at PH-NBI status --case "$ref" >"$W/out" 2>&1; code=$?
+exit_is "status --case at the receiver: exit 0" 0
+shows_re "status --case lists the received message" "^$sent  inbound +JP-NPA +case-referral +accepted "
+icx_at JP-NPA status --case "$ref" --json >"$W/out" 2>&1; code=$?
+shows "status --case --json" "\"message_id\":\"$sent\",\"direction\":\"outbound\""
+icx_at JP-NPA status --case "XX-NONE-0000" >"$W/out" 2>&1; code=$?
+exit_is "status --case of an unknown reference: exit 1" 1
+shows "an unknown reference is named" "names case XX-NONE-0000"
 
 # 7. --wait needs a number.
 run_submit "$sample" --to PH-NBI --wait soon
