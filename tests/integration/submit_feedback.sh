@@ -106,6 +106,15 @@ CATEGORY=case-request run_submit "$src/docs/samples/case-request-payload.xml" \
 exit_is "--wait, refused by the partner: exit 1" 1
 shows "--wait, refused by the partner: the reason code is printed" "refused: CATEGORY"
 
+# status of a message shows the partner's response to it.
+icx_at PH-NBI submit "$src/schemas/examples/valid/case-response.xml" --to JP-NPA \
+  --category case-response --legal-basis "MLAT test" --retain-until 2031-12-31 \
+  --ref "$sent" >"$W/out" 2>&1
+answer=$(awk '/^queued/ {print $2}' "$W/out")
+check "the partner's response is queued" test -n "$answer"
+check "status of the referral shows the response" wait_for 20 bash -c \
+  "'$icx' status '$sent' -c '$W/JP-NPA/gateway.yaml' | grep -q 'inbound.response  *PH-NBI  *response_id=$answer category=case-response'"
+
 # status --case: the messages whose case payload names the reference.
 ref=$(sed -n 's#.*<CaseReference>\(.*\)</CaseReference>.*#\1#p' "$sample" | head -1)
 icx_at JP-NPA status --case "$ref" >"$W/out" 2>&1; code=$?
