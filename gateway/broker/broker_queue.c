@@ -4,7 +4,10 @@
  * (hook answers, periodic tasks).  Each is signed on the pool; when all
  * signatures of a request are back, all are inserted as queued in one
  * transaction and the client is answered after it commits.  One that
- * cannot be signed queues none of its request.
+ * cannot be signed queues none of its request, and the answer says why
+ * for each such message: the builder's icx_err message (a schema error
+ * names its field; the validator withholds the value), exit 1 when the
+ * input was at fault, 3 when the gateway was.
  *
  * Loop thread only.  Owns the pending requests (b->pending) until their
  * last signature is back or the daemon stops (icx_broker_ctl_abort_all

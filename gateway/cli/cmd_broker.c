@@ -6,6 +6,9 @@
  * (-c FILE, default icx_cli_default_config()) or --socket, send one request and
  * print the daemon's answer (submit --profile may send several: see
  * cmd_submit.c).  When no daemon runs they say so (exit 4).
+ * submit --wait then polls `status` for each MessageId it was given.
+ * status --case is the exception: it reads the store beside the daemon
+ * (see status_case).
  */
 #include <getopt.h>
 #include <pwd.h>
