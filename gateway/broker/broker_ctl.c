@@ -605,8 +605,15 @@ static void health(icx_broker *b, int fd, const icx_ctl_request *req)
         problem(&h, "the oldest undelivered message (%s to %s) is %lld s old, "
                 "above --max-age %ld", old.message_id, old.recipient,
                 (long long)age, max_age);
-    /* Checkpoints: records waiting for one too long. */
-    uint64_t uncovered = audit_size > b->cp_size ? audit_size - b->cp_size : 0;
+    /* Checkpoints: records waiting for one too long, counted from the
+     * last one committed (or this daemon's start), whatever the reason
+     * none came since (a signing or store failure is retried later). */
+    uint64_t uncovered = audit_size > cp.size ? audit_size - cp.size : 0;
+    time_t cp_at = 0;
+    if (have_cp && icx_time_parse(&cp_at, cp.time) < 0)
+        cp_at = 0;
+    int64_t waiting_since = (int64_t)cp_at > b->started_at ? (int64_t)cp_at
+                                                           : b->started_at;
     if (h.json)
         icx_buf_printf(&text, ",\"checkpoint\":{\"time\":\"%s\",\"size\":%llu,"
                        "\"uncovered\":%llu}", have_cp ? cp.time : "-",
@@ -619,10 +626,10 @@ static void health(icx_broker *b, int fd, const icx_ctl_request *req)
     else
         icx_buf_printf(&text, "checkpoint  none yet (%llu records since the "
                        "log began)\n", (unsigned long long)uncovered);
-    if (uncovered > 0 && now - b->cp_time > 3 * cfg->checkpoint_seconds)
+    if (uncovered > 0 && now - waiting_since > 3 * cfg->checkpoint_seconds)
         problem(&h, "%llu audit record(s) have waited %lld s for a checkpoint "
                 "(checkpoint_seconds %ld)", (unsigned long long)uncovered,
-                (long long)(now - b->cp_time), cfg->checkpoint_seconds);
+                (long long)(now - waiting_since), cfg->checkpoint_seconds);
     if (h.json) {
         icx_buf_printf(&text, ",\"healthy\":%s,\"problems\":[",
                        h.nproblems ? "false" : "true");

@@ -150,6 +150,7 @@ typedef struct icx_broker {
     int64_t next_scan;
     uint64_t cp_size;       /* audit records covered by the last checkpoint */
     int64_t cp_time;
+    int64_t started_at;     /* when this daemon began serving (health) */
     int stopping;
     uint64_t frames_in;
 } icx_broker;
