@@ -125,7 +125,7 @@ static void submit_finish(icx_broker *b, struct ctl_pending *p)
          * schema error; its value is withheld by the validator). */
         for (int i = 0; i < p->n; i++)
             if (p->signed_env[i] == NULL)
-                icx_buf_printf(&text, "icx: error: %s to %s (file %d): %s\n",
+                icx_buf_printf(&text, "icx: error: %s to %s (payload %d): %s\n",
                                p->headers[i].message_id,
                                p->headers[i].recipient,
                                i / (p->per_payload > 0 ? p->per_payload : 1) + 1,
