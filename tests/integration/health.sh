@@ -43,6 +43,7 @@ shows "healthy: says ok" "^health +ok"
 health JP-NPA --json
 exit_is "healthy --json: exit 0" 0
 shows "healthy --json: healthy true" '"healthy":true'
+check "healthy --json: one JSON document" python3 -c "import json,sys; d=json.load(open('$W/out')); sys.exit(0 if d['store']=='ok' and d['queue']==0 and len(d['partners'])==2 else 1)"
 health PH-NBI
 exit_is "healthy at PH-NBI too: exit 0" 0
 
@@ -62,6 +63,7 @@ health JP-NPA --json --max-age 1
 exit_is "unhealthy --json: exit 1" 1
 shows "unhealthy --json: healthy false" '"healthy":false'
 shows "unhealthy --json: the oldest message" "\"oldest_undelivered\":\\{\"message_id\":\"$m2\""
+check "unhealthy --json: one JSON document naming both problems" python3 -c "import json,sys; d=json.load(open('$W/out')); sys.exit(0 if len(d['problems'])==2 and d['oldest_undelivered']['recipient']=='KR-KNPA' else 1)"
 health JP-NPA --max-age soon
 exit_is "--max-age soon: exit 2" 2
 

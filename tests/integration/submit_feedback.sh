@@ -82,6 +82,8 @@ down=$(awk '/^queued/ {print $2}' "$W/out")
 icx_at JP-NPA status "$down" >"$W/out" 2>&1; code=$?
 exit_is "status of the waiting message: exit 0" 0
 shows "status names the next attempt" "next attempt at 20"
+icx_at JP-NPA status "$down" --json >"$W/out" 2>&1
+check "status --json names the next attempt and the reason" python3 -c "import json,sys; d=json.load(open('$W/out')); sys.exit(0 if d['state']=='queued' and d['next_attempt'].startswith('20') and 'reason' in d else 1)"
 icx_at JP-NPA status "${down:0:32}" >"$W/out" 2>&1; code=$?
 exit_is "status by a unique prefix: exit 0" 0
 shows "status by a unique prefix finds the message" "$down  outbound to KR-KNPA"
@@ -125,6 +127,7 @@ icx_at PH-NBI status --case "$ref" >"$W/out" 2>&1; code=$?
 exit_is "status --case at the receiver: exit 0" 0
 shows_re "status --case lists the received message" "^$sent  inbound +JP-NPA +case-referral +accepted "
 icx_at JP-NPA status --case "$ref" --json >"$W/out" 2>&1; code=$?
+check "status --case --json: one JSON document" python3 -c "import json,sys; d=json.load(open('$W/out')); sys.exit(0 if any(m['message_id']=='$sent' and m['state']=='delivered' for m in d) else 1)"
 shows "status --case --json" "\"message_id\":\"$sent\",\"direction\":\"outbound\""
 icx_at JP-NPA status --case "XX-NONE-0000" >"$W/out" 2>&1; code=$?
 exit_is "status --case of an unknown reference: exit 1" 1
