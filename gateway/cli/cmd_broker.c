@@ -87,7 +87,9 @@ static const char client_usage[] =
     "--wait SECONDS: after queueing, wait until each message is delivered\n"
     "(its final receipt: prints \"delivered ID to R\"), refused or failed\n"
     "(the reason is printed, exit 1), or SECONDS pass (the state it is in is\n"
-    "printed, exit 3).  Not with --profile.\n"
+    "printed, exit 3).  With --json it prints one array instead: each\n"
+    "message's last state (final true or false), attempts, next attempt,\n"
+    "reason.  Not with --profile.\n"
     "status MESSAGE-ID: the timeline of one message (audit records, receipts,\n"
     "each receipt's reason code), its next attempt while undelivered.  The\n"
     "first 8 or more characters of a MessageId will do when only one\n"
@@ -218,51 +220,72 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* What `status ID --json` said of one message. */
+struct waited {
+    char state[32], rcpt[64], reason[160], next[40];
+    int attempts;
+};
+
+/* Asks the daemon about id; ICX_OK with *w filled (state "" when the
+ * daemon could not say), or the failure to reach it. */
+static int ask_status(struct waited *w, icx_buf *ans, const char *socket_path,
+                      char *id, icx_err *err)
+{
+    char *args[] = {"status", id, "--json"};
+    int c = ICX_EXIT_FAILURE;
+    memset(w, 0, sizeof *w);
+    icx_buf_reset(ans);
+    icx_err_clear(err);
+    int rc = icx_ctl_call(&c, ans, socket_path, 3, args, 0, NULL, NULL, 10000,
+                          err);
+    if (rc < 0 || c != 0)
+        return rc;
+    json_str(w->state, sizeof w->state, ans->data, "state");
+    json_str(w->rcpt, sizeof w->rcpt, ans->data, "recipient");
+    json_str(w->reason, sizeof w->reason, ans->data, "reason");
+    json_str(w->next, sizeof w->next, ans->data, "next_attempt");
+    w->attempts = json_int(ans->data, "attempts");
+    return ICX_OK;
+}
+
 /* Polls `status ID` (after 0.1 s, doubling to every 5 s) until each
  * message is delivered (final receipt) or refused or failed, or seconds
- * pass.  Exit code: 0 all delivered, 1 one
- * refused or failed (its reason printed), 3 one still waiting (its state
- * printed), or the failure to reach the daemon. */
+ * pass.  Text: "delivered ID to R" on stdout, a refusal or a message
+ * still waiting as an error line; json: one array of the messages' last
+ * states.  Exit code: 0 all delivered, 1 one refused or failed, 3 one
+ * still waiting, or the failure to reach the daemon. */
 static int wait_delivered(const char *socket_path, const char *text,
-                          long seconds)
+                          long seconds, int json)
 {
     static char ids[WAIT_MAX_IDS][64];
     static unsigned char done[WAIT_MAX_IDS];
+    static struct waited w[WAIT_MAX_IDS];
     int n = queued_ids(ids, WAIT_MAX_IDS, text), left = n, code = ICX_EXIT_OK;
     double deadline = mono_now() + (double)seconds, pause_s = 0.1;
     icx_buf ans;
     icx_err err;
-    char state[32] = "", rcpt[64] = "", reason[160] = "", next[40] = "";
-    int attempts = 0;
     memset(done, 0, sizeof done);
     icx_buf_init(&ans, 64 << 20);
     for (;;) {
         for (int i = 0; i < n; i++) {
             if (done[i])
                 continue;
-            char *args[] = {"status", ids[i], "--json"};
-            int c = ICX_EXIT_FAILURE;
-            icx_buf_reset(&ans);
-            icx_err_clear(&err);
-            int rc = icx_ctl_call(&c, &ans, socket_path, 3, args, 0, NULL,
-                                  NULL, 10000, &err);
+            int rc = ask_status(&w[i], &ans, socket_path, ids[i], &err);
             if (rc < 0) {
                 icx_cli_error("%s", err.msg);
                 code = icx_cli_exit_for(rc);
                 goto out;
             }
-            if (c != 0)
-                continue; /* not readable yet: try again */
-            json_str(state, sizeof state, ans.data, "state");
-            json_str(rcpt, sizeof rcpt, ans.data, "recipient");
-            if (strcmp(state, "delivered") == 0) {
-                printf("delivered %s to %s\n", ids[i], rcpt);
+            if (strcmp(w[i].state, "delivered") == 0) {
+                if (!json)
+                    printf("delivered %s to %s\n", ids[i], w[i].rcpt);
                 fflush(stdout);
-            } else if (strcmp(state, "refused") == 0 ||
-                       strcmp(state, "failed") == 0) {
-                json_str(reason, sizeof reason, ans.data, "reason");
-                icx_cli_error("%s to %s: %s%s%s", ids[i], rcpt, state,
-                              reason[0] ? ": " : "", reason);
+            } else if (strcmp(w[i].state, "refused") == 0 ||
+                       strcmp(w[i].state, "failed") == 0) {
+                if (!json)
+                    icx_cli_error("%s to %s: %s%s%s", ids[i], w[i].rcpt,
+                                  w[i].state, w[i].reason[0] ? ": " : "",
+                                  w[i].reason);
                 code = ICX_EXIT_REFUSED;
             } else {
                 continue;
@@ -287,24 +310,33 @@ static int wait_delivered(const char *socket_path, const char *text,
     for (int i = 0; i < n; i++) {
         if (done[i])
             continue;
-        char *args[] = {"status", ids[i], "--json"};
-        int c = ICX_EXIT_FAILURE;
-        icx_buf_reset(&ans);
-        state[0] = rcpt[0] = next[0] = '\0';
-        attempts = 0;
-        if (icx_ctl_call(&c, &ans, socket_path, 3, args, 0, NULL, NULL, 10000,
-                         &err) == ICX_OK && c == 0) {
-            json_str(state, sizeof state, ans.data, "state");
-            json_str(rcpt, sizeof rcpt, ans.data, "recipient");
-            json_str(next, sizeof next, ans.data, "next_attempt");
-            attempts = json_int(ans.data, "attempts");
-        }
-        icx_cli_error("%s to %s: still %s after %ld second(s) (%d attempt(s)"
-                      "%s%s)", ids[i], rcpt[0] ? rcpt : "?",
-                      state[0] ? state : "unknown", seconds, attempts,
-                      next[0] && strcmp(next, "-") != 0 ? ", next at " : "",
-                      next[0] && strcmp(next, "-") != 0 ? next : "");
         code = ICX_EXIT_FAILURE;
+        if (json)
+            continue;
+        const char *next = w[i].next[0] && strcmp(w[i].next, "-") != 0
+                               ? w[i].next : NULL;
+        icx_cli_error("%s to %s: still %s after %ld second(s) (%d attempt(s)"
+                      "%s%s)", ids[i], w[i].rcpt[0] ? w[i].rcpt : "?",
+                      w[i].state[0] ? w[i].state : "unknown", seconds,
+                      w[i].attempts, next ? ", next at " : "",
+                      next ? next : "");
+    }
+    if (json) {
+        icx_buf_reset(&ans);
+        icx_buf_puts(&ans, "[");
+        for (int i = 0; i < n; i++) {
+            icx_buf_printf(&ans, "%s{\"message_id\":\"%s\",\"recipient\":"
+                           "\"%s\",\"state\":\"%s\",\"final\":%s,"
+                           "\"attempts\":%d,\"next_attempt\":\"%s\","
+                           "\"reason\":", i ? "," : "", ids[i], w[i].rcpt,
+                           w[i].state[0] ? w[i].state : "unknown",
+                           done[i] ? "true" : "false", w[i].attempts,
+                           w[i].next[0] ? w[i].next : "-");
+            icx_buf_put_json(&ans, w[i].reason);
+            icx_buf_puts(&ans, "}");
+        }
+        icx_buf_puts(&ans, "]\n");
+        fwrite(ans.data, 1, ans.len, stdout);
     }
 out:
     icx_buf_free(&ans);
@@ -432,10 +464,16 @@ static int client(int argc, char **argv, int with_files)
         code = icx_cli_exit_for(rc);
         goto out;
     }
-    fwrite(text.data ? text.data : "", 1, text.len, code == 0 ? stdout : stderr);
+    /* --wait --json: one document, the messages' last states. */
+    int json = 0;
+    for (int i = 1; i < nfwd; i++)
+        json |= strcmp(fwd[i], "--json") == 0;
+    if (code != 0 || wait == 0 || !json)
+        fwrite(text.data ? text.data : "", 1, text.len,
+               code == 0 ? stdout : stderr);
     if (code == 0 && wait > 0) {
         fflush(stdout);
-        code = wait_delivered(socket_path, text.data, wait);
+        code = wait_delivered(socket_path, text.data, wait, json);
     }
     goto out;
 usage:

@@ -133,6 +133,15 @@ icx_at JP-NPA status --case "XX-NONE-0000" >"$W/out" 2>&1; code=$?
 exit_is "status --case of an unknown reference: exit 1" 1
 shows "an unknown reference is named" "names case XX-NONE-0000"
 
+# --wait --json: one document, each message's last state.
+run_submit "$sample" --to PH-NBI,KR-KNPA --wait 3 --json
+exit_is "--wait --json, one partner down: exit 3" 3
+check "--wait --json: one JSON document, PH-NBI delivered, KR-KNPA not final" python3 -c "
+import json, sys
+d = {m['recipient']: m for m in json.load(open('$W/out'))}
+sys.exit(0 if d['PH-NBI']['state'] == 'delivered' and d['PH-NBI']['final']
+         and d['KR-KNPA']['state'] == 'queued' and not d['KR-KNPA']['final'] else 1)"
+
 # 7. --wait needs a number.
 run_submit "$sample" --to PH-NBI --wait soon
 exit_is "--wait soon: exit 2" 2
