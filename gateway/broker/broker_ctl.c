@@ -499,6 +499,13 @@ static void problem(struct health *h, const char *fmt, ...)
     h->nproblems++;
 }
 
+static int depth_sum(void *ctx, const char *hop, int64_t depth)
+{
+    (void)hop;
+    *(int64_t *)ctx += depth;
+    return 0;
+}
+
 /* `icx health`: what a monitoring probe asks.  Exit 0 when nothing below
  * is wrong, 1 when something is: the store cannot be read; the oldest
  * undelivered message is older than --max-age (default 3600 s); audit
@@ -538,6 +545,9 @@ static void health(icx_broker *b, int fd, const icx_ctl_request *req)
     uint64_t audit_size = 0;
     if (icx_store_audit_head(b->store, &audit_size, NULL) < 0)
         store_ok = 0;
+    /* Every hop's, also one no partner file names any more. */
+    if (icx_store_out_depths(b->store, depth_sum, &depth, &err) < 0)
+        store_ok = 0;
     if (!store_ok)
         problem(&h, "the store %s cannot be read", cfg->store_path);
 
@@ -556,7 +566,6 @@ static void health(icx_broker *b, int fd, const icx_ctl_request *req)
             problem(&h, "the store %s cannot be read (queue depths)",
                     cfg->store_path);
         }
-        depth += d.depth;
         int up = icx_broker_connected(b, p->id);
         struct peer_state *ps = icx_broker_peer(b, p->id);
         int64_t lc = ps ? ps->last_contact : 0;
