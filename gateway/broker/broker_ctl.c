@@ -582,8 +582,9 @@ static void health(icx_broker *b, int fd, const icx_ctl_request *req)
                            up ? "connected" : "not connected", last,
                            (long long)d.depth);
         if (d.depth > 0 && !up && lc == 0)
-            problem(&h, "%s has %lld message(s) queued and was never reached",
-                    p->id, (long long)d.depth);
+            problem(&h, "%s has %lld message(s) queued and has not been "
+                    "reached since the daemon started", p->id,
+                    (long long)d.depth);
         else if (d.depth > 0 && !up && now - lc > max_age)
             problem(&h, "%s has %lld message(s) queued and was last reached "
                     "%lld s ago", p->id, (long long)d.depth,

@@ -52,7 +52,7 @@ m2=$(submit_sample JP-NPA KR-KNPA)
 [[ -n $m2 ]] && ok "a message to KR-KNPA is queued" || bad "a message to KR-KNPA is queued"
 health JP-NPA
 exit_is "a message queued a moment ago to a partner never reached: exit 1" 1
-shows "the partner never reached is named" "^problem +KR-KNPA has 1 message\(s\) queued and was never reached"
+shows "the partner never reached is named" "^problem +KR-KNPA has 1 message\(s\) queued and has not been reached since the daemon started"
 sleep 3
 health JP-NPA --max-age 1
 exit_is "down partner, message older than --max-age: exit 1" 1
