@@ -134,7 +134,7 @@ exit_is "status --case of an unknown reference: exit 1" 1
 shows "an unknown reference is named" "names case XX-NONE-0000"
 
 # --wait --json: one document, each message's last state.
-run_submit "$sample" --to PH-NBI,KR-KNPA --wait 3 --json
+run_submit "$sample" --to PH-NBI,KR-KNPA --wait 10 --json
 exit_is "--wait --json, one partner down: exit 3" 3
 check "--wait --json: one JSON document, PH-NBI delivered, KR-KNPA not final" python3 -c "
 import json, sys
