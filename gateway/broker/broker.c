@@ -372,7 +372,7 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
         icx_checkpoint last;
         if (icx_store_checkpoint_last(b->store, &last, err) == ICX_OK)
             b->cp_size = last.size;
-        b->cp_time = icx_broker_now();
+        b->cp_time = b->started_at = icx_broker_now();
     }
     icx_broker_audit(b, "daemon.start", NULL, NULL, "id=%s pid=%ld "
                      "certificate_sha256=%s partners=%zu", cfg->id,

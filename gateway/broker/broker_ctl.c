@@ -7,12 +7,14 @@
  * and never built into anything that could leave); allowed ones are built
  * and signed on the pool, inserted as queued in one transaction, and the
  * client is answered only after that transaction commits (broker_queue.c).
- * status, outbox, inbox and partners read the store and the transports.
+ * status, outbox, inbox, partners and health read the store and the
+ * transports.
  *
  * Loop thread only.  A malformed request gets exit code 2 and a message.
  * Calls broker_core.c, broker_policy.c, broker_net.c (who is reachable)
  * and broker_queue.c (what a submission becomes).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,14 +144,14 @@ static void submit(icx_broker *b, int fd, icx_ctl_request *req)
                              opt(&p->req, "--user") ? opt(&p->req, "--user") : "-");
             icx_log_warn("outbound.refused", "message_id=%s recipient=%s "
                          "reason=\"%s\"", h->message_id, rcpt, why);
-            icx_buf_printf(&text, "icx: refused: %s to %s: %s\n",
-                           h->message_id, rcpt, why);
+            icx_buf_printf(&text, "icx: error: %s to %s: refused by egress "
+                           "policy: %s\n", h->message_id, rcpt, why);
         }
     }
     if (refused > 0) {
         /* All or nothing: one forbidden recipient stops the submission. */
-        icx_buf_printf(&text, "icx: nothing was queued (%d of %d refused by "
-                       "egress policy)\n", refused, total);
+        icx_buf_printf(&text, "icx: error: nothing was queued (%d of %d "
+                       "refused by egress policy)\n", refused, total);
         icx_broker_reply(b, fd, 1, &text);
         p->fd = -1;
         icx_broker_pending_free(p);
@@ -324,14 +326,53 @@ static int rc_line(void *ctx, const icx_receipt_row *r, const void *env,
     return 0;
 }
 
+/* The full MessageId for id: itself when the store knows it, else the
+ * one id the audit log names that starts with it (at least 8 characters,
+ * hex digits and dashes).  0 with *full set, or the exit code after
+ * replying (1: none, or several, listed). */
+#define PREFIX_MIN 8
+#define PREFIX_LIST 20
+static int resolve_id(icx_broker *b, int fd, const char *id, char full[40])
+{
+    icx_err err;
+    icx_out_row row;
+    char ids[PREFIX_LIST + 1][40];
+    size_t n = 0, len = strlen(id);
+    snprintf(full, 40, "%s", id);
+    if (icx_store_out_get(b->store, id, NULL, &row, &err) == ICX_OK)
+        return 0;
+    int hex = len >= PREFIX_MIN && len < 40;
+    for (size_t i = 0; hex && i < len; i++)
+        hex = strchr("0123456789abcdefABCDEF-", id[i]) != NULL;
+    if (!hex || icx_store_message_ids(b->store, id, ids, PREFIX_LIST + 1, &n,
+                                      &err) < 0 || n == 0)
+        return 0; /* status says what it finds for id as given */
+    if (n == 1 || strcmp(ids[0], id) == 0) {
+        snprintf(full, 40, "%s", ids[0]);
+        return 0;
+    }
+    icx_buf text;
+    icx_buf_init(&text, 1 << 16);
+    icx_buf_printf(&text, "icx: error: %s is the start of %s%zu MessageIds; "
+                   "give more of it:\n", id, n > PREFIX_LIST ? "more than " : "",
+                   n > PREFIX_LIST ? (size_t)PREFIX_LIST : n);
+    for (size_t i = 0; i < n && i < PREFIX_LIST; i++)
+        icx_buf_printf(&text, "  %s\n", ids[i]);
+    icx_broker_reply(b, fd, 1, &text);
+    return 1;
+}
+
 static void status(icx_broker *b, int fd, const icx_ctl_request *req)
 {
-    const char *id = req->argc > 1 && req->argv[1][0] != '-' ? req->argv[1] : NULL;
-    if (id == NULL) {
+    const char *given = req->argc > 1 && req->argv[1][0] != '-' ? req->argv[1] : NULL;
+    if (given == NULL) {
         /* Without an id: a summary of queue depths. */
         list_box(b, fd, req, 1);
         return;
     }
+    char id[40];
+    if (resolve_id(b, fd, given, id) != 0)
+        return;
     int json = flag(req, "--json");
     icx_buf text;
     icx_err err;
@@ -339,19 +380,27 @@ static void status(icx_broker *b, int fd, const icx_ctl_request *req)
     icx_buf_init(&text, 8 << 20);
     int have_out = icx_store_out_get(b->store, id, NULL, &row, &err) == ICX_OK;
     struct tl_ctx c = {&text, json, 0};
+    char next[32];
+    time_str(next, sizeof next, have_out && row.state <= ICX_OUT_SENT
+                                    ? row.next_attempt_at : 0);
     if (json) {
         icx_buf_printf(&text, "{\"message_id\":\"%s\"", id);
-        if (have_out)
+        if (have_out) {
             icx_buf_printf(&text, ",\"direction\":\"outbound\",\"recipient\":\"%s\","
-                           "\"hop\":\"%s\",\"state\":\"%s\",\"attempts\":%d",
+                           "\"hop\":\"%s\",\"state\":\"%s\",\"attempts\":%d,"
+                           "\"next_attempt\":\"%s\",\"reason\":",
                            row.recipient, row.next_hop,
-                           icx_out_state_name(row.state), row.attempts);
+                           icx_out_state_name(row.state), row.attempts, next);
+            icx_buf_put_json(&text, row.reason);
+        }
         icx_buf_puts(&text, ",\"timeline\":[");
     } else if (have_out) {
         icx_buf_printf(&text, "%s  outbound to %s via %s: %s after %d attempt(s)%s%s\n",
                        id, row.recipient, row.next_hop,
                        icx_out_state_name(row.state), row.attempts,
                        row.reason[0] ? ", reason: " : "", row.reason);
+        if (row.state <= ICX_OUT_SENT)
+            icx_buf_printf(&text, "  next attempt at %s\n", next);
     } else {
         icx_buf_printf(&text, "%s\n", id);
     }
@@ -359,8 +408,8 @@ static void status(icx_broker *b, int fd, const icx_ctl_request *req)
     if (c.n == 0 && !have_out) {
         icx_buf_free(&text);
         char msg[160];
-        snprintf(msg, sizeof msg, "icx: error: no message %s in this gateway's "
-                 "store\n", id);
+        snprintf(msg, sizeof msg, "icx: error: no message %.40s in this "
+                 "gateway's store\n", id);
         icx_broker_reply_now(fd, 1, msg);
         return;
     }
@@ -425,6 +474,186 @@ static void partners(icx_broker *b, int fd, const icx_ctl_request *req)
     icx_broker_reply(b, fd, 0, &text);
 }
 
+/* ---- health ------------------------------------------------------------ */
+
+struct health {
+    icx_buf *text, *problems;
+    int json, nproblems;
+};
+
+static void problem(struct health *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void problem(struct health *h, const char *fmt, ...)
+{
+    char line[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (h->json) {
+        icx_buf_puts(h->problems, h->nproblems ? "," : "");
+        icx_buf_put_json(h->problems, line);
+    } else {
+        icx_buf_printf(h->problems, "problem     %s\n", line);
+    }
+    h->nproblems++;
+}
+
+static int depth_sum(void *ctx, const char *hop, int64_t depth)
+{
+    (void)hop;
+    *(int64_t *)ctx += depth;
+    return 0;
+}
+
+/* `icx health`: what a monitoring probe asks.  Exit 0 when nothing below
+ * is wrong, 1 when something is: the store cannot be read; the oldest
+ * undelivered message is older than --max-age (default 3600 s); audit
+ * records have waited for a checkpoint longer than three
+ * checkpoint_seconds; a partner has messages queued to it and has not
+ * been reached (never, or not for --max-age). */
+static void health(icx_broker *b, int fd, const icx_ctl_request *req)
+{
+    const icx_config *cfg = b->gen->cfg;
+    const char *ma = opt(req, "--max-age");
+    char *end = NULL;
+    long max_age = ma ? strtol(ma, &end, 10) : 3600;
+    if (ma != NULL && (end == ma || *end != '\0' || max_age <= 0)) {
+        icx_broker_reply_now(fd, 2, "icx: error: --max-age: a number of "
+                                    "seconds above 0\n");
+        return;
+    }
+    icx_buf text, probs;
+    icx_err err;
+    icx_buf_init(&text, 1 << 20);
+    icx_buf_init(&probs, 1 << 20);
+    struct health h = {&text, &probs, flag(req, "--json"), 0};
+    int64_t now = icx_broker_now();
+
+    /* The store: the queue and the audit log can be read. */
+    int64_t depth = 0;
+    icx_out_row old;
+    int have_old = 0, store_ok = 1;
+    int rc = icx_store_out_oldest(b->store, &old, &err);
+    if (rc == ICX_OK)
+        have_old = 1;
+    else if (rc != ICX_ENOTFOUND)
+        store_ok = 0;
+    icx_checkpoint cp;
+    memset(&cp, 0, sizeof cp);
+    int have_cp = icx_store_checkpoint_last(b->store, &cp, &err) == ICX_OK;
+    uint64_t audit_size = 0;
+    if (icx_store_audit_head(b->store, &audit_size, NULL) < 0)
+        store_ok = 0;
+    /* Every hop's, also one no partner file names any more. */
+    if (icx_store_out_depths(b->store, depth_sum, &depth, &err) < 0)
+        store_ok = 0;
+    if (!store_ok)
+        problem(&h, "the store %s cannot be read", cfg->store_path);
+
+    /* Partners: per hop queue depths. */
+    if (h.json)
+        icx_buf_printf(&text, "{\"store\":\"%s\",\"partners\":[",
+                       store_ok ? "ok" : "unreadable");
+    else
+        icx_buf_printf(&text, "store       %s\n", store_ok ? "ok" : "unreadable");
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        const icx_partner *p = &cfg->partners[i];
+        struct depth_ctx d = {p->id, 0};
+        if (icx_store_out_depths(b->store, depth_of, &d, &err) < 0 &&
+            store_ok) {
+            store_ok = 0;
+            problem(&h, "the store %s cannot be read (queue depths)",
+                    cfg->store_path);
+        }
+        int up = icx_broker_connected(b, p->id);
+        struct peer_state *ps = icx_broker_peer(b, p->id);
+        int64_t lc = ps ? ps->last_contact : 0;
+        char last[32];
+        time_str(last, sizeof last, lc);
+        if (h.json)
+            icx_buf_printf(&text, "%s{\"id\":\"%s\",\"connected\":%s,"
+                           "\"last_contact\":\"%s\",\"queue\":%lld}",
+                           i ? "," : "", p->id, up ? "true" : "false", last,
+                           (long long)d.depth);
+        else
+            icx_buf_printf(&text, "partner     %-10s  %-13s  last contact %s"
+                           "  queue %lld\n", p->id,
+                           up ? "connected" : "not connected", last,
+                           (long long)d.depth);
+        if (d.depth > 0 && !up && lc == 0)
+            problem(&h, "%s has %lld message(s) queued and has not been "
+                    "reached since the daemon started", p->id,
+                    (long long)d.depth);
+        else if (d.depth > 0 && !up && now - lc > max_age)
+            problem(&h, "%s has %lld message(s) queued and was last reached "
+                    "%lld s ago", p->id, (long long)d.depth,
+                    (long long)(now - lc));
+    }
+    /* The queue: what waits, and for how long. */
+    int64_t age = have_old ? now - old.created_at : 0;
+    if (h.json) {
+        icx_buf_printf(&text, "],\"queue\":%lld,\"oldest_undelivered\":",
+                       (long long)depth);
+        if (have_old)
+            icx_buf_printf(&text, "{\"message_id\":\"%s\",\"recipient\":"
+                           "\"%s\",\"state\":\"%s\",\"age_seconds\":%lld}",
+                           old.message_id, old.recipient,
+                           icx_out_state_name(old.state), (long long)age);
+        else
+            icx_buf_puts(&text, "null");
+    } else if (have_old) {
+        icx_buf_printf(&text, "queue       %lld undelivered, oldest %lld s "
+                       "(%s to %s, %s)\n", (long long)depth, (long long)age,
+                       old.message_id, old.recipient,
+                       icx_out_state_name(old.state));
+    } else {
+        icx_buf_printf(&text, "queue       %lld undelivered\n",
+                       (long long)depth);
+    }
+    if (have_old && age > max_age)
+        problem(&h, "the oldest undelivered message (%s to %s) is %lld s old, "
+                "above --max-age %ld", old.message_id, old.recipient,
+                (long long)age, max_age);
+    /* Checkpoints: records waiting for one too long, counted from the
+     * last one committed (or this daemon's start), whatever the reason
+     * none came since (a signing or store failure is retried later). */
+    uint64_t uncovered = audit_size > cp.size ? audit_size - cp.size : 0;
+    time_t cp_at = 0;
+    if (have_cp && icx_time_parse(&cp_at, cp.time) < 0)
+        cp_at = 0;
+    int64_t waiting_since = (int64_t)cp_at > b->started_at ? (int64_t)cp_at
+                                                           : b->started_at;
+    if (h.json)
+        icx_buf_printf(&text, ",\"checkpoint\":{\"time\":\"%s\",\"size\":%llu,"
+                       "\"uncovered\":%llu}", have_cp ? cp.time : "-",
+                       (unsigned long long)cp.size,
+                       (unsigned long long)uncovered);
+    else if (have_cp)
+        icx_buf_printf(&text, "checkpoint  %s, covers %llu records (%llu "
+                       "since)\n", cp.time, (unsigned long long)cp.size,
+                       (unsigned long long)uncovered);
+    else
+        icx_buf_printf(&text, "checkpoint  none yet (%llu records since the "
+                       "log began)\n", (unsigned long long)uncovered);
+    if (uncovered > 0 && now - waiting_since > 3 * cfg->checkpoint_seconds)
+        problem(&h, "%llu audit record(s) have waited %lld s for a checkpoint "
+                "(checkpoint_seconds %ld)", (unsigned long long)uncovered,
+                (long long)(now - waiting_since), cfg->checkpoint_seconds);
+    if (h.json) {
+        icx_buf_printf(&text, ",\"healthy\":%s,\"problems\":[",
+                       h.nproblems ? "false" : "true");
+        icx_buf_append(&text, probs.data ? probs.data : "", probs.len);
+        icx_buf_puts(&text, "]}\n");
+    } else {
+        icx_buf_append(&text, probs.data ? probs.data : "", probs.len);
+        icx_buf_printf(&text, "health      %s\n",
+                       h.nproblems ? "NOT OK" : "ok");
+    }
+    icx_buf_free(&probs);
+    icx_broker_reply(b, fd, h.nproblems ? 1 : 0, &text);
+}
+
 void icx_broker_control(icx_broker *b, int fd)
 {
     icx_ctl_request req;
@@ -454,6 +683,8 @@ void icx_broker_control(icx_broker *b, int fd)
         list_box(b, fd, &req, 0);
     else if (strcmp(cmd, "partners") == 0)
         partners(b, fd, &req);
+    else if (strcmp(cmd, "health") == 0)
+        health(b, fd, &req);
     else {
         char msg[128];
         snprintf(msg, sizeof msg, "icx: error: unknown control command \"%.40s\"\n",

@@ -209,6 +209,22 @@ static void run_hooks(icx_broker *b, struct bjob *j)
     }
 }
 
+/* An accepted envelope that answers one of our messages (RefToMessageId
+ * names a message in our outbox) goes into that message's timeline too,
+ * so that `icx status` of what we sent shows the partner's response.  In
+ * the same transaction; an id we never sent is not recorded. */
+static void note_answer(icx_broker *b, const struct bjob *j)
+{
+    icx_out_row out;
+    icx_err err;
+    if (icx_store_out_get(b->store, j->h.ref_to_message_id, NULL, &out,
+                          &err) != ICX_OK)
+        return;
+    icx_broker_audit(b, "inbound.response", j->h.ref_to_message_id,
+                     j->h.sender, "response_id=%s category=%s sha256=%s",
+                     j->h.message_id, j->h.category, j->sha256);
+}
+
 static void accept_envelope(icx_broker *b, struct bjob *j)
 {
     const icx_config *cfg = b->gen->cfg;
@@ -263,6 +279,8 @@ static void accept_envelope(icx_broker *b, struct bjob *j)
         }
         b->next_scan = 0;
     }
+    if (j->rc == ICX_OK && !relay && j->h.ref_to_message_id[0] != '\0')
+        note_answer(b, j);
     if (j->rc == ICX_OK && !relay)
         run_hooks(b, j);
     if (j->rc == ICX_OK)

@@ -92,6 +92,10 @@ struct ctl_pending {
     int fd;
     int remaining;          /* signing jobs not yet back */
     int failed;
+    int internal;           /* failures that were not the input's fault */
+    char **why;             /* [n]: why message i was not built (NULL: it
+                             * was); an icx_err message, no payload value */
+    int per_payload;        /* messages per payload (recipients) */
     icx_ctl_request req;
     icx_header *headers;    /* one per (blob, recipient) */
     char (*hops)[32];
@@ -146,6 +150,7 @@ typedef struct icx_broker {
     int64_t next_scan;
     uint64_t cp_size;       /* audit records covered by the last checkpoint */
     int64_t cp_time;
+    int64_t started_at;     /* when this daemon began serving (health) */
     int stopping;
     uint64_t frames_in;
 } icx_broker;

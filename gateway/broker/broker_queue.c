@@ -4,7 +4,10 @@
  * (hook answers, periodic tasks).  Each is signed on the pool; when all
  * signatures of a request are back, all are inserted as queued in one
  * transaction and the client is answered after it commits.  One that
- * cannot be signed queues none of its request.
+ * cannot be signed queues none of its request, and the answer says why
+ * for each such message: the builder's icx_err message (a schema error
+ * names its field; the validator withholds the value), exit 1 when the
+ * input was at fault, 3 when the gateway was.
  *
  * Loop thread only.  Owns the pending requests (b->pending) until their
  * last signature is back or the daemon stops (icx_broker_ctl_abort_all
@@ -28,6 +31,9 @@ void icx_broker_pending_free(struct ctl_pending *p)
         free(p->signed_env[i]);
     for (int i = 0; p->payloads != NULL && i < p->n; i++)
         free(p->payloads[i]);
+    for (int i = 0; p->why != NULL && i < p->n; i++)
+        free(p->why[i]);
+    free(p->why);
     free(p->payloads);
     free(p->payload_lens);
     free(p->signed_env);
@@ -70,6 +76,7 @@ static void sign_all(icx_broker *b, struct ctl_pending *p, int per_payload)
         struct bjob *j = calloc(1, sizeof *j);
         if (j == NULL) {
             p->failed++;
+            p->internal++;
             continue;
         }
         j->type = BJOB_SIGN;
@@ -86,6 +93,7 @@ static void sign_all(icx_broker *b, struct ctl_pending *p, int per_payload)
         if (icx_broker_submit_job(b, j) < 0) {
             icx_bjob_free(j);
             p->failed++;
+            p->internal++;
             continue;
         }
         p->remaining++;
@@ -95,6 +103,7 @@ static void sign_all(icx_broker *b, struct ctl_pending *p, int per_payload)
 int icx_broker_pending_sign(icx_broker *b, struct ctl_pending *p,
                             int per_payload)
 {
+    p->per_payload = per_payload;
     sign_all(b, p, per_payload);
     if (p->remaining == 0)
         return ICX_EAGAIN;
@@ -112,13 +121,19 @@ static void submit_finish(icx_broker *b, struct ctl_pending *p)
     icx_buf_init(&text, 4 << 20);
     pending_unlink(b, p);
     if (p->failed > 0) {
-        icx_buf_printf(&text, "icx: error: %d of %d messages could not be "
-                       "built or signed; nothing was queued\n", p->failed, p->n);
+        /* Each message says why, as the builder found it (the field of a
+         * schema error; its value is withheld by the validator). */
         for (int i = 0; i < p->n; i++)
             if (p->signed_env[i] == NULL)
-                icx_buf_printf(&text, "  %s to %s\n", p->headers[i].message_id,
-                               p->headers[i].recipient);
-        icx_broker_reply(b, p->fd, 1, &text);
+                icx_buf_printf(&text, "icx: error: %s to %s (payload %d): %s\n",
+                               p->headers[i].message_id,
+                               p->headers[i].recipient,
+                               i / (p->per_payload > 0 ? p->per_payload : 1) + 1,
+                               p->why != NULL && p->why[i] != NULL
+                                   ? p->why[i] : "could not be signed");
+        icx_buf_printf(&text, "icx: error: %d of %d messages could not be "
+                       "built or signed; nothing was queued\n", p->failed, p->n);
+        icx_broker_reply(b, p->fd, p->internal > 0 ? 3 : 1, &text);
         p->fd = -1;
         icx_broker_pending_free(p);
         return;
@@ -185,6 +200,15 @@ void icx_broker_signed(icx_broker *b, struct bjob *j)
         j->out = NULL;
     } else {
         p->failed++;
+        /* The input's fault (exit 1) or ours (exit 3). */
+        if (j->rc != ICX_EINVAL && j->rc != ICX_EBADSIG &&
+            j->rc != ICX_EPOLICY && j->rc != ICX_EFULL)
+            p->internal++;
+        if (p->why == NULL)
+            p->why = calloc((size_t)p->n, sizeof *p->why);
+        if (p->why != NULL && p->why[j->index] == NULL)
+            p->why[j->index] = strdup(j->err.msg[0] ? j->err.msg
+                                                        : icx_rc_str(j->rc));
         icx_log_warn("submit.failed", "message_id=%s error=\"%s\"",
                      j->h.message_id, j->err.msg);
     }

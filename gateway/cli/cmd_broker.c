@@ -1,27 +1,37 @@
 /*
  * cmd_broker.c - `icx serve` and the commands that talk to it: submit,
- * status, outbox, inbox, partners.
+ * status, outbox, inbox, partners, health.
  *
  * The client commands find the control socket through the configuration
  * (-c FILE, default icx_cli_default_config()) or --socket, send one request and
  * print the daemon's answer (submit --profile may send several: see
  * cmd_submit.c).  When no daemon runs they say so (exit 4).
+ * submit --wait then polls `status` for each MessageId it was given.
+ * status --case is the exception: it reads the store beside the daemon
+ * (see status_case).
  */
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <libxml/tree.h>
 
 #include "broker.h"
 #include "cli.h"
 #include "config.h"
 #include "control.h"
+#include "envelope.h"
 #include "lists.h"
 #include "log.h"
+#include "store.h"
 #include "survey.h"
 #include "util.h"
+#include "xml.h"
+#include "xmlnode.h"
 
 
 static const char serve_usage[] =
@@ -46,12 +56,15 @@ static const char client_usage[] =
     "usage: icx submit FILE... --to ID[,ID] --category C --legal-basis TEXT\n"
     "                 --retain-until YYYY-MM-DD [--tlp LABEL] [--code H0-H3]\n"
     "                 [--expires-in SECONDS] [--conversation UUID] [--ref UUID]\n"
+    "                 [--wait SECONDS]\n"
     "       icx submit FILE... --profile P --to ID[,ID] [--category C] ...\n"
-    "       icx status [MESSAGE-ID]\n"
+    "       icx status [MESSAGE-ID | PREFIX]\n"
+    "       icx status --case REF  (messages whose case payload names REF)\n"
     "       icx status --lists     (per partner and list: serial held, head, lag)\n"
     "       icx outbox [--state S] [--limit N]\n"
     "       icx inbox [--state S] [--limit N]\n"
     "       icx partners\n"
+    "       icx health [--max-age SECONDS]\n"
     "common options: [-c CONFIG] [--socket PATH] [--json]\n\n"
     "These talk to the running `icx serve` through its control socket.\n"
     "submit: each FILE (a payload document) becomes one signed envelope per\n"
@@ -68,7 +81,29 @@ static const char client_usage[] =
     "message (limits.max_message_bytes) goes as its pages, one request and\n"
     "one envelope per page; if a page is refused, the pages before it stay\n"
     "queued, the rest are not sent, and the exit code is not 0.\n"
-    "status MESSAGE-ID: the timeline of one message (audit records, receipts).\n"
+    "A refused submission says why for each message: the field a schema\n"
+    "error is about (never its value), the partner that is not configured,\n"
+    "the partner-file rule (exit 1); a failure of the gateway is exit 3.\n"
+    "--wait SECONDS: after queueing, wait until each message is delivered\n"
+    "(its final receipt: prints \"delivered ID to R\"), refused or failed\n"
+    "(the reason is printed, exit 1), or SECONDS pass (the state it is in is\n"
+    "printed, exit 3).  With --json it prints one array instead: each\n"
+    "message's last state (final true or false), attempts, next attempt,\n"
+    "reason.  Not with --profile.\n"
+    "status MESSAGE-ID: the timeline of one message (audit records, receipts,\n"
+    "each receipt's reason code), its next attempt while undelivered.  The\n"
+    "first 8 or more characters of a MessageId will do when only one\n"
+    "MessageId starts with them; otherwise those that do are listed (exit 1).\n"
+    "status --case REF: the sent and received messages whose case payload\n"
+    "names REF (CaseReference, or a Response's RefCaseReference); read from\n"
+    "the store beside the daemon, every case envelope in it parsed (a scan:\n"
+    "its time grows with the case messages stored).  Exit 1 when none.\n"
+    "health: the store, each partner (connected, last contact, queue), the\n"
+    "queue depth and its oldest undelivered message, the last audit\n"
+    "checkpoint.  Exit 1 when something is wrong: the store cannot be read,\n"
+    "the oldest undelivered message is older than --max-age (default 3600),\n"
+    "audit records waited over 3 x checkpoint_seconds for a checkpoint, a\n"
+    "partner with messages queued was never reached (or not for --max-age).\n"
     "Exit codes: 0 ok, 1 refused, 2 usage, 3 failure, 4 no daemon running.\n";
 
 int icx_cmd_serve(int argc, char **argv)
@@ -125,6 +160,189 @@ int icx_cmd_serve(int argc, char **argv)
     return ICX_EXIT_OK;
 }
 
+/* ---- submit --wait ----------------------------------------------------- */
+
+#define WAIT_MAX_IDS 4096
+
+/* The string value of "key" in a JSON answer of ours (the first one; no
+ * escapes expected in the values read here), or "" when absent. */
+static void json_str(char *out, size_t len, const char *json, const char *key)
+{
+    char pat[48];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = json != NULL ? strstr(json, pat) : NULL;
+    size_t n = 0;
+    if (p != NULL) {
+        p += strlen(pat);
+        while (p[n] != '\0' && p[n] != '"' && n + 1 < len)
+            n++;
+        memcpy(out, p, n);
+    }
+    out[n] = '\0';
+}
+
+static int json_int(const char *json, const char *key)
+{
+    char pat[48];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json != NULL ? strstr(json, pat) : NULL;
+    return p != NULL ? (int)strtol(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* The MessageIds of a submit answer, text ("queued ID to ...") or JSON. */
+static int queued_ids(char (*ids)[64], int max, const char *text)
+{
+    int n = 0;
+    for (const char *p = text; p != NULL && *p != '\0' && n < max;) {
+        const char *start = NULL;
+        if (strncmp(p, "queued ", 7) == 0)
+            start = p + 7;
+        else if (strncmp(p, "\"message_id\":\"", 14) == 0)
+            start = p + 14;
+        if (start != NULL) {
+            size_t len = strcspn(start, " \"\n");
+            if (len > 0 && len < 64) {
+                memcpy(ids[n], start, len);
+                ids[n++][len] = '\0';
+            }
+            p = start + len;
+            continue;
+        }
+        p++;
+    }
+    return n;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What `status ID --json` said of one message. */
+struct waited {
+    char state[32], rcpt[64], reason[160], next[40];
+    int attempts;
+};
+
+/* Asks the daemon about id; ICX_OK with *w filled (state "" when the
+ * daemon could not say), or the failure to reach it. */
+static int ask_status(struct waited *w, icx_buf *ans, const char *socket_path,
+                      char *id, icx_err *err)
+{
+    char *args[] = {"status", id, "--json"};
+    int c = ICX_EXIT_FAILURE;
+    memset(w, 0, sizeof *w);
+    icx_buf_reset(ans);
+    icx_err_clear(err);
+    int rc = icx_ctl_call(&c, ans, socket_path, 3, args, 0, NULL, NULL, 10000,
+                          err);
+    if (rc < 0 || c != 0)
+        return rc;
+    json_str(w->state, sizeof w->state, ans->data, "state");
+    json_str(w->rcpt, sizeof w->rcpt, ans->data, "recipient");
+    json_str(w->reason, sizeof w->reason, ans->data, "reason");
+    json_str(w->next, sizeof w->next, ans->data, "next_attempt");
+    w->attempts = json_int(ans->data, "attempts");
+    return ICX_OK;
+}
+
+/* Polls `status ID` (after 0.1 s, doubling to every 5 s) until each
+ * message is delivered (final receipt) or refused or failed, or seconds
+ * pass.  Text: "delivered ID to R" on stdout, a refusal or a message
+ * still waiting as an error line; json: one array of the messages' last
+ * states.  Exit code: 0 all delivered, 1 one refused or failed, 3 one
+ * still waiting, or the failure to reach the daemon. */
+static int wait_delivered(const char *socket_path, const char *text,
+                          long seconds, int json)
+{
+    static char ids[WAIT_MAX_IDS][64];
+    static unsigned char done[WAIT_MAX_IDS];
+    static struct waited w[WAIT_MAX_IDS];
+    int n = queued_ids(ids, WAIT_MAX_IDS, text), left = n, code = ICX_EXIT_OK;
+    double deadline = mono_now() + (double)seconds, pause_s = 0.1;
+    icx_buf ans;
+    icx_err err;
+    memset(done, 0, sizeof done);
+    icx_buf_init(&ans, 64 << 20);
+    for (;;) {
+        for (int i = 0; i < n; i++) {
+            if (done[i])
+                continue;
+            int rc = ask_status(&w[i], &ans, socket_path, ids[i], &err);
+            if (rc < 0) {
+                icx_cli_error("%s", err.msg);
+                code = icx_cli_exit_for(rc);
+                goto out;
+            }
+            if (strcmp(w[i].state, "delivered") == 0) {
+                if (!json)
+                    printf("delivered %s to %s\n", ids[i], w[i].rcpt);
+                fflush(stdout);
+            } else if (strcmp(w[i].state, "refused") == 0 ||
+                       strcmp(w[i].state, "failed") == 0) {
+                if (!json)
+                    icx_cli_error("%s to %s: %s%s%s", ids[i], w[i].rcpt,
+                                  w[i].state, w[i].reason[0] ? ": " : "",
+                                  w[i].reason);
+                code = ICX_EXIT_REFUSED;
+            } else {
+                continue;
+            }
+            done[i] = 1;
+            left--;
+        }
+        if (left == 0 || mono_now() >= deadline)
+            break;
+        /* Each question is an operator.command audit record: ask often at
+         * first, when a receipt on loopback or a LAN comes, then every 5 s. */
+        double rest = deadline - mono_now();
+        if (rest > pause_s)
+            rest = pause_s;
+        if (rest < 0)
+            rest = 0;
+        struct timespec pause = {(time_t)rest,
+                                 (long)((rest - (double)(time_t)rest) * 1e9)};
+        nanosleep(&pause, NULL);
+        pause_s = pause_s * 2 > 5.0 ? 5.0 : pause_s * 2;
+    }
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        code = ICX_EXIT_FAILURE;
+        if (json)
+            continue;
+        const char *next = w[i].next[0] && strcmp(w[i].next, "-") != 0
+                               ? w[i].next : NULL;
+        icx_cli_error("%s to %s: still %s after %ld second(s) (%d attempt(s)"
+                      "%s%s)", ids[i], w[i].rcpt[0] ? w[i].rcpt : "?",
+                      w[i].state[0] ? w[i].state : "unknown", seconds,
+                      w[i].attempts, next ? ", next at " : "",
+                      next ? next : "");
+    }
+    if (json) {
+        icx_buf_reset(&ans);
+        icx_buf_puts(&ans, "[");
+        for (int i = 0; i < n; i++) {
+            icx_buf_printf(&ans, "%s{\"message_id\":\"%s\",\"recipient\":"
+                           "\"%s\",\"state\":\"%s\",\"final\":%s,"
+                           "\"attempts\":%d,\"next_attempt\":\"%s\","
+                           "\"reason\":", i ? "," : "", ids[i], w[i].rcpt,
+                           w[i].state[0] ? w[i].state : "unknown",
+                           done[i] ? "true" : "false", w[i].attempts,
+                           w[i].next[0] ? w[i].next : "-");
+            icx_buf_put_json(&ans, w[i].reason);
+            icx_buf_puts(&ans, "}");
+        }
+        icx_buf_puts(&ans, "]\n");
+        fwrite(ans.data, 1, ans.len, stdout);
+    }
+out:
+    icx_buf_free(&ans);
+    return code;
+}
+
 /* Client side: argv is forwarded as is (plus --user), files as blobs. */
 static int client(int argc, char **argv, int with_files)
 {
@@ -136,6 +354,7 @@ static int client(int argc, char **argv, int with_files)
     char *blobs[4096];
     size_t lens[4096];
     int nfwd = 0, nblobs = 0, code = ICX_EXIT_FAILURE;
+    long wait = 0;
     icx_err err;
     char *sock_owned = NULL;
     icx_buf text;
@@ -156,8 +375,19 @@ static int client(int argc, char **argv, int with_files)
                         strcmp(a, "--expires-in") == 0 ||
                         strcmp(a, "--conversation") == 0 ||
                         strcmp(a, "--ref") == 0 || strcmp(a, "--state") == 0 ||
-                        strcmp(a, "--limit") == 0;
-        if (strcmp(a, "--profile") == 0 && with_files) {
+                        strcmp(a, "--limit") == 0 ||
+                        strcmp(a, "--max-age") == 0;
+        if (strcmp(a, "--wait") == 0 && with_files) {
+            char *end = NULL;
+            if (++i == argc)
+                goto usage;
+            wait = strtol(argv[i], &end, 10);
+            if (end == argv[i] || *end != '\0' || wait <= 0 || wait > 86400) {
+                icx_cli_error("--wait %s: give a number of seconds, 1 to "
+                              "86400", argv[i]);
+                goto usage;
+            }
+        } else if (strcmp(a, "--profile") == 0 && with_files) {
             if (++i == argc)
                 goto usage;
             profile = argv[i];
@@ -191,6 +421,11 @@ static int client(int argc, char **argv, int with_files)
     }
     if (with_files && nfiles == 0) {
         icx_cli_error("submit needs at least one FILE");
+        goto usage;
+    }
+    if (profile != NULL && wait > 0) {
+        icx_cli_error("--wait is not available with --profile (follow the "
+                      "MessageIds with icx status)");
         goto usage;
     }
     if (profile == NULL) {
@@ -229,7 +464,17 @@ static int client(int argc, char **argv, int with_files)
         code = icx_cli_exit_for(rc);
         goto out;
     }
-    fwrite(text.data ? text.data : "", 1, text.len, code == 0 ? stdout : stderr);
+    /* --wait --json: one document, the messages' last states. */
+    int json = 0;
+    for (int i = 1; i < nfwd; i++)
+        json |= strcmp(fwd[i], "--json") == 0;
+    if (code != 0 || wait == 0 || !json)
+        fwrite(text.data ? text.data : "", 1, text.len,
+               code == 0 ? stdout : stderr);
+    if (code == 0 && wait > 0) {
+        fflush(stdout);
+        code = wait_delivered(socket_path, text.data, wait, json);
+    }
     goto out;
 usage:
     fputs(client_usage, stderr);
@@ -239,6 +484,178 @@ out:
         free(blobs[i]);
     icx_buf_free(&text);
     free(sock_owned);
+    return code;
+}
+
+/* ---- status --case REF --------------------------------------------------
+ * Read from the store beside the daemon, as `inbox export` is: the case
+ * reference is inside the signed payloads, which the store keeps as bytes
+ * and does not index.  So every stored envelope of a case category
+ * (outbox, and the inbox's accepted ones: a rejected envelope's payload
+ * is not read) is read, checked against its digest by the store,
+ * and its payload parsed for CaseReference (or a Response's
+ * RefCaseReference).  The cost grows with the case messages the store
+ * holds: a scan, for an operator's question, never on the daemon's loop. */
+
+struct case_rows {
+    icx_out_row *out;
+    size_t nout, capout;
+    icx_in_row *in;
+    size_t nin, capin;
+};
+
+static int is_case(const char *category)
+{
+    return strncmp(category, "case-", 5) == 0;
+}
+
+static int case_out(void *ctx, const icx_out_row *r)
+{
+    struct case_rows *c = ctx;
+    if (!is_case(r->category))
+        return 0;
+    if (c->nout == c->capout) {
+        size_t cap = c->capout ? c->capout * 2 : 64;
+        icx_out_row *n = realloc(c->out, cap * sizeof *n);
+        if (n == NULL)
+            return ICX_ENOMEM;
+        c->out = n;
+        c->capout = cap;
+    }
+    c->out[c->nout++] = *r;
+    return 0;
+}
+
+static int case_in(void *ctx, const icx_in_row *r)
+{
+    struct case_rows *c = ctx;
+    if (!is_case(r->category))
+        return 0;
+    if (c->nin == c->capin) {
+        size_t cap = c->capin ? c->capin * 2 : 64;
+        icx_in_row *n = realloc(c->in, cap * sizeof *n);
+        if (n == NULL)
+            return ICX_ENOMEM;
+        c->in = n;
+        c->capin = cap;
+    }
+    c->in[c->nin++] = *r;
+    return 0;
+}
+
+/* 1 when the envelope's case payload names ref, 0 when not, or the
+ * failure to read it. */
+static int names_case(const icx_buf *env, const char *ref, icx_buf *pl,
+                      icx_err *err)
+{
+    icx_xml_limits lim = ICX_XML_DEFAULT_LIMITS;
+    icx_xmldoc *doc = NULL;
+    lim.max_bytes = env->len + 1;
+    icx_buf_reset(pl);
+    int rc = icx_envelope_payload(pl, env->data, env->len, &lim, err);
+    if (rc == ICX_OK)
+        rc = icx_xml_parse(&doc, pl->data, pl->len, &lim, err);
+    if (rc < 0)
+        return rc;
+    const xmlNode *root = xmlDocGetRootElement(icx_xml_raw(doc));
+    int found = 0;
+    for (const xmlNode *n = root ? icx_xn_first(root) : NULL;
+         n != NULL && !found;
+         n = icx_xn_elem_from((xmlNode *)n->next)) {
+        char text[128];
+        if ((icx_xn_is_ns(n, "urn:icx:case:1", "CaseReference") ||
+             icx_xn_is_ns(n, "urn:icx:case:1", "RefCaseReference")) &&
+            strcmp(icx_xn_text(text, sizeof text, n), ref) == 0)
+            found = 1;
+    }
+    icx_xml_free(&doc);
+    return found;
+}
+
+static int status_case(const char *config, const char *ref, int json)
+{
+    icx_err err;
+    icx_config *cfg = NULL;
+    icx_store *s = NULL;
+    struct case_rows c;
+    icx_buf env, pl, text;
+    int rc, code = ICX_EXIT_FAILURE, nfound = 0;
+    memset(&c, 0, sizeof c);
+    icx_err_clear(&err);
+    icx_buf_init(&env, (size_t)1 << 30);
+    icx_buf_init(&pl, (size_t)1 << 30);
+    icx_buf_init(&text, 16 << 20);
+    if ((rc = icx_config_load(&cfg, config, NULL, &err)) < 0 ||
+        (access(cfg->store_path, F_OK) != 0 &&
+         (rc = icx_err_set(&err, ICX_ENOTFOUND, "%s: no such store",
+                           cfg->store_path)) < 0) ||
+        (rc = icx_store_open(&s, cfg->store_path, &err)) < 0 ||
+        (rc = icx_store_out_list(s, -1, 0, case_out, &c, &err)) < 0 ||
+        (rc = icx_store_in_list(s, ICX_IN_ACCEPTED, 0, case_in, &c,
+                                &err)) < 0) {
+        icx_cli_error("%s", err.msg);
+        code = icx_cli_exit_for(rc);
+        goto out;
+    }
+    icx_buf_puts(&text, json ? "[" : "");
+    /* The store lists newest first; so does this. */
+    for (size_t i = 0; i < c.nout + c.nin; i++) {
+        int out = i < c.nout;
+        const icx_out_row *o = out ? &c.out[i] : NULL;
+        const icx_in_row *r = out ? NULL : &c.in[i - c.nout];
+        char at[32];
+        icx_buf_reset(&env);
+        rc = out ? icx_store_out_envelope(s, o->message_id, o->next_hop, &env,
+                                          &err)
+                 : icx_store_in_envelope(s, r->sender, r->message_id, &env,
+                                         &err);
+        if (rc == ICX_OK)
+            rc = names_case(&env, ref, &pl, &err);
+        if (rc < 0) {
+            icx_cli_error("%s", err.msg);
+            code = icx_cli_exit_for(rc);
+            goto out;
+        }
+        if (rc == 0)
+            continue;
+        icx_time_format(at, sizeof at,
+                        (time_t)(out ? o->created_at : r->received_at));
+        if (json)
+            icx_buf_printf(&text, "%s{\"message_id\":\"%s\",\"direction\":"
+                           "\"%s\",\"partner\":\"%s\",\"category\":\"%s\","
+                           "\"state\":\"%s\",\"time\":\"%s\"}",
+                           nfound ? "," : "", out ? o->message_id : r->message_id,
+                           out ? "outbound" : "inbound",
+                           out ? o->recipient : r->sender,
+                           out ? o->category : r->category,
+                           out ? icx_out_state_name(o->state)
+                               : icx_in_state_name(r->state), at);
+        else
+            icx_buf_printf(&text, "%-36s  %-8s  %-10s  %-15s  %-9s  %s\n",
+                           out ? o->message_id : r->message_id,
+                           out ? "outbound" : "inbound",
+                           out ? o->recipient : r->sender,
+                           out ? o->category : r->category,
+                           out ? icx_out_state_name(o->state)
+                               : icx_in_state_name(r->state), at);
+        nfound++;
+    }
+    icx_buf_puts(&text, json ? "]\n" : "");
+    if (nfound == 0 && !json) {
+        icx_cli_error("no message in this gateway's store names case %s", ref);
+        code = ICX_EXIT_REFUSED;
+        goto out;
+    }
+    fwrite(text.data ? text.data : "", 1, text.len, stdout);
+    code = nfound ? ICX_EXIT_OK : ICX_EXIT_REFUSED;
+out:
+    free(c.out);
+    free(c.in);
+    icx_buf_free(&env);
+    icx_buf_free(&pl);
+    icx_buf_free(&text);
+    icx_store_free(&s);
+    icx_config_free(&cfg);
     return code;
 }
 
@@ -261,6 +678,27 @@ int icx_cmd_query(int argc, char **argv)
             args[n] = NULL;
             return icx_cmd_lists(n, args);
         }
+    }
+    /* status --case: a scan of the store's case payloads, beside the
+     * daemon (status_case). */
+    if (strcmp(argv[0], "status") == 0) {
+        const char *ref = NULL, *config = icx_cli_default_config();
+        int json = 0;
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "--case") == 0 && i + 1 < argc)
+                ref = argv[++i];
+            else if ((strcmp(argv[i], "-c") == 0 ||
+                      strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+                config = argv[++i];
+            else if (strcmp(argv[i], "--json") == 0)
+                json = 1;
+            else if (strcmp(argv[i], "--case") == 0) {
+                icx_cli_error("--case needs a case reference");
+                return ICX_EXIT_USAGE;
+            }
+        }
+        if (ref != NULL)
+            return status_case(config, ref, json);
     }
     /* inbox export: rendered from the store, not asked of the daemon. */
     if (strcmp(argv[0], "inbox") == 0 && argc > 1 &&

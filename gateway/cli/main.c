@@ -32,6 +32,7 @@ static const struct {
     {"outbox", icx_cmd_query, "messages this gateway sends (daemon)"},
     {"inbox", icx_cmd_query, "messages this gateway received (daemon)"},
     {"partners", icx_cmd_query, "partners: reachable, queue depth, last contact (daemon)"},
+    {"health", icx_cmd_query, "store, partners, queue age, checkpoints; exit 1 when not ok (daemon)"},
     {"lists", icx_cmd_lists, "published lists: import, show, diff, history, export, status"},
     {"pull", icx_cmd_pull, "pull a list from a partner into the local copy (daemon)"},
 };

@@ -188,6 +188,9 @@ int icx_store_out_list(icx_store *s, int state, size_t limit, icx_out_fn fn,
  * only, no state changes. */
 int icx_store_out_wake(icx_store *s, const char *hop, int64_t now,
                        icx_err *err);
+/* The undelivered row (queued or sent) queued first, for `icx health`;
+ * ICX_ENOTFOUND when nothing is undelivered. */
+int icx_store_out_oldest(icx_store *s, icx_out_row *row, icx_err *err);
 /* Per-hop counts of rows in queued or sent. */
 typedef int (*icx_depth_fn)(void *ctx, const char *hop, int64_t depth);
 int icx_store_out_depths(icx_store *s, icx_depth_fn fn, void *ctx,
@@ -323,6 +326,11 @@ typedef struct icx_audit_row {
     char hash[65];
 } icx_audit_row;
 typedef int (*icx_audit_fn)(void *ctx, const icx_audit_row *row);
+/* The MessageIds the audit log names that start with prefix (sorted, at
+ * most max; *n gets the count): `icx status` by a prefix.  A range on the
+ * audit_message index. */
+int icx_store_message_ids(icx_store *s, const char *prefix, char (*ids)[40],
+                          size_t max, size_t *n, icx_err *err);
 int icx_store_timeline(icx_store *s, const char *message_id, icx_audit_fn fn,
                        void *ctx, icx_err *err);
 

@@ -306,6 +306,36 @@ int icx_store_audit_verify(icx_store *s, uint64_t *count, icx_err *err)
     return rc;
 }
 
+int icx_store_message_ids(icx_store *s, const char *prefix, char (*ids)[40],
+                          size_t max, size_t *n, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_AUDIT_PREFIX];
+    char upper[40];
+    size_t len = strlen(prefix);
+    int rc = SQLITE_DONE;
+    *n = 0;
+    if (len == 0 || len >= sizeof upper)
+        return icx_err_set(err, ICX_EINVAL, "a MessageId prefix of 1 to %zu "
+                           "characters", sizeof upper - 1);
+    /* Every id with the prefix sorts from it up to (not including) the
+     * prefix with its last byte raised by one. */
+    memcpy(upper, prefix, len + 1);
+    if ((unsigned char)upper[len - 1] == 0xff)
+        return icx_err_set(err, ICX_EINVAL, "not a MessageId prefix");
+    upper[len - 1] = (char)((unsigned char)upper[len - 1] + 1);
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, upper, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (int64_t)max);
+    while (*n < max && (rc = icx_sq_step(s, st)) == SQLITE_ROW)
+        col_copy(ids[(*n)++], sizeof ids[0], st, 0);
+    if (*n < max && rc != SQLITE_DONE)
+        rc = icx_sq_fail(s, rc, "message ids by prefix", err);
+    else
+        rc = ICX_OK;
+    done(st);
+    return rc;
+}
+
 int icx_store_timeline(icx_store *s, const char *message_id, icx_audit_fn fn,
                        void *ctx, icx_err *err)
 {

@@ -366,6 +366,23 @@ out:
     return rc;
 }
 
+int icx_store_out_oldest(icx_store *s, icx_out_row *row, icx_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_OUT_OLDEST];
+    int rc = icx_sq_step(s, st);
+    if (rc == SQLITE_ROW) {
+        out_fill(row, st);
+        rc = ICX_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: outbox: nothing "
+                         "undelivered", s->path);
+    } else {
+        rc = icx_sq_fail(s, rc, "outbox oldest", err);
+    }
+    done(st);
+    return rc;
+}
+
 /* ---- inbox and the replay cache ----------------------------------------- */
 
 static void in_fill(icx_in_row *r, sqlite3_stmt *st)

@@ -146,6 +146,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_AUDIT_INSERT] = "INSERT INTO audit (seq, ts, event, message_id, "
                         "partner, detail, prev_hash, hash) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* A range on the audit_message index: the ids from ?1 below ?2. */
+    [ST_AUDIT_PREFIX] = "SELECT DISTINCT message_id FROM audit WHERE "
+                        "message_id >= ?1 AND message_id < ?2 "
+                        "ORDER BY message_id LIMIT ?3",
     [ST_AUDIT_TIMELINE] = "SELECT seq, ts, event, message_id, partner, detail, "
                           "hash FROM audit WHERE message_id = ?1 ORDER BY seq",
     [ST_AUDIT_ALL] = "SELECT seq, ts, event, message_id, partner, detail, "
@@ -192,6 +196,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                     "state = ?1) ORDER BY id DESC LIMIT ?2",
     [ST_OUT_DEPTHS] = "SELECT next_hop, COUNT(*) FROM outbox WHERE state IN "
                       "('queued', 'sent') GROUP BY next_hop ORDER BY next_hop",
+    /* min(id) over the undelivered rows, read through outbox_due: the
+     * cost grows with the queue, not with the outbox's history. */
+    [ST_OUT_OLDEST] = "SELECT " OUT_COLS " FROM outbox WHERE id = (SELECT "
+                      "min(id) FROM outbox WHERE state IN ('queued', 'sent'))",
     [ST_OUT_WAKE] = "UPDATE outbox SET next_attempt_at = ?1 WHERE state IN "
                     "('queued', 'sent') AND next_attempt_at > ?1 AND "
                     "(?2 IS NULL OR next_hop = ?2)",

@@ -408,8 +408,80 @@ struct icx_xml_xsd {
 struct first_error {
     int set;
     int line;
+    int redact;      /* a validation error: withhold the document's values */
     char msg[384];
 };
+
+/* libxml2's validation messages quote the offending value ("'v' is not a
+ * valid value of the atomic type 'xs:date'", "The value 'v' is not
+ * accepted by the pattern ..."): inside a payload that is case content,
+ * which never goes into an error a log or a client may show.  Errors on
+ * the envelope's header and signature (their namespaces) keep their
+ * values: those are the gateway's own metadata.  Otherwise a quoted token
+ * is kept only when the word before it says it names the schema's
+ * vocabulary (an element, attribute, type, facet, pattern, keyref,
+ * constraint or length) or it sits in the schema's enumeration set
+ * ("{'a', 'b'}"); any other is replaced.  Stricter than needed rather
+ * than looser: an unknown message shape loses its quoted words, never
+ * leaks them. */
+static void redact_values(char *msg, size_t size)
+{
+    static const char *const keep[] = {"Element", "attribute", "type",
+                                       "facet", "pattern", "of", "keyref",
+                                       "constraint"};
+    static const char withheld[] = "'(value withheld)'";
+    static const char *const metadata[] = {
+        "Element '{urn:icx:envelope:1}",
+        "Element '{http://www.w3.org/2000/09/xmldsig#}"};
+    for (size_t k = 0; k < sizeof metadata / sizeof metadata[0]; k++)
+        if (strncmp(msg, metadata[k], strlen(metadata[k])) == 0)
+            return;
+    char out[384];
+    size_t o = 0, i = 0, len = strlen(msg);
+    int in_set = 0;
+    while (i < len && o + 1 < sizeof out) {
+        if (msg[i] != '\'') {
+            if (msg[i] == '{')
+                in_set = 1;
+            else if (msg[i] == '}')
+                in_set = 0;
+            out[o++] = msg[i++];
+            continue;
+        }
+        size_t end = i + 1;
+        while (end < len && msg[end] != '\'')
+            end++;
+        size_t w = i;
+        while (w > 0 && msg[w - 1] == ' ')
+            w--;
+        size_t ws = w;
+        while (ws > 0 && ((msg[ws - 1] >= 'a' && msg[ws - 1] <= 'z') ||
+                          (msg[ws - 1] >= 'A' && msg[ws - 1] <= 'Z')))
+            ws--;
+        int named = in_set;
+        for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+            if (w - ws == strlen(keep[k]) &&
+                memcmp(msg + ws, keep[k], w - ws) == 0)
+                named = 1;
+        size_t stop = end < len ? end + 1 : len;
+        if (named) {
+            size_t n = stop - i;
+            if (o + n >= sizeof out)
+                n = sizeof out - 1 - o;
+            memcpy(out + o, msg + i, n);
+            o += n;
+        } else {
+            size_t n = sizeof withheld - 1;
+            if (o + n >= sizeof out)
+                n = sizeof out - 1 - o;
+            memcpy(out + o, withheld, n);
+            o += n;
+        }
+        i = stop;
+    }
+    out[o] = '\0';
+    snprintf(msg, size, "%s", out);
+}
 
 static void keep_first_error(void *ctx, xmlErrorPtr e)
 {
@@ -422,6 +494,8 @@ static void keep_first_error(void *ctx, xmlErrorPtr e)
     size_t m = strlen(fe->msg);
     while (m > 0 && (fe->msg[m - 1] == '\n' || fe->msg[m - 1] == ' '))
         fe->msg[--m] = '\0';
+    if (fe->redact)
+        redact_values(fe->msg, sizeof fe->msg);
 }
 
 int icx_xml_xsd_load(icx_xml_xsd **out, const char *path, icx_err *err)
@@ -468,7 +542,7 @@ void icx_xml_xsd_free(icx_xml_xsd **xp)
 
 int icx_xml_xsd_validate(const icx_xml_xsd *x, icx_xmldoc *doc, icx_err *err)
 {
-    struct first_error fe = {0};
+    struct first_error fe = {.redact = 1};
     xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(x->schema);
     if (v == NULL)
         return icx_err_set(err, ICX_ENOMEM, "cannot create validator");

@@ -14,7 +14,7 @@ expect_text() { # name, text
   if grep -qF -- "$2" "$W/out"; then ok "$1"; else bad "$1: got \"$(head -c 300 "$W/out")\", want \"$2\""; fi
 }
 
-for c in "" config keys envelope translate serve audit survey submit status outbox inbox partners lists pull; do
+for c in "" config keys envelope translate serve audit survey submit status outbox inbox partners health lists pull; do
   expect_exit "icx $c --help exits 0" 0 "$icx" $c --help
   expect_text "icx $c --help prints usage" "usage"
 done

@@ -20,6 +20,9 @@ expect() { # name, want, words...
 }
 check "complete -p names _icx for icx" bash -c ". '$src/packaging/bash-completion/icx'; complete -p icx | grep -q _icx"
 expect "icx se -> serve" "serve " icx se
+expect "icx he -> health" "health " icx he
+expect "icx health --m -> --max-age" "--max-age " icx health --m
+expect "icx submit --wa -> --wait" "--wait " icx submit --wa
 expect "icx s -> the s commands" "serve status store submit survey " icx s
 expect "icx audit v -> verify" "verify " icx audit v
 expect "icx lists h -> history" "history " icx lists h

@@ -2,7 +2,8 @@
 # The man pages (help2man on the --help texts, the `man` target): icx.1
 # and one page per command family, each with NAME and SYNOPSIS, rendered
 # by `man -l` without a warning.  The commands that share the daemon
-# clients' help (status, outbox, inbox, partners) are on icx-submit.1.
+# clients' help (status, outbox, inbox, partners, health) are on
+# icx-submit.1.
 set -uo pipefail
 . "$(dirname "$0")/lib/gateways.sh"
 build=${ICX_BUILD_DIR:?ICX_BUILD_DIR not set}

@@ -280,6 +280,27 @@ static void test_outbox_flow(void **state)
     if (n != 1)
         fail_msg("due with max 1: got %zu, want 1", n);
 
+    icx_out_row old;
+    CHECK_RC(icx_store_out_oldest(f->s, &old, &f->err), ICX_OK, &f->err);
+    if (strcmp(old.message_id, "m-1") != 0)
+        fail_msg("oldest undelivered: got %s, want m-1", old.message_id);
+
+    char ids[4][40];
+    size_t nid = 0;
+    CHECK_RC(icx_store_message_ids(f->s, "m-", ids, 4, &nid, &f->err),
+             ICX_OK, &f->err);
+    if (nid != 3 || strcmp(ids[0], "m-1") != 0 || strcmp(ids[2], "m-3") != 0)
+        fail_msg("ids with prefix m-: got %zu (%s first), want m-1..m-3", nid,
+                 nid ? ids[0] : "-");
+    CHECK_RC(icx_store_message_ids(f->s, "m-2", ids, 4, &nid, &f->err),
+             ICX_OK, &f->err);
+    if (nid != 1 || strcmp(ids[0], "m-2") != 0)
+        fail_msg("ids with prefix m-2: got %zu, want m-2", nid);
+    CHECK_RC(icx_store_message_ids(f->s, "n", ids, 4, &nid, &f->err),
+             ICX_OK, &f->err);
+    if (nid != 0)
+        fail_msg("ids with prefix n: got %zu, want none", nid);
+
     struct depths d = {0};
     CHECK_RC(icx_store_out_depths(f->s, depth_cb, &d, &f->err), ICX_OK,
              &f->err);
@@ -307,6 +328,10 @@ static void test_outbox_flow(void **state)
                                       ICX_OUT_DELIVERED, 2, 0, "receipt ok",
                                       "outbound.delivered", "issuer=PH-NBI",
                                       &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_out_oldest(f->s, &old, &f->err), ICX_OK, &f->err);
+    if (strcmp(old.message_id, "m-2") != 0)
+        fail_msg("oldest undelivered once m-1 is delivered: got %s, want m-2",
+                 old.message_id);
     icx_out_row r;
     CHECK_RC(icx_store_out_get(f->s, "m-1", NULL, &r, &f->err), ICX_OK,
              &f->err);

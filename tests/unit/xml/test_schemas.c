@@ -314,6 +314,60 @@ static void test_unknown_element_in_known_namespace(void **state)
         fail_msg("got \"%s\", want a message naming Note", err.msg);
 }
 
+/* text with its first `from` replaced by `to` (malloc'ed). */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t cap = strlen(text) + strlen(to) + 1;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    snprintf(out, cap, "%.*s%s%s", (int)(at - text), text, to,
+             at + strlen(from));
+    return out;
+}
+
+/* A validation error inside a payload names the element or attribute
+ * and its type, never the value the document holds there (payload
+ * content stays out of errors, logs and control answers). */
+static void test_error_withholds_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *field, *role, *from, *to;
+    } cases[] = {
+        {"role", "role=\"SECRETROLE\"", NULL, NULL},
+        {"OccurredFrom", "role=\"suspect\"",
+         "<OccurredFrom>2026-08-03T00:00:00+09:00<",
+         "<OccurredFrom>SECRET-DATE<"},
+    };
+    const char *path = icx_test_path(
+        "%s/schemas/examples/invalid/case-role-whitespace.xml",
+        icx_test_srcdir());
+    char *orig = read_text(path, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* The file with its one fault replaced by this case's. */
+        char *doc = replaced(orig, "role=\"suspect \"", cases[i].role);
+        if (cases[i].from != NULL) {
+            char *d2 = replaced(doc, cases[i].from, cases[i].to);
+            free(doc);
+            doc = d2;
+        }
+        icx_err err;
+        assert_int_not_equal(validate_text(path, doc, strlen(doc), &err),
+                             ICX_OK);
+        assert_int_equal(err.reason, ICX_REASON_SCHEMA);
+        if (strstr(err.msg, cases[i].field) == NULL)
+            fail_msg("got \"%s\", want a message naming %s", err.msg,
+                     cases[i].field);
+        if (strstr(err.msg, "SECRET") != NULL)
+            fail_msg("got \"%s\", want a message without the value",
+                     err.msg);
+        free(doc);
+    }
+    free(orig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_payloads_inside_envelope),
         cmocka_unit_test(test_sample_payloads),
         cmocka_unit_test(test_unknown_element_in_known_namespace),
+        cmocka_unit_test(test_error_withholds_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
