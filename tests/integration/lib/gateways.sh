@@ -4,6 +4,7 @@
 #
 #   gw_init                      work folder, keys for the usual three
 #   gw_keys ID [ALG]             keys in $W/keys/ID
+#   gw_pair_and_absent           JP-NPA started, PH-NBI written, KR-KNPA absent
 #   gw_write ID LISTEN RELAY     $W/ID/gateway.yaml (listen: yes|no)
 #   gw_partner ID PEER DIR ROUTE [ENDPOINT]   partner file of PEER at ID
 #   gw_partner_filedrop ID PEER ROUTE OUTBOX INBOX  partner file, adapter filedrop
@@ -50,6 +51,20 @@ wait_for() { # seconds, command...
     ((SECONDS < deadline)) || return 1
     sleep 0.1
   done
+}
+
+# JP-NPA (listening) written and started; PH-NBI (connecting to it)
+# written, for the caller to start; KR-KNPA a partner of JP-NPA that never
+# starts.  No hub: each names itself as the hub argument.
+gw_pair_and_absent() {
+  local id
+  for id in JP-NPA PH-NBI KR-KNPA; do gw_keys "$id"; done
+  gw_write JP-NPA yes false JP-NPA
+  gw_partner JP-NPA PH-NBI accept direct
+  gw_partner JP-NPA KR-KNPA accept direct
+  gw_start JP-NPA || return 1
+  gw_write PH-NBI no false PH-NBI
+  gw_partner PH-NBI JP-NPA connect direct "$(gw_endpoint JP-NPA)"
 }
 
 gw_keys() { "$icx" keys gen "$1" --out "$W/keys/$1" --alg "${2:-rsa2048}" >/dev/null; }
