@@ -323,6 +323,9 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     }
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
+    if (!o->log_format_given && cfg->log_format != NULL &&
+        icx_log_format_from_name(cfg->log_format) >= 0)
+        icx_log_set_format(icx_log_format_from_name(cfg->log_format));
     rc = icx_signer_load(&b->signer, cfg->private_key, err);
     if (rc == ICX_OK)
         rc = icx_cpkey_load(&b->cpkey, cfg->private_key, err);

@@ -30,6 +30,8 @@ typedef struct icx_serve_opts {
     size_t nhooks;
     const icx_tick *ticks;     /* periodic tasks */
     size_t nticks;
+    int log_format_given;      /* --log-format was given: it wins over
+                                * gateway.yaml's log_format */
 } icx_serve_opts;
 
 int icx_broker_serve(const icx_serve_opts *opts, icx_err *err);

@@ -129,6 +129,7 @@ int icx_cmd_serve(int argc, char **argv)
                 return ICX_EXIT_USAGE;
             }
             icx_log_set_format(icx_log_format_from_name(optarg));
+            o.log_format_given = 1;
             break;
         case 'h': fputs(serve_usage, stdout); return ICX_EXIT_OK;
         default: fputs(serve_usage, stderr); return ICX_EXIT_USAGE;

@@ -35,6 +35,7 @@
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error",
                                          NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const direction_names[] = {"connect", "accept", NULL};
 static const char *const route_names[] = {"direct", "hub", NULL};
 
@@ -191,6 +192,9 @@ static const icx_conftab_key gateway_keys[] = {
      .doc = "audit log checkpoints"},
     {.name = "log_level", .type = ICX_CT_STRING, .offset = G(log_level),
      .names = log_levels, .def = "info", .doc = "lowest level logged"},
+    {.name = "log_format", .type = ICX_CT_STRING, .offset = G(log_format),
+     .names = log_formats, .def = "text",
+     .doc = "text (key=value) or json; --log-format overrides"},
     {0}};
 
 static const icx_conftab_key partner_zmq_keys[] = {

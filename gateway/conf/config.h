@@ -109,6 +109,7 @@ typedef struct icx_config {
     long checkpoint_every;    /* audit: default 1000, 1..1000000 */
     long checkpoint_seconds;  /* audit: default 60, 1..86400 */
     char *log_level;          /* default "info" */
+    char *log_format;         /* "text" (default) or "json" */
     icx_partner *partners;
     size_t npartners;
 } icx_config;

@@ -70,4 +70,28 @@ check "daemon.ready in json" grep -q '"event":"daemon.ready"' "$W/json.log"
 check "config.loaded after SIGHUP in json" grep -q '"event":"config.loaded"' "$W/json.log"
 "$icx" serve --log-format xml >"$W/out" 2>&1
 check "--log-format xml: usage error" test $? -eq 2
+
+# log_format: json in gateway.yaml does the same; --log-format text wins.
+printf 'log_format: json\n' >>"$W/JP-NPA/gateway.yaml"
+for want in json text; do
+  args=(); [[ $want == text ]] && args=(--log-format text)
+  (cd "$W/JP-NPA" && exec "$icx" serve -c gateway.yaml "${args[@]}") >"$W/$want.cfg.log" 2>&1 &
+  pid=$!
+  GW_PID[cfg]=$pid
+  wait_for 20 "$icx" partners -c "$W/JP-NPA/gateway.yaml"
+  kill -TERM "$pid"; wait "$pid"
+  unset 'GW_PID[cfg]'
+done
+check "log_format: json: daemon.ready as JSON" grep -q '^{.*"event":"daemon.ready"' "$W/json.cfg.log"
+check "log_format: json: every line after the config load is JSON" python3 -c '
+import json,sys
+lines = sys.stdin.read().splitlines()
+assert lines, "no lines"
+for l in lines:
+    json.loads(l)
+' <"$W/json.cfg.log"
+check "--log-format text wins over log_format: json" grep -q '^ts=.*event=daemon.ready' "$W/text.cfg.log"
+sed -i 's/^log_format: json$/log_format: xml/' "$W/JP-NPA/gateway.yaml"
+"$icx" config check -c "$W/JP-NPA/gateway.yaml" >"$W/out" 2>&1
+check "log_format: xml refused by config check" grep -q "log_format.*xml.*text" "$W/out"
 finish

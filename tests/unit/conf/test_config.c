@@ -159,6 +159,7 @@ static void test_good(void **state)
     expect_long("checkpoint_every", cfg->checkpoint_every, 1000);
     expect_long("checkpoint_seconds", cfg->checkpoint_seconds, 60);
     expect_str("log_level", cfg->log_level, "info");
+    expect_str("log_format", cfg->log_format, "text");
     expect_long("npartners", (long)cfg->npartners, 2);
 
     /* Partner files load in name order; README.txt is not one. */
