@@ -38,6 +38,9 @@ int icx_cmd_query(int argc, char **argv);
 /* inbox export: accepted case payloads in a profile's domestic columns,
  * read from the store (argv[0] is "export"). */
 int icx_cmd_inbox_export(int argc, char **argv);
+/* inbox show ID: one received message, header and payload, read from the
+ * store (argv[0] is "show"; cmd_inbox.c). */
+int icx_cmd_inbox_show(int argc, char **argv);
 /* lists import|reset|show|diff|history|export|status; pull PARTNER LIST */
 int icx_cmd_lists(int argc, char **argv);
 int icx_cmd_pull(int argc, char **argv);

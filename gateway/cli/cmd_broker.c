@@ -63,6 +63,7 @@ static const char client_usage[] =
     "       icx status --lists     (per partner and list: serial held, head, lag)\n"
     "       icx outbox [--state S] [--limit N]\n"
     "       icx inbox [--state S] [--limit N]\n"
+    "       icx inbox show [--from SENDER] [--json] ID  (one message, readable)\n"
     "       icx partners\n"
     "       icx health [--max-age SECONDS]\n"
     "common options: [-c CONFIG] [--socket PATH] [--json]\n\n"
@@ -705,5 +706,9 @@ int icx_cmd_query(int argc, char **argv)
     if (strcmp(argv[0], "inbox") == 0 && argc > 1 &&
         strcmp(argv[1], "export") == 0)
         return icx_cmd_inbox_export(argc - 1, argv + 1);
+    /* inbox show: read from the store, as export is. */
+    if (strcmp(argv[0], "inbox") == 0 && argc > 1 &&
+        strcmp(argv[1], "show") == 0)
+        return icx_cmd_inbox_show(argc - 1, argv + 1);
     return client(argc, argv, 0);
 }

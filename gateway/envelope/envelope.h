@@ -121,4 +121,10 @@ int icx_envelope_payload(icx_buf *out, const char *data, size_t len,
 /* Writes the header as "key: value" lines or as a JSON object. */
 int icx_header_format(icx_buf *out, const icx_header *h, int json);
 
+/* Writes a payload document (as icx_envelope_payload returns it) for a
+ * person, one indented "Label: text (attribute: value)" line per element
+ * with control characters escaped, or as a JSON tree (payload_view.c). */
+int icx_payload_format(icx_buf *out, const char *payload, size_t len,
+                       const icx_xml_limits *lim, int json, icx_err *err);
+
 #endif
