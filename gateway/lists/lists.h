@@ -143,6 +143,11 @@ typedef struct icx_lists_answer {
     uint64_t from, to;     /* PreviousSerial, Serial */
     unsigned long page, pages;
     size_t entries;
+    int ack;               /* the request was an acknowledgement: out is
+                            * empty, nothing is sent back */
+    int ack_state;         /* 1 its digest is ours at that serial, 0 it is
+                            * not, -1 that serial is no longer kept */
+    uint64_t ack_serial;
 } icx_lists_answer;
 int icx_lists_serve(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
                     const icx_lists_conf *conf, const icx_config *cfg,

@@ -388,6 +388,12 @@ static int finish(apply *a, const lst_update *u, icx_buf *next,
                            (unsigned long long)u->serial, (long long)s->t_from,
                            s->t_snapshot, u->pages, (unsigned long long)count,
                            digest);
+        /* The publisher learns where a partner is only from its requests:
+         * acknowledge the serial just verified (nothing comes back). */
+        if (rc == ICX_OK && s->t_from != (int64_t)u->serial) {
+            icx_buf_reset(next);
+            lst_put_ack(next, list, u->session, u->serial, digest);
+        }
         return rc;
     }
     /* Mismatch: undo the merge, keep the copy in use. */

@@ -115,6 +115,25 @@ static int hook_serve(void *ctx, const icx_hook_env *env, const icx_header *h,
     const icx_list_decl *d = icx_lists_conf_find(conf, ans.list);
     const char *list = ans.list;
     char detail[256];
+    if (ans.ack) {
+        /* Nothing goes back: the partner only says where it is. */
+        const char *state = ans.ack_state == 1 ? "match"
+                            : ans.ack_state == 0 ? "differs" : "unknown";
+        if (ans.ack_state == 0)
+            icx_log_warn("list.ack", "partner=%s list=%s serial=%llu "
+                         "digest=differs", h->sender, list,
+                         (unsigned long long)ans.ack_serial);
+        else
+            icx_log_info("list.ack", "partner=%s list=%s serial=%llu "
+                         "digest=%s", h->sender, list,
+                         (unsigned long long)ans.ack_serial, state);
+        snprintf(detail, sizeof detail, "list=%.64s serial=%llu digest=%s",
+                 list, (unsigned long long)ans.ack_serial, state);
+        if (env->audit != NULL)
+            env->audit(env->actx, "list.acknowledged", h->message_id,
+                       h->sender, detail);
+        goto out;
+    }
     if (ans.refused) {
         icx_log_warn("list.refused", "partner=%s request=%s code=%s",
                      h->sender, h->message_id, ans.code);

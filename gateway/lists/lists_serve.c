@@ -403,6 +403,29 @@ int icx_lists_serve(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
                          icx_list_kind_name(d->kind));
         goto out;
     }
+    if (r.verified[0] != '\0') {
+        /* An acknowledgement: record where the partner is, answer nothing. */
+        uint64_t count = 0;
+        char digest[65] = "";
+        int known = strcmp(r.session, h.session) == 0 &&
+                    serial_info(db, r.list, h.session, r.serial, &count,
+                                digest) == ICX_OK && digest[0] != '\0';
+        sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+        db->in_tx = 0;
+        ans->ack = 1;
+        ans->ack_serial = r.serial;
+        ans->ack_state = !known ? -1 : strcmp(digest, r.verified) == 0;
+        seen(db, r.list, partner, &r, NULL, 0,
+             ans->ack_state == 0 ? "verified, digest differs" : "verified",
+             now);
+        sqlite3_busy_timeout(db->db, 0);
+        lst_event(db, ans->ack_state == 0 ? "list.ack_mismatch" : "list.ack",
+                  r.list, partner, "session=%s serial=%llu digest=%s "
+                  "ours=%s", r.session, (unsigned long long)r.serial,
+                  r.verified, known ? digest : "-");
+        sqlite3_busy_timeout(db->db, 10000);
+        return ICX_OK;
+    }
     int resumed = 0;
     if (r.cursor[0] != '\0' && cursor_read(&t, r.cursor) == 0 &&
         strcmp(t.session, h.session) == 0 && t.to <= (uint64_t)h.head &&

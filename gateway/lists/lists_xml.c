@@ -78,8 +78,14 @@ int lst_parse_syncreq(lst_syncreq *r, const char *xml, size_t len,
     r->has_serial = s != NULL;
     r->serial = num(s);
     icx_xn_text(r->cursor, sizeof r->cursor, icx_xn_child(root, "Cursor"));
+    icx_xn_text(r->verified, sizeof r->verified,
+                icx_xn_child(root, "Verified"));
+    if (r->verified[0] != '\0' && (!r->has_serial || r->session[0] == '\0' ||
+                                   r->cursor[0] != '\0'))
+        rc = icx_err_set(err, ICX_EINVAL, "list:SyncRequest: Verified needs "
+                         "SessionId and Serial and no Cursor");
     icx_xml_free(&doc);
-    return ICX_OK;
+    return rc;
 }
 
 int lst_parse_update(lst_update *u, const char *xml, size_t len,
@@ -232,6 +238,17 @@ int lst_put_refusal(icx_buf *b, const char *list, const char *code,
     icx_buf_printf(b, "</ListId><Reason code=\"%s\">", code);
     icx_buf_put_xml(b, detail);
     return icx_buf_puts(b, "</Reason></Refusal>\n");
+}
+
+int lst_put_ack(icx_buf *b, const char *list, const char *session,
+                uint64_t serial, const char *digest)
+{
+    icx_buf_puts(b, "<SyncRequest xmlns=\"urn:icx:list:1\"><ListId>");
+    icx_buf_put_xml(b, list);
+    icx_buf_printf(b, "</ListId><SessionId>%s</SessionId><Serial>%llu</Serial>"
+                   "<Verified algorithm=\"sha256\">%s</Verified>", session,
+                   (unsigned long long)serial, digest);
+    return icx_buf_puts(b, "</SyncRequest>\n");
 }
 
 int lst_put_syncreq(icx_buf *b, const char *list, const char *session,

@@ -19,6 +19,7 @@ typedef struct lst_syncreq {
     int has_serial;
     uint64_t serial;
     char cursor[LST_CURSOR_MAX + 1];
+    char verified[65];     /* an acknowledgement's Digest; "" otherwise */
 } lst_syncreq;
 
 typedef struct lst_update {
@@ -77,6 +78,9 @@ int lst_put_entry(icx_buf *b, int kind, const char *line, const char *category,
                   const char *detected, const char *reason);
 int lst_put_refusal(icx_buf *b, const char *list, const char *code,
                     const char *detail);
+/* The acknowledgement: (session, serial) held, whole-list digest matched. */
+int lst_put_ack(icx_buf *b, const char *list, const char *session,
+                uint64_t serial, const char *digest);
 int lst_put_syncreq(icx_buf *b, const char *list, const char *session,
                     uint64_t serial, const char *cursor);
 

@@ -71,8 +71,15 @@ out=$("$icx" pull JP-NPA csam-hashes -c "$PH" --wait 60)
 check "second pull is a delta 1..2 of 2 pages" grep -q 'serial 2 .*delta 1..2, 2 pages, 950 entries' <<<"$out"
 check "removed entries are gone from PH-NBI's export" bash -c "! '$icx' lists export csam-hashes -c '$PH' | grep -q '$(hashes 0 1)'"
 check "PH-NBI holds the same list after the delta" same_list
-check "icx lists status on JP-NPA: PH-NBI pulled, lag 0 after its next pull" \
-  bash -c "'$icx' pull JP-NPA csam-hashes -c '$PH' --wait 60 >/dev/null && '$icx' lists status -c '$JP' | grep -Eq '^PH-NBI +csam-hashes +2 +2 +0 '"
+# PH-NBI acknowledges the serial it verified (a SyncRequest with Verified,
+# answered with nothing), so the publisher's status shows it at once,
+# without another pull; the digest it verified is JP-NPA's own.
+check "icx lists status on JP-NPA: PH-NBI at the serial it verified, lag 0" \
+  wait_for 10 bash -c "'$icx' lists status -c '$JP' | grep -Eq '^PH-NBI +csam-hashes +2 +2 +0 .* verified\$'"
+check "the acknowledgement is audited with the digest matching" \
+  bash -c "sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event = 'list.acknowledged' and detail = 'list=csam-hashes serial=2 digest=match'\" | grep -qx 1"
+check "and nothing is sent back for it" \
+  bash -c "sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event = 'list.page.served' and detail like '%from=2 to=2%'\" | grep -qx 0"
 check "icx status --lists shows the same" \
   bash -c "'$icx' status --lists -c '$JP' | grep -Eq '^PH-NBI +csam-hashes +2 +2 +0 '"
 check "icx lists export --format csv has a header and 950 rows" \

@@ -38,6 +38,7 @@ struct fx {
     icx_err err;
     int pages;             /* pages handed over by the last pull */
     int snapshots;         /* of which page 1 of a snapshot */
+    int acks;              /* acknowledgements the publisher got */
 };
 
 static const char CONF[] =
@@ -170,6 +171,18 @@ static int exchange(struct fx *f, const char *partner, icx_buf *req)
                              req->data, req->len, 1000, &f->err);
     if (rc != 0)
         fail_msg("serve: got %d (%s), want 0", rc, f->err.msg);
+    if (ans.ack) {
+        /* An acknowledgement is answered with nothing. */
+        if (page.len != 0 || ans.ack_state != 1)
+            fail_msg("acknowledgement: got %zu bytes back, digest state %d; "
+                     "want nothing back, digest matching", page.len,
+                     ans.ack_state);
+        f->acks++;
+        icx_buf_reset(req);
+        icx_buf_free(&page);
+        icx_buf_free(&next);
+        return 0;
+    }
     valid(f, &page);
     f->pages++;
     if (ans.snapshot && ans.page == 1)
@@ -191,7 +204,7 @@ static icx_lists_sub pull(struct fx *f, const char *partner, const char *list)
     int64_t seq;
     icx_lists_sub s;
     icx_buf_init(&req, 1 << 16);
-    f->pages = f->snapshots = 0;
+    f->pages = f->snapshots = f->acks = 0;
     assert_int_equal(icx_lists_pull_begin(&req, &seq, f->sub, partner, list,
                                           1000, &f->err), 0);
     for (int i = 0; i < 1000 && exchange(f, partner, &req); i++)
@@ -293,6 +306,15 @@ static void test_pull_snapshot_then_deltas(void **state)
     assert_int_equal(f->pages, 10);       /* 95 entries, 10 per page */
     assert_int_equal(f->snapshots, 1);
     assert_string_equal(s.digest, r.digest);
+    /* The verified serial was acknowledged: the publisher shows it. */
+    assert_int_equal(f->acks, 1);
+    icx_buf st;
+    icx_buf_init(&st, 1 << 16);
+    assert_int_equal(icx_lists_status(&st, f->pub, f->conf, 1000, 1, &f->err), 0);
+    if (strstr(st.data, "{\"partner\":\"PH-NBI\",\"list\":\"hashes\","
+                        "\"holds\":1,\"head\":1,\"lag\":0") == NULL)
+        fail_msg("publisher status after the pull: got %s, want PH-NBI "
+                 "holding 1 of 1", st.data);
     /* Additions and removals propagate as a delta. */
     r = import(f, "hashes", export_file(f, "b.txt", 10, 112, NULL), NULL);
     s = pull(f, "PH-NBI", "hashes");
@@ -301,6 +323,13 @@ static void test_pull_snapshot_then_deltas(void **state)
     assert_int_equal(f->snapshots, 0);
     assert_int_equal(f->pages, 3);        /* 17 added + 10 removed */
     assert_int_equal(s.count, 102);
+    assert_int_equal(f->acks, 1);
+    icx_buf_reset(&st);
+    assert_int_equal(icx_lists_status(&st, f->pub, f->conf, 1000, 1, &f->err), 0);
+    if (strstr(st.data, "\"holds\":2,\"head\":2,\"lag\":0") == NULL)
+        fail_msg("publisher status after the delta: got %s, want 2 of 2",
+                 st.data);
+    icx_buf_free(&st);
     char a[65], b[65];
     digest_of_export(f, NULL, "hashes", a);
     digest_of_export(f, "PH-NBI", "hashes", b);
@@ -309,6 +338,7 @@ static void test_pull_snapshot_then_deltas(void **state)
     s = pull(f, "PH-NBI", "hashes");
     assert_int_equal(f->pages, 1);
     assert_int_equal(s.serial, 2);
+    assert_int_equal(f->acks, 0); /* nothing new verified, nothing to say */
     /* Older than the deltas kept (3): a snapshot. */
     for (int k = 1; k <= 4; k++)
         import(f, "hashes", export_file(f, "c.txt", 10 + k, 112, NULL), NULL);
@@ -548,6 +578,55 @@ static void test_urls_and_conf_errors(void **state)
     icx_buf_free(&errs);
 }
 
+/* An acknowledgement whose digest is not the publisher's at that serial is
+ * recorded as differing (and still answered with nothing); one without a
+ * Serial, or with a Cursor, is refused as malformed. */
+static void test_ack_digest_differs(void **state)
+{
+    struct fx *f = *state;
+    import(f, "hashes", export_file(f, "a.txt", 0, 20, NULL), NULL);
+    icx_lists_sub s = pull(f, "PH-NBI", "hashes");
+    assert_int_equal(f->acks, 1);
+    char xml[1024];
+    icx_buf page, st;
+    icx_lists_answer ans;
+    icx_buf_init(&page, 1 << 16);
+    icx_buf_init(&st, 1 << 16);
+    snprintf(xml, sizeof xml, "<SyncRequest xmlns=\"urn:icx:list:1\"><ListId>"
+             "hashes</ListId><SessionId>%s</SessionId><Serial>1</Serial>"
+             "<Verified algorithm=\"sha256\">%064d</Verified></SyncRequest>",
+             s.session, 0);
+    assert_int_equal(icx_lists_serve(&page, &ans, f->pub, f->conf, &f->cfg,
+                                     "PH-NBI", xml, strlen(xml), 1000,
+                                     &f->err), 0);
+    assert_int_equal(ans.ack, 1);
+    assert_int_equal(ans.ack_state, 0);
+    assert_int_equal((int)page.len, 0);
+    assert_int_equal(icx_lists_status(&st, f->pub, f->conf, 1000, 1, &f->err), 0);
+    if (strstr(st.data, "\"last_answer\":\"verified, digest differs\"") == NULL)
+        fail_msg("status: got %s, want the differing digest named", st.data);
+    /* A serial that is not kept (another session): recorded, unknown. */
+    snprintf(xml, sizeof xml, "<SyncRequest xmlns=\"urn:icx:list:1\"><ListId>"
+             "hashes</ListId><SessionId>00000000-0000-4000-8000-000000000000"
+             "</SessionId><Serial>1</Serial><Verified algorithm=\"sha256\">"
+             "%s</Verified></SyncRequest>", s.digest);
+    assert_int_equal(icx_lists_serve(&page, &ans, f->pub, f->conf, &f->cfg,
+                                     "PH-NBI", xml, strlen(xml), 1000,
+                                     &f->err), 0);
+    assert_int_equal(ans.ack, 1);
+    assert_int_equal(ans.ack_state, -1);
+    /* Verified without a Serial, or with a Cursor: malformed. */
+    snprintf(xml, sizeof xml, "<SyncRequest xmlns=\"urn:icx:list:1\"><ListId>"
+             "hashes</ListId><Verified algorithm=\"sha256\">%s</Verified>"
+             "</SyncRequest>", s.digest);
+    assert_int_equal(icx_lists_serve(&page, &ans, f->pub, f->conf, &f->cfg,
+                                     "PH-NBI", xml, strlen(xml), 1000,
+                                     &f->err), ICX_EINVAL);
+    assert_non_null(strstr(f->err.msg, "Verified needs"));
+    icx_buf_free(&page);
+    icx_buf_free(&st);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -555,6 +634,7 @@ int main(void)
         T(test_import_deltas),
         T(test_import_refuses_bad_rows),
         T(test_pull_snapshot_then_deltas),
+        T(test_ack_digest_differs),
         T(test_session_reset_snapshot),
         T(test_gap_refused_and_recovered),
         T(test_digest_mismatch_falls_back),
