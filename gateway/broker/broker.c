@@ -47,6 +47,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pidlock.h"
+#include "signkey.h"
 #include "util.h"
 
 #define MAX_POLL 256
@@ -305,6 +306,17 @@ static void drop_job(icx_job *job)
     icx_bjob_free((struct bjob *)job);
 }
 
+/* Audit checkpoints signed by a key in a token (icx_cpkey_from_fn). */
+static int checkpoint_sign(void *ctx, const unsigned char *digest,
+                           size_t dlen, unsigned char *sig, size_t *siglen,
+                           icx_err *err)
+{
+    if (dlen != 32)
+        return icx_err_set(err, ICX_EINVAL, "checkpoint digest of %zu bytes",
+                           dlen);
+    return icx_signer_sign_digest(sig, siglen, ctx, digest, err);
+}
+
 static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
 {
     int rc = gen_load(&b->gen, o->config_path, err);
@@ -323,8 +335,12 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     }
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
-    rc = icx_signer_load(&b->signer, cfg->private_key, err);
-    if (rc == ICX_OK)
+    rc = icx_signkey_open(&b->signer, cfg, err);
+    if (rc == ICX_OK && icx_signkey_in_token(cfg))
+        rc = icx_cpkey_from_fn(&b->cpkey, checkpoint_sign, b->signer,
+                               icx_signer_ecdsa(b->signer),
+                               icx_signer_field(b->signer), err);
+    else if (rc == ICX_OK)
         rc = icx_cpkey_load(&b->cpkey, cfg->private_key, err);
     if (rc < 0)
         return rc;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "signkey.h"
 #include "envelope.h"
 #include "trust.h"
 #include "util.h"
@@ -217,7 +218,8 @@ static int env_sign(int argc, char **argv)
         }
     }
     if (rc == 0 && tmpl == NULL)
-        rc = icx_signer_load(&signer, key, &err);
+        rc = cfg != NULL ? icx_signkey_open(&signer, cfg, &err)
+                         : icx_signer_load(&signer, key, &err);
     if (rc == 0)
         rc = icx_schemas_load(&schemas, schemas_dir, &err);
     if (rc == 0)

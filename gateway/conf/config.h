@@ -83,7 +83,10 @@ typedef struct icx_config {
     char *path;            /* the gateway.yaml that was loaded */
     char *base_dir;        /* its directory; relative paths resolve here */
     char *id;              /* required, this gateway's agency id */
-    char *private_key;     /* required path */
+    char *private_key;     /* required: a path, or a pkcs11: URI */
+    char *pkcs11_module;   /* path; required with a pkcs11: URI */
+    char *pin_file;        /* path of the token PIN, or NULL */
+    char *pin_env;         /* environment variable of the PIN, or NULL */
     char *certificate;     /* required path */
     char *curve_secret_file; /* path of the CURVE key file; required for zmq */
     char *store_path;      /* default "icx.db" */

@@ -29,6 +29,7 @@
 
 #include "conf_int.h"
 #include "keys.h"
+#include "p11.h"
 #include "util.h"
 
 #define CERT_MAX_BYTES (64 * 1024)
@@ -325,5 +326,35 @@ int icx_config_check_private(const char *v, const char *w, char *why,
     if (strncmp(m, v, vl) == 0 && strncmp(m + vl, ": ", 2) == 0)
         m += vl + 2;
     snprintf(why, n, "\"%s\": %s", w, m);
+    return -1;
+}
+
+int icx_config_check_key_ref(const char *v, const char *w, char *why,
+                             size_t n)
+{
+    (void)w;
+    if (!icx_p11_uri_is(v))
+        return 0;
+    icx_p11_uri u;
+    icx_err e;
+    icx_err_clear(&e);
+    if (icx_p11_uri_parse(&u, v, &e) == ICX_OK)
+        return 0;
+    snprintf(why, n, "%s", e.msg);
+    return -1;
+}
+
+int icx_config_check_env_name(const char *v, const char *w, char *why,
+                              size_t n)
+{
+    size_t len = strlen(v);
+    int ok = len > 0 && len <= 64 && !(v[0] >= '0' && v[0] <= '9');
+    for (const char *c = v; ok && *c; c++)
+        ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+             (*c >= '0' && *c <= '9') || *c == '_';
+    if (ok)
+        return 0;
+    snprintf(why, n, "\"%s\" is not an environment variable name (letters, "
+             "digits, _; at most 64)", w);
     return -1;
 }

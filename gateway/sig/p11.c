@@ -41,6 +41,7 @@
 
 #include "keys.h"
 #include "util.h"
+#include "xmlsig.h"
 
 /* ---- URIs ---------------------------------------------------------------- */
 
@@ -908,6 +909,31 @@ size_t icx_p11_field(const icx_p11 *p)
 EVP_PKEY *icx_p11_public_key(const icx_p11 *p)
 {
     return EVP_PKEY_up_ref(p->pub) == 1 ? p->pub : NULL;
+}
+
+static int backend_sign(void *ctx, const unsigned char *digest, size_t dlen,
+                        unsigned char *sig, size_t *siglen, icx_err *err)
+{
+    return icx_p11_sign_digest(ctx, digest, dlen, sig, siglen, err);
+}
+
+static void backend_free(void *ctx)
+{
+    icx_p11 *p = ctx;
+    icx_p11_free(&p);
+}
+
+int icx_p11_signer(icx_signer **out, icx_p11 **pp, icx_err *err)
+{
+    icx_sign_backend b = {.ecdsa = (*pp)->ecdsa,
+                          .field = (*pp)->field,
+                          .sign_digest = backend_sign,
+                          .free_ctx = backend_free,
+                          .ctx = *pp};
+    int rc = icx_signer_from_backend(out, &b, err);
+    if (rc == ICX_OK)
+        *pp = NULL;
+    return rc;
 }
 
 /* ---- generation ---------------------------------------------------------- */

@@ -91,6 +91,11 @@ struct evp_pkey_st *icx_p11_public_key(const icx_p11 *p);
 int icx_p11_sign_digest(icx_p11 *p, const unsigned char *digest, size_t dlen,
                         unsigned char *sig, size_t *siglen, icx_err *err);
 
+/* A signer (xmlsig.h) over the token key: takes *pp over (NULL on
+ * success; on failure it stays the caller's). */
+struct icx_signer;
+int icx_p11_signer(struct icx_signer **out, icx_p11 **pp, icx_err *err);
+
 /* Generates a key pair inside the token named by uri (the URI's object
  * becomes CKA_LABEL of both halves, its id CKA_ID): private half
  * sensitive, not extractable, sign only.  Refuses when a key with that
