@@ -41,7 +41,8 @@ static const char show_usage[] =
     "       icx keys show -c CONFIG\n\n"
     "Prints the agency id, algorithm and SHA-256 fingerprint of each\n"
     "certificate, and the CURVE public key.  With -c: this gateway's key and\n"
-    "every partner certificate of the configuration.\n";
+    "every partner certificate of the configuration (\"next\": a partner's\n"
+    "certificate_next, accepted too during its key rollover).\n";
 
 static int p11_sign(void *ctx, const unsigned char *digest, size_t dlen,
                     unsigned char *sig, size_t *siglen, icx_err *err)
@@ -234,8 +235,13 @@ static int keys_show(int argc, char **argv)
             return icx_cli_exit_for(rc);
         }
         rc = show_cert("self", cfg->certificate, &err);
-        for (size_t i = 0; rc == 0 && i < cfg->npartners; i++)
+        for (size_t i = 0; rc == 0 && i < cfg->npartners; i++) {
             rc = show_cert("partner", cfg->partners[i].certificate, &err);
+            /* A key rollover in progress: both are accepted. */
+            if (rc == 0 && cfg->partners[i].certificate_next != NULL)
+                rc = show_cert("next", cfg->partners[i].certificate_next,
+                               &err);
+        }
         icx_config_free(&cfg);
         if (rc < 0) {
             icx_cli_error("%s", err.msg);

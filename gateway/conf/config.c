@@ -29,6 +29,7 @@
 
 #include "conf_int.h"
 #include "conftab.h"
+#include "keys.h"
 #include "p11.h"
 #include "util.h"
 
@@ -52,6 +53,12 @@ void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg)
         .max_name = (int)cfg->max_name_bytes,
         .max_text = (size_t)cfg->max_text_bytes,
     };
+}
+
+const char *icx_config_audit_certs(const icx_config *cfg)
+{
+    return cfg->audit_certificates != NULL ? cfg->audit_certificates
+                                           : cfg->certificate;
 }
 
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id)
@@ -97,6 +104,11 @@ static const icx_conftab_key gateway_keys_keys[] = {
     {.name = "certificate", .type = ICX_CT_PATH, .offset = G(certificate),
      .required = 1, .check = icx_config_check_cert,
      .doc = "PEM X.509 certificate of that key, as partners hold it"},
+    {.name = "audit_certificates", .type = ICX_CT_PATH,
+     .offset = G(audit_certificates), .check = icx_config_check_cert_bundle,
+     .doc = "PEM file of every certificate this gateway's audit checkpoints "
+            "were signed with (after a key rollover: the old and the new); "
+            "default: certificate"},
     {.name = "curve_secret", .type = ICX_CT_PATH,
      .offset = G(curve_secret_file), .check = icx_config_check_private,
      .doc = "Z85 CURVE secret key file (mode 0600); required for zmq "
@@ -266,6 +278,11 @@ static const icx_conftab_key partner_keys[] = {
     {.name = "certificate", .type = ICX_CT_PATH, .offset = P(certificate),
      .required = 1, .check = icx_config_check_cert,
      .doc = "partner's PEM X.509 certificate: the only key trusted for it"},
+    {.name = "certificate_next", .type = ICX_CT_PATH,
+     .offset = P(certificate_next), .check = icx_config_check_cert,
+     .doc = "the partner's next certificate during a key rollover: "
+            "envelopes verified by either certificate are accepted "
+            "(docs/KEYS.md)"},
     {.name = "adapter", .type = ICX_CT_STRING, .offset = P(adapter),
      .check = icx_config_check_adapter, .def = "zmq",
      .doc = "transport: zmq, filedrop or an external module's name"},
@@ -437,6 +454,18 @@ static void check_partner(icx_config *cfg, size_t idx,
         if (p->direction == ICX_DIR_ACCEPT && cfg->listen == NULL)
             icx_conftab_error(f, spot(root, "zmq.direction"), "zmq.direction",
                               "accept needs endpoints.listen in gateway.yaml");
+    }
+    if (p->certificate != NULL && p->certificate_next != NULL) {
+        char a[65], b[65];
+        icx_err e;
+        icx_err_clear(&e);
+        if (icx_keys_cert_fingerprint(a, p->certificate, &e) == ICX_OK &&
+            icx_keys_cert_fingerprint(b, p->certificate_next, &e) == ICX_OK &&
+            strcmp(a, b) == 0)
+            icx_conftab_error(f, spot(root, "certificate_next"),
+                              "certificate_next", "the same certificate as "
+                              "certificate (sha256 %s); name the partner's "
+                              "new one, or remove the key", a);
     }
     if (p->adapter != NULL && strcmp(p->adapter, "filedrop") == 0)
         check_filedrop(cfg, idx, root, f);

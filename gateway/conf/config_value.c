@@ -308,6 +308,47 @@ out:
     return rc;
 }
 
+int icx_config_check_cert_bundle(const char *v, const char *w, char *why,
+                                 size_t n)
+{
+    char *data = NULL;
+    size_t len = 0;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    icx_err e;
+    int rc = -1, count = 0;
+    icx_err_clear(&e);
+    if (icx_file_read(&data, &len, v, CERT_MAX_BYTES * 16, &e) < 0) {
+        snprintf(why, n, "cannot read \"%s\"", w);
+        goto out;
+    }
+    bio = BIO_new_mem_buf(data, (int)len);
+    while (bio != NULL && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+        count++;
+        if (count > 16) {
+            snprintf(why, n, "\"%s\": more than 16 certificates", w);
+            goto out;
+        }
+        if (icx_keys_check_strength(X509_get0_pubkey(x), w, &e) < 0) {
+            snprintf(why, n, "%s", e.msg);
+            goto out;
+        }
+        X509_free(x);
+        x = NULL;
+    }
+    if (count == 0) {
+        snprintf(why, n, "\"%s\" holds no PEM X.509 certificate", w);
+        goto out;
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    X509_free(x);
+    BIO_free(bio);
+    free(data);
+    return rc;
+}
+
 /* A private key file (the signing key, the CURVE secret): the same mode
  * rule icx serve applies when it loads it, so `icx config check` refuses
  * what the daemon would.  Only the mode is looked at, never the bytes; a

@@ -21,6 +21,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -347,12 +348,15 @@ int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
 int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
                           size_t cert_len, icx_err *err)
 {
+    /* cert_pem may hold several certificates (keys.audit_certificates:
+     * the gateway's keys before and after a rollover); the checkpoint
+     * verifies when one of them verifies it. */
     BIO *b = BIO_new_mem_buf(cert_pem, (int)cert_len);
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    X509 *x = NULL;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char sig[1024];
     icx_buf text;
-    int rc = ICX_EBADSIG;
+    int rc = ICX_EBADSIG, certs = 0;
     icx_buf_init(&text, 4096);
     size_t slen = strlen(c->signature);
     int n = slen < 1360 ? EVP_DecodeBlock(sig, (const unsigned char *)c->signature,
@@ -363,23 +367,31 @@ int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
             n--;
             slen--;
         }
-    if (x != NULL && md != NULL && n > 0 &&
-        icx_checkpoint_text(&text, c) == ICX_OK &&
-        EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
-                             X509_get0_pubkey(x)) == 1 &&
-        EVP_DigestVerify(md, sig, (size_t)n, (unsigned char *)text.data,
-                         text.len) == 1)
-        rc = ICX_OK;
-    if (x == NULL)
+    int have_text = icx_checkpoint_text(&text, c) == ICX_OK;
+    while (rc != ICX_OK && b != NULL && certs < 16 &&
+           (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        certs++;
+        if (md != NULL && n > 0 && have_text &&
+            EVP_MD_CTX_reset(md) == 1 &&
+            EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+                                 X509_get0_pubkey(x)) == 1 &&
+            EVP_DigestVerify(md, sig, (size_t)n, (unsigned char *)text.data,
+                             text.len) == 1)
+            rc = ICX_OK;
+        X509_free(x);
+        x = NULL;
+    }
+    ERR_clear_error();
+    if (certs == 0)
         rc = icx_err_set(err, ICX_EINVAL, "the gateway certificate cannot be "
                          "read");
     else if (rc < 0)
         icx_err_set(err, ICX_EBADSIG, "checkpoint at size %llu: signature "
-                    "does not verify with the gateway certificate",
-                    (unsigned long long)c->size);
+                    "does not verify with the gateway certificate%s",
+                    (unsigned long long)c->size,
+                    certs > 1 ? "s" : "");
     icx_buf_free(&text);
     EVP_MD_CTX_free(md);
-    X509_free(x);
     BIO_free(b);
     return rc;
 }

@@ -11,7 +11,12 @@
 
 #include <cmocka.h>
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
 #include "audit.h"
+#include "keys.h"
+#include "testutil.h"
 #include "util.h"
 
 /* MTH straight from RFC 6962 section 2.1, recursively. */
@@ -178,6 +183,92 @@ static void test_damage_is_named(void **state)
     assert_int_not_equal(run(t, 11, &seq), ICX_DAMAGE_NONE);
 }
 
+/* A key held elsewhere (icx_cpkey_from_fn): signs digests, ECDSA as r||s. */
+static int ec_sign_raw(void *ctx, const unsigned char *dg, size_t dlen,
+                       unsigned char *sig, size_t *siglen, icx_err *err)
+{
+    unsigned char der[128];
+    size_t dl = sizeof der;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(ctx, NULL);
+    int ok = c != NULL && EVP_PKEY_sign_init(c) == 1 &&
+             EVP_PKEY_sign(c, der, &dl, dg, dlen) == 1;
+    EVP_PKEY_CTX_free(c);
+    const unsigned char *p = der;
+    ECDSA_SIG *es = ok ? d2i_ECDSA_SIG(NULL, &p, (long)dl) : NULL;
+    if (es == NULL)
+        return icx_err_set(err, ICX_ECRYPTO, "sign failed");
+    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32);
+    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32);
+    *siglen = 64;
+    ECDSA_SIG_free(es);
+    return ICX_OK;
+}
+
+/* Checkpoints signed through a callback verify like EVP_DigestSign's, and
+ * a PEM bundle of certificates (keys.audit_certificates after a key
+ * rollover) verifies a checkpoint when one of its certificates does. */
+static void test_checkpoint_keys(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    icx_err err;
+    icx_err_clear(&err);
+    EVP_PKEY *old = icx_test_key("rsa2048"), *new = icx_test_key("p256"),
+             *other = icx_test_key("p256");
+    const char *oldc = icx_test_path("%s/old.pem", dir);
+    const char *newc = icx_test_path("%s/new.pem", dir);
+    const char *otherc = icx_test_path("%s/other.pem", dir);
+    const char *oldk = icx_test_path("%s/old.key", dir);
+    icx_test_write_key(oldk, oldc, old, "JP-NPA");
+    icx_test_write_key(NULL, newc, new, "JP-NPA");
+    icx_test_write_key(NULL, otherc, other, "JP-NPA");
+    char *a = NULL, *b = NULL, *c = NULL;
+    size_t al, bl, cl;
+    assert_int_equal(icx_file_read(&a, &al, oldc, 1 << 16, &err), 0);
+    assert_int_equal(icx_file_read(&b, &bl, newc, 1 << 16, &err), 0);
+    assert_int_equal(icx_file_read(&c, &cl, otherc, 1 << 16, &err), 0);
+    char bundle[3 * 4096], wrong[3 * 4096];
+    int n = snprintf(bundle, sizeof bundle, "%s%s", a, b);
+    int m = snprintf(wrong, sizeof wrong, "%s%s", a, c);
+
+    icx_checkpoint cp1, cp2;
+    memset(&cp1, 0, sizeof cp1);
+    snprintf(cp1.gateway, sizeof cp1.gateway, "JP-NPA");
+    cp1.size = 7;
+    snprintf(cp1.root, sizeof cp1.root, "%064d", 0);
+    snprintf(cp1.time, sizeof cp1.time, "2026-12-04T00:00:00.000Z");
+    cp2 = cp1;
+    cp2.size = 9;
+    CHECK_RC(icx_checkpoint_sign(&cp1, oldk, &err), ICX_OK, &err);
+    icx_cpkey *k = NULL;
+    CHECK_RC(icx_cpkey_from_fn(&k, ec_sign_raw, new, 1, 32, &err), ICX_OK,
+             &err);
+    CHECK_RC(icx_checkpoint_sign_with(&cp2, k, &err), ICX_OK, &err);
+    icx_cpkey_free(&k);
+
+    CHECK_RC(icx_checkpoint_verify(&cp1, a, al, &err), ICX_OK, &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, b, bl, &err), ICX_OK, &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, a, al, &err), ICX_EBADSIG, &err);
+    CHECK_RC(icx_checkpoint_verify(&cp1, bundle, (size_t)n, &err), ICX_OK,
+             &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, bundle, (size_t)n, &err), ICX_OK,
+             &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, wrong, (size_t)m, &err), ICX_EBADSIG,
+             &err);
+    assert_non_null(strstr(err.msg, "gateway certificates"));
+    cp2.size = 10; /* what was signed no longer */
+    CHECK_RC(icx_checkpoint_verify(&cp2, bundle, (size_t)n, &err),
+             ICX_EBADSIG, &err);
+    free(a);
+    free(b);
+    free(c);
+    EVP_PKEY_free(old);
+    EVP_PKEY_free(new);
+    EVP_PKEY_free(other);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_incremental_root_matches_definition),
         cmocka_unit_test(test_every_inclusion_proof),
         cmocka_unit_test(test_damage_is_named),
+        cmocka_unit_test(test_checkpoint_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
