@@ -110,7 +110,19 @@ static int sign_checkpoint(icx_broker *b, icx_checkpoint *c, icx_err *err)
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(c->time, sizeof c->time, "%.19s.%03dZ", base,
              (int)(ts.tv_nsec / 1000000L) % 1000);
-    return icx_checkpoint_sign_with(c, b->cpkey, err);
+    if (b->cpkey != NULL)
+        return icx_checkpoint_sign_with(c, b->cpkey, err);
+    unsigned char digest[32], sig[ICX_SIG_MAX];
+    size_t siglen = sizeof sig;
+    int rc = icx_checkpoint_digest(digest, c, err);
+    if (rc == ICX_OK)
+        rc = icx_signer_sign_digest(sig, &siglen, b->signer, digest, err);
+    if (rc == ICX_OK)
+        rc = icx_checkpoint_set_signature(
+            c, sig, siglen,
+            icx_signer_ecdsa(b->signer) ? icx_signer_field(b->signer) : 0,
+            err);
+    return rc;
 }
 
 /* Signs a checkpoint of the committed audit tree when checkpoint_every
@@ -331,17 +343,6 @@ static void drop_job(icx_job *job)
     icx_bjob_free((struct bjob *)job);
 }
 
-/* Audit checkpoints signed by a key in a token (icx_cpkey_from_fn). */
-static int checkpoint_sign(void *ctx, const unsigned char *digest,
-                           size_t dlen, unsigned char *sig, size_t *siglen,
-                           icx_err *err)
-{
-    if (dlen != 32)
-        return icx_err_set(err, ICX_EINVAL, "checkpoint digest of %zu bytes",
-                           dlen);
-    return icx_signer_sign_digest(sig, siglen, ctx, digest, err);
-}
-
 static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
 {
     int rc = gen_load(&b->gen, o->config_path, err);
@@ -361,11 +362,8 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
     rc = icx_signkey_open(&b->signer, cfg, err);
-    if (rc == ICX_OK && icx_signkey_in_token(cfg))
-        rc = icx_cpkey_from_fn(&b->cpkey, checkpoint_sign, b->signer,
-                               icx_signer_ecdsa(b->signer),
-                               icx_signer_field(b->signer), err);
-    else if (rc == ICX_OK)
+    /* A key in a token signs checkpoints through the signer (below). */
+    if (rc == ICX_OK && !icx_signkey_in_token(cfg))
         rc = icx_cpkey_load(&b->cpkey, cfg->private_key, err);
     if (rc < 0)
         return rc;

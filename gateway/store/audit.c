@@ -196,70 +196,7 @@ int icx_checkpoint_text(icx_buf *out, const icx_checkpoint *c)
 
 struct icx_cpkey {
     EVP_PKEY *pkey;
-    /* or a key held elsewhere (a token), signing digests: */
-    icx_keys_sign_fn sign;
-    void *ctx;
-    int ecdsa;
-    size_t field;
 };
-
-int icx_cpkey_from_fn(icx_cpkey **out, icx_keys_sign_fn sign, void *ctx,
-                      int ecdsa, size_t field, icx_err *err)
-{
-    *out = calloc(1, sizeof **out);
-    if (*out == NULL)
-        return icx_err_set(err, ICX_ENOMEM, "out of memory");
-    **out = (icx_cpkey){.sign = sign, .ctx = ctx, .ecdsa = ecdsa,
-                        .field = field};
-    return ICX_OK;
-}
-
-/* The checkpoint signature through a signer: SHA-256 of the text signed
- * by its backend; an ECDSA r||s goes DER, as EVP_DigestSign makes it and
- * icx_checkpoint_verify (and `openssl dgst -verify`) reads it. */
-static int sign_through(unsigned char *sig, size_t *siglen,
-                        const icx_cpkey *k, const icx_buf *text,
-                        icx_err *err)
-{
-    unsigned char dg[32], raw[1024];
-    size_t rawlen = sizeof raw;
-    ECDSA_SIG *es = NULL;
-    if (EVP_Digest(text->data, text->len, dg, NULL, EVP_sha256(), NULL) != 1)
-        return icx_err_set(err, ICX_ECRYPTO, "cannot hash the checkpoint");
-    int rc = k->sign(k->ctx, dg, sizeof dg, raw, &rawlen, err);
-    if (rc < 0)
-        return rc;
-    if (!k->ecdsa) {
-        if (rawlen > *siglen)
-            return icx_err_set(err, ICX_ECRYPTO, "checkpoint signature too "
-                               "long");
-        memcpy(sig, raw, rawlen);
-        *siglen = rawlen;
-        return ICX_OK;
-    }
-    size_t field = k->field;
-    if (rawlen != 2 * field)
-        return icx_err_set(err, ICX_ECRYPTO, "ECDSA checkpoint signature of "
-                           "%zu bytes, want %zu", rawlen, 2 * field);
-    BIGNUM *r = BN_bin2bn(raw, (int)field, NULL);
-    BIGNUM *sv = BN_bin2bn(raw + field, (int)field, NULL);
-    es = ECDSA_SIG_new();
-    if (r == NULL || sv == NULL || es == NULL || ECDSA_SIG_set0(es, r, sv) != 1) {
-        BN_free(r);
-        BN_free(sv);
-        ECDSA_SIG_free(es);
-        return icx_err_set(err, ICX_ENOMEM, "out of memory");
-    }
-    int n = i2d_ECDSA_SIG(es, NULL);
-    unsigned char *w = sig;
-    if (n <= 0 || (size_t)n > *siglen || i2d_ECDSA_SIG(es, &w) != n)
-        rc = icx_err_set(err, ICX_ECRYPTO, "cannot encode the checkpoint "
-                         "signature");
-    else
-        *siglen = (size_t)n;
-    ECDSA_SIG_free(es);
-    return rc;
-}
 
 int icx_cpkey_load(icx_cpkey **out, const char *key_path, icx_err *err)
 {
@@ -307,22 +244,6 @@ int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
     unsigned char sig[1024];
     size_t siglen = sizeof sig;
     int rc = ICX_ECRYPTO;
-    if (key->sign != NULL) {
-        rc = icx_checkpoint_text(&text, c);
-        if (rc == ICX_OK)
-            rc = sign_through(sig, &siglen, key, &text, err);
-        if (rc == ICX_OK) {
-            int n = EVP_EncodeBlock((unsigned char *)c->signature, sig,
-                                    (int)siglen);
-            rc = n > 0 && (size_t)n < sizeof c->signature ? ICX_OK
-                                                          : ICX_ECRYPTO;
-        }
-        if (rc < 0 && (err == NULL || err->rc == ICX_OK))
-            icx_err_set(err, rc, "cannot sign the audit checkpoint");
-        EVP_MD_CTX_free(md);
-        icx_buf_free(&text);
-        return rc;
-    }
     if (md != NULL && icx_checkpoint_text(&text, c) == ICX_OK &&
         EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
         EVP_DigestSign(md, sig, &siglen, (unsigned char *)text.data,

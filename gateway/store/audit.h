@@ -25,7 +25,6 @@
 
 #include "buf.h"
 #include "err.h"
-#include "keys.h"
 
 #define ICX_HASH_LEN 32
 #define ICX_MERKLE_MAX_LEVELS 64
@@ -95,11 +94,6 @@ int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err);
  * seconds and should not read and parse the key file each time). */
 typedef struct icx_cpkey icx_cpkey;
 int icx_cpkey_load(icx_cpkey **out, const char *key_path, icx_err *err);
-/* The same key held elsewhere (a PKCS#11 token): sign (keys.h) signs
- * SHA-256 digests, ECDSA as r||s of 2 * field bytes (made DER here).  ctx
- * is borrowed and must outlive the icx_cpkey. */
-int icx_cpkey_from_fn(icx_cpkey **out, icx_keys_sign_fn sign, void *ctx,
-                      int ecdsa, size_t field, icx_err *err);
 void icx_cpkey_free(icx_cpkey **kp);
 int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
                              icx_err *err);
