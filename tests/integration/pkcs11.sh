@@ -109,6 +109,15 @@ check "xmlsec1 verifies it (RSA-SHA256) with the certificate alone" \
 check "icx envelope verify accepts it" \
   "$icx" envelope verify --as PH-NBI --trust "JP-NPA=$W/keys/JP-RSA/cert.pem" "$W/rsa.xml"
 
+# The PIN from the environment instead of a file.
+cp "$W/jp-good.yaml" "$W/JP-NPA/env.yaml"
+sed -i 's#^  pin_file: .*#  pin_env: ICX_TEST_PIN#' "$W/JP-NPA/env.yaml"
+check "config check with keys.pin_env set: ok" \
+  env ICX_TEST_PIN="$PIN" "$icx" config check -c "$W/JP-NPA/env.yaml"
+out=$(env -u ICX_TEST_PIN "$icx" config check -c "$W/JP-NPA/env.yaml" 2>&1); rc=$?
+check "config check with keys.pin_env unset: exit 1 naming it (got $rc: $out)" \
+  bash -c "[[ $rc -eq 1 ]] && grep -q 'environment variable ICX_TEST_PIN (the token PIN) is not set' <<<\"\$1\"" _ "$out"
+
 # 4. What is refused, by config check and by serve at start.
 refused() { # name, what the message says, then the edit of gateway.yaml
   local name=$1 says=$2; shift 2
