@@ -10,6 +10,9 @@ packages=(
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
   python3 perl
   bc time
+  # PKCS#11: the C API header (p11-kit's pkcs11.h) and a software token
+  # (SoftHSM2) for the tests of keys held in a token.
+  libp11-kit-dev softhsm2
   # The Debian package (scripts/package.sh), the man pages (help2man) and
   # their tests (man -l), the systemd unit's check (systemd-analyze).
   debhelper lintian help2man fakeroot man-db systemd

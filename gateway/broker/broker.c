@@ -47,6 +47,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pidlock.h"
+#include "signkey.h"
 #include "util.h"
 
 #define MAX_POLL 256
@@ -109,7 +110,19 @@ static int sign_checkpoint(icx_broker *b, icx_checkpoint *c, icx_err *err)
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(c->time, sizeof c->time, "%.19s.%03dZ", base,
              (int)(ts.tv_nsec / 1000000L) % 1000);
-    return icx_checkpoint_sign_with(c, b->cpkey, err);
+    if (b->cpkey != NULL)
+        return icx_checkpoint_sign_with(c, b->cpkey, err);
+    unsigned char digest[32], sig[ICX_SIG_MAX];
+    size_t siglen = sizeof sig;
+    int rc = icx_checkpoint_digest(digest, c, err);
+    if (rc == ICX_OK)
+        rc = icx_signer_sign_digest(sig, &siglen, b->signer, digest, err);
+    if (rc == ICX_OK)
+        rc = icx_checkpoint_set_signature(
+            c, sig, siglen,
+            icx_signer_ecdsa(b->signer) ? icx_signer_field(b->signer) : 0,
+            err);
+    return rc;
 }
 
 /* Signs a checkpoint of the committed audit tree when checkpoint_every
@@ -174,6 +187,30 @@ static int turn_send(void *ctx, const char *partner, int kind,
     return icx_broker_send(ctx, partner, kind, data, len, &err);
 }
 
+/* One trust.changed record per partner whose accepted certificates
+ * differ from before (old NULL: at start, every partner): key rollovers
+ * and revocations leave their trace in the audit log (docs/KEYS.md). */
+static void audit_trust(icx_broker *b, const struct icx_gen *old,
+                        const struct icx_gen *g)
+{
+    for (size_t i = 0; i < g->cfg->npartners; i++) {
+        const char *id = g->cfg->partners[i].id;
+        const char *c0 = icx_trust_fingerprint(g->trust, id, 0);
+        const char *c1 = icx_trust_fingerprint(g->trust, id, 1);
+        if (old != NULL) {
+            const char *o0 = icx_trust_fingerprint(old->trust, id, 0);
+            const char *o1 = icx_trust_fingerprint(old->trust, id, 1);
+            if (o0 != NULL && c0 != NULL && strcmp(o0, c0) == 0 &&
+                (o1 == NULL) == (c1 == NULL) &&
+                (o1 == NULL || strcmp(o1, c1) == 0))
+                continue;
+        }
+        icx_broker_audit(b, "trust.changed", NULL, id, "cert_sha256=%s%s%s",
+                         c0 ? c0 : "none", c1 ? " next_sha256=" : "",
+                         c1 ? c1 : "");
+    }
+}
+
 static void reload(icx_broker *b)
 {
     icx_err err;
@@ -220,6 +257,7 @@ static void reload(icx_broker *b)
             icx_log_error("transport.down", "alert=1 error=\"%s\"", err.msg);
         return;
     }
+    audit_trust(b, old, b->gen);
     icx_gen_unref(&old);
     icx_log_info("config.loaded", "partners=%zu", b->gen->cfg->npartners);
     icx_broker_audit(b, "config.loaded", NULL, NULL, "path=%s partners=%zu",
@@ -326,8 +364,9 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (!o->log_format_given && cfg->log_format != NULL &&
         icx_log_format_from_name(cfg->log_format) >= 0)
         icx_log_set_format(icx_log_format_from_name(cfg->log_format));
-    rc = icx_signer_load(&b->signer, cfg->private_key, err);
-    if (rc == ICX_OK)
+    rc = icx_signkey_open(&b->signer, cfg, err);
+    /* A key in a token signs checkpoints through the signer (below). */
+    if (rc == ICX_OK && !icx_signkey_in_token(cfg))
         rc = icx_cpkey_load(&b->cpkey, cfg->private_key, err);
     if (rc < 0)
         return rc;
@@ -350,7 +389,7 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     rc = icx_store_open(&b->store, cfg->store_path, err);
     /* Before anything is served or written (docs/STORE.md). */
     if (rc == ICX_OK)
-        rc = icx_store_check(b->store, cfg->certificate, 0, NULL, err);
+        rc = icx_store_check(b->store, icx_config_audit_certs(cfg), 0, NULL, err);
     if (rc == ICX_OK) {
         /* A store without checkpoints gets a head file naming the empty
          * log now (icx_store_head_start says why). */
@@ -381,7 +420,9 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
                      "certificate_sha256=%s partners=%zu", cfg->id,
                      (long)getpid(), fp, cfg->npartners);
     icx_broker_audit(b, "key.loaded", NULL, NULL, "certificate_sha256=%s "
-                     "alg=%s", fp, icx_signer_alg(b->signer));
+                     "alg=%s key=%s", fp, icx_signer_alg(b->signer),
+                     icx_signkey_in_token(cfg) ? "pkcs11" : "file");
+    audit_trust(b, NULL, b->gen);
     icx_broker_audit(b, "config.loaded", NULL, NULL, "path=%s partners=%zu",
                      o->config_path, cfg->npartners);
     turn_end(b);

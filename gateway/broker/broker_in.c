@@ -246,10 +246,17 @@ static void accept_envelope(icx_broker *b, struct bjob *j)
     const char *event = j->rc != ICX_OK ? "inbound.rejected"
                         : relay         ? "inbound.relayed"
                                         : "inbound.accepted";
-    char detail[400];
-    snprintf(detail, sizeof detail, "peer=%s sha256=%s category=%s%s%s",
+    char detail[600];
+    /* Which of the Sender's certificates verified (two during a key
+     * rollover, docs/KEYS.md). */
+    const char *cert_fp = j->sig_ok ? icx_trust_fingerprint(j->gen->trust,
+                                                            j->h.sender,
+                                                            j->h.signer_key)
+                                    : NULL;
+    snprintf(detail, sizeof detail, "peer=%s sha256=%s category=%s%s%s%s%s%s",
              j->peer, j->sha256, j->h.category, row.reason[0] ? " reason=" : "",
-             row.reason);
+             row.reason, cert_fp ? " cert_sha256=" : "", cert_fp ? cert_fp : "",
+             cert_fp && j->h.signer_key ? " cert=next" : "");
     if (icx_broker_tx(b) < 0)
         return;
     int rc = icx_store_in_insert(b->store, &row, j->data, j->len, j->out,

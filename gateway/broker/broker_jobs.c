@@ -34,6 +34,12 @@ static const icx_verkey *trust_get(void *ctx, const char *id)
     return icx_trust_get((void *)rc->trust, id);
 }
 
+static const icx_verkey *trust_next(void *ctx, const char *id)
+{
+    const struct recip_ctx *rc = ctx;
+    return icx_trust_get_next((void *)rc->trust, id);
+}
+
 /* Reasons decided after the signature verified. */
 static int reason_after_signature(int reason)
 {
@@ -109,7 +115,7 @@ static void run_verify(struct bjob *j)
     const icx_config *cfg = j->gen->cfg;
     struct recip_ctx rctx = {cfg, j->gen->trust};
     icx_verify_policy p = {
-        .schemas = j->b->schemas, .trust = trust_get,
+        .schemas = j->b->schemas, .trust = trust_get, .trust_next = trust_next,
         .recipient_ok = recipient_ok, .ctx = &rctx, .self = cfg->id,
         .created_past_s = cfg->created_past_s,
         .created_future_s = cfg->created_future_s,

@@ -111,7 +111,7 @@ static int open_store(icx_store **s, icx_config **cfg, char **cert,
                                 o->config);
         path = (*cfg)->store_path;
         if (cert_path == NULL)
-            cert_path = (*cfg)->certificate;
+            cert_path = icx_config_audit_certs(*cfg);
     }
     if (access(path, F_OK) != 0)
         return icx_err_set(err, ICX_ENOTFOUND, "%s: no such store", path);
@@ -153,7 +153,7 @@ static int cmd_verify_store(const struct opts *o)
      * beside the store, it must still hold the checkpoint named there
      * (docs/STORE.md).  A copy without its head file is checked alone. */
     const char *path = o->store ? o->store : cfg ? cfg->store_path : NULL;
-    const char *cert_path = o->cert ? o->cert : cfg ? cfg->certificate : NULL;
+    const char *cert_path = o->cert ? o->cert : cfg ? icx_config_audit_certs(cfg) : NULL;
     char head[4096];
     struct stat sb;
     if (rc == ICX_OK && cert != NULL && path != NULL && cert_path != NULL &&

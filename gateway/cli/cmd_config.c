@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "signkey.h"
 
 #define ERRS_MAX (1024 * 1024)
 
@@ -21,11 +22,28 @@ static void usage(FILE *f)
             "usage: icx config check [-c FILE]\n\n"
             "Checks the gateway file and every partner file it names, and\n"
             "reports each problem as file:line:column: key: what is wrong.\n"
-            "Nothing is started or written.\n\n"
+            "A signing key in a PKCS#11 token is opened and checked against\n"
+            "keys.certificate.  Nothing is started or written.\n\n"
             "options:\n"
             "  -c, --config FILE   gateway file (default $ICX_CONFIG, else " ICX_CLI_DEFAULT_CONFIG ")\n"
             "  -h, --help          this help\n\n"
             "exit codes: 0 valid, 1 invalid, 2 usage, 3 internal failure\n");
+}
+
+/* A key in a token is opened as icx serve would: module, token, PIN, key
+ * and that keys.certificate is its certificate. */
+static int check_token(const icx_config *cfg, const char *path)
+{
+    icx_signer *s = NULL;
+    icx_err err;
+    icx_err_clear(&err);
+    int rc = icx_signkey_open(&s, cfg, &err);
+    icx_signer_free(&s);
+    if (rc < 0) {
+        fprintf(stderr, "%s: keys.private_key: %s\n", path, err.msg);
+        fprintf(stderr, "icx: 1 error(s) in %s; nothing started\n", path);
+    }
+    return rc;
 }
 
 static int config_check(int argc, char **argv)
@@ -60,6 +78,8 @@ static int config_check(int argc, char **argv)
     } else if (rc < 0) {
         icx_cli_error("%s", err.msg);
         code = icx_cli_exit_for(rc);
+    } else if (icx_signkey_in_token(cfg) && check_token(cfg, path) < 0) {
+        code = ICX_EXIT_REFUSED;
     } else {
         printf("%s: ok (id %s, %zu partner%s)\n", path, cfg->id,
                cfg->npartners, cfg->npartners == 1 ? "" : "s");

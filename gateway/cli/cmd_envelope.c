@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "signkey.h"
 #include "envelope.h"
 #include "trust.h"
 #include "util.h"
@@ -217,7 +218,8 @@ static int env_sign(int argc, char **argv)
         }
     }
     if (rc == 0 && tmpl == NULL)
-        rc = icx_signer_load(&signer, key, &err);
+        rc = cfg != NULL ? icx_signkey_open(&signer, cfg, &err)
+                         : icx_signer_load(&signer, key, &err);
     if (rc == 0)
         rc = icx_schemas_load(&schemas, schemas_dir, &err);
     if (rc == 0)
@@ -338,6 +340,7 @@ static int env_verify(int argc, char **argv)
     }
     pol.schemas = schemas;
     pol.trust = icx_trust_get;
+    pol.trust_next = icx_trust_get_next;
     pol.ctx = trust;
     icx_header h;
     rc = icx_envelope_verify(&h, data, len, &pol, &err);
@@ -347,8 +350,11 @@ static int env_verify(int argc, char **argv)
     } else if (rc < 0) {
         code = fail(rc, &err);
     } else {
-        printf("ok: %s from %s to %s (%s, TLP:%s %s), signature verified\n",
-               h.message_id, h.sender, h.recipient, h.category, h.tlp, h.hcode);
+        const char *fp = icx_trust_fingerprint(trust, h.sender, h.signer_key);
+        printf("ok: %s from %s to %s (%s, TLP:%s %s), signature verified%s%s%s\n",
+               h.message_id, h.sender, h.recipient, h.category, h.tlp, h.hcode,
+               fp ? " with certificate sha256 " : "", fp ? fp : "",
+               h.signer_key ? " (certificate_next)" : "");
         code = ICX_EXIT_OK;
     }
 out:

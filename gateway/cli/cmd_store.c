@@ -53,7 +53,7 @@ static int check(const char *config, const char *store, const char *cert,
             goto fail;
         }
         store = cfg->store_path;
-        cert = cfg->certificate;
+        cert = icx_config_audit_certs(cfg);
     }
     /* Never create a store here: lstat only (no descriptor of it). */
     if (lstat(store, &sb) < 0) {

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "signkey.h"
 #include "csv.h"
 #include "envelope.h"
 #include "mapping.h"
@@ -259,8 +260,8 @@ static int sign_page(out_pages *o, const char *xml, size_t len, icx_err *err)
         ((rc = icx_schemas_load(&o->schemas, cfg && cfg->schemas_dir
                                 ? cfg->schemas_dir : icx_schemas_default_dir(),
                                 err)) < 0 ||
-         (rc = icx_signer_load(&o->signer, a->key ? a->key : cfg->private_key,
-                               err)) < 0))
+         (rc = a->key != NULL ? icx_signer_load(&o->signer, a->key, err)
+                              : icx_signkey_open(&o->signer, cfg, err)) < 0))
         return rc;
     if (cfg != NULL && !h.sender[0])
         snprintf(h.sender, sizeof h.sender, "%s", cfg->id);

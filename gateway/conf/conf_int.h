@@ -44,4 +44,15 @@ int icx_config_check_cert(const char *v, const char *w, char *why, size_t n);
 int icx_config_check_private(const char *v, const char *w, char *why,
                              size_t n);
 
+/* A PEM file of 1..16 X.509 certificates, each of the minimum strength. */
+int icx_config_check_cert_bundle(const char *v, const char *w, char *why,
+                                 size_t n);
+/* keys.private_key: a pkcs11: URI must parse; a path is checked by
+ * config.c once resolved. */
+int icx_config_check_key_ref(const char *v, const char *w, char *why,
+                             size_t n);
+/* An environment variable name: [A-Za-z_][A-Za-z0-9_]*, at most 64. */
+int icx_config_check_env_name(const char *v, const char *w, char *why,
+                              size_t n);
+
 #endif

@@ -29,6 +29,8 @@
 
 #include "conf_int.h"
 #include "conftab.h"
+#include "keys.h"
+#include "p11.h"
 #include "util.h"
 
 /* ---- names ------------------------------------------------------------ */
@@ -52,6 +54,12 @@ void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg)
         .max_name = (int)cfg->max_name_bytes,
         .max_text = (size_t)cfg->max_text_bytes,
     };
+}
+
+const char *icx_config_audit_certs(const icx_config *cfg)
+{
+    return cfg->audit_certificates != NULL ? cfg->audit_certificates
+                                           : cfg->certificate;
 }
 
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id)
@@ -80,12 +88,28 @@ const char *icx_partner_option(const icx_partner *p, const char *key)
 #define P(f) offsetof(icx_partner, f)
 
 static const icx_conftab_key gateway_keys_keys[] = {
-    {.name = "private_key", .type = ICX_CT_PATH, .offset = G(private_key),
-     .required = 1, .check = icx_config_check_private,
-     .doc = "PEM private key this gateway signs with (mode 0600)"},
+    {.name = "private_key", .type = ICX_CT_STRING, .offset = G(private_key),
+     .required = 1, .check = icx_config_check_key_ref,
+     .doc = "PEM private key file this gateway signs with (mode 0600), or "
+            "an RFC 7512 pkcs11: URI of a key in a token (docs/KEYS.md)"},
+    {.name = "pkcs11_module", .type = ICX_CT_PATH, .offset = G(pkcs11_module),
+     .doc = "PKCS#11 module (shared object) of the token; required with a "
+            "pkcs11: private_key"},
+    {.name = "pin_file", .type = ICX_CT_PATH, .offset = G(pin_file),
+     .check = icx_config_check_private,
+     .doc = "file holding the token PIN on its first line (mode 0600)"},
+    {.name = "pin_env", .type = ICX_CT_STRING, .offset = G(pin_env),
+     .check = icx_config_check_env_name,
+     .doc = "environment variable holding the token PIN (instead of "
+            "pin_file)"},
     {.name = "certificate", .type = ICX_CT_PATH, .offset = G(certificate),
      .required = 1, .check = icx_config_check_cert,
      .doc = "PEM X.509 certificate of that key, as partners hold it"},
+    {.name = "audit_certificates", .type = ICX_CT_PATH,
+     .offset = G(audit_certificates), .check = icx_config_check_cert_bundle,
+     .doc = "PEM file of every certificate this gateway's audit checkpoints "
+            "were signed with (after a key rollover: the old and the new); "
+            "default: certificate"},
     {.name = "curve_secret", .type = ICX_CT_PATH,
      .offset = G(curve_secret_file), .check = icx_config_check_private,
      .doc = "Z85 CURVE secret key file (mode 0600); required for zmq "
@@ -258,6 +282,11 @@ static const icx_conftab_key partner_keys[] = {
     {.name = "certificate", .type = ICX_CT_PATH, .offset = P(certificate),
      .required = 1, .check = icx_config_check_cert,
      .doc = "partner's PEM X.509 certificate: the only key trusted for it"},
+    {.name = "certificate_next", .type = ICX_CT_PATH,
+     .offset = P(certificate_next), .check = icx_config_check_cert,
+     .doc = "the partner's next certificate during a key rollover: "
+            "envelopes verified by either certificate are accepted "
+            "(docs/KEYS.md)"},
     {.name = "adapter", .type = ICX_CT_STRING, .offset = P(adapter),
      .check = icx_config_check_adapter, .def = "zmq",
      .doc = "transport: zmq, filedrop or an external module's name"},
@@ -430,6 +459,18 @@ static void check_partner(icx_config *cfg, size_t idx,
             icx_conftab_error(f, spot(root, "zmq.direction"), "zmq.direction",
                               "accept needs endpoints.listen in gateway.yaml");
     }
+    if (p->certificate != NULL && p->certificate_next != NULL) {
+        char a[65], b[65];
+        icx_err e;
+        icx_err_clear(&e);
+        if (icx_keys_cert_fingerprint(a, p->certificate, &e) == ICX_OK &&
+            icx_keys_cert_fingerprint(b, p->certificate_next, &e) == ICX_OK &&
+            strcmp(a, b) == 0)
+            icx_conftab_error(f, spot(root, "certificate_next"),
+                              "certificate_next", "the same certificate as "
+                              "certificate (sha256 %s); name the partner's "
+                              "new one, or remove the key", a);
+    }
     if (p->adapter != NULL && strcmp(p->adapter, "filedrop") == 0)
         check_filedrop(cfg, idx, root, f);
     else if (p->adapter != NULL && !icx_config_adapter_builtin(p->adapter))
@@ -527,6 +568,65 @@ out:
     return rc;
 }
 
+/* keys.private_key is a key file (resolved against the file, mode rule)
+ * or a pkcs11: URI (its module and one PIN source then required).  The
+ * token itself is opened by `icx config check` and `icx serve`, not by
+ * every command that loads the configuration. */
+static int check_signing_key(icx_config *cfg, const icx_conftab_node *root,
+                             icx_conftab_file *f)
+{
+    const icx_conftab_node *at = spot(root, "keys.private_key");
+    char why[ICX_CONFTAB_MSG_MAX / 2];
+    if (cfg->private_key == NULL)
+        return ICX_OK;
+    if (!icx_p11_uri_is(cfg->private_key)) {
+        char *p = icx_conftab_resolve(f->base_dir, cfg->private_key);
+        if (p == NULL)
+            return ICX_ENOMEM;
+        free(cfg->private_key);
+        cfg->private_key = p;
+        if (icx_config_check_private(p, at->text, why, sizeof why) < 0)
+            icx_conftab_error(f, at, "keys.private_key", "%s", why);
+        if (cfg->pkcs11_module != NULL || cfg->pin_file != NULL ||
+            cfg->pin_env != NULL)
+            icx_conftab_error(f, spot(root, cfg->pkcs11_module != NULL
+                                                ? "keys.pkcs11_module"
+                                            : cfg->pin_file != NULL
+                                                ? "keys.pin_file"
+                                                : "keys.pin_env"),
+                              cfg->pkcs11_module != NULL ? "keys.pkcs11_module"
+                              : cfg->pin_file != NULL    ? "keys.pin_file"
+                                                         : "keys.pin_env",
+                              "only for a key in a token (keys.private_key: "
+                              "pkcs11:...)");
+        return ICX_OK;
+    }
+    icx_p11_uri u;
+    icx_err e;
+    icx_err_clear(&e);
+    if (icx_p11_uri_parse(&u, cfg->private_key, &e) < 0)
+        return ICX_OK; /* said by the key's check */
+    if (cfg->pkcs11_module == NULL)
+        icx_conftab_error(f, at, "keys.pkcs11_module", "required when "
+                          "keys.private_key is a pkcs11: URI (the token's "
+                          "module, e.g. /usr/lib/softhsm/libsofthsm2.so)");
+    int sources = (cfg->pin_file != NULL) + (cfg->pin_env != NULL) +
+                  (u.pin_source[0] != '\0');
+    if (sources == 0)
+        icx_conftab_error(f, at, "keys.pin_file", "a key in a token needs "
+                          "its PIN: set keys.pin_file (mode 0600) or "
+                          "keys.pin_env");
+    else if (sources > 1)
+        icx_conftab_error(f, at, "keys.pin_file", "more than one PIN source "
+                          "(keys.pin_file, keys.pin_env, pin-source in the "
+                          "URI); keep one");
+    if (u.pin_source[0] != '\0' &&
+        icx_config_check_private(u.pin_source, u.pin_source, why,
+                                 sizeof why) < 0)
+        icx_conftab_error(f, at, "keys.private_key", "pin-source %s", why);
+    return ICX_OK;
+}
+
 static void check_gateway(icx_config *cfg, const icx_conftab_node *root,
                           icx_conftab_file *f)
 {
@@ -606,6 +706,9 @@ static int load_tree(icx_config *cfg, const icx_conftab_node *root,
         goto out;
     }
     rc = load_partners(cfg, root, disp_dir, gf);
+    if (rc < 0)
+        goto out;
+    rc = check_signing_key(cfg, root, gf);
     if (rc < 0)
         goto out;
     check_gateway(cfg, root, gf);

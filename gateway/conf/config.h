@@ -46,6 +46,8 @@ typedef struct icx_partner {
     char *id;              /* required, agency id, unique */
     char *name;            /* default "" */
     char *certificate;     /* required, path (resolved against the file) */
+    char *certificate_next;/* path or NULL: during a key rollover, the
+                            * partner's other accepted certificate */
     char *adapter;         /* default "zmq" */
     /* zmq: */
     char *endpoint;        /* tcp://host:port; required when direction=connect */
@@ -83,8 +85,13 @@ typedef struct icx_config {
     char *path;            /* the gateway.yaml that was loaded */
     char *base_dir;        /* its directory; relative paths resolve here */
     char *id;              /* required, this gateway's agency id */
-    char *private_key;     /* required path */
+    char *private_key;     /* required: a path, or a pkcs11: URI */
+    char *pkcs11_module;   /* path; required with a pkcs11: URI */
+    char *pin_file;        /* path of the token PIN, or NULL */
+    char *pin_env;         /* environment variable of the PIN, or NULL */
     char *certificate;     /* required path */
+    char *audit_certificates; /* PEM bundle checkpoints verify with, or
+                               * NULL: certificate */
     char *curve_secret_file; /* path of the CURVE key file; required for zmq */
     char *store_path;      /* default "icx.db" */
     char *listen;          /* tcp endpoint to bind; default none */
@@ -138,6 +145,11 @@ int icx_config_check_agency(const char *v, const char *w, char *why,
 /* The parser limits of limits: (size, depth and shape), for documents
  * from partners. */
 void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg);
+
+/* The PEM file audit checkpoints are verified with: keys.audit_certificates
+ * when set, else keys.certificate.  Borrowed, valid until
+ * icx_config_free(). */
+const char *icx_config_audit_certs(const icx_config *cfg);
 
 /* Partner by agency id; borrowed, valid until icx_config_free(). */
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id);

@@ -29,6 +29,7 @@
 
 #include "conf_int.h"
 #include "keys.h"
+#include "p11.h"
 #include "util.h"
 
 #define CERT_MAX_BYTES (64 * 1024)
@@ -307,6 +308,47 @@ out:
     return rc;
 }
 
+int icx_config_check_cert_bundle(const char *v, const char *w, char *why,
+                                 size_t n)
+{
+    char *data = NULL;
+    size_t len = 0;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    icx_err e;
+    int rc = -1, count = 0;
+    icx_err_clear(&e);
+    if (icx_file_read(&data, &len, v, CERT_MAX_BYTES * 16, &e) < 0) {
+        snprintf(why, n, "cannot read \"%s\"", w);
+        goto out;
+    }
+    bio = BIO_new_mem_buf(data, (int)len);
+    while (bio != NULL && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+        count++;
+        if (count > 16) {
+            snprintf(why, n, "\"%s\": more than 16 certificates", w);
+            goto out;
+        }
+        if (icx_keys_check_strength(X509_get0_pubkey(x), w, &e) < 0) {
+            snprintf(why, n, "%s", e.msg);
+            goto out;
+        }
+        X509_free(x);
+        x = NULL;
+    }
+    if (count == 0) {
+        snprintf(why, n, "\"%s\" holds no PEM X.509 certificate", w);
+        goto out;
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    X509_free(x);
+    BIO_free(bio);
+    free(data);
+    return rc;
+}
+
 /* A private key file (the signing key, the CURVE secret): the same mode
  * rule icx serve applies when it loads it, so `icx config check` refuses
  * what the daemon would.  Only the mode is looked at, never the bytes; a
@@ -325,5 +367,35 @@ int icx_config_check_private(const char *v, const char *w, char *why,
     if (strncmp(m, v, vl) == 0 && strncmp(m + vl, ": ", 2) == 0)
         m += vl + 2;
     snprintf(why, n, "\"%s\": %s", w, m);
+    return -1;
+}
+
+int icx_config_check_key_ref(const char *v, const char *w, char *why,
+                             size_t n)
+{
+    (void)w;
+    if (!icx_p11_uri_is(v))
+        return 0;
+    icx_p11_uri u;
+    icx_err e;
+    icx_err_clear(&e);
+    if (icx_p11_uri_parse(&u, v, &e) == ICX_OK)
+        return 0;
+    snprintf(why, n, "%s", e.msg);
+    return -1;
+}
+
+int icx_config_check_env_name(const char *v, const char *w, char *why,
+                              size_t n)
+{
+    size_t len = strlen(v);
+    int ok = len > 0 && len <= 64 && !(v[0] >= '0' && v[0] <= '9');
+    for (const char *c = v; ok && *c; c++)
+        ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+             (*c >= '0' && *c <= '9') || *c == '_';
+    if (ok)
+        return 0;
+    snprintf(why, n, "\"%s\" is not an environment variable name (letters, "
+             "digits, _; at most 64)", w);
     return -1;
 }

@@ -459,11 +459,30 @@ int icx_envelope_verify_tree(icx_header *h, icx_xmldoc **tree,
         goto out;
     }
     rc = icx_xmlsig_verify_checked(doc, key, err); /* profile: above */
+    if (rc < 0 && err != NULL && err->reason == ICX_REASON_SIG_INVALID &&
+        p->trust_next != NULL) {
+        /* A key rollover: the other certificate, checked as fully. */
+        const icx_verkey *next = p->trust_next(p->ctx, h->sender);
+        if (next != NULL) {
+            icx_err e2;
+            icx_err_clear(&e2);
+            if (icx_xmlsig_verify_checked(doc, next, &e2) == ICX_OK) {
+                rc = ICX_OK;
+                icx_err_clear(err);
+                h->signer_key = 1;
+            }
+        }
+    }
     if (rc < 0) {
         if (err != NULL && err->reason == ICX_REASON_SIG_INVALID)
             icx_err_reason(err, ICX_EBADSIG, ICX_REASON_SIG_INVALID,
-                           "signature does not verify with the certificate "
-                           "configured for the Sender %s", h->sender);
+                           "signature does not verify with the certificate%s "
+                           "configured for the Sender %s",
+                           p->trust_next != NULL &&
+                                   p->trust_next(p->ctx, h->sender) != NULL
+                               ? "s (certificate, certificate_next)"
+                               : "",
+                           h->sender);
         goto out;
     }
     if (p->recipient_ok != NULL ? !p->recipient_ok(p->ctx, h->recipient)

@@ -43,6 +43,9 @@ typedef struct icx_header {
     char retain_until[16];
     char payload_ns[64];       /* namespace of the payload element (read) */
     char payload_name[32];     /* its local name (read) */
+    int signer_key;            /* after verification: the Sender's key
+                                * that verified, 0 (trust) or 1
+                                * (trust_next, a key rollover) */
 } icx_header;
 
 /* Fills message_id (new UUID) and created (now), keeps the rest. */
@@ -87,6 +90,9 @@ typedef struct icx_verify_policy {
     icx_xml_limits limits;
     const icx_schemas *schemas;
     icx_trust_fn trust;
+    /* NULL, or the Sender's second key during a key rollover: tried, with
+     * the full verification, only when trust's key does not verify. */
+    icx_trust_fn trust_next;
     icx_recipient_fn recipient_ok; /* NULL: recipient must equal self */
     void *ctx;
     const char *self;          /* this gateway's agency id */

@@ -118,7 +118,8 @@ static int close_synced(FILE *f, const char *path, icx_err *err)
     return bad ? icx_err_set(err, ICX_EIO, "%s: write failed", path) : ICX_OK;
 }
 
-static X509 *make_cert(EVP_PKEY *pkey, const char *agency, int days,
+/* The certificate of pkey's public half, not yet signed. */
+static X509 *cert_body(const EVP_PKEY *pkey, const char *agency, int days,
                        icx_err *err)
 {
     X509 *x = X509_new();
@@ -136,7 +137,7 @@ static X509 *make_cert(EVP_PKEY *pkey, const char *agency, int days,
     if (X509_set_version(x, 2) != 1 ||
         X509_gmtime_adj(X509_getm_notBefore(x), -300) == NULL ||
         X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400L) == NULL ||
-        X509_set_pubkey(x, pkey) != 1)
+        X509_set_pubkey(x, (EVP_PKEY *)pkey) != 1)
         goto fail;
     name = X509_get_subject_name(x);
     if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
@@ -158,8 +159,6 @@ static X509 *make_cert(EVP_PKEY *pkey, const char *agency, int days,
         X509_EXTENSION_free(ext);
         ext = NULL;
     }
-    if (X509_sign(x, pkey, EVP_sha256()) <= 0)
-        goto fail;
     BN_free(bn);
     return x;
 fail:
@@ -170,6 +169,174 @@ fail:
     return NULL;
 }
 
+static X509 *make_cert(EVP_PKEY *pkey, const char *agency, int days,
+                       icx_err *err)
+{
+    X509 *x = cert_body(pkey, agency, days, err);
+    if (x != NULL && X509_sign(x, pkey, EVP_sha256()) <= 0) {
+        X509_free(x);
+        x = NULL;
+        icx_err_set(err, ICX_ECRYPTO, "cannot sign certificate for %s", agency);
+    }
+    return x;
+}
+
+/* Signs x with a key held elsewhere: the TBS part's SHA-256 goes to sign,
+ * the signature (ECDSA r||s made DER) goes into the certificate, and the
+ * result is verified with the public key before it is used. */
+static int sign_cert_external(X509 *x, const EVP_PKEY *pub, int ecdsa,
+                              size_t field, icx_keys_sign_fn sign, void *ctx,
+                              icx_err *err)
+{
+    int rc = ICX_OK;
+    unsigned char *tbs = NULL, dg[32], sig[1024], *der = NULL;
+    size_t siglen = sizeof sig;
+    ECDSA_SIG *es = NULL;
+    int nid = ecdsa ? NID_ecdsa_with_SHA256 : NID_sha256WithRSAEncryption;
+    /* The signature algorithm sits twice: inside the signed part and
+     * beside the signature.  X509_get0_* lend const pointers to the
+     * certificate's own fields, which are set here before encoding. */
+    X509_ALGOR *in = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
+    const X509_ALGOR *outc = NULL;
+    const ASN1_BIT_STRING *sigc = NULL;
+    X509_get0_signature(&sigc, &outc, x);
+    X509_ALGOR *outa = (X509_ALGOR *)outc;
+    ASN1_BIT_STRING *sigbits = (ASN1_BIT_STRING *)sigc;
+    int ptype = ecdsa ? V_ASN1_UNDEF : V_ASN1_NULL;
+    if (X509_ALGOR_set0(in, OBJ_nid2obj(nid), ptype, NULL) != 1 ||
+        X509_ALGOR_set0(outa, OBJ_nid2obj(nid), ptype, NULL) != 1) {
+        rc = icx_err_set(err, ICX_ECRYPTO, "cannot set certificate algorithm");
+        goto out;
+    }
+    int n = i2d_re_X509_tbs(x, &tbs);
+    if (n <= 0 || EVP_Digest(tbs, (size_t)n, dg, NULL, EVP_sha256(), NULL) != 1) {
+        rc = icx_err_set(err, ICX_ECRYPTO, "cannot encode certificate");
+        goto out;
+    }
+    rc = sign(ctx, dg, sizeof dg, sig, &siglen, err);
+    if (rc < 0)
+        goto out;
+    const unsigned char *val = sig;
+    int vlen = (int)siglen;
+    if (ecdsa) {
+        BIGNUM *r = BN_bin2bn(sig, (int)field, NULL);
+        BIGNUM *s = BN_bin2bn(sig + field, (int)field, NULL);
+        es = ECDSA_SIG_new();
+        if (siglen != 2 * field || r == NULL || s == NULL || es == NULL ||
+            ECDSA_SIG_set0(es, r, s) != 1) {
+            BN_free(r);
+            BN_free(s);
+            rc = icx_err_set(err, ICX_ECRYPTO, "bad ECDSA signature from the "
+                             "key");
+            goto out;
+        }
+        vlen = i2d_ECDSA_SIG(es, &der);
+        if (vlen <= 0) {
+            rc = icx_err_set(err, ICX_ECRYPTO, "cannot encode ECDSA signature");
+            goto out;
+        }
+        val = der;
+    }
+    if (ASN1_BIT_STRING_set(sigbits, (unsigned char *)val, vlen) != 1) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
+    }
+    sigbits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+    sigbits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+    if (X509_verify(x, (EVP_PKEY *)pub) != 1)
+        rc = icx_err_set(err, ICX_ECRYPTO, "the certificate signed by the key "
+                         "does not verify with its public key");
+out:
+    ECDSA_SIG_free(es);
+    OPENSSL_free(der);
+    OPENSSL_free(tbs);
+    return rc;
+}
+
+/* Writes DIR/curve.key and DIR/curve.pub. */
+static int write_curve(const char *agency, const char *dir, icx_err *err)
+{
+    char path[4096], pub[41], sec[41];
+    FILE *f = NULL;
+    int rc;
+    if (zmq_curve_keypair(pub, sec) != 0)
+        return icx_err_set(err, ICX_ECRYPTO, "CURVE key generation failed: %s",
+                           zmq_strerror(zmq_errno()));
+    snprintf(path, sizeof path, "%s/curve.key", dir);
+    f = open_private(path, err);
+    if (f == NULL) {
+        rc = err ? err->rc : ICX_EIO;
+        goto out;
+    }
+    fprintf(f, "# CURVE transport key of %s: keep secret\npublic: %s\n"
+               "secret: %s\n", agency, pub, sec);
+    rc = close_synced(f, path, err);
+    if (rc < 0)
+        goto out;
+    snprintf(path, sizeof path, "%s/curve.pub", dir);
+    {
+        char line[128];
+        int n = snprintf(line, sizeof line, "%s\n", pub);
+        rc = icx_file_write_atomic(path, line, (size_t)n, 0644, err);
+    }
+out:
+    OPENSSL_cleanse(sec, sizeof sec);
+    return rc;
+}
+
+static int write_cert(const char *dir, X509 *cert, icx_err *err)
+{
+    char path[4096];
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    snprintf(path, sizeof path, "%s/cert.pem", dir);
+    if (mem == NULL || PEM_write_bio_X509(mem, cert) != 1) {
+        BIO_free(mem);
+        return icx_err_set(err, ICX_ECRYPTO, "cannot encode certificate");
+    }
+    long n = BIO_get_mem_data(mem, &pem);
+    int rc = icx_file_write_atomic(path, pem, (size_t)n, 0644, err);
+    BIO_free(mem);
+    return rc;
+}
+
+int icx_keys_generate_external(const char *agency, const char *dir,
+                               const EVP_PKEY *pub, int ecdsa, size_t field,
+                               icx_keys_sign_fn sign, void *ctx, int days,
+                               icx_err *err)
+{
+    char path[4096];
+    X509 *cert = NULL;
+    int rc;
+    if (!icx_agency_id_valid(agency))
+        return icx_err_set(err, ICX_EINVAL,
+                           "\"%s\" is not an agency id (CC-NAME, e.g. JP-NPA)",
+                           agency);
+    rc = icx_keys_check_strength(pub, "the key", err);
+    if (rc < 0)
+        return rc;
+    rc = icx_mkdir_p(dir, 0700, err);
+    if (rc < 0)
+        return rc;
+    static const char *const mine[] = {"key.pem", "cert.pem", "curve.key"};
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, mine[i]);
+        if (access(path, F_OK) == 0)
+            return icx_err_set(err, ICX_EEXIST, "%s: exists; refusing to "
+                               "overwrite a key or its certificate", path);
+    }
+    cert = cert_body(pub, agency, days, err);
+    if (cert == NULL)
+        return ICX_ECRYPTO;
+    rc = sign_cert_external(cert, pub, ecdsa, field, sign, ctx, err);
+    if (rc == ICX_OK)
+        rc = write_cert(dir, cert, err);
+    if (rc == ICX_OK)
+        rc = write_curve(agency, dir, err);
+    X509_free(cert);
+    return rc;
+}
+
 int icx_keys_generate(const char *agency, const char *dir, int alg, int days,
                       icx_err *err)
 {
@@ -178,7 +345,6 @@ int icx_keys_generate(const char *agency, const char *dir, int alg, int days,
     X509 *cert = NULL;
     FILE *f = NULL;
     char path[4096];
-    char pub[41], sec[41];
 
     if (!icx_agency_id_valid(agency))
         return icx_err_set(err, ICX_EINVAL,
@@ -224,48 +390,10 @@ int icx_keys_generate(const char *agency, const char *dir, int alg, int days,
     if (rc < 0)
         goto out;
 
-    snprintf(path, sizeof path, "%s/cert.pem", dir);
-    {
-        BIO *mem = BIO_new(BIO_s_mem());
-        char *pem = NULL;
-        long n;
-        if (mem == NULL || PEM_write_bio_X509(mem, cert) != 1) {
-            BIO_free(mem);
-            rc = icx_err_set(err, ICX_ECRYPTO, "cannot encode certificate");
-            goto out;
-        }
-        n = BIO_get_mem_data(mem, &pem);
-        rc = icx_file_write_atomic(path, pem, (size_t)n, 0644, err);
-        BIO_free(mem);
-        if (rc < 0)
-            goto out;
-    }
-
-    if (zmq_curve_keypair(pub, sec) != 0) {
-        rc = icx_err_set(err, ICX_ECRYPTO, "CURVE key generation failed: %s",
-                         zmq_strerror(zmq_errno()));
-        goto out;
-    }
-    snprintf(path, sizeof path, "%s/curve.key", dir);
-    f = open_private(path, err);
-    if (f == NULL) {
-        rc = err ? err->rc : ICX_EIO;
-        goto out;
-    }
-    fprintf(f, "# CURVE transport key of %s: keep secret\npublic: %s\n"
-               "secret: %s\n", agency, pub, sec);
-    rc = close_synced(f, path, err);
-    f = NULL;
-    if (rc < 0)
-        goto out;
-    snprintf(path, sizeof path, "%s/curve.pub", dir);
-    {
-        char line[128];
-        int n = snprintf(line, sizeof line, "%s\n", pub);
-        rc = icx_file_write_atomic(path, line, (size_t)n, 0644, err);
-    }
+    rc = write_cert(dir, cert, err);
+    if (rc == ICX_OK)
+        rc = write_curve(agency, dir, err);
 out:
-    OPENSSL_cleanse(sec, sizeof sec);
     X509_free(cert);
     EVP_PKEY_free(pkey);
     return rc;

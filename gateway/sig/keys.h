@@ -47,6 +47,20 @@ int icx_keys_alg_from_name(const char *name);
 int icx_keys_generate(const char *agency, const char *dir, int alg,
                       int days, icx_err *err);
 
+/* Signs a SHA-256 digest with a key held elsewhere (a token): RSA
+ * PKCS#1 v1.5, or ECDSA as r||s of 2 * field bytes. */
+typedef int (*icx_keys_sign_fn)(void *ctx, const unsigned char *digest,
+                                size_t dlen, unsigned char *sig,
+                                size_t *siglen, icx_err *err);
+/* For a key that stays where it is (a PKCS#11 token): writes DIR/cert.pem
+ * (self-signed through sign, checked with pub) and the CURVE files, as
+ * icx_keys_generate does, without key.pem.  Refuses when DIR holds a
+ * key.pem, cert.pem or curve.key already. */
+int icx_keys_generate_external(const char *agency, const char *dir,
+                               const struct evp_pkey_st *pub, int ecdsa,
+                               size_t field, icx_keys_sign_fn sign, void *ctx,
+                               int days, icx_err *err);
+
 /* ICX_EPERM with a message saying how to fix it when path is readable or
  * writable by group or others (or is not a regular file). */
 int icx_keys_check_private_mode(const char *path, icx_err *err);

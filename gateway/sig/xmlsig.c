@@ -11,10 +11,14 @@
  * lookup out of reach of an unauthenticated peer, and leaves one shape to
  * verify.
  *
+ * Signing hands only the SHA-256 digest of SignedInfo to the signer's
+ * backend (icx_sign_backend): the key file's here, another process's or a
+ * token's elsewhere.
+ *
  * Threads: init/shutdown from the main thread only; sign/verify may run
  * concurrently on different documents (per-call OpenSSL contexts over the
  * key's EVP_PKEY, read-only, which OpenSSL 3 allows from several threads
- * at once).  Errors: ICX_EBADSIG with err->reason for a refused document,
+ * at once; backends are thread-safe by contract).  Errors: ICX_EBADSIG with err->reason for a refused document,
  * ICX_ECRYPTO/ICX_ENOMEM for library failures.
  */
 #include "xmlsig.h"
@@ -30,6 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
@@ -69,9 +74,15 @@ static const char *const digest_algs[] = {
  * for each operation: initializing one makes OpenSSL 3 look up the
  * algorithm implementations, under locks the worker threads share. */
 struct icx_signer {
+    icx_sign_backend b;
+};
+
+/* The key-file backend's ctx. */
+struct file_key {
     xmlSecKeyPtr key;
+    EVP_PKEY_CTX *tmpl; /* EVP_PKEY_sign_init, PKCS#1 padding, SHA-256 */
     int ecdsa;
-    EVP_MD_CTX *tmpl;  /* EVP_DigestSignInit with SHA-256 and the key */
+    size_t field;
 };
 
 struct icx_verkey {
@@ -82,15 +93,13 @@ struct icx_verkey {
     EVP_MD_CTX *tmpl[3]; /* EVP_DigestVerifyInit with SHA-256, -384, -512 */
 };
 
-/* A context initialized for signing (sign) or verifying with pkey and
- * SHA-bits, to be copied per operation; NULL when OpenSSL refuses. */
-static EVP_MD_CTX *sigctx_template(EVP_PKEY *pkey, int bits, int sign)
+/* A context initialized for verifying with pkey and SHA-bits, to be
+ * copied per operation; NULL when OpenSSL refuses. */
+static EVP_MD_CTX *sigctx_template(EVP_PKEY *pkey, int bits)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int ok = md != NULL &&
-             (sign ? EVP_DigestSignInit(md, NULL, icx_sha(bits), NULL, pkey)
-                   : EVP_DigestVerifyInit(md, NULL, icx_sha(bits), NULL,
-                                          pkey)) == 1;
+             EVP_DigestVerifyInit(md, NULL, icx_sha(bits), NULL, pkey) == 1;
     if (!ok) {
         EVP_MD_CTX_free(md);
         return NULL;
@@ -215,9 +224,95 @@ static xmlSecKeyPtr load_key_file(const char *path, xmlSecKeyDataFormat fmt,
     return key;
 }
 
+/* DER ECDSA-Sig-Value -> r || s, each padded to the field size. */
+static int ecdsa_raw(unsigned char *out, size_t *outlen, size_t field,
+                     const unsigned char *der, size_t derlen)
+{
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+    const BIGNUM *r = NULL, *sv = NULL;
+    int ok = es != NULL && 2 * field <= *outlen;
+    if (ok) {
+        ECDSA_SIG_get0(es, &r, &sv);
+        ok = BN_bn2binpad(r, out, (int)field) == (int)field &&
+             BN_bn2binpad(sv, out + field, (int)field) == (int)field;
+    }
+    ECDSA_SIG_free(es);
+    *outlen = 2 * field;
+    return ok ? 0 : -1;
+}
+
+/* The key-file backend: the prepared context copied per call, so threads
+ * share only the read-only key. */
+static int file_sign_digest(void *ctx, const unsigned char *digest,
+                            size_t dlen, unsigned char *sig, size_t *siglen,
+                            icx_err *err)
+{
+    struct file_key *fk = ctx;
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_dup(fk->tmpl);
+    unsigned char der[ICX_SIG_MAX];
+    size_t dl = sizeof der;
+    int rc = ICX_OK;
+    if (pc == NULL || EVP_PKEY_sign(pc, fk->ecdsa ? der : sig,
+                                    fk->ecdsa ? &dl : siglen, digest,
+                                    dlen) != 1) {
+        rc = icx_err_set(err, ICX_ECRYPTO, "signing failed");
+        goto out;
+    }
+    if (fk->ecdsa && ecdsa_raw(sig, siglen, fk->field, der, dl) < 0)
+        rc = icx_err_set(err, ICX_ECRYPTO, "malformed ECDSA signature");
+out:
+    ERR_clear_error();
+    EVP_PKEY_CTX_free(pc);
+    return rc;
+}
+
+static void file_free(void *ctx)
+{
+    struct file_key *fk = ctx;
+    if (fk == NULL)
+        return;
+    EVP_PKEY_CTX_free(fk->tmpl);
+    xmlSecKeyDestroy(fk->key);
+    free(fk);
+}
+
+/* A signing context for pkey with SHA-256 (PKCS#1 v1.5 for RSA), to be
+ * copied per operation; NULL when OpenSSL refuses. */
+static EVP_PKEY_CTX *sign_template_ctx(EVP_PKEY *pkey, int ecdsa)
+{
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(pkey, NULL);
+    int ok = pc != NULL && EVP_PKEY_sign_init(pc) == 1 &&
+             (ecdsa || EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) ==
+                           1) &&
+             EVP_PKEY_CTX_set_signature_md(pc, icx_sha(256)) == 1;
+    if (!ok) {
+        EVP_PKEY_CTX_free(pc);
+        return NULL;
+    }
+    return pc;
+}
+
+int icx_signer_from_backend(icx_signer **out, const icx_sign_backend *b,
+                            icx_err *err)
+{
+    *out = NULL;
+    if (b == NULL || b->sign_digest == NULL || b->field == 0 ||
+        (b->ecdsa ? 2 * b->field : b->field) > ICX_SIG_MAX)
+        return icx_err_set(err, ICX_EINVAL, "signing backend: no operation "
+                           "or a signature size outside 1..%d bytes",
+                           ICX_SIG_MAX);
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    (*out)->b = *b;
+    return ICX_OK;
+}
+
 int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err)
 {
     *out = NULL;
+    struct file_key *fk = NULL;
     int rc = icx_keys_check_private_mode(key_path, err);
     if (rc < 0)
         return rc;
@@ -231,43 +326,81 @@ int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err)
                          ? xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(key))
                          : NULL;
     rc = icx_keys_check_strength(pkey, key_path, err);
-    if (rc < 0) {
-        xmlSecKeyDestroy(key);
-        return rc;
-    }
+    if (rc < 0)
+        goto out;
     if (!ecdsa && id != xmlSecOpenSSLKeyDataRsaId) {
-        xmlSecKeyDestroy(key);
-        return icx_err_set(err, ICX_EINVAL, "%s: key is neither RSA nor "
-                                            "ECDSA", key_path);
+        rc = icx_err_set(err, ICX_EINVAL, "%s: key is neither RSA nor "
+                                          "ECDSA", key_path);
+        goto out;
     }
-    EVP_MD_CTX *tmpl = pkey ? sigctx_template(pkey, 256, 1) : NULL;
-    *out = tmpl ? calloc(1, sizeof **out) : NULL;
-    if (*out == NULL) {
-        EVP_MD_CTX_free(tmpl);
-        xmlSecKeyDestroy(key);
-        return icx_err_set(err, tmpl ? ICX_ENOMEM : ICX_ECRYPTO,
-                           "%s: cannot prepare signing with the key",
-                           key_path);
+    fk = calloc(1, sizeof *fk);
+    if (fk == NULL) {
+        rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+        goto out;
     }
-    (*out)->key = key;
-    (*out)->ecdsa = ecdsa;
-    (*out)->tmpl = tmpl;
-    return ICX_OK;
+    fk->key = key;
+    key = NULL;
+    fk->ecdsa = ecdsa;
+    fk->field = ecdsa ? (size_t)(EVP_PKEY_get_bits(pkey) + 7) / 8
+                      : (size_t)EVP_PKEY_get_size(pkey);
+    fk->tmpl = pkey ? sign_template_ctx(pkey, ecdsa) : NULL;
+    if (fk->tmpl == NULL) {
+        ERR_clear_error();
+        rc = icx_err_set(err, ICX_ECRYPTO, "%s: cannot prepare signing with "
+                         "the key", key_path);
+        goto out;
+    }
+    icx_sign_backend b = {ecdsa, fk->field, file_sign_digest, file_free, fk};
+    rc = icx_signer_from_backend(out, &b, err);
+    if (rc == ICX_OK)
+        fk = NULL;
+out:
+    file_free(fk);
+    xmlSecKeyDestroy(key);
+    return rc;
 }
 
 void icx_signer_free(icx_signer **sp)
 {
     if (sp == NULL || *sp == NULL)
         return;
-    xmlSecKeyDestroy((*sp)->key);
-    EVP_MD_CTX_free((*sp)->tmpl);
+    if ((*sp)->b.free_ctx != NULL)
+        (*sp)->b.free_ctx((*sp)->b.ctx);
     free(*sp);
     *sp = NULL;
 }
 
 const char *icx_signer_alg(const icx_signer *s)
 {
-    return s->ecdsa ? "ecdsa-sha256" : "rsa-sha256";
+    return s->b.ecdsa ? "ecdsa-sha256" : "rsa-sha256";
+}
+
+int icx_signer_ecdsa(const icx_signer *s)
+{
+    return s->b.ecdsa;
+}
+
+size_t icx_signer_field(const icx_signer *s)
+{
+    return s->b.field;
+}
+
+int icx_signer_sign_digest(unsigned char *sig, size_t *siglen,
+                           const icx_signer *s, const unsigned char *digest,
+                           icx_err *err)
+{
+    size_t cap = *siglen;
+    size_t want = s->b.ecdsa ? 2 * s->b.field : s->b.field;
+    if (cap < want)
+        return icx_err_set(err, ICX_EINVAL, "signature buffer too small");
+    int rc = s->b.sign_digest(s->b.ctx, digest, 32, sig, siglen, err);
+    if (rc < 0)
+        return rc;
+    /* RSA signatures are exactly the modulus size (PKCS#1 I2OSP). */
+    if (*siglen != want)
+        return icx_err_set(err, ICX_ECRYPTO, "signing backend returned %zu "
+                           "bytes, want %zu", *siglen, want);
+    return ICX_OK;
 }
 
 int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err)
@@ -316,7 +449,7 @@ int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err)
     (*out)->field = (size_t)(EVP_PKEY_get_bits(pkey) + 7) / 8;
     static const int bits[3] = {256, 384, 512};
     for (int i = 0; i < 3; i++)
-        if (((*out)->tmpl[i] = sigctx_template(pkey, bits[i], 0)) == NULL) {
+        if (((*out)->tmpl[i] = sigctx_template(pkey, bits[i])) == NULL) {
             icx_verkey_free(out);
             return icx_err_set(err, ICX_ECRYPTO, "%s: cannot prepare "
                                "verification with the key", cert_path);
@@ -383,8 +516,8 @@ int icx_xmlsig_add_template(icx_xmldoc *doc, int ecdsa, icx_err *err)
  * shape (DESIGN.md), so the signer makes it directly: exclusive c14n
  * (c14n.c) of the document without the Signature element, SHA-256 as the
  * bytes come out, the digest into the xmlsec template, exclusive c14n of
- * SignedInfo into EVP_DigestSign (OpenSSL), and for ECDSA the r || s form
- * of XML-DSig.  Tests check that xmlsec (library and command line)
+ * SignedInfo into SHA-256, and that digest to the signer's backend (the
+ * key file's: EVP_PKEY_sign, and for ECDSA the r || s form of XML-DSig).  Tests check that xmlsec (library and command line)
  * verifies what this signs and that RSA signatures, being deterministic,
  * come out byte for byte as xmlsec makes them. */
 
@@ -412,24 +545,6 @@ static int set_base64(xmlNodePtr node, const unsigned char *bin, size_t len)
     return 0;
 }
 
-/* DER ECDSA-Sig-Value -> r || s, each padded to the field size. */
-static int ecdsa_raw(unsigned char *out, size_t *outlen, size_t field,
-                     const unsigned char *der, size_t derlen)
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-    const BIGNUM *r = NULL, *sv = NULL;
-    int ok = es != NULL;
-    if (ok) {
-        ECDSA_SIG_get0(es, &r, &sv);
-        ok = BN_bn2binpad(r, out, (int)field) == (int)field &&
-             BN_bn2binpad(sv, out + field, (int)field) == (int)field;
-    }
-    ECDSA_SIG_free(es);
-    *outlen = 2 * field;
-    return ok ? 0 : -1;
-}
-
 static int check_names(const xmlDoc *d, icx_err *err);
 
 /* Fills DigestValue and SignatureValue of the template sig in d. */
@@ -443,14 +558,13 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
                                           xmlSecDSigNs) : NULL;
     xmlNodePtr sv = xmlSecFindChild(sig, xmlSecNodeSignatureValue,
                                     xmlSecDSigNs);
-    EVP_PKEY *pkey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(s->key));
-    EVP_MD_CTX *md = EVP_MD_CTX_new(), *smd = NULL;
-    unsigned char digest[EVP_MAX_MD_SIZE], der[1024], raw[1024];
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE], raw[ICX_SIG_MAX];
     unsigned int dlen = 0;
-    size_t slen = sizeof der, rlen = 0;
+    size_t rlen = sizeof raw;
     int rc = ICX_OK;
 
-    if (dv == NULL || sv == NULL || pkey == NULL || md == NULL) {
+    if (dv == NULL || sv == NULL || md == NULL) {
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot prepare the signature");
         goto out;
     }
@@ -473,37 +587,28 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot digest the document");
         goto out;
     }
-    smd = sigctx_copy(s->tmpl);
-    k = (struct c14n_sink){smd, EVP_DigestSignUpdate};
-    if (smd == NULL || icx_c14n_subtree(si, sink_write, &k) != ICX_OK ||
-        EVP_DigestSignFinal(smd, NULL, &slen) != 1 || slen > sizeof der ||
-        EVP_DigestSignFinal(smd, der, &slen) != 1) {
-        rc = icx_err_set(err, ICX_ECRYPTO, "signing failed");
+    /* SignedInfo (now holding the digest) hashed here; the backend sees
+     * only that hash. */
+    if (EVP_DigestInit_ex(md, icx_sha(256), NULL) != 1 ||
+        icx_c14n_subtree(si, sink_write, &k) != ICX_OK ||
+        EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen != 32) {
+        rc = icx_err_set(err, ICX_ECRYPTO, "cannot digest SignedInfo");
         goto out;
     }
-    if (s->ecdsa) {
-        size_t field = (size_t)(EVP_PKEY_get_bits(pkey) + 7) / 8;
-        if (2 * field > sizeof raw ||
-            ecdsa_raw(raw, &rlen, field, der, slen) < 0) {
-            rc = icx_err_set(err, ICX_ECRYPTO, "malformed ECDSA signature");
-            goto out;
-        }
-    } else {
-        memcpy(raw, der, slen);
-        rlen = slen;
-    }
+    rc = icx_signer_sign_digest(raw, &rlen, s, digest, err);
+    if (rc < 0)
+        goto out;
     if (set_base64(sv, raw, rlen) < 0)
         rc = icx_err_set(err, ICX_ECRYPTO, "signature too long");
 out:
     EVP_MD_CTX_free(md);
-    EVP_MD_CTX_free(smd);
     return rc;
 }
 
 int icx_xmlsig_sign(icx_xmldoc *doc, const icx_signer *s, icx_err *err)
 {
     xmlNodePtr sig = NULL;
-    int rc = add_template(icx_xml_raw(doc), s->ecdsa, &sig, err);
+    int rc = add_template(icx_xml_raw(doc), s->b.ecdsa, &sig, err);
     if (rc < 0)
         return rc;
     rc = sign_template(icx_xml_raw(doc), sig, s, err);

@@ -16,10 +16,16 @@
  * Signature, both over exclusive c14n (c14n.h).  Signing makes the same
  * shape the same way; xmlsec provides the template and loads keys.
  *
- * Ownership: icx_signer and icx_verkey own their xmlSecKey; free with the
- * matching _free().  Both are read-only after load and may be shared by
- * threads (OpenSSL 3 allows one EVP_PKEY to sign or verify in several
- * threads at once).
+ * The private-key operation is a backend (icx_sign_backend): signing
+ * canonicalizes and hashes SignedInfo here and hands the backend only its
+ * SHA-256 digest.  icx_signer_load makes the OpenSSL key-file backend;
+ * icx_signer_from_backend wraps any other (a key held by another process,
+ * a hardware token).
+ *
+ * Ownership: icx_signer owns its backend's ctx, icx_verkey its xmlSecKey;
+ * free with the matching _free().  Both are read-only after load and may
+ * be shared by threads (OpenSSL 3 allows one EVP_PKEY to sign or verify in
+ * several threads at once; a backend's sign_digest is thread-safe).
  * icx_xmlsig_init() runs once per process before any other call.
  */
 #ifndef ICX_XMLSIG_H
@@ -34,11 +40,39 @@ void icx_xmlsig_shutdown(void);
 typedef struct icx_signer icx_signer;
 typedef struct icx_verkey icx_verkey;
 
-/* Loads a private key (refused when readable by group or others). */
+typedef struct icx_sign_backend {
+    int ecdsa;          /* 1: ECDSA, signature out as raw r||s; 0: RSA PKCS#1 v1.5 */
+    size_t field;       /* ECDSA: bytes of r and of s; RSA: modulus bytes */
+    /* Signs a SHA-256 digest (32 bytes); writes at most *siglen bytes and sets *siglen. Thread-safe. */
+    int (*sign_digest)(void *ctx, const unsigned char *digest, size_t dlen,
+                       unsigned char *sig, size_t *siglen, icx_err *err);
+    void (*free_ctx)(void *ctx);
+    void *ctx;          /* owned by the signer after icx_signer_from_backend succeeds */
+} icx_sign_backend;
+
+/* Largest signature a backend may return (RSA-8192). */
+#define ICX_SIG_MAX 1024
+
+/* A signer over backend b (copied).  Refused (ICX_EINVAL, b->ctx still the
+ * caller's) when sign_digest is missing or field is out of range. */
+int icx_signer_from_backend(icx_signer **out, const icx_sign_backend *b,
+                            icx_err *err);
+/* Loads a private key file (refused when readable by group or others) as
+ * the OpenSSL backend. */
 int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err);
 void icx_signer_free(icx_signer **sp);
 /* "rsa-sha256" or "ecdsa-sha256". */
 const char *icx_signer_alg(const icx_signer *s);
+/* Backend shape: 1 for ECDSA; bytes of r and s (ECDSA) or the modulus. */
+int icx_signer_ecdsa(const icx_signer *s);
+size_t icx_signer_field(const icx_signer *s);
+/* The backend's signature of a SHA-256 digest (32 bytes) into sig (cap
+ * *siglen, at least ICX_SIG_MAX is always enough), *siglen set: RSA
+ * PKCS#1 v1.5, ECDSA as r||s of 2 * field bytes (checked).  The backend's
+ * error code passes through (ICX_EAGAIN: try again later). */
+int icx_signer_sign_digest(unsigned char *sig, size_t *siglen,
+                           const icx_signer *s, const unsigned char *digest,
+                           icx_err *err);
 
 /* Loads the public key of a PEM certificate. */
 int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err);

@@ -20,6 +20,10 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -254,6 +258,57 @@ int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
     return rc;
 }
 
+int icx_checkpoint_digest(unsigned char digest[32], const icx_checkpoint *c,
+                          icx_err *err)
+{
+    icx_buf text;
+    icx_buf_init(&text, 4096);
+    unsigned int dlen = 0;
+    int rc = icx_checkpoint_text(&text, c);
+    if (rc == ICX_OK &&
+        (EVP_Digest(text.data, text.len, digest, &dlen, EVP_sha256(), NULL) !=
+             1 || dlen != 32))
+        rc = ICX_ECRYPTO;
+    icx_buf_free(&text);
+    if (rc < 0)
+        return icx_err_set(err, rc, "cannot digest the audit checkpoint");
+    return ICX_OK;
+}
+
+int icx_checkpoint_set_signature(icx_checkpoint *c, const unsigned char *sig,
+                                 size_t len, size_t ecdsa_field, icx_err *err)
+{
+    unsigned char *der = NULL;
+    int derlen = 0, rc = ICX_ECRYPTO;
+    if (ecdsa_field > 0) {
+        ECDSA_SIG *es = len == 2 * ecdsa_field ? ECDSA_SIG_new() : NULL;
+        BIGNUM *r = es ? BN_bin2bn(sig, (int)ecdsa_field, NULL) : NULL;
+        BIGNUM *s = es ? BN_bin2bn(sig + ecdsa_field, (int)ecdsa_field, NULL)
+                       : NULL;
+        if (r != NULL && s != NULL && ECDSA_SIG_set0(es, r, s) == 1) {
+            r = s = NULL; /* es's now */
+            derlen = i2d_ECDSA_SIG(es, &der);
+        }
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        if (derlen <= 0)
+            goto out;
+        sig = der;
+        len = (size_t)derlen;
+    }
+    if (len == 0 || 4 * ((len + 2) / 3) >= sizeof c->signature)
+        goto out;
+    EVP_EncodeBlock((unsigned char *)c->signature, sig, (int)len);
+    rc = ICX_OK;
+out:
+    OPENSSL_free(der);
+    if (rc < 0)
+        return icx_err_set(err, rc, "cannot store the audit checkpoint's "
+                           "signature");
+    return ICX_OK;
+}
+
 int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
 {
     icx_cpkey *k = NULL;
@@ -267,12 +322,15 @@ int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
 int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
                           size_t cert_len, icx_err *err)
 {
+    /* cert_pem may hold several certificates (keys.audit_certificates:
+     * the gateway's keys before and after a rollover); the checkpoint
+     * verifies when one of them verifies it. */
     BIO *b = BIO_new_mem_buf(cert_pem, (int)cert_len);
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    X509 *x = NULL;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char sig[1024];
     icx_buf text;
-    int rc = ICX_EBADSIG;
+    int rc = ICX_EBADSIG, certs = 0;
     icx_buf_init(&text, 4096);
     size_t slen = strlen(c->signature);
     int n = slen < 1360 ? EVP_DecodeBlock(sig, (const unsigned char *)c->signature,
@@ -283,23 +341,31 @@ int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
             n--;
             slen--;
         }
-    if (x != NULL && md != NULL && n > 0 &&
-        icx_checkpoint_text(&text, c) == ICX_OK &&
-        EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
-                             X509_get0_pubkey(x)) == 1 &&
-        EVP_DigestVerify(md, sig, (size_t)n, (unsigned char *)text.data,
-                         text.len) == 1)
-        rc = ICX_OK;
-    if (x == NULL)
+    int have_text = icx_checkpoint_text(&text, c) == ICX_OK;
+    while (rc != ICX_OK && b != NULL && certs < 16 &&
+           (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        certs++;
+        if (md != NULL && n > 0 && have_text &&
+            EVP_MD_CTX_reset(md) == 1 &&
+            EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+                                 X509_get0_pubkey(x)) == 1 &&
+            EVP_DigestVerify(md, sig, (size_t)n, (unsigned char *)text.data,
+                             text.len) == 1)
+            rc = ICX_OK;
+        X509_free(x);
+        x = NULL;
+    }
+    ERR_clear_error();
+    if (certs == 0)
         rc = icx_err_set(err, ICX_EINVAL, "the gateway certificate cannot be "
                          "read");
     else if (rc < 0)
         icx_err_set(err, ICX_EBADSIG, "checkpoint at size %llu: signature "
-                    "does not verify with the gateway certificate",
-                    (unsigned long long)c->size);
+                    "does not verify with the gateway certificate%s",
+                    (unsigned long long)c->size,
+                    certs > 1 ? "s" : "");
     icx_buf_free(&text);
     EVP_MD_CTX_free(md);
-    X509_free(x);
     BIO_free(b);
     return rc;
 }

@@ -234,10 +234,15 @@ int icx_bundle_write(icx_buf *out, icx_store *s, const icx_config *cfg,
             rc = put_text(out, name, text.data, text.len);
     }
     if (rc == ICX_OK)
-        rc = put_file(out, "gateway-cert.pem", cfg->certificate, err);
+        rc = put_file(out, "gateway-cert.pem", icx_config_audit_certs(cfg),
+                      err);
     const icx_partner *p = partner ? icx_config_partner(cfg, partner) : NULL;
     if (rc == ICX_OK && p != NULL)
         rc = put_file(out, "partner-cert.pem", p->certificate, err);
+    /* During a key rollover the envelope may be signed by the next key;
+     * the audit record's cert_sha256 says which (docs/KEYS.md). */
+    if (rc == ICX_OK && p != NULL && p->certificate_next != NULL)
+        rc = put_file(out, "partner-cert-next.pem", p->certificate_next, err);
     if (rc == ICX_OK && warnings != NULL) {
         /* Records after the checkpoint: named, so nobody thinks them lost. */
         struct leaves later = {0};

@@ -481,6 +481,88 @@ static void test_expired_cert(void **state)
     free(dir);
 }
 
+/* keys.private_key as a pkcs11: URI: kept as written, with its module
+ * and one PIN source; each missing or wrong piece named at its spot. */
+static void test_pkcs11_key(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    char path[PATH_MAX];
+    write_cert(icx_test_path("%s/cert.pem", dir), "20200101000000Z",
+               "21000101000000Z");
+    snprintf(path, sizeof path, "%s/gateway.yaml", dir);
+    icx_test_write(icx_test_path("%s/pin", dir), "1234\n");
+    chmod(icx_test_path("%s/pin", dir), 0600);
+    const struct {
+        const char *keys; /* the lines after "keys:" */
+        const char *want; /* errors after "PATH:", "" when it loads */
+    } cases[] = {
+        {"  private_key: \"pkcs11:token=jp;object=sign\"\n"
+         "  pkcs11_module: /usr/lib/softhsm/libsofthsm2.so\n"
+         "  pin_file: pin\n", ""},
+        {"  private_key: \"pkcs11:token=jp;object=sign\"\n"
+         "  pkcs11_module: /usr/lib/softhsm/libsofthsm2.so\n"
+         "  pin_env: ICX_PIN\n", ""},
+        {"  private_key: \"pkcs11:token=jp;object=sign\"\n",
+         "3:16: keys.pkcs11_module: required when keys.private_key is a "
+         "pkcs11: URI (the token's module, e.g. "
+         "/usr/lib/softhsm/libsofthsm2.so)\n"
+         "3:16: keys.pin_file: a key in a token needs its PIN: set "
+         "keys.pin_file (mode 0600) or keys.pin_env\n"},
+        {"  private_key: \"pkcs11:token=jp;object=a;object=b\"\n"
+         "  pkcs11_module: /m.so\n  pin_file: pin\n",
+         "3:16: keys.private_key: pkcs11 URI: object given twice\n"},
+        {"  private_key: \"pkcs11:token=jp;object=a\"\n"
+         "  pkcs11_module: /m.so\n  pin_file: pin\n  pin_env: X\n",
+         "3:16: keys.pin_file: more than one PIN source (keys.pin_file, "
+         "keys.pin_env, pin-source in the URI); keep one\n"},
+        {"  private_key: \"pkcs11:token=jp;object=a\"\n"
+         "  pkcs11_module: /m.so\n  pin_env: 1-X\n",
+         "3:16: keys.pin_file: a key in a token needs its PIN: set "
+         "keys.pin_file (mode 0600) or keys.pin_env\n"
+         "5:12: keys.pin_env: \"1-X\" is not an environment variable name "
+         "(letters, digits, _; at most 64)\n"},
+        {"  private_key: key.pem\n  pkcs11_module: /m.so\n",
+         "4:18: keys.pkcs11_module: only for a key in a token "
+         "(keys.private_key: pkcs11:...)\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        icx_test_write(path, icx_test_path("id: JP-NPA\nkeys:\n%s"
+                                           "  certificate: cert.pem\n",
+                                           cases[i].keys));
+        if (cases[i].want[0] == '\0') {
+            icx_config *cfg = NULL;
+            icx_err err;
+            icx_err_clear(&err);
+            int rc = icx_config_load(&cfg, path, NULL, &err);
+            if (rc != ICX_OK)
+                fail_msg("case %zu: got rc %s (%s), want OK", i,
+                         icx_rc_name(rc), err.msg);
+            expect_str("private_key", cfg->private_key,
+                       "pkcs11:token=jp;object=sign");
+            expect_str("pkcs11_module", cfg->pkcs11_module,
+                       "/usr/lib/softhsm/libsofthsm2.so");
+            icx_config_free(&cfg);
+            continue;
+        }
+        char *got = load_errors(path);
+        /* Every line starts with the path. */
+        char want[4096] = "";
+        size_t w = 0;
+        for (const char *l = cases[i].want; *l;) {
+            size_t n = strcspn(l, "\n") + 1;
+            w += (size_t)snprintf(want + w, sizeof want - w, "%s:%.*s", path,
+                                  (int)n, l);
+            l += n;
+        }
+        if (strcmp(got, want) != 0)
+            fail_msg("case %zu: got\n%swant\n%s", i, got, want);
+        free(got);
+    }
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -709,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_expired_cert),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_pkcs11_key),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_weak_cert),
         cmocka_unit_test(test_private_key_mode),

@@ -1082,9 +1082,80 @@ static void test_message_ids_sort_by_time(void **state)
     assert_true(strcmp(h1.message_id, h2.message_id) < 0);
 }
 
+/* A key rollover: JP-NPA's certificate (RSA) and its next certificate
+ * (here PH-NBI's EC key stands in for JP-NPA's new one).  Either key's
+ * signature verifies and says which; a third key, a tampered envelope or
+ * a policy without trust_next is refused as before. */
+static void test_key_rollover(void **state)
+{
+    (void)state;
+    icx_trust *t = NULL;
+    icx_err err;
+    icx_header h;
+    icx_err_clear(&err);
+    const char *jpc = icx_test_path("%s/jp/cert.pem", dir);
+    const char *next = icx_test_path("%s/ph/cert.pem", dir);
+    CHECK_RC(icx_trust_new(&t, &err), ICX_OK, &err);
+    CHECK_RC(icx_trust_add_next(t, "JP-NPA", next, &err), ICX_ENOTFOUND, &err);
+    CHECK_RC(icx_trust_add(t, "JP-NPA", jpc, &err), ICX_OK, &err);
+    CHECK_RC(icx_trust_add_next(t, "JP-NPA", jpc, &err), ICX_EINVAL, &err);
+    CHECK_RC(icx_trust_add_next(t, "JP-NPA", next, &err), ICX_OK, &err);
+    CHECK_RC(icx_trust_add_next(t, "JP-NPA", next, &err), ICX_EEXIST, &err);
+    char fp[65];
+    assert_int_equal(icx_keys_cert_fingerprint(fp, jpc, &err), 0);
+    assert_string_equal(icx_trust_fingerprint(t, "JP-NPA", 0), fp);
+    assert_int_equal(icx_keys_cert_fingerprint(fp, next, &err), 0);
+    assert_string_equal(icx_trust_fingerprint(t, "JP-NPA", 1), fp);
+    assert_null(icx_trust_fingerprint(t, "PH-NBI", 0));
+    assert_null(icx_trust_get_next(trust, "JP-NPA")); /* no rollover there */
+
+    icx_verify_policy p = {
+        .limits = {.max_bytes = 64 * 1024, .max_depth = 64},
+        .schemas = schemas, .trust = icx_trust_get,
+        .trust_next = icx_trust_get_next, .ctx = t, .self = "PH-NBI",
+        .created_past_s = 900, .created_future_s = 300,
+    };
+    char *old = make("JP-NPA", "PH-NBI", jp);
+    char *new = make("JP-NPA", "PH-NBI", ph);
+    char *forged = make("JP-NPA", "PH-NBI", evil);
+    char *tampered = replace(new, "MLAT JP-PH art. 3", "MLAT JP-PH art. 4");
+
+    CHECK_RC(icx_envelope_verify(&h, old, strlen(old), &p, &err), ICX_OK, &err);
+    assert_int_equal(h.signer_key, 0);
+    CHECK_RC(icx_envelope_verify(&h, new, strlen(new), &p, &err), ICX_OK, &err);
+    assert_int_equal(h.signer_key, 1);
+    CHECK_RC(icx_envelope_verify(&h, forged, strlen(forged), &p, &err),
+             ICX_EBADSIG, &err);
+    assert_int_equal(err.reason, ICX_REASON_SIG_INVALID);
+    assert_non_null(strstr(err.msg, "certificates (certificate, "
+                                    "certificate_next) configured for the "
+                                    "Sender JP-NPA"));
+    CHECK_RC(icx_envelope_verify(&h, tampered, strlen(tampered), &p, &err),
+             ICX_EBADSIG, &err);
+    assert_int_equal(err.reason, ICX_REASON_SIG_INVALID);
+
+    /* Without the rollover (no trust_next, or no next key): only the
+     * configured certificate. */
+    p.trust_next = NULL;
+    CHECK_RC(icx_envelope_verify(&h, new, strlen(new), &p, &err), ICX_EBADSIG,
+             &err);
+    assert_int_equal(err.reason, ICX_REASON_SIG_INVALID);
+    p.trust_next = icx_trust_get_next;
+    p.ctx = trust;
+    CHECK_RC(icx_envelope_verify(&h, new, strlen(new), &p, &err), ICX_EBADSIG,
+             &err);
+    assert_non_null(strstr(err.msg, "the certificate configured"));
+    free(old);
+    free(new);
+    free(forged);
+    free(tampered);
+    icx_trust_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_rollover),
         cmocka_unit_test(test_sign_verify_rsa_and_ecdsa),
         cmocka_unit_test(test_signature_matches_xmlsec),
         cmocka_unit_test(test_verifier_agrees_with_xmlsec),

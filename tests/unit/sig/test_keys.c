@@ -20,8 +20,12 @@
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 
 #include "keys.h"
+#include "util.h"
 #include "testutil.h"
 #include "trust.h"
 #include "xmlsig.h"
@@ -193,6 +197,78 @@ static void test_generate(void **state)
                      unknown[i]);
 }
 
+/* A key held elsewhere, played by an OpenSSL key through the signer
+ * (raw r||s for ECDSA, as a token gives it). */
+static int signer_sign(void *ctx, const unsigned char *digest, size_t dlen,
+                       unsigned char *sig, size_t *siglen, icx_err *err)
+{
+    (void)dlen;
+    return icx_signer_sign_digest(sig, siglen, ctx, digest, err);
+}
+
+/* icx_keys_generate_external (keys gen --pkcs11): cert.pem signed by the
+ * outside key over its own public key, CURVE files, no key.pem; an
+ * existing folder refused; a signature by another key refused. */
+static void test_generate_external(void **state)
+{
+    const char *dir = *state;
+    static const char *const kinds[] = {"rsa2048", "p256"};
+    icx_err err;
+    for (size_t i = 0; i < 2; i++) {
+        EVP_PKEY *k = icx_test_key(kinds[i]), *other = icx_test_key(kinds[i]);
+        const char *keyf = icx_test_path("%s/ext-%s.key", dir, kinds[i]);
+        icx_test_write_key(keyf, NULL, k, "JP-NPA");
+        icx_signer *s = NULL;
+        icx_err_clear(&err);
+        CHECK_RC(icx_signer_load(&s, keyf, &err), ICX_OK, &err);
+        char out[PATH_MAX];
+        snprintf(out, sizeof out, "%s/ext-%s", dir, kinds[i]);
+        CHECK_RC(icx_keys_generate_external("JP-NPA", out, k,
+                                            icx_signer_ecdsa(s),
+                                            icx_signer_field(s), signer_sign,
+                                            s, 30, &err), ICX_OK, &err);
+        CHECK_RC(icx_keys_check_cert(icx_test_path("%s/cert.pem", out), &err),
+                 ICX_OK, &err);
+        char cn[64];
+        CHECK_RC(icx_keys_cert_subject(cn, sizeof cn,
+                                       icx_test_path("%s/cert.pem", out), &err),
+                 ICX_OK, &err);
+        assert_string_equal(cn, "JP-NPA");
+        assert_int_equal(access(icx_test_path("%s/key.pem", out), F_OK), -1);
+        assert_int_equal(access(icx_test_path("%s/curve.pub", out), F_OK), 0);
+        /* The certificate verifies with the key it names. */
+        {
+            char *pem = NULL;
+            size_t len = 0;
+            assert_int_equal(icx_file_read(&pem, &len,
+                                           icx_test_path("%s/cert.pem", out),
+                                           1 << 16, &err), 0);
+            BIO *b = BIO_new_mem_buf(pem, (int)len);
+            X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+            assert_non_null(x);
+            assert_int_equal(X509_verify(x, k), 1);
+            assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), k), 1);
+            X509_free(x);
+            BIO_free(b);
+            free(pem);
+        }
+        CHECK_RC(icx_keys_generate_external("JP-NPA", out, k,
+                                            icx_signer_ecdsa(s),
+                                            icx_signer_field(s), signer_sign,
+                                            s, 30, &err), ICX_EEXIST, &err);
+        /* Signed by a key that is not the one in the certificate. */
+        snprintf(out, sizeof out, "%s/ext-%s-other", dir, kinds[i]);
+        CHECK_RC(icx_keys_generate_external("JP-NPA", out, other,
+                                            icx_signer_ecdsa(s),
+                                            icx_signer_field(s), signer_sign,
+                                            s, 30, &err), ICX_ECRYPTO, &err);
+        assert_int_equal(access(icx_test_path("%s/cert.pem", out), F_OK), -1);
+        icx_signer_free(&s);
+        EVP_PKEY_free(k);
+        EVP_PKEY_free(other);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_loaders_refuse_weak),
         cmocka_unit_test(test_loaders_accept_strong),
         cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_generate_external),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

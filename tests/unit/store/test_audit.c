@@ -1,18 +1,26 @@
 /*
- * test_audit.c - RFC 6962 hashing, the incremental tree, inclusion proofs
- * and the verifier's naming of damage.
+ * test_audit.c - RFC 6962 hashing, the incremental tree, inclusion proofs,
+ * the verifier's naming of damage, and checkpoints signed in two halves
+ * (digest here, signature by a key held elsewhere).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
 #include "audit.h"
+#include "keys.h"
+#include "testutil.h"
 #include "util.h"
+#include "xmlsig.h"
 
 /* MTH straight from RFC 6962 section 2.1, recursively. */
 static void mth(unsigned char out[32], unsigned char (*leaves)[32], uint64_t n)
@@ -178,6 +186,156 @@ static void test_damage_is_named(void **state)
     assert_int_not_equal(run(t, 11, &seq), ICX_DAMAGE_NONE);
 }
 
+/* A key held elsewhere: signs digests, ECDSA as r||s. */
+static int ec_sign_raw(void *ctx, const unsigned char *dg, size_t dlen,
+                       unsigned char *sig, size_t *siglen, icx_err *err)
+{
+    unsigned char der[128];
+    size_t dl = sizeof der;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(ctx, NULL);
+    int ok = c != NULL && EVP_PKEY_sign_init(c) == 1 &&
+             EVP_PKEY_sign(c, der, &dl, dg, dlen) == 1;
+    EVP_PKEY_CTX_free(c);
+    const unsigned char *p = der;
+    ECDSA_SIG *es = ok ? d2i_ECDSA_SIG(NULL, &p, (long)dl) : NULL;
+    if (es == NULL)
+        return icx_err_set(err, ICX_ECRYPTO, "sign failed");
+    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32);
+    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32);
+    *siglen = 64;
+    ECDSA_SIG_free(es);
+    return ICX_OK;
+}
+
+/* A PEM bundle of certificates (keys.audit_certificates after a key
+ * rollover) verifies a checkpoint when one of its certificates does, for
+ * checkpoints signed from a file and from a digest by a key elsewhere. */
+static void test_checkpoint_keys(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    icx_err err;
+    icx_err_clear(&err);
+    EVP_PKEY *old = icx_test_key("rsa2048"), *new = icx_test_key("p256"),
+             *other = icx_test_key("p256");
+    const char *oldc = icx_test_path("%s/old.pem", dir);
+    const char *newc = icx_test_path("%s/new.pem", dir);
+    const char *otherc = icx_test_path("%s/other.pem", dir);
+    const char *oldk = icx_test_path("%s/old.key", dir);
+    icx_test_write_key(oldk, oldc, old, "JP-NPA");
+    icx_test_write_key(NULL, newc, new, "JP-NPA");
+    icx_test_write_key(NULL, otherc, other, "JP-NPA");
+    char *a = NULL, *b = NULL, *c = NULL;
+    size_t al, bl, cl;
+    assert_int_equal(icx_file_read(&a, &al, oldc, 1 << 16, &err), 0);
+    assert_int_equal(icx_file_read(&b, &bl, newc, 1 << 16, &err), 0);
+    assert_int_equal(icx_file_read(&c, &cl, otherc, 1 << 16, &err), 0);
+    char bundle[3 * 4096], wrong[3 * 4096];
+    int n = snprintf(bundle, sizeof bundle, "%s%s", a, b);
+    int m = snprintf(wrong, sizeof wrong, "%s%s", a, c);
+
+    icx_checkpoint cp1, cp2;
+    memset(&cp1, 0, sizeof cp1);
+    snprintf(cp1.gateway, sizeof cp1.gateway, "JP-NPA");
+    cp1.size = 7;
+    snprintf(cp1.root, sizeof cp1.root, "%064d", 0);
+    snprintf(cp1.time, sizeof cp1.time, "2026-12-04T00:00:00.000Z");
+    cp2 = cp1;
+    cp2.size = 9;
+    CHECK_RC(icx_checkpoint_sign(&cp1, oldk, &err), ICX_OK, &err);
+    unsigned char dg[32], sig[64];
+    size_t siglen = sizeof sig;
+    CHECK_RC(icx_checkpoint_digest(dg, &cp2, &err), ICX_OK, &err);
+    CHECK_RC(ec_sign_raw(new, dg, sizeof dg, sig, &siglen, &err), ICX_OK,
+             &err);
+    CHECK_RC(icx_checkpoint_set_signature(&cp2, sig, siglen, 32, &err),
+             ICX_OK, &err);
+
+    CHECK_RC(icx_checkpoint_verify(&cp1, a, al, &err), ICX_OK, &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, b, bl, &err), ICX_OK, &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, a, al, &err), ICX_EBADSIG, &err);
+    CHECK_RC(icx_checkpoint_verify(&cp1, bundle, (size_t)n, &err), ICX_OK,
+             &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, bundle, (size_t)n, &err), ICX_OK,
+             &err);
+    CHECK_RC(icx_checkpoint_verify(&cp2, wrong, (size_t)m, &err), ICX_EBADSIG,
+             &err);
+    assert_non_null(strstr(err.msg, "gateway certificates"));
+    cp2.size = 10; /* what was signed no longer */
+    CHECK_RC(icx_checkpoint_verify(&cp2, bundle, (size_t)n, &err),
+             ICX_EBADSIG, &err);
+    free(a);
+    free(b);
+    free(c);
+    EVP_PKEY_free(old);
+    EVP_PKEY_free(new);
+    EVP_PKEY_free(other);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
+/* The daemon's way (digest, the signer's raw signature, stored): what
+ * icx_checkpoint_verify accepts, for RSA the very signature
+ * icx_checkpoint_sign makes, for ECDSA r||s stored as DER. */
+static void test_checkpoint_signed_in_two_halves(void **state)
+{
+    (void)state;
+    icx_err err;
+    icx_err_clear(&err);
+    assert_int_equal(icx_xmlsig_init(&err), 0);
+    char *dir = icx_test_mkdtemp();
+    static const struct {
+        const char *id;
+        int alg;
+    } algs[] = {{"JP-NPA", ICX_ALG_RSA2048}, {"PH-NBI", ICX_ALG_ECDSA_P256}};
+    for (size_t a = 0; a < 2; a++) {
+        const char *kd = icx_test_path("%s/%s", dir, algs[a].id);
+        char key[512], certp[512];
+        snprintf(key, sizeof key, "%s/key.pem", kd);
+        snprintf(certp, sizeof certp, "%s/cert.pem", kd);
+        assert_int_equal(icx_keys_generate(algs[a].id, kd, algs[a].alg, 30,
+                                           &err), 0);
+        icx_signer *s = NULL;
+        assert_int_equal(icx_signer_load(&s, key, &err), 0);
+        icx_checkpoint c, ref;
+        memset(&c, 0, sizeof c);
+        snprintf(c.gateway, sizeof c.gateway, "%s", algs[a].id);
+        c.size = 42;
+        memset(c.root, 'a', 64);
+        snprintf(c.time, sizeof c.time, "2026-01-02T03:04:05.678Z");
+        ref = c;
+        unsigned char digest[32], sig[ICX_SIG_MAX];
+        size_t siglen = sizeof sig;
+        assert_int_equal(icx_checkpoint_digest(digest, &c, &err), 0);
+        assert_int_equal(icx_signer_sign_digest(sig, &siglen, s, digest, &err), 0);
+        assert_int_equal(icx_checkpoint_set_signature(
+                             &c, sig, siglen,
+                             icx_signer_ecdsa(s) ? icx_signer_field(s) : 0,
+                             &err), 0);
+        char *cert = NULL;
+        size_t cert_len = 0;
+        assert_int_equal(icx_file_read(&cert, &cert_len, certp, 1 << 16, &err), 0);
+        assert_int_equal(icx_checkpoint_verify(&c, cert, cert_len, &err), 0);
+        if (!icx_signer_ecdsa(s)) {
+            assert_int_equal(icx_checkpoint_sign(&ref, key, &err), 0);
+            assert_string_equal(c.signature, ref.signature);
+        } else {
+            /* r||s of the wrong length is refused, not stored */
+            assert_int_equal(icx_checkpoint_set_signature(&ref, sig, siglen - 1,
+                                                          icx_signer_field(s),
+                                                          &err), ICX_ECRYPTO);
+        }
+        c.size = 43; /* the signature covers the text */
+        assert_int_equal(icx_checkpoint_verify(&c, cert, cert_len, &err),
+                         ICX_EBADSIG);
+        free(cert);
+        icx_signer_free(&s);
+    }
+    icx_test_rmrf(dir);
+    free(dir);
+    icx_xmlsig_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +343,8 @@ int main(void)
         cmocka_unit_test(test_incremental_root_matches_definition),
         cmocka_unit_test(test_every_inclusion_proof),
         cmocka_unit_test(test_damage_is_named),
+        cmocka_unit_test(test_checkpoint_keys),
+        cmocka_unit_test(test_checkpoint_signed_in_two_halves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
