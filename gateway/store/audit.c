@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -252,6 +254,57 @@ int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
     EVP_MD_CTX_free(md);
     icx_buf_free(&text);
     return rc;
+}
+
+int icx_checkpoint_digest(unsigned char digest[32], const icx_checkpoint *c,
+                          icx_err *err)
+{
+    icx_buf text;
+    icx_buf_init(&text, 4096);
+    unsigned int dlen = 0;
+    int rc = icx_checkpoint_text(&text, c);
+    if (rc == ICX_OK &&
+        (EVP_Digest(text.data, text.len, digest, &dlen, EVP_sha256(), NULL) !=
+             1 || dlen != 32))
+        rc = ICX_ECRYPTO;
+    icx_buf_free(&text);
+    if (rc < 0)
+        return icx_err_set(err, rc, "cannot digest the audit checkpoint");
+    return ICX_OK;
+}
+
+int icx_checkpoint_set_signature(icx_checkpoint *c, const unsigned char *sig,
+                                 size_t len, size_t ecdsa_field, icx_err *err)
+{
+    unsigned char *der = NULL;
+    int derlen = 0, rc = ICX_ECRYPTO;
+    if (ecdsa_field > 0) {
+        ECDSA_SIG *es = len == 2 * ecdsa_field ? ECDSA_SIG_new() : NULL;
+        BIGNUM *r = es ? BN_bin2bn(sig, (int)ecdsa_field, NULL) : NULL;
+        BIGNUM *s = es ? BN_bin2bn(sig + ecdsa_field, (int)ecdsa_field, NULL)
+                       : NULL;
+        if (r != NULL && s != NULL && ECDSA_SIG_set0(es, r, s) == 1) {
+            r = s = NULL; /* es's now */
+            derlen = i2d_ECDSA_SIG(es, &der);
+        }
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        if (derlen <= 0)
+            goto out;
+        sig = der;
+        len = (size_t)derlen;
+    }
+    if (len == 0 || 4 * ((len + 2) / 3) >= sizeof c->signature)
+        goto out;
+    EVP_EncodeBlock((unsigned char *)c->signature, sig, (int)len);
+    rc = ICX_OK;
+out:
+    OPENSSL_free(der);
+    if (rc < 0)
+        return icx_err_set(err, rc, "cannot store the audit checkpoint's "
+                           "signature");
+    return ICX_OK;
 }
 
 int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)

@@ -97,6 +97,15 @@ int icx_cpkey_load(icx_cpkey **out, const char *key_path, icx_err *err);
 void icx_cpkey_free(icx_cpkey **kp);
 int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
                              icx_err *err);
+/* The same in two halves, for a key held elsewhere (the daemon's signer
+ * process): the SHA-256 of the signed text, then the signature of that
+ * digest stored in c.  ecdsa_field 0: sig is RSA PKCS#1 v1.5; otherwise
+ * sig is ECDSA r||s of 2 * ecdsa_field bytes, stored as DER, the form
+ * icx_checkpoint_sign makes and icx_checkpoint_verify reads. */
+int icx_checkpoint_digest(unsigned char digest[32], const icx_checkpoint *c,
+                          icx_err *err);
+int icx_checkpoint_set_signature(icx_checkpoint *c, const unsigned char *sig,
+                                 size_t len, size_t ecdsa_field, icx_err *err);
 int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
                           size_t cert_len, icx_err *err);
 

@@ -1,6 +1,7 @@
 /*
- * test_audit.c - RFC 6962 hashing, the incremental tree, inclusion proofs
- * and the verifier's naming of damage.
+ * test_audit.c - RFC 6962 hashing, the incremental tree, inclusion proofs,
+ * the verifier's naming of damage, and checkpoints signed in two halves
+ * (digest here, signature by a key held elsewhere).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +12,13 @@
 
 #include <cmocka.h>
 
+#include <stdlib.h>
+
 #include "audit.h"
+#include "keys.h"
+#include "testutil.h"
 #include "util.h"
+#include "xmlsig.h"
 
 /* MTH straight from RFC 6962 section 2.1, recursively. */
 static void mth(unsigned char out[32], unsigned char (*leaves)[32], uint64_t n)
@@ -178,6 +184,68 @@ static void test_damage_is_named(void **state)
     assert_int_not_equal(run(t, 11, &seq), ICX_DAMAGE_NONE);
 }
 
+/* The daemon's way (digest, the signer's raw signature, stored): what
+ * icx_checkpoint_verify accepts, for RSA the very signature
+ * icx_checkpoint_sign makes, for ECDSA r||s stored as DER. */
+static void test_checkpoint_signed_in_two_halves(void **state)
+{
+    (void)state;
+    icx_err err;
+    icx_err_clear(&err);
+    assert_int_equal(icx_xmlsig_init(&err), 0);
+    char *dir = icx_test_mkdtemp();
+    static const struct {
+        const char *id;
+        int alg;
+    } algs[] = {{"JP-NPA", ICX_ALG_RSA2048}, {"PH-NBI", ICX_ALG_ECDSA_P256}};
+    for (size_t a = 0; a < 2; a++) {
+        const char *kd = icx_test_path("%s/%s", dir, algs[a].id);
+        char key[512], certp[512];
+        snprintf(key, sizeof key, "%s/key.pem", kd);
+        snprintf(certp, sizeof certp, "%s/cert.pem", kd);
+        assert_int_equal(icx_keys_generate(algs[a].id, kd, algs[a].alg, 30,
+                                           &err), 0);
+        icx_signer *s = NULL;
+        assert_int_equal(icx_signer_load(&s, key, &err), 0);
+        icx_checkpoint c, ref;
+        memset(&c, 0, sizeof c);
+        snprintf(c.gateway, sizeof c.gateway, "%s", algs[a].id);
+        c.size = 42;
+        memset(c.root, 'a', 64);
+        snprintf(c.time, sizeof c.time, "2026-01-02T03:04:05.678Z");
+        ref = c;
+        unsigned char digest[32], sig[ICX_SIG_MAX];
+        size_t siglen = sizeof sig;
+        assert_int_equal(icx_checkpoint_digest(digest, &c, &err), 0);
+        assert_int_equal(icx_signer_sign_digest(sig, &siglen, s, digest, &err), 0);
+        assert_int_equal(icx_checkpoint_set_signature(
+                             &c, sig, siglen,
+                             icx_signer_ecdsa(s) ? icx_signer_field(s) : 0,
+                             &err), 0);
+        char *cert = NULL;
+        size_t cert_len = 0;
+        assert_int_equal(icx_file_read(&cert, &cert_len, certp, 1 << 16, &err), 0);
+        assert_int_equal(icx_checkpoint_verify(&c, cert, cert_len, &err), 0);
+        if (!icx_signer_ecdsa(s)) {
+            assert_int_equal(icx_checkpoint_sign(&ref, key, &err), 0);
+            assert_string_equal(c.signature, ref.signature);
+        } else {
+            /* r||s of the wrong length is refused, not stored */
+            assert_int_equal(icx_checkpoint_set_signature(&ref, sig, siglen - 1,
+                                                          icx_signer_field(s),
+                                                          &err), ICX_ECRYPTO);
+        }
+        c.size = 43; /* the signature covers the text */
+        assert_int_equal(icx_checkpoint_verify(&c, cert, cert_len, &err),
+                         ICX_EBADSIG);
+        free(cert);
+        icx_signer_free(&s);
+    }
+    icx_test_rmrf(dir);
+    free(dir);
+    icx_xmlsig_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_incremental_root_matches_definition),
         cmocka_unit_test(test_every_inclusion_proof),
         cmocka_unit_test(test_damage_is_named),
+        cmocka_unit_test(test_checkpoint_signed_in_two_halves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
