@@ -109,7 +109,27 @@ static int sign_checkpoint(icx_broker *b, icx_checkpoint *c, icx_err *err)
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(c->time, sizeof c->time, "%.19s.%03dZ", base,
              (int)(ts.tv_nsec / 1000000L) % 1000);
-    return icx_checkpoint_sign_with(c, b->cpkey, err);
+    unsigned char digest[32], sig[ICX_SIG_MAX];
+    size_t siglen = sizeof sig;
+    int rc = icx_checkpoint_digest(digest, c, err);
+    /* A signer restarted under the call (ICX_EAGAIN) answers the next. */
+    for (int i = 0; rc == ICX_OK || rc == ICX_EAGAIN; i++) {
+        if (i == ICX_SIGN_TRIES)
+            break;
+        siglen = sizeof sig;
+        rc = icx_signer_sign_digest(sig, &siglen, b->signer, digest, err);
+        if (rc != ICX_EAGAIN)
+            break;
+        /* Logged only: an audit record here would fall between the tree
+         * this checkpoint covers and its signature. */
+        icx_log_warn("signer.retry", "what=checkpoint attempt=%d", i + 1);
+    }
+    if (rc == ICX_OK)
+        rc = icx_checkpoint_set_signature(
+            c, sig, siglen,
+            icx_signer_ecdsa(b->signer) ? icx_signer_field(b->signer) : 0,
+            err);
+    return rc;
 }
 
 /* Signs a checkpoint of the committed audit tree when checkpoint_every
@@ -255,6 +275,22 @@ static void run_ticks(icx_broker *b, int64_t now)
 
 static void handle_job(icx_broker *b, struct bjob *j)
 {
+    if (j->sign_retries > 0) {
+        /* The signer process died under this job's signature and the
+         * worker signed again once it was back (broker_jobs.c). */
+        const char *msgid = j->type == BJOB_SIGN ? j->h.message_id
+                            : j->type == BJOB_RECEIPT ? j->r.ref_message_id
+                                                      : NULL;
+        icx_log_warn("signer.retry", "message_id=%s job=%s retries=%d "
+                     "signer_pid=%ld", msgid && msgid[0] ? msgid : "-",
+                     j->type == BJOB_SIGN ? "sign" : "receipt",
+                     j->sign_retries, icx_signer_remote_pid(b->signer_remote));
+        icx_broker_audit(b, "signer.retry", msgid && msgid[0] ? msgid : NULL,
+                         NULL, "job=%s retries=%d restarts=%u",
+                         j->type == BJOB_SIGN ? "sign" : "receipt",
+                         j->sign_retries,
+                         icx_signer_remote_restarts(b->signer_remote));
+    }
     switch (j->type) {
     case BJOB_VERIFY: icx_broker_inbound(b, j); break;
     case BJOB_SIGN: icx_broker_signed(b, j); return; /* owned by ctl */
@@ -323,16 +359,21 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     }
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
-    rc = icx_signer_load(&b->signer, cfg->private_key, err);
-    if (rc == ICX_OK)
-        rc = icx_cpkey_load(&b->cpkey, cfg->private_key, err);
+    /* The key lives in the signer process (docs/SECURITY.md): one channel
+     * per worker, so that every worker can sign at once. */
+    rc = icx_signer_remote_start(
+        &b->signer, &b->signer_remote, "/proc/self/exe", cfg->private_key,
+        cfg->workers < ICX_SIGNER_MAX_CHANNELS ? (int)cfg->workers
+                                               : ICX_SIGNER_MAX_CHANNELS,
+        err);
     if (rc < 0)
         return rc;
     char fp[65];
     if (icx_keys_cert_fingerprint(fp, cfg->certificate, err) < 0)
         return err->rc;
-    icx_log_info("key.loaded", "id=%s alg=%s certificate_sha256=%s", cfg->id,
-                 icx_signer_alg(b->signer), fp);
+    icx_log_info("key.loaded", "id=%s alg=%s certificate_sha256=%s "
+                 "signer_pid=%ld", cfg->id, icx_signer_alg(b->signer), fp,
+                 icx_signer_remote_pid(b->signer_remote));
     if (cfg->curve_secret_file != NULL) {
         rc = icx_keys_load_curve(b->curve_pub, b->curve_sec,
                                  cfg->curve_secret_file, err);
@@ -442,8 +483,7 @@ static void close_all(icx_broker *b)
     free(b->peers);
     icx_store_free(&b->store);
     icx_schemas_free(&b->schemas);
-    icx_signer_free(&b->signer);
-    icx_cpkey_free(&b->cpkey);
+    icx_signer_free(&b->signer); /* and the signer process with it */
     if (b->zctx != NULL)
         zmq_ctx_term(b->zctx);
     icx_gen_unref(&b->gen);
