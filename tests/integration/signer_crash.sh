@@ -20,6 +20,13 @@ signer_of() { # id -> pid
     [[ $(awk '{print $4}' "$d/stat" 2>/dev/null) == "$ppid" ]] && echo "${d#/proc/}"
   done
 }
+jp_signers() { # signer processes of JP-NPA's key, whoever their parent
+  local c
+  for c in /proc/[0-9]*/cmdline; do
+    tr '\0' ' ' <"$c" 2>/dev/null | grep "^icx signer " | grep -F "$W/" |
+      grep -qF "keys/JP-NPA/key.pem" && echo "$c"
+  done
+}
 submit_n() { # n -> "queued" lines on stdout
   local files=() i
   for i in $(seq "$1"); do files+=("$payload"); done
@@ -87,9 +94,21 @@ check "PH-NBI's signer is back" test -n "$(signer_of PH-NBI)"
 
 # --- 3. the daemon stops: its signer goes with it -----------------------
 s3=$(signer_of JP-NPA)
+check "its command line names JP-NPA's key" test -n "$(jp_signers 2>/dev/null)"
 gw_stop JP-NPA
 check "a stopped daemon leaves no signer behind" \
   wait_for 10 bash -c "! [[ -e /proc/$s3 ]]"
 check "no checkpoint went unsigned" \
   bash -c "! grep -q 'level=error event=audit.checkpoint' '$W/JP-NPA/log'"
+
+# --- 4. a key the signer cannot load: the daemon says so, as before -----
+cp "$W/keys/JP-NPA/key.pem" "$W/key.saved"
+echo "not a key" >"$W/keys/JP-NPA/key.pem"
+(cd "$W/JP-NPA" && exec timeout 20 "$icx" serve -c gateway.yaml) >"$W/bad-key.log" 2>&1
+rc=$?
+check "icx serve with an unreadable key exits 1 (got $rc)" test "$rc" -eq 1
+check "and names the key file and the fault" \
+  grep -qF "keys/JP-NPA/key.pem: cannot load PEM private key" "$W/bad-key.log"
+check "and leaves no signer behind" test -z "$(jp_signers 2>/dev/null)"
+cp "$W/key.saved" "$W/keys/JP-NPA/key.pem"
 finish
