@@ -14,8 +14,13 @@
  * (without PROT_EXEC), getrandom, clocks and exit.  No open, no socket,
  * no exec, no ptrace.
  *
- * Threads: one per channel, started before the filter (which then covers
- * them all, SCMP_FLTATR_CTL_TSYNC); each serves its channel alone.
+ * Threads: one per channel, started after the process-wide steps and
+ * before any filter; each loads the filter for itself (as the main
+ * thread, which serves channel 0) before its first request, so no thread
+ * ever serves unfiltered.  Not SCMP_FLTATR_CTL_TSYNC: that needs the
+ * seccomp() system call, which systemd's @system-service filter (our
+ * unit's) refuses; per-thread filters load through prctl there.  Each
+ * serves its channel alone.
  * Requests are checked for shape (signer_wire.c) and refused with
  * ICX_EINVAL otherwise; a channel closed by the daemon ends the process.
  * It never parses XML.
@@ -40,7 +45,7 @@
 struct chan {
     int fd;
     const icx_signer *s;
-    pthread_barrier_t *ready, *go;
+    int first_fd, nch;
 };
 
 /* One channel's request loop; never returns. */
@@ -78,12 +83,13 @@ static void serve_channel(const struct chan *c)
     }
 }
 
+static int load_filter(int first_fd, int nch);
+
 static void *channel_thread(void *arg)
 {
     struct chan *c = arg;
-    /* Started (glibc's thread set-up calls done) before the filter. */
-    pthread_barrier_wait(c->ready);
-    pthread_barrier_wait(c->go);
+    if (load_filter(c->first_fd, c->nch) < 0)
+        _exit(1); /* never serve unfiltered */
     serve_channel(c);
     return NULL;
 }
@@ -112,9 +118,14 @@ static int load_filter(int first_fd, int nch)
         SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
         SCMP_SYS(sendmsg), SCMP_SYS(read), SCMP_SYS(write),
     };
+    /* The whole process when the kernel lets libseccomp say so; else
+     * (seccomp() itself filtered, as systemd's @system-service does, and
+     * libseccomp falls back to prctl) the thread, and the daemon's reply
+     * timeout ends the rest. */
     scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-    int ok = f != NULL &&
-             seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1) == 0;
+    if (f == NULL)
+        f = seccomp_init(SCMP_ACT_KILL);
+    int ok = f != NULL;
     for (size_t i = 0; ok && i < sizeof plain / sizeof plain[0]; i++)
         ok = seccomp_rule_add(f, SCMP_ACT_ALLOW, plain[i], 0) == 0;
     for (size_t i = 0; ok && i < sizeof on_channels / sizeof on_channels[0];
@@ -131,7 +142,9 @@ static int load_filter(int first_fd, int nch)
     return ok ? 0 : -1;
 }
 
-/* Everything but the request loop taken away; -1 when a step failed. */
+/* Everything but the request loop taken away, for the whole process
+ * (each thread then loads the system call filter for itself: see
+ * load_filter); -1 when a step failed. */
 static int lock_down(int first_fd, int nch)
 {
     if (first_fd > 0 && close_range(0, (unsigned)first_fd - 1, 0) < 0)
@@ -146,7 +159,7 @@ static int lock_down(int first_fd, int nch)
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -1;
-    return load_filter(first_fd, nch);
+    return 0;
 }
 
 int icx_signerproc_serve(int first_fd, int nch, const char *key, icx_err *err)
@@ -154,7 +167,6 @@ int icx_signerproc_serve(int first_fd, int nch, const char *key, icx_err *err)
     icx_signer *s = NULL;
     struct icx_sw_hello h;
     struct chan ch[ICX_SIGNER_MAX_CHANNELS];
-    pthread_barrier_t ready, go;
     int rc;
 
     if (first_fd < 0 || nch < 1 || nch > ICX_SIGNER_MAX_CHANNELS)
@@ -184,21 +196,17 @@ int icx_signerproc_serve(int first_fd, int nch, const char *key, icx_err *err)
         rc = icx_err_set(err, ICX_EIO, "signer: cannot report to the daemon");
     if (rc < 0)
         goto fail;
-    if (pthread_barrier_init(&ready, NULL, (unsigned)nch) != 0 ||
-        pthread_barrier_init(&go, NULL, (unsigned)nch) != 0) {
-        rc = icx_err_set(err, ICX_ENOMEM, "signer: cannot start threads");
-        goto fail;
-    }
+    /* Before any thread: they inherit no-new-privs and the limits. */
+    if (lock_down(first_fd, nch) < 0)
+        _exit(1); /* never serve without the lockdown */
     for (int i = 0; i < nch; i++) {
-        ch[i] = (struct chan){first_fd + i, s, &ready, &go};
+        ch[i] = (struct chan){first_fd + i, s, first_fd, nch};
         pthread_t t;
         if (i > 0 && pthread_create(&t, NULL, channel_thread, &ch[i]) != 0)
             _exit(1); /* the daemon sees the channels close */
     }
-    pthread_barrier_wait(&ready);
-    if (lock_down(first_fd, nch) < 0)
-        _exit(1); /* never serve without the lockdown */
-    pthread_barrier_wait(&go);
+    if (load_filter(first_fd, nch) < 0)
+        _exit(1);
     serve_channel(&ch[0]);
 fail:
     icx_signer_free(&s);

@@ -100,6 +100,14 @@ for id in JP-NPA PH-NBI; do
   check "$id: the daemon's memory holds no private key bytes" test "$rc" -eq 1
   [[ $rc -eq 0 ]] && sed 's/^/     found in the daemon: /' "$W/scan-$id"
   check "$id: a signer process runs" test -n "$s"
+  # Its lockdown, as the kernel reports it for every thread.
+  check "$id: each signer thread runs under a seccomp filter" \
+    bash -c "! grep -L '^Seccomp:[[:space:]]*2' /proc/$s/task/*/status | grep -q ."
+  check "$id: with no new privileges" grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$s/status"
+  check "$id: and no descriptor but its 2 channels" \
+    test "$(ls /proc/$s/fd | tr '\n' ' ')" = "3 4 "
+  check "$id: and no file open or mapped but its own binary and libraries" \
+    bash -c "! awk '\$6 ~ /^\\// {print \$6}' /proc/$s/maps | grep -v -e '^/usr/' -e '^/lib' -e '/icx\$' | grep -q ."
   scan "$s" "$key" >"$W/scan-$id-signer"
   check "$id: the same search finds the key in the signer" test $? -eq 0
   sed 's/^/     found in the signer: /' "$W/scan-$id-signer"
