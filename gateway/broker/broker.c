@@ -615,6 +615,17 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         }
         if (store_ours || b.stopping)
             reload_wanted = 0;
+        /* A signer that died while idle is back before it is needed. */
+        if (!b.stopping && now >= b.next_signer_check) {
+            icx_err serr;
+            icx_err_clear(&serr);
+            if (icx_signer_remote_check(b.signer_remote, &serr) < 0)
+                icx_log_limited(ICX_LOG_ERROR, "signer.restart",
+                                "signer.restart", "error=\"%s\"", serr.msg);
+            else
+                icx_log_limited_end("signer.restart");
+            b.next_signer_check = now + 1;
+        }
         /* Periodic tasks, about once a second. */
         if (store_ours && !b.stopping && now >= b.next_tick && b.nticks > 0) {
             run_ticks(&b, now);

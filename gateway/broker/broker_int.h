@@ -130,6 +130,7 @@ typedef struct icx_broker {
     int64_t next_tick;
     icx_signer *signer;     /* remote: the key is in the signer process */
     icx_signer_remote *signer_remote; /* signer's, borrowed */
+    int64_t next_signer_check;        /* icx_signer_remote_check, 1/s */
     icx_schemas *schemas;
     icx_store *store;
     char curve_pub[ICX_Z85_KEY_LEN + 1];

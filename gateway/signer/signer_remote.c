@@ -358,6 +358,33 @@ int icx_signer_remote_start(icx_signer **out, icx_signer_remote **remote,
     return ICX_OK;
 }
 
+int icx_signer_remote_check(icx_signer_remote *r, icx_err *err)
+{
+    int rc = ICX_OK;
+    pthread_mutex_lock(&r->mu);
+    if (!r->dead && r->pid > 0) {
+        int status = 0;
+        if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
+            if (WIFSIGNALED(status))
+                icx_log_warn("signer.exited", "pid=%ld signal=%d",
+                             (long)r->pid, WTERMSIG(status));
+            else
+                icx_log_warn("signer.exited", "pid=%ld status=%d",
+                             (long)r->pid, WEXITSTATUS(status));
+            r->pid = 0; /* reaped */
+            r->dead = 1;
+        }
+    }
+    if (r->dead && r->in_use == 0) {
+        stop_process(r, 1);
+        r->restarts++;
+        rc = spawn(r, err);
+    }
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
 long icx_signer_remote_pid(icx_signer_remote *r)
 {
     pthread_mutex_lock(&r->mu);

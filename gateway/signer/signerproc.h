@@ -8,8 +8,9 @@
  * reports the outcome, locks itself down (docs/SECURITY.md "The signer
  * process") and answers fixed-size requests, one channel per thread.
  *
- * A signer that dies is restarted by the next request; requests in flight
- * when it died fail with ICX_EAGAIN, for the caller to try again.
+ * A signer that dies is restarted by the next request, or by
+ * icx_signer_remote_check; requests in flight when it died fail with
+ * ICX_EAGAIN, for the caller to try again.
  *
  * Ownership: the icx_signer owns the remote (its backend ctx); the remote
  * pointer handed out is borrowed, valid until icx_signer_free.  The
@@ -35,6 +36,11 @@ typedef struct icx_signer_remote icx_signer_remote;
 int icx_signer_remote_start(icx_signer **out, icx_signer_remote **remote,
                             const char *exe, const char *key, int nch,
                             icx_err *err);
+/* Reaps a signer that died while nobody asked it anything and starts a
+ * new one (the daemon calls it about once a second), so that it is back
+ * before the next signature is needed.  Fails only when a restart fails
+ * (the key's error); the next request tries again. */
+int icx_signer_remote_check(icx_signer_remote *r, icx_err *err);
 /* The signer's process id now (0 while none runs), and how many times it
  * was restarted. */
 long icx_signer_remote_pid(icx_signer_remote *r);

@@ -60,6 +60,12 @@ s2=$(signer_of JP-NPA)
 check "a new signer runs" bash -c "[[ -n '$s2' && '$s2' != '$s1' ]]"
 check "the old one was reaped (no zombie)" bash -c "! [[ -e /proc/$s1 ]]"
 
+# --- 1b. killed while idle: back within seconds, before it is needed --
+kill -9 "$s2"
+check "a signer killed while idle is replaced without a request" \
+  wait_for 10 bash -c "p=\$(for d in /proc/[0-9]*; do [[ \$(cat \$d/comm 2>/dev/null) == icx-signer && \$(awk '{print \$4}' \$d/stat 2>/dev/null) == ${GW_PID[JP-NPA]} ]] && echo \${d#/proc/}; done); [[ -n \$p && \$p != $s2 ]]"
+check "and the dead one reaped" wait_for 5 bash -c "! [[ -e /proc/$s2 ]]"
+
 # --- 2. kill -9 of both signers, again and again, through a burst -------
 : >"$W/acked2"
 ( for b in $(seq 10); do submit_n 100 2>>"$W/err2" | awk '/^queued/ {print $2}' >>"$W/acked2"; done ) &

@@ -169,6 +169,18 @@ static void test_remote_restarts_after_kill(void **state)
     assert_int_equal(icx_signer_remote_restarts(r), 1);
     assert_true(icx_signer_remote_pid(r) > 0);
     assert_int_not_equal(icx_signer_remote_pid(r), pid);
+    /* Killed while idle: the periodic check reaps it and starts another,
+     * and the next request needs no retry. */
+    pid = icx_signer_remote_pid(r);
+    assert_int_equal(icx_signer_remote_check(r, &err), 0);
+    assert_int_equal(icx_signer_remote_pid(r), pid); /* alive: untouched */
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    usleep(200 * 1000);
+    assert_int_equal(icx_signer_remote_check(r, &err), 0);
+    assert_int_equal(icx_signer_remote_restarts(r), 2);
+    assert_int_not_equal(icx_signer_remote_pid(r), pid);
+    len = sizeof sig;
+    assert_int_equal(icx_signer_sign_digest(sig, &len, remote, d, &err), 0);
     icx_signer_free(&remote);
 }
 
