@@ -80,11 +80,24 @@ static void stop_process(icx_signer_remote *r, int kill_it)
         }
     r->nfree = 0;
     if (r->pid > 0) {
-        if (kill_it)
+        int status = 0, gone = 0;
+        /* Closed channels end a signer that reads them; one that does
+         * not (stopped, stuck) gets two seconds, then SIGKILL. */
+        for (int i = 0; !kill_it && !gone && i < 200; i++) {
+            pid_t w = waitpid(r->pid, &status, WNOHANG);
+            /* ECHILD: not ours to wait for any more; never signal a pid
+             * that may have been given to another process. */
+            gone = w == r->pid || (w < 0 && errno == ECHILD);
+            if (w < 0 && errno != EINTR)
+                break;
+            if (!gone)
+                usleep(10 * 1000);
+        }
+        if (!gone) {
             kill(r->pid, SIGKILL);
-        int status = 0;
-        while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
-            ;
+            while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        }
         if (WIFSIGNALED(status))
             icx_log_info("signer.exited", "pid=%ld signal=%d", (long)r->pid,
                          WTERMSIG(status));
