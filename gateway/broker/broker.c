@@ -278,14 +278,16 @@ static void handle_job(icx_broker *b, struct bjob *j)
     if (j->sign_retries > 0) {
         /* The signer process died under this job's signature and the
          * worker signed again once it was back (broker_jobs.c). */
-        const char *msgid = j->type == BJOB_SIGN ? j->h.message_id
-                            : j->type == BJOB_RECEIPT ? j->r.ref_message_id
-                                                      : NULL;
+        /* A VERIFY job signs the receipt of the envelope it checked. */
+        const char *msgid = j->type == BJOB_RECEIPT ? j->r.ref_message_id
+                                                    : j->h.message_id;
+        if (!icx_uuid_valid(msgid))
+            msgid = NULL; /* a hostile envelope's text is not an id */
         icx_log_warn("signer.retry", "message_id=%s job=%s retries=%d "
-                     "signer_pid=%ld", msgid && msgid[0] ? msgid : "-",
+                     "signer_pid=%ld", msgid ? msgid : "-",
                      j->type == BJOB_SIGN ? "sign" : "receipt",
                      j->sign_retries, icx_signer_remote_pid(b->signer_remote));
-        icx_broker_audit(b, "signer.retry", msgid && msgid[0] ? msgid : NULL,
+        icx_broker_audit(b, "signer.retry", msgid,
                          NULL, "job=%s retries=%d restarts=%u",
                          j->type == BJOB_SIGN ? "sign" : "receipt",
                          j->sign_retries,
