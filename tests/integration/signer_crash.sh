@@ -117,4 +117,21 @@ check "and names the key file and the fault" \
   grep -qF "keys/JP-NPA/key.pem: cannot load PEM private key" "$W/bad-key.log"
 check "and leaves no signer behind" test -z "$(jp_signers 2>/dev/null)"
 cp "$W/key.saved" "$W/keys/JP-NPA/key.pem"
+
+# --- 5. under the systemd unit's filter (seccomp() refused: EPERM) ------
+# The signer loads its filters through prctl there; it must lock down and
+# sign all the same.
+deny=${ICX_BUILD_DIR:?ICX_BUILD_DIR not set}/tests/icx_test_deny_seccomp
+(cd "$W/JP-NPA" && exec "$deny" "$icx" serve -c gateway.yaml) >>"$W/JP-NPA/log" 2>&1 &
+GW_PID[JP-NPA]=$!
+check "JP-NPA starts under a filter that refuses seccomp()" \
+  wait_for 20 "$icx" partners -c "$W/JP-NPA/gateway.yaml"
+s5=$(signer_of JP-NPA)
+check "its signer runs" test -n "$s5"
+check "and every signer thread is filtered all the same" \
+  bash -c "! grep -L '^Seccomp:[[:space:]]*2' /proc/$s5/task/*/status | grep -q ."
+m=$(submit_sample JP-NPA PH-NBI)
+check "and signs: a message delivered" wait_for 30 delivered JP-NPA "$m"
+check "without a signer restart" test "$(signer_of JP-NPA)" = "$s5"
+gw_stop JP-NPA
 finish
