@@ -71,16 +71,32 @@ two_gateways() { # alg
     gw_start JP-NPA || return 1
 }
 
+# The signer process of a gateway (docs/SECURITY.md): its CPU time is the
+# signatures', counted beside the daemon's.
+signer_of() { # id -> pid
+    local d
+    for d in /proc/[0-9]*; do
+        [[ $(cat "$d/comm" 2>/dev/null) == icx-signer ]] || continue
+        [[ $(awk '{print $4}' "$d/stat" 2>/dev/null) == "${GW_PID[$1]}" ]] && { echo "${d#/proc/}"; return; }
+    done
+}
+
 rows=()
 status=0
 for alg in ${BENCH_ALGS:-rsa2048 ecdsa-p256}; do
     rm -rf "$W/JP-NPA" "$W/PH-NBI" "$W/keys"
     if ! two_gateways "$alg"; then status=1; break; fi
+    signer_pids=()
+    for id in JP-NPA PH-NBI; do
+        p=$(signer_of "$id")
+        [[ -n $p ]] && signer_pids+=(--pid "${id%%-*}-signer=$p")
+    done
     for size in ${BENCH_SIZES:-2048 16384}; do
         out=$("$bench" --socket "$W/JP-NPA/icx.sock" --db "$W/JP-NPA/icx.db" \
                   --keys "$W/keys/JP-NPA" --alg "$alg" --size "$size" \
                   --from JP-NPA --to PH-NBI \
                   --pid "JP-NPA=${GW_PID[JP-NPA]}" --pid "PH-NBI=${GW_PID[PH-NBI]}" \
+                  "${signer_pids[@]}" \
                   "$@") || status=1
         printf '%s\n\n' "$out" | grep -v '^ROW '
         rows+=("$(printf '%s\n' "$out" | sed -n 's/^ROW //p')")

@@ -8,6 +8,8 @@ packages=(
   libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
+  # The signer process's system call filter (gateway/signer/).
+  libseccomp-dev
   python3 perl
   bc time
   # PKCS#11: the C API header (p11-kit's pkcs11.h) and a software token

@@ -110,13 +110,21 @@ static int sign_checkpoint(icx_broker *b, icx_checkpoint *c, icx_err *err)
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(c->time, sizeof c->time, "%.19s.%03dZ", base,
              (int)(ts.tv_nsec / 1000000L) % 1000);
-    if (b->cpkey != NULL)
-        return icx_checkpoint_sign_with(c, b->cpkey, err);
     unsigned char digest[32], sig[ICX_SIG_MAX];
     size_t siglen = sizeof sig;
     int rc = icx_checkpoint_digest(digest, c, err);
-    if (rc == ICX_OK)
+    /* A signer restarted under the call (ICX_EAGAIN) answers the next. */
+    for (int i = 0; rc == ICX_OK || rc == ICX_EAGAIN; i++) {
+        if (i == ICX_SIGN_TRIES)
+            break;
+        siglen = sizeof sig;
         rc = icx_signer_sign_digest(sig, &siglen, b->signer, digest, err);
+        if (rc != ICX_EAGAIN)
+            break;
+        /* Logged only: an audit record here would fall between the tree
+         * this checkpoint covers and its signature. */
+        icx_log_warn("signer.retry", "what=checkpoint attempt=%d", i + 1);
+    }
     if (rc == ICX_OK)
         rc = icx_checkpoint_set_signature(
             c, sig, siglen,
@@ -293,6 +301,24 @@ static void run_ticks(icx_broker *b, int64_t now)
 
 static void handle_job(icx_broker *b, struct bjob *j)
 {
+    if (j->sign_retries > 0) {
+        /* The signer process died under this job's signature and the
+         * worker signed again once it was back (broker_jobs.c). */
+        /* A VERIFY job signs the receipt of the envelope it checked. */
+        const char *msgid = j->type == BJOB_RECEIPT ? j->r.ref_message_id
+                                                    : j->h.message_id;
+        if (!icx_uuid_valid(msgid))
+            msgid = NULL; /* a hostile envelope's text is not an id */
+        icx_log_warn("signer.retry", "message_id=%s job=%s retries=%d "
+                     "signer_pid=%ld", msgid ? msgid : "-",
+                     j->type == BJOB_SIGN ? "sign" : "receipt",
+                     j->sign_retries, icx_signer_remote_pid(b->signer_remote));
+        icx_broker_audit(b, "signer.retry", msgid,
+                         NULL, "job=%s retries=%d restarts=%u",
+                         j->type == BJOB_SIGN ? "sign" : "receipt",
+                         j->sign_retries,
+                         icx_signer_remote_restarts(b->signer_remote));
+    }
     switch (j->type) {
     case BJOB_VERIFY: icx_broker_inbound(b, j); break;
     case BJOB_SIGN: icx_broker_signed(b, j); return; /* owned by ctl */
@@ -364,17 +390,26 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (!o->log_format_given && cfg->log_format != NULL &&
         icx_log_format_from_name(cfg->log_format) >= 0)
         icx_log_set_format(icx_log_format_from_name(cfg->log_format));
-    rc = icx_signkey_open(&b->signer, cfg, err);
-    /* A key in a token signs checkpoints through the signer (below). */
-    if (rc == ICX_OK && !icx_signkey_in_token(cfg))
-        rc = icx_cpkey_load(&b->cpkey, cfg->private_key, err);
+    /* A key file lives in the signer process (docs/SECURITY.md): one
+     * channel per worker, so that every worker can sign at once.  A key in
+     * a PKCS#11 token never leaves the token: the daemon signs through the
+     * token's module (docs/KEYS.md). */
+    if (icx_signkey_in_token(cfg))
+        rc = icx_signkey_open(&b->signer, cfg, err);
+    else
+        rc = icx_signer_remote_start(
+            &b->signer, &b->signer_remote, "/proc/self/exe", cfg->private_key,
+            cfg->workers < ICX_SIGNER_MAX_CHANNELS ? (int)cfg->workers
+                                                   : ICX_SIGNER_MAX_CHANNELS,
+            err);
     if (rc < 0)
         return rc;
     char fp[65];
     if (icx_keys_cert_fingerprint(fp, cfg->certificate, err) < 0)
         return err->rc;
-    icx_log_info("key.loaded", "id=%s alg=%s certificate_sha256=%s", cfg->id,
-                 icx_signer_alg(b->signer), fp);
+    icx_log_info("key.loaded", "id=%s alg=%s certificate_sha256=%s "
+                 "signer_pid=%ld", cfg->id, icx_signer_alg(b->signer), fp,
+                 icx_signer_remote_pid(b->signer_remote));
     if (cfg->curve_secret_file != NULL) {
         rc = icx_keys_load_curve(b->curve_pub, b->curve_sec,
                                  cfg->curve_secret_file, err);
@@ -486,8 +521,7 @@ static void close_all(icx_broker *b)
     free(b->peers);
     icx_store_free(&b->store);
     icx_schemas_free(&b->schemas);
-    icx_signer_free(&b->signer);
-    icx_cpkey_free(&b->cpkey);
+    icx_signer_free(&b->signer); /* and the signer process with it */
     if (b->zctx != NULL)
         zmq_ctx_term(b->zctx);
     icx_gen_unref(&b->gen);
@@ -619,6 +653,17 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         }
         if (store_ours || b.stopping)
             reload_wanted = 0;
+        /* A signer that died while idle is back before it is needed. */
+        if (!b.stopping && now >= b.next_signer_check) {
+            icx_err serr;
+            icx_err_clear(&serr);
+            if (icx_signer_remote_check(b.signer_remote, &serr) < 0)
+                icx_log_limited(ICX_LOG_ERROR, "signer.restart",
+                                "signer.restart", "error=\"%s\"", serr.msg);
+            else
+                icx_log_limited_end("signer.restart");
+            b.next_signer_check = now + 1;
+        }
         /* Periodic tasks, about once a second. */
         if (store_ours && !b.stopping && now >= b.next_tick && b.nticks > 0) {
             run_ticks(&b, now);

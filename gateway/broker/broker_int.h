@@ -24,6 +24,7 @@
 #include "keys.h"
 #include "pool.h"
 #include "receipt.h"
+#include "signerproc.h"
 #include "store.h"
 #include "trust.h"
 #include "turn.h"
@@ -72,7 +73,13 @@ struct bjob {
      * receipt_rc < 0 and why; the loop logs and audits it. */
     int receipt_rc;
     icx_err receipt_err;
+    /* Signatures asked again because the signer process died (ICX_EAGAIN);
+     * the loop audits them. */
+    int sign_retries;
 };
+
+/* Attempts at one signature while the signer process restarts. */
+#define ICX_SIGN_TRIES 4
 
 #define ICX_MAX_ADAPTERS 8
 
@@ -121,8 +128,9 @@ typedef struct icx_broker {
     const icx_tick *ticks;
     size_t nticks;
     int64_t next_tick;
-    icx_signer *signer;
-    icx_cpkey *cpkey;       /* the same key, for audit checkpoints */
+    icx_signer *signer;     /* remote: the key is in the signer process */
+    icx_signer_remote *signer_remote; /* signer's, borrowed */
+    int64_t next_signer_check;        /* icx_signer_remote_check, 1/s */
     icx_schemas *schemas;
     icx_store *store;
     char curve_pub[ICX_Z85_KEY_LEN + 1];

@@ -6,6 +6,12 @@
  * Runs on worker threads.  Reads only: the job's configuration generation,
  * the schemas and the signer (all immutable while the job holds them).
  * Writes only into the job.  Never touches the store or the sockets.
+ *
+ * The key is in the signer process (gateway/signer/): when it dies under
+ * a signature, the signature fails with ICX_EAGAIN, the next one restarts
+ * it, and the worker signs again (ICX_SIGN_TRIES in all), counting the
+ * retries in the job for the loop to audit.  Only a signer that cannot
+ * come back fails the job.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,9 +105,16 @@ static void sign_receipt(struct bjob *j, const icx_receipt *r, const char *to)
     icx_buf out;
     icx_buf_init(&out, 256 * 1024);
     icx_err_clear(&j->receipt_err);
-    j->receipt_rc = icx_receipt_envelope(&out, r, j->gen->cfg->id, to,
-                                         j->b->schemas, j->b->signer,
-                                         &j->receipt_err);
+    for (int i = 0; i < ICX_SIGN_TRIES; i++) {
+        icx_buf_reset(&out);
+        icx_err_clear(&j->receipt_err);
+        j->receipt_rc = icx_receipt_envelope(&out, r, j->gen->cfg->id, to,
+                                             j->b->schemas, j->b->signer,
+                                             &j->receipt_err);
+        if (j->receipt_rc != ICX_EAGAIN || i + 1 == ICX_SIGN_TRIES)
+            break;
+        j->sign_retries++;
+    }
     if (j->receipt_rc < 0) {
         icx_buf_free(&out);
         j->out = NULL;
@@ -174,9 +187,16 @@ static void run_sign(struct bjob *j)
 {
     icx_buf out;
     icx_buf_init(&out, (size_t)j->gen->cfg->max_message_bytes);
-    icx_err_clear(&j->err);
-    j->rc = icx_envelope_build_signed(&out, &j->h, j->payload, j->payload_len,
-                                      j->b->schemas, j->b->signer, &j->err);
+    for (int i = 0; i < ICX_SIGN_TRIES; i++) {
+        icx_buf_reset(&out);
+        icx_err_clear(&j->err);
+        j->rc = icx_envelope_build_signed(&out, &j->h, j->payload,
+                                          j->payload_len, j->b->schemas,
+                                          j->b->signer, &j->err);
+        if (j->rc != ICX_EAGAIN || i + 1 == ICX_SIGN_TRIES)
+            break;
+        j->sign_retries++;
+    }
     if (j->rc == ICX_OK) {
         j->out = icx_buf_steal(&out, &j->out_len);
         icx_sha256_hex(j->sha256, j->out, j->out_len);

@@ -28,6 +28,7 @@ int icx_cmd_keys(int argc, char **argv);
 int icx_cmd_envelope(int argc, char **argv);
 int icx_cmd_translate(int argc, char **argv);
 int icx_cmd_serve(int argc, char **argv);
+int icx_cmd_signer(int argc, char **argv);
 int icx_cmd_audit(int argc, char **argv);
 /* store check: the start-up check of icx serve, offline (cmd_store.c). */
 int icx_cmd_store(int argc, char **argv);

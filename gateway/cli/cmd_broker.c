@@ -50,7 +50,10 @@ static const char serve_usage[] =
     "listen endpoint of tcp://127.0.0.1:* for an ephemeral port).\n"
     "One icx serve per store: it holds a lock on STORE.lock (beside the\n"
     "store, naming its pid); a second one on the same store is refused\n"
-    "(exit 1) before it opens the store or writes an audit record.\n";
+    "(exit 1) before it opens the store or writes an audit record.\n"
+    "The private key never enters this process: a child, icx-signer (the\n"
+    "same binary, locked down), holds it and signs digests; one that dies\n"
+    "is restarted and its signatures asked again (docs/SECURITY.md).\n";
 
 static const char client_usage[] =
     "usage: icx submit FILE... --to ID[,ID] --category C --legal-basis TEXT\n"

@@ -35,16 +35,25 @@ static const struct {
     {"health", icx_cmd_query, "store, partners, queue age, checkpoints; exit 1 when not ok (daemon)"},
     {"lists", icx_cmd_lists, "published lists: import, show, diff, history, export, status"},
     {"pull", icx_cmd_pull, "pull a list from a partner into the local copy (daemon)"},
+    /* internal: after the blank line of the help */
+    {"signer", icx_cmd_signer, "the key-holding process icx serve starts"},
 };
+
+/* The last commands: not for people to run. */
+#define ICX_INTERNAL_COMMANDS 1
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: icx COMMAND [ARGS]   (icx COMMAND --help for details)\n\n"
                "ICX: international cooperation data-exchange gateway.\n\n"
                "commands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    size_t n = sizeof commands / sizeof commands[0];
+    for (size_t i = 0; i < n - ICX_INTERNAL_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "  %-10s %s\n", "version", "print the version");
+    fprintf(f, "\ninternal:\n");
+    for (size_t i = n - ICX_INTERNAL_COMMANDS; i < n; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nexit codes: 0 ok, 1 refused (verification, policy, invalid "
                "config), 2 usage,\n3 environment or internal failure, 4 no "
                "daemon running\n");

@@ -15,6 +15,7 @@
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 
 #include "audit.h"
 #include "keys.h"
