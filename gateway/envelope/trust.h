@@ -25,4 +25,13 @@ void icx_trust_free(icx_trust **tp);
 /* Matches icx_trust_fn: ctx is the icx_trust. NULL when unknown. */
 const icx_verkey *icx_trust_get(void *ctx, const char *id);
 
+/* The partner a TLS client certificate stands for: the one whose
+ * configured `certificate:` has this SHA-256 fingerprint (of the DER,
+ * lowercase hex, as `icx keys show` prints it).  A partner presents the
+ * certificate it signs with; nothing else maps.  out (>= 32 bytes) gets
+ * the agency id; ICX_ENOTFOUND when no partner has it. */
+int icx_trust_partner_of_cert(char *out, size_t outlen,
+                              const icx_config *cfg, const char *fingerprint,
+                              icx_err *err);
+
 #endif
