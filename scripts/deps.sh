@@ -8,7 +8,7 @@ packages=(
   libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
-  python3 perl
+  python3 perl curl
   bc time
   # The Debian package (scripts/package.sh), the man pages (help2man) and
   # their tests (man -l), the systemd unit's check (systemd-analyze).
