@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # A partner without ICX, exactly as docs/PARTNERS.md tells it: the shell
-# blocks of that page (```sh partner-keys``` and ```sh partner-answer```)
+# blocks of that page (```sh partner-keys```, ```sh partner-answer``` and
+# ```sh partner-respond```)
 # are extracted and run as they are, with only xmlsec1, openssl and shell,
 # against a real ICX gateway (JP-NPA) that reaches the partner (PH-NBI)
 # through filedrop folders.  The partner verifies the envelope with the
 # gateway's certificate and answers with a receipt it signs itself; the
 # gateway verifies that receipt and marks the message delivered.  A
 # tampered copy gets a negative receipt that the gateway also verifies.
+# Then the partner answers the referral with a case response it signs;
+# the gateway accepts it and receipts it, and the partner verifies that
+# receipt.  (The list pull over HTTPS: lists_https.sh.)
 set -uo pipefail
 . "$(dirname "$0")/lib/gateways.sh"
 command -v xmlsec1 >/dev/null || { echo "xmlsec1 command line missing (scripts/deps.sh installs it)"; exit 1; }
@@ -63,4 +67,30 @@ check "JP-NPA verified the partner's negative receipt (for bytes it never sent)"
 check "and the message stays delivered" delivered JP-NPA "$m1"
 check "no receipt from the partner was refused" \
   test "$(sqlite3 "$W/JP-NPA/icx.db" "select count(*) from audit where event='receipt.rejected'")" -eq 0
+# The partner answers the referral with a case response it signs itself
+# (```sh partner-respond```); JP-NPA accepts it and receipts it, and the
+# partner's answer step verifies that receipt.
+block partner-respond >"$W/partner-respond.sh"
+check "partner-respond is in docs/PARTNERS.md and uses no ICX program" bash -c \
+  "test -s '$W/partner-respond.sh' && ! grep -qE '(^|[[:space:];|&(])icx[[:space:]]' '$W/partner-respond.sh'"
+respond() {
+  (cd "$P" && ME=PH-NBI PEER=JP-NPA OUTBOX=$W/from-ph KEY=$P/ph-key.pem WORK=$(mktemp -d) \
+     REQ=$W/to-ph/processed/$(basename "$sent") STATUS=answered LEGAL_BASIS='MLAT Art. 4' \
+     ANSWER='Account preserved for 90 days; subscriber data follows <via the central authority> & "MLA".' \
+     bash "$W/partner-respond.sh") >"$W/respond.log" 2>&1
+}
+response() { sqlite3 "$W/JP-NPA/icx.db" "select envelope from inbox where sender='PH-NBI' and category='case-response' and state='$1'"; }
+check "partner-respond runs" respond
+has_response() { [[ -n $(response accepted) ]]; }
+response_has() { response accepted | grep -qF "$1"; }
+check "JP-NPA accepted PH-NBI's case response" wait_for 20 has_response
+check "it answers the referral (RefToMessageId)" response_has "<RefToMessageId>$m1</RefToMessageId>"
+check "with the case reference and the answer, escaped" response_has \
+  '<RefCaseReference>JP-NPA-2026-CSE-00417</RefCaseReference><Status>answered</Status><Answer>Account preserved for 90 days; subscriber data follows &lt;via the central authority&gt; &amp; "MLA".</Answer>'
+check "nothing from the partner was rejected" test -z "$(response rejected)"
+check "JP-NPA's receipt for the response reached the partner" \
+  wait_for 20 bash -c "ls '$W/to-ph'/*.receipt.xml >/dev/null 2>&1"
+receipt=$(basename "$(ls "$W/to-ph"/*.receipt.xml | head -1)")
+check "partner-answer runs on it" answer
+check "the partner verified that receipt" test -f "$W/to-ph/processed/$receipt"
 finish
