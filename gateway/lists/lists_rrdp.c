@@ -77,6 +77,10 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
     if ((rc = icx_listdb_open(&l->wr, path, err)) < 0 ||
         (rc = icx_listdb_open(&l->rd, path, err)) < 0)
         goto out;
+    /* The writer streams page bodies through: a small page cache (the
+     * reader keeps the store's 64 MiB for the list's index). */
+    if ((rc = lst_exec(l->wr, "PRAGMA cache_size=-4096", "opening", err)) < 0)
+        goto out;
     if (pthread_mutex_init(&l->mu, NULL) != 0) {
         rc = icx_err_set(err, ICX_ENOMEM, "cannot create a mutex");
         goto out;
