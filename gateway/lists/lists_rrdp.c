@@ -20,7 +20,8 @@
  * the partner's notification was made, inside one read transaction of
  * their own connection (an import or reset committing meanwhile does not
  * change what they say), written through a second connection page by
- * page, the notification last; then the documents of older positions are
+ * page, the notification last, under a flock beside the store so that
+ * two processes never sign two copies of one page; then the documents of older positions are
  * deleted.  Delta pages already made are kept and reused: their bytes and
  * ETags do not change.  A partner that fetched the old notification and
  * finds a page gone (404) fetches the notification again.
@@ -32,15 +33,20 @@
  * allowed, does not exist or is not current answers 404.
  *
  * Ownership: the handle owns its two store connections; cfg is borrowed.
- * Threads: any; calls on one handle are serialized by its mutex.
+ * Threads: any; calls on one handle are serialized by its mutex, builds
+ * across processes by the lock file.
  * Failure: store and signing errors return ICX_ESTORE/ICX_EAGAIN/...; the
  * partner's next request builds again.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lists_int.h"
 #include "log.h"
@@ -57,7 +63,8 @@ struct icx_lists {
     icx_listdb *wr;        /* writes and serves the documents */
     icx_lists_seal_fn seal;
     void *seal_ctx;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;    /* one call at a time in this process */
+    int lock_fd;           /* flock: one build at a time across processes */
 };
 
 int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
@@ -74,6 +81,7 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
     l->cfg = cfg;
     l->seal = seal;
     l->seal_ctx = seal_ctx;
+    l->lock_fd = -1;
     if ((rc = icx_listdb_open(&l->wr, path, err)) < 0 ||
         (rc = icx_listdb_open(&l->rd, path, err)) < 0)
         goto out;
@@ -81,6 +89,16 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
      * reader keeps the store's 64 MiB for the list's index). */
     if ((rc = lst_exec(l->wr, "PRAGMA cache_size=-4096", "opening", err)) < 0)
         goto out;
+    /* Two processes (the web server, an operator's `icx lists http-get`)
+     * must not make the same documents at once: each would sign its own
+     * copy of a page, and a notification could name the other's. */
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.http-lock", path);
+    l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (l->lock_fd < 0) {
+        rc = icx_err_set(err, ICX_EIO, "%s: %s", lock, strerror(errno));
+        goto out;
+    }
     if (pthread_mutex_init(&l->mu, NULL) != 0) {
         rc = icx_err_set(err, ICX_ENOMEM, "cannot create a mutex");
         goto out;
@@ -89,6 +107,8 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
     l = NULL;
 out:
     if (l != NULL) {
+        if (l->lock_fd >= 0)
+            close(l->lock_fd);
         icx_listdb_free(&l->rd);
         icx_listdb_free(&l->wr);
         free(l);
@@ -104,6 +124,7 @@ void icx_lists_http_free(icx_lists **lp)
     icx_lists *l = *lp;
     icx_listdb_free(&l->rd);
     icx_listdb_free(&l->wr);
+    close(l->lock_fd);
     pthread_mutex_destroy(&l->mu);
     free(l);
     *lp = NULL;
@@ -419,14 +440,54 @@ static int notified(icx_lists *l, const char *list, const char *partner,
     return found;
 }
 
+/* Reads the head inside a new read transaction of l->rd and whether the
+ * partner's notification is of it (*fresh).  The transaction stays open
+ * on success (ICX_OK); ICX_ENOTFOUND when the list has no serial. */
+static int look(build *b, int *fresh, icx_err *err)
+{
+    icx_lists *l = b->l;
+    char have[ICX_LISTS_SESSION_LEN + 1];
+    int64_t have_serial = 0;
+    *fresh = 0;
+    int rc = lst_exec(l->rd, "BEGIN", "reading the list", err);
+    if (rc < 0)
+        return rc;
+    l->rd->in_tx = 1;
+    rc = lst_head_read(&b->h, l->rd, b->d->id);
+    if (rc == ICX_OK && b->h.head == 0)
+        rc = ICX_ENOTFOUND;
+    if (rc < 0 && rc != ICX_ENOTFOUND)
+        rc = lst_fail(l->rd, sqlite3_errcode(l->rd->db), "reading the list",
+                      err);
+    if (rc == ICX_OK && strcmp(b->h.kind, icx_list_kind_name(b->d->kind)) != 0)
+        rc = icx_err_set(err, ICX_ECONFIG, "list %s holds %s entries; "
+                         "lists.yaml says %s", b->d->id, b->h.kind,
+                         icx_list_kind_name(b->d->kind));
+    if (rc == ICX_OK)
+        rc = notified(l, b->d->id, b->partner, have, &have_serial, err);
+    if (rc >= 0) {
+        *fresh = rc == 1 && strcmp(have, b->h.session) == 0 &&
+                 have_serial == b->h.head;
+        return ICX_OK;
+    }
+    sqlite3_exec(l->rd->db, "COMMIT", NULL, NULL, NULL);
+    l->rd->in_tx = 0;
+    return rc;
+}
+
+static void look_end(icx_lists *l)
+{
+    sqlite3_exec(l->rd->db, "COMMIT", NULL, NULL, NULL);
+    l->rd->in_tx = 0;
+}
+
 /* The documents of the head exist for (list, partner) after this, or
  * ICX_ENOTFOUND when the list has no serial. */
 static int current(icx_lists *l, const icx_list_decl *d, const char *partner,
                    icx_err *err)
 {
     build b;
-    char have[ICX_LISTS_SESSION_LEN + 1];
-    int64_t have_serial;
+    int fresh = 0, locked = 0;
     memset(&b, 0, sizeof b);
     b.l = l;
     b.d = d;
@@ -434,38 +495,28 @@ static int current(icx_lists *l, const icx_list_decl *d, const char *partner,
     b.now = time(NULL);
     icx_buf_init(&b.env, (size_t)l->cfg->max_message_bytes + (2u << 20));
     icx_buf_init(&b.note, 16u << 20);
-    int rc = lst_exec(l->rd, "BEGIN", "reading the list", err);
-    if (rc < 0)
-        goto done;
-    l->rd->in_tx = 1;
-    rc = lst_head_read(&b.h, l->rd, d->id);
-    if (rc == ICX_OK && b.h.head == 0)
-        rc = ICX_ENOTFOUND;
-    if (rc == ICX_ENOTFOUND)
+    int rc = look(&b, &fresh, err);
+    if (rc < 0 || fresh)
         goto out;
-    if (rc < 0) {
-        rc = lst_fail(l->rd, sqlite3_errcode(l->rd->db), "reading the list",
-                      err);
+    /* To build: under the lock, and look again (another process may
+     * have built them meanwhile). */
+    look_end(l);
+    if (flock(l->lock_fd, LOCK_EX) != 0) {
+        rc = icx_err_set(err, ICX_EIO, "locking the HTTPS documents: %s",
+                         strerror(errno));
         goto out;
     }
-    if (strcmp(b.h.kind, icx_list_kind_name(d->kind)) != 0) {
-        rc = icx_err_set(err, ICX_ECONFIG, "list %s holds %s entries; "
-                         "lists.yaml says %s", d->id, b.h.kind,
-                         icx_list_kind_name(d->kind));
-        goto out;
-    }
-    rc = notified(l, d->id, partner, have, &have_serial, err);
+    locked = 1;
+    rc = look(&b, &fresh, err);
     if (rc < 0)
         goto out;
-    if (rc == 1 && strcmp(have, b.h.session) == 0 && have_serial == b.h.head) {
-        rc = ICX_OK;
-        goto out;
-    }
-    rc = publish(&b, err);
+    if (!fresh)
+        rc = publish(&b, err);
 out:
-    sqlite3_exec(l->rd->db, "COMMIT", NULL, NULL, NULL);
-    l->rd->in_tx = 0;
-done:
+    if (l->rd->in_tx)
+        look_end(l);
+    if (locked)
+        flock(l->lock_fd, LOCK_UN);
     icx_buf_free(&b.env);
     icx_buf_free(&b.note);
     return rc;

@@ -12,8 +12,11 @@
  * serials, made once and reused; old documents are gone (404) when the
  * head moves; 404 for no partner, a partner the list or its partner
  * file does not allow, a partner whose egress limits forbid the list,
- * an unknown list, a path that names nothing.
+ * an unknown list, a path that names nothing; two servers on one store
+ * building at once still publish a notification whose hashes are those of
+ * the pages stored.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,7 +63,7 @@ static int seal(void *ctx, icx_buf *out, icx_header *h, const char *payload,
                 size_t len, icx_err *err)
 {
     struct fx *f = ctx;
-    f->seals++;
+    __atomic_fetch_add(&f->seals, 1, __ATOMIC_RELAXED);
     int rc = icx_header_stamp(h, time(NULL), err);
     if (rc < 0)
         return rc;
@@ -459,6 +462,64 @@ static void test_not_public(void **state)
     assert_int_equal(r.status, 404);
 }
 
+struct racer {
+    struct fx *f;
+    icx_lists *l;
+    int status;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    icx_http_reply rep;
+    icx_err err;
+    r->status = -1;
+    if (icx_lists_http_get(r->l, "PH-NBI", "hashes/notification.xml", NULL,
+                           &rep, &err) == 0)
+        r->status = rep.status;
+    icx_http_reply_clear(&rep);
+    icx_xml_thread_release();
+    return NULL;
+}
+
+static void test_two_servers_one_store(void **state)
+{
+    struct fx *f = *state;
+    char uris[64][128], shas[64][65], path[8300];
+    icx_lists *other = NULL;
+    assert_int_equal(icx_lists_http_open(&other, &f->cfg, seal, f, &f->err), 0);
+    import(f, 0, 300);
+    for (int round = 0; round < 3; round++) {
+        import(f, round, 300 + round);
+        struct racer a = {f, f->http, 0}, b = {f, other, 0};
+        pthread_t ta, tb;
+        assert_int_equal(pthread_create(&ta, NULL, race, &a), 0);
+        assert_int_equal(pthread_create(&tb, NULL, race, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        assert_int_equal(a.status, 200);
+        assert_int_equal(b.status, 200);
+        icx_http_reply n = get(f, "PH-NBI", "hashes/notification.xml", NULL);
+        char *note = between(n.body, "<Notification", "</Notification>");
+        int k = pages_of(note, "<Snapshot", uris, shas, 64);
+        assert_int_equal(k, 30);
+        for (int i = 0; i < k; i++) {
+            snprintf(path, sizeof path, "hashes/%s", uris[i]);
+            icx_http_reply p = get(f, "PH-NBI", path, NULL);
+            char sha[65];
+            assert_int_equal(p.status, 200);
+            icx_sha256_hex(sha, p.body, p.len);
+            if (strcmp(sha, shas[i]) != 0)
+                fail_msg("round %d, %s: got %s, the notification says %s",
+                         round, uris[i], sha, shas[i]);
+            icx_http_reply_clear(&p);
+        }
+        free(note);
+        icx_http_reply_clear(&n);
+    }
+    icx_lists_http_free(&other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +528,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_etag_and_retention, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_not_public, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_servers_one_store, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
