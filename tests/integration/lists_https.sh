@@ -5,7 +5,10 @@
 # curl, xmlsec1, sha256sum and shell, against JP-NPA's lists.  A snapshot
 # first, then deltas, a copy too far behind for the kept deltas (a
 # snapshot), a damaged copy caught by the digest of the whole list, ETag
-# and If-None-Match; and the lists are for their partners only.
+# and If-None-Match; the lists are for their partners only; and the pages
+# are the ZeroMQ pull's: SG-SPF, a partner running ICX, pulls with `icx
+# pull` through two real gateways, and the Payload of every envelope it
+# received is byte for byte the Payload of the HTTPS page for it.
 #
 # The server is whatever lists_serve_start starts: by default the test
 # tool tests/integration/tools/lists_https_shim.py (TLS with client
@@ -53,12 +56,15 @@ check "partner-keys runs" bash -c "cd '$P' && bash '$W/partner-keys.sh' >/dev/nu
 # JP-NPA publishes csam-hashes to PH-NBI; KR-KNPA is a partner the list is not for.
 gw_keys JP-NPA
 gw_keys KR-KNPA
-gw_write JP-NPA no false JP-NPA
+gw_keys SG-SPF
+gw_write JP-NPA yes false JP-NPA
 JP=$W/JP-NPA/gateway.yaml
 GW_PEER_CERT=$P/ph-cert.pem gw_partner_filedrop JP-NPA PH-NBI direct "$W/to-ph" "$W/from-ph"
 mkdir -p "$W/to-kr" "$W/from-kr"
 gw_partner_filedrop JP-NPA KR-KNPA direct "$W/to-kr" "$W/from-kr"
-for f in ph-nbi kr-knpa; do
+gw_partner JP-NPA SG-SPF accept direct
+sed -i 's/^categories_in: \[\(.*\)\]/categories_in: [\1, list-sync-request]/' "$W/JP-NPA/partners/sg-spf.yaml"
+for f in ph-nbi kr-knpa sg-spf; do
   sed -i 's/^categories_out: \[\(.*\)\]/categories_out: [\1, list-update]/' "$W/JP-NPA/partners/$f.yaml"
   echo "lists: [csam-hashes]" >>"$W/JP-NPA/partners/$f.yaml"
 done
@@ -66,7 +72,7 @@ cat >"$W/JP-NPA/lists.yaml" <<'EOF'
 lists:
   - id: csam-hashes
     kind: hash
-    allow: [PH-NBI]
+    allow: [PH-NBI, SG-SPF]
     page_entries: 100
     keep_serials: 3
 EOF
@@ -79,7 +85,7 @@ openssl req -x509 -newkey rsa:2048 -sha256 -days 2 -nodes -subj "/CN=127.0.0.1" 
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$W/https-key.pem" -out "$W/https-cert.pem" \
   >/dev/null 2>&1
 chmod 600 "$W/https-key.pem"
-cat "$P/ph-cert.pem" "$W/keys/KR-KNPA/cert.pem" >"$W/clients.pem"
+cat "$P/ph-cert.pem" "$W/keys/KR-KNPA/cert.pem" "$W/keys/SG-SPF/cert.pem" >"$W/clients.pem"
 lists_serve_start "$JP" "$W/https-cert.pem" "$W/https-key.pem" "$W/clients.pem" ||
   { bad "the HTTPS server starts"; finish; exit 1; }
 trap 'lists_serve_stop; gw_cleanup' EXIT
@@ -152,4 +158,42 @@ check "PH-NBI, a list that does not exist: 404" \
   test "$(code --cert "$P/ph-cert.pem" --key "$P/ph-key.pem" "$BASE/restricted/notification.xml")" = 404
 check "PH-NBI, the notification: 200" \
   test "$(code --cert "$P/ph-cert.pem" --key "$P/ph-key.pem" "$BASE/csam-hashes/notification.xml")" = 200
+
+# 7. The same pages as the ZeroMQ pull.  SG-SPF runs ICX and pulls with
+# `icx pull` (a snapshot of serial 7, then the delta of serial 8); over
+# HTTPS, with its certificate, the same positions.
+gw_start JP-NPA || { bad "JP-NPA starts"; finish; exit 1; }
+gw_write SG-SPF no false SG-SPF
+gw_partner SG-SPF JP-NPA connect direct "$(gw_endpoint JP-NPA)"
+sed -i -e 's/^categories_in: \[\(.*\)\]/categories_in: [\1, list-update]/' \
+       -e 's/^categories_out: \[\(.*\)\]/categories_out: [\1, list-sync-request]/' "$W/SG-SPF/partners/jp-npa.yaml"
+gw_start SG-SPF || { bad "SG-SPF starts"; finish; exit 1; }
+SG=$W/SG-SPF/gateway.yaml
+sg_get() { curl -fsS --cacert "$W/https-cert.pem" --cert "$W/keys/SG-SPF/cert.pem" \
+             --key "$W/keys/SG-SPF/key.pem" "$BASE/csam-hashes/$1"; }
+payload() { sed -n 's/.*\(<Payload>.*<\/Payload>\).*/\1/p'; }
+# The Payloads SG-SPF received (list-update, in order) against the HTTPS
+# pages KIND of SERIAL, named by the notification.
+same_pages() { # kind serial first-inbox-row
+  local n=0 uri
+  sg_get notification.xml >"$W/sg-note.xml" || return 1
+  for uri in $(grep -o "uri=\"[^\"]*/$2/$1-[0-9]*\.xml\"" "$W/sg-note.xml" | cut -d '"' -f 2); do
+    sg_get "$uri" | payload >"$W/https.payload" || return 1
+    sqlite3 "$W/SG-SPF/icx.db" "select envelope from inbox where category='list-update' and sender='JP-NPA' order by id limit 1 offset $(($3 + n))" |
+      payload >"$W/zmq.payload"
+    [[ -s $W/https.payload ]] && cmp -s "$W/https.payload" "$W/zmq.payload" || { echo "page $uri differs"; return 1; }
+    n=$((n + 1))
+  done
+  [[ $n -ge 1 ]] && echo "$n pages"
+}
+check "icx pull: SG-SPF takes the snapshot of serial 7 over ZeroMQ" \
+  bash -c "'$icx' pull JP-NPA csam-hashes -c '$SG' --wait 60 | grep -q 'serial 7'"
+check "its 3 snapshot pages are the HTTPS snapshot pages, Payload for Payload" \
+  bash -c "$(declare -f sg_get payload same_pages); W='$W' BASE='$BASE'; same_pages snapshot 7 0 | grep -q '^3 pages'"
+{ hashes 20 250; hashes 1000 1050; } >"$W/h8.txt"
+"$icx" lists import csam-hashes "$W/h8.txt" -c "$JP" >/dev/null
+check "icx pull: SG-SPF takes the delta of serial 8" \
+  bash -c "'$icx' pull JP-NPA csam-hashes -c '$SG' --wait 60 | grep -q 'serial 8'"
+check "its page is the HTTPS delta page of serial 8, Payload for Payload" \
+  bash -c "$(declare -f sg_get payload same_pages); W='$W' BASE='$BASE'; same_pages delta 8 3 | grep -q '^1 pages'"
 finish
