@@ -241,7 +241,8 @@ typedef struct icx_http_reply {
                                * icx_http_reply_clear() */
     size_t len;
     const char *content_type; /* static string */
-    char etag[67];            /* "\"<sha256 hex of the body>\"" (200, 304) */
+    char etag[67];            /* the SHA-256 hex of the body in double
+                               * quotes (200, 304) */
 } icx_http_reply;
 
 /* Opens the lists store of cfg (borrowed: it must outlive the handle) for

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A partner without ICX, exactly as docs/PARTNERS.md tells it: the shell
-# blocks of that page (```sh partner-keys```, ```sh partner-answer``` and
-# ```sh partner-respond```)
+# blocks of that page (```sh partner-keys```, ```sh partner-answer```,
+# ```sh partner-respond``` and ```sh partner-survey-answer```)
 # are extracted and run as they are, with only xmlsec1, openssl and shell,
 # against a real ICX gateway (JP-NPA) that reaches the partner (PH-NBI)
 # through filedrop folders.  The partner verifies the envelope with the
@@ -10,7 +10,8 @@
 # tampered copy gets a negative receipt that the gateway also verifies.
 # Then the partner answers the referral with a case response it signs;
 # the gateway accepts it and receipts it, and the partner verifies that
-# receipt.  (The list pull over HTTPS: lists_https.sh.)
+# receipt; and it answers a survey round JP-NPA sends it.  (The list
+# pull over HTTPS: lists_https.sh.)
 set -uo pipefail
 . "$(dirname "$0")/lib/gateways.sh"
 command -v xmlsec1 >/dev/null || { echo "xmlsec1 command line missing (scripts/deps.sh installs it)"; exit 1; }
