@@ -21,8 +21,8 @@
  * their own connection (an import or reset committing meanwhile does not
  * change what they say), written through a second connection page by
  * page, the notification last, under a flock beside the store so that
- * two processes never sign two copies of one page; then the documents of older positions are
- * deleted.  Delta pages already made are kept and reused: their bytes and
+ * two processes never sign two copies of one page; then the documents of
+ * older positions are deleted.  Delta pages already made are kept and reused: their bytes and
  * ETags do not change.  A partner that fetched the old notification and
  * finds a page gone (404) fetches the notification again.
  *
@@ -74,6 +74,8 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
     icx_lists *l = calloc(1, sizeof *l);
     char *path = icx_lists_db_path(cfg);
     int rc = ICX_OK;
+    if (l != NULL)
+        l->lock_fd = -1;
     if (l == NULL || path == NULL) {
         rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
         goto out;
@@ -81,7 +83,6 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
     l->cfg = cfg;
     l->seal = seal;
     l->seal_ctx = seal_ctx;
-    l->lock_fd = -1;
     if ((rc = icx_listdb_open(&l->wr, path, err)) < 0 ||
         (rc = icx_listdb_open(&l->rd, path, err)) < 0)
         goto out;
@@ -93,7 +94,11 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
      * must not make the same documents at once: each would sign its own
      * copy of a page, and a notification could name the other's. */
     char lock[4200];
-    snprintf(lock, sizeof lock, "%s.http-lock", path);
+    if ((size_t)snprintf(lock, sizeof lock, "%s.http-lock", path) >=
+        sizeof lock) {
+        rc = icx_err_set(err, ICX_EINVAL, "lists store path too long");
+        goto out;
+    }
     l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (l->lock_fd < 0) {
         rc = icx_err_set(err, ICX_EIO, "%s: %s", lock, strerror(errno));
