@@ -389,6 +389,16 @@ static void test_etag_and_retention(void **state)
     r = get(f, "PH-NBI", "hashes/notification.xml", "\"0000\"");
     assert_int_equal(r.status, 200);
     icx_http_reply_clear(&r);
+    /* A header past the bound is not scanned: its last tag is ignored. */
+    icx_buf longer;
+    icx_buf_init(&longer, 1 << 16);
+    for (int i = 0; i < 600; i++)
+        icx_buf_puts(&longer, "\"0000\", ");
+    icx_buf_puts(&longer, n.etag);
+    r = get(f, "PH-NBI", "hashes/notification.xml", longer.data);
+    assert_int_equal(r.status, 200);
+    icx_http_reply_clear(&r);
+    icx_buf_free(&longer);
     icx_http_reply_clear(&again);
     char *note = between(n.body, "<Notification", "</Notification>");
     assert_int_equal(pages_of(note, "<Delta serial=\"2\">", uris, shas, 8), 1);
