@@ -204,7 +204,7 @@ int main(int argc, char **argv)
         icx_keys_generate("JP-NPA", p_keys, ICX_ALG_RSA2048, 30, &err) != 0 ||
         icx_signer_load(&s.signer, p_key, &err) != 0 ||
         icx_schemas_load(&s.schemas, icx_schemas_default_dir(), &err) != 0 ||
-        icx_lists_http_open(&l, &cfg, seal, &s, &err) != 0) {
+        icx_lists_http_open(&l, &cfg, seal, &s, NULL, NULL, &err) != 0) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return 3;
     }

@@ -301,6 +301,28 @@ static int seal(void *ctx, icx_buf *out, icx_header *h, const char *payload,
                                      s->signer, err);
 }
 
+/* Every document sent and every refusal goes to the broker's audit log
+ * (the daemon may be running); a record not written sends nothing. */
+static int http_audit(void *actx, const char *event, const char *message_id,
+                      const char *partner, const char *detail)
+{
+    const icx_config *cfg = actx;
+    icx_store *s = NULL;
+    icx_err err;
+    icx_audit_event ev = {.event = event, .partner = partner,
+                          .message_id = message_id && message_id[0]
+                                            ? message_id : NULL,
+                          .detail = detail};
+    int rc = icx_store_open(&s, cfg->store_path, &err);
+    if (rc == ICX_OK)
+        rc = icx_store_audit(s, &ev, &err);
+    if (rc < 0)
+        fprintf(stderr, "icx: error: audit record %s not written: %s\n",
+                event, err.msg);
+    icx_store_free(&s);
+    return rc;
+}
+
 static int cmd_http_get(struct ctx *c, const char *path, const char *partner,
                         const char *cert, const char *inm)
 {
@@ -327,7 +349,8 @@ static int cmd_http_get(struct ctx *c, const char *path, const char *partner,
                                    ? c->cfg->schemas_dir
                                    : icx_schemas_default_dir(), &err)) < 0 ||
         (rc = icx_signer_load(&s.signer, c->cfg->private_key, &err)) < 0 ||
-        (rc = icx_lists_http_open(&l, c->cfg, seal, &s, &err)) < 0)
+        (rc = icx_lists_http_open(&l, c->cfg, seal, &s, http_audit, c->cfg,
+                                  &err)) < 0)
         goto out;
     rc = icx_lists_http_get(l, partner, path, inm, &r, &err);
     if (rc < 0)

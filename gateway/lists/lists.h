@@ -245,11 +245,23 @@ typedef struct icx_http_reply {
                                * quotes (200, 304) */
 } icx_http_reply;
 
+/* Appends a record to the gateway's audit log, like hooks.h's
+ * env->audit (ids, digests, partner ids and reasons only); returns 0, or
+ * a negative code when the record could not be written (then nothing is
+ * sent: icx_lists_http_get returns the error). */
+typedef int (*icx_lists_audit_fn)(void *actx, const char *event,
+                                  const char *message_id,
+                                  const char *partner, const char *detail);
+
 /* Opens the lists store of cfg (borrowed: it must outlive the handle) for
- * HTTPS pulls; seal signs each document.  Safe for several threads: calls
- * on one handle are serialized. */
+ * HTTPS pulls; seal signs each document; audit (may be NULL only in
+ * tests) records every document sent (list.http.served, with the
+ * envelope's MessageId) and every refusal of a partner
+ * (list.http.refused).  Safe for several threads: calls on one handle are
+ * serialized. */
 int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
-                        icx_lists_seal_fn seal, void *seal_ctx, icx_err *err);
+                        icx_lists_seal_fn seal, void *seal_ctx,
+                        icx_lists_audit_fn audit, void *actx, icx_err *err);
 void icx_lists_http_free(icx_lists **lp);
 
 /* Answers GET path for partner, the agency the server mapped the client's

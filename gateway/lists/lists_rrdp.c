@@ -30,7 +30,10 @@
  * file's `lists:`) plus the egress limits the broker applies to any
  * envelope (categories_out holds list-update, the list's TLP and handling
  * code within the partner's max_tlp and max_handling).  Whatever is not
- * allowed, does not exist or is not current answers 404.
+ * allowed, does not exist or is not current answers 404.  Every document
+ * sent (200) is an audit record with its MessageId and SHA-256, and every
+ * refusal of a partner one too, through the caller's audit function; a
+ * record that cannot be written sends nothing.
  *
  * Ownership: the handle owns its two store connections; cfg is borrowed.
  * Threads: any; calls on one handle are serialized by its mutex, builds
@@ -63,12 +66,15 @@ struct icx_lists {
     icx_listdb *wr;        /* writes and serves the documents */
     icx_lists_seal_fn seal;
     void *seal_ctx;
+    icx_lists_audit_fn audit;
+    void *actx;
     pthread_mutex_t mu;    /* one call at a time in this process */
     int lock_fd;           /* flock: one build at a time across processes */
 };
 
 int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
-                        icx_lists_seal_fn seal, void *seal_ctx, icx_err *err)
+                        icx_lists_seal_fn seal, void *seal_ctx,
+                        icx_lists_audit_fn audit, void *actx, icx_err *err)
 {
     *out = NULL;
     icx_lists *l = calloc(1, sizeof *l);
@@ -83,6 +89,8 @@ int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
     l->cfg = cfg;
     l->seal = seal;
     l->seal_ctx = seal_ctx;
+    l->audit = audit;
+    l->actx = actx;
     if ((rc = icx_listdb_open(&l->wr, path, err)) < 0 ||
         (rc = icx_listdb_open(&l->rd, path, err)) < 0)
         goto out;
@@ -166,14 +174,14 @@ typedef struct build {
 
 static int doc_put(build *b, const char *name, uint64_t serial,
                    const char *kind, unsigned long page, unsigned long pages,
-                   const char *etag, icx_err *err)
+                   const char *etag, const char *message_id, icx_err *err)
 {
     icx_listdb *db = b->l->wr;
     sqlite3_stmt *st = NULL;
     int sq = sqlite3_prepare_v2(db->db,
         "INSERT OR REPLACE INTO http_doc (list_id, partner, name, session,"
-        " serial, kind, page, pages, etag, body, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &st,
+        " serial, kind, page, pages, etag, message_id, body, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1, &st,
         NULL);
     if (sq == SQLITE_OK) {
         lst_text(st, 1, b->d->id);
@@ -185,9 +193,10 @@ static int doc_put(build *b, const char *name, uint64_t serial,
         sqlite3_bind_int64(st, 7, (sqlite3_int64)page);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)pages);
         lst_text(st, 9, etag);
-        sqlite3_bind_blob(st, 10, b->env.data, (int)b->env.len,
+        lst_text(st, 10, message_id);
+        sqlite3_bind_blob(st, 11, b->env.data, (int)b->env.len,
                           SQLITE_STATIC);
-        sqlite3_bind_int64(st, 11, (sqlite3_int64)b->now);
+        sqlite3_bind_int64(st, 12, (sqlite3_int64)b->now);
         sq = sqlite3_step(st);
     }
     sqlite3_finalize(st);
@@ -221,7 +230,8 @@ static int seal_put(build *b, const char *payload, size_t len,
         return icx_err_set(err, ICX_ENOMEM, "cannot hash a document");
     char etag[67];
     snprintf(etag, sizeof etag, "\"%s\"", sha);
-    return doc_put(b, name, serial, kind, page, pages, etag, err);
+    return doc_put(b, name, serial, kind, page, pages, etag, h.message_id,
+                   err);
 }
 
 /* All pages of transfer t, each stored and listed in the notification. */
@@ -575,9 +585,10 @@ static int serve_doc(icx_lists *l, const char *list, const char *partner,
 {
     sqlite3_stmt *st = NULL;
     int rc = ICX_OK;
+    char msgid[40] = "";
     int sq = sqlite3_prepare_v2(l->wr->db,
-        "SELECT etag, body FROM http_doc WHERE list_id = ?1 AND partner = ?2"
-        " AND name = ?3", -1, &st, NULL);
+        "SELECT etag, body, message_id FROM http_doc WHERE list_id = ?1"
+        " AND partner = ?2 AND name = ?3", -1, &st, NULL);
     if (sq == SQLITE_OK) {
         lst_text(st, 1, list);
         lst_text(st, 2, partner);
@@ -601,12 +612,28 @@ static int serve_doc(icx_lists *l, const char *list, const char *partner,
                 out->body[len] = '\0';
                 out->len = (size_t)len;
                 out->status = 200;
+                lst_col(msgid, sizeof msgid, st, 2);
             }
         }
     } else if (sq != SQLITE_DONE) {
         rc = lst_fail(l->wr, sq, "reading HTTPS documents", err);
     }
     sqlite3_finalize(st);
+    if (rc == ICX_OK && out->status == 200 && l->audit != NULL) {
+        /* Sent: the envelope's MessageId and SHA-256, as the audit log
+         * holds for every envelope the gateway sends. */
+        char detail[300];
+        snprintf(detail, sizeof detail, "list=%s doc=%s sha256=%.64s "
+                 "bytes=%zu", list, name, out->etag + 1, out->len);
+        if (l->audit(l->actx, "list.http.served", msgid, partner,
+                     detail) < 0) {
+            free(out->body);
+            out->body = NULL;
+            out->len = 0;
+            rc = icx_err_set(err, ICX_ESTORE, "audit record list.http.served "
+                             "not written: nothing sent");
+        }
+    }
     return rc;
 }
 
@@ -641,10 +668,21 @@ int icx_lists_http_get(icx_lists *l, const char *partner, const char *path,
         goto out;
     const icx_list_decl *d = icx_lists_conf_find(conf, list);
     const icx_partner *p = icx_config_partner(l->cfg, partner);
-    if (d == NULL || p == NULL || !icx_strlist_has(&d->allow, partner) ||
+    if (p == NULL)
+        goto out; /* nobody: no log line for a name no file holds */
+    if (d == NULL || !icx_strlist_has(&d->allow, partner) ||
         !icx_strlist_has(&p->lists, list) || !egress_ok(p, d)) {
         icx_log_info("list.http", "partner=%s list=%s status=404 "
                      "reason=not-authorized", partner, list);
+        if (l->audit != NULL) {
+            char detail[120];
+            snprintf(detail, sizeof detail, "list=%s reason=not-authorized",
+                     list);
+            rc = l->audit(l->actx, "list.http.refused", "", partner, detail);
+            if (rc < 0)
+                rc = icx_err_set(err, ICX_ESTORE, "audit record "
+                                 "list.http.refused not written");
+        }
         goto out;
     }
     rc = current(l, d, partner, err);

@@ -101,7 +101,8 @@ static const char *const migrations[] = {
     " list_id TEXT NOT NULL, partner TEXT NOT NULL, name TEXT NOT NULL,"
     " session TEXT NOT NULL, serial INTEGER NOT NULL, kind TEXT NOT NULL,"
     " page INTEGER NOT NULL, pages INTEGER NOT NULL, etag TEXT NOT NULL,"
-    " body BLOB NOT NULL, created_at INTEGER NOT NULL,"
+    " message_id TEXT NOT NULL, body BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL,"
     " UNIQUE (list_id, partner, name));",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -158,6 +158,11 @@ check "PH-NBI, a list that does not exist: 404" \
   test "$(code --cert "$P/ph-cert.pem" --key "$P/ph-key.pem" "$BASE/restricted/notification.xml")" = 404
 check "PH-NBI, the notification: 200" \
   test "$(code --cert "$P/ph-cert.pem" --key "$P/ph-key.pem" "$BASE/csam-hashes/notification.xml")" = 200
+audited() { sqlite3 "$W/JP-NPA/icx.db" "select count(*) from audit where event='$1' and partner='$2' $3"; }
+check "every document sent to PH-NBI is in JP-NPA's audit log, with its MessageId" \
+  test "$(audited list.http.served PH-NBI "and message_id is not null and detail like 'list=csam-hashes doc=% sha256=%'")" -ge 20
+check "KR-KNPA's refusal too" test "$(audited list.http.refused KR-KNPA "and detail = 'list=csam-hashes reason=not-authorized'")" -ge 1
+check "the audit chain verifies" "$icx" audit verify -c "$JP"
 
 # 7. The same pages as the ZeroMQ pull.  SG-SPF runs ICX and pulls with
 # `icx pull` (a snapshot of serial 7, then the delta of serial 8); over

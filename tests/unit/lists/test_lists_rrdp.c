@@ -12,7 +12,9 @@
  * serials, made once and reused; old documents are gone (404) when the
  * head moves; 404 for no partner, a partner the list or its partner
  * file does not allow, a partner whose egress limits forbid the list,
- * an unknown list, a path that names nothing; two servers on one store
+ * an unknown list, a path that names nothing; every document sent and
+ * every refusal of a partner audited, nothing sent unaudited; two servers
+ * on one store
  * building at once still publish a notification whose hashes are those of
  * the pages stored.
  */
@@ -48,6 +50,8 @@ struct fx {
     icx_verkey *verkey;
     icx_lists *http;
     int seals;
+    icx_buf audit;         /* "event message_id partner detail" lines */
+    int audit_fails;       /* the audit function fails while set */
     icx_err err;
 };
 
@@ -70,6 +74,16 @@ static int seal(void *ctx, icx_buf *out, icx_header *h, const char *payload,
     snprintf(h->sender, sizeof h->sender, "%s", f->cfg.id);
     return icx_envelope_build_signed(out, h, payload, len, f->schemas,
                                      f->signer, err);
+}
+
+static int audit(void *actx, const char *event, const char *message_id,
+                 const char *partner, const char *detail)
+{
+    struct fx *f = actx;
+    if (f->audit_fails)
+        return ICX_ESTORE;
+    return icx_buf_printf(&f->audit, "%s %s %s %s\n", event,
+                          message_id[0] ? message_id : "-", partner, detail);
 }
 
 static int setup(void **state)
@@ -120,8 +134,9 @@ static int setup(void **state)
     f->cfg.max_message_bytes = 1024 * 1024;
     assert_int_equal(icx_listdb_open(&f->pub, icx_test_path("%s/icx-lists.db",
                                                             f->dir), &f->err), 0);
-    assert_int_equal(icx_lists_http_open(&f->http, &f->cfg, seal, f, &f->err),
-                     0);
+    icx_buf_init(&f->audit, 1u << 24);
+    assert_int_equal(icx_lists_http_open(&f->http, &f->cfg, seal, f, audit, f,
+                                         &f->err), 0);
     *state = f;
     return 0;
 }
@@ -130,6 +145,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     icx_lists_http_free(&f->http);
+    icx_buf_free(&f->audit);
     icx_listdb_free(&f->pub);
     icx_lists_conf_free(&f->conf);
     icx_schemas_free(&f->schemas);
@@ -472,6 +488,45 @@ static void test_not_public(void **state)
     assert_int_equal(r.status, 404);
 }
 
+static void test_audited(void **state)
+{
+    struct fx *f = *state;
+    icx_xml_limits lim = {.max_bytes = 16u << 20, .max_depth = 64};
+    icx_header h;
+    char want[400], sha[65];
+    import(f, 0, 5);
+    icx_http_reply n = get(f, "PH-NBI", "hashes/notification.xml", NULL);
+    assert_int_equal(n.status, 200);
+    assert_int_equal(icx_envelope_peek(&h, n.body, n.len, &lim, &f->err), 0);
+    icx_sha256_hex(sha, n.body, n.len);
+    snprintf(want, sizeof want, "list.http.served %s PH-NBI list=hashes "
+             "doc=notification.xml sha256=%s bytes=%zu\n", h.message_id, sha,
+             n.len);
+    assert_string_equal(f->audit.data, want);
+    /* 304 sends nothing: no record. */
+    icx_http_reply r = get(f, "PH-NBI", "hashes/notification.xml", n.etag);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(f->audit.len, strlen(want));
+    /* A partner refused; a name no partner file holds is nobody. */
+    icx_buf_reset(&f->audit);
+    r = get(f, "XX-EVIL", "hashes/notification.xml", NULL);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(f->audit.data, "list.http.refused - XX-EVIL "
+                                       "list=hashes reason=not-authorized\n");
+    icx_buf_reset(&f->audit);
+    r = get(f, "US-FBI", "hashes/notification.xml", NULL);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(f->audit.len, 0);
+    /* No record, nothing sent. */
+    f->audit_fails = 1;
+    int rc = icx_lists_http_get(f->http, "PH-NBI", "hashes/notification.xml",
+                                NULL, &r, &f->err);
+    assert_int_equal(rc, ICX_ESTORE);
+    assert_null(r.body);
+    assert_int_equal(r.len, 0);
+    icx_http_reply_clear(&n);
+}
+
 struct racer {
     struct fx *f;
     icx_lists *l;
@@ -497,7 +552,9 @@ static void test_two_servers_one_store(void **state)
     struct fx *f = *state;
     char uris[64][128], shas[64][65], path[8300];
     icx_lists *other = NULL;
-    assert_int_equal(icx_lists_http_open(&other, &f->cfg, seal, f, &f->err), 0);
+    /* (The other server records no audit: f->audit is one thread's.) */
+    assert_int_equal(icx_lists_http_open(&other, &f->cfg, seal, f, NULL, NULL,
+                                         &f->err), 0);
     import(f, 0, 300);
     for (int round = 0; round < 3; round++) {
         import(f, round, 300 + round);
@@ -540,6 +597,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_public, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_servers_one_store, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_audited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
