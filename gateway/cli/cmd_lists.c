@@ -59,8 +59,9 @@ static const char usage_text[] =
     "LIST/SESSION/SERIAL/snapshot-N.xml, .../delta-N.xml) to the partner ID,\n"
     "or to the partner whose certificate is PEM (a TLS client certificate):\n"
     "\"status: 200|304|404\", content-type and etag lines, an empty line and\n"
-    "the body, which it signs with the gateway key on first use\n"
-    "(docs/LISTS.md, \"Over HTTPS\"); exit 0 for 200 and 304, 1 for 404.\n"
+    "the body, which it signs with the gateway key on first use; each\n"
+    "document sent is an audit record (docs/LISTS.md, \"Over HTTPS\").\n"
+    "Exit 0 for 200 and 304, 1 for 404.\n"
     "Exit codes: 0 ok, 1 refused or not found, 2 usage, 3 failure.\n";
 
 static const char pull_usage[] =
