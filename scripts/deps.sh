@@ -10,7 +10,7 @@ packages=(
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
   # The signer process's system call filter (gateway/signer/).
   libseccomp-dev
-  python3 perl
+  python3 perl curl
   bc time
   # PKCS#11: the C API header (p11-kit's pkcs11.h) and a software token
   # (SoftHSM2) for the tests of keys held in a token.

@@ -1,6 +1,6 @@
 /*
  * cmd_lists.c - `icx lists import|reset|show|diff|history|export|status|
- * check` and `icx pull PARTNER LIST`.
+ * check|http-get` and `icx pull PARTNER LIST`.
  *
  * The lists commands read and write the lists store directly (SQLite WAL
  * lets them run beside the daemon); import and reset also append a record
@@ -20,9 +20,13 @@
 #include "cli.h"
 #include "config.h"
 #include "control.h"
+#include "envelope.h"
+#include "keys.h"
 #include "lists.h"
 #include "store.h"
+#include "trust.h"
 #include "util.h"
+#include "xmlsig.h"
 
 
 static const char usage_text[] =
@@ -34,6 +38,8 @@ static const char usage_text[] =
     "       icx lists export LIST [--from PARTNER] [--format txt|csv] [--out FILE]\n"
     "       icx lists status [--json]\n"
     "       icx lists check\n"
+    "       icx lists http-get PATH (--partner ID | --client-cert PEM)\n"
+    "                          [--if-none-match ETAG]\n"
     "common option: -c CONFIG (default $ICX_CONFIG, else " ICX_CLI_DEFAULT_CONFIG ")\n\n"
     "Lists are declared in lists.yaml beside gateway.yaml (docs/LISTS.md).\n"
     "import: FILE is the full current export (one entry per line, or CSV\n"
@@ -49,6 +55,13 @@ static const char usage_text[] =
     "`LC_ALL=C sort | sha256sum` of the txt export is the list's digest.\n"
     "status: per partner and list, the serial it holds against the head,\n"
     "the lag and its last pull; then the lists this gateway pulls.\n"
+    "http-get: what the HTTPS pull answers for PATH (LIST/notification.xml,\n"
+    "LIST/SESSION/SERIAL/snapshot-N.xml, .../delta-N.xml) to the partner ID,\n"
+    "or to the partner whose certificate is PEM (a TLS client certificate):\n"
+    "\"status: 200|304|404\", content-type and etag lines, an empty line and\n"
+    "the body, which it signs with the gateway key on first use; each\n"
+    "document sent is an audit record (docs/LISTS.md, \"Over HTTPS\").\n"
+    "Exit 0 for 200 and 304, 1 for 404.\n"
     "Exit codes: 0 ok, 1 refused or not found, 2 usage, 3 failure.\n";
 
 static const char pull_usage[] =
@@ -268,6 +281,101 @@ static int cmd_export(struct ctx *c, const char *list, const char *from,
     return ICX_EXIT_OK;
 }
 
+/* ---- icx lists http-get ------------------------------------------------ */
+
+struct sealer {
+    const icx_config *cfg;
+    icx_schemas *schemas;
+    icx_signer *signer;
+};
+
+/* What the broker does for a hook's answer: stamp, sender, build, sign. */
+static int seal(void *ctx, icx_buf *out, icx_header *h, const char *payload,
+                size_t len, icx_err *err)
+{
+    struct sealer *s = ctx;
+    int rc = icx_header_stamp(h, time(NULL), err);
+    if (rc < 0)
+        return rc;
+    snprintf(h->sender, sizeof h->sender, "%s", s->cfg->id);
+    return icx_envelope_build_signed(out, h, payload, len, s->schemas,
+                                     s->signer, err);
+}
+
+/* Every document sent and every refusal goes to the broker's audit log
+ * (the daemon may be running); a record not written sends nothing. */
+static int http_audit(void *actx, const char *event, const char *message_id,
+                      const char *partner, const char *detail)
+{
+    const icx_config *cfg = actx;
+    icx_store *s = NULL;
+    icx_err err;
+    icx_audit_event ev = {.event = event, .partner = partner,
+                          .message_id = message_id && message_id[0]
+                                            ? message_id : NULL,
+                          .detail = detail};
+    int rc = icx_store_open(&s, cfg->store_path, &err);
+    if (rc == ICX_OK)
+        rc = icx_store_audit(s, &ev, &err);
+    if (rc < 0)
+        fprintf(stderr, "icx: error: audit record %s not written: %s\n",
+                event, err.msg);
+    icx_store_free(&s);
+    return rc;
+}
+
+static int cmd_http_get(struct ctx *c, const char *path, const char *partner,
+                        const char *cert, const char *inm)
+{
+    struct sealer s = {.cfg = c->cfg};
+    icx_lists *l = NULL;
+    icx_http_reply r;
+    icx_err err;
+    char who[32] = "", fp[65];
+    int rc;
+    memset(&r, 0, sizeof r);
+    icx_err_clear(&err);
+    if (cert != NULL) {
+        /* The TLS client certificate: the partner that signs with it. */
+        if ((rc = icx_keys_cert_fingerprint(fp, cert, &err)) < 0)
+            goto out;
+        rc = icx_trust_partner_of_cert(who, sizeof who, c->cfg, fp, &err);
+        if (rc == ICX_ENOTFOUND)
+            who[0] = '\0';
+        else if (rc < 0)
+            goto out;
+        partner = who[0] ? who : NULL;
+    }
+    if ((rc = icx_schemas_load(&s.schemas, c->cfg->schemas_dir
+                                   ? c->cfg->schemas_dir
+                                   : icx_schemas_default_dir(), &err)) < 0 ||
+        (rc = icx_signer_load(&s.signer, c->cfg->private_key, &err)) < 0 ||
+        (rc = icx_lists_http_open(&l, c->cfg, seal, &s, http_audit, c->cfg,
+                                  &err)) < 0)
+        goto out;
+    rc = icx_lists_http_get(l, partner, path, inm, &r, &err);
+    if (rc < 0)
+        goto out;
+    printf("status: %d\ncontent-type: %s\n", r.status, r.content_type);
+    if (r.etag[0] != '\0')
+        printf("etag: %s\n", r.etag);
+    putchar('\n');
+    if (r.len > 0)
+        fwrite(r.body, 1, r.len, stdout);
+    if (fflush(stdout) != 0)
+        rc = icx_err_set(&err, ICX_EIO, "writing to stdout failed");
+out:
+    icx_http_reply_clear(&r);
+    icx_lists_http_free(&l);
+    icx_signer_free(&s.signer);
+    icx_schemas_free(&s.schemas);
+    if (rc < 0) {
+        icx_cli_error("%s", err.msg);
+        return icx_cli_exit_for(rc);
+    }
+    return r.status == 404 ? ICX_EXIT_REFUSED : ICX_EXIT_OK;
+}
+
 int icx_cmd_lists(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -277,11 +385,15 @@ int icx_cmd_lists(int argc, char **argv)
         {"from", required_argument, NULL, 'F'},
         {"out", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
+        {"partner", required_argument, NULL, 'P'},
+        {"client-cert", required_argument, NULL, 'C'},
+        {"if-none-match", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = icx_cli_default_config(), *format = NULL, *reason = NULL;
-    const char *from = NULL, *out = NULL;
+    const char *from = NULL, *out = NULL, *partner = NULL, *cert = NULL;
+    const char *inm = NULL;
     int json = 0, ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
@@ -292,6 +404,9 @@ int icx_cmd_lists(int argc, char **argv)
         case 'F': from = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
+        case 'P': partner = optarg; break;
+        case 'C': cert = optarg; break;
+        case 'I': inm = optarg; break;
         case 'h': fputs(usage_text, stdout); return ICX_EXIT_OK;
         default: fputs(usage_text, stderr); return ICX_EXIT_USAGE;
         }
@@ -306,6 +421,7 @@ int icx_cmd_lists(int argc, char **argv)
     static const struct { const char *name; int min, max; } subs[] = {
         {"import", 3, 3}, {"reset", 2, 2}, {"show", 1, 2}, {"diff", 2, 4},
         {"history", 2, 2}, {"export", 2, 2}, {"status", 1, 1}, {"check", 1, 1},
+        {"http-get", 2, 2},
     };
     size_t k;
     for (k = 0; k < sizeof subs / sizeof subs[0]; k++)
@@ -315,6 +431,11 @@ int icx_cmd_lists(int argc, char **argv)
         nargs > subs[k].max) {
         if (k == sizeof subs / sizeof subs[0])
             icx_cli_error("unknown lists command \"%s\"", sub);
+        fputs(usage_text, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    if (strcmp(sub, "http-get") == 0 && (partner == NULL) == (cert == NULL)) {
+        icx_cli_error("http-get needs one of --partner or --client-cert");
         fputs(usage_text, stderr);
         return ICX_EXIT_USAGE;
     }
@@ -346,6 +467,8 @@ int icx_cmd_lists(int argc, char **argv)
     } else if (strcmp(sub, "status") == 0) {
         code = print(&b, icx_lists_status(&b, c.db, c.conf, time(NULL), json,
                                           &err), &err);
+    } else if (strcmp(sub, "http-get") == 0) {
+        code = cmd_http_get(&c, a[1], partner, cert, inm);
     } else {
         printf("%s: %zu lists declared\n", c.conf->path, c.conf->nlists);
     }

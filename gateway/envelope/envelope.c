@@ -37,6 +37,7 @@ static const struct {
     {"list-sync-request", "urn:icx:list:1", "SyncRequest"},
     {"list-update", "urn:icx:list:1", "Update"},
     {"list-update", "urn:icx:list:1", "Refusal"},
+    {"list-update", "urn:icx:rrdp:1", "Notification"},
     {"survey-request", "urn:icx:survey:1", "Request"},
     {"survey-response", "urn:icx:survey:1", "Response"},
     {"receipt", "urn:icx:receipt:1", "Receipt"},

@@ -8,6 +8,7 @@
  */
 #include "trust.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,4 +157,30 @@ const char *icx_trust_fingerprint(const icx_trust *t, const char *id,
     if (e == NULL || which < 0 || which > 1 || e->key[which] == NULL)
         return NULL;
     return e->fp[which];
+}
+
+int icx_trust_partner_of_cert(char *out, size_t outlen,
+                              const icx_config *cfg, const char *fingerprint,
+                              icx_err *err)
+{
+    char fp[65];
+    if (outlen > 0)
+        out[0] = '\0';
+    if (fingerprint == NULL || strlen(fingerprint) != 64)
+        return icx_err_set(err, ICX_EINVAL, "a certificate fingerprint is 64 "
+                           "hex digits");
+    for (size_t i = 0; i < cfg->npartners; i++) {
+        icx_err e;
+        const icx_partner *p = &cfg->partners[i];
+        if (p->certificate == NULL ||
+            icx_keys_cert_fingerprint(fp, p->certificate, &e) < 0)
+            continue;
+        if (strcmp(fp, fingerprint) == 0) {
+            if (strlen(p->id) >= outlen)
+                return icx_err_set(err, ICX_EINVAL, "agency id too long");
+            snprintf(out, outlen, "%s", p->id);
+            return ICX_OK;
+        }
+    }
+    return icx_err_set(err, ICX_ENOTFOUND, "no partner has this certificate");
 }

@@ -39,4 +39,13 @@ const icx_verkey *icx_trust_get_next(void *ctx, const char *id);
 const char *icx_trust_fingerprint(const icx_trust *t, const char *id,
                                   int which);
 
+/* The partner a TLS client certificate stands for: the one whose
+ * configured `certificate:` has this SHA-256 fingerprint (of the DER,
+ * lowercase hex, as `icx keys show` prints it).  A partner presents the
+ * certificate it signs with; nothing else maps.  out (>= 32 bytes) gets
+ * the agency id; ICX_ENOTFOUND when no partner has it. */
+int icx_trust_partner_of_cert(char *out, size_t outlen,
+                              const icx_config *cfg, const char *fingerprint,
+                              icx_err *err);
+
 #endif

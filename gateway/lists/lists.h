@@ -212,6 +212,77 @@ int icx_lists_export(icx_listdb *db, const char *partner, const char *list,
                                            size_t n), void *ctx,
                      icx_err *err);
 
+/* ---- the HTTPS pull (lists_rrdp.c) -------------------------------------- */
+
+/* For partners without ICX, after RPKI RRDP (RFC 8182): per list and
+ * partner a signed notification (session, serial, digest of the whole
+ * list, the snapshot's and each kept delta's page URIs with their SHA-256)
+ * and the signed pages themselves, each one an envelope of category
+ * list-update addressed to the partner whose payload is the page the
+ * ZeroMQ pull sends (docs/LISTS.md, "Over HTTPS").  Paths, relative to
+ * where the server mounts the lists:
+ *   LIST/notification.xml
+ *   LIST/SESSION/SERIAL/snapshot-PAGE.xml   the list at SERIAL
+ *   LIST/SESSION/SERIAL/delta-PAGE.xml      from SERIAL-1 to SERIAL
+ * The URIs in the notification are relative to the notification's own
+ * (RFC 3986): SESSION/SERIAL/NAME.xml.
+ *
+ * The documents are built and signed when the head has moved since the
+ * partner's last notification, stored in the lists store (http_doc) and
+ * served from there, so a page keeps its bytes and its ETag. */
+
+/* Signs: fills h's message id, created and sender, wraps payload in an
+ * envelope and signs it into out.  Provided by the caller (the lists part
+ * holds no key). */
+typedef int (*icx_lists_seal_fn)(void *ctx, icx_buf *out, icx_header *h,
+                                 const char *payload, size_t len,
+                                 icx_err *err);
+
+typedef struct icx_lists icx_lists;
+
+typedef struct icx_http_reply {
+    int status;               /* 200, 304 or 404 */
+    char *body;               /* malloc'ed (200 only), free with
+                               * icx_http_reply_clear() */
+    size_t len;
+    const char *content_type; /* static string */
+    char etag[67];            /* the SHA-256 hex of the body in double
+                               * quotes (200, 304) */
+} icx_http_reply;
+
+/* Appends a record to the gateway's audit log, like hooks.h's
+ * env->audit (ids, digests, partner ids and reasons only); returns 0, or
+ * a negative code when the record could not be written (then nothing is
+ * sent: icx_lists_http_get returns the error). */
+typedef int (*icx_lists_audit_fn)(void *actx, const char *event,
+                                  const char *message_id,
+                                  const char *partner, const char *detail);
+
+/* Opens the lists store of cfg (borrowed: it must outlive the handle) for
+ * HTTPS pulls; seal signs each document; audit (may be NULL only in
+ * tests) records every document sent (list.http.served, with the
+ * envelope's MessageId) and every refusal of a partner
+ * (list.http.refused).  Safe for several threads: calls on one handle are
+ * serialized. */
+int icx_lists_http_open(icx_lists **out, const icx_config *cfg,
+                        icx_lists_seal_fn seal, void *seal_ctx,
+                        icx_lists_audit_fn audit, void *actx, icx_err *err);
+void icx_lists_http_free(icx_lists **lp);
+
+/* Answers GET path for partner, the agency the server mapped the client's
+ * certificate to (NULL: nobody, every answer is 404).  404 whenever the
+ * partner may not pull the list (the same rule as the ZeroMQ pull: the
+ * list's `allow` and the partner file's `lists:`, and the partner's
+ * egress limits for category list-update), the list has no serial, or the
+ * path names no current document: a partner learns nothing about lists it
+ * may not pull.  304 when if_none_match (may be NULL) names the current
+ * ETag.  Returns 0, or an error (store, signing) the server answers 500
+ * or 503 to. */
+int icx_lists_http_get(icx_lists *l, const char *partner, const char *path,
+                       const char *if_none_match, icx_http_reply *out,
+                       icx_err *err);
+void icx_http_reply_clear(icx_http_reply *r);
+
 /* ---- daemon hooks ------------------------------------------------------- */
 
 /* The hooks `icx serve` registers: list-sync-request (serve) and

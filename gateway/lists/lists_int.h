@@ -64,6 +64,37 @@ int lst_event(icx_listdb *db, const char *event, const char *list,
               const char *partner, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* ---- lists_serve.c: the pages every pull gets ------------------------- */
+
+/* One transfer: the list from serial `from` (0: a snapshot) to `to`, in
+ * pages of psize entries ordered by canonical line. */
+typedef struct lst_transfer {
+    char session[ICX_LISTS_SESSION_LEN + 1];
+    uint64_t from, to;     /* from 0: snapshot */
+    unsigned long psize, pages, page;
+    char after[ICX_LISTS_LINE_MAX + 1]; /* last line sent; "" on page 1 */
+} lst_transfer;
+
+typedef struct lst_head {
+    char kind[8];
+    char session[ICX_LISTS_SESSION_LEN + 1];
+    int64_t head, min_serial, max_entry;
+} lst_head;
+
+/* The list's position; ICX_ENOTFOUND when never imported. */
+int lst_head_read(lst_head *h, icx_listdb *db, const char *list);
+/* Count and digest of one serial; ICX_ENOTFOUND when it is not kept. */
+int lst_serial_info(icx_listdb *db, const char *list, const char *session,
+                    uint64_t serial, uint64_t *count, char digest[65]);
+/* Entries per page: the list's page_entries, lowered to fit the message
+ * limit with the list's largest entry. */
+unsigned long lst_page_size(const icx_list_decl *d, const icx_config *cfg,
+                            int64_t max_entry);
+/* Page t->page of transfer t as a list:Update payload in out; on success
+ * t->after holds the last line sent (where page t->page + 1 starts). */
+int lst_page_build(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
+                   const char *list, int kind, lst_transfer *t, icx_err *err);
+
 /* Canonical line <-> value and algorithm: hash lines are "ALG:VALUE". */
 const char *lst_line_value(const char *line, int kind, char *alg,
                            size_t alglen);

@@ -35,20 +35,7 @@
 #include "lists_xml.h"
 #include "util.h"
 
-typedef struct transfer {
-    char session[ICX_LISTS_SESSION_LEN + 1];
-    uint64_t from, to;     /* from 0: snapshot */
-    unsigned long psize, pages, page;
-    char after[ICX_LISTS_LINE_MAX + 1]; /* last line sent; "" on page 1 */
-} transfer;
-
-typedef struct listhead {
-    char kind[8];
-    char session[ICX_LISTS_SESSION_LEN + 1];
-    int64_t head, min_serial, max_entry;
-} listhead;
-
-static int read_head(listhead *h, icx_listdb *db, const char *list)
+int lst_head_read(lst_head *h, icx_listdb *db, const char *list)
 {
     sqlite3_stmt *st = lst_stmt(db, LS_LIST_GET);
     lst_text(st, 1, list);
@@ -65,8 +52,8 @@ static int read_head(listhead *h, icx_listdb *db, const char *list)
                                                         : ICX_ESTORE;
 }
 
-static int serial_info(icx_listdb *db, const char *list, const char *session,
-                       uint64_t serial, uint64_t *count, char digest[65])
+int lst_serial_info(icx_listdb *db, const char *list, const char *session,
+                    uint64_t serial, uint64_t *count, char digest[65])
 {
     sqlite3_stmt *st = lst_stmt(db, LS_SERIAL_GET);
     lst_text(st, 1, list);
@@ -83,7 +70,7 @@ static int serial_info(icx_listdb *db, const char *list, const char *session,
 
 /* Cursor: SESSION.FROM.TO.PAGESIZE.PAGECOUNT.NEXTPAGE.HEX(LASTLINE), written
  * by lst_cursor_write (lists_xml.c). */
-static int cursor_read(transfer *t, const char *c)
+static int cursor_read(lst_transfer *t, const char *c)
 {
     unsigned long long from, to;
     int used = 0;
@@ -113,8 +100,8 @@ static int cursor_read(transfer *t, const char *c)
     return 0;
 }
 
-static unsigned long page_size(const icx_list_decl *d, const icx_config *cfg,
-                               int64_t max_entry)
+unsigned long lst_page_size(const icx_list_decl *d, const icx_config *cfg,
+                            int64_t max_entry)
 {
     long budget = cfg->max_message_bytes - 32768;
     long per = max_entry > 200 ? (long)max_entry : 200;
@@ -125,7 +112,7 @@ static unsigned long page_size(const icx_list_decl *d, const icx_config *cfg,
 }
 
 static void seen(icx_listdb *db, const char *list, const char *partner,
-                 const lst_syncreq *r, const transfer *t, int refused,
+                 const lst_syncreq *r, const lst_transfer *t, int refused,
                  const char *answer, time_t now)
 {
     /* Bookkeeping only: never wait for an import's write lock. */
@@ -166,7 +153,7 @@ static int refuse(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
 
 /* One entry of a delta: its net change from t->from to t->to. */
 static int delta_entry(icx_buf *add, icx_buf *rem, icx_listdb *db, int kind,
-                       const char *list, const transfer *t, const char *key,
+                       const char *list, const lst_transfer *t, const char *key,
                        size_t *n, icx_err *err)
 {
     sqlite3_stmt *st = lst_stmt(db, LS_KEY_VERSIONS);
@@ -212,8 +199,8 @@ static int delta_entry(icx_buf *add, icx_buf *rem, icx_listdb *db, int kind,
     return ICX_OK; /* added and removed again in between: nothing to say */
 }
 
-static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
-                      const char *list, int kind, transfer *t, icx_err *err)
+int lst_page_build(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
+                   const char *list, int kind, lst_transfer *t, icx_err *err)
 {
     icx_buf add, rem;
     char *last = calloc(1, ICX_LISTS_LINE_MAX + 1);
@@ -227,7 +214,7 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
         rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
         goto out;
     }
-    if (serial_info(db, list, t->session, t->to, &count, digest) < 0) {
+    if (lst_serial_info(db, list, t->session, t->to, &count, digest) < 0) {
         rc = icx_err_set(err, ICX_ENOTFOUND, "serial %llu of %s is gone",
                          (unsigned long long)t->to, list);
         goto out;
@@ -284,6 +271,8 @@ static int build_page(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
     }
     if (rc < 0)
         goto out;
+    /* The next page of this transfer starts after the last line sent. */
+    snprintf(t->after, sizeof t->after, "%s", last);
     if (t->page < t->pages)
         lst_cursor_write(cursor, LST_CURSOR_MAX + 1, t->session, t->from,
                          t->to, t->psize, t->pages, t->page + 1, last);
@@ -318,8 +307,8 @@ out:
 }
 
 /* A fresh transfer from the partner's position. */
-static int plan(transfer *t, icx_listdb *db, const char *list,
-                const listhead *h, const lst_syncreq *r, unsigned long psize,
+static int plan(lst_transfer *t, icx_listdb *db, const char *list,
+                const lst_head *h, const lst_syncreq *r, unsigned long psize,
                 icx_err *err)
 {
     uint64_t head = (uint64_t)h->head, total = 0;
@@ -348,7 +337,7 @@ static int plan(transfer *t, icx_listdb *db, const char *list,
         sqlite3_reset(st);
         if (rc != SQLITE_ROW)
             return lst_fail(db, rc, "counting a delta", err);
-        serial_info(db, list, h->session, head, &count, digest);
+        lst_serial_info(db, list, h->session, head, &count, digest);
         if (changed < count || changed < psize) {
             t->from = r->serial;
             total = changed;
@@ -356,7 +345,7 @@ static int plan(transfer *t, icx_listdb *db, const char *list,
             return ICX_OK;
         }
     }
-    if (serial_info(db, list, h->session, head, &total, digest) < 0)
+    if (lst_serial_info(db, list, h->session, head, &total, digest) < 0)
         return icx_err_set(err, ICX_ENOTFOUND, "head serial of %s missing",
                            list);
     t->from = 0;
@@ -370,8 +359,8 @@ int icx_lists_serve(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
                     time_t now, icx_err *err)
 {
     lst_syncreq r;
-    listhead h;
-    transfer t;
+    lst_head h;
+    lst_transfer t;
     memset(ans, 0, sizeof *ans);
     icx_buf_reset(out);
     int rc = lst_parse_syncreq(&r, req, len, err);
@@ -387,7 +376,7 @@ int icx_lists_serve(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
     if ((rc = lst_exec(db, "BEGIN", "serving", err)) < 0)
         return rc;
     db->in_tx = 1;
-    rc = read_head(&h, db, r.list);
+    rc = lst_head_read(&h, db, r.list);
     if (rc == ICX_ENOTFOUND || (rc == ICX_OK && h.head == 0)) {
         lst_rollback(db);
         return refuse(out, ans, db, partner, &r, "NO_DATA",
@@ -432,9 +421,9 @@ int icx_lists_serve(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
         (int64_t)(t.from ? t.from : t.to) >= h.min_serial)
         resumed = 1;
     if (!resumed)
-        rc = plan(&t, db, r.list, &h, &r, page_size(d, cfg, h.max_entry), err);
+        rc = plan(&t, db, r.list, &h, &r, lst_page_size(d, cfg, h.max_entry), err);
     if (rc == ICX_OK)
-        rc = build_page(out, ans, db, r.list, d->kind, &t, err);
+        rc = lst_page_build(out, ans, db, r.list, d->kind, &t, err);
 out:
     sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
     db->in_tx = 0;

@@ -17,7 +17,9 @@
  * Every table is keyed by the canonical line, the order of the digest
  * and of the pages, so a snapshot is written in key order on both sides
  * (appends, not random inserts: import and snapshot cost grow linearly). sub_stage (a delta's pages until its last one).
- * event: the lists' own hash-chained log.
+ * event: the lists' own hash-chained log.  http_doc: the signed documents
+ * of the HTTPS pull (notification, snapshot and delta pages) per partner
+ * and list, kept until the head moves past them (lists_rrdp.c).
  *
  * Durability: a serial is committed (FULL) before any partner can be told
  * about it, so a crash never reuses a serial number for other content.
@@ -94,6 +96,14 @@ static const char *const migrations[] = {
     " seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, event TEXT NOT NULL,"
     " list_id TEXT, partner TEXT, detail TEXT, prev TEXT NOT NULL,"
     " hash TEXT NOT NULL);",
+    /* 2: the documents of the HTTPS pull (lists_rrdp.c), per partner */
+    "CREATE TABLE http_doc ("
+    " list_id TEXT NOT NULL, partner TEXT NOT NULL, name TEXT NOT NULL,"
+    " session TEXT NOT NULL, serial INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " page INTEGER NOT NULL, pages INTEGER NOT NULL, etag TEXT NOT NULL,"
+    " message_id TEXT NOT NULL, body BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " UNIQUE (list_id, partner, name));",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -25,7 +25,8 @@ expect "icx health --m -> --max-age" "--max-age " icx health --m
 expect "icx submit --wa -> --wait" "--wait " icx submit --wa
 expect "icx s -> the s commands" "serve status store submit survey " icx s
 expect "icx audit v -> verify" "verify " icx audit v
-expect "icx lists h -> history" "history " icx lists h
+expect "icx lists h -> history http-get" "history http-get " icx lists h
+expect "icx lists http-get --cl -> --client-cert" "--client-cert " icx lists http-get --cl
 expect "icx keys -> gen show" "gen show " icx keys ""
 expect "icx serve --log -> --log-format" "--log-format " icx serve --log
 expect "icx serve --log-format j -> json" "json " icx serve --log-format j
