@@ -397,8 +397,8 @@ int icx_lists_serve(icx_buf *out, icx_lists_answer *ans, icx_listdb *db,
         uint64_t count = 0;
         char digest[65] = "";
         int known = strcmp(r.session, h.session) == 0 &&
-                    serial_info(db, r.list, h.session, r.serial, &count,
-                                digest) == ICX_OK && digest[0] != '\0';
+                    lst_serial_info(db, r.list, h.session, r.serial, &count,
+                                    digest) == ICX_OK && digest[0] != '\0';
         sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
         db->in_tx = 0;
         ans->ack = 1;
