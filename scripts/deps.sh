@@ -8,6 +8,7 @@ packages=(
   libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
+  libcurl4-openssl-dev
   python3 perl
   bc time
   # The Debian package (scripts/package.sh), the man pages (help2man) and
