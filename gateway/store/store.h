@@ -40,6 +40,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "err.h"
+#include "tsa.h"
 
 typedef struct icx_store icx_store;
 
@@ -284,6 +285,34 @@ typedef int (*icx_cp_fn)(void *ctx, const icx_checkpoint *c);
 int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
                           void *ctx, icx_err *err);
 int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err);
+
+/* RFC 3161 time-stamp tokens of checkpoints (docs/AUDIT.md, "Time-stamps";
+ * store_stamp.c).  The token of checkpoint `size` covers SHA-256 of that
+ * checkpoint's signed text (icx_checkpoint_text); it is checked before it
+ * is added (tsa.h) and written once.  No audit record: the token is its
+ * own evidence, and a record per stamp would call for a checkpoint per
+ * stamp, forever.  ICX_EEXIST when that checkpoint has one, ICX_ENOTFOUND
+ * when there is no such checkpoint. */
+int icx_store_stamp_add(icx_store *s, uint64_t size, const icx_tsa_stamp *st,
+                        const void *token, size_t len, icx_err *err);
+/* The first token of a checkpoint with size >= min_size (the earliest
+ * stamp covering the first min_size records): its checkpoint's size into
+ * *size, what it says into *st, its DER bytes appended to token (may be
+ * NULL) and when it was stored into stamped_at (may be NULL; 32 bytes).
+ * ICX_ENOTFOUND when none. */
+int icx_store_stamp_get(icx_store *s, uint64_t min_size, uint64_t *size,
+                        icx_tsa_stamp *st, icx_buf *token, char *stamped_at,
+                        icx_err *err);
+/* The checkpoint to stamp next: the oldest one after the newest stamped
+ * one; while nothing is stamped, the newest checkpoint (it covers every
+ * record before it; older ones are "covered" by the first stamp).
+ * ICX_ENOTFOUND when every such checkpoint is stamped.  *queued (may be
+ * NULL) gets how many wait, this one included. */
+int icx_store_stamp_next(icx_store *s, icx_checkpoint *c, uint64_t *queued,
+                         icx_err *err);
+/* Checkpoint `size` (ICX_ENOTFOUND when there is none). */
+int icx_store_checkpoint_at(icx_store *s, uint64_t size, icx_checkpoint *c,
+                            icx_err *err);
 
 /* The start-up check (docs/STORE.md "Start-up checks"), before anything
  * is served or written: PRAGMA quick_check; the audit chain (each record

@@ -125,6 +125,22 @@ static const char *const migrations[] = {
     "INSERT INTO outbox_envelope (outbox_id, envelope)"
     " SELECT id, envelope FROM outbox;"
     "ALTER TABLE outbox DROP COLUMN envelope;",
+    /* 4: RFC 3161 time-stamp tokens over checkpoints (docs/AUDIT.md,
+     * "Time-stamps"): one per checkpoint, written once. */
+    "CREATE TABLE checkpoint_stamps ("
+    " size INTEGER PRIMARY KEY REFERENCES checkpoints (size),"
+    " gen_time TEXT NOT NULL,"
+    " gen_epoch INTEGER NOT NULL,"
+    " serial TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " stamped_at TEXT NOT NULL,"
+    " token BLOB NOT NULL);"
+    "CREATE TRIGGER checkpoint_stamps_no_update BEFORE UPDATE ON "
+    " checkpoint_stamps"
+    " BEGIN SELECT RAISE(ABORT, 'time-stamps are append-only'); END;"
+    "CREATE TRIGGER checkpoint_stamps_no_delete BEFORE DELETE ON "
+    " checkpoint_stamps"
+    " BEGIN SELECT RAISE(ABORT, 'time-stamps are append-only'); END;",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -164,6 +180,17 @@ static const char *const stmt_sql[ST__COUNT] = {
                   "checkpoints WHERE size <= ?1 ORDER BY size",
     [ST_CP_LAST] = "SELECT size, gateway, root, time, signature FROM "
                    "checkpoints ORDER BY size DESC LIMIT 1",
+    [ST_CP_AFTER] = "SELECT size, gateway, root, time, signature FROM "
+                    "checkpoints WHERE size > ?1 ORDER BY size LIMIT 1",
+    [ST_CP_AT] = "SELECT size, gateway, root, time, signature FROM "
+                 "checkpoints WHERE size = ?1",
+    [ST_STAMP_INSERT] = "INSERT INTO checkpoint_stamps (size, gen_time, "
+                        "gen_epoch, serial, policy, stamped_at, token) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_STAMP_GET] = "SELECT size, gen_time, gen_epoch, serial, policy, "
+                     "stamped_at, token FROM checkpoint_stamps WHERE "
+                     "size >= ?1 ORDER BY size LIMIT 1",
+    [ST_STAMP_MAX] = "SELECT max(size) FROM checkpoint_stamps",
     [ST_OUT_INSERT] = "INSERT INTO outbox (message_id, next_hop, recipient, "
                       "sender, category, sha256, state, attempts, created_at, "
                       "next_attempt_at, updated_at, reason) VALUES "
