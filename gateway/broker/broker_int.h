@@ -23,6 +23,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "pool.h"
+#include "stamper.h"
 #include "receipt.h"
 #include "store.h"
 #include "trust.h"
@@ -148,6 +149,10 @@ typedef struct icx_broker {
     struct peer_state *peers;
     size_t npeers;
     int64_t next_scan;
+    icx_stamper *stamper;   /* started when audit.tsa.url is first set */
+    int64_t stamp_next;     /* no time-stamp request before this time */
+    uint64_t stamp_refused; /* checkpoint whose refusal was audited... */
+    char stamp_refused_why[200]; /* ...and why (once per both) */
     uint64_t cp_size;       /* audit records covered by the last checkpoint */
     int64_t cp_time;
     int64_t started_at;     /* when this daemon began serving (health) */

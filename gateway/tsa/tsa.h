@@ -22,6 +22,7 @@
 #ifndef ICX_TSA_H
 #define ICX_TSA_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,8 +69,9 @@ int icx_tsa_token_check(icx_tsa_stamp *info, const void *token,
 /* POSTs req[0..len) to url (http or https only; no redirects) and
  * appends the body of a 200 application/timestamp-reply answer to reply
  * (at most ICX_TSA_REPLY_MAX bytes).  timeout_s bounds the whole exchange
- * (and the connection, at most 10 s of it). */
+ * (and the connection, at most 10 s of it).  When cancel (may be NULL)
+ * becomes non-zero the exchange stops within a second (ICX_EAGAIN). */
 int icx_tsa_post(icx_buf *reply, const char *url, const void *req, size_t len,
-                 long timeout_s, icx_err *err);
+                 long timeout_s, const atomic_int *cancel, icx_err *err);
 
 #endif

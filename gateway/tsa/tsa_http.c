@@ -35,7 +35,20 @@ static void curl_init(void)
 struct sink {
     icx_buf *out;
     int too_long;
+    const atomic_int *cancel;
 };
+
+/* Called by libcurl at least once a second: non-zero aborts. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    const struct sink *s = ctx;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return s->cancel != NULL && atomic_load(s->cancel) != 0;
+}
 
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 {
@@ -50,11 +63,11 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 }
 
 int icx_tsa_post(icx_buf *reply, const char *url, const void *req, size_t len,
-                 long timeout_s, icx_err *err)
+                 long timeout_s, const atomic_int *cancel, icx_err *err)
 {
     CURL *c = NULL;
     struct curl_slist *hdr = NULL;
-    struct sink sink = {reply, 0};
+    struct sink sink = {reply, 0, cancel};
     char curl_msg[CURL_ERROR_SIZE] = "";
     int rc = ICX_OK;
 
@@ -88,6 +101,9 @@ int icx_tsa_post(icx_buf *reply, const char *url, const void *req, size_t len,
                          (curl_off_t)len) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sink) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_msg) != CURLE_OK) {
         rc = icx_err_set(err, ICX_EINVAL, "libcurl refused an option");
         goto out;

@@ -236,11 +236,11 @@ static void test_post_unreachable(void **state)
     icx_err err;
     icx_buf_init(&reply, ICX_TSA_REPLY_MAX);
     /* Port 1 on loopback: nothing listens; refused at once. */
-    CHECK_RC(icx_tsa_post(&reply, "http://127.0.0.1:1/tsa", "x", 1, 5, &err),
+    CHECK_RC(icx_tsa_post(&reply, "http://127.0.0.1:1/tsa", "x", 1, 5, NULL, &err),
              ICX_EAGAIN, &err);
-    CHECK_RC(icx_tsa_post(&reply, "ftp://127.0.0.1/tsa", "x", 1, 5, &err),
+    CHECK_RC(icx_tsa_post(&reply, "ftp://127.0.0.1/tsa", "x", 1, 5, NULL, &err),
              ICX_EINVAL, &err);
-    CHECK_RC(icx_tsa_post(&reply, "file:///etc/passwd", "x", 1, 5, &err),
+    CHECK_RC(icx_tsa_post(&reply, "file:///etc/passwd", "x", 1, 5, NULL, &err),
              ICX_EINVAL, &err);
     assert_int_equal(reply.len, 0);
     icx_buf_free(&reply);
