@@ -183,6 +183,100 @@ int icx_merkle_check_path(const unsigned char leaf[ICX_HASH_LEN],
     return ICX_OK;
 }
 
+/* RFC 6962 SUBPROOF(m, D[n], b), appended in the order the RFC lists it
+ * (deepest first). */
+static int subproof(unsigned char (*proof)[ICX_HASH_LEN], int *np,
+                    const unsigned char (*leaves)[ICX_HASH_LEN], uint64_t n,
+                    uint64_t m, int b)
+{
+    if (m == n) {
+        if (b)
+            return ICX_OK;
+        if (*np >= ICX_CONSISTENCY_MAX)
+            return ICX_EFULL;
+        icx_merkle_root_of(proof[(*np)++], leaves, n);
+        return ICX_OK;
+    }
+    uint64_t k = split_point(n);
+    int rc;
+    if (m <= k) {
+        rc = subproof(proof, np, leaves, k, m, b);
+        if (rc == ICX_OK && *np >= ICX_CONSISTENCY_MAX)
+            rc = ICX_EFULL;
+        if (rc == ICX_OK)
+            icx_merkle_root_of(proof[(*np)++], leaves + k, n - k);
+    } else {
+        rc = subproof(proof, np, leaves + k, n - k, m - k, 0);
+        if (rc == ICX_OK && *np >= ICX_CONSISTENCY_MAX)
+            rc = ICX_EFULL;
+        if (rc == ICX_OK)
+            icx_merkle_root_of(proof[(*np)++], leaves, k);
+    }
+    return rc;
+}
+
+int icx_merkle_consistency(unsigned char (*proof)[ICX_HASH_LEN], int *nproof,
+                           const unsigned char (*leaves)[ICX_HASH_LEN],
+                           uint64_t n, uint64_t m)
+{
+    *nproof = 0;
+    if (m == 0 || m > n)
+        return ICX_EINVAL;
+    return subproof(proof, nproof, leaves, n, m, 1);
+}
+
+int icx_merkle_check_consistency(uint64_t m,
+                                 const unsigned char root_m[ICX_HASH_LEN],
+                                 uint64_t n,
+                                 const unsigned char root_n[ICX_HASH_LEN],
+                                 const unsigned char (*proof)[ICX_HASH_LEN],
+                                 int nproof)
+{
+    /* RFC 9162 2.1.4.2. */
+    unsigned char path[ICX_CONSISTENCY_MAX + 1][ICX_HASH_LEN];
+    unsigned char fr[ICX_HASH_LEN], sr[ICX_HASH_LEN];
+    int np = 0;
+    if (m == 0 || m > n || nproof < 0 || nproof > ICX_CONSISTENCY_MAX)
+        return ICX_EINVAL;
+    if (m == n)
+        return nproof == 0 && memcmp(root_m, root_n, ICX_HASH_LEN) == 0
+                   ? ICX_OK : ICX_EBADSIG;
+    if (nproof == 0)
+        return ICX_EBADSIG;
+    if ((m & (m - 1)) == 0)
+        memcpy(path[np++], root_m, ICX_HASH_LEN);
+    for (int i = 0; i < nproof; i++)
+        memcpy(path[np++], proof[i], ICX_HASH_LEN);
+    uint64_t fn = m - 1, sn = n - 1;
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    memcpy(fr, path[0], ICX_HASH_LEN);
+    memcpy(sr, path[0], ICX_HASH_LEN);
+    for (int i = 1; i < np; i++) {
+        if (sn == 0)
+            return ICX_EBADSIG;
+        if ((fn & 1) || fn == sn) {
+            icx_merkle_node(fr, path[i], fr);
+            icx_merkle_node(sr, path[i], sr);
+            if (!(fn & 1))
+                while (fn != 0 && !(fn & 1)) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+        } else {
+            icx_merkle_node(sr, sr, path[i]);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    if (sn != 0 || memcmp(fr, root_m, ICX_HASH_LEN) != 0 ||
+        memcmp(sr, root_n, ICX_HASH_LEN) != 0)
+        return ICX_EBADSIG;
+    return ICX_OK;
+}
+
 int icx_checkpoint_text(icx_buf *out, const icx_checkpoint *c)
 {
     return icx_buf_printf(out, "icx-audit-checkpoint v1\ngateway %s\nsize %llu\n"

@@ -78,6 +78,23 @@ int icx_merkle_check_path(const unsigned char leaf[ICX_HASH_LEN],
                           const char *sides, int npath, uint64_t m,
                           uint64_t n, const unsigned char root[ICX_HASH_LEN]);
 
+/* RFC 6962 section 2.1.2 consistency proof PROOF(m, D[n]) between the
+ * tree of the first m leaves and that of all n (1 <= m <= n): at most
+ * ICX_CONSISTENCY_MAX hashes into proof, *nproof gets the count (0 when
+ * m == n).  The check (RFC 9162 2.1.4.2) returns ICX_OK when root_n's
+ * tree extends root_m's, ICX_EBADSIG when not, ICX_EINVAL for sizes out
+ * of order. */
+#define ICX_CONSISTENCY_MAX (ICX_MERKLE_MAX_LEVELS + 1)
+int icx_merkle_consistency(unsigned char (*proof)[ICX_HASH_LEN], int *nproof,
+                           const unsigned char (*leaves)[ICX_HASH_LEN],
+                           uint64_t n, uint64_t m);
+int icx_merkle_check_consistency(uint64_t m,
+                                 const unsigned char root_m[ICX_HASH_LEN],
+                                 uint64_t n,
+                                 const unsigned char root_n[ICX_HASH_LEN],
+                                 const unsigned char (*proof)[ICX_HASH_LEN],
+                                 int nproof);
+
 typedef struct icx_checkpoint {
     char gateway[32];
     uint64_t size;
