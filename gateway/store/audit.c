@@ -358,6 +358,59 @@ int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
     return rc;
 }
 
+int icx_cpkey_sign_bytes(char *b64, size_t n, const icx_cpkey *key,
+                         const void *data, size_t len, icx_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sig[1024];
+    size_t siglen = sizeof sig;
+    int rc = ICX_ECRYPTO;
+    if (md != NULL &&
+        EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
+        EVP_DigestSign(md, sig, &siglen, data, len) == 1 &&
+        n > 4 * ((siglen + 2) / 3)) {
+        EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen);
+        rc = ICX_OK;
+    }
+    EVP_MD_CTX_free(md);
+    if (rc < 0)
+        icx_err_set(err, ICX_ECRYPTO, "cannot sign");
+    return rc;
+}
+
+int icx_sig_verify_bytes(const char *cert_pem, size_t cert_len,
+                         const void *data, size_t len, const char *b64,
+                         icx_err *err)
+{
+    BIO *b = BIO_new_mem_buf(cert_pem, (int)cert_len);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sig[1024];
+    int rc = ICX_EBADSIG;
+    size_t slen = strlen(b64);
+    int n = slen < 1360 ? EVP_DecodeBlock(sig, (const unsigned char *)b64,
+                                          (int)slen)
+                        : -1;
+    if (n > 0)
+        while (slen > 0 && b64[slen - 1] == '=') {
+            n--;
+            slen--;
+        }
+    if (x != NULL && md != NULL && n > 0 &&
+        EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+                             X509_get0_pubkey(x)) == 1 &&
+        EVP_DigestVerify(md, sig, (size_t)n, data, len) == 1)
+        rc = ICX_OK;
+    if (x == NULL)
+        rc = icx_err_set(err, ICX_EINVAL, "the certificate cannot be read");
+    else if (rc < 0)
+        icx_err_set(err, ICX_EBADSIG, "signature does not verify");
+    EVP_MD_CTX_free(md);
+    X509_free(x);
+    BIO_free(b);
+    return rc;
+}
+
 int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
                           size_t cert_len, icx_err *err)
 {

@@ -114,6 +114,14 @@ int icx_cpkey_load(icx_cpkey **out, const char *key_path, icx_err *err);
 void icx_cpkey_free(icx_cpkey **kp);
 int icx_checkpoint_sign_with(icx_checkpoint *c, const icx_cpkey *key,
                              icx_err *err);
+/* Any bytes signed with the checkpoint key (SHA-256; base64 into b64, n
+ * bytes: 1400 hold any signature), and checked with a PEM certificate:
+ * co-signatures of partners' checkpoints (witness.h). */
+int icx_cpkey_sign_bytes(char *b64, size_t n, const icx_cpkey *key,
+                         const void *data, size_t len, icx_err *err);
+int icx_sig_verify_bytes(const char *cert_pem, size_t cert_len,
+                         const void *data, size_t len, const char *b64,
+                         icx_err *err);
 int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
                           size_t cert_len, icx_err *err);
 
