@@ -30,7 +30,8 @@ static const char usage_text[] =
     "                      [--json]\n"
     "       icx audit bundle MESSAGE-ID --out FILE [-c CONFIG]\n"
     "       icx audit check-bundle FILE\n"
-    "       icx audit export --out FILE [--since TIME] [--until TIME] [-c CONFIG]\n\n"
+    "       icx audit export --out FILE [--since TIME] [--until TIME] [-c CONFIG]\n"
+    "       icx audit witness-export|witness-import|witnesses (see --help of each)\n\n"
     "export writes the records with since <= time < until (a segment).\n"
     "verify checks every record (hash and link to the one before), every\n"
     "signed checkpoint (signature, and that its root is the tree of the\n"
@@ -671,6 +672,9 @@ int icx_cmd_audit(int argc, char **argv)
         return argc < 2 ? ICX_EXIT_USAGE : ICX_EXIT_OK;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "witness-export") == 0 ||
+        strcmp(sub, "witness-import") == 0 || strcmp(sub, "witnesses") == 0)
+        return icx_cmd_audit_witness(argc, argv);
     int p = parse(&o, argc - 1, argv + 1);
     if (p != 0) {
         fputs(usage_text, p > 0 ? stdout : stderr);
@@ -693,6 +697,7 @@ int icx_cmd_audit(int argc, char **argv)
         return cmd_check_bundle(arg);
     }
     icx_cli_error("unknown audit command \"%s\" (verify, show, bundle, "
-                  "check-bundle, export)", sub);
+                  "check-bundle, export, witness-export, witness-import, "
+                  "witnesses)", sub);
     return ICX_EXIT_USAGE;
 }

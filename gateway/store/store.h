@@ -41,6 +41,7 @@
 #include "buf.h"
 #include "err.h"
 #include "tsa.h"
+#include "witness.h"
 
 typedef struct icx_store icx_store;
 
@@ -313,6 +314,39 @@ int icx_store_stamp_next(icx_store *s, icx_checkpoint *c, uint64_t *queued,
 /* Checkpoint `size` (ICX_ENOTFOUND when there is none). */
 int icx_store_checkpoint_at(icx_store *s, uint64_t size, icx_checkpoint *c,
                             icx_err *err);
+
+/* Partners' checkpoints this gateway witnessed (store_witness.c,
+ * witness.h, docs/AUDIT.md "Witnesses").  add: one received checkpoint
+ * with the verdict (enum icx_witness_verdict), the reason of an alarming
+ * one and this gateway's co-signature of a good one (may be NULL), with
+ * the audit record witness.<verdict>.  last: the partner's last good one
+ * (first, same, consistent), the baseline of the next judgement;
+ * ICX_ENOTFOUND when none. */
+int icx_store_witness_add(icx_store *s, const char *partner,
+                          const icx_checkpoint *c, int verdict,
+                          const char *reason, const char *cosignature,
+                          icx_err *err);
+int icx_store_witness_last(icx_store *s, const char *partner,
+                           icx_checkpoint *c, icx_err *err);
+typedef struct icx_witness_row {
+    char partner[32];
+    uint64_t size;          /* the last checkpoint received */
+    char time[32];          /* its signing time */
+    char seen_at[32];       /* when it was received */
+    char verdict[16];
+    char reason[256];
+    uint64_t seen, alarms;  /* checkpoints received; forks, rollbacks, badsig */
+    uint64_t good_size;     /* the largest good one */
+} icx_witness_row;
+typedef int (*icx_witness_fn)(void *ctx, const icx_witness_row *w);
+/* One row per partner witnessed, by partner id. */
+int icx_store_witnesses(icx_store *s, icx_witness_fn fn, void *ctx,
+                        icx_err *err);
+/* RFC 6962 PROOF(m, D[n]) of this gateway's own log (1 <= m <= n <= the
+ * records it holds), at most ICX_CONSISTENCY_MAX hashes. */
+int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
+                          unsigned char (*proof)[ICX_HASH_LEN], int *nproof,
+                          icx_err *err);
 
 /* The start-up check (docs/STORE.md "Start-up checks"), before anything
  * is served or written: PRAGMA quick_check; the audit chain (each record

@@ -141,6 +141,26 @@ static const char *const migrations[] = {
     "CREATE TRIGGER checkpoint_stamps_no_delete BEFORE DELETE ON "
     " checkpoint_stamps"
     " BEGIN SELECT RAISE(ABORT, 'time-stamps are append-only'); END;",
+    /* 5: partners' checkpoints this gateway witnessed (docs/AUDIT.md,
+     * "Witnesses"): each one received, with the verdict and, when it was
+     * good, this gateway's co-signature. */
+    "CREATE TABLE witnessed ("
+    " id INTEGER PRIMARY KEY,"
+    " partner TEXT NOT NULL CHECK (partner <> ''),"
+    " size INTEGER NOT NULL CHECK (size >= 1),"
+    " root TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " signature TEXT NOT NULL,"
+    " seen_at TEXT NOT NULL,"
+    " verdict TEXT NOT NULL CHECK (verdict IN ('first','same','consistent',"
+    "  'fork','rollback','unproven','badsig')),"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " cosignature TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX witnessed_partner ON witnessed (partner, id);"
+    "CREATE TRIGGER witnessed_no_update BEFORE UPDATE ON witnessed"
+    " BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;"
+    "CREATE TRIGGER witnessed_no_delete BEFORE DELETE ON witnessed"
+    " BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -647,6 +647,84 @@ static void test_stamp_damaged(void **state)
     icx_buf_free(&tok);
 }
 
+/* ---- witnessed checkpoints --------------------------------------------------- */
+
+struct wrows {
+    icx_witness_row r[4];
+    int n;
+};
+
+static int wrow(void *ctx, const icx_witness_row *w)
+{
+    struct wrows *k = ctx;
+    if (k->n < 4)
+        k->r[k->n++] = *w;
+    return 0;
+}
+
+static int count_event(void *ctx, const icx_audit_rec *r)
+{
+    int *n = ctx;
+    if (strcmp(r->event, "witness.fork") == 0 &&
+        strcmp(r->partner, "PH-NBI") == 0)
+        (*n)++;
+    return 0;
+}
+
+static void test_witness_store(void **state)
+{
+    struct fx *f = *state;
+    icx_checkpoint a, b, forked, last;
+    unsigned char proof[ICX_CONSISTENCY_MAX][32], ra[32], rb[32];
+    int np = 0, forks = 0;
+    struct wrows rows = {0};
+    messages(f, 3, "m");
+    make_cp(f, &a);
+    messages(f, 4, "m");
+    make_cp(f, &b);
+    /* The own log's proof from 3 to 7 checks against both roots. */
+    CHECK_RC(icx_store_consistency(f->s, a.size, b.size, proof, &np, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(icx_unhex(ra, a.root, 32), ICX_OK);
+    assert_int_equal(icx_unhex(rb, b.root, 32), ICX_OK);
+    assert_int_equal(icx_merkle_check_consistency(a.size, ra, b.size, rb,
+                         (const unsigned char (*)[32])proof, np), ICX_OK);
+    CHECK_RC(icx_store_consistency(f->s, 3, 99, proof, &np, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    /* Kept as if they were a partner's: first, consistent, then a fork;
+     * the baseline stays the last good one. */
+    CHECK_RC(icx_store_witness_last(f->s, "PH-NBI", &last, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    CHECK_RC(icx_store_witness_add(f->s, "PH-NBI", &a, ICX_WITNESS_FIRST, NULL,
+                                   "c2ln", &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_witness_add(f->s, "PH-NBI", &b, ICX_WITNESS_CONSISTENT,
+                                   NULL, "c2ln", &f->err), ICX_OK, &f->err);
+    forked = b;
+    forked.size = 9;
+    CHECK_RC(icx_store_witness_add(f->s, "PH-NBI", &forked, ICX_WITNESS_FORK,
+                                   "rewritten", NULL, &f->err), ICX_OK,
+             &f->err);
+    CHECK_RC(icx_store_witness_last(f->s, "PH-NBI", &last, &f->err), ICX_OK,
+             &f->err);
+    if (last.size != b.size || strcmp(last.root, b.root) != 0)
+        fail_msg("baseline: got size %llu, want %llu (the last good one)",
+                 (unsigned long long)last.size, (unsigned long long)b.size);
+    CHECK_RC(icx_store_witnesses(f->s, wrow, &rows, &f->err), ICX_OK, &f->err);
+    assert_int_equal(rows.n, 1);
+    if (strcmp(rows.r[0].verdict, "fork") != 0 || rows.r[0].seen != 3 ||
+        rows.r[0].alarms != 1 || rows.r[0].good_size != b.size ||
+        strcmp(rows.r[0].reason, "rewritten") != 0)
+        fail_msg("witnesses: got %s seen %llu alarms %llu good %llu, want "
+                 "fork 3 1 %llu", rows.r[0].verdict,
+                 (unsigned long long)rows.r[0].seen,
+                 (unsigned long long)rows.r[0].alarms,
+                 (unsigned long long)rows.r[0].good_size,
+                 (unsigned long long)b.size);
+    CHECK_RC(icx_store_audit_scan(f->s, 1, 0, count_event, &forks, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(forks, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -665,6 +743,7 @@ int main(void)
         T(test_changed_envelope_byte),
         T(test_stamp_queue),
         T(test_stamp_damaged),
+        T(test_witness_store),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
