@@ -151,7 +151,7 @@ static X509_STORE *ca_store(const char *ca_file, icx_err *err)
     X509_STORE *st = X509_STORE_new();
     if (st == NULL || X509_STORE_load_file(st, ca_file) != 1) {
         X509_STORE_free(st);
-        refuse(err, ICX_ECONFIG, "cannot read the TSA CA file");
+        ERR_clear_error();
         icx_err_set(err, ICX_ECONFIG, "%s: cannot read the TSA CA "
                     "certificates (PEM)", ca_file);
         return NULL;
