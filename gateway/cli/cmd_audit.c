@@ -31,7 +31,8 @@ static const char usage_text[] =
     "       icx audit bundle MESSAGE-ID --out FILE [-c CONFIG]\n"
     "       icx audit check-bundle FILE\n"
     "       icx audit export --out FILE [--since TIME] [--until TIME] [-c CONFIG]\n"
-    "       icx audit witness-export|witness-import|witnesses (see --help of each)\n\n"
+    "       icx audit witness-export|witness-import|witness-cosigned|witnesses\n"
+    "                      (see --help of each)\n\n"
     "export writes the records with since <= time < until (a segment).\n"
     "verify checks every record (hash and link to the one before), every\n"
     "signed checkpoint (signature, and that its root is the tree of the\n"
@@ -673,7 +674,8 @@ int icx_cmd_audit(int argc, char **argv)
     }
     const char *sub = argv[1];
     if (strcmp(sub, "witness-export") == 0 ||
-        strcmp(sub, "witness-import") == 0 || strcmp(sub, "witnesses") == 0)
+        strcmp(sub, "witness-import") == 0 ||
+        strcmp(sub, "witness-cosigned") == 0 || strcmp(sub, "witnesses") == 0)
         return icx_cmd_audit_witness(argc, argv);
     int p = parse(&o, argc - 1, argv + 1);
     if (p != 0) {
@@ -698,6 +700,6 @@ int icx_cmd_audit(int argc, char **argv)
     }
     icx_cli_error("unknown audit command \"%s\" (verify, show, bundle, "
                   "check-bundle, export, witness-export, witness-import, "
-                  "witnesses)", sub);
+                  "witness-cosigned, witnesses)", sub);
     return ICX_EXIT_USAGE;
 }

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "usage: icx audit witness-export --out FILE [--from SIZE] [-c CONFIG]\n"
     "       icx audit witness-import FILE --partner ID [--cosign-out FILE]\n"
     "                                [-c CONFIG]\n"
+    "       icx audit witness-cosigned FILE --partner ID [-c CONFIG]\n"
     "       icx audit witnesses [--json] [-c CONFIG]\n\n"
     "witness-export writes this gateway's latest signed checkpoint and the\n"
     "RFC 6962 consistency proof from SIZE (the size of the checkpoint the\n"
@@ -37,6 +38,9 @@ static const char usage_text[] =
     "log went back), unproven (the proof starts at another size), badsig.\n"
     "Every verdict is kept and audited; a good checkpoint is co-signed\n"
     "(--cosign-out writes the co-signature for the partner).\n"
+    "witness-cosigned keeps a partner's co-signature of one of this\n"
+    "gateway's checkpoints (checked with its certificate); evidence bundles\n"
+    "of that checkpoint carry it.\n"
     "witnesses lists, per partner, the last checkpoint seen, when, and\n"
     "whether consistency held.\n"
     "Exit codes: 0 good, 1 fork, rollback, badsig or unproven, 2 usage,\n"
@@ -283,6 +287,67 @@ static int cmd_witnesses(const struct wopts *o)
     return done(rc, &err, &s, &cfg);
 }
 
+static int cmd_cosigned(const struct wopts *o)
+{
+    icx_config *cfg = NULL;
+    icx_store *s = NULL;
+    icx_checkpoint cp;
+    icx_buf mine;
+    char *text = NULL, *cert = NULL;
+    size_t len = 0, cert_len = 0, signed_len = 0;
+    char witness[64], sig[1400];
+    uint64_t size = 0;
+    icx_err err;
+    icx_err_clear(&err);
+    icx_buf_init(&mine, 8192);
+    if (o->file == NULL || o->partner == NULL) {
+        fputs(usage_text, stderr);
+        return ICX_EXIT_USAGE;
+    }
+    int rc = open_all(&cfg, &s, o->config, &err);
+    const icx_partner *p = rc == ICX_OK ? icx_config_partner(cfg, o->partner)
+                                        : NULL;
+    if (rc == ICX_OK && p == NULL)
+        rc = icx_err_set(&err, ICX_ENOTFOUND, "no partner %s in %s",
+                         o->partner, o->config);
+    if (rc == ICX_OK)
+        rc = icx_file_read(&cert, &cert_len, p->certificate, 256 * 1024, &err);
+    if (rc == ICX_OK)
+        rc = icx_file_read(&text, &len, o->file, ICX_WITNESS_DOC_MAX, &err);
+    if (rc == ICX_OK)
+        rc = icx_witness_cosig_parse(witness, sizeof witness, &size, sig,
+                                     sizeof sig, &signed_len, text, len, &err);
+    if (rc == ICX_OK && strcmp(witness, o->partner) != 0)
+        rc = icx_err_set(&err, ICX_EBADSIG, "%s: a co-signature by %s, not %s",
+                         o->file, witness, o->partner);
+    if (rc == ICX_OK) {
+        rc = icx_store_checkpoint_at(s, size, &cp, &err);
+        if (rc == ICX_ENOTFOUND)
+            icx_err_set(&err, ICX_EBADSIG, "%s: this gateway has no "
+                        "checkpoint of size %llu", o->file,
+                        (unsigned long long)size);
+    }
+    /* Over this gateway's own checkpoint, byte for byte. */
+    if (rc == ICX_OK)
+        rc = icx_witness_cosig_text(&mine, &cp, witness);
+    if (rc == ICX_OK && (mine.len != signed_len ||
+                         memcmp(mine.data, text, signed_len) != 0))
+        rc = icx_err_set(&err, ICX_EBADSIG, "%s: not over this gateway's "
+                         "checkpoint of size %llu", o->file,
+                         (unsigned long long)size);
+    if (rc == ICX_OK)
+        rc = icx_sig_verify_bytes(cert, cert_len, text, signed_len, sig, &err);
+    if (rc == ICX_OK)
+        rc = icx_store_cosig_add(s, witness, size, sig, &err);
+    if (rc == ICX_OK)
+        printf("kept %s's co-signature of checkpoint size %llu\n", witness,
+               (unsigned long long)size);
+    icx_buf_free(&mine);
+    free(text);
+    free(cert);
+    return done(rc, &err, &s, &cfg);
+}
+
 int icx_cmd_audit_witness(int argc, char **argv)
 {
     struct wopts o;
@@ -296,5 +361,7 @@ int icx_cmd_audit_witness(int argc, char **argv)
         return cmd_export(&o);
     if (strcmp(sub, "witness-import") == 0)
         return cmd_import(&o);
+    if (strcmp(sub, "witness-cosigned") == 0)
+        return cmd_cosigned(&o);
     return cmd_witnesses(&o);
 }

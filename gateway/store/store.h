@@ -342,6 +342,19 @@ typedef int (*icx_witness_fn)(void *ctx, const icx_witness_row *w);
 /* One row per partner witnessed, by partner id. */
 int icx_store_witnesses(icx_store *s, icx_witness_fn fn, void *ctx,
                         icx_err *err);
+/* Partners' co-signatures of this gateway's checkpoints (witness.h),
+ * checked by the caller; add writes the audit record witness.cosigned.
+ * ICX_EEXIST when that witness's co-signature of that size is there.
+ * cosigs walks those of checkpoint size; cosigned_first gives the
+ * smallest co-signed size >= min_size (ICX_ENOTFOUND when none). */
+int icx_store_cosig_add(icx_store *s, const char *witness, uint64_t size,
+                        const char *signature, icx_err *err);
+typedef int (*icx_cosig_fn)(void *ctx, const char *witness,
+                            const char *signature);
+int icx_store_cosigs(icx_store *s, uint64_t size, icx_cosig_fn fn, void *ctx,
+                     icx_err *err);
+int icx_store_cosigned_first(icx_store *s, uint64_t min_size, uint64_t *size,
+                             icx_err *err);
 /* RFC 6962 PROOF(m, D[n]) of this gateway's own log (1 <= m <= n <= the
  * records it holds), at most ICX_CONSISTENCY_MAX hashes. */
 int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,

@@ -161,6 +161,19 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;"
     "CREATE TRIGGER witnessed_no_delete BEFORE DELETE ON witnessed"
     " BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;",
+    /* 6: partners' co-signatures of this gateway's checkpoints. */
+    "CREATE TABLE cosignatures ("
+    " id INTEGER PRIMARY KEY,"
+    " witness TEXT NOT NULL CHECK (witness <> ''),"
+    " size INTEGER NOT NULL REFERENCES checkpoints (size),"
+    " signature TEXT NOT NULL,"
+    " received_at TEXT NOT NULL,"
+    " UNIQUE (witness, size));"
+    "CREATE INDEX cosignatures_size ON cosignatures (size);"
+    "CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures"
+    " BEGIN SELECT RAISE(ABORT, 'co-signatures are append-only'); END;"
+    "CREATE TRIGGER cosignatures_no_delete BEFORE DELETE ON cosignatures"
+    " BEGIN SELECT RAISE(ABORT, 'co-signatures are append-only'); END;",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

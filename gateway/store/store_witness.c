@@ -176,3 +176,77 @@ int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
     free(leaves);
     return rc;
 }
+
+int icx_store_cosig_add(icx_store *s, const char *witness, uint64_t size,
+                        const char *signature, icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[32], detail[128];
+    int own = 0;
+    icx_time_format(now, sizeof now, time(NULL));
+    int rc = icx_sq_call_enter(s, &own, "co-signature", err);
+    if (rc < 0)
+        return rc;
+    int r = sqlite3_prepare_v2(s->db, "INSERT INTO cosignatures (witness, "
+                               "size, signature, received_at) VALUES (?1, ?2, "
+                               "?3, ?4)", -1, &st, NULL);
+    if (r == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, witness, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+        sqlite3_bind_text(st, 3, signature, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+        r = icx_sq_step(s, st);
+    }
+    rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "co-signature", err);
+    sqlite3_finalize(st);
+    if (rc == ICX_OK) {
+        snprintf(detail, sizeof detail, "size=%llu",
+                 (unsigned long long)size);
+        rc = icx_sq_audit_append(s, "witness.cosigned", NULL, witness, detail,
+                                 "co-signature", err);
+    }
+    return icx_sq_call_leave(s, own, rc, rc < 0, "co-signature", err);
+}
+
+int icx_store_cosigs(icx_store *s, uint64_t size, icx_cosig_fn fn, void *ctx,
+                     icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r = sqlite3_prepare_v2(s->db, "SELECT witness, signature FROM "
+                               "cosignatures WHERE size = ?1 ORDER BY witness",
+                               -1, &st, NULL);
+    if (r == SQLITE_OK)
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    while ((r == SQLITE_OK || r == SQLITE_ROW) &&
+           (r = icx_sq_step(s, st)) == SQLITE_ROW) {
+        if (fn(ctx, col_str(st, 0), col_str(st, 1)) != 0) {
+            r = SQLITE_DONE;
+            break;
+        }
+    }
+    int rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "co-signatures",
+                                                      err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int icx_store_cosigned_first(icx_store *s, uint64_t min_size, uint64_t *size,
+                             icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r = sqlite3_prepare_v2(s->db, "SELECT min(size) FROM cosignatures "
+                               "WHERE size >= ?1", -1, &st, NULL);
+    int rc = ICX_ENOTFOUND;
+    if (r == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)min_size);
+        r = icx_sq_step(s, st);
+    }
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = ICX_OK;
+    } else if (r != SQLITE_ROW) {
+        rc = icx_sq_fail(s, r, "co-signatures", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -248,3 +248,54 @@ int icx_witness_cosig_verify(const icx_checkpoint *c, const char *witness,
     icx_buf_free(&text);
     return rc;
 }
+
+int icx_witness_cosig_parse(char *witness, size_t wn, uint64_t *size,
+                            char *sig, size_t sn, size_t *signed_len,
+                            const char *text, size_t len, icx_err *err)
+{
+    /* "icx-witness-cosignature v1\nwitness ID\n" + checkpoint text +
+     * "signature B64\n": the witness and size are read here; the caller
+     * compares the signed part with its own checkpoint's text. */
+    const char *p = text, *end = text + len;
+    const char *w = NULL, *sz = NULL, *sg = NULL;
+    if (len > ICX_WITNESS_DOC_MAX || len < 27 ||
+        memcmp(text, "icx-witness-cosignature v1\n", 27) != 0)
+        return icx_err_set(err, ICX_EINVAL, "not an icx-witness-cosignature "
+                           "v1 document");
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            return icx_err_set(err, ICX_EINVAL, "co-signature: the last line "
+                               "has no newline");
+        if (w == NULL && strncmp(p, "witness ", 8) == 0)
+            w = p;
+        else if (sz == NULL && strncmp(p, "size ", 5) == 0)
+            sz = p;
+        else if (strncmp(p, "signature ", 10) == 0 && nl + 1 == end)
+            sg = p;
+        p = nl + 1;
+    }
+    if (w == NULL || sz == NULL || sg == NULL)
+        return icx_err_set(err, ICX_EINVAL, "co-signature: witness, size or "
+                           "signature line missing");
+    size_t l = strcspn(w + 8, "\n");
+    if (l == 0 || l >= wn)
+        return icx_err_set(err, ICX_EINVAL, "co-signature: bad witness");
+    memcpy(witness, w + 8, l);
+    witness[l] = '\0';
+    char num[24];
+    l = strcspn(sz + 5, "\n");
+    if (l == 0 || l >= sizeof num)
+        return icx_err_set(err, ICX_EINVAL, "co-signature: bad size");
+    memcpy(num, sz + 5, l);
+    num[l] = '\0';
+    if (parse_u64(size, num) < 0)
+        return icx_err_set(err, ICX_EINVAL, "co-signature: bad size");
+    l = strcspn(sg + 10, "\n");
+    if (l == 0 || l >= sn)
+        return icx_err_set(err, ICX_EINVAL, "co-signature: bad signature");
+    memcpy(sig, sg + 10, l);
+    sig[l] = '\0';
+    *signed_len = (size_t)(sg - text);
+    return ICX_OK;
+}

@@ -75,4 +75,11 @@ int icx_witness_cosig_verify(const icx_checkpoint *c, const char *witness,
                              const char *b64, const char *cert_pem,
                              size_t cert_len, icx_err *err);
 
+/* A co-signature document (the text above plus a last line "signature
+ * BASE64"): the witness, the checkpoint size, the signature and how many
+ * leading bytes are the signed text. */
+int icx_witness_cosig_parse(char *witness, size_t wn, uint64_t *size,
+                            char *sig, size_t sn, size_t *signed_len,
+                            const char *text, size_t len, icx_err *err);
+
 #endif

@@ -26,6 +26,7 @@ import_at() { # witness partner -> verdict word on stdout/stderr, exit code
 }
 refused() { [[ $1 -eq 1 ]] && grep -q "$2" <<<"$3"; } # rc, pattern, output
 
+m1=$(submit_sample JP-NPA PH-NBI)
 check "traffic JP-NPA -> PH-NBI" traffic JP-NPA PH-NBI 2
 check "traffic PH-NBI -> JP-NPA" traffic PH-NBI JP-NPA 2
 sleep 2
@@ -50,6 +51,30 @@ check "PH-NBI's co-signature of JP-NPA's checkpoint verifies with openssl" \
   openssl dgst -sha256 -verify "$W/ph-pub.pem" -signature "$W/cosig.sig" "$W/cosig.txt"
 check "the co-signature names the witness and the checkpoint" \
   bash -c "sed -n 2p '$W/cosig.txt' | grep -qx 'witness PH-NBI' && grep -qx 'size ${seen[JP-NPA]}' '$W/cosig.txt'"
+
+# JP-NPA keeps PH-NBI's co-signature; a bundle of m1 carries it.
+out=$(icx_at JP-NPA audit witness-cosigned "$W/JP-NPA-by-PH-NBI.cosig" --partner PH-NBI 2>&1)
+check "JP-NPA keeps PH-NBI's co-signature: $out" grep -q "kept PH-NBI's co-signature" <<<"$out"
+out=$(icx_at JP-NPA audit witness-cosigned "$W/JP-NPA-by-PH-NBI.cosig" --partner INT-ICPO 2>&1)
+check "a co-signature sent as another witness's is refused: $out" grep -q "by PH-NBI, not INT-ICPO" <<<"$out"
+sed 's/^size /size 9/' "$W/JP-NPA-by-PH-NBI.cosig" >"$W/bad.cosig"
+check "a co-signature of another checkpoint is refused" \
+  bash -c "! '$icx' audit witness-cosigned '$W/bad.cosig' --partner PH-NBI -c '$W/JP-NPA/gateway.yaml' 2>/dev/null"
+check "bundle of m1 written" icx_at JP-NPA audit bundle "$m1" --out "$W/m1.icxb"
+check "the bundle carries PH-NBI's co-signature" grep -q '^-----BEGIN ICX cosig-PH-NBI-----' "$W/m1.icxb"
+check "icx audit check-bundle checks it" \
+  bash -c "'$icx' audit check-bundle '$W/m1.icxb' | grep -q 'co-signature of the checkpoint by PH-NBI'"
+sed -n '/^```sh verify-cosignature$/,/^```$/{//!p}' "$src/docs/AUDIT.md" >"$W/verify-cosig.sh"
+check "the documented steps are in docs/AUDIT.md" test -s "$W/verify-cosig.sh"
+mkdir -p "$W/manual" && (cd "$W/manual" && BUNDLE=$W/m1.icxb WITNESS=PH-NBI bash "$W/verify-cosig.sh") >"$W/cosig.out" 2>&1
+check "the documented openssl steps verify the co-signature" grep -q "^co-signature by PH-NBI verified" "$W/cosig.out"
+sed -n '/^```sh verify-bundle$/,/^```$/{//!p}' "$src/docs/AUDIT.md" >"$W/verify-bundle.sh"
+(cd "$W/manual" && BUNDLE=$W/m1.icxb bash "$W/verify-bundle.sh") >"$W/bundle.out" 2>&1
+check "the records verify against the co-signed checkpoint" grep -q "^bundle verified" "$W/bundle.out"
+awk '/^-----BEGIN ICX cosig-PH-NBI-----/{c=1} c && /^signature /{sub(/signature ./,"signature A"); c=0} {print}' "$W/m1.icxb" >"$W/m1-bad.icxb"
+(cd "$W/manual" && BUNDLE=$W/m1-bad.icxb WITNESS=PH-NBI bash "$W/verify-cosig.sh") >"$W/cosig2.out" 2>&1
+check "a changed co-signature fails the documented steps" bash -c "! grep -q '^co-signature by PH-NBI verified' '$W/cosig2.out'"
+check "and icx audit check-bundle" bash -c "! '$icx' audit check-bundle '$W/m1-bad.icxb' >/dev/null 2>&1"
 
 # PH-NBI as it is now, kept aside (stopped: a consistent copy).
 gw_stop PH-NBI

@@ -222,6 +222,31 @@ static void test_cosignature(void **state)
                                       &err), ICX_EBADSIG, &err);
     CHECK_RC(icx_witness_cosig_verify(&d.cp, "KR-KNPA", sig, ph_cert, ph_len,
                                       &err), ICX_EBADSIG, &err);
+    /* The document --cosign-out writes, read back. */
+    icx_buf doc;
+    char w[64], s2[1400];
+    uint64_t size = 0;
+    size_t signed_len = 0;
+    icx_buf_init(&doc, 8192);
+    assert_int_equal(icx_witness_cosig_text(&doc, &d.cp, "PH-NBI"), ICX_OK);
+    size_t text_len = doc.len;
+    icx_buf_printf(&doc, "signature %s\n", sig);
+    CHECK_RC(icx_witness_cosig_parse(w, sizeof w, &size, s2, sizeof s2,
+                                     &signed_len, doc.data, doc.len, &err),
+             ICX_OK, &err);
+    assert_string_equal(w, "PH-NBI");
+    assert_int_equal(size, 10);
+    assert_string_equal(s2, sig);
+    assert_int_equal(signed_len, text_len);
+    /* Without its signature line, or with another first line: refused. */
+    CHECK_RC(icx_witness_cosig_parse(w, sizeof w, &size, s2, sizeof s2,
+                                     &signed_len, doc.data, text_len, &err),
+             ICX_EINVAL, &err);
+    doc.data[0] = 'X';
+    CHECK_RC(icx_witness_cosig_parse(w, sizeof w, &size, s2, sizeof s2,
+                                     &signed_len, doc.data, doc.len, &err),
+             ICX_EINVAL, &err);
+    icx_buf_free(&doc);
 }
 
 int main(void)
