@@ -697,6 +697,8 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         }
         if (store_ours && !b.stopping)
             stamp_step(&b, now);
+        if (store_ours && !b.stopping && !icx_turn_open(b.turn))
+            icx_broker_witness_tick(&b, now);
         icx_err aerr;
         /* Adapters only when polled; after a reload the polled items
          * belong to the closed transport. */

@@ -164,7 +164,7 @@ static int cmd_import(const struct wopts *o)
     char *text = NULL, *cert = NULL;
     size_t len = 0, cert_len = 0;
     char cosig[1400] = "";
-    int verdict = -1, have_prev = 0;
+    int verdict = -1, have_prev = 0, code;
     icx_err err, why;
     icx_err_clear(&err);
     icx_err_clear(&why);
@@ -201,6 +201,13 @@ static int cmd_import(const struct wopts *o)
             rc = icx_witness_cosign(cosig, sizeof cosig, &d.cp, cfg->id, key,
                                     &err);
     }
+    if (rc == ICX_OK && verdict == ICX_WITNESS_STALE) {
+        printf("%s checkpoint size %llu: stale (signed before the one kept, "
+               "size %llu): ignored\n", o->partner,
+               (unsigned long long)d.cp.size, (unsigned long long)prev.size);
+        code = done(rc, &err, &s, &cfg);
+        goto out;
+    }
     if (rc == ICX_OK)
         rc = icx_store_witness_add(s, o->partner, &d.cp, verdict,
                                    good ? NULL : why.msg, cosig, &err);
@@ -215,7 +222,6 @@ static int cmd_import(const struct wopts *o)
                                        &err);
         icx_buf_free(&out);
     }
-    int code;
     if (rc == ICX_OK && good) {
         printf("%s checkpoint size %llu: %s%s; keep --from %llu for its next "
                "export\n", o->partner, (unsigned long long)d.cp.size,
@@ -231,6 +237,7 @@ static int cmd_import(const struct wopts *o)
     code = done(rc, &err, &s, &cfg);
     if (code == ICX_EXIT_OK && !good)
         code = ICX_EXIT_REFUSED;
+out:
     icx_cpkey_free(&key);
     free(text);
     free(cert);
@@ -291,15 +298,11 @@ static int cmd_cosigned(const struct wopts *o)
 {
     icx_config *cfg = NULL;
     icx_store *s = NULL;
-    icx_checkpoint cp;
-    icx_buf mine;
     char *text = NULL, *cert = NULL;
-    size_t len = 0, cert_len = 0, signed_len = 0;
-    char witness[64], sig[1400];
+    size_t len = 0, cert_len = 0;
     uint64_t size = 0;
     icx_err err;
     icx_err_clear(&err);
-    icx_buf_init(&mine, 8192);
     if (o->file == NULL || o->partner == NULL) {
         fputs(usage_text, stderr);
         return ICX_EXIT_USAGE;
@@ -314,35 +317,13 @@ static int cmd_cosigned(const struct wopts *o)
         rc = icx_file_read(&cert, &cert_len, p->certificate, 256 * 1024, &err);
     if (rc == ICX_OK)
         rc = icx_file_read(&text, &len, o->file, ICX_WITNESS_DOC_MAX, &err);
+    if (rc == ICX_OK &&
+        (rc = icx_store_cosig_accept(s, o->partner, cert, cert_len, text, len,
+                                     &size, &err)) < 0)
+        icx_err_wrap(&err, "%s", o->file);
     if (rc == ICX_OK)
-        rc = icx_witness_cosig_parse(witness, sizeof witness, &size, sig,
-                                     sizeof sig, &signed_len, text, len, &err);
-    if (rc == ICX_OK && strcmp(witness, o->partner) != 0)
-        rc = icx_err_set(&err, ICX_EBADSIG, "%s: a co-signature by %s, not %s",
-                         o->file, witness, o->partner);
-    if (rc == ICX_OK) {
-        rc = icx_store_checkpoint_at(s, size, &cp, &err);
-        if (rc == ICX_ENOTFOUND)
-            icx_err_set(&err, ICX_EBADSIG, "%s: this gateway has no "
-                        "checkpoint of size %llu", o->file,
-                        (unsigned long long)size);
-    }
-    /* Over this gateway's own checkpoint, byte for byte. */
-    if (rc == ICX_OK)
-        rc = icx_witness_cosig_text(&mine, &cp, witness);
-    if (rc == ICX_OK && (mine.len != signed_len ||
-                         memcmp(mine.data, text, signed_len) != 0))
-        rc = icx_err_set(&err, ICX_EBADSIG, "%s: not over this gateway's "
-                         "checkpoint of size %llu", o->file,
-                         (unsigned long long)size);
-    if (rc == ICX_OK)
-        rc = icx_sig_verify_bytes(cert, cert_len, text, signed_len, sig, &err);
-    if (rc == ICX_OK)
-        rc = icx_store_cosig_add(s, witness, size, sig, &err);
-    if (rc == ICX_OK)
-        printf("kept %s's co-signature of checkpoint size %llu\n", witness,
+        printf("kept %s's co-signature of checkpoint size %llu\n", o->partner,
                (unsigned long long)size);
-    icx_buf_free(&mine);
     free(text);
     free(cert);
     return done(rc, &err, &s, &cfg);

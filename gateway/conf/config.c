@@ -186,6 +186,10 @@ static const icx_conftab_key gateway_audit_keys[] = {
     {.name = "checkpoint_seconds", .type = ICX_CT_INT,
      .offset = G(checkpoint_seconds), .min = 1, .max = 86400, .def = "60",
      .doc = "seconds between signed checkpoints"},
+    {.name = "witness_seconds", .type = ICX_CT_INT,
+     .offset = G(witness_seconds), .min = 0, .max = 86400, .def = "0",
+     .doc = "seconds between sending the latest checkpoint to the partners "
+            "with audit-checkpoint in categories_out (0: never)"},
     {.name = "tsa", .type = ICX_CT_MAPPING, .sub = gateway_tsa_keys,
      .doc = "RFC 3161 time-stamps of the checkpoints"},
     {0}};

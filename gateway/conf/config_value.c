@@ -37,7 +37,8 @@
 
 static const char *const categories[] = {
     "case-referral", "case-request", "case-response", "list-sync-request",
-    "list-update", "survey-request", "survey-response", "receipt", NULL};
+    "list-update", "survey-request", "survey-response", "receipt",
+    "audit-checkpoint", NULL};
 const char *const icx_config_tlp_names[] = {"CLEAR", "GREEN", "AMBER",
                                             "AMBER+STRICT", "RED", NULL};
 const char *const icx_config_hcode_names[] = {"H0", "H1", "H2", "H3",

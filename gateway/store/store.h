@@ -355,6 +355,22 @@ int icx_store_cosigs(icx_store *s, uint64_t size, icx_cosig_fn fn, void *ctx,
                      icx_err *err);
 int icx_store_cosigned_first(icx_store *s, uint64_t min_size, uint64_t *size,
                              icx_err *err);
+/* The largest size of this gateway's checkpoints witness co-signed. */
+int icx_store_cosigned_by(icx_store *s, const char *witness, uint64_t *size,
+                          icx_err *err);
+/* The partner's latest checkpoint this gateway co-signed, and that
+ * co-signature (base64, n bytes; 1400 hold any). */
+int icx_store_witness_cosig(icx_store *s, const char *partner,
+                            icx_checkpoint *c, char *sig, size_t n,
+                            icx_err *err);
+/* Checks a co-signature document text[0..len) from partner (witness.h):
+ * by partner, over this gateway's own checkpoint of that size byte for
+ * byte, signed with cert; then keeps it (icx_store_cosig_add).  *size
+ * gets the checkpoint's size.  ICX_EBADSIG (err says why), ICX_EINVAL
+ * when malformed, ICX_EEXIST when already kept. */
+int icx_store_cosig_accept(icx_store *s, const char *partner,
+                           const char *cert, size_t cert_len, const char *text,
+                           size_t len, uint64_t *size, icx_err *err);
 /* RFC 6962 PROOF(m, D[n]) of this gateway's own log (1 <= m <= n <= the
  * records it holds), at most ICX_CONSISTENCY_MAX hashes. */
 int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,

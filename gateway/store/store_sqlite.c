@@ -153,7 +153,7 @@ static const char *const migrations[] = {
     " signature TEXT NOT NULL,"
     " seen_at TEXT NOT NULL,"
     " verdict TEXT NOT NULL CHECK (verdict IN ('first','same','consistent',"
-    "  'fork','rollback','unproven','badsig')),"
+    "  'fork','rollback','unproven','badsig','stale')),"
     " reason TEXT NOT NULL DEFAULT '',"
     " cosignature TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX witnessed_partner ON witnessed (partner, id);"

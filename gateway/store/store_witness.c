@@ -55,6 +55,8 @@ int icx_store_witness_add(icx_store *s, const char *partner,
     }
     rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "witness", err);
     sqlite3_finalize(st);
+    /* A refused INSERT changed nothing: the caller's transaction stands. */
+    int inserted = rc == ICX_OK;
     if (rc == ICX_OK) {
         char event[48];
         snprintf(event, sizeof event, "witness.%s",
@@ -65,7 +67,7 @@ int icx_store_witness_add(icx_store *s, const char *partner,
         rc = icx_sq_audit_append(s, event, NULL, partner, detail, "witness",
                                  err);
     }
-    return icx_sq_call_leave(s, own, rc, rc < 0, "witness", err);
+    return icx_sq_call_leave(s, own, rc, inserted && rc < 0, "witness", err);
 }
 
 int icx_store_witness_last(icx_store *s, const char *partner,
@@ -199,13 +201,15 @@ int icx_store_cosig_add(icx_store *s, const char *witness, uint64_t size,
     }
     rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "co-signature", err);
     sqlite3_finalize(st);
+    int inserted = rc == ICX_OK;
     if (rc == ICX_OK) {
         snprintf(detail, sizeof detail, "size=%llu",
                  (unsigned long long)size);
         rc = icx_sq_audit_append(s, "witness.cosigned", NULL, witness, detail,
                                  "co-signature", err);
     }
-    return icx_sq_call_leave(s, own, rc, rc < 0, "co-signature", err);
+    return icx_sq_call_leave(s, own, rc, inserted && rc < 0, "co-signature",
+                             err);
 }
 
 int icx_store_cosigs(icx_store *s, uint64_t size, icx_cosig_fn fn, void *ctx,
@@ -248,5 +252,93 @@ int icx_store_cosigned_first(icx_store *s, uint64_t min_size, uint64_t *size,
         rc = icx_sq_fail(s, r, "co-signatures", err);
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+int icx_store_cosigned_by(icx_store *s, const char *witness, uint64_t *size,
+                          icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ICX_ENOTFOUND;
+    int r = sqlite3_prepare_v2(s->db, "SELECT max(size) FROM cosignatures "
+                               "WHERE witness = ?1", -1, &st, NULL);
+    if (r == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, witness, -1, SQLITE_STATIC);
+        r = icx_sq_step(s, st);
+    }
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = ICX_OK;
+    } else if (r != SQLITE_ROW) {
+        rc = icx_sq_fail(s, r, "co-signatures", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int icx_store_witness_cosig(icx_store *s, const char *partner,
+                            icx_checkpoint *c, char *sig, size_t n,
+                            icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ICX_ENOTFOUND;
+    int r = sqlite3_prepare_v2(s->db, "SELECT size, partner, root, time, "
+                               "signature, cosignature FROM witnessed WHERE "
+                               "partner = ?1 AND cosignature <> '' ORDER BY "
+                               "id DESC LIMIT 1", -1, &st, NULL);
+    if (r == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+        r = icx_sq_step(s, st);
+    }
+    if (r == SQLITE_ROW) {
+        icx_sq_cp_from_row(c, st);
+        col_copy(sig, n, st, 5);
+        rc = ICX_OK;
+    } else if (r != SQLITE_DONE) {
+        rc = icx_sq_fail(s, r, "witness", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int icx_store_cosig_accept(icx_store *s, const char *partner,
+                           const char *cert, size_t cert_len, const char *text,
+                           size_t len, uint64_t *size, icx_err *err)
+{
+    icx_checkpoint cp;
+    icx_buf mine;
+    char witness[64], sig[1400];
+    size_t signed_len = 0;
+    icx_buf_init(&mine, 8192);
+    int rc = icx_witness_cosig_parse(witness, sizeof witness, size, sig,
+                                     sizeof sig, &signed_len, text, len, err);
+    if (rc == ICX_OK && strcmp(witness, partner) != 0)
+        rc = icx_err_set(err, ICX_EBADSIG, "a co-signature by %s, not %s",
+                         witness, partner);
+    if (rc == ICX_OK) {
+        rc = icx_store_checkpoint_at(s, *size, &cp, err);
+        if (rc == ICX_ENOTFOUND)
+            rc = icx_err_set(err, ICX_EBADSIG, "this gateway has no "
+                             "checkpoint of size %llu",
+                             (unsigned long long)*size);
+    }
+    /* Over this gateway's own checkpoint, byte for byte. */
+    if (rc == ICX_OK)
+        rc = icx_witness_cosig_text(&mine, &cp, witness);
+    if (rc == ICX_OK && (mine.len != signed_len ||
+                         memcmp(mine.data, text, signed_len) != 0))
+        rc = icx_err_set(err, ICX_EBADSIG, "not over this gateway's "
+                         "checkpoint of size %llu", (unsigned long long)*size);
+    if (rc == ICX_OK)
+        rc = icx_sig_verify_bytes(cert, cert_len, text, signed_len, sig, err);
+    uint64_t have = 0;
+    if (rc == ICX_OK && icx_store_cosigned_by(s, witness, &have, err) ==
+                            ICX_OK && have >= *size)
+        rc = icx_err_set(err, ICX_EEXIST, "%s's co-signature of size %llu "
+                         "(or a later one) is kept already", witness,
+                         (unsigned long long)*size);
+    if (rc == ICX_OK)
+        rc = icx_store_cosig_add(s, witness, *size, sig, err);
+    icx_buf_free(&mine);
     return rc;
 }

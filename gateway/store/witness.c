@@ -17,11 +17,12 @@
 #include "util.h"
 
 static const char *const verdict_names[] = {
-    "first", "same", "consistent", "fork", "rollback", "unproven", "badsig"};
+    "first", "same", "consistent", "fork", "rollback", "unproven", "badsig",
+    "stale"};
 
 const char *icx_witness_verdict_name(int v)
 {
-    if (v < 0 || v > ICX_WITNESS_BADSIG)
+    if (v < 0 || v > ICX_WITNESS_STALE)
         return "unknown";
     return verdict_names[v];
 }
@@ -166,6 +167,12 @@ int icx_witness_judge(int *verdict, const icx_checkpoint *prev,
     icx_err_clear(err);
     if (prev == NULL) {
         *verdict = ICX_WITNESS_FIRST;
+        return ICX_OK;
+    }
+    if (d->cp.size < prev->size && strcmp(d->cp.time, prev->time) < 0) {
+        /* Signed before the one kept: a message that arrived late (they
+         * travel independently), not a log that went back. */
+        *verdict = ICX_WITNESS_STALE;
         return ICX_OK;
     }
     if (d->cp.size < prev->size) {

@@ -14,7 +14,9 @@
  * kept: first (nothing kept yet), same (same size and root), consistent
  * (larger, and the proof shows it extends the kept one), fork (same size
  * and another root, or larger and the proof fails: the log was
- * rewritten), rollback (smaller: the log went back), unproven (larger,
+ * rewritten), rollback (smaller, and signed later than the kept one:
+ * the log went back), stale (smaller and signed earlier: a message that
+ * arrived late, ignored), unproven (larger,
  * but the proof starts elsewhere: ask again from the kept size), badsig
  * (not this partner's checkpoint, or its signature does not verify).
  *
@@ -47,7 +49,7 @@ typedef struct icx_witness_doc {
 enum icx_witness_verdict {
     ICX_WITNESS_FIRST, ICX_WITNESS_SAME, ICX_WITNESS_CONSISTENT,
     ICX_WITNESS_FORK, ICX_WITNESS_ROLLBACK, ICX_WITNESS_UNPROVEN,
-    ICX_WITNESS_BADSIG
+    ICX_WITNESS_BADSIG, ICX_WITNESS_STALE
 };
 const char *icx_witness_verdict_name(int verdict);
 /* FORK, ROLLBACK and BADSIG: a person must look (alert). */

@@ -144,8 +144,17 @@ static void test_verdicts(void **state)
      * larger log whose proof cannot reach the root kept. */
     WANT(judge(&d10.cp, &d10f, jp_cert, jp_len), ICX_WITNESS_FORK);
     WANT(judge(&d10.cp, &d40f, jp_cert, jp_len), ICX_WITNESS_FORK);
-    /* The log went back. */
-    WANT(judge(&d40.cp, &d10, jp_cert, jp_len), ICX_WITNESS_ROLLBACK);
+    /* A smaller log signed later: it went back.  Signed earlier: a
+     * message that arrived late. */
+    icx_witness_doc d10late = d10;
+    icx_err serr;
+    snprintf(d10late.cp.time, sizeof d10late.cp.time,
+             "2026-12-04T00:01:00.000Z");
+    CHECK_RC(icx_checkpoint_sign_with(&d10late.cp, jp_key, &serr), ICX_OK,
+             &serr);
+    WANT(judge(&d40.cp, &d10late, jp_cert, jp_len), ICX_WITNESS_ROLLBACK);
+    WANT(judge(&d40.cp, &d10, jp_cert, jp_len), ICX_WITNESS_STALE);
+    assert_false(icx_witness_verdict_alarming(ICX_WITNESS_STALE));
     /* A proof from another size, or none. */
     WANT(judge(&d10.cp, &d40u, jp_cert, jp_len), ICX_WITNESS_UNPROVEN);
     WANT(judge(&d10.cp, &d40x, jp_cert, jp_len), ICX_WITNESS_UNPROVEN);
