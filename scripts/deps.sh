@@ -10,6 +10,8 @@ packages=(
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
   # The signer process's system call filter (gateway/signer/).
   libseccomp-dev
+  # The RFC 3161 time-stamp client's HTTP POST (gateway/tsa/).
+  libcurl4-openssl-dev
   python3 perl curl
   bc time
   # PKCS#11: the C API header (p11-kit's pkcs11.h) and a software token

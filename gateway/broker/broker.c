@@ -171,6 +171,119 @@ static void maybe_checkpoint(icx_broker *b, int force)
                  (unsigned long long)c.size, c.root);
 }
 
+/* ---- time-stamps of checkpoints (docs/AUDIT.md, "Time-stamps") ---------- */
+
+/* Seconds from the checkpoint's signing to the token's genTime. */
+static long long stamp_gap(const icx_checkpoint *c, const icx_tsa_stamp *t)
+{
+    time_t signed_at;
+    if (icx_time_parse(&signed_at, c->time) < 0)
+        return 0;
+    return (long long)(t->gen_epoch - (int64_t)signed_at);
+}
+
+/* A result of the stamper: the token stored in the loop's transaction; an
+ * unreachable TSA logged and retried later; a refused reply logged,
+ * alerted and audited (once per checkpoint) and retried later. */
+static void stamp_result(icx_broker *b, icx_stamp_result *res, int64_t now)
+{
+    const icx_config *cfg = b->gen->cfg;
+    icx_checkpoint c;
+    icx_err err;
+    memset(&c, 0, sizeof c);
+    if (res->rc == ICX_OK) {
+        icx_store_checkpoint_at(b->store, res->size, &c, &err);
+        if (icx_broker_tx(b) < 0 ||
+            icx_store_stamp_add(b->store, res->size, &res->info,
+                                res->token.data, res->token.len, &err) < 0) {
+            icx_log_error("audit.stamp-failed", "size=%llu error=\"%s\"",
+                          (unsigned long long)res->size, err.msg);
+            b->stamp_next = now + cfg->tsa_retry_s;
+            return;
+        }
+        icx_log_limited_end("audit.stamp");
+        icx_log_info("audit.stamped", "size=%llu gen_time=%s gap_s=%lld "
+                     "serial=%s policy=%s took_ms=%lld",
+                     (unsigned long long)res->size, res->info.gen_time,
+                     stamp_gap(&c, &res->info), res->info.serial,
+                     res->info.policy, (long long)res->took_ms);
+        b->stamp_next = now; /* the next queued one at once */
+        return;
+    }
+    b->stamp_next = now + cfg->tsa_retry_s;
+    if (res->rc == ICX_EAGAIN) {
+        icx_log_limited(ICX_LOG_WARN, "audit.stamp", "audit.stamp-deferred",
+                        "size=%llu retry_s=%ld error=\"%s\"",
+                        (unsigned long long)res->size, cfg->tsa_retry_s,
+                        res->err.msg);
+        return;
+    }
+    icx_log_error("audit.stamp-refused", "alert=1 size=%llu error=\"%s\"",
+                  (unsigned long long)res->size, res->err.msg);
+    if (b->stamp_refused != res->size ||
+        strncmp(b->stamp_refused_why, res->err.msg,
+                sizeof b->stamp_refused_why - 1) != 0) {
+        b->stamp_refused = res->size;
+        snprintf(b->stamp_refused_why, sizeof b->stamp_refused_why, "%.199s",
+                 res->err.msg);
+        icx_broker_audit(b, "audit.stamp-refused", NULL, NULL,
+                         "size=%llu rc=%s reason=\"%.180s\"",
+                         (unsigned long long)res->size,
+                         icx_rc_name(res->rc), res->err.msg);
+    }
+}
+
+/* Takes the stamper's result, and hands it the next committed checkpoint
+ * that waits for a token (icx_store_stamp_next). */
+static void stamp_step(icx_broker *b, int64_t now)
+{
+    const icx_config *cfg = b->gen->cfg;
+    icx_stamp_result res;
+    icx_checkpoint c;
+    icx_buf text;
+    icx_err err;
+    if (b->stamper == NULL && cfg->tsa_url != NULL &&
+        icx_stamper_start(&b->stamper, &err) < 0) {
+        icx_log_limited(ICX_LOG_ERROR, "audit.stamper", "audit.stamp-failed",
+                        "error=\"%s\"", err.msg);
+        return;
+    }
+    if (b->stamper == NULL)
+        return;
+    if (icx_stamper_take(b->stamper, &res)) {
+        stamp_result(b, &res, now);
+        icx_buf_free(&res.token);
+    }
+    if (cfg->tsa_url == NULL || cfg->tsa_ca_file == NULL ||
+        now < b->stamp_next || icx_stamper_busy(b->stamper) ||
+        icx_turn_open(b->turn))
+        return;
+    int rc = icx_store_stamp_next(b->store, &c, NULL, &err);
+    if (rc < 0) {
+        if (rc != ICX_ENOTFOUND)
+            icx_log_limited(ICX_LOG_ERROR, "audit.stamper",
+                            "audit.stamp-failed", "error=\"%s\"", err.msg);
+        b->stamp_next = now + 1;
+        return;
+    }
+    icx_stamp_tsa tsa = {cfg->tsa_url, cfg->tsa_ca_file, cfg->tsa_policy,
+                         cfg->tsa_timeout_s};
+    icx_buf_init(&text, 4096);
+    rc = icx_checkpoint_text(&text, &c);
+    if (rc == ICX_OK)
+        rc = icx_stamper_submit(b->stamper, c.size, text.data, text.len, &tsa,
+                                &err);
+    else
+        icx_err_set(&err, rc, "checkpoint text");
+    if (rc < 0) {
+        icx_log_limited(ICX_LOG_ERROR, "audit.stamper", "audit.stamp-failed",
+                        "size=%llu error=\"%s\"", (unsigned long long)c.size,
+                        err.msg);
+        b->stamp_next = now + 1;
+    }
+    icx_buf_free(&text);
+}
+
 /* Ends the loop's transaction (turn.c): commits it here, or hands it to
  * the committer; the post-commit actions run when it has committed. */
 static void turn_end(icx_broker *b)
@@ -499,6 +612,8 @@ static void close_all(icx_broker *b)
         turn_finish(b);
     if (b->pool != NULL)
         icx_pool_stop(&b->pool, drop_job);
+    /* A request in flight is cancelled; its checkpoint stays queued. */
+    icx_stamper_stop(&b->stamper);
     icx_broker_ctl_abort_all(b);
     icx_broker_adapters_close(b);
     if (b->store != NULL && b->turn != NULL) {
@@ -669,6 +784,10 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             run_ticks(&b, now);
             b.next_tick = now + 1;
         }
+        if (store_ours && !b.stopping)
+            stamp_step(&b, now);
+        if (store_ours && !b.stopping && !icx_turn_open(b.turn))
+            icx_broker_witness_tick(&b, now);
         icx_err aerr;
         /* Adapters only when polled; after a reload the polled items
          * belong to the closed transport. */

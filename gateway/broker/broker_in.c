@@ -290,6 +290,9 @@ static void accept_envelope(icx_broker *b, struct bjob *j)
         note_answer(b, j);
     if (j->rc == ICX_OK && !relay)
         run_hooks(b, j);
+    if (j->rc == ICX_OK && !relay &&
+        strcmp(j->h.category, "audit-checkpoint") == 0)
+        icx_broker_witness_inbound(b, &j->h, j->data, j->len);
     if (j->rc == ICX_OK)
         icx_turn_log(b->turn, ICX_LOG_INFO, event, "message_id=%s sender=%s "
                      "peer=%s sha256=%s", j->h.message_id, j->h.sender,

@@ -23,6 +23,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "pool.h"
+#include "stamper.h"
 #include "receipt.h"
 #include "signerproc.h"
 #include "store.h"
@@ -156,6 +157,11 @@ typedef struct icx_broker {
     struct peer_state *peers;
     size_t npeers;
     int64_t next_scan;
+    icx_stamper *stamper;   /* started when audit.tsa.url is first set */
+    int64_t witness_next;   /* next round of audit-checkpoint messages */
+    int64_t stamp_next;     /* no time-stamp request before this time */
+    uint64_t stamp_refused; /* checkpoint whose refusal was audited... */
+    char stamp_refused_why[200]; /* ...and why (once per both) */
     uint64_t cp_size;       /* audit records covered by the last checkpoint */
     int64_t cp_time;
     int64_t started_at;     /* when this daemon began serving (health) */
@@ -226,6 +232,10 @@ void icx_broker_pending_free(struct ctl_pending *p);
 void icx_broker_signed(icx_broker *b, struct bjob *j);
 /* Queues messages produced inside the daemon (hooks): egress policy,
  * signing on the pool, queued after commit.  Takes the payloads. */
+/* broker_witness.c: partners witnessing each other's logs. */
+void icx_broker_witness_tick(icx_broker *b, int64_t now);
+void icx_broker_witness_inbound(icx_broker *b, const icx_header *h,
+                                const char *data, size_t len);
 void icx_broker_enqueue(icx_broker *b, icx_outmsg *msgs, size_t n,
                         const char *origin);
 void icx_broker_ctl_abort_all(icx_broker *b);

@@ -30,6 +30,8 @@ int icx_cmd_translate(int argc, char **argv);
 int icx_cmd_serve(int argc, char **argv);
 int icx_cmd_signer(int argc, char **argv);
 int icx_cmd_audit(int argc, char **argv);
+/* `icx audit witness-export|witness-import|witnesses` (cmd_witness.c). */
+int icx_cmd_audit_witness(int argc, char **argv);
 /* store check: the start-up check of icx serve, offline (cmd_store.c). */
 int icx_cmd_store(int argc, char **argv);
 int icx_cmd_survey(int argc, char **argv);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -25,9 +26,13 @@ static const char usage_text[] =
     "       icx audit verify --from SEGMENT [--from SEGMENT...] --cert CERT\n"
     "       icx audit show [-c CONFIG] [--message ID] [--partner ID]\n"
     "                      [--event NAME] [--since TIME] [--until TIME] [--json]\n"
+    "       icx audit show --checkpoints [-c CONFIG] [--since TIME] [--until TIME]\n"
+    "                      [--json]\n"
     "       icx audit bundle MESSAGE-ID --out FILE [-c CONFIG]\n"
     "       icx audit check-bundle FILE\n"
-    "       icx audit export --out FILE [--since TIME] [--until TIME] [-c CONFIG]\n\n"
+    "       icx audit export --out FILE [--since TIME] [--until TIME] [-c CONFIG]\n"
+    "       icx audit witness-export|witness-import|witness-cosigned|witnesses\n"
+    "                      (see --help of each)\n\n"
     "export writes the records with since <= time < until (a segment).\n"
     "verify checks every record (hash and link to the one before), every\n"
     "signed checkpoint (signature, and that its root is the tree of the\n"
@@ -38,6 +43,12 @@ static const char usage_text[] =
     "the checkpoint it names, as `icx store check` requires.\n"
     "Segments from `audit export` are verified in the order given, so a chain\n"
     "cut into archive files is checked across them.\n"
+    "show --checkpoints lists the signed checkpoints and their RFC 3161\n"
+    "time-stamps: stamped (genTime, and gap_s, the seconds from signing to\n"
+    "the stamp), queued (waiting for the TSA; gap_s so far) or covered (by\n"
+    "the stamp of a later checkpoint).  Each token is checked against its\n"
+    "checkpoint and, with audit.tsa.ca_file configured, the TSA's CA; a\n"
+    "token refused makes the exit code 1.\n"
     "bundle writes the evidence bundle of one message (docs/AUDIT.md tells how\n"
     "to check one with sha256sum and openssl alone); check-bundle checks it.\n"
     "TIME is UTC like 2026-11-26T01:02:03Z (a prefix such as 2026-11 works).\n"
@@ -48,7 +59,7 @@ struct opts {
     const char *from[256];
     int nfrom;
     const char *message, *partner, *event, *since, *until;
-    int json;
+    int json, checkpoints;
 };
 
 static int parse(struct opts *o, int argc, char **argv)
@@ -65,6 +76,7 @@ static int parse(struct opts *o, int argc, char **argv)
         {"since", required_argument, NULL, 'S'},
         {"until", required_argument, NULL, 'U'},
         {"json", no_argument, NULL, 'j'},
+        {"checkpoints", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -89,6 +101,7 @@ static int parse(struct opts *o, int argc, char **argv)
         case 'S': o->since = optarg; break;
         case 'U': o->until = optarg; break;
         case 'j': o->json = 1; break;
+        case 'k': o->checkpoints = 1; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -384,6 +397,150 @@ static int cmd_show(const struct opts *o)
     return finish(rc, &err, &s, &cfg, cert);
 }
 
+/* ---- show --checkpoints: time-stamps ------------------------------------- */
+
+struct cp_ctx {
+    const struct opts *o;
+    icx_store *s;
+    const char *ca_file;    /* audit.tsa.ca_file, or NULL */
+    icx_buf *out;
+    int n, refused;
+    uint64_t stamped, queued, covered;
+    long long oldest_wait;
+    int rc;
+    icx_err *err;
+};
+
+static int show_cp(void *ctx, const icx_checkpoint *c)
+{
+    struct cp_ctx *k = ctx;
+    const struct opts *o = k->o;
+    icx_tsa_stamp st;
+    icx_buf token, text;
+    icx_err terr;
+    uint64_t at = 0;
+    char stamped_at[32] = "";
+    const char *state, *check = "-";
+    long long gap = 0;
+    time_t signed_at = 0;
+    if ((o->since && strncmp(c->time, o->since, strlen(o->since)) < 0) ||
+        (o->until && strncmp(c->time, o->until, strlen(o->until)) > 0))
+        return 0;
+    icx_buf_init(&token, ICX_TSA_REPLY_MAX);
+    icx_buf_init(&text, 4096);
+    icx_err_clear(&terr);
+    icx_time_parse(&signed_at, c->time);
+    int rc = icx_store_stamp_get(k->s, c->size, &at, &st, &token, stamped_at,
+                                 k->err);
+    if (rc < 0 && rc != ICX_ENOTFOUND) {
+        k->rc = rc;
+        goto out;
+    }
+    if (rc == ICX_OK && at == c->size) {
+        state = "stamped";
+        k->stamped++;
+        gap = (long long)(st.gen_epoch - (int64_t)signed_at);
+        if (icx_checkpoint_text(&text, c) < 0 ||
+            icx_tsa_token_check(NULL, token.data, token.len, text.data,
+                                text.len, k->ca_file, &terr) < 0) {
+            check = "REFUSED";
+            k->refused++;
+        } else {
+            check = k->ca_file != NULL ? "verified" : "imprint-ok";
+        }
+    } else if (rc == ICX_OK) {
+        state = "covered";
+        k->covered++;
+    } else {
+        state = "queued";
+        k->queued++;
+        gap = (long long)(time(NULL) - signed_at);
+        if (gap > k->oldest_wait)
+            k->oldest_wait = gap;
+    }
+    int stamped = strcmp(state, "stamped") == 0;
+    if (o->json) {
+        icx_buf_printf(k->out, "%s{\"size\":%llu,\"time\":\"%s\",\"state\":"
+                       "\"%s\"", k->n ? ",\n" : "",
+                       (unsigned long long)c->size, c->time, state);
+        if (stamped)
+            icx_buf_printf(k->out, ",\"gen_time\":\"%s\",\"serial\":\"%s\","
+                           "\"policy\":\"%s\",\"token\":\"%s\"", st.gen_time,
+                           st.serial, st.policy, check);
+        if (stamped || state[0] == 'q')
+            icx_buf_printf(k->out, ",\"gap_s\":%lld", gap);
+        if (state[0] == 'c')
+            icx_buf_printf(k->out, ",\"covered_by\":%llu",
+                           (unsigned long long)at);
+        if (terr.rc < 0) {
+            icx_buf_puts(k->out, ",\"error\":");
+            icx_buf_put_json(k->out, terr.msg);
+        }
+        icx_buf_puts(k->out, "}");
+    } else {
+        char second[32] = "-", g[24] = "-";
+        if (stamped)
+            snprintf(second, sizeof second, "%s", st.gen_time);
+        else if (state[0] == 'c')
+            snprintf(second, sizeof second, "by %llu", (unsigned long long)at);
+        if (stamped || state[0] == 'q')
+            snprintf(g, sizeof g, "%lld", gap);
+        icx_buf_printf(k->out, "%8llu  %-24s  %-8s  %-20s  %7s  %s%s%s\n",
+                       (unsigned long long)c->size, c->time, state, second, g,
+                       check, terr.rc < 0 ? ": " : "",
+                       terr.rc < 0 ? terr.msg : "");
+    }
+    k->n++;
+out:
+    icx_buf_free(&token);
+    icx_buf_free(&text);
+    return k->rc < 0 ? -1 : 0;
+}
+
+static int cmd_show_checkpoints(const struct opts *o)
+{
+    icx_err err;
+    icx_store *s = NULL;
+    icx_config *cfg = NULL;
+    char *cert = NULL;
+    size_t cert_len = 0;
+    icx_buf out;
+    icx_err_clear(&err);
+    icx_buf_init(&out, 64 << 20);
+    struct cp_ctx k = {o, NULL, NULL, &out, 0, 0, 0, 0, 0, 0, ICX_OK, &err};
+    int rc = open_store(&s, &cfg, &cert, &cert_len, o, &err);
+    if (rc == ICX_OK) {
+        k.s = s;
+        k.ca_file = cfg != NULL ? cfg->tsa_ca_file : NULL;
+        if (o->json)
+            icx_buf_puts(&out, "[");
+        else
+            icx_buf_printf(&out, "%8s  %-24s  %-8s  %-20s  %7s  %s\n", "size",
+                           "signed", "state", "gen_time", "gap_s", "token");
+        rc = icx_store_checkpoints(s, 0, show_cp, &k, &err);
+        if (rc > 0 || (rc == ICX_OK && k.rc < 0))
+            rc = k.rc;
+        if (o->json)
+            icx_buf_puts(&out, "]\n");
+        else
+            icx_buf_printf(&out, "%d checkpoints: %llu stamped, %llu queued "
+                           "(the oldest waiting %lld s), %llu covered by a "
+                           "later stamp%s\n", k.n,
+                           (unsigned long long)k.stamped,
+                           (unsigned long long)k.queued, k.oldest_wait,
+                           (unsigned long long)k.covered,
+                           k.refused ? "; TOKENS REFUSED" : "");
+        fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    }
+    icx_buf_free(&out);
+    int code = finish(rc, &err, &s, &cfg, cert);
+    if (code == ICX_EXIT_OK && k.refused > 0) {
+        icx_cli_error("%d time-stamp token(s) refused", k.refused);
+        code = ICX_EXIT_REFUSED;
+    }
+    return code;
+}
+
 struct export_ctx {
     const struct opts *o;
     icx_buf *out;
@@ -516,6 +673,10 @@ int icx_cmd_audit(int argc, char **argv)
         return argc < 2 ? ICX_EXIT_USAGE : ICX_EXIT_OK;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "witness-export") == 0 ||
+        strcmp(sub, "witness-import") == 0 ||
+        strcmp(sub, "witness-cosigned") == 0 || strcmp(sub, "witnesses") == 0)
+        return icx_cmd_audit_witness(argc, argv);
     int p = parse(&o, argc - 1, argv + 1);
     if (p != 0) {
         fputs(usage_text, p > 0 ? stdout : stderr);
@@ -525,7 +686,7 @@ int icx_cmd_audit(int argc, char **argv)
     if (strcmp(sub, "verify") == 0)
         return o.nfrom > 0 ? cmd_verify_segments(&o) : cmd_verify_store(&o);
     if (strcmp(sub, "show") == 0)
-        return cmd_show(&o);
+        return o.checkpoints ? cmd_show_checkpoints(&o) : cmd_show(&o);
     if (strcmp(sub, "export") == 0)
         return cmd_export(&o);
     if (strcmp(sub, "bundle") == 0)
@@ -538,6 +699,7 @@ int icx_cmd_audit(int argc, char **argv)
         return cmd_check_bundle(arg);
     }
     icx_cli_error("unknown audit command \"%s\" (verify, show, bundle, "
-                  "check-bundle, export)", sub);
+                  "check-bundle, export, witness-export, witness-import, "
+                  "witness-cosigned, witnesses)", sub);
     return ICX_EXIT_USAGE;
 }

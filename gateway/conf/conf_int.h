@@ -40,6 +40,11 @@ int icx_config_check_option(const char *v, const char *w, char *why,
                             size_t n);
 /* A PEM X.509 certificate valid now, with a key of the minimum strength. */
 int icx_config_check_cert(const char *v, const char *w, char *why, size_t n);
+/* http:// or https://, printable ASCII without spaces, < 1024 bytes. */
+int icx_config_check_http_url(const char *v, const char *w, char *why,
+                              size_t n);
+/* A dotted OID: digits, at least two arcs. */
+int icx_config_check_oid(const char *v, const char *w, char *why, size_t n);
 /* A private key file's mode, as icx serve checks it; absent is fine. */
 int icx_config_check_private(const char *v, const char *w, char *why,
                              size_t n);

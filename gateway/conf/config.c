@@ -184,6 +184,26 @@ static const icx_conftab_key gateway_policy_keys[] = {
      .doc = "how long seen MessageIds are kept"},
     {0}};
 
+static const icx_conftab_key gateway_tsa_keys[] = {
+    {.name = "url", .type = ICX_CT_STRING, .offset = G(tsa_url),
+     .check = icx_config_check_http_url,
+     .doc = "http(s) URL of the RFC 3161 Time-Stamping Authority"},
+    {.name = "ca_file", .type = ICX_CT_PATH, .offset = G(tsa_ca_file),
+     .check = icx_config_check_cert,
+     .doc = "PEM CA certificate(s) the TSA's signing certificate chains to; "
+            "required with url"},
+    {.name = "policy", .type = ICX_CT_STRING, .offset = G(tsa_policy),
+     .check = icx_config_check_oid,
+     .doc = "TSA policy OID asked for and required in replies; default: "
+            "the TSA's own"},
+    {.name = "timeout_seconds", .type = ICX_CT_INT,
+     .offset = G(tsa_timeout_s), .min = 1, .max = 120, .def = "10",
+     .doc = "longest a time-stamp request may take"},
+    {.name = "retry_seconds", .type = ICX_CT_INT, .offset = G(tsa_retry_s),
+     .min = 1, .max = 86400, .def = "60",
+     .doc = "wait after a failed request before the next"},
+    {0}};
+
 static const icx_conftab_key gateway_audit_keys[] = {
     {.name = "checkpoint_every", .type = ICX_CT_INT,
      .offset = G(checkpoint_every), .min = 1, .max = 1000000, .def = "1000",
@@ -191,6 +211,12 @@ static const icx_conftab_key gateway_audit_keys[] = {
     {.name = "checkpoint_seconds", .type = ICX_CT_INT,
      .offset = G(checkpoint_seconds), .min = 1, .max = 86400, .def = "60",
      .doc = "seconds between signed checkpoints"},
+    {.name = "witness_seconds", .type = ICX_CT_INT,
+     .offset = G(witness_seconds), .min = 0, .max = 86400, .def = "0",
+     .doc = "seconds between sending the latest checkpoint to the partners "
+            "with audit-checkpoint in categories_out (0: never)"},
+    {.name = "tsa", .type = ICX_CT_MAPPING, .sub = gateway_tsa_keys,
+     .doc = "RFC 3161 time-stamps of the checkpoints"},
     {0}};
 
 static const icx_conftab_key gateway_keys[] = {
@@ -648,6 +674,11 @@ static void check_gateway(icx_config *cfg, const icx_conftab_node *root,
                           "%ld days do not outlast policy.created_past_seconds "
                           "(%ld s); replays could pass unnoticed",
                           cfg->replay_retention_days, cfg->created_past_s);
+    if (!unset(root, "audit.tsa.url") && cfg->tsa_ca_file == NULL &&
+        unset(root, "audit.tsa.ca_file"))
+        icx_conftab_error(f, spot(root, "audit.tsa.ca_file"),
+                          "audit.tsa.ca_file", "required when audit.tsa.url "
+                          "is set: replies are checked against it");
     if (cfg->hub != NULL) {
         if (cfg->id != NULL && strcmp(cfg->hub, cfg->id) == 0)
             icx_conftab_error(f, spot(root, "routing.hub"), "routing.hub",

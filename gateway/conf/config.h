@@ -115,6 +115,13 @@ typedef struct icx_config {
     long workers;             /* default 2, 1..64 */
     long checkpoint_every;    /* audit: default 1000, 1..1000000 */
     long checkpoint_seconds;  /* audit: default 60, 1..86400 */
+    long witness_seconds;     /* audit.witness_seconds: 0 (off)..86400 */
+    char *tsa_url;            /* audit.tsa.url: RFC 3161 TSA; default none */
+    char *tsa_ca_file;        /* audit.tsa.ca_file: its CA (PEM); required
+                               * with url */
+    char *tsa_policy;         /* audit.tsa.policy: dotted OID; default any */
+    long tsa_timeout_s;       /* audit.tsa.timeout_seconds: 1..120, 10 */
+    long tsa_retry_s;         /* audit.tsa.retry_seconds: 1..86400, 60 */
     char *log_level;          /* default "info" */
     char *log_format;         /* "text" (default) or "json" */
     icx_partner *partners;

@@ -38,7 +38,8 @@
 
 static const char *const categories[] = {
     "case-referral", "case-request", "case-response", "list-sync-request",
-    "list-update", "survey-request", "survey-response", "receipt", NULL};
+    "list-update", "survey-request", "survey-response", "receipt",
+    "audit-checkpoint", NULL};
 const char *const icx_config_tlp_names[] = {"CLEAR", "GREEN", "AMBER",
                                             "AMBER+STRICT", "RED", NULL};
 const char *const icx_config_hcode_names[] = {"H0", "H1", "H2", "H3",
@@ -245,6 +246,40 @@ int icx_config_check_option(const char *v, const char *w, char *why,
     if (ok)
         return 0;
     snprintf(why, n, "\"%s\" is not key=value (key: 1..64 of a-z 0-9 _)", v);
+    return -1;
+}
+
+int icx_config_check_http_url(const char *v, const char *w, char *why,
+                              size_t n)
+{
+    (void)w;
+    size_t len = strlen(v);
+    int scheme = strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
+    for (size_t i = 0; scheme && i < len; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+            scheme = 0;
+    if (scheme && len > 8 && len < 1024)
+        return 0;
+    snprintf(why, n, "\"%.200s\" is not an http:// or https:// URL "
+             "(printable ASCII, no spaces)", v);
+    return -1;
+}
+
+int icx_config_check_oid(const char *v, const char *w, char *why, size_t n)
+{
+    (void)w;
+    int arcs = 1, ok = v[0] >= '0' && v[0] <= '9' && strlen(v) < 80;
+    for (const char *p = v; ok && *p != '\0'; p++) {
+        if (*p == '.') {
+            arcs++;
+            ok = p[1] >= '0' && p[1] <= '9';
+        } else if (*p < '0' || *p > '9') {
+            ok = 0;
+        }
+    }
+    if (ok && arcs >= 2)
+        return 0;
+    snprintf(why, n, "\"%.80s\" is not a dotted OID such as 1.2.3.4", v);
     return -1;
 }
 

@@ -41,6 +41,7 @@ static const struct {
     {"survey-request", "urn:icx:survey:1", "Request"},
     {"survey-response", "urn:icx:survey:1", "Response"},
     {"receipt", "urn:icx:receipt:1", "Receipt"},
+    {"audit-checkpoint", "urn:icx:witness:1", "Checkpoint"},
 };
 
 static int category_matches(const icx_header *h)

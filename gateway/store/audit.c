@@ -187,6 +187,100 @@ int icx_merkle_check_path(const unsigned char leaf[ICX_HASH_LEN],
     return ICX_OK;
 }
 
+/* RFC 6962 SUBPROOF(m, D[n], b), appended in the order the RFC lists it
+ * (deepest first). */
+static int subproof(unsigned char (*proof)[ICX_HASH_LEN], int *np,
+                    const unsigned char (*leaves)[ICX_HASH_LEN], uint64_t n,
+                    uint64_t m, int b)
+{
+    if (m == n) {
+        if (b)
+            return ICX_OK;
+        if (*np >= ICX_CONSISTENCY_MAX)
+            return ICX_EFULL;
+        icx_merkle_root_of(proof[(*np)++], leaves, n);
+        return ICX_OK;
+    }
+    uint64_t k = split_point(n);
+    int rc;
+    if (m <= k) {
+        rc = subproof(proof, np, leaves, k, m, b);
+        if (rc == ICX_OK && *np >= ICX_CONSISTENCY_MAX)
+            rc = ICX_EFULL;
+        if (rc == ICX_OK)
+            icx_merkle_root_of(proof[(*np)++], leaves + k, n - k);
+    } else {
+        rc = subproof(proof, np, leaves + k, n - k, m - k, 0);
+        if (rc == ICX_OK && *np >= ICX_CONSISTENCY_MAX)
+            rc = ICX_EFULL;
+        if (rc == ICX_OK)
+            icx_merkle_root_of(proof[(*np)++], leaves, k);
+    }
+    return rc;
+}
+
+int icx_merkle_consistency(unsigned char (*proof)[ICX_HASH_LEN], int *nproof,
+                           const unsigned char (*leaves)[ICX_HASH_LEN],
+                           uint64_t n, uint64_t m)
+{
+    *nproof = 0;
+    if (m == 0 || m > n)
+        return ICX_EINVAL;
+    return subproof(proof, nproof, leaves, n, m, 1);
+}
+
+int icx_merkle_check_consistency(uint64_t m,
+                                 const unsigned char root_m[ICX_HASH_LEN],
+                                 uint64_t n,
+                                 const unsigned char root_n[ICX_HASH_LEN],
+                                 const unsigned char (*proof)[ICX_HASH_LEN],
+                                 int nproof)
+{
+    /* RFC 9162 2.1.4.2. */
+    unsigned char path[ICX_CONSISTENCY_MAX + 1][ICX_HASH_LEN];
+    unsigned char fr[ICX_HASH_LEN], sr[ICX_HASH_LEN];
+    int np = 0;
+    if (m == 0 || m > n || nproof < 0 || nproof > ICX_CONSISTENCY_MAX)
+        return ICX_EINVAL;
+    if (m == n)
+        return nproof == 0 && memcmp(root_m, root_n, ICX_HASH_LEN) == 0
+                   ? ICX_OK : ICX_EBADSIG;
+    if (nproof == 0)
+        return ICX_EBADSIG;
+    if ((m & (m - 1)) == 0)
+        memcpy(path[np++], root_m, ICX_HASH_LEN);
+    for (int i = 0; i < nproof; i++)
+        memcpy(path[np++], proof[i], ICX_HASH_LEN);
+    uint64_t fn = m - 1, sn = n - 1;
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    memcpy(fr, path[0], ICX_HASH_LEN);
+    memcpy(sr, path[0], ICX_HASH_LEN);
+    for (int i = 1; i < np; i++) {
+        if (sn == 0)
+            return ICX_EBADSIG;
+        if ((fn & 1) || fn == sn) {
+            icx_merkle_node(fr, path[i], fr);
+            icx_merkle_node(sr, path[i], sr);
+            if (!(fn & 1))
+                while (fn != 0 && !(fn & 1)) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+        } else {
+            icx_merkle_node(sr, sr, path[i]);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    if (sn != 0 || memcmp(fr, root_m, ICX_HASH_LEN) != 0 ||
+        memcmp(sr, root_n, ICX_HASH_LEN) != 0)
+        return ICX_EBADSIG;
+    return ICX_OK;
+}
+
 int icx_checkpoint_text(icx_buf *out, const icx_checkpoint *c)
 {
     return icx_buf_printf(out, "icx-audit-checkpoint v1\ngateway %s\nsize %llu\n"
@@ -278,6 +372,17 @@ int icx_checkpoint_digest(unsigned char digest[32], const icx_checkpoint *c,
 int icx_checkpoint_set_signature(icx_checkpoint *c, const unsigned char *sig,
                                  size_t len, size_t ecdsa_field, icx_err *err)
 {
+    int rc = icx_sig_encode(c->signature, sizeof c->signature, sig, len,
+                            ecdsa_field);
+    if (rc < 0)
+        return icx_err_set(err, rc, "cannot store the audit checkpoint's "
+                           "signature");
+    return ICX_OK;
+}
+
+int icx_sig_encode(char *b64, size_t n, const unsigned char *sig, size_t len,
+                   size_t ecdsa_field)
+{
     unsigned char *der = NULL;
     int derlen = 0, rc = ICX_ECRYPTO;
     if (ecdsa_field > 0) {
@@ -297,16 +402,13 @@ int icx_checkpoint_set_signature(icx_checkpoint *c, const unsigned char *sig,
         sig = der;
         len = (size_t)derlen;
     }
-    if (len == 0 || 4 * ((len + 2) / 3) >= sizeof c->signature)
+    if (len == 0 || 4 * ((len + 2) / 3) >= n)
         goto out;
-    EVP_EncodeBlock((unsigned char *)c->signature, sig, (int)len);
+    EVP_EncodeBlock((unsigned char *)b64, sig, (int)len);
     rc = ICX_OK;
 out:
     OPENSSL_free(der);
-    if (rc < 0)
-        return icx_err_set(err, rc, "cannot store the audit checkpoint's "
-                           "signature");
-    return ICX_OK;
+    return rc;
 }
 
 int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
@@ -316,6 +418,39 @@ int icx_checkpoint_sign(icx_checkpoint *c, const char *key_path, icx_err *err)
     if (rc == ICX_OK)
         rc = icx_checkpoint_sign_with(c, k, err);
     icx_cpkey_free(&k);
+    return rc;
+}
+
+int icx_sig_verify_bytes(const char *cert_pem, size_t cert_len,
+                         const void *data, size_t len, const char *b64,
+                         icx_err *err)
+{
+    BIO *b = BIO_new_mem_buf(cert_pem, (int)cert_len);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sig[1024];
+    int rc = ICX_EBADSIG;
+    size_t slen = strlen(b64);
+    int n = slen < 1360 ? EVP_DecodeBlock(sig, (const unsigned char *)b64,
+                                          (int)slen)
+                        : -1;
+    if (n > 0)
+        while (slen > 0 && b64[slen - 1] == '=') {
+            n--;
+            slen--;
+        }
+    if (x != NULL && md != NULL && n > 0 &&
+        EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+                             X509_get0_pubkey(x)) == 1 &&
+        EVP_DigestVerify(md, sig, (size_t)n, data, len) == 1)
+        rc = ICX_OK;
+    if (x == NULL)
+        rc = icx_err_set(err, ICX_EINVAL, "the certificate cannot be read");
+    else if (rc < 0)
+        icx_err_set(err, ICX_EBADSIG, "signature does not verify");
+    EVP_MD_CTX_free(md);
+    X509_free(x);
+    BIO_free(b);
     return rc;
 }
 

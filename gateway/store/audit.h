@@ -78,6 +78,23 @@ int icx_merkle_check_path(const unsigned char leaf[ICX_HASH_LEN],
                           const char *sides, int npath, uint64_t m,
                           uint64_t n, const unsigned char root[ICX_HASH_LEN]);
 
+/* RFC 6962 section 2.1.2 consistency proof PROOF(m, D[n]) between the
+ * tree of the first m leaves and that of all n (1 <= m <= n): at most
+ * ICX_CONSISTENCY_MAX hashes into proof, *nproof gets the count (0 when
+ * m == n).  The check (RFC 9162 2.1.4.2) returns ICX_OK when root_n's
+ * tree extends root_m's, ICX_EBADSIG when not, ICX_EINVAL for sizes out
+ * of order. */
+#define ICX_CONSISTENCY_MAX (ICX_MERKLE_MAX_LEVELS + 1)
+int icx_merkle_consistency(unsigned char (*proof)[ICX_HASH_LEN], int *nproof,
+                           const unsigned char (*leaves)[ICX_HASH_LEN],
+                           uint64_t n, uint64_t m);
+int icx_merkle_check_consistency(uint64_t m,
+                                 const unsigned char root_m[ICX_HASH_LEN],
+                                 uint64_t n,
+                                 const unsigned char root_n[ICX_HASH_LEN],
+                                 const unsigned char (*proof)[ICX_HASH_LEN],
+                                 int nproof);
+
 typedef struct icx_checkpoint {
     char gateway[32];
     uint64_t size;
@@ -106,6 +123,17 @@ int icx_checkpoint_digest(unsigned char digest[32], const icx_checkpoint *c,
                           icx_err *err);
 int icx_checkpoint_set_signature(icx_checkpoint *c, const unsigned char *sig,
                                  size_t len, size_t ecdsa_field, icx_err *err);
+/* A signer's signature in the stored form: base64 of RSA PKCS#1 v1.5, or
+ * of ECDSA as DER when ecdsa_field (bytes of r and of s) is not 0 and sig
+ * is r||s.  ICX_ECRYPTO when it is malformed or b64 (n bytes) too small. */
+int icx_sig_encode(char *b64, size_t n, const unsigned char *sig, size_t len,
+                   size_t ecdsa_field);
+/* Bytes signed as icx_witness_cosign signs them (SHA-256, base64),
+ * checked with a PEM certificate: co-signatures of partners'
+ * checkpoints (witness.h). */
+int icx_sig_verify_bytes(const char *cert_pem, size_t cert_len,
+                         const void *data, size_t len, const char *b64,
+                         icx_err *err);
 int icx_checkpoint_verify(const icx_checkpoint *c, const char *cert_pem,
                           size_t cert_len, icx_err *err);
 

@@ -18,7 +18,9 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "tsa.h"
 #include "util.h"
+#include "witness.h"
 
 #define BEGIN "-----BEGIN ICX "
 #define END "-----END ICX "
@@ -138,10 +140,86 @@ static int put_file(icx_buf *out, const char *name, const char *path,
     return rc;
 }
 
+struct cosigs {
+    icx_buf *out;
+    const icx_config *cfg;
+    const icx_checkpoint *cp;
+    int rc;
+    icx_err *err;
+    int n;
+};
+
+static int put_file(icx_buf *out, const char *name, const char *path,
+                    icx_err *err);
+
+/* A partner's co-signature of the bundle's checkpoint, as the witness
+ * wrote it, and the witness's certificate from its partner file. */
+static int put_cosig(void *ctx, const char *witness, const char *signature)
+{
+    struct cosigs *k = ctx;
+    icx_buf text;
+    char name[96];
+    const icx_partner *p = icx_config_partner(k->cfg, witness);
+    if (k->rc < 0 || p == NULL)
+        return 0; /* a witness no longer a partner: nothing to check with */
+    icx_buf_init(&text, 8192);
+    k->rc = icx_witness_cosig_text(&text, k->cp, witness);
+    if (k->rc == ICX_OK)
+        k->rc = icx_buf_printf(&text, "signature %s\n", signature);
+    snprintf(name, sizeof name, "cosig-%s", witness);
+    if (k->rc == ICX_OK)
+        k->rc = put_text(k->out, name, text.data, text.len);
+    snprintf(name, sizeof name, "witness-cert-%s.pem", witness);
+    if (k->rc == ICX_OK)
+        k->rc = put_file(k->out, name, p->certificate, k->err);
+    icx_buf_free(&text);
+    k->n++;
+    return 0;
+}
+
+static int last_seq(void *ctx, const icx_audit_row *row)
+{
+    int64_t *max = ctx;
+    if (row->seq > *max)
+        *max = row->seq;
+    return 0;
+}
+
+/* The earliest time-stamped checkpoint that covers every record of the
+ * message, no later than *cp: it replaces *cp and its token goes into
+ * token; without one, the earliest co-signed by a partner.  Nothing
+ * changes when there is neither. */
+static int stamped_cp(icx_checkpoint *cp, icx_buf *token, icx_store *s,
+                      const char *message_id, icx_err *err)
+{
+    int64_t max = 0;
+    uint64_t size = 0;
+    icx_tsa_stamp st;
+    icx_checkpoint c;
+    int rc = icx_store_timeline(s, message_id, last_seq, &max, err);
+    if (rc < 0 || max <= 0 || (uint64_t)max > cp->size)
+        return rc < 0 ? rc : ICX_OK;
+    rc = icx_store_stamp_get(s, (uint64_t)max, &size, &st, token, NULL, err);
+    if (rc == ICX_ENOTFOUND || (rc == ICX_OK && size > cp->size)) {
+        /* No time-stamp: the earliest checkpoint a partner co-signed. */
+        icx_buf_reset(token);
+        rc = icx_store_cosigned_first(s, (uint64_t)max, &size, err);
+        if (rc == ICX_ENOTFOUND || (rc == ICX_OK && size > cp->size))
+            return ICX_OK;
+    }
+    if (rc == ICX_OK)
+        rc = icx_store_checkpoint_at(s, size, &c, err);
+    if (rc == ICX_OK)
+        *cp = c;
+    else
+        icx_buf_reset(token);
+    return rc;
+}
+
 int icx_bundle_write(icx_buf *out, icx_store *s, const icx_config *cfg,
                      const char *message_id, icx_buf *warnings, icx_err *err)
 {
-    icx_buf env, receipt, text;
+    icx_buf env, receipt, text, token;
     icx_checkpoint cp;
     icx_out_row orow;
     struct find_in fin = {message_id, {0}, 0};
@@ -152,6 +230,7 @@ int icx_bundle_write(icx_buf *out, icx_store *s, const icx_config *cfg,
     icx_buf_init(&env, 256 << 20);
     icx_buf_init(&receipt, 1 << 20);
     icx_buf_init(&text, 4096);
+    icx_buf_init(&token, ICX_TSA_REPLY_MAX);
     l.message_id = message_id;
     rc = icx_store_checkpoint_last(s, &cp, err);
     if (rc == ICX_ENOTFOUND) {
@@ -160,6 +239,9 @@ int icx_bundle_write(icx_buf *out, icx_store *s, const icx_config *cfg,
                          "at shutdown");
         goto out;
     }
+    if (rc < 0)
+        goto out;
+    rc = stamped_cp(&cp, &token, s, message_id, err);
     if (rc < 0)
         goto out;
     int outbound = icx_store_out_get(s, message_id, NULL, &orow, err) == ICX_OK;
@@ -209,6 +291,22 @@ int icx_bundle_write(icx_buf *out, icx_store *s, const icx_config *cfg,
         rc = put_text(out, "checkpoint", text.data, text.len);
     if (rc == ICX_OK)
         rc = put_text(out, "checkpoint.sig", cp.signature, strlen(cp.signature));
+    if (rc == ICX_OK && token.len > 0)
+        rc = put_b64(out, "checkpoint.tst", token.data, token.len);
+    if (rc == ICX_OK && token.len > 0 && cfg->tsa_ca_file != NULL)
+        rc = put_file(out, "tsa-ca.pem", cfg->tsa_ca_file, err);
+    if (rc == ICX_OK && token.len == 0 && warnings != NULL)
+        icx_buf_printf(warnings, "checkpoint %llu has no RFC 3161 time-stamp "
+                       "yet%s; make the bundle again once `icx audit show "
+                       "--checkpoints` shows it stamped\n",
+                       (unsigned long long)cp.size,
+                       cfg->tsa_url != NULL ? "" : " (audit.tsa is not set)");
+    if (rc == ICX_OK) {
+        struct cosigs k = {out, cfg, &cp, ICX_OK, err, 0};
+        rc = icx_store_cosigs(s, cp.size, put_cosig, &k, err);
+        if (rc == ICX_OK)
+            rc = k.rc;
+    }
     for (size_t i = 0; rc == ICX_OK && i < l.nmine; i++) {
         const icx_audit_rec *r = &l.mine[i];
         unsigned char path[ICX_MERKLE_MAX_LEVELS][ICX_HASH_LEN];
@@ -266,6 +364,7 @@ out:
     icx_buf_free(&env);
     icx_buf_free(&receipt);
     icx_buf_free(&text);
+    icx_buf_free(&token);
     return rc;
 }
 
@@ -437,6 +536,59 @@ int icx_bundle_check(const char *data, size_t len, icx_buf *report,
                    "(gateway certificate sha256 %s: compare with the one "
                    "%s published)\n", cp.gateway, (unsigned long long)cp.size,
                    cp.time, hex, cp.gateway);
+    /* The time-stamp token, when there is one: over the checkpoint's
+     * bytes.  Its signature needs the TSA's CA, which the auditor takes
+     * from the TSA (docs/AUDIT.md: openssl ts -verify). */
+    const struct section *s_tst = find_sec(sec, n, "checkpoint.tst");
+    if (s_tst != NULL) {
+        icx_tsa_stamp ts;
+        icx_err terr;
+        icx_buf_reset(&tmp);
+        if (b64_decode(&tmp, s_tst->body, s_tst->len) < 0 ||
+            icx_tsa_token_check(&ts, tmp.data, tmp.len, s_cp->body, s_cp->len,
+                                NULL, &terr) < 0) {
+            rc = bad(report, err, "checkpoint.tst is not a time-stamp token "
+                                  "over the checkpoint");
+            goto out;
+        }
+        icx_buf_printf(report, "ok   time-stamp token over the checkpoint: "
+                       "genTime %s, serial %s, policy %s (check the TSA's "
+                       "signature with openssl ts -verify -CAfile, "
+                       "docs/AUDIT.md)\n", ts.gen_time, ts.serial, ts.policy);
+    } else {
+        icx_buf_printf(report, "note the checkpoint has no time-stamp token\n");
+    }
+    /* Partners' co-signatures of the checkpoint: over its exact text,
+     * with the bundled witness certificate (compared by the auditor). */
+    for (int i = 0; i < n; i++) {
+        if (strncmp(sec[i].name, "cosig-", 6) != 0)
+            continue;
+        char wname[96], witness[64], csig[1400];
+        uint64_t csize = 0;
+        size_t signed_len = 0;
+        icx_err cerr;
+        snprintf(wname, sizeof wname, "witness-cert-%s.pem", sec[i].name + 6);
+        const struct section *s_w = find_sec(sec, n, wname);
+        icx_buf_reset(&tmp);
+        if (s_w == NULL ||
+            icx_witness_cosig_parse(witness, sizeof witness, &csize, csig,
+                                    sizeof csig, &signed_len, sec[i].body,
+                                    sec[i].len, &cerr) < 0 ||
+            strcmp(witness, sec[i].name + 6) != 0 ||
+            icx_witness_cosig_text(&tmp, &cp, witness) < 0 ||
+            tmp.len != signed_len ||
+            memcmp(tmp.data, sec[i].body, signed_len) != 0 ||
+            icx_sig_verify_bytes(s_w->body, s_w->len, sec[i].body, signed_len,
+                                 csig, &cerr) < 0) {
+            snprintf(msg, sizeof msg, "%s does not verify over the checkpoint "
+                     "with %s", sec[i].name, wname);
+            rc = bad(report, err, msg);
+            goto out;
+        }
+        icx_buf_printf(report, "ok   co-signature of the checkpoint by %s "
+                       "(compare %s with the certificate %s published)\n",
+                       witness, wname, witness);
+    }
     /* The envelope and its digest. */
     if (b64_decode(&env, s_env->body, s_env->len) < 0) {
         rc = bad(report, err, "envelope.xml is not base64");

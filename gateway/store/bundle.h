@@ -5,7 +5,10 @@
  * A bundle holds the envelope bytes exactly as signed or received, the
  * receipts, the message's audit records each with an RFC 6962 inclusion
  * proof against one signed checkpoint, that checkpoint and its signature,
- * and the certificates of this gateway and of the partner.  Sections are
+ * and the certificates of this gateway and of the partner.  When a
+ * checkpoint covering every record of the message has an RFC 3161
+ * time-stamp, the earliest such checkpoint is the one used, with its
+ * token (checkpoint.tst) and the TSA's CA (tsa-ca.pem).  Sections are
  * "-----BEGIN ICX name-----" ... "-----END ICX name-----"; binary content
  * is base64.
  *

@@ -40,6 +40,8 @@
 #include "audit.h"
 #include "buf.h"
 #include "err.h"
+#include "tsa.h"
+#include "witness.h"
 
 typedef struct icx_store icx_store;
 
@@ -284,6 +286,96 @@ typedef int (*icx_cp_fn)(void *ctx, const icx_checkpoint *c);
 int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
                           void *ctx, icx_err *err);
 int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err);
+
+/* RFC 3161 time-stamp tokens of checkpoints (docs/AUDIT.md, "Time-stamps";
+ * store_stamp.c).  The token of checkpoint `size` covers SHA-256 of that
+ * checkpoint's signed text (icx_checkpoint_text); it is checked before it
+ * is added (tsa.h) and written once.  No audit record: the token is its
+ * own evidence, and a record per stamp would call for a checkpoint per
+ * stamp, forever.  ICX_EEXIST when that checkpoint has one, ICX_ENOTFOUND
+ * when there is no such checkpoint. */
+int icx_store_stamp_add(icx_store *s, uint64_t size, const icx_tsa_stamp *st,
+                        const void *token, size_t len, icx_err *err);
+/* The first token of a checkpoint with size >= min_size (the earliest
+ * stamp covering the first min_size records): its checkpoint's size into
+ * *size, what it says into *st, its DER bytes appended to token (may be
+ * NULL) and when it was stored into stamped_at (may be NULL; 32 bytes).
+ * ICX_ENOTFOUND when none. */
+int icx_store_stamp_get(icx_store *s, uint64_t min_size, uint64_t *size,
+                        icx_tsa_stamp *st, icx_buf *token, char *stamped_at,
+                        icx_err *err);
+/* The checkpoint to stamp next: the oldest one after the newest stamped
+ * one; while nothing is stamped, the newest checkpoint (it covers every
+ * record before it; older ones are "covered" by the first stamp).
+ * ICX_ENOTFOUND when every such checkpoint is stamped.  *queued (may be
+ * NULL) gets how many wait, this one included. */
+int icx_store_stamp_next(icx_store *s, icx_checkpoint *c, uint64_t *queued,
+                         icx_err *err);
+/* Checkpoint `size` (ICX_ENOTFOUND when there is none). */
+int icx_store_checkpoint_at(icx_store *s, uint64_t size, icx_checkpoint *c,
+                            icx_err *err);
+
+/* Partners' checkpoints this gateway witnessed (store_witness.c,
+ * witness.h, docs/AUDIT.md "Witnesses").  add: one received checkpoint
+ * with the verdict (enum icx_witness_verdict), the reason of an alarming
+ * one and this gateway's co-signature of a good one (may be NULL), with
+ * the audit record witness.<verdict>.  last: the partner's last good one
+ * (first, same, consistent), the baseline of the next judgement;
+ * ICX_ENOTFOUND when none. */
+int icx_store_witness_add(icx_store *s, const char *partner,
+                          const icx_checkpoint *c, int verdict,
+                          const char *reason, const char *cosignature,
+                          icx_err *err);
+int icx_store_witness_last(icx_store *s, const char *partner,
+                           icx_checkpoint *c, icx_err *err);
+typedef struct icx_witness_row {
+    char partner[32];
+    uint64_t size;          /* the last checkpoint received */
+    char time[32];          /* its signing time */
+    char seen_at[32];       /* when it was received */
+    char verdict[16];
+    char reason[256];
+    uint64_t seen, alarms;  /* checkpoints received; forks, rollbacks, badsig */
+    uint64_t good_size;     /* the largest good one */
+} icx_witness_row;
+typedef int (*icx_witness_fn)(void *ctx, const icx_witness_row *w);
+/* One row per partner witnessed, by partner id. */
+int icx_store_witnesses(icx_store *s, icx_witness_fn fn, void *ctx,
+                        icx_err *err);
+/* Partners' co-signatures of this gateway's checkpoints (witness.h),
+ * checked by the caller; add writes the audit record witness.cosigned.
+ * ICX_EEXIST when that witness's co-signature of that size is there.
+ * cosigs walks those of checkpoint size; cosigned_first gives the
+ * smallest co-signed size >= min_size (ICX_ENOTFOUND when none). */
+int icx_store_cosig_add(icx_store *s, const char *witness, uint64_t size,
+                        const char *signature, icx_err *err);
+typedef int (*icx_cosig_fn)(void *ctx, const char *witness,
+                            const char *signature);
+int icx_store_cosigs(icx_store *s, uint64_t size, icx_cosig_fn fn, void *ctx,
+                     icx_err *err);
+int icx_store_cosigned_first(icx_store *s, uint64_t min_size, uint64_t *size,
+                             icx_err *err);
+/* The largest size of this gateway's checkpoints witness co-signed. */
+int icx_store_cosigned_by(icx_store *s, const char *witness, uint64_t *size,
+                          icx_err *err);
+/* The partner's latest checkpoint this gateway co-signed, and that
+ * co-signature (base64, n bytes; 1400 hold any). */
+int icx_store_witness_cosig(icx_store *s, const char *partner,
+                            icx_checkpoint *c, char *sig, size_t n,
+                            icx_err *err);
+/* Checks a co-signature document text[0..len) from partner (witness.h):
+ * by partner, over this gateway's own checkpoint of that size byte for
+ * byte, signed with cert; then keeps it (icx_store_cosig_add).  *size
+ * gets the checkpoint's size.  ICX_EBADSIG (err says why), ICX_EINVAL
+ * when malformed, ICX_EEXIST when already kept. */
+int icx_store_cosig_accept(icx_store *s, const char *partner,
+                           const char *cert, size_t cert_len, const char *text,
+                           size_t len, uint64_t *size, icx_err *err);
+/* RFC 6962 PROOF(m, D[n]) of this gateway's own log (1 <= m <= n <= the
+ * records it holds), at most ICX_CONSISTENCY_MAX hashes. */
+int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
+                          unsigned char (*proof)[ICX_HASH_LEN], int *nproof,
+                          icx_err *err);
 
 /* The start-up check (docs/STORE.md "Start-up checks"), before anything
  * is served or written: PRAGMA quick_check; the audit chain (each record

@@ -213,7 +213,7 @@ int icx_store_head_start(icx_store *s, const icx_checkpoint *c, icx_err *err)
     return icx_sq_head_write(s, c, err);
 }
 
-static void cp_from_row(icx_checkpoint *c, sqlite3_stmt *st)
+void icx_sq_cp_from_row(icx_checkpoint *c, sqlite3_stmt *st)
 {
     c->size = (uint64_t)sqlite3_column_int64(st, 0);
     col_copy(c->gateway, sizeof c->gateway, st, 1);
@@ -230,7 +230,7 @@ int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
     sqlite3_bind_int64(st, 1, max_size ? (sqlite3_int64)max_size : INT64_MAX);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         icx_checkpoint c;
-        cp_from_row(&c, st);
+        icx_sq_cp_from_row(&c, st);
         rc = fn(ctx, &c);
         if (rc != 0)
             goto out;
@@ -246,7 +246,7 @@ int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err)
     sqlite3_stmt *st = s->st[ST_CP_LAST];
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
-        cp_from_row(c, st);
+        icx_sq_cp_from_row(c, st);
         rc = ICX_OK;
     } else if (rc == SQLITE_DONE) {
         rc = ICX_ENOTFOUND;

@@ -436,6 +436,75 @@ static int check_bytes(struct check *k, icx_err *err)
     return ICX_OK;
 }
 
+/* ---- time-stamp tokens ---------------------------------------------------- */
+
+/* Each stored token is over its checkpoint's text (imprint) and says the
+ * genTime stored beside it.  Its signature needs the TSA's CA, which the
+ * store does not know: `icx audit show --checkpoints` checks it with the
+ * configured one. */
+static int check_stamps(struct check *k, icx_err *err)
+{
+    icx_store *s = k->s;
+    sqlite3_stmt *st = NULL;
+    icx_buf text;
+    uint64_t total = 0, bad = 0;
+    icx_buf_init(&text, 4096);
+    int rc = sqlite3_prepare_v2(s->db, "SELECT t.size, t.gen_time, t.token, "
+                                "c.size, c.gateway, c.root, c.time, "
+                                "c.signature FROM checkpoint_stamps t LEFT "
+                                "JOIN checkpoints c ON c.size = t.size ORDER "
+                                "BY t.size", -1, &st, NULL);
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
+           (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long size = sqlite3_column_int64(st, 0);
+        icx_checkpoint c;
+        icx_tsa_stamp info;
+        icx_err terr;
+        total++;
+        if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
+            bad++;
+            refuse(k, "store %s: time-stamp of checkpoint %lld: no such "
+                   "checkpoint", s->path, size);
+            continue;
+        }
+        memset(&c, 0, sizeof c);
+        c.size = (uint64_t)sqlite3_column_int64(st, 3);
+        col_copy(c.gateway, sizeof c.gateway, st, 4);
+        col_copy(c.root, sizeof c.root, st, 5);
+        col_copy(c.time, sizeof c.time, st, 6);
+        col_copy(c.signature, sizeof c.signature, st, 7);
+        icx_buf_reset(&text);
+        if (icx_checkpoint_text(&text, &c) < 0) {
+            rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+            break;
+        }
+        icx_err_clear(&terr);
+        const void *tok = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        if (icx_tsa_token_check(&info, tok ? tok : "", len, text.data,
+                                text.len, NULL, &terr) < 0) {
+            bad++;
+            refuse(k, "store %s: time-stamp of checkpoint %lld: %s", s->path,
+                   size, terr.msg);
+        } else if (strcmp(info.gen_time, col_str(st, 1)) != 0) {
+            bad++;
+            refuse(k, "store %s: time-stamp of checkpoint %lld: genTime %s, "
+                   "recorded %s", s->path, size, info.gen_time,
+                   col_str(st, 1));
+        }
+    }
+    if (rc == SQLITE_DONE)
+        rc = ICX_OK;
+    else if (rc > 0)
+        rc = icx_sq_fail(s, rc, "time-stamps", err);
+    sqlite3_finalize(st);
+    icx_buf_free(&text);
+    if (rc == ICX_OK && bad == 0)
+        say(k, "store %s: %llu time-stamp tokens are over their checkpoints",
+            s->path, (unsigned long long)total);
+    return rc;
+}
+
 /* ---- the check ----------------------------------------------------------- */
 
 int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
@@ -481,6 +550,8 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
         goto out;
     if (flags & ICX_STORE_CHECK_ENVELOPES) {
         rc = check_bytes(&k, err);
+        if (rc == ICX_OK)
+            rc = check_stamps(&k, err);
         if (rc < 0)
             goto out;
     }

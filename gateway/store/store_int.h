@@ -5,7 +5,8 @@
  * The files, from the bottom up (a file calls only those before it; see
  * README.md): store_head.c (the head file), store_tx.c (steps, errors,
  * transactions, the chain tail), store_sqlite.c (schema, statements,
- * open, WAL), store_audit.c (the hash chain), store_queue.c (outbox,
+ * open, WAL), store_audit.c (the hash chain), store_stamp.c (time-stamp
+ * tokens of checkpoints), store_queue.c (outbox,
  * inbox, receipts), store_check.c (the start-up check).
  */
 #ifndef ICX_STORE_INT_H
@@ -32,6 +33,7 @@ enum {
     ST_IN_INSERT, ST_IN_LOOKUP, ST_IN_SET_RECEIPT, ST_IN_ENVELOPE,
     ST_IN_LIST, ST_IN_EXPIRE, ST_RECEIPT_INSERT, ST_RECEIPTS,
     ST_AUDIT_HASHES, ST_AUDIT_RANGE, ST_CP_INSERT, ST_CP_ALL, ST_CP_LAST,
+    ST_CP_AFTER, ST_CP_AT, ST_STAMP_INSERT, ST_STAMP_GET, ST_STAMP_MAX,
     ST__COUNT
 };
 
@@ -93,6 +95,9 @@ int icx_sq_head_write(icx_store *s, const icx_checkpoint *c, icx_err *err);
 /* Parses the head file at path into c: ICX_ENOTFOUND when there is none,
  * ICX_ECORRUPT (naming path:line) when it is not one. */
 int icx_sq_head_read(icx_checkpoint *c, const char *path, icx_err *err);
+/* store_audit.c: a checkpoint from a row of columns size, gateway, root,
+ * time, signature. */
+void icx_sq_cp_from_row(icx_checkpoint *c, sqlite3_stmt *st);
 /* store_audit.c: appends one audit record inside the current
  * transaction. */
 int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,

@@ -125,6 +125,55 @@ static const char *const migrations[] = {
     "INSERT INTO outbox_envelope (outbox_id, envelope)"
     " SELECT id, envelope FROM outbox;"
     "ALTER TABLE outbox DROP COLUMN envelope;",
+    /* 4: RFC 3161 time-stamp tokens over checkpoints (docs/AUDIT.md,
+     * "Time-stamps"): one per checkpoint, written once. */
+    "CREATE TABLE checkpoint_stamps ("
+    " size INTEGER PRIMARY KEY REFERENCES checkpoints (size),"
+    " gen_time TEXT NOT NULL,"
+    " gen_epoch INTEGER NOT NULL,"
+    " serial TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " stamped_at TEXT NOT NULL,"
+    " token BLOB NOT NULL);"
+    "CREATE TRIGGER checkpoint_stamps_no_update BEFORE UPDATE ON "
+    " checkpoint_stamps"
+    " BEGIN SELECT RAISE(ABORT, 'time-stamps are append-only'); END;"
+    "CREATE TRIGGER checkpoint_stamps_no_delete BEFORE DELETE ON "
+    " checkpoint_stamps"
+    " BEGIN SELECT RAISE(ABORT, 'time-stamps are append-only'); END;",
+    /* 5: partners' checkpoints this gateway witnessed (docs/AUDIT.md,
+     * "Witnesses"): each one received, with the verdict and, when it was
+     * good, this gateway's co-signature. */
+    "CREATE TABLE witnessed ("
+    " id INTEGER PRIMARY KEY,"
+    " partner TEXT NOT NULL CHECK (partner <> ''),"
+    " size INTEGER NOT NULL CHECK (size >= 1),"
+    " root TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " signature TEXT NOT NULL,"
+    " seen_at TEXT NOT NULL,"
+    " verdict TEXT NOT NULL CHECK (verdict IN ('first','same','consistent',"
+    "  'fork','rollback','unproven','badsig','stale')),"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " cosignature TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX witnessed_partner ON witnessed (partner, id);"
+    "CREATE TRIGGER witnessed_no_update BEFORE UPDATE ON witnessed"
+    " BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;"
+    "CREATE TRIGGER witnessed_no_delete BEFORE DELETE ON witnessed"
+    " BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;",
+    /* 6: partners' co-signatures of this gateway's checkpoints. */
+    "CREATE TABLE cosignatures ("
+    " id INTEGER PRIMARY KEY,"
+    " witness TEXT NOT NULL CHECK (witness <> ''),"
+    " size INTEGER NOT NULL REFERENCES checkpoints (size),"
+    " signature TEXT NOT NULL,"
+    " received_at TEXT NOT NULL,"
+    " UNIQUE (witness, size));"
+    "CREATE INDEX cosignatures_size ON cosignatures (size);"
+    "CREATE TRIGGER cosignatures_no_update BEFORE UPDATE ON cosignatures"
+    " BEGIN SELECT RAISE(ABORT, 'co-signatures are append-only'); END;"
+    "CREATE TRIGGER cosignatures_no_delete BEFORE DELETE ON cosignatures"
+    " BEGIN SELECT RAISE(ABORT, 'co-signatures are append-only'); END;",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -164,6 +213,17 @@ static const char *const stmt_sql[ST__COUNT] = {
                   "checkpoints WHERE size <= ?1 ORDER BY size",
     [ST_CP_LAST] = "SELECT size, gateway, root, time, signature FROM "
                    "checkpoints ORDER BY size DESC LIMIT 1",
+    [ST_CP_AFTER] = "SELECT size, gateway, root, time, signature FROM "
+                    "checkpoints WHERE size > ?1 ORDER BY size LIMIT 1",
+    [ST_CP_AT] = "SELECT size, gateway, root, time, signature FROM "
+                 "checkpoints WHERE size = ?1",
+    [ST_STAMP_INSERT] = "INSERT INTO checkpoint_stamps (size, gen_time, "
+                        "gen_epoch, serial, policy, stamped_at, token) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_STAMP_GET] = "SELECT size, gen_time, gen_epoch, serial, policy, "
+                     "stamped_at, token FROM checkpoint_stamps WHERE "
+                     "size >= ?1 ORDER BY size LIMIT 1",
+    [ST_STAMP_MAX] = "SELECT max(size) FROM checkpoint_stamps",
     [ST_OUT_INSERT] = "INSERT INTO outbox (message_id, next_hop, recipient, "
                       "sender, category, sha256, state, attempts, created_at, "
                       "next_attempt_at, updated_at, reason) VALUES "

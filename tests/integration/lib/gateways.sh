@@ -5,7 +5,9 @@
 #   gw_init                      work folder, keys for the usual three
 #   gw_keys ID [ALG]             keys in $W/keys/ID
 #   gw_pair_and_absent           JP-NPA started, PH-NBI written, KR-KNPA absent
-#   gw_write ID LISTEN RELAY     $W/ID/gateway.yaml (listen: yes|no)
+#   gw_write ID LISTEN RELAY     $W/ID/gateway.yaml (listen: yes|no; with
+#                                GW_TSA_URL and GW_TSA_CA, audit.tsa; with
+#                                GW_WITNESS_SECONDS, witnessing partners)
 #   gw_partner ID PEER DIR ROUTE [ENDPOINT]   partner file of PEER at ID
 #   gw_partner_filedrop ID PEER ROUTE OUTBOX INBOX  partner file, adapter filedrop
 #   gw_partner_module ID PEER ADAPTER OPTION...      partner file, external adapter
@@ -92,6 +94,14 @@ gw_write() { # id listen(yes|no) relay(true|false) [hub]
     echo "audit:"
     echo "  checkpoint_every: ${GW_CHECKPOINT_EVERY:-1000}"
     echo "  checkpoint_seconds: ${GW_CHECKPOINT_SECONDS:-60}"
+    [[ -n "${GW_WITNESS_SECONDS:-}" ]] && echo "  witness_seconds: $GW_WITNESS_SECONDS"
+    if [[ -n "${GW_TSA_URL:-}" ]]; then
+      echo "  tsa:"
+      echo "    url: $GW_TSA_URL"
+      echo "    ca_file: $GW_TSA_CA"
+      echo "    timeout_seconds: 5"
+      echo "    retry_seconds: ${GW_TSA_RETRY:-1}"
+    fi
     echo "log_level: ${ICX_LOG_LEVEL:-info}"
   } >"$W/$id/gateway.yaml"
 }
@@ -108,8 +118,8 @@ gw_partner() { # at peer direction(connect|accept) route(direct|hub) [endpoint]
     echo "  direction: $dir"
     echo "  curve_public_key: \"$(cat "$W/keys/$peer/curve.pub")\""
     echo "route: $route"
-    echo "categories_in: [case-referral, case-request, case-response, receipt]"
-    echo "categories_out: [case-referral, case-request, case-response, receipt]"
+    echo "categories_in: [case-referral, case-request, case-response, receipt${GW_WITNESS_SECONDS:+, audit-checkpoint}]"
+    echo "categories_out: [case-referral, case-request, case-response, receipt${GW_WITNESS_SECONDS:+, audit-checkpoint}]"
     echo "max_tlp: ${GW_MAX_TLP:-AMBER}"
     echo "max_handling: H2"
     if [[ -n "${GW_LIMIT_RATE:-}${GW_LIMIT_BYTES:-}${GW_LIMIT_CONNS:-}" ]]; then

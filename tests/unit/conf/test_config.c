@@ -785,6 +785,7 @@ int main(void)
         BAD("partners_dir"),
         BAD("several"),
         BAD("filedrop"),
+        BAD("tsa"),
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_filedrop),
         cmocka_unit_test(test_module_missing),

@@ -157,6 +157,99 @@ static int run(icx_audit_rec *r, int n, int64_t *seq)
     return rc == 0 ? ICX_DAMAGE_NONE : kind;
 }
 
+/* RFC 6962 SUBPROOF straight from section 2.1.2, recursively. */
+static void subproof_def(unsigned char (*out)[32], int *n, uint64_t m,
+                         unsigned char (*d)[32], uint64_t nd, int b)
+{
+    if (m == nd) {
+        if (!b)
+            mth(out[(*n)++], d, nd);
+        return;
+    }
+    uint64_t k = 1;
+    while (k * 2 < nd)
+        k *= 2;
+    if (m <= k) {
+        subproof_def(out, n, m, d, k, b);
+        mth(out[(*n)++], d + k, nd - k);
+    } else {
+        subproof_def(out, n, m - k, d + k, nd - k, 0);
+        mth(out[(*n)++], d, k);
+    }
+}
+
+static void test_every_consistency_proof(void **state)
+{
+    (void)state;
+    make_leaves();
+    for (uint64_t n = 1; n <= 70; n++) {
+        unsigned char rn[32];
+        mth(rn, leaves, n);
+        for (uint64_t m = 1; m <= n; m++) {
+            unsigned char rm[32], proof[ICX_CONSISTENCY_MAX][32];
+            unsigned char want[ICX_CONSISTENCY_MAX][32];
+            int np = -1, nw = 0;
+            mth(rm, leaves, m);
+            assert_int_equal(icx_merkle_consistency(proof, &np,
+                                 (const unsigned char (*)[32])leaves, n, m),
+                             ICX_OK);
+            subproof_def(want, &nw, m, leaves, n, 1);
+            if (np != nw || memcmp(proof, want, (size_t)np * 32) != 0)
+                fail_msg("PROOF(%llu, D[%llu]): got %d hashes, want %d as "
+                         "RFC 6962 defines them", (unsigned long long)m,
+                         (unsigned long long)n, np, nw);
+            if (icx_merkle_check_consistency(
+                    m, rm, n, rn, (const unsigned char (*)[32])proof, np) !=
+                ICX_OK)
+                fail_msg("check of PROOF(%llu, D[%llu]): got refused, want "
+                         "ok", (unsigned long long)m, (unsigned long long)n);
+            /* Each hash changed, a root changed, a size changed: refused. */
+            for (int i = 0; i < np; i++) {
+                proof[i][i % 32] ^= 1;
+                if (icx_merkle_check_consistency(
+                        m, rm, n, rn, (const unsigned char (*)[32])proof,
+                        np) == ICX_OK)
+                    fail_msg("PROOF(%llu, D[%llu]) with hash %d changed: got "
+                             "ok, want refused", (unsigned long long)m,
+                             (unsigned long long)n, i);
+                proof[i][i % 32] ^= 1;
+            }
+            rm[0] ^= 1;
+            assert_int_not_equal(icx_merkle_check_consistency(
+                m, rm, n, rn, (const unsigned char (*)[32])proof, np), ICX_OK);
+            rm[0] ^= 1;
+            rn[5] ^= 1;
+            assert_int_not_equal(icx_merkle_check_consistency(
+                m, rm, n, rn, (const unsigned char (*)[32])proof, np), ICX_OK);
+            rn[5] ^= 1;
+            if (m > 1 && m < n)
+                assert_int_not_equal(icx_merkle_check_consistency(
+                    m - 1, rm, n, rn, (const unsigned char (*)[32])proof, np),
+                    ICX_OK);
+            if (np > 0)
+                assert_int_not_equal(icx_merkle_check_consistency(
+                    m, rm, n, rn, (const unsigned char (*)[32])proof, np - 1),
+                    ICX_OK);
+        }
+    }
+    /* A fork: another tree of the same size n is not an extension. */
+    unsigned char forked[70][32], rf[32], rm[32], proof[ICX_CONSISTENCY_MAX][32];
+    int np = 0;
+    memcpy(forked, leaves, sizeof forked);
+    forked[10][0] ^= 1;
+    mth(rf, forked, 40);
+    mth(rm, leaves, 20);
+    assert_int_equal(icx_merkle_consistency(proof, &np,
+                         (const unsigned char (*)[32])forked, 40, 20), ICX_OK);
+    assert_int_equal(icx_merkle_check_consistency(
+        20, rm, 40, rf, (const unsigned char (*)[32])proof, np), ICX_EBADSIG);
+    unsigned char r0[32];
+    assert_int_equal(icx_merkle_check_consistency(
+        0, r0, 40, rf, (const unsigned char (*)[32])proof, np), ICX_EINVAL);
+    assert_int_equal(icx_merkle_check_consistency(
+        41, rm, 40, rf, (const unsigned char (*)[32])proof, np), ICX_EINVAL);
+}
+
 static void test_damage_is_named(void **state)
 {
     (void)state;
@@ -343,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_leaf_is_rfc6962),
         cmocka_unit_test(test_incremental_root_matches_definition),
         cmocka_unit_test(test_every_inclusion_proof),
+        cmocka_unit_test(test_every_consistency_proof),
         cmocka_unit_test(test_damage_is_named),
         cmocka_unit_test(test_checkpoint_keys),
         cmocka_unit_test(test_checkpoint_signed_in_two_halves),

@@ -134,8 +134,8 @@ static void test_open_mode_and_reopen(void **state)
     assert_int_equal(stat(f->path, &st), 0);
     if ((st.st_mode & 0777) != 0600)
         fail_msg("mode: got %04o, want 0600", (unsigned)(st.st_mode & 0777));
-    if (icx_store_version(f->s) != 3)
-        fail_msg("version: got %d, want 3", icx_store_version(f->s));
+    if (icx_store_version(f->s) != 6)
+        fail_msg("version: got %d, want 6", icx_store_version(f->s));
     put_out(f, "m-1", "PH-NBI", 100);
     const char *wal = icx_test_path("%s-wal", f->path);
     assert_int_equal(stat(wal, &st), 0);
@@ -145,8 +145,8 @@ static void test_open_mode_and_reopen(void **state)
     icx_store_free(&f->s);
     assert_null(f->s);
     CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
-    if (icx_store_version(f->s) != 3)
-        fail_msg("version after reopen: got %d, want 3",
+    if (icx_store_version(f->s) != 6)
+        fail_msg("version after reopen: got %d, want 6",
                  icx_store_version(f->s));
     if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED)
         fail_msg("state after reopen: got %s, want queued",

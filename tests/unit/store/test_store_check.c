@@ -29,6 +29,7 @@
 #include "keys.h"
 #include "store.h"
 #include "testutil.h"
+#include "tsa.h"
 #include "util.h"
 
 static const char ENV_BYTES[] = "<Envelope>caf\xc3\xa9</Envelope>";
@@ -490,6 +491,240 @@ static void test_changed_envelope_byte(void **state)
         fail_msg("report: got \"%s\", want only m-2 named", f->report.data);
 }
 
+/* ---- time-stamp tokens ------------------------------------------------------ */
+
+/* A token of the test TSA (tsa_make.sh, made once per test in the test's
+ * folder) over checkpoint c's text, into tok. */
+static void token_for(struct fx *f, const icx_checkpoint *c, icx_buf *tok)
+{
+    char out[4096], tsa[700], cp[720], q[720], t[720], cnf[720];
+    icx_buf text;
+    icx_err e;
+    struct stat st;
+    snprintf(tsa, sizeof tsa, "%s/tsa", f->dir);
+    if (stat(tsa, &st) != 0) {
+        char *script = strdup(icx_test_path(
+            "%s/tests/integration/tools/tsa_make.sh", icx_test_srcdir()));
+        const char *argv[] = {"bash", script, tsa, NULL};
+        int rc = icx_test_run(out, sizeof out, argv);
+        free(script);
+        if (rc != 0)
+            fail_msg("tsa_make.sh: %s", out);
+    }
+    snprintf(cp, sizeof cp, "%s/cp.txt", tsa);
+    snprintf(q, sizeof q, "%s/q.tsq", tsa);
+    snprintf(t, sizeof t, "%s/t.tst", tsa);
+    snprintf(cnf, sizeof cnf, "%s/tsa.cnf", tsa);
+    icx_buf_init(&text, 4096);
+    assert_int_equal(icx_checkpoint_text(&text, c), ICX_OK);
+    if (icx_file_write_atomic(cp, text.data, text.len, 0600, &e) < 0)
+        fail_msg("write: %s", e.msg);
+    icx_buf_free(&text);
+    const char *query[] = {"openssl", "ts", "-query", "-data", cp, "-sha256",
+                           "-cert", "-out", q, NULL};
+    const char *reply[] = {"openssl", "ts", "-reply", "-config", cnf,
+                           "-queryfile", q, "-token_out", "-out", t, NULL};
+    if (icx_test_run(out, sizeof out, query) != 0 ||
+        icx_test_run(out, sizeof out, reply) != 0)
+        fail_msg("openssl ts: %s", out);
+    char *data = NULL;
+    size_t len = 0;
+    CHECK_RC(icx_file_read(&data, &len, t, 1 << 20, &e), ICX_OK, &e);
+    icx_buf_reset(tok);
+    assert_int_equal(icx_buf_append(tok, data, len), ICX_OK);
+    free(data);
+}
+
+static void stamp(struct fx *f, const icx_checkpoint *c, const icx_buf *tok,
+                  int want)
+{
+    icx_tsa_stamp info;
+    icx_err e;
+    CHECK_RC(icx_tsa_token_check(&info, tok->data, tok->len, "", 0, NULL, &e),
+             ICX_EBADSIG, &e); /* not over "": only what it says is read */
+    CHECK_RC(icx_store_stamp_add(f->s, c->size, &info, tok->data, tok->len,
+                                 &f->err), want, &f->err);
+}
+
+static void test_stamp_queue(void **state)
+{
+    struct fx *f = *state;
+    icx_checkpoint c, c8, c10;
+    icx_buf tok;
+    uint64_t queued = 9, size = 0;
+    icx_tsa_stamp info;
+    icx_buf_init(&tok, 1 << 20);
+    CHECK_RC(icx_store_stamp_next(f->s, &c, &queued, &f->err), ICX_ENOTFOUND,
+             &f->err);
+    messages(f, 3, "m");
+    checkpoint(f);
+    messages(f, 5, "m");
+    checkpoint(f);
+    /* Nothing stamped yet: the newest checkpoint is next, alone. */
+    CHECK_RC(icx_store_stamp_next(f->s, &c8, &queued, &f->err), ICX_OK,
+             &f->err);
+    if (c8.size != 8 || queued != 1)
+        fail_msg("next: got size %llu (%llu queued), want 8 (1)",
+                 (unsigned long long)c8.size, (unsigned long long)queued);
+    token_for(f, &c8, &tok);
+    stamp(f, &c8, &tok, ICX_OK);
+    stamp(f, &c8, &tok, ICX_EEXIST);
+    CHECK_RC(icx_store_stamp_next(f->s, &c, &queued, &f->err), ICX_ENOTFOUND,
+             &f->err);
+    /* Later checkpoints queue, oldest first. */
+    messages(f, 2, "m");
+    checkpoint(f);
+    messages(f, 2, "m");
+    checkpoint(f);
+    CHECK_RC(icx_store_stamp_next(f->s, &c10, &queued, &f->err), ICX_OK,
+             &f->err);
+    if (c10.size != 10 || queued != 2)
+        fail_msg("next: got size %llu (%llu queued), want 10 (2)",
+                 (unsigned long long)c10.size, (unsigned long long)queued);
+    /* Checkpoint 8's token under checkpoint 10, or under none. */
+    stamp(f, &c10, &tok, ICX_EBADSIG);
+    c.size = 99;
+    stamp(f, &c, &tok, ICX_ENOTFOUND);
+    token_for(f, &c10, &tok);
+    stamp(f, &c10, &tok, ICX_OK);
+    /* The first stamp covering record 4 is checkpoint 8's; 9, 10's. */
+    CHECK_RC(icx_store_stamp_get(f->s, 4, &size, &info, NULL, NULL, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(size, 8);
+    CHECK_RC(icx_store_stamp_get(f->s, 9, &size, &info, &tok, NULL, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(size, 10);
+    assert_int_equal(strlen(info.gen_time), 20);
+    CHECK_RC(icx_store_stamp_get(f->s, 13, &size, &info, NULL, NULL, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    CHECK_RC(icx_store_stamp_next(f->s, &c, &queued, &f->err), ICX_OK,
+             &f->err);
+    assert_int_equal(c.size, 12);
+    want_ok(f, ICX_STORE_CHECK_ENVELOPES, "2 time-stamp tokens are over "
+            "their checkpoints");
+    icx_buf_free(&tok);
+}
+
+static void test_stamp_damaged(void **state)
+{
+    struct fx *f = *state;
+    icx_checkpoint c;
+    icx_buf tok;
+    icx_buf_init(&tok, 1 << 20);
+    messages(f, 3, "m");
+    checkpoint(f);
+    CHECK_RC(icx_store_stamp_next(f->s, &c, NULL, &f->err), ICX_OK, &f->err);
+    token_for(f, &c, &tok);
+    stamp(f, &c, &tok, ICX_OK);
+    messages(f, 2, "m");
+    checkpoint(f);
+    CHECK_RC(icx_store_stamp_next(f->s, &c, NULL, &f->err), ICX_OK, &f->err);
+    token_for(f, &c, &tok);
+    stamp(f, &c, &tok, ICX_OK);
+    want_ok(f, ICX_STORE_CHECK_ENVELOPES, "2 time-stamp tokens");
+    icx_store_free(&f->s);
+    /* Append-only, like the checkpoints. */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, "DELETE FROM checkpoint_stamps", NULL, NULL, NULL) !=
+        SQLITE_CONSTRAINT)
+        fail_msg("delete of a time-stamp: got %s, want refused",
+                 sqlite3_errmsg(db));
+    sqlite3_close(db);
+    /* Checkpoint 5's token put under checkpoint 3: not over its bytes. */
+    raw_exec(f->path, "DROP TRIGGER checkpoint_stamps_no_update;"
+                      "UPDATE checkpoint_stamps SET token = (SELECT token "
+                      "FROM checkpoint_stamps WHERE size = 5) WHERE size = 3");
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    want_ok(f, 0, "holds its checkpoint"); /* the start-up check leaves it */
+    want_refused(f, ICX_STORE_CHECK_ENVELOPES, "time-stamp of checkpoint 3",
+                 "refused");
+    /* A recorded genTime that is not the token's. */
+    raw_exec(f->path, "UPDATE checkpoint_stamps SET gen_time = "
+                      "'2020-01-01T00:00:00Z' WHERE size = 5");
+    want_refused(f, ICX_STORE_CHECK_ENVELOPES, "time-stamp of checkpoint 3",
+                 "checkpoint 5: genTime");
+    icx_buf_free(&tok);
+}
+
+/* ---- witnessed checkpoints --------------------------------------------------- */
+
+struct wrows {
+    icx_witness_row r[4];
+    int n;
+};
+
+static int wrow(void *ctx, const icx_witness_row *w)
+{
+    struct wrows *k = ctx;
+    if (k->n < 4)
+        k->r[k->n++] = *w;
+    return 0;
+}
+
+static int count_event(void *ctx, const icx_audit_rec *r)
+{
+    int *n = ctx;
+    if (strcmp(r->event, "witness.fork") == 0 &&
+        strcmp(r->partner, "PH-NBI") == 0)
+        (*n)++;
+    return 0;
+}
+
+static void test_witness_store(void **state)
+{
+    struct fx *f = *state;
+    icx_checkpoint a, b, forked, last;
+    unsigned char proof[ICX_CONSISTENCY_MAX][32], ra[32], rb[32];
+    int np = 0, forks = 0;
+    struct wrows rows = {0};
+    messages(f, 3, "m");
+    make_cp(f, &a);
+    messages(f, 4, "m");
+    make_cp(f, &b);
+    /* The own log's proof from 3 to 7 checks against both roots. */
+    CHECK_RC(icx_store_consistency(f->s, a.size, b.size, proof, &np, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(icx_unhex(ra, a.root, 32), ICX_OK);
+    assert_int_equal(icx_unhex(rb, b.root, 32), ICX_OK);
+    assert_int_equal(icx_merkle_check_consistency(a.size, ra, b.size, rb,
+                         (const unsigned char (*)[32])proof, np), ICX_OK);
+    CHECK_RC(icx_store_consistency(f->s, 3, 99, proof, &np, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    /* Kept as if they were a partner's: first, consistent, then a fork;
+     * the baseline stays the last good one. */
+    CHECK_RC(icx_store_witness_last(f->s, "PH-NBI", &last, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    CHECK_RC(icx_store_witness_add(f->s, "PH-NBI", &a, ICX_WITNESS_FIRST, NULL,
+                                   "c2ln", &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_witness_add(f->s, "PH-NBI", &b, ICX_WITNESS_CONSISTENT,
+                                   NULL, "c2ln", &f->err), ICX_OK, &f->err);
+    forked = b;
+    forked.size = 9;
+    CHECK_RC(icx_store_witness_add(f->s, "PH-NBI", &forked, ICX_WITNESS_FORK,
+                                   "rewritten", NULL, &f->err), ICX_OK,
+             &f->err);
+    CHECK_RC(icx_store_witness_last(f->s, "PH-NBI", &last, &f->err), ICX_OK,
+             &f->err);
+    if (last.size != b.size || strcmp(last.root, b.root) != 0)
+        fail_msg("baseline: got size %llu, want %llu (the last good one)",
+                 (unsigned long long)last.size, (unsigned long long)b.size);
+    CHECK_RC(icx_store_witnesses(f->s, wrow, &rows, &f->err), ICX_OK, &f->err);
+    assert_int_equal(rows.n, 1);
+    if (strcmp(rows.r[0].verdict, "fork") != 0 || rows.r[0].seen != 3 ||
+        rows.r[0].alarms != 1 || rows.r[0].good_size != b.size ||
+        strcmp(rows.r[0].reason, "rewritten") != 0)
+        fail_msg("witnesses: got %s seen %llu alarms %llu good %llu, want "
+                 "fork 3 1 %llu", rows.r[0].verdict,
+                 (unsigned long long)rows.r[0].seen,
+                 (unsigned long long)rows.r[0].alarms,
+                 (unsigned long long)rows.r[0].good_size,
+                 (unsigned long long)b.size);
+    CHECK_RC(icx_store_audit_scan(f->s, 1, 0, count_event, &forks, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(forks, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -506,6 +741,9 @@ int main(void)
         T(test_damaged_page),
         T(test_edited_record),
         T(test_changed_envelope_byte),
+        T(test_stamp_queue),
+        T(test_stamp_damaged),
+        T(test_witness_store),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
