@@ -153,6 +153,19 @@ out:
     return rc;
 }
 
+int icx_store_refresh(icx_store *s, icx_err *err)
+{
+    if (s->in_tx)
+        return ICX_OK;
+    int64_t dv = icx_sq_data_version(s);
+    if (dv == s->data_version)
+        return ICX_OK;
+    int rc = icx_sq_chain_load(s, "reading the audit tail", err);
+    if (rc == ICX_OK)
+        s->data_version = dv;
+    return rc;
+}
+
 int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65])
 {
     if (root != NULL) {
