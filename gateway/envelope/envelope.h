@@ -121,4 +121,11 @@ int icx_envelope_payload(icx_buf *out, const char *data, size_t len,
 /* Writes the header as "key: value" lines or as a JSON object. */
 int icx_header_format(icx_buf *out, const icx_header *h, int json);
 
+/* 1 when the envelope's case payload (urn:icx:case:1) has a top-level
+ * CaseReference or RefCaseReference whose text is ref, 0 when not (or
+ * when the payload is no case document), < 0 when the bytes cannot be
+ * read as an envelope (`icx status --case`, the dashboard's search). */
+int icx_envelope_names_case(const char *env, size_t len, const char *ref,
+                            icx_err *err);
+
 #endif
