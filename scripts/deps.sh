@@ -8,6 +8,9 @@ packages=(
   libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
+  # The dashboard (gateway/web): HTTP and TLS, curl in its tests, chromium
+  # for the browser test and the screenshots in docs/img/.
+  libmicrohttpd-dev libgnutls28-dev curl chromium
   python3 perl
   bc time
   # The Debian package (scripts/package.sh), the man pages (help2man) and

@@ -451,6 +451,70 @@ static void close_all(icx_broker *b)
     icx_pidlock_release(&b->lock_fd); /* last: everything else is closed */
 }
 
+/* Side services (hooks.h): started after the store check, told what
+ * only the loop knows once a second, stopped after the loop. */
+static void services_observe(icx_broker *b, int64_t now);
+
+static int services_start(icx_broker *b, icx_err *err)
+{
+    for (; b->services_started < b->nservices; b->services_started++) {
+        const icx_service *sv = &b->services[b->services_started];
+        int rc = sv->start(sv->ctx, b->gen->cfg, err);
+        if (rc < 0)
+            return rc;
+        icx_log_info("service.started", "service=%s", sv->name);
+    }
+    services_observe(b, icx_broker_now());
+    return ICX_OK;
+}
+
+static void services_observe(icx_broker *b, int64_t now)
+{
+    const icx_config *cfg = b->gen->cfg;
+    icx_peer_live peers[ICX_CONFIG_MAX_PARTNERS];
+    icx_live live;
+    memset(&live, 0, sizeof live);
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->npartners && n < ICX_CONFIG_MAX_PARTNERS; i++) {
+        const icx_partner *p = &cfg->partners[i];
+        icx_peer_live *pl = &peers[n++];
+        memset(pl, 0, sizeof *pl);
+        snprintf(pl->id, sizeof pl->id, "%s", p->id);
+        snprintf(pl->adapter, sizeof pl->adapter, "%s", p->adapter);
+        pl->route = p->route;
+        pl->connected = icx_broker_connected(b, p->id);
+        struct peer_state *ps = icx_broker_peer(b, p->id);
+        pl->last_contact = ps ? ps->last_contact : 0;
+        if (ps != NULL)
+            memcpy(pl->rejected, ps->rejected, sizeof pl->rejected);
+        pl->retry_initial_s = p->retry_initial_s;
+        pl->retry_max_s = p->retry_max_s;
+        pl->max_age_s = p->max_age_s;
+    }
+    snprintf(live.id, sizeof live.id, "%s", cfg->id);
+    live.now = now;
+    live.started_at = b->started_at;
+    live.peers = peers;
+    live.npeers = n;
+    live.checkpoint_seconds = cfg->checkpoint_seconds;
+    const icx_turn_latency *lat = icx_turn_latencies(b->turn);
+    memcpy(live.commit_buckets, lat->buckets, sizeof live.commit_buckets);
+    live.commits = lat->count;
+    live.commit_seconds = lat->seconds;
+    for (size_t i = 0; i < b->services_started; i++)
+        if (b->services[i].observe != NULL)
+            b->services[i].observe(b->services[i].ctx, &live);
+}
+
+static void services_stop(icx_broker *b)
+{
+    while (b->services_started > 0) {
+        const icx_service *sv = &b->services[--b->services_started];
+        if (sv->stop != NULL)
+            sv->stop(sv->ctx);
+    }
+}
+
 int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
 {
     icx_broker b;
@@ -463,6 +527,8 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     b.nhooks = o->nhooks;
     b.ticks = o->ticks;
     b.nticks = o->nticks;
+    b.services = o->services;
+    b.nservices = o->nservices;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -474,7 +540,10 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     int rc = b.sig_fd < 0 ? icx_err_set(err, ICX_EIO, "signalfd: %s",
                                         strerror(errno))
                           : open_all(&b, o, err);
+    if (rc == ICX_OK)
+        rc = services_start(&b, err);
     if (rc < 0) {
+        services_stop(&b);
         close_all(&b);
         return rc;
     }
@@ -575,6 +644,10 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         }
         if (store_ours || b.stopping)
             reload_wanted = 0;
+        if (b.services_started > 0 && now >= b.next_observe) {
+            services_observe(&b, now);
+            b.next_observe = now + 1;
+        }
         /* Periodic tasks, about once a second. */
         if (store_ours && !b.stopping && now >= b.next_tick && b.nticks > 0) {
             run_ticks(&b, now);
@@ -610,6 +683,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             (reloaded || icx_turn_due(b.turn, expecting, icx_turn_now_ms())))
             turn_end(&b);
     }
+    services_stop(&b);
     icx_log_info("daemon.stopped", "id=%s", b.gen->cfg->id);
     close_all(&b);
     return ICX_OK;

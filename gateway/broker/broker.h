@@ -30,6 +30,8 @@ typedef struct icx_serve_opts {
     size_t nhooks;
     const icx_tick *ticks;     /* periodic tasks */
     size_t nticks;
+    const icx_service *services; /* side services (hooks.h) */
+    size_t nservices;
 } icx_serve_opts;
 
 int icx_broker_serve(const icx_serve_opts *opts, icx_err *err);

@@ -86,6 +86,8 @@ struct peer_state {
     int64_t refill_ms;
     uint64_t dropped_rate, dropped_size, dropped_conns, dropped_frames;
     int64_t limit_noted, conns_noted, frames_noted;
+    /* envelopes from this peer rejected since the start, by reason */
+    uint64_t rejected[ICX_REASON__COUNT];
 };
 
 struct ctl_pending {
@@ -121,6 +123,10 @@ typedef struct icx_broker {
     const icx_tick *ticks;
     size_t nticks;
     int64_t next_tick;
+    const icx_service *services;
+    size_t nservices;
+    size_t services_started;
+    int64_t next_observe;
     icx_signer *signer;
     icx_cpkey *cpkey;       /* the same key, for audit checkpoints */
     icx_schemas *schemas;
