@@ -310,6 +310,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     static int first;
     (void)version;
     (void)upload;
+    if (w->tls && !client_verified(c))
+        return simple(c, MHD_HTTP_FORBIDDEN,
+                      "a client certificate issued by http.client_ca is "
+                      "required\n", NULL);
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return simple(c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -322,10 +326,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         *upload_size = 0;
         return MHD_YES;
     }
-    if (w->tls && !client_verified(c))
-        return simple(c, MHD_HTTP_FORBIDDEN,
-                      "a client certificate issued by http.client_ca is "
-                      "required\n", NULL);
     /* libmicrohttpd hands the path alone; the query is counted apart. */
     struct args a = {0, 0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, count_arg, &a);
