@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "store.h"
 #include "testutil.h"
@@ -149,8 +150,9 @@ static void test_server(void **state)
     row.created_at = row.next_attempt_at = row.updated_at = 1000;
     CHECK_RC(icx_store_out_insert(s, &row, "<E/>", 4, "outbound.queued", "",
                                   &err), ICX_OK, &err);
-    icx_test_write_key(NULL, icx_test_path("%s/cert.pem", dir),
-                       icx_test_key("p256"), "JP-NPA");
+    EVP_PKEY *key = icx_test_key("p256");
+    icx_test_write_key(NULL, icx_test_path("%s/cert.pem", dir), key, "JP-NPA");
+    EVP_PKEY_free(key);
 
     icx_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -226,6 +228,20 @@ static void test_server(void **state)
     /* A page reads the same row. */
     a = http(port, "GET", "/messages?state=queued");
     assert_non_null(strstr(a, "01a24000-0000-7000-8000-000000000001"));
+    free(a);
+    static const char *const pages[] = {
+        "/", "/partners", "/lists", "/surveys", "/audit?lang=ja",
+        "/message?id=01a24000-0000-7000-8000-000000000001",
+        "/message?id=01a24000", "/messages?ref=X&partner=PH-NBI",
+        "/static/icx.css"};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        a = http(port, "GET", pages[i]);
+        if (strstr(a, "HTTP/1.1 200") != a)
+            fail_msg("GET %s: got \"%.200s\", want 200", pages[i], a);
+        free(a);
+    }
+    a = http(port, "GET", "/partners");
+    assert_non_null(strstr(a, "<tr id=\"p-PH-NBI\">"));
     free(a);
     a = http(port, "GET", "/nothing");
     assert_non_null(strstr(a, "HTTP/1.1 404"));
