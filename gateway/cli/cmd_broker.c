@@ -156,7 +156,9 @@ int icx_cmd_serve(int argc, char **argv)
         hooks[o.nhooks++] = sh[i];
     o.hooks = hooks;
     o.ticks = icx_lists_ticks(&o.nticks);
-    /* The dashboard: a side service, idle without an http: section. */
+    /* The dashboard: a side service, idle without an http: section.
+     * Modules that answer over HTTP mount their prefix here
+     * (icx_web_mount) before the daemon starts it. */
     icx_web *web = NULL;
     int rc = icx_web_new(&web, &err);
     if (rc == ICX_OK) {

@@ -31,6 +31,7 @@
 #define WEB_ROWS 100
 #define WEB_SCAN 2000
 #define WEB_Q_MAX 128
+#define WEB_DUE 256
 
 static const char *lang_q(const web_view *v)
 {
@@ -505,6 +506,9 @@ static int page_partners(icx_buf *b, const web_view *v)
 {
     icx_err err;
     const icx_live *live = &v->live->live;
+    icx_out_row *due = calloc(WEB_DUE, sizeof *due);
+    if (due == NULL)
+        return ICX_ENOMEM;
     web_page_begin(b, v, "partners", "/partners");
     icx_buf_puts(b, "<table id=\"partners\">\n<tr>");
     static const char *const cols[] = {"partner", "connected", "adapter",
@@ -517,14 +521,23 @@ static int page_partners(icx_buf *b, const web_view *v)
     for (size_t i = 0; v->live->have && i < live->npeers; i++) {
         const icx_peer_live *p = &live->peers[i];
         struct depth_ctx d = {p->id, 0};
-        if (icx_store_out_depths(v->store, depth_of, &d, &err) < 0)
+        if (icx_store_out_depths(v->store, depth_of, &d, &err) < 0) {
+            free(due);
             return ICX_ESTORE;
-        /* Its undelivered row that is due first (the retry queue). */
-        icx_out_row due;
+        }
+        /* Its undelivered rows in the order they are due (the retry
+         * queue): the first is the next attempt; the oldest among the
+         * first WEB_DUE is its oldest (exact while the queue is shorter). */
         size_t n = 0;
-        if (icx_store_out_due(v->store, INT64_MAX, p->id, &due, 1, &n,
-                              &err) < 0)
+        if (icx_store_out_due(v->store, INT64_MAX, p->id, due, WEB_DUE, &n,
+                              &err) < 0) {
+            free(due);
             return ICX_ESTORE;
+        }
+        size_t old = 0;
+        for (size_t k = 1; k < n; k++)
+            if (due[k].created_at < due[old].created_at)
+                old = k;
         icx_buf_printf(b, "<tr id=\"p-%s\">", p->id);
         td(b, p->id);
         icx_buf_printf(b, "<td class=\"%s\">", p->connected ? "ok" : "warn");
@@ -534,10 +547,8 @@ static int page_partners(icx_buf *b, const web_view *v)
         td(b, p->route == ICX_ROUTE_HUB ? "hub" : "direct");
         td_num(b, (long long)d.depth);
         if (n > 0) {
-            char age[48];
-            td_msg(b, v, due.message_id);
-            (void)age;
-            td_time(b, due.next_attempt_at);
+            td_msg(b, v, due[old].message_id);
+            td_time(b, due[0].next_attempt_at);
         } else {
             td(b, "-");
             td(b, "-");
@@ -549,6 +560,7 @@ static int page_partners(icx_buf *b, const web_view *v)
         td(b, retry);
         icx_buf_puts(b, "</tr>\n");
     }
+    free(due);
     icx_buf_puts(b, "</table>\n");
     return web_page_end(b, v);
 }
