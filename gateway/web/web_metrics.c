@@ -102,6 +102,19 @@ static int retries_row(void *ctx, const char *a, const char *b,
     return 0;
 }
 
+struct out_walk {
+    struct walk w;
+    struct retries *r;
+};
+
+static int out_row(void *ctx, const char *a, const char *b, const char *c,
+                   int64_t n, int64_t sum)
+{
+    struct out_walk *o = ctx;
+    sample_row(&o->w, a, b, c, n, sum);
+    return retries_row(o->r, a, b, c, n, sum);
+}
+
 static int depth_row(void *ctx, const char *hop, int64_t depth)
 {
     icx_buf *b = ctx;
@@ -153,12 +166,23 @@ int web_metrics(icx_buf *out, const web_view *v, icx_err *err)
     const icx_live *live = v->live->have ? &v->live->live : NULL;
     int rc;
 
+    /* One walk of the outbox for two families: the retries are written
+     * aside and appended in their place (a family's samples stay
+     * together). */
     family(out, "icx_outbound_messages", "gauge", NULL,
            "Outbound messages in the store by next hop and state.");
-    struct walk w = {out, "icx_outbound_messages", "partner", "state", NULL,
-                     0};
-    if ((rc = icx_store_counts(s, ICX_COUNT_OUT, sample_row, &w, err)) < 0)
+    icx_buf side;
+    icx_buf_init(&side, ICX_WEB_MAX_BODY);
+    struct retries r = {&side, "", 0, 0};
+    struct out_walk ow = {{out, "icx_outbound_messages", "partner", "state",
+                           NULL, 0}, &r};
+    rc = icx_store_counts(s, ICX_COUNT_OUT, out_row, &ow, err);
+    retries_flush(&r);
+    if (rc < 0) {
+        icx_buf_free(&side);
         return rc;
+    }
+    struct walk w;
 
     family(out, "icx_inbound_messages", "gauge", NULL,
            "Inbound messages in the store by sender and state.");
@@ -179,10 +203,8 @@ int web_metrics(icx_buf *out, const web_view *v, icx_err *err)
 
     family(out, "icx_outbound_retries", "counter", NULL,
            "Send attempts beyond the first, by next hop.");
-    struct retries r = {out, "", 0, 0};
-    if ((rc = icx_store_counts(s, ICX_COUNT_OUT, retries_row, &r, err)) < 0)
-        return rc;
-    retries_flush(&r);
+    icx_buf_append(out, side.data ? side.data : "", side.len);
+    icx_buf_free(&side);
 
     family(out, "icx_queue_depth", "gauge", NULL,
            "Outbound messages queued or sent and not yet delivered, by next "
