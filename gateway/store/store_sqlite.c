@@ -155,6 +155,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_AUDIT_ALL] = "SELECT seq, ts, event, message_id, partner, detail, "
                      "prev_hash, hash FROM audit ORDER BY seq",
     [ST_AUDIT_HASHES] = "SELECT hash FROM audit ORDER BY seq",
+    [ST_AUDIT_HASHES_AFTER] = "SELECT hash FROM audit WHERE seq > ?1 "
+                              "ORDER BY seq",
     [ST_AUDIT_RANGE] = "SELECT seq, ts, event, message_id, partner, detail, "
                        "prev_hash, hash FROM audit WHERE seq >= ?1 AND "
                        "seq <= ?2 ORDER BY seq",

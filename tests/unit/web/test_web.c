@@ -218,6 +218,7 @@ static void test_server(void **state)
         "icx_store_commit_duration_seconds_bucket{le=\"2.5\"} 2\n",
         "icx_store_commit_duration_seconds_bucket{le=\"+Inf\"} 3\n",
         "icx_store_commit_duration_seconds_count 3\n",
+        "icx_audit_records 1\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (strstr(a, want[i]) == NULL)
@@ -253,6 +254,18 @@ static void test_server(void **state)
              ICX_OK, &err);
     a = http(port, "GET", "/metrics");
     assert_non_null(strstr(a, "icx_outbound_messages{partner=\"PH-NBI\",state=\"sent\"} 1\n"));
+    /* The reader extends its view of the audit chain: the audit page's
+     * root is the writer's. */
+    assert_non_null(strstr(a, "icx_audit_records 2\n"));
+    free(a);
+    uint64_t size = 0;
+    char root[65];
+    icx_store_audit_head(s, &size, root);
+    assert_int_equal(size, 2);
+    a = http(port, "GET", "/audit");
+    if (strstr(a, root) == NULL || strstr(a, "id=\"verify\" class=\"ok\"") == NULL)
+        fail_msg("/audit: root %s or a verified chain missing from \"%.1500s\"",
+                 root, a);
     free(a);
     sv->stop(sv->ctx);
     icx_web_free(&w);
