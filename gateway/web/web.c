@@ -4,7 +4,8 @@
  * style sheet, the pages) and the side service icx serve runs it as.
  *
  * Rules for every request, before any handler: GET or HEAD (else 405
- * with Allow), a request target of at most ICX_WEB_MAX_URL bytes (414),
+ * with Allow) without a body (413), a request target of at most
+ * ICX_WEB_MAX_URL bytes (414),
  * at most ICX_WEB_MAX_QUERY query parameters (400), request line and
  * headers within the connection's memory limit (libmicrohttpd answers
  * 431/414 itself), at most http.max_connections connections (more are
@@ -319,13 +320,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return simple(c, MHD_HTTP_METHOD_NOT_ALLOWED,
                       "read-only: GET and HEAD only\n", "GET, HEAD");
     if (*con_cls == NULL) {
-        *con_cls = &first; /* headers in; a body, if any, is dropped */
+        /* Headers in.  A GET or HEAD that announces a body is refused
+         * now, while an answer may still be queued; the body is never
+         * read (libmicrohttpd closes the connection after the answer). */
+        const char *cl = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if ((cl != NULL && strcmp(cl, "0") != 0) ||
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_TRANSFER_ENCODING))
+            return simple(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                          "GET and HEAD carry no body\n", NULL);
+        *con_cls = &first;
         return MHD_YES;
     }
-    if (*upload_size != 0) {
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    if (*upload_size != 0)
+        return MHD_NO; /* cannot happen after the check above: close */
     /* libmicrohttpd hands the path alone; the query is counted apart. */
     struct args a = {0, 0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, count_arg, &a);

@@ -110,6 +110,8 @@ long=$(head -c 2000 /dev/zero | tr '\0' a)
 check "a request target over 1024 bytes is refused (414)" test "$(code "${u}messages?id=$long")" = 414
 many=$(for i in $(seq 1 20); do printf 'p%d=1&' "$i"; done)
 check "more than 16 query parameters are refused (400)" test "$(code "${u}messages?$many")" = 400
+head -c 8000000 /dev/zero >"$W/big"
+check "a GET with a body is refused (413), the body unread" test "$(code --max-time 10 -X GET -H 'Expect:' --data-binary @"$W/big" "${u}metrics")" = 413
 check "an unknown path is 404" test "$(code "${u}nothing-here")" = 404
 check "pages are not cached" bash -c "curl -s -D - -o /dev/null '${u}' | grep -qi '^Cache-Control: no-store'"
 check "the daemon still answers its CLI" icx_at JP-NPA partners
