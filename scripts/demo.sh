@@ -191,6 +191,11 @@ write_gateway() { # id listen(yes|no) relay(true|false)
     [[ $id != INT-ICPO ]] && echo "  hub: INT-ICPO"
     echo "  relay: $relay"
     echo "log_level: info"
+    if [[ $id == JP-NPA ]]; then
+      echo "http:"
+      echo "  address: 127.0.0.1"
+      echo "  port: 0"
+    fi
   } >"gateways/$id/gateway.yaml"
 }
 
@@ -217,9 +222,11 @@ write_partner() { # at peer direction(connect|accept) [endpoint]
 
 start_gateway() { # id
   local id=$1 conf=gateways/$1/gateway.yaml
-  cmdline "$icx" serve -c "$conf" --endpoint-file "gateways/$id/endpoint"
+  local web=()
+  grep -q '^http:' "$conf" && web=(--http-url-file "gateways/$id/http-url")
+  cmdline "$icx" serve -c "$conf" --endpoint-file "gateways/$id/endpoint" "${web[@]}"
   printf '    >gateways/%s/log 2>&1 &\n' "$id"
-  "$icx" serve -c "$conf" --endpoint-file "gateways/$id/endpoint" \
+  "$icx" serve -c "$conf" --endpoint-file "gateways/$id/endpoint" "${web[@]}" \
     >"gateways/$id/log" 2>&1 &
   PID[$id]=$!
   say "$id runs as process ${PID[$id]}; ready once it answers on its control socket:"
@@ -236,6 +243,10 @@ start_gateway() { # id
     [[ -s gateways/$id/endpoint ]] || fail "gateway $id wrote no endpoint file"
     say "$id listens on $(cat "gateways/$id/endpoint") (the port it was given, from gateways/$id/endpoint)"
   fi
+  if ((${#web[@]})); then
+    [[ -s gateways/$id/http-url ]] || fail "gateway $id wrote no dashboard URL"
+    say "$id's read-only dashboard: $(cat "gateways/$id/http-url")  (open it in a browser while the demo runs)"
+  fi
 }
 
 # The hub first: the others need its endpoint.
@@ -247,7 +258,8 @@ write_gateway PH-NBI no false
 say
 say "JP-NPA's gateway.yaml: who it is, its signing and transport keys, its store,"
 say "where partners reach it (listen: an ephemeral port on 127.0.0.1), its control"
-say "socket for the icx commands, and INT-ICPO as its hub (relay: only the hub relays):"
+say "socket for the icx commands, INT-ICPO as its hub (relay: only the hub relays),"
+say "and http: its read-only dashboard and /metrics, on 127.0.0.1 (docs/DASHBOARD.md):"
 run cat gateways/JP-NPA/gateway.yaml
 say
 start_gateway INT-ICPO
@@ -414,7 +426,19 @@ run cat survey.md
 grep -q '^| PH (PH-NBI) | yes | 20 |' survey.md || fail "the compiled survey does not show PH-NBI's answers"
 say "survey compiled: PH-NBI's answers in the comparison"
 
-step "13. Stop the gateways (SIGTERM: finish the work in hand, commit, stop)"
+step "13. The read-only dashboard and /metrics of JP-NPA, while the gateways run"
+url=$(cat gateways/JP-NPA/http-url)
+say "dashboard: $url  (messages, partners, lists, surveys, audit; ?lang=ja for Japanese)"
+run curl -s "${url}metrics" -o metrics.txt
+run grep -E '^icx_(outbound_messages|queue_depth|receipts_total|audit_checkpoints_total)' metrics.txt
+grep -q '^icx_outbound_messages{partner="PH-NBI",state="delivered"}' metrics.txt ||
+  grep -q '^icx_outbound_messages{partner="INT-ICPO",state="delivered"}' metrics.txt ||
+  fail "/metrics does not show the delivered referrals"
+run curl -s "${url}messages" -o messages.html
+grep -qF "$m1" messages.html || fail "the dashboard's messages page does not list $m1"
+say "the dashboard lists $m1 (messages.html); /metrics is OpenMetrics text for monitoring"
+
+step "14. Stop the gateways (SIGTERM: finish the work in hand, commit, stop)"
 for id in PH-NBI JP-NPA INT-ICPO; do
   pid=${PID[$id]}
   run kill -TERM "$pid"
@@ -425,7 +449,7 @@ for id in PH-NBI JP-NPA INT-ICPO; do
 done
 say "stopped"
 
-step "14. An auditor checks JP-NPA's log offline, and the evidence bundle of the first referral"
+step "15. An auditor checks JP-NPA's log offline, and the evidence bundle of the first referral"
 run "$icx" audit verify -c "$JP"
 run "$icx" audit bundle "$m1" --out "evidence-$m1.icxb" -c "$JP"
 run "$icx" audit check-bundle "evidence-$m1.icxb" | tee check-bundle.out

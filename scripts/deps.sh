@@ -12,6 +12,9 @@ packages=(
   libseccomp-dev
   # The RFC 3161 time-stamp client's HTTP POST (gateway/tsa/).
   libcurl4-openssl-dev
+  # The dashboard (gateway/web): HTTP and TLS, curl in its tests, chromium
+  # for the browser test and the screenshots in docs/img/.
+  libmicrohttpd-dev libgnutls28-dev chromium
   python3 perl curl
   bc time
   # PKCS#11: the C API header (p11-kit's pkcs11.h) and a software token

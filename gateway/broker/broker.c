@@ -97,200 +97,13 @@ static int gen_load(struct icx_gen **out, const char *path, icx_err *err)
     return ICX_OK;
 }
 
-/* Signs c (its size and root set by the caller) as this gateway's, at the
- * time now, with the gateway key. */
-static int sign_checkpoint(icx_broker *b, icx_checkpoint *c, icx_err *err)
-{
-    snprintf(c->gateway, sizeof c->gateway, "%s", b->gen->cfg->id);
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[24];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(c->time, sizeof c->time, "%.19s.%03dZ", base,
-             (int)(ts.tv_nsec / 1000000L) % 1000);
-    unsigned char digest[32], sig[ICX_SIG_MAX];
-    size_t siglen = sizeof sig;
-    int rc = icx_checkpoint_digest(digest, c, err);
-    /* A signer restarted under the call (ICX_EAGAIN) answers the next. */
-    for (int i = 0; rc == ICX_OK || rc == ICX_EAGAIN; i++) {
-        if (i == ICX_SIGN_TRIES)
-            break;
-        siglen = sizeof sig;
-        rc = icx_signer_sign_digest(sig, &siglen, b->signer, digest, err);
-        if (rc != ICX_EAGAIN)
-            break;
-        /* Logged only: an audit record here would fall between the tree
-         * this checkpoint covers and its signature. */
-        icx_log_warn("signer.retry", "what=checkpoint attempt=%d", i + 1);
-    }
-    if (rc == ICX_OK)
-        rc = icx_checkpoint_set_signature(
-            c, sig, siglen,
-            icx_signer_ecdsa(b->signer) ? icx_signer_field(b->signer) : 0,
-            err);
-    return rc;
-}
-
-/* Signs a checkpoint of the committed audit tree when checkpoint_every
- * records or checkpoint_seconds have passed since the last one (force: at
- * shutdown, whenever there is anything new). */
-static void maybe_checkpoint(icx_broker *b, int force)
-{
-#ifdef ICX_AUDIT_PLAIN
-    (void)b;
-    (void)force;
-    return; /* benchmark build: no checkpoints (see CMakeLists.txt) */
-#endif
-    const icx_config *cfg = b->gen->cfg;
-    icx_checkpoint c;
-    icx_err err;
-    memset(&c, 0, sizeof c);
-    /* The size decides; the root (a hash per level) only when signing. */
-    icx_store_audit_head(b->store, &c.size, NULL);
-    if (c.size == 0 || c.size <= b->cp_size)
-        return;
-    int64_t now = icx_broker_now();
-    if (!force && c.size - b->cp_size < (uint64_t)cfg->checkpoint_every &&
-        now - b->cp_time < cfg->checkpoint_seconds)
-        return;
-    icx_store_audit_head(b->store, &c.size, c.root);
-    if (sign_checkpoint(b, &c, &err) < 0 ||
-        icx_store_checkpoint_add(b->store, &c, &err) < 0) {
-        icx_log_limited(ICX_LOG_ERROR, "audit.checkpoint", "audit.checkpoint",
-                        "size=%llu error=\"%s\"",
-                        (unsigned long long)c.size, err.msg);
-        b->cp_time = now; /* try again later, not on every turn */
-        return;
-    }
-    b->cp_size = c.size;
-    b->cp_time = now;
-    icx_log_limited_end("audit.checkpoint");
-    icx_log_info("audit.checkpoint", "size=%llu root=%s",
-                 (unsigned long long)c.size, c.root);
-}
-
-/* ---- time-stamps of checkpoints (docs/AUDIT.md, "Time-stamps") ---------- */
-
-/* Seconds from the checkpoint's signing to the token's genTime. */
-static long long stamp_gap(const icx_checkpoint *c, const icx_tsa_stamp *t)
-{
-    time_t signed_at;
-    if (icx_time_parse(&signed_at, c->time) < 0)
-        return 0;
-    return (long long)(t->gen_epoch - (int64_t)signed_at);
-}
-
-/* A result of the stamper: the token stored in the loop's transaction; an
- * unreachable TSA logged and retried later; a refused reply logged,
- * alerted and audited (once per checkpoint) and retried later. */
-static void stamp_result(icx_broker *b, icx_stamp_result *res, int64_t now)
-{
-    const icx_config *cfg = b->gen->cfg;
-    icx_checkpoint c;
-    icx_err err;
-    memset(&c, 0, sizeof c);
-    if (res->rc == ICX_OK) {
-        icx_store_checkpoint_at(b->store, res->size, &c, &err);
-        if (icx_broker_tx(b) < 0 ||
-            icx_store_stamp_add(b->store, res->size, &res->info,
-                                res->token.data, res->token.len, &err) < 0) {
-            icx_log_error("audit.stamp-failed", "size=%llu error=\"%s\"",
-                          (unsigned long long)res->size, err.msg);
-            b->stamp_next = now + cfg->tsa_retry_s;
-            return;
-        }
-        icx_log_limited_end("audit.stamp");
-        icx_log_info("audit.stamped", "size=%llu gen_time=%s gap_s=%lld "
-                     "serial=%s policy=%s took_ms=%lld",
-                     (unsigned long long)res->size, res->info.gen_time,
-                     stamp_gap(&c, &res->info), res->info.serial,
-                     res->info.policy, (long long)res->took_ms);
-        b->stamp_next = now; /* the next queued one at once */
-        return;
-    }
-    b->stamp_next = now + cfg->tsa_retry_s;
-    if (res->rc == ICX_EAGAIN) {
-        icx_log_limited(ICX_LOG_WARN, "audit.stamp", "audit.stamp-deferred",
-                        "size=%llu retry_s=%ld error=\"%s\"",
-                        (unsigned long long)res->size, cfg->tsa_retry_s,
-                        res->err.msg);
-        return;
-    }
-    icx_log_error("audit.stamp-refused", "alert=1 size=%llu error=\"%s\"",
-                  (unsigned long long)res->size, res->err.msg);
-    if (b->stamp_refused != res->size ||
-        strncmp(b->stamp_refused_why, res->err.msg,
-                sizeof b->stamp_refused_why - 1) != 0) {
-        b->stamp_refused = res->size;
-        snprintf(b->stamp_refused_why, sizeof b->stamp_refused_why, "%.199s",
-                 res->err.msg);
-        icx_broker_audit(b, "audit.stamp-refused", NULL, NULL,
-                         "size=%llu rc=%s reason=\"%.180s\"",
-                         (unsigned long long)res->size,
-                         icx_rc_name(res->rc), res->err.msg);
-    }
-}
-
-/* Takes the stamper's result, and hands it the next committed checkpoint
- * that waits for a token (icx_store_stamp_next). */
-static void stamp_step(icx_broker *b, int64_t now)
-{
-    const icx_config *cfg = b->gen->cfg;
-    icx_stamp_result res;
-    icx_checkpoint c;
-    icx_buf text;
-    icx_err err;
-    if (b->stamper == NULL && cfg->tsa_url != NULL &&
-        icx_stamper_start(&b->stamper, &err) < 0) {
-        icx_log_limited(ICX_LOG_ERROR, "audit.stamper", "audit.stamp-failed",
-                        "error=\"%s\"", err.msg);
-        return;
-    }
-    if (b->stamper == NULL)
-        return;
-    if (icx_stamper_take(b->stamper, &res)) {
-        stamp_result(b, &res, now);
-        icx_buf_free(&res.token);
-    }
-    if (cfg->tsa_url == NULL || cfg->tsa_ca_file == NULL ||
-        now < b->stamp_next || icx_stamper_busy(b->stamper) ||
-        icx_turn_open(b->turn))
-        return;
-    int rc = icx_store_stamp_next(b->store, &c, NULL, &err);
-    if (rc < 0) {
-        if (rc != ICX_ENOTFOUND)
-            icx_log_limited(ICX_LOG_ERROR, "audit.stamper",
-                            "audit.stamp-failed", "error=\"%s\"", err.msg);
-        b->stamp_next = now + 1;
-        return;
-    }
-    icx_stamp_tsa tsa = {cfg->tsa_url, cfg->tsa_ca_file, cfg->tsa_policy,
-                         cfg->tsa_timeout_s};
-    icx_buf_init(&text, 4096);
-    rc = icx_checkpoint_text(&text, &c);
-    if (rc == ICX_OK)
-        rc = icx_stamper_submit(b->stamper, c.size, text.data, text.len, &tsa,
-                                &err);
-    else
-        icx_err_set(&err, rc, "checkpoint text");
-    if (rc < 0) {
-        icx_log_limited(ICX_LOG_ERROR, "audit.stamper", "audit.stamp-failed",
-                        "size=%llu error=\"%s\"", (unsigned long long)c.size,
-                        err.msg);
-        b->stamp_next = now + 1;
-    }
-    icx_buf_free(&text);
-}
-
 /* Ends the loop's transaction (turn.c): commits it here, or hands it to
  * the committer; the post-commit actions run when it has committed. */
 static void turn_end(icx_broker *b)
 {
     int r = icx_turn_end(b->turn);
     if (r == ICX_TURN_COMMITTED || r == ICX_TURN_NOTHING)
-        maybe_checkpoint(b, 0);
+        icx_broker_checkpoint(b, 0);
 }
 
 /* The committer has finished (or wait: until it has): the store is the
@@ -298,7 +111,7 @@ static void turn_end(icx_broker *b)
 static void turn_done(icx_broker *b, int wait)
 {
     if (icx_turn_done(b->turn, wait) == ICX_TURN_COMMITTED)
-        maybe_checkpoint(b, 0);
+        icx_broker_checkpoint(b, 0);
 }
 
 static int turn_send(void *ctx, const char *partner, int kind,
@@ -548,7 +361,7 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
         icx_merkle_init(&none);
         icx_merkle_root(&none, root);
         icx_hex(start.root, root, ICX_HASH_LEN);
-        rc = sign_checkpoint(b, &start, err);
+        rc = icx_broker_sign_checkpoint(b, &start, err);
         if (rc == ICX_OK)
             rc = icx_store_head_start(b->store, &start, err);
     }
@@ -620,7 +433,7 @@ static void close_all(icx_broker *b)
         icx_broker_audit(b, "daemon.stop", NULL, NULL, "pid=%ld",
                          (long)getpid());
         turn_finish(b);
-        maybe_checkpoint(b, 1);
+        icx_broker_checkpoint(b, 1);
     }
     if (b->ctl_fd >= 0) {
         close(b->ctl_fd);
@@ -644,6 +457,70 @@ static void close_all(icx_broker *b)
     icx_pidlock_release(&b->lock_fd); /* last: everything else is closed */
 }
 
+/* Side services (hooks.h): started after the store check, told what
+ * only the loop knows once a second, stopped after the loop. */
+static void services_observe(icx_broker *b, int64_t now);
+
+static int services_start(icx_broker *b, icx_err *err)
+{
+    for (; b->services_started < b->nservices; b->services_started++) {
+        const icx_service *sv = &b->services[b->services_started];
+        int rc = sv->start(sv->ctx, b->gen->cfg, err);
+        if (rc < 0)
+            return rc;
+        icx_log_info("service.started", "service=%s", sv->name);
+    }
+    services_observe(b, icx_broker_now());
+    return ICX_OK;
+}
+
+static void services_observe(icx_broker *b, int64_t now)
+{
+    const icx_config *cfg = b->gen->cfg;
+    icx_peer_live peers[ICX_CONFIG_MAX_PARTNERS];
+    icx_live live;
+    memset(&live, 0, sizeof live);
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->npartners && n < ICX_CONFIG_MAX_PARTNERS; i++) {
+        const icx_partner *p = &cfg->partners[i];
+        icx_peer_live *pl = &peers[n++];
+        memset(pl, 0, sizeof *pl);
+        snprintf(pl->id, sizeof pl->id, "%s", p->id);
+        snprintf(pl->adapter, sizeof pl->adapter, "%s", p->adapter);
+        pl->route = p->route;
+        pl->connected = icx_broker_connected(b, p->id);
+        struct peer_state *ps = icx_broker_peer(b, p->id);
+        pl->last_contact = ps ? ps->last_contact : 0;
+        if (ps != NULL)
+            memcpy(pl->rejected, ps->rejected, sizeof pl->rejected);
+        pl->retry_initial_s = p->retry_initial_s;
+        pl->retry_max_s = p->retry_max_s;
+        pl->max_age_s = p->max_age_s;
+    }
+    snprintf(live.id, sizeof live.id, "%s", cfg->id);
+    live.now = now;
+    live.started_at = b->started_at;
+    live.peers = peers;
+    live.npeers = n;
+    live.checkpoint_seconds = cfg->checkpoint_seconds;
+    const icx_turn_latency *lat = icx_turn_latencies(b->turn);
+    memcpy(live.commit_buckets, lat->buckets, sizeof live.commit_buckets);
+    live.commits = lat->count;
+    live.commit_seconds = lat->seconds;
+    for (size_t i = 0; i < b->services_started; i++)
+        if (b->services[i].observe != NULL)
+            b->services[i].observe(b->services[i].ctx, &live);
+}
+
+static void services_stop(icx_broker *b)
+{
+    while (b->services_started > 0) {
+        const icx_service *sv = &b->services[--b->services_started];
+        if (sv->stop != NULL)
+            sv->stop(sv->ctx);
+    }
+}
+
 int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
 {
     icx_broker b;
@@ -656,6 +533,8 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     b.nhooks = o->nhooks;
     b.ticks = o->ticks;
     b.nticks = o->nticks;
+    b.services = o->services;
+    b.nservices = o->nservices;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -667,7 +546,10 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     int rc = b.sig_fd < 0 ? icx_err_set(err, ICX_EIO, "signalfd: %s",
                                         strerror(errno))
                           : open_all(&b, o, err);
+    if (rc == ICX_OK)
+        rc = services_start(&b, err);
     if (rc < 0) {
+        services_stop(&b);
         close_all(&b);
         return rc;
     }
@@ -779,13 +661,17 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
                 icx_log_limited_end("signer.restart");
             b.next_signer_check = now + 1;
         }
+        if (b.services_started > 0 && now >= b.next_observe) {
+            services_observe(&b, now);
+            b.next_observe = now + 1;
+        }
         /* Periodic tasks, about once a second. */
         if (store_ours && !b.stopping && now >= b.next_tick && b.nticks > 0) {
             run_ticks(&b, now);
             b.next_tick = now + 1;
         }
         if (store_ours && !b.stopping)
-            stamp_step(&b, now);
+            icx_broker_stamp_step(&b, now);
         if (store_ours && !b.stopping && !icx_turn_open(b.turn))
             icx_broker_witness_tick(&b, now);
         icx_err aerr;
@@ -818,6 +704,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             (reloaded || icx_turn_due(b.turn, expecting, icx_turn_now_ms())))
             turn_end(&b);
     }
+    services_stop(&b);
     icx_log_info("daemon.stopped", "id=%s", b.gen->cfg->id);
     close_all(&b);
     return ICX_OK;

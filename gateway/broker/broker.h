@@ -32,6 +32,8 @@ typedef struct icx_serve_opts {
     size_t nticks;
     int log_format_given;      /* --log-format was given: it wins over
                                 * gateway.yaml's log_format */
+    const icx_service *services; /* side services (hooks.h) */
+    size_t nservices;
 } icx_serve_opts;
 
 int icx_broker_serve(const icx_serve_opts *opts, icx_err *err);

@@ -225,6 +225,14 @@ static void note_answer(icx_broker *b, const struct bjob *j)
                      j->h.message_id, j->h.category, j->sha256);
 }
 
+/* For /metrics: rejections per transport peer and reason, since start. */
+static void count_rejected(icx_broker *b, const char *peer, int reason)
+{
+    struct peer_state *ps = icx_broker_peer(b, peer);
+    if (ps != NULL && reason >= 0 && reason < ICX_REASON__COUNT)
+        ps->rejected[reason]++;
+}
+
 static void accept_envelope(icx_broker *b, struct bjob *j)
 {
     const icx_config *cfg = b->gen->cfg;
@@ -259,6 +267,8 @@ static void accept_envelope(icx_broker *b, struct bjob *j)
              cert_fp && j->h.signer_key ? " cert=next" : "");
     if (icx_broker_tx(b) < 0)
         return;
+    if (j->rc != ICX_OK)
+        count_rejected(b, j->peer, j->err.reason);
     int rc = icx_store_in_insert(b->store, &row, j->data, j->len, j->out,
                                  j->out_len, event, detail, &err);
     if (rc < 0) {
@@ -324,6 +334,7 @@ static void inbound_envelope(icx_broker *b, struct bjob *j)
                                  row.sha256);
                 icx_log_warn("inbound.rejected", "message_id=%s sender=%s "
                              "reason=REPLAY", j->h.message_id, j->h.sender);
+                count_rejected(b, j->peer, ICX_REASON_REPLAY);
                 want_receipt(b, j, ICX_REASON_REPLAY);
             }
             icx_buf_free(&receipt);
@@ -354,6 +365,7 @@ static void inbound_envelope(icx_broker *b, struct bjob *j)
     icx_log_warn("inbound.rejected", "peer=%s message_id=%s reason=%s "
                  "detail=\"%s\"", j->peer, mid ? mid : "-",
                  icx_reason_name(j->err.reason), j->err.msg);
+    count_rejected(b, j->peer, j->err.reason);
     answer(b, j, j->peer);
 }
 

@@ -94,6 +94,8 @@ struct peer_state {
     int64_t refill_ms;
     uint64_t dropped_rate, dropped_size, dropped_conns, dropped_frames;
     int64_t limit_noted, conns_noted, frames_noted;
+    /* envelopes from this peer rejected since the start, by reason */
+    uint64_t rejected[ICX_REASON__COUNT];
 };
 
 struct ctl_pending {
@@ -132,6 +134,10 @@ typedef struct icx_broker {
     icx_signer *signer;     /* remote: the key is in the signer process */
     icx_signer_remote *signer_remote; /* signer's, borrowed */
     int64_t next_signer_check;        /* icx_signer_remote_check, 1/s */
+    const icx_service *services;
+    size_t nservices;
+    size_t services_started;
+    int64_t next_observe;
     icx_schemas *schemas;
     icx_store *store;
     char curve_pub[ICX_Z85_KEY_LEN + 1];
@@ -248,5 +254,13 @@ void icx_broker_inbound(icx_broker *b, struct bjob *j);
 void icx_broker_receipt_signed(icx_broker *b, struct bjob *j);
 /* The hook environment of the current turn. */
 icx_hook_env icx_broker_hook_env(icx_broker *b);
+
+/* broker_audit.c: a signed checkpoint when one is due (force: whenever
+ * there is anything new, at shutdown); the time-stamp thread's next step. */
+void icx_broker_checkpoint(icx_broker *b, int force);
+/* Signs c (its size and root set by the caller) as this gateway's, now. */
+int icx_broker_sign_checkpoint(icx_broker *b, icx_checkpoint *c,
+                               icx_err *err);
+void icx_broker_stamp_step(icx_broker *b, int64_t now);
 
 #endif

@@ -21,6 +21,7 @@
 #define ICX_HOOKS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "config.h"
@@ -73,6 +74,51 @@ typedef struct icx_tick {
     icx_tick_fn fn;
     void *ctx;
 } icx_tick;
+
+/* A side service inside icx serve (the web dashboard): started once the
+ * store has passed its start-up check and before the loop serves, stopped
+ * when the loop has ended.  It never touches the daemon's store
+ * connection nor its sockets: it opens what it reads itself (a read-only
+ * store connection) and learns what only the loop knows (who is
+ * connected, commit latencies) from observe, called about once a second
+ * on the loop thread with a snapshot borrowed for the call.  observe must
+ * only copy (under a lock the service owns, held for the copy alone): it
+ * blocks the loop.  start's failure stops the daemon before it serves. */
+#define ICX_COMMIT_BUCKETS 12 /* upper bounds: icx_commit_bounds_ms, +Inf */
+extern const double icx_commit_bounds_ms[ICX_COMMIT_BUCKETS - 1];
+
+typedef struct icx_peer_live {
+    char id[32];
+    char adapter[32];
+    int route;              /* enum icx_route */
+    int connected;
+    int64_t last_contact;   /* unix seconds, 0: not since the start */
+    long retry_initial_s, retry_max_s, max_age_s;
+    /* envelopes from it rejected since the start, by enum icx_reason */
+    uint64_t rejected[ICX_REASON__COUNT];
+} icx_peer_live;
+
+typedef struct icx_live {
+    char id[32];            /* this gateway */
+    int64_t now;            /* unix seconds when taken */
+    int64_t started_at;
+    const icx_peer_live *peers; /* one per configured partner */
+    size_t npeers;
+    /* store commits of this daemon: counts per bucket (not cumulative),
+     * their number and total duration in seconds */
+    uint64_t commit_buckets[ICX_COMMIT_BUCKETS];
+    uint64_t commits;
+    double commit_seconds;
+    long checkpoint_seconds;
+} icx_live;
+
+typedef struct icx_service {
+    const char *name;       /* e.g. "web" (logs) */
+    int (*start)(void *ctx, const icx_config *cfg, icx_err *err);
+    void (*observe)(void *ctx, const icx_live *live);
+    void (*stop)(void *ctx);
+    void *ctx;
+} icx_service;
 
 /* Frees n messages and the array. */
 void icx_outmsg_free(icx_outmsg *msgs, size_t n);

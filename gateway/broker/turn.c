@@ -93,6 +93,8 @@ struct icx_turn {
     int busy;               /* a commit is in flight */
     pthread_mutex_t handoff; /* held by the committer while it commits */
     int crc;                /* its result, written by the committer */
+    int64_t commit_us;      /* its duration, written by the committer */
+    icx_turn_latency lat;   /* commit durations (loop thread) */
     icx_err cerr;
     /* checkpointer: its own connection to the store's file */
     icx_store *ck_store;
@@ -103,6 +105,18 @@ struct icx_turn {
     int ck_want, ck_quit, ck_running, ck_ready;
     uint64_t ck_restarts, ck_log, ck_copied; /* the request, its result */
 };
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const icx_turn_latency *icx_turn_latencies(const icx_turn *t)
+{
+    return &t->lat;
+}
 
 int64_t icx_turn_now_ms(void)
 {
@@ -218,7 +232,9 @@ static void *committer_main(void *arg)
                 break;
             pthread_mutex_lock(&t->handoff);
             icx_err_clear(&t->cerr);
+            int64_t t0 = now_us();
             t->crc = icx_store_commit(t->store, &t->cerr);
+            t->commit_us = now_us() - t0;
             pthread_mutex_unlock(&t->handoff);
             c = MSG_DONE;
             while (zmq_send(s, &c, 1, 0) < 0 && errno == EINTR)
@@ -458,8 +474,18 @@ static void run_actions(icx_turn *t, struct actions *q, int committed)
  * a success that wrote (every change brings an audit record; an empty
  * transaction commits on a full disk too) ends the store conditions
  * logged before it. */
-static void commit_ended(icx_turn *t, int ok, const icx_err *err)
+const double icx_commit_bounds_ms[ICX_COMMIT_BUCKETS - 1] = {
+    1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500};
+
+static void commit_ended(icx_turn *t, int ok, const icx_err *err,
+                         int64_t us)
 {
+    int k = 0;
+    while (k < ICX_COMMIT_BUCKETS - 1 && us > icx_commit_bounds_ms[k] * 1000)
+        k++;
+    t->lat.buckets[k]++;
+    t->lat.count++;
+    t->lat.seconds += (double)us / 1e6;
     if (ok) {
         uint64_t size = 0;
         icx_store_audit_head(t->store, &size, NULL);
@@ -490,8 +516,9 @@ int icx_turn_end(icx_turn *t)
     }
     if (t->pipe == NULL) {
         icx_err err;
+        int64_t t0 = now_us();
         int ok = icx_store_commit(t->store, &err) == ICX_OK;
-        commit_ended(t, ok, &err);
+        commit_ended(t, ok, &err, now_us() - t0);
         run_actions(t, &t->q, ok);
         return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
     }
@@ -510,8 +537,9 @@ int icx_turn_end(icx_turn *t)
         /* Cannot happen with a live committer; commit here instead. */
         icx_err err;
         t->busy = 0;
+        int64_t t0 = now_us();
         int ok = icx_store_commit(t->store, &err) == ICX_OK;
-        commit_ended(t, ok, &err);
+        commit_ended(t, ok, &err, now_us() - t0);
         run_actions(t, &t->flight, ok);
         return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
     }
@@ -550,7 +578,7 @@ int icx_turn_done(icx_turn *t, int wait)
     pthread_mutex_unlock(&t->handoff);
     t->busy = 0;
     int ok = t->crc == ICX_OK;
-    commit_ended(t, ok, &t->cerr);
+    commit_ended(t, ok, &t->cerr, t->commit_us);
     run_actions(t, &t->flight, ok);
     return ok ? ICX_TURN_COMMITTED : ICX_TURN_ROLLED_BACK;
 }

@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "hooks.h"
 #include "store.h"
 
 /* Longest time a change waits for others to share its commit. */
@@ -145,5 +146,13 @@ int icx_turn_folding(icx_turn *t);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t icx_turn_now_ms(void);
+/* Durations of the commits so far (COMMIT and its fdatasync), per bucket
+ * of icx_commit_bounds_ms (hooks.h); borrowed, loop thread. */
+typedef struct icx_turn_latency {
+    uint64_t buckets[ICX_COMMIT_BUCKETS];
+    uint64_t count;
+    double seconds;
+} icx_turn_latency;
+const icx_turn_latency *icx_turn_latencies(const icx_turn *t);
 
 #endif

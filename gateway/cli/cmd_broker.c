@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libxml/tree.h>
-
 #include "broker.h"
 #include "cli.h"
 #include "config.h"
@@ -30,12 +28,13 @@
 #include "store.h"
 #include "survey.h"
 #include "util.h"
+#include "web.h"
 #include "xml.h"
-#include "xmlnode.h"
 
 
 static const char serve_usage[] =
-    "usage: icx serve [-c CONFIG] [--endpoint-file FILE] [--log-format text|json]\n\n"
+    "usage: icx serve [-c CONFIG] [--endpoint-file FILE] [--http-url-file FILE]\n"
+    "                 [--log-format text|json]\n\n"
     "Runs the gateway in the foreground, logging key=value lines to stderr\n"
     "(--log-format json: one JSON object per line; docs/LOGS.md).  When\n"
     "stderr is the journal ($JOURNAL_STREAM) each line starts with its\n"
@@ -48,6 +47,9 @@ static const char serve_usage[] =
     "refused, the running one kept, and the reason logged).\n"
     "--endpoint-file writes the bound listen endpoint (useful with a\n"
     "listen endpoint of tcp://127.0.0.1:* for an ephemeral port).\n"
+    "With an http: section in the configuration it serves the read-only\n"
+    "dashboard and /metrics (docs/DASHBOARD.md); --http-url-file writes its\n"
+    "URL once bound (useful with http.port: 0).\n"
     "One icx serve per store: it holds a lock on STORE.lock (beside the\n"
     "store, naming its pid); a second one on the same store is refused\n"
     "(exit 1) before it opens the store or writes an audit record.\n"
@@ -115,18 +117,21 @@ int icx_cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"endpoint-file", required_argument, NULL, 'e'},
+        {"http-url-file", required_argument, NULL, 'u'},
         {"log-format", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     icx_serve_opts o = {.config_path = icx_cli_default_config(),
                         .find_adapter = icx_adapter_lookup};
+    const char *url_file = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'e': o.endpoint_file = optarg; break;
+        case 'u': url_file = optarg; break;
         case 'l':
             if (icx_log_format_from_name(optarg) < 0) {
                 icx_cli_error("--log-format %s: not text or json", optarg);
@@ -156,7 +161,17 @@ int icx_cmd_serve(int argc, char **argv)
         hooks[o.nhooks++] = sh[i];
     o.hooks = hooks;
     o.ticks = icx_lists_ticks(&o.nticks);
-    int rc = icx_broker_serve(&o, &err);
+    /* The dashboard: a side service, idle without an http: section.
+     * Modules that answer over HTTP mount their prefix here
+     * (icx_web_mount) before the daemon starts it. */
+    icx_web *web = NULL;
+    int rc = icx_web_new(&web, &err);
+    if (rc == ICX_OK) {
+        o.services = icx_web_service(web, url_file);
+        o.nservices = 1;
+        rc = icx_broker_serve(&o, &err);
+    }
+    icx_web_free(&web);
     icx_lists_hooks_close();
     if (rc < 0) {
         icx_cli_error("%s", err.msg);
@@ -548,47 +563,17 @@ static int case_in(void *ctx, const icx_in_row *r)
     return 0;
 }
 
-/* 1 when the envelope's case payload names ref, 0 when not, or the
- * failure to read it. */
-static int names_case(const icx_buf *env, const char *ref, icx_buf *pl,
-                      icx_err *err)
-{
-    icx_xml_limits lim = ICX_XML_DEFAULT_LIMITS;
-    icx_xmldoc *doc = NULL;
-    lim.max_bytes = env->len + 1;
-    icx_buf_reset(pl);
-    int rc = icx_envelope_payload(pl, env->data, env->len, &lim, err);
-    if (rc == ICX_OK)
-        rc = icx_xml_parse(&doc, pl->data, pl->len, &lim, err);
-    if (rc < 0)
-        return rc;
-    const xmlNode *root = xmlDocGetRootElement(icx_xml_raw(doc));
-    int found = 0;
-    for (const xmlNode *n = root ? icx_xn_first(root) : NULL;
-         n != NULL && !found;
-         n = icx_xn_elem_from((xmlNode *)n->next)) {
-        char text[128];
-        if ((icx_xn_is_ns(n, "urn:icx:case:1", "CaseReference") ||
-             icx_xn_is_ns(n, "urn:icx:case:1", "RefCaseReference")) &&
-            strcmp(icx_xn_text(text, sizeof text, n), ref) == 0)
-            found = 1;
-    }
-    icx_xml_free(&doc);
-    return found;
-}
-
 static int status_case(const char *config, const char *ref, int json)
 {
     icx_err err;
     icx_config *cfg = NULL;
     icx_store *s = NULL;
     struct case_rows c;
-    icx_buf env, pl, text;
+    icx_buf env, text;
     int rc, code = ICX_EXIT_FAILURE, nfound = 0;
     memset(&c, 0, sizeof c);
     icx_err_clear(&err);
     icx_buf_init(&env, (size_t)1 << 30);
-    icx_buf_init(&pl, (size_t)1 << 30);
     icx_buf_init(&text, 16 << 20);
     if ((rc = icx_config_load(&cfg, config, NULL, &err)) < 0 ||
         (access(cfg->store_path, F_OK) != 0 &&
@@ -615,7 +600,7 @@ static int status_case(const char *config, const char *ref, int json)
                  : icx_store_in_envelope(s, r->sender, r->message_id, &env,
                                          &err);
         if (rc == ICX_OK)
-            rc = names_case(&env, ref, &pl, &err);
+            rc = icx_envelope_names_case(env.data, env.len, ref, &err);
         if (rc < 0) {
             icx_cli_error("%s", err.msg);
             code = icx_cli_exit_for(rc);
@@ -657,7 +642,6 @@ out:
     free(c.out);
     free(c.in);
     icx_buf_free(&env);
-    icx_buf_free(&pl);
     icx_buf_free(&text);
     icx_store_free(&s);
     icx_config_free(&cfg);

@@ -118,184 +118,24 @@ static int fail(int rc, const icx_err *err)
     return icx_cli_exit_for(rc);
 }
 
-/* ---- the store as a record of rounds ----------------------------------- */
-
-struct row {
-    char message_id[40], agency[32], state[16], reason[128], category[32];
-    int64_t at;
-    char *env;
-    size_t len;
-    char *round;   /* requests: their RoundId */
-};
+/* ---- the store as a record of rounds (survey_record.c) ----------------- */
 
 struct rec {
     icx_store *store;
-    const char *self;
-    struct row *out, *in;
-    size_t nout, nin, capout, capin;
-    int scanned;
-    int oom;
+    icx_survey_record *rec;
 };
-
-static struct row *push(struct row **v, size_t *n, size_t *cap)
-{
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 32;
-        struct row *nv = realloc(*v, nc * sizeof *nv);
-        if (nv == NULL)
-            return NULL;
-        *v = nv;
-        *cap = nc;
-    }
-    memset(&(*v)[*n], 0, sizeof **v);
-    return &(*v)[(*n)++];
-}
-
-static int out_row(void *ctx, const icx_out_row *r)
-{
-    struct rec *c = ctx;
-    if (strcmp(r->category, "survey-request") != 0 ||
-        strcmp(r->sender, c->self) != 0)
-        return 0;
-    struct row *w = push(&c->out, &c->nout, &c->capout);
-    if (w == NULL)
-        return c->oom = 1;
-    snprintf(w->message_id, sizeof w->message_id, "%s", r->message_id);
-    snprintf(w->agency, sizeof w->agency, "%s", r->recipient);
-    snprintf(w->state, sizeof w->state, "%s", icx_out_state_name(r->state));
-    snprintf(w->reason, sizeof w->reason, "%s", r->reason);
-    w->at = r->created_at;
-    return 0;
-}
-
-static int in_row(void *ctx, const icx_in_row *r)
-{
-    struct rec *c = ctx;
-    if (strcmp(r->category, "survey-response") != 0 &&
-        strcmp(r->category, "survey-request") != 0)
-        return 0;
-    struct row *w = push(&c->in, &c->nin, &c->capin);
-    if (w == NULL)
-        return c->oom = 1;
-    snprintf(w->message_id, sizeof w->message_id, "%s", r->message_id);
-    snprintf(w->agency, sizeof w->agency, "%s", r->sender);
-    snprintf(w->state, sizeof w->state, "%s", icx_in_state_name(r->state));
-    snprintf(w->reason, sizeof w->reason, "%s", r->reason);
-    snprintf(w->category, sizeof w->category, "%s", r->category);
-    w->at = r->received_at;
-    return 0;
-}
-
-/* Reads every survey row of the store once, with its envelope bytes. */
-static int rec_scan(struct rec *c, icx_err *err)
-{
-    icx_buf b;
-    int rc;
-    if (c->scanned)
-        return ICX_OK;
-    c->scanned = 1;
-    if ((rc = icx_store_out_list(c->store, -1, 0, out_row, c, err)) < 0 ||
-        (rc = icx_store_in_list(c->store, -1, 0, in_row, c, err)) < 0)
-        return rc;
-    if (c->oom)
-        return icx_err_set(err, ICX_ENOMEM, "out of memory");
-    icx_buf_init(&b, 64u << 20);
-    for (size_t i = 0; i < c->nout; i++) {
-        struct row *w = &c->out[i];
-        icx_survey *s = NULL;
-        icx_err e;
-        icx_buf_reset(&b);
-        /* The first hop's copy: the bytes are the same for every hop. */
-        if (icx_store_out_envelope(c->store, w->message_id, NULL, &b, &e) < 0 ||
-            icx_survey_from_xml(&s, b.data, b.len, &e) < 0)
-            continue;
-        w->round = s->round;
-        s->round = NULL;
-        icx_survey_free(&s);
-        w->env = icx_buf_steal(&b, &w->len);
-    }
-    for (size_t i = 0; i < c->nin; i++) {
-        struct row *w = &c->in[i];
-        icx_err e;
-        icx_buf_reset(&b);
-        if (icx_store_in_envelope(c->store, w->agency, w->message_id, &b,
-                                  &e) == 0)
-            w->env = icx_buf_steal(&b, &w->len);
-    }
-    icx_buf_free(&b);
-    return ICX_OK;
-}
 
 static void rec_free(struct rec *c)
 {
-    for (size_t i = 0; i < c->nout; i++) {
-        free(c->out[i].env);
-        free(c->out[i].round);
-    }
-    for (size_t i = 0; i < c->nin; i++) {
-        free(c->in[i].env);
-        free(c->in[i].round);
-    }
-    free(c->out);
-    free(c->in);
+    icx_survey_record_free(&c->rec);
     icx_store_free(&c->store);
 }
 
-/* icx_survey_round_fn over the store. */
 static int load_round(void *ctx, const char *id, icx_survey_round **out,
                       icx_err *err)
 {
     struct rec *c = ctx;
-    icx_survey_round *r = NULL;
-    int rc;
-    *out = NULL;
-    if ((rc = rec_scan(c, err)) < 0)
-        return rc;
-    /* Oldest first, so that a row sent again later wins. */
-    for (size_t i = c->nout; i-- > 0;) {
-        struct row *w = &c->out[i];
-        if (w->round == NULL || strcmp(w->round, id) != 0)
-            continue;
-        if (r == NULL) {
-            icx_survey *s = NULL;
-            if ((rc = icx_survey_from_xml(&s, w->env, w->len, err)) < 0 ||
-                (rc = icx_survey_round_new(&r, s, err)) < 0) {
-                icx_survey_free(&s);
-                return rc;
-            }
-        }
-        icx_survey_party *p = icx_survey_round_party(r, w->agency);
-        if (p == NULL)
-            goto oom;
-        if (p->request_id[0] && strcmp(w->state, "refused") == 0)
-            continue; /* a refused resend does not hide the good one */
-        snprintf(p->request_id, sizeof p->request_id, "%s", w->message_id);
-        snprintf(p->request_state, sizeof p->request_state, "%s", w->state);
-    }
-    if (r == NULL)
-        return icx_err_set(err, ICX_ENOTFOUND, "round %s: no survey request "
-                           "of that round was sent from this gateway", id);
-    for (size_t i = 0; i < c->nin; i++) {
-        struct row *w = &c->in[i];
-        int mine = 0;
-        if (w->env == NULL || strcmp(w->category, "survey-response") != 0)
-            continue;
-        const char *why = strcmp(w->state, "rejected") == 0 ?
-                          (w->reason[0] ? w->reason : "rejected") : NULL;
-        if (strcmp(w->state, "received") == 0)
-            continue;
-        if ((rc = icx_survey_round_add_response(r, w->agency, w->message_id,
-                                                w->at, w->env, w->len, why,
-                                                &mine, err)) < 0) {
-            icx_survey_round_free(&r);
-            return rc;
-        }
-    }
-    *out = r;
-    return ICX_OK;
-oom:
-    icx_survey_round_free(&r);
-    return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    return icx_survey_record_load(c->rec, id, out, err);
 }
 
 static int open_record(struct rec *c, icx_config **cfg, const char *config,
@@ -311,14 +151,16 @@ static int open_record(struct rec *c, icx_config **cfg, const char *config,
         return icx_err_wrap(err, "%s", config);
     }
     icx_buf_free(&errs);
-    c->self = (*cfg)->id;
     if (access((*cfg)->store_path, F_OK) != 0) {
-        if (!must_exist)
-            return ICX_OK;
-        return icx_err_set(err, ICX_ENOTFOUND, "%s: no store (has the gateway "
-                           "run yet?)", (*cfg)->store_path);
+        if (must_exist)
+            return icx_err_set(err, ICX_ENOTFOUND, "%s: no store (has the "
+                               "gateway run yet?)", (*cfg)->store_path);
+    } else {
+        rc = icx_store_open(&c->store, (*cfg)->store_path, err);
     }
-    return icx_store_open(&c->store, (*cfg)->store_path, err);
+    if (rc == ICX_OK)
+        rc = icx_survey_record_new(&c->rec, c->store, (*cfg)->id, err);
+    return rc;
 }
 
 /* ---- talking to the daemon ---------------------------------------------- */
@@ -545,26 +387,7 @@ static int find_request(icx_buf *env, const struct opts *o, icx_err *err)
     struct rec rec;
     int rc = open_record(&rec, &cfg, o->config, 1, err);
     if (rc == ICX_OK)
-        rc = rec_scan(&rec, err);
-    if (rc == ICX_OK) {
-        rc = icx_err_set(err, ICX_ENOTFOUND, "%s: no such file, and no "
-                         "survey request with that MessageId in the inbox",
-                         o->arg);
-        for (size_t i = 0; i < rec.nin; i++) {
-            struct row *w = &rec.in[i];
-            if (strcmp(w->message_id, o->arg) != 0 ||
-                strcmp(w->category, "survey-request") != 0)
-                continue;
-            if (strcmp(w->state, "accepted") != 0) {
-                rc = icx_err_set(err, ICX_EPOLICY, "%s: that request was %s "
-                                 "by this gateway (%s)", o->arg, w->state,
-                                 w->reason);
-                break;
-            }
-            rc = w->env ? icx_buf_append(env, w->env, w->len) : ICX_ENOTFOUND;
-            break;
-        }
-    }
+        rc = icx_survey_record_request(env, rec.rec, o->arg, err);
     rec_free(&rec);
     icx_config_free(&cfg);
     return rc;

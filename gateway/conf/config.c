@@ -19,12 +19,14 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 
 #include "conf_int.h"
@@ -219,6 +221,56 @@ static const icx_conftab_key gateway_audit_keys[] = {
      .doc = "RFC 3161 time-stamps of the checkpoints"},
     {0}};
 
+static int check_http_address(const char *v, const char *w, char *why,
+                              size_t n)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    (void)w;
+    if (strcmp(v, "localhost") == 0 || inet_pton(AF_INET, v, addr) == 1 ||
+        inet_pton(AF_INET6, v, addr) == 1)
+        return 0;
+    snprintf(why, n, "\"%.64s\" is not an IP address or "
+             "localhost", v);
+    return -1;
+}
+
+int icx_config_loopback(const char *address)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (address == NULL)
+        return 0;
+    if (strcmp(address, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, address, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, address, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+static const icx_conftab_key gateway_http_keys[] = {
+    {.name = "address", .type = ICX_CT_STRING, .offset = G(http_address),
+     .def = "127.0.0.1", .check = check_http_address,
+     .doc = "IP address the dashboard binds; not loopback only with TLS "
+            "and client certificates"},
+    {.name = "port", .type = ICX_CT_INT, .offset = G(http_port), .min = 0,
+     .max = 65535, .def = "8080", .doc = "TCP port (0: any free port)"},
+    {.name = "tls_certificate", .type = ICX_CT_PATH,
+     .offset = G(http_tls_certificate), .check = icx_config_check_cert,
+     .doc = "PEM certificate of the dashboard (turns TLS on)"},
+    {.name = "tls_key", .type = ICX_CT_PATH, .offset = G(http_tls_key),
+     .check = icx_config_check_private,
+     .doc = "PEM private key of that certificate (mode 0600)"},
+    {.name = "client_ca", .type = ICX_CT_PATH, .offset = G(http_client_ca),
+     .check = icx_config_check_cert,
+     .doc = "PEM CA certificate(s); every client must present a "
+            "certificate issued by one"},
+    {.name = "max_connections", .type = ICX_CT_INT,
+     .offset = G(http_max_connections), .min = 1, .max = 256, .def = "16",
+     .doc = "connections served at once; more are refused"},
+    {0}};
+
 static const icx_conftab_key gateway_keys[] = {
     {.name = "id", .type = ICX_CT_STRING, .offset = G(id), .required = 1,
      .check = icx_config_check_agency, .doc = "this gateway's agency id"},
@@ -245,6 +297,8 @@ static const icx_conftab_key gateway_keys[] = {
     {.name = "log_format", .type = ICX_CT_STRING, .offset = G(log_format),
      .names = log_formats, .def = "text",
      .doc = "text (key=value) or json; --log-format overrides"},
+    {.name = "http", .type = ICX_CT_MAPPING, .sub = gateway_http_keys,
+     .doc = "read-only dashboard and /metrics (docs/DASHBOARD.md)"},
     {0}};
 
 static const icx_conftab_key partner_zmq_keys[] = {
@@ -653,6 +707,30 @@ static int check_signing_key(icx_config *cfg, const icx_conftab_node *root,
     return ICX_OK;
 }
 
+/* The dashboard: on when http: is present; off loopback only with TLS
+ * and required client certificates (all three files or none). */
+static void check_http(icx_config *cfg, const icx_conftab_node *root,
+                       icx_conftab_file *f)
+{
+    const icx_conftab_node *h = icx_conftab_find(root, "http");
+    cfg->http_enabled = h != NULL;
+    if (!cfg->http_enabled)
+        return;
+    int tls = (cfg->http_tls_certificate != NULL) +
+              (cfg->http_tls_key != NULL) + (cfg->http_client_ca != NULL);
+    if (tls != 0 && tls != 3)
+        icx_conftab_error(f, spot(root, "http.tls_certificate"),
+                          "http.tls_certificate",
+                          "TLS needs http.tls_certificate, http.tls_key and "
+                          "http.client_ca together");
+    else if (tls == 0 && !icx_config_loopback(cfg->http_address))
+        icx_conftab_error(f, spot(root, "http.address"), "http.address",
+                          "%s is not a loopback address: set "
+                          "http.tls_certificate, http.tls_key and "
+                          "http.client_ca (client certificates required) or "
+                          "bind 127.0.0.1", cfg->http_address);
+}
+
 static void check_gateway(icx_config *cfg, const icx_conftab_node *root,
                           icx_conftab_file *f)
 {
@@ -679,6 +757,7 @@ static void check_gateway(icx_config *cfg, const icx_conftab_node *root,
         icx_conftab_error(f, spot(root, "audit.tsa.ca_file"),
                           "audit.tsa.ca_file", "required when audit.tsa.url "
                           "is set: replies are checked against it");
+    check_http(cfg, root, f);
     if (cfg->hub != NULL) {
         if (cfg->id != NULL && strcmp(cfg->hub, cfg->id) == 0)
             icx_conftab_error(f, spot(root, "routing.hub"), "routing.hub",

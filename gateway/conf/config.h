@@ -124,6 +124,14 @@ typedef struct icx_config {
     long tsa_retry_s;         /* audit.tsa.retry_seconds: 1..86400, 60 */
     char *log_level;          /* default "info" */
     char *log_format;         /* "text" (default) or "json" */
+    /* http: the read-only dashboard and /metrics (docs/DASHBOARD.md) */
+    int http_enabled;         /* an http: section is present */
+    char *http_address;       /* IP literal or "localhost", default 127.0.0.1 */
+    long http_port;           /* default 8080, 0..65535 (0: any free port) */
+    char *http_tls_certificate; /* PEM server certificate */
+    char *http_tls_key;       /* PEM server key (mode 0600) */
+    char *http_client_ca;     /* PEM CA(s) that client certificates chain to */
+    long http_max_connections; /* default 16, 1..256 */
     icx_partner *partners;
     size_t npartners;
 } icx_config;
@@ -157,6 +165,9 @@ void icx_config_xml_limits(icx_xml_limits *out, const icx_config *cfg);
  * when set, else keys.certificate.  Borrowed, valid until
  * icx_config_free(). */
 const char *icx_config_audit_certs(const icx_config *cfg);
+/* 1 when address (an http.address value) is a loopback address:
+ * 127.0.0.0/8, ::1 or "localhost". */
+int icx_config_loopback(const char *address);
 
 /* Partner by agency id; borrowed, valid until icx_config_free(). */
 const icx_partner *icx_config_partner(const icx_config *cfg, const char *id);

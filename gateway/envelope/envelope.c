@@ -603,3 +603,34 @@ int icx_header_format(icx_buf *out, const icx_header *h, int json)
         rc = icx_buf_puts(out, "}\n");
     return rc;
 }
+
+int icx_envelope_names_case(const char *env, size_t len, const char *ref,
+                            icx_err *err)
+{
+    icx_xml_limits lim = ICX_XML_DEFAULT_LIMITS;
+    icx_xmldoc *doc = NULL;
+    icx_buf pl;
+    lim.max_bytes = len + 1;
+    icx_buf_init(&pl, len + 1);
+    int rc = icx_envelope_payload(&pl, env, len, &lim, err);
+    if (rc == ICX_OK)
+        rc = icx_xml_parse(&doc, pl.data, pl.len, &lim, err);
+    if (rc < 0)
+        goto out;
+    const xmlNode *root = xmlDocGetRootElement(icx_xml_raw(doc));
+    int found = 0;
+    for (const xmlNode *n = root ? icx_xn_first(root) : NULL;
+         n != NULL && !found;
+         n = icx_xn_elem_from((xmlNode *)n->next)) {
+        char text[128];
+        if ((icx_xn_is_ns(n, "urn:icx:case:1", "CaseReference") ||
+             icx_xn_is_ns(n, "urn:icx:case:1", "RefCaseReference")) &&
+            strcmp(icx_xn_text(text, sizeof text, n), ref) == 0)
+            found = 1;
+    }
+    rc = found;
+out:
+    icx_xml_free(&doc);
+    icx_buf_free(&pl);
+    return rc;
+}

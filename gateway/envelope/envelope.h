@@ -132,5 +132,11 @@ int icx_header_format(icx_buf *out, const icx_header *h, int json);
  * with control characters escaped, or as a JSON tree (payload_view.c). */
 int icx_payload_format(icx_buf *out, const char *payload, size_t len,
                        const icx_xml_limits *lim, int json, icx_err *err);
+/* 1 when the envelope's case payload (urn:icx:case:1) has a top-level
+ * CaseReference or RefCaseReference whose text is ref, 0 when not (or
+ * when the payload is no case document), < 0 when the bytes cannot be
+ * read as an envelope (`icx status --case`, the dashboard's search). */
+int icx_envelope_names_case(const char *env, size_t len, const char *ref,
+                            icx_err *err);
 
 #endif

@@ -164,6 +164,21 @@ int icx_lists_history(icx_buf *out, icx_listdb *db, const char *list,
                       int json, icx_err *err);
 int icx_lists_status(icx_buf *out, icx_listdb *db, const icx_lists_conf *conf,
                      time_t now, int json, icx_err *err);
+/* The publisher's half of the status, one call per (list, allowed
+ * partner) in lists.yaml order: the list's head serial, the serial the
+ * partner holds (-1: none in this session; snapshot = 1 when it pulled
+ * but must start over), its last pull and last answer.  Strings are
+ * borrowed for the call; fn returning non-zero stops the walk. */
+typedef struct icx_lists_lag {
+    const char *list, *partner;
+    int64_t head, holds;
+    int snapshot;
+    int64_t last_pull;
+    const char *last_answer;
+} icx_lists_lag;
+typedef int (*icx_lists_lag_fn)(void *ctx, const icx_lists_lag *l);
+int icx_lists_lag_each(icx_listdb *db, const icx_lists_conf *conf,
+                       icx_lists_lag_fn fn, void *ctx, icx_err *err);
 
 /* ---- subscriber --------------------------------------------------------- */
 

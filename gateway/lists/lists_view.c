@@ -306,18 +306,10 @@ int icx_lists_diff(icx_buf *out, icx_listdb *db, const char *list, uint64_t a,
     return rc;
 }
 
-int icx_lists_status(icx_buf *out, icx_listdb *db, const icx_lists_conf *conf,
-                     time_t now, int json, icx_err *err)
+int icx_lists_lag_each(icx_listdb *db, const icx_lists_conf *conf,
+                       icx_lists_lag_fn fn, void *ctx, icx_err *err)
 {
     sqlite3_stmt *st = NULL;
-    char t1[32], t2[32];
-    int n = 0;
-    /* Publisher: every allowed partner of every declared list. */
-    if (json)
-        icx_buf_puts(out, "{\"partners\":[");
-    else
-        icx_buf_printf(out, "%-12s %-20s %8s %8s %8s %-20s %s\n", "PARTNER",
-                       "LIST", "HOLDS", "HEAD", "LAG", "LAST PULL", "LAST ANSWER");
     int rc = prep(db, &st, "SELECT l.head, l.session, p.session, p.serial,"
                   " p.last_request_at, p.last_answer, p.requests, p.refusals"
                   " FROM pub_list l LEFT JOIN pub_partner p ON p.list_id ="
@@ -327,45 +319,89 @@ int icx_lists_status(icx_buf *out, icx_listdb *db, const icx_lists_conf *conf,
     for (size_t i = 0; conf != NULL && i < conf->nlists; i++) {
         const icx_list_decl *d = &conf->lists[i];
         for (size_t j = 0; j < d->allow.count; j++) {
+            icx_lists_lag l;
+            memset(&l, 0, sizeof l);
+            l.list = d->id;
+            l.partner = d->allow.items[j];
+            l.holds = -1;
+            l.last_answer = "";
             sqlite3_reset(st);
             lst_text(st, 1, d->id);
             lst_text(st, 2, d->allow.items[j]);
-            int64_t head = 0, holds = -1, last = 0;
-            char lag[24] = "-", holds_s[24] = "-", ans[64] = "";
             if (sqlite3_step(st) == SQLITE_ROW) {
-                head = sqlite3_column_int64(st, 0);
+                l.head = sqlite3_column_int64(st, 0);
+                /* A serial of another session (the list was reset) is
+                 * no position in this one: the partner needs a snapshot. */
                 int same = strcmp(col(st, 1), col(st, 2)) == 0;
-                last = sqlite3_column_int64(st, 4);
-                snprintf(ans, sizeof ans, "%s", col(st, 5));
-                if (sqlite3_column_type(st, 3) != SQLITE_NULL && same) {
-                    holds = sqlite3_column_int64(st, 3);
-                    snprintf(holds_s, sizeof holds_s, "%lld", (long long)holds);
-                    snprintf(lag, sizeof lag, "%lld", (long long)(head - holds));
-                } else if (last > 0) {
-                    snprintf(holds_s, sizeof holds_s, "none");
-                    snprintf(lag, sizeof lag, "snapshot");
-                }
+                l.last_pull = sqlite3_column_int64(st, 4);
+                l.last_answer = col(st, 5);
+                if (sqlite3_column_type(st, 3) != SQLITE_NULL && same)
+                    l.holds = sqlite3_column_int64(st, 3);
+                else if (l.last_pull > 0)
+                    l.snapshot = 1;
             }
-            if (json) {
-                icx_buf_printf(out, "%s{\"partner\":\"%s\",\"list\":\"%s\","
-                               "\"holds\":%lld,\"head\":%lld,\"lag\":%lld,"
-                               "\"last_pull\":\"%s\",\"last_answer\":",
-                               n ? "," : "", d->allow.items[j], d->id,
-                               (long long)holds, (long long)head,
-                               holds >= 0 ? (long long)(head - holds) : -1LL,
-                               last > 0 ? when(t1, sizeof t1, last) : "");
-                icx_buf_put_json(out, ans);
-                icx_buf_puts(out, "}");
-            } else {
-                icx_buf_printf(out, "%-12s %-20s %8s %8lld %8s %-20s %s\n",
-                               d->allow.items[j], d->id, holds_s,
-                               (long long)head, lag,
-                               when(t1, sizeof t1, last), ans);
-            }
-            n++;
+            rc = fn(ctx, &l);
+            if (rc != 0)
+                goto out;
         }
     }
+out:
     sqlite3_finalize(st);
+    return rc;
+}
+
+struct status_ctx {
+    icx_buf *out;
+    int json, n;
+};
+
+static int status_line(void *ctx, const icx_lists_lag *l)
+{
+    struct status_ctx *c = ctx;
+    icx_buf *out = c->out;
+    char t1[32], lag[24] = "-", holds_s[24] = "-";
+    if (l->holds >= 0) {
+        snprintf(holds_s, sizeof holds_s, "%lld", (long long)l->holds);
+        snprintf(lag, sizeof lag, "%lld", (long long)(l->head - l->holds));
+    } else if (l->snapshot) {
+        snprintf(holds_s, sizeof holds_s, "none");
+        snprintf(lag, sizeof lag, "snapshot");
+    }
+    if (c->json) {
+        icx_buf_printf(out, "%s{\"partner\":\"%s\",\"list\":\"%s\","
+                       "\"holds\":%lld,\"head\":%lld,\"lag\":%lld,"
+                       "\"last_pull\":\"%s\",\"last_answer\":",
+                       c->n ? "," : "", l->partner, l->list,
+                       (long long)l->holds, (long long)l->head,
+                       l->holds >= 0 ? (long long)(l->head - l->holds) : -1LL,
+                       l->last_pull > 0 ? when(t1, sizeof t1, l->last_pull)
+                                        : "");
+        icx_buf_put_json(out, l->last_answer);
+        icx_buf_puts(out, "}");
+    } else {
+        icx_buf_printf(out, "%-12s %-20s %8s %8lld %8s %-20s %s\n",
+                       l->partner, l->list, holds_s, (long long)l->head, lag,
+                       when(t1, sizeof t1, l->last_pull), l->last_answer);
+    }
+    c->n++;
+    return 0;
+}
+
+int icx_lists_status(icx_buf *out, icx_listdb *db, const icx_lists_conf *conf,
+                     time_t now, int json, icx_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char t1[32], t2[32];
+    /* Publisher: every allowed partner of every declared list. */
+    if (json)
+        icx_buf_puts(out, "{\"partners\":[");
+    else
+        icx_buf_printf(out, "%-12s %-20s %8s %8s %8s %-20s %s\n", "PARTNER",
+                       "LIST", "HOLDS", "HEAD", "LAG", "LAST PULL", "LAST ANSWER");
+    struct status_ctx sc = {out, json, 0};
+    int rc = icx_lists_lag_each(db, conf, status_line, &sc, err);
+    if (rc < 0)
+        return rc;
     /* Subscriber: the lists this gateway pulls. */
     if ((rc = prep(db, &st, "SELECT partner, list_id, serial, head_seen,"
                    " state, last_ok_at, requested_at, detail, count FROM sub"

@@ -72,6 +72,17 @@ uint64_t icx_store_wal_pages(const icx_store *s);
  * the same process: SQLite alone opens the file (no migration, no
  * statements); only icx_store_wal_checkpoint and icx_store_free apply. */
 int icx_store_open_peer(icx_store **out, const icx_store *s, icx_err *err);
+/* A read-only connection to the existing store at path, for a thread
+ * that only reads (the web dashboard): SQLITE_OPEN_READONLY and
+ * query_only, no migration (a schema version other than this program's
+ * is refused), the read functions below apply; a write returns
+ * ICX_ESTORE.  Each read sees the last committed state. */
+int icx_store_open_reader(icx_store **out, const char *path, icx_err *err);
+/* On a connection other writers change (a reader's): re-reads the audit
+ * chain's tail when another connection committed since (PRAGMA
+ * data_version), so that icx_store_audit_head sees their records.
+ * Outside a transaction only; a no-op when nothing changed. */
+int icx_store_refresh(icx_store *s, icx_err *err);
 /* Checkpoints beside the writer: a second connection to the same file
  * (icx_store_open_peer) copies the WAL back with
  * icx_store_wal_checkpoint while the daemon's connection keeps writing;
@@ -193,6 +204,19 @@ int icx_store_out_wake(icx_store *s, const char *hop, int64_t now,
 /* The undelivered row (queued or sent) queued first, for `icx health`;
  * ICX_ENOTFOUND when nothing is undelivered. */
 int icx_store_out_oldest(icx_store *s, icx_out_row *row, icx_err *err);
+/* Counts for metrics, one call of fn per group:
+ *   ICX_COUNT_OUT       a = next hop, b = state, n = rows,
+ *                       sum = attempts beyond the first (retries)
+ *   ICX_COUNT_IN        a = sender, b = state, c = reject reason, n = rows
+ *   ICX_COUNT_RECEIPTS  a = issuer, b = "positive"|"negative", c = reason
+ *   ICX_COUNT_CHECKPOINTS  n = signed checkpoints, sum = records covered
+ * Strings are borrowed for the call. */
+enum icx_count_kind { ICX_COUNT_OUT, ICX_COUNT_IN, ICX_COUNT_RECEIPTS,
+                      ICX_COUNT_CHECKPOINTS };
+typedef int (*icx_count_fn)(void *ctx, const char *a, const char *b,
+                            const char *c, int64_t n, int64_t sum);
+int icx_store_counts(icx_store *s, int kind, icx_count_fn fn, void *ctx,
+                     icx_err *err);
 /* Per-hop counts of rows in queued or sent. */
 typedef int (*icx_depth_fn)(void *ctx, const char *hop, int64_t depth);
 int icx_store_out_depths(icx_store *s, icx_depth_fn fn, void *ctx,

@@ -366,6 +366,27 @@ out:
     return rc;
 }
 
+int icx_store_counts(icx_store *s, int kind, icx_count_fn fn, void *ctx,
+                     icx_err *err)
+{
+    static const int which[] = {ST_COUNT_OUT, ST_COUNT_IN, ST_COUNT_RECEIPTS,
+                                ST_COUNT_CP};
+    if (kind < 0 || kind > ICX_COUNT_CHECKPOINTS)
+        return icx_err_set(err, ICX_EINVAL, "store counts: kind %d", kind);
+    sqlite3_stmt *st = s->st[which[kind]];
+    int rc;
+    while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
+        rc = fn(ctx, col_str(st, 0), col_str(st, 1), col_str(st, 2),
+                sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4));
+        if (rc != 0)
+            goto out;
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, "counts", err);
+out:
+    done(st);
+    return rc;
+}
+
 int icx_store_out_oldest(icx_store *s, icx_out_row *row, icx_err *err)
 {
     sqlite3_stmt *st = s->st[ST_OUT_OLDEST];

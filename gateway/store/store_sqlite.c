@@ -204,6 +204,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_AUDIT_ALL] = "SELECT seq, ts, event, message_id, partner, detail, "
                      "prev_hash, hash FROM audit ORDER BY seq",
     [ST_AUDIT_HASHES] = "SELECT hash FROM audit ORDER BY seq",
+    [ST_AUDIT_HASHES_AFTER] = "SELECT hash FROM audit WHERE seq > ?1 "
+                              "ORDER BY seq",
     [ST_AUDIT_RANGE] = "SELECT seq, ts, event, message_id, partner, detail, "
                        "prev_hash, hash FROM audit WHERE seq >= ?1 AND "
                        "seq <= ?2 ORDER BY seq",
@@ -260,6 +262,19 @@ static const char *const stmt_sql[ST__COUNT] = {
      * cost grows with the queue, not with the outbox's history. */
     [ST_OUT_OLDEST] = "SELECT " OUT_COLS " FROM outbox WHERE id = (SELECT "
                       "min(id) FROM outbox WHERE state IN ('queued', 'sent'))",
+    /* Aggregates for metrics (icx_store_counts): one row per group. */
+    [ST_COUNT_OUT] = "SELECT next_hop, state, '', COUNT(*), "
+                     "SUM(MAX(attempts - 1, 0)) FROM outbox "
+                     "GROUP BY next_hop, state ORDER BY next_hop, state",
+    [ST_COUNT_IN] = "SELECT sender, state, reason, COUNT(*), 0 FROM inbox "
+                    "GROUP BY sender, state, reason "
+                    "ORDER BY sender, state, reason",
+    [ST_COUNT_RECEIPTS] = "SELECT issuer, CASE positive WHEN 1 THEN "
+                          "'positive' ELSE 'negative' END, reason, COUNT(*), "
+                          "0 FROM receipts GROUP BY issuer, positive, reason "
+                          "ORDER BY issuer, positive, reason",
+    [ST_COUNT_CP] = "SELECT '', '', '', COUNT(*), COALESCE(MAX(size), 0) "
+                    "FROM checkpoints",
     [ST_OUT_WAKE] = "UPDATE outbox SET next_attempt_at = ?1 WHERE state IN "
                     "('queued', 'sent') AND next_attempt_at > ?1 AND "
                     "(?2 IS NULL OR next_hop = ?2)",
@@ -405,7 +420,8 @@ out:
 }
 
 /* A connection to path with ICX's pragmas, nothing more; flags add to
- * SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX.  Freed on failure. */
+ * SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX (SQLITE_OPEN_READONLY
+ * replaces READWRITE).  Freed on failure. */
 static int connect_db(icx_store **out, const char *path, int flags,
                       icx_err *err)
 {
@@ -415,8 +431,9 @@ static int connect_db(icx_store **out, const char *path, int flags,
     if (s == NULL)
         return icx_err_set(err, ICX_ENOMEM, "store %s: out of memory", path);
     memcpy(s->path, path, strlen(path) + 1);
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-                         SQLITE_OPEN_NOMUTEX | flags, NULL);
+    int mode = (flags & SQLITE_OPEN_READONLY) ? 0 : SQLITE_OPEN_READWRITE;
+    rc = sqlite3_open_v2(path, &s->db, mode | SQLITE_OPEN_NOMUTEX | flags,
+                         NULL);
     if (rc != SQLITE_OK) {
         rc = s->db != NULL ? icx_sq_fail(s, rc, "open", err)
                            : icx_err_set(err, ICX_ENOMEM, "store %s: open: "
@@ -454,6 +471,45 @@ int icx_store_open(icx_store **out, const char *path, icx_err *err)
             rc = icx_sq_fail(s, rc, "preparing statements", err);
     }
     if (rc == ICX_OK) {
+        s->data_version = icx_sq_data_version(s);
+        rc = icx_sq_chain_load(s, "reading the audit tail", err);
+    }
+out:
+    if (rc < 0)
+        icx_store_free(&s);
+    *out = s;
+    return rc;
+}
+
+int icx_store_open_reader(icx_store **out, const char *path, icx_err *err)
+{
+    icx_store *s = NULL;
+    int64_t version = 0;
+    int rc;
+    *out = NULL;
+    if (path == NULL || path[0] == '\0' || strlen(path) >= PATH_MAX_STORE) {
+        rc = icx_err_set(err, ICX_EINVAL, "store: path empty or too long");
+        goto out;
+    }
+    rc = connect_db(&s, path, SQLITE_OPEN_READONLY, err);
+    if (rc == ICX_OK)
+        rc = exec(s, "PRAGMA query_only=1", "setting query_only", err);
+    if (rc == ICX_OK)
+        rc = query_int(s, "SELECT COALESCE(MAX(version), 0) FROM "
+                       "schema_version", &version, "reading schema_version",
+                       err);
+    if (rc == ICX_OK && version != MIGRATIONS)
+        rc = icx_err_set(err, ICX_ESTORE, "store %s: schema version %lld, "
+                         "this program reads %d", path, (long long)version,
+                         MIGRATIONS);
+    for (int i = 0; rc == ICX_OK && i < ST__COUNT; i++) {
+        rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+                                SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK)
+            rc = icx_sq_fail(s, rc, "preparing statements", err);
+    }
+    if (rc == ICX_OK) {
+        s->version = (int)version;
         s->data_version = icx_sq_data_version(s);
         rc = icx_sq_chain_load(s, "reading the audit tail", err);
     }

@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "hooks.h"
 #include "err.h"
+#include "store.h"
 
 #define ICX_SURVEY_NS "urn:icx:survey:1"
 #define ICX_SURVEY_MAX_PAYLOAD (4u << 20)
@@ -227,6 +228,30 @@ int icx_survey_compile(icx_buf *out, const icx_survey_round *r,
  * before `now`) and who may still answer; as text or JSON. */
 int icx_survey_status(icx_buf *out, const icx_survey_round *r, time_t now,
                       int json);
+
+/* ---- the store as the record of rounds (survey_record.c) --------------- */
+
+/* Rounds as the store records them: requests sent (outbox), responses
+ * received (inbox).  The record borrows store (NULL: nothing was sent
+ * yet) and reads it on first use. */
+typedef struct icx_survey_record icx_survey_record;
+int icx_survey_record_new(icx_survey_record **out, icx_store *store,
+                          const char *self, icx_err *err);
+void icx_survey_record_free(icx_survey_record **rp);
+/* An icx_survey_round_fn (ctx: the record): round id as sent from this
+ * gateway with every response received for it; ICX_ENOTFOUND when no
+ * request of that round was sent. */
+int icx_survey_record_load(void *rec, const char *round,
+                           icx_survey_round **out, icx_err *err);
+/* The rounds sent, newest first, each once; fn returning non-zero stops. */
+typedef int (*icx_survey_round_id_fn)(void *ctx, const char *round,
+                                      int64_t sent_at);
+int icx_survey_record_rounds(icx_survey_record *r, icx_survey_round_id_fn fn,
+                             void *ctx, icx_err *err);
+/* Appends the bytes of the survey-request message_id received and
+ * accepted here; ICX_ENOTFOUND, or ICX_EPOLICY when it was rejected. */
+int icx_survey_record_request(icx_buf *env, icx_survey_record *r,
+                              const char *message_id, icx_err *err);
 
 /* ---- inside icx serve (survey_hooks.c) -------------------------------- */
 

@@ -41,6 +41,9 @@ check "list pulled and verified" has "serial 1 (session"
 check "list digest verified" has "list digest verified"
 check "survey compiled" has "| PH (PH-NBI) | yes | 20 |"
 check "audit verified" has "audit verified"
+check "the dashboard URL is printed" grep -qE "^JP-NPA's read-only dashboard: http://127\.0\.0\.1:[0-9]+/" "$W/out"
+check "the dashboard lists the first referral" has "the dashboard lists "
+check "/metrics shown" grep -qE '^icx_outbound_messages\{partner="(PH-NBI|INT-ICPO)",state="delivered"\}' "$W/out"
 # The fingerprint icx keys show printed for JP-NPA in step 1 is the one
 # icx audit check-bundle asks the auditor to compare.
 shown=$(awk '$1 == "agency" && $2 == "JP-NPA" {print $NF; exit}' "$W/out")

@@ -14,6 +14,8 @@
 #   gw_adapters_dir ID DIR       set paths.adapters in ID's gateway.yaml
 #   gw_start ID / gw_stop ID / gw_kill ID / gw_hup ID
 #   gw_endpoint ID               the bound endpoint of a started gateway
+#   gw_http ID [LINE...]         add an http: section (127.0.0.1, any port)
+#   gw_url ID                    the dashboard URL of a started gateway
 #   icx_at ID ARGS...            run an icx client command against ID
 #   wait_for SECONDS CMD...      poll until CMD succeeds
 
@@ -182,8 +184,9 @@ gw_adapters_dir() { # id dir
 
 gw_start() {
   local id=$1
-  rm -f "$W/$id/endpoint"
-  (cd "$W/$id" && exec "$icx" serve -c gateway.yaml --endpoint-file endpoint) \
+  rm -f "$W/$id/endpoint" "$W/$id/http-url"
+  (cd "$W/$id" && exec "$icx" serve -c gateway.yaml --endpoint-file endpoint \
+     --http-url-file http-url) \
     >>"$W/$id/log" 2>&1 &
   GW_PID[$id]=$!
   if ! wait_for 20 "$icx" partners -c "$W/$id/gateway.yaml"; then
@@ -196,6 +199,14 @@ gw_start() {
 }
 
 gw_endpoint() { cat "$W/$1/endpoint"; }
+
+# The dashboard on 127.0.0.1, any free port (its URL: gw_url after gw_start).
+gw_http() { # id [extra lines of the http: section, indented]
+  local id=$1; shift
+  { echo "http:"; echo "  address: 127.0.0.1"; echo "  port: 0"
+    local l; for l in "$@"; do echo "  $l"; done; } >>"$W/$id/gateway.yaml"
+}
+gw_url() { cat "$W/$1/http-url"; }
 
 gw_stop() {
   local id=$1 pid=${GW_PID[$1]:-}

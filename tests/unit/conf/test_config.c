@@ -575,6 +575,24 @@ static void test_missing_file(void **state)
 }
 
 /* Limits: entries per list and partner files per folder. */
+static void test_http_loopback(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr;
+        int want;
+    } cases[] = {
+        {"127.0.0.1", 1}, {"127.1.2.3", 1}, {"::1", 1}, {"localhost", 1},
+        {"0.0.0.0", 0}, {"10.0.0.1", 0}, {"::", 0}, {"128.0.0.1", 0},
+        {"::ffff:127.0.0.1", 0}, {"localhost.example", 0}, {"", 0},
+        {NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (icx_config_loopback(cases[i].addr) != cases[i].want)
+            fail_msg("loopback(%s): got %d, want %d", cases[i].addr,
+                     !cases[i].want, cases[i].want);
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -794,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_pkcs11_key),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_http_loopback),
         cmocka_unit_test(test_weak_cert),
         cmocka_unit_test(test_private_key_mode),
         cmocka_unit_test(test_no_errs_buffer),
