@@ -257,6 +257,18 @@ static int route(icx_web *w, icx_web_reply *r, const icx_web_request *req,
             return w->mounts[i].fn(w->mounts[i].ctx, req, r) < 0
                        ? ICX_ERROR
                        : ICX_OK;
+    /* A partner's certificate (in client_ca for the lists) opens
+     * /lists/ only: the dashboard is for the gateway's officers. */
+    if (w->lists_http != NULL) {
+        int p = web_lists_partner(w->lists_http, req);
+        if (p < 0)
+            return ICX_ERROR;
+        if (p > 0) {
+            icx_web_reply_status(r, MHD_HTTP_FORBIDDEN);
+            return icx_buf_puts(&r->body, "a partner's certificate opens "
+                                          "/lists/ only\n");
+        }
+    }
     if (strcmp(path, "/static/icx.css") == 0) {
         icx_web_reply_type(r, "text/css; charset=utf-8");
         icx_web_reply_header(r, "Cache-Control", "max-age=300");

@@ -84,6 +84,9 @@ int web_lists_new(web_lists **out, const icx_service_env *env, icx_err *err);
 void web_lists_free(web_lists **lp);
 int web_lists_handle(void *ctx, const icx_web_request *req,
                      icx_web_reply *reply);
+/* 1 when the request's client certificate is a partner's (it may open
+ * /lists/ only), 0 when not, -1 when that cannot be told (logged). */
+int web_lists_partner(web_lists *wl, const icx_web_request *req);
 
 /* ---- web_html.c ---- */
 enum web_lang { WEB_EN, WEB_JA };

@@ -9,7 +9,11 @@
  * configuration is the daemon's current one (icx_service_env
  * config_hold, asked per request): a partner removed by a reload can no
  * longer pull; the lists handle borrows the generation it was opened
- * with and is opened again when a reload published a new one.
+ * with and is opened again when a reload published a new one.  A
+ * partner's certificate opens /lists/ and nothing else: web.c answers
+ * 403 to it for the dashboard's pages (web_lists_partner), so that
+ * adding partners' certificates to http.client_ca shows them no
+ * officer's page.
  *
  * Signing: lists_rrdp.c seals each document the way the broker seals a
  * hook's answer (stamp, sender, build, sign) with the daemon's signer:
@@ -125,25 +129,49 @@ static int current(web_lists *wl, icx_err *err)
     return icx_lists_http_open(&wl->l, cfg, seal, wl, audit, wl, err);
 }
 
+/* The partner the client certificate stands for into who ("" for
+ * nobody). */
+static int partner_of(web_lists *wl, const icx_web_request *req,
+                      char who[32], icx_err *err)
+{
+    char fp[65];
+    who[0] = '\0';
+    if (icx_web_client_sha256(req, fp) != ICX_OK)
+        return ICX_OK;
+    int rc = icx_trust_partner_of_cert(who, 32, wl->cfg, fp, err);
+    if (rc == ICX_ENOTFOUND) {
+        who[0] = '\0';
+        rc = ICX_OK;
+    }
+    return rc;
+}
+
+int web_lists_partner(web_lists *wl, const icx_web_request *req)
+{
+    icx_err err;
+    char who[32];
+    icx_err_clear(&err);
+    if (current(wl, &err) < 0 || partner_of(wl, req, who, &err) < 0) {
+        icx_log_limited(ICX_LOG_ERROR, "web.lists", "web.lists",
+                        "error=\"%s\"", err.msg);
+        return -1;
+    }
+    return who[0] != '\0';
+}
+
 int web_lists_handle(void *ctx, const icx_web_request *req,
                      icx_web_reply *reply)
 {
     web_lists *wl = ctx;
     icx_http_reply hr;
     icx_err err;
-    char fp[65], who[32] = "";
+    char who[32] = "";
     int rc;
     memset(&hr, 0, sizeof hr);
     icx_err_clear(&err);
-    if ((rc = current(wl, &err)) < 0)
+    if ((rc = current(wl, &err)) < 0 ||
+        (rc = partner_of(wl, req, who, &err)) < 0)
         goto out;
-    if (icx_web_client_sha256(req, fp) == ICX_OK) {
-        rc = icx_trust_partner_of_cert(who, sizeof who, wl->cfg, fp, &err);
-        if (rc == ICX_ENOTFOUND)
-            who[0] = '\0';
-        else if (rc < 0)
-            goto out;
-    }
     const char *path = icx_web_path(req) + strlen(LISTS_PREFIX);
     rc = icx_lists_http_get(wl->l, who[0] ? who : NULL, path,
                             icx_web_header(req, "If-None-Match"), &hr, &err);

@@ -21,6 +21,9 @@ lists_serve_more() {
   check "icx serve answers with TLS and client certificates" \
     grep -q 'web.listening url=https://127.0.0.1:.* tls=client-certificates' "$W/$id/log"
   check "its daemon holds no key: the signer process signs" grep -q 'key.loaded .*signer_pid=[1-9]' "$W/$id/log"
+  # A partner's certificate opens /lists/ only, never the officers' pages.
+  check "PH-NBI's certificate on the dashboard: 403" test "$(code "${ph[@]}" "${BASE%lists}")" = 403
+  check "PH-NBI's certificate on /metrics: 403" test "$(code "${ph[@]}" "${BASE%lists}metrics")" = 403
   # A reload that takes the list from PH-NBI takes it over HTTPS too.
   check "PH-NBI before the reload: 200" test "$(code "${ph[@]}" "$BASE/csam-hashes/notification.xml")" = 200
   sed -i '/^lists: \[csam-hashes\]$/d' "$W/$id/partners/ph-nbi.yaml"
