@@ -111,14 +111,15 @@ void web_lists_free(web_lists **lp)
     *lp = NULL;
 }
 
-/* The lists handle on the daemon's current configuration. */
-static int current(web_lists *wl, icx_err *err)
+/* The daemon's current configuration in wl->cfg; a new generation drops
+ * the lists handle (it borrows the old one), opened again on use. */
+static void current(web_lists *wl)
 {
     void *hold = NULL;
     const icx_config *cfg = wl->env->config_hold(wl->env->bctx, &hold);
-    if (hold == wl->hold && wl->l != NULL) {
+    if (hold == wl->hold) {
         wl->env->config_release(&hold);
-        return ICX_OK;
+        return;
     }
     icx_lists_http_free(&wl->l);
     icx_store_free(&wl->audit_store);
@@ -126,11 +127,10 @@ static int current(web_lists *wl, icx_err *err)
         wl->env->config_release(&wl->hold);
     wl->hold = hold;
     wl->cfg = cfg;
-    return icx_lists_http_open(&wl->l, cfg, seal, wl, audit, wl, err);
 }
 
 /* The partner the client certificate stands for into who ("" for
- * nobody). */
+ * nobody: no certificate, plain HTTP, or one no partner file names). */
 static int partner_of(web_lists *wl, const icx_web_request *req,
                       char who[32], icx_err *err)
 {
@@ -138,6 +138,7 @@ static int partner_of(web_lists *wl, const icx_web_request *req,
     who[0] = '\0';
     if (icx_web_client_sha256(req, fp) != ICX_OK)
         return ICX_OK;
+    current(wl);
     int rc = icx_trust_partner_of_cert(who, 32, wl->cfg, fp, err);
     if (rc == ICX_ENOTFOUND) {
         who[0] = '\0';
@@ -151,7 +152,7 @@ int web_lists_partner(web_lists *wl, const icx_web_request *req)
     icx_err err;
     char who[32];
     icx_err_clear(&err);
-    if (current(wl, &err) < 0 || partner_of(wl, req, who, &err) < 0) {
+    if (partner_of(wl, req, who, &err) < 0) {
         icx_log_limited(ICX_LOG_ERROR, "web.lists", "web.lists",
                         "error=\"%s\"", err.msg);
         return -1;
@@ -169,11 +170,20 @@ int web_lists_handle(void *ctx, const icx_web_request *req,
     int rc;
     memset(&hr, 0, sizeof hr);
     icx_err_clear(&err);
-    if ((rc = current(wl, &err)) < 0 ||
-        (rc = partner_of(wl, req, who, &err)) < 0)
+    if ((rc = partner_of(wl, req, who, &err)) < 0)
+        goto out;
+    if (who[0] == '\0') {
+        /* nobody: what icx_lists_http_get answers a NULL partner */
+        icx_web_reply_status(reply, 404);
+        rc = icx_buf_puts(icx_web_reply_body(reply), "not found\n");
+        goto out;
+    }
+    if (wl->l == NULL &&
+        (rc = icx_lists_http_open(&wl->l, wl->cfg, seal, wl, audit, wl,
+                                  &err)) < 0)
         goto out;
     const char *path = icx_web_path(req) + strlen(LISTS_PREFIX);
-    rc = icx_lists_http_get(wl->l, who[0] ? who : NULL, path,
+    rc = icx_lists_http_get(wl->l, who, path,
                             icx_web_header(req, "If-None-Match"), &hr, &err);
     if (rc < 0)
         goto out;
