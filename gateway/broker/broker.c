@@ -145,6 +145,8 @@ static void audit_trust(icx_broker *b, const struct icx_gen *old,
     }
 }
 
+static void svc_publish(icx_broker *b);
+
 static void reload(icx_broker *b)
 {
     icx_err err;
@@ -193,6 +195,7 @@ static void reload(icx_broker *b)
     }
     audit_trust(b, old, b->gen);
     icx_gen_unref(&old);
+    svc_publish(b);
     icx_log_info("config.loaded", "partners=%zu", b->gen->cfg->npartners);
     icx_broker_audit(b, "config.loaded", NULL, NULL, "path=%s partners=%zu",
                      b->config_path, b->gen->cfg->npartners);
@@ -461,10 +464,47 @@ static void close_all(icx_broker *b)
  * only the loop knows once a second, stopped after the loop. */
 static void services_observe(icx_broker *b, int64_t now);
 
+/* config_hold and config_release of icx_service_env: a reference to the
+ * generation the loop last published (any thread). */
+static const icx_config *svc_config_hold(void *bctx, void **hold)
+{
+    icx_broker *b = bctx;
+    pthread_mutex_lock(&b->svc_mu);
+    struct icx_gen *g = icx_gen_ref(b->svc_gen);
+    pthread_mutex_unlock(&b->svc_mu);
+    *hold = g;
+    return g->cfg;
+}
+
+static void svc_config_release(void **hold)
+{
+    struct icx_gen *g = *hold;
+    *hold = NULL;
+    icx_gen_unref(&g);
+}
+
+/* The loop publishes its generation to the services (start, reload). */
+static void svc_publish(icx_broker *b)
+{
+    pthread_mutex_lock(&b->svc_mu);
+    struct icx_gen *old = b->svc_gen;
+    b->svc_gen = icx_gen_ref(b->gen);
+    pthread_mutex_unlock(&b->svc_mu);
+    icx_gen_unref(&old);
+}
+
 static int services_start(icx_broker *b, icx_err *err)
 {
+    svc_publish(b);
+    b->svc_env = (icx_service_env){.signer = b->signer,
+                                   .schemas = b->schemas,
+                                   .config_hold = svc_config_hold,
+                                   .config_release = svc_config_release,
+                                   .bctx = b};
     for (; b->services_started < b->nservices; b->services_started++) {
         const icx_service *sv = &b->services[b->services_started];
+        if (sv->bind != NULL)
+            sv->bind(sv->ctx, &b->svc_env);
         int rc = sv->start(sv->ctx, b->gen->cfg, err);
         if (rc < 0)
             return rc;
@@ -521,6 +561,13 @@ static void services_stop(icx_broker *b)
     }
 }
 
+/* After services_stop: no service holds the lent generation any more. */
+static void svc_release(icx_broker *b)
+{
+    icx_gen_unref(&b->svc_gen);
+    pthread_mutex_destroy(&b->svc_mu);
+}
+
 int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
 {
     icx_broker b;
@@ -535,6 +582,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
     b.nticks = o->nticks;
     b.services = o->services;
     b.nservices = o->nservices;
+    pthread_mutex_init(&b.svc_mu, NULL);
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -550,6 +598,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
         rc = services_start(&b, err);
     if (rc < 0) {
         services_stop(&b);
+        svc_release(&b);
         close_all(&b);
         return rc;
     }
@@ -705,6 +754,7 @@ int icx_broker_serve(const icx_serve_opts *o, icx_err *err)
             turn_end(&b);
     }
     services_stop(&b);
+    svc_release(&b);
     icx_log_info("daemon.stopped", "id=%s", b.gen->cfg->id);
     close_all(&b);
     return ICX_OK;

@@ -13,6 +13,7 @@
 #ifndef ICX_BROKER_INT_H
 #define ICX_BROKER_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -137,6 +138,9 @@ typedef struct icx_broker {
     const icx_service *services;
     size_t nservices;
     size_t services_started;
+    icx_service_env svc_env;
+    pthread_mutex_t svc_mu;           /* guards svc_gen (services' threads) */
+    struct icx_gen *svc_gen;          /* the generation config_hold lends */
     int64_t next_observe;
     icx_schemas *schemas;
     icx_store *store;

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "envelope.h"
 #include "err.h"
+#include "xmlsig.h"
 
 typedef struct icx_outmsg {
     icx_header h;       /* recipient, category, handling, legal basis,
@@ -112,8 +113,26 @@ typedef struct icx_live {
     long checkpoint_seconds;
 } icx_live;
 
+/* What the daemon lends a side service that answers partners (the lists
+ * over HTTPS), handed to bind before start and valid until stop returns:
+ *   signer, schemas: the daemon's own (thread-safe): the key stays in
+ *     the signer process (docs/SECURITY.md), a service signs through it;
+ *   config_hold: the configuration now (after any reload), kept alive
+ *     until config_release(&hold), whatever reloads meanwhile; any
+ *     thread.  A service that decides who a partner is asks it per
+ *     request, so that a partner removed by a reload is removed here too. */
+typedef struct icx_service_env {
+    icx_signer *signer;
+    const icx_schemas *schemas;
+    const icx_config *(*config_hold)(void *bctx, void **hold);
+    void (*config_release)(void **hold);
+    void *bctx;
+} icx_service_env;
+
 typedef struct icx_service {
     const char *name;       /* e.g. "web" (logs) */
+    /* May be NULL; called on the daemon's thread before start. */
+    void (*bind)(void *ctx, const icx_service_env *env);
     int (*start)(void *ctx, const icx_config *cfg, icx_err *err);
     void (*observe)(void *ctx, const icx_live *live);
     void (*stop)(void *ctx);

@@ -73,6 +73,8 @@ struct icx_web {
     struct web_verify verify;
     char *gw_cert_pem;      /* the gateway certificate: checkpoint signatures */
     size_t gw_cert_len;
+    const icx_service_env *env; /* the daemon's, from bind; NULL: none */
+    web_lists *lists_http;  /* mounted at /lists/ when env is there */
 };
 
 int icx_web_new(icx_web **out, icx_err *err)
@@ -96,6 +98,7 @@ static void web_stop(void *ctx)
     }
     icx_store_free(&w->store);
     icx_listdb_free(&w->lists);
+    web_lists_free(&w->lists_http);
     w->started = 0;
 }
 
@@ -254,6 +257,18 @@ static int route(icx_web *w, icx_web_reply *r, const icx_web_request *req,
             return w->mounts[i].fn(w->mounts[i].ctx, req, r) < 0
                        ? ICX_ERROR
                        : ICX_OK;
+    /* A partner's certificate (in client_ca for the lists) opens
+     * /lists/ only: the dashboard is for the gateway's officers. */
+    if (w->lists_http != NULL) {
+        int p = web_lists_partner(w->lists_http, req);
+        if (p < 0)
+            return ICX_ERROR;
+        if (p > 0) {
+            icx_web_reply_status(r, MHD_HTTP_FORBIDDEN);
+            return icx_buf_puts(&r->body, "a partner's certificate opens "
+                                          "/lists/ only\n");
+        }
+    }
     if (strcmp(path, "/static/icx.css") == 0) {
         icx_web_reply_type(r, "text/css; charset=utf-8");
         icx_web_reply_header(r, "Cache-Control", "max-age=300");
@@ -344,7 +359,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (a.n > ICX_WEB_MAX_QUERY)
         return simple(c, MHD_HTTP_BAD_REQUEST, "too many query parameters\n",
                       NULL);
-    icx_web_request req = {c, url};
+    icx_web_request req = {c, url, w->tls};
     icx_web_reply r;
     web_reply_init(&r);
     int rc = route(w, &r, &req, url);
@@ -430,6 +445,19 @@ static int web_start(void *ctx, const icx_config *cfg, icx_err *err)
             goto out;
         flags |= MHD_USE_TLS;
     }
+    /* The lists over HTTPS: only with the daemon's signer to seal them. */
+    if (w->env != NULL && w->env->signer != NULL) {
+        if ((rc = web_lists_new(&w->lists_http, w->env, err)) < 0)
+            goto out;
+        int i = 0;
+        while (i < w->nmounts && w->mounts[i].fn != web_lists_handle)
+            i++;
+        if (i < w->nmounts)
+            w->mounts[i].ctx = w->lists_http;
+        else if ((rc = icx_web_mount(w, "/lists/", web_lists_handle,
+                                     w->lists_http, err)) < 0)
+            goto out;
+    }
     w->store_path = strdup(cfg->store_path);
     w->lists_db_path = icx_lists_db_path(cfg);
     w->lists_conf_path = icx_lists_conf_path(cfg);
@@ -484,6 +512,12 @@ out:
     return rc;
 }
 
+static void web_bind(void *ctx, const icx_service_env *env)
+{
+    icx_web *w = ctx;
+    w->env = env;
+}
+
 static void web_observe(void *ctx, const icx_live *live)
 {
     icx_web *w = ctx;
@@ -502,7 +536,7 @@ const icx_service *icx_web_service(icx_web *w, const char *url_file)
 {
     free(w->url_file);
     w->url_file = url_file != NULL ? strdup(url_file) : NULL;
-    w->svc = (icx_service){.name = "web", .start = web_start,
+    w->svc = (icx_service){.name = "web", .bind = web_bind, .start = web_start,
                            .observe = web_observe, .stop = web_stop,
                            .ctx = w};
     return &w->svc;

@@ -7,13 +7,16 @@
  * http: section.  It answers GET and HEAD only (everything else: 405),
  * bounds what it accepts (URL length, query parameters, header memory,
  * connections) and reads through a read-only store connection of its own
- * and the snapshot the loop hands it once a second: it never writes the
- * store, never waits for the loop.  Off loopback it speaks TLS only and
+ * and the snapshot the loop hands it once a second: the pages never
+ * write the store, never wait for the loop.  Off loopback it speaks TLS only and
  * requires a client certificate issued by http.client_ca.
  *
  * Other modules add pages under a path prefix with icx_web_mount() before
- * the service starts (the list pulls over HTTPS, say); their handler runs
- * on the server's thread with the same limits and method rule.
+ * the service starts; their handler runs on the server's thread with the
+ * same limits and method rule.  The server mounts the lists over HTTPS
+ * itself under /lists/ (web_lists.c, docs/DASHBOARD.md) when the daemon
+ * lends it its signer (icx_service_env): the one part that writes, audit
+ * records only, through a store connection of its own.
  *
  * Ownership: icx_web_new() returns a server the caller frees with
  * icx_web_free() after the daemon has returned (stop is idempotent).
@@ -44,6 +47,11 @@ const char *icx_web_path(const icx_web_request *r);   /* "/rrdp/x.xml" */
 /* A query parameter or request header, or NULL; borrowed for the call. */
 const char *icx_web_query(const icx_web_request *r, const char *name);
 const char *icx_web_header(const icx_web_request *r, const char *name);
+/* With TLS, the SHA-256 (lowercase hex of the DER) of the client
+ * certificate the server verified against http.client_ca before any
+ * handler ran, into out (65 bytes); ICX_ENOTFOUND on plain HTTP, where
+ * there is no client certificate. */
+int icx_web_client_sha256(const icx_web_request *r, char out[65]);
 
 /* The answer a handler fills: status (default 200), content type
  * (default text/plain; charset=utf-8), up to 8 extra headers, and the

@@ -25,6 +25,7 @@
 struct icx_web_request {
     struct MHD_Connection *conn;
     const char *path;
+    int tls;                       /* the client certificate was verified */
 };
 
 struct icx_web_reply {
@@ -71,6 +72,21 @@ typedef struct web_view {
 /* ---- web_reply.c ---- */
 void web_reply_init(icx_web_reply *r);
 void web_reply_free(icx_web_reply *r);
+
+/* ---- web_lists.c ---- */
+/* The lists over HTTPS (lists_rrdp.c) as a mounted handler: the partner
+ * is the one whose certificate the client presented (TLS), nobody on
+ * plain HTTP (every answer 404).  Documents are signed through env's
+ * signer and every one sent or refused is audited, committed, before
+ * it is sent.  Server thread only. */
+typedef struct web_lists web_lists;
+int web_lists_new(web_lists **out, const icx_service_env *env, icx_err *err);
+void web_lists_free(web_lists **lp);
+int web_lists_handle(void *ctx, const icx_web_request *req,
+                     icx_web_reply *reply);
+/* 1 when the request's client certificate is a partner's (it may open
+ * /lists/ only), 0 when not, -1 when that cannot be told (logged). */
+int web_lists_partner(web_lists *wl, const icx_web_request *req);
 
 /* ---- web_html.c ---- */
 enum web_lang { WEB_EN, WEB_JA };

@@ -1,16 +1,19 @@
 /*
  * web_reply.c - a request as handlers see it and the reply they fill
- * (web.h): accessors over the libmicrohttpd connection, bounded headers
- * and body.
+ * (web.h): accessors over the libmicrohttpd connection (and its GnuTLS
+ * session: the client certificate's fingerprint), bounded headers and
+ * body.
  *
  * Ownership: the server owns both for one request; handlers borrow them.
  * Threads: the server's thread.  Failures: a header beyond
  * WEB_MAX_HEADERS or too long is ICX_EFULL; the body is bounded by
  * ICX_WEB_MAX_BODY (its appends fail past it).
  */
+#include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
 #include "web_int.h"
 
 const char *icx_web_path(const icx_web_request *r)
@@ -26,6 +29,25 @@ const char *icx_web_query(const icx_web_request *r, const char *name)
 const char *icx_web_header(const icx_web_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int icx_web_client_sha256(const icx_web_request *r, char out[65])
+{
+    out[0] = '\0';
+    if (!r->tls)
+        return ICX_ENOTFOUND;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL)
+        return ICX_ENOTFOUND;
+    unsigned int n = 0;
+    const gnutls_datum_t *peers =
+        gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+    if (peers == NULL || n == 0)
+        return ICX_ENOTFOUND;
+    return icx_sha256_hex(out, peers[0].data, peers[0].size) < 0
+               ? ICX_ECRYPTO
+               : ICX_OK;
 }
 
 void icx_web_reply_status(icx_web_reply *r, int status)

@@ -2,7 +2,8 @@
  * test_web.c - the dashboard's building blocks and its server: HTML
  * escaping, the language choice, mounts, the request rules (GET/HEAD
  * only), a mounted handler, /metrics from a real store and the loop's
- * snapshot, and the refusal of plain HTTP off loopback.
+ * snapshot, the refusal of plain HTTP off loopback, and /lists/ on the
+ * plain loopback dashboard (nobody: 404).
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -290,6 +291,90 @@ static void test_server(void **state)
     free(dir);
 }
 
+/* icx serve lends the server its signer and configuration; the fakes
+ * count what the server asks for. */
+static int holds, releases;
+static icx_config *held_cfg;
+static const icx_config *fake_hold(void *bctx, void **hold)
+{
+    (void)bctx;
+    holds++;
+    *hold = held_cfg;
+    return held_cfg;
+}
+static void fake_release(void **hold)
+{
+    releases++;
+    *hold = NULL;
+}
+
+/* With the daemon's env, /lists/ is mounted; on plain HTTP (loopback)
+ * there is no client certificate, so no partner: 404, and neither the
+ * configuration nor the lists store is touched, by /lists/ or by the
+ * pages (a gateway without lists gets no lists store from its
+ * dashboard). */
+static void test_lists_plain(void **state)
+{
+    (void)state;
+    icx_err err;
+    char *dir = icx_test_mkdtemp();
+    char *db = strdup(icx_test_path("%s/icx.db", dir));
+    icx_store *s = NULL;
+    CHECK_RC(icx_store_open(&s, db, &err), ICX_OK, &err);
+    EVP_PKEY *key = icx_test_key("p256");
+    char *keyp = strdup(icx_test_path("%s/key.pem", dir));
+    char *certp = strdup(icx_test_path("%s/cert.pem", dir));
+    icx_test_write_key(keyp, certp, key, "JP-NPA");
+    EVP_PKEY_free(key);
+    icx_signer *signer = NULL;
+    CHECK_RC(icx_xmlsig_init(&err), ICX_OK, &err);
+    CHECK_RC(icx_signer_load(&signer, keyp, &err), ICX_OK, &err);
+
+    icx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.id = "JP-NPA";
+    cfg.base_dir = dir;
+    cfg.store_path = db;
+    cfg.certificate = certp;
+    cfg.http_enabled = 1;
+    cfg.http_address = "127.0.0.1";
+    cfg.http_port = 0;
+    cfg.http_max_connections = 4;
+    held_cfg = &cfg;
+    holds = releases = 0;
+    icx_service_env env = {.signer = signer, .config_hold = fake_hold,
+                           .config_release = fake_release};
+
+    icx_web *w = NULL;
+    CHECK_RC(icx_web_new(&w, &err), ICX_OK, &err);
+    const icx_service *sv = icx_web_service(w, NULL);
+    assert_non_null(sv->bind);
+    sv->bind(sv->ctx, &env);
+    CHECK_RC(sv->start(sv->ctx, &cfg, &err), ICX_OK, &err);
+    int port = (int)strtol(icx_web_url(w) + 17, NULL, 10);
+    char *a = http(port, "GET", "/lists/csam-hashes/notification.xml");
+    if (strstr(a, "HTTP/1.1 404") != a)
+        fail_msg("plain HTTP /lists/: got \"%.200s\", want 404", a);
+    free(a);
+    a = http(port, "GET", "/");
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    free(a);
+    assert_int_equal(holds, 0);
+    char *lists_db = icx_lists_db_path(&cfg);
+    assert_int_not_equal(access(lists_db, F_OK), 0);
+    free(lists_db);
+    sv->stop(sv->ctx);
+    icx_web_free(&w);
+    assert_int_equal(holds, releases);
+    icx_signer_free(&signer);
+    icx_store_free(&s);
+    free(keyp);
+    free(certp);
+    free(db);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_lang),
         cmocka_unit_test(test_mount),
         cmocka_unit_test(test_server),
+        cmocka_unit_test(test_lists_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
