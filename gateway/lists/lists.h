@@ -79,6 +79,10 @@ char *icx_lists_db_path(const icx_config *cfg);
  * `file:line:col: key: what is wrong` lines in errs; ICX_ECONFIG. */
 int icx_lists_conf_load(icx_lists_conf **out, const char *path, icx_buf *errs,
                         icx_err *err);
+/* The same for the daemon's modules: lists.yaml beside cfg's gateway.yaml,
+ * its first error logged (event lists.config) as well as returned. */
+int icx_lists_conf_load_beside(icx_lists_conf **out, const icx_config *cfg,
+                               icx_err *err);
 void icx_lists_conf_free(icx_lists_conf **cp);
 const icx_list_decl *icx_lists_conf_find(const icx_lists_conf *c,
                                          const char *id);

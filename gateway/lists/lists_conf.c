@@ -22,6 +22,7 @@
 
 #include "conftab.h"
 #include "lists.h"
+#include "log.h"
 #include "util.h"
 
 #define D(f) offsetof(icx_list_decl, f)
@@ -115,6 +116,22 @@ static char *beside(const char *dir, const char *name)
 char *icx_lists_conf_path(const icx_config *cfg)
 {
     return beside(cfg->base_dir, "lists.yaml");
+}
+
+int icx_lists_conf_load_beside(icx_lists_conf **out, const icx_config *cfg,
+                               icx_err *err)
+{
+    char *path = icx_lists_conf_path(cfg);
+    icx_buf errs;
+    icx_buf_init(&errs, 1 << 16);
+    if (path == NULL)
+        return icx_err_set(err, ICX_ENOMEM, "out of memory");
+    int rc = icx_lists_conf_load(out, path, &errs, err);
+    if (rc < 0)
+        icx_log_warn("lists.config", "file=%s error=\"%s\"", path, err->msg);
+    icx_buf_free(&errs);
+    free(path);
+    return rc;
 }
 
 char *icx_lists_db_path(const icx_config *cfg)

@@ -51,21 +51,6 @@ static int hook_db(icx_listdb **out, const icx_config *cfg, icx_err *err)
     return ICX_OK;
 }
 
-static int hook_conf(icx_lists_conf **out, const icx_config *cfg, icx_err *err)
-{
-    char *path = icx_lists_conf_path(cfg);
-    icx_buf errs;
-    icx_buf_init(&errs, 1 << 16);
-    if (path == NULL)
-        return icx_err_set(err, ICX_ENOMEM, "out of memory");
-    int rc = icx_lists_conf_load(out, path, &errs, err);
-    if (rc < 0)
-        icx_log_warn("lists.config", "file=%s error=\"%s\"", path, err->msg);
-    icx_buf_free(&errs);
-    free(path);
-    return rc;
-}
-
 static int answer(icx_outmsg **out, size_t *nout, const icx_header *req,
                   const char *category, const char *tlp, const char *hcode,
                   const char *legal, long retain_days, icx_buf *payload,
@@ -106,7 +91,7 @@ static int hook_serve(void *ctx, const icx_hook_env *env, const icx_header *h,
     icx_buf_init(&page, (size_t)cfg->max_message_bytes + (1u << 20));
     int rc = hook_db(&db, cfg, err);
     if (rc == ICX_OK)
-        rc = hook_conf(&conf, cfg, err);
+        rc = icx_lists_conf_load_beside(&conf, cfg, err);
     if (rc == ICX_OK)
         rc = icx_lists_serve(&page, &ans, db, conf, cfg, h->sender, envelope,
                              len, time(NULL), err);
@@ -190,7 +175,7 @@ static int hook_apply(void *ctx, const icx_hook_env *env, const icx_header *h,
                    rc == ICX_OK ? "" : (err ? err->msg : ""));
     if (rc < 0 || next.len == 0)
         goto out;
-    if ((rc = hook_conf(&conf, cfg, err)) < 0)
+    if ((rc = icx_lists_conf_load_beside(&conf, cfg, err)) < 0)
         goto out;
     icx_log_info("list.next", "partner=%s after=%s", h->sender,
                  h->message_id);
@@ -229,7 +214,7 @@ static int tick_pull(void *ctx, const icx_hook_env *env, time_t now,
     free(path);
     if (!exists)
         return ICX_OK; /* no lists.yaml: nothing scheduled */
-    if ((rc = hook_conf(&conf, env->cfg, err)) < 0)
+    if ((rc = icx_lists_conf_load_beside(&conf, env->cfg, err)) < 0)
         return rc;
     if (conf->pull_every_s <= 0 || conf->pull_schedule.count == 0)
         goto out;

@@ -564,21 +564,6 @@ static int etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-static int load_conf(icx_lists_conf **out, const icx_config *cfg, icx_err *err)
-{
-    char *path = icx_lists_conf_path(cfg);
-    icx_buf errs;
-    icx_buf_init(&errs, 1 << 16);
-    if (path == NULL)
-        return icx_err_set(err, ICX_ENOMEM, "out of memory");
-    int rc = icx_lists_conf_load(out, path, &errs, err);
-    if (rc < 0)
-        icx_log_warn("lists.config", "file=%s error=\"%s\"", path, err->msg);
-    icx_buf_free(&errs);
-    free(path);
-    return rc;
-}
-
 static int serve_doc(icx_lists *l, const char *list, const char *partner,
                      const char *name, const char *inm, icx_http_reply *out,
                      icx_err *err)
@@ -663,7 +648,7 @@ int icx_lists_http_get(icx_lists *l, const char *partner, const char *path,
         return ICX_OK;
     const char *name = slash + 1;
     pthread_mutex_lock(&l->mu);
-    int rc = load_conf(&conf, l->cfg, err);
+    int rc = icx_lists_conf_load_beside(&conf, l->cfg, err);
     if (rc < 0)
         goto out;
     const icx_list_decl *d = icx_lists_conf_find(conf, list);
