@@ -206,16 +206,28 @@ static int prefix_ok(const char *id, const char *prefix)
     return prefix == NULL || strncasecmp(id, prefix, strlen(prefix)) == 0;
 }
 
+/* 1 stop the walk, 0 skip the row, 2 look further (its case, then show):
+ * the scan and row bounds, the MessageId prefix, the partner on either
+ * side of the row. */
+static int search_row(struct search *s, const char *id, const char *a,
+                      const char *b)
+{
+    if (++s->scanned > WEB_SCAN || s->shown >= WEB_ROWS)
+        return 1;
+    if (!prefix_ok(id, s->prefix) ||
+        (s->partner != NULL && strcmp(a, s->partner) != 0 &&
+         strcmp(b, s->partner) != 0))
+        return 0;
+    return 2;
+}
+
 static int search_out(void *ctx, const icx_out_row *r)
 {
     struct search *s = ctx;
     icx_err err;
-    if (++s->scanned > WEB_SCAN || s->shown >= WEB_ROWS)
-        return 1;
-    if (!prefix_ok(r->message_id, s->prefix) ||
-        (s->partner != NULL && strcmp(r->recipient, s->partner) != 0 &&
-         strcmp(r->next_hop, s->partner) != 0))
-        return 0;
+    int k = search_row(s, r->message_id, r->recipient, r->next_hop);
+    if (k != 2)
+        return k;
     if (s->ref != NULL) {
         icx_buf_reset(&s->env);
         if (icx_store_out_envelope(s->v->store, r->message_id, r->next_hop,
@@ -242,12 +254,9 @@ static int search_in(void *ctx, const icx_in_row *r)
 {
     struct search *s = ctx;
     icx_err err;
-    if (++s->scanned > WEB_SCAN || s->shown >= WEB_ROWS)
-        return 1;
-    if (!prefix_ok(r->message_id, s->prefix) ||
-        (s->partner != NULL && strcmp(r->sender, s->partner) != 0 &&
-         strcmp(r->peer, s->partner) != 0))
-        return 0;
+    int k = search_row(s, r->message_id, r->sender, r->peer);
+    if (k != 2)
+        return k;
     if (s->ref != NULL) {
         icx_buf_reset(&s->env);
         if (icx_store_in_envelope(s->v->store, r->sender, r->message_id,
