@@ -69,21 +69,42 @@ for n, v in secrets.items():
     w = v[:32]
     needles[n + " (big-endian)"] = w
     needles[n + " (little-endian)"] = v[::-1][:32]
-found = set()
-with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-    for line in maps:
-        f = line.split()
-        lo, hi = (int(x, 16) for x in f[0].split("-"))
-        if "r" not in f[1] or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
-            continue
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except OSError:
-            continue
-        for n, v in needles.items():
-            if n not in found and v in data:
-                found.add(n)
+# Read in pieces (a needle may straddle two: they overlap by its length).
+# A mapping of more than 64 GiB can only be a sanitizer's shadow here
+# (bytes that describe memory, never its contents): it is skipped, and
+# said on stderr.  Any failure is exit 2, never "not found".
+CHUNK, OVERLAP, HUGE = 1 << 24, 64, 64 << 30
+found, scanned = set(), 0
+try:
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if "r" not in f[1] or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            if hi - lo > HUGE:
+                print(f"skipped {f[0]} ({(hi - lo) >> 30} GiB: sanitizer shadow)",
+                      file=sys.stderr)
+                continue
+            at, tail = lo, b""
+            while at < hi:
+                try:
+                    mem.seek(at)
+                    data = tail + mem.read(min(CHUNK, hi - at))
+                except OSError:
+                    break
+                scanned += len(data) - len(tail)
+                for n, v in needles.items():
+                    if n not in found and v in data:
+                        found.add(n)
+                tail = data[-OVERLAP:]
+                at += CHUNK
+except Exception as e:
+    print("scan failed:", repr(e), file=sys.stderr)
+    sys.exit(2)
+if scanned == 0:
+    print("scan read nothing", file=sys.stderr)
+    sys.exit(2)
 for n in sorted(found):
     print(n)
 sys.exit(0 if found else 1)
