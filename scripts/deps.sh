@@ -8,6 +8,9 @@ packages=(
   libxml2-dev libxml2-utils libxmlsec1-dev libxmlsec1-openssl xmlsec1
   libssl-dev openssl libzmq3-dev libyaml-dev libsqlite3-dev sqlite3
   libcmocka-dev clang libutf8proc-dev libidn2-dev valgrind
+  # The PostgreSQL store engine (libpq) and the throwaway server its
+  # tests start (tests/integration/lib/pg.sh: initdb, pg_ctl, psql).
+  libpq-dev postgresql-15 postgresql-client-15
   python3 perl
   bc time
   # The Debian package (scripts/package.sh), the man pages (help2man) and

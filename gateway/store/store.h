@@ -2,10 +2,11 @@
  * store.h - the durable store: outbox and inbox state machines, the replay
  * cache, receipts and the audit chain, behind one interface.
  *
- * The embedded engine is SQLite in WAL mode with synchronous=FULL (see
- * store_sqlite.c); a server engine can implement the same functions later
- * without the broker changing.  Schema changes are numbered migrations
- * applied at open.
+ * Two engines behind the same functions, chosen by the path given to
+ * icx_store_open: a file is SQLite in WAL mode with synchronous=FULL (see
+ * store_sqlite.c); a postgresql:// (or postgres://) URL is PostgreSQL
+ * (store_pg.c), which several nodes may share (docs/STORE.md).  Schema
+ * changes are numbered migrations applied at open, per engine.
  *
  * Delivery guarantee: a producer is acknowledged only after COMMIT.  Every
  * state transition is `UPDATE ... WHERE state = <from>` checked by its row
@@ -272,6 +273,11 @@ int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65]);
  * the failure is logged and the commit stands. */
 int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
                              icx_err *err);
+/* Where the head file lives.  A SQLite store's is "<store path>.head"
+ * from the start; a PostgreSQL store keeps none until this names one
+ * (store.head in gateway.yaml: a local file of the node).  ICX_EINVAL
+ * when path is empty or too long. */
+int icx_store_set_head(icx_store *s, const char *path, icx_err *err);
 /* The head file of a store that has none and no checkpoint yet: c is a
  * signed checkpoint of the empty log (size 0, the root of no records).
  * Written before the first real checkpoint can be, so that a crash
