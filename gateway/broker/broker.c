@@ -126,6 +126,9 @@ static void maybe_checkpoint(icx_broker *b, int force)
     icx_checkpoint c;
     icx_err err;
     memset(&c, 0, sizeof c);
+    /* Several nodes on one PostgreSQL store: one signs (docs/STORE.md). */
+    if (!icx_store_leads(b->store))
+        return;
     /* The size decides; the root (a hash per level) only when signing. */
     icx_store_audit_head(b->store, &c.size, NULL);
     if (c.size == 0 || c.size <= b->cp_size)
@@ -311,7 +314,9 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     const icx_config *cfg = b->gen->cfg;
-    {
+    /* One daemon per SQLite file; a PostgreSQL store is shared by as many
+     * nodes as run on it (docs/STORE.md). */
+    if (!icx_store_is_url(cfg->store_path)) {
         char lock[PATH_MAX_LOCK];
         if (snprintf(lock, sizeof lock, "%s.lock", cfg->store_path) >=
             (int)sizeof lock)
@@ -345,6 +350,8 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     rc = icx_store_open(&b->store, cfg->store_path, err);
+    if (rc == ICX_OK && cfg->store_head != NULL)
+        rc = icx_store_set_head(b->store, cfg->store_head, err);
     /* Before anything is served or written (docs/STORE.md). */
     if (rc == ICX_OK)
         rc = icx_store_check(b->store, cfg->certificate, 0, NULL, err);

@@ -56,7 +56,7 @@ static int check(const char *config, const char *store, const char *cert,
         cert = cfg->certificate;
     }
     /* Never create a store here: lstat only (no descriptor of it). */
-    if (lstat(store, &sb) < 0) {
+    if (!icx_store_is_url(store) && lstat(store, &sb) < 0) {
         char head[4096];
         snprintf(head, sizeof head, "%s.head", store);
         if (errno == ENOENT && lstat(head, &sb) == 0) {
@@ -71,6 +71,8 @@ static int check(const char *config, const char *store, const char *cert,
         goto fail;
     }
     rc = icx_store_open(&s, store, &err);
+    if (rc == ICX_OK && cfg != NULL && cfg->store_head != NULL)
+        rc = icx_store_set_head(s, cfg->store_head, &err);
     if (rc == ICX_OK)
         rc = icx_store_check(s, cert, flags | ICX_STORE_CHECK_ENVELOPES,
                              &report, &err);

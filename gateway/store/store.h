@@ -51,6 +51,9 @@ enum icx_in_state { ICX_IN_RECEIVED, ICX_IN_ACCEPTED, ICX_IN_REJECTED };
 const char *icx_out_state_name(int state);   /* "queued", ... */
 const char *icx_in_state_name(int state);    /* "received", ... */
 
+/* 1 when path names a PostgreSQL store (a postgresql:// or postgres://
+ * URL), which several daemons may share; 0 for a SQLite file. */
+int icx_store_is_url(const char *path);
 /* Opens (creating if needed) and migrates the store at path. */
 int icx_store_open(icx_store **out, const char *path, icx_err *err);
 void icx_store_free(icx_store **sp);
@@ -278,6 +281,12 @@ int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
  * (store.head in gateway.yaml: a local file of the node).  ICX_EINVAL
  * when path is empty or too long. */
 int icx_store_set_head(icx_store *s, const char *path, icx_err *err);
+/* 1 when this connection's node is the one that signs checkpoints: on
+ * SQLite always; on PostgreSQL the node holding the session advisory
+ * lock 1229150211, taken here when it is free (tried at most once a
+ * second).  A node that dies or loses its connection releases it with
+ * the connection, and another node takes it on its next try. */
+int icx_store_leads(icx_store *s);
 /* The head file of a store that has none and no checkpoint yet: c is a
  * signed checkpoint of the empty log (size 0, the root of no records).
  * Written before the first real checkpoint can be, so that a crash

@@ -138,6 +138,7 @@ const char *icx_pg_col_text(struct icx_pgst *p, int i);
 const void *icx_pg_col_blob(struct icx_pgst *p, int i);
 size_t icx_pg_col_bytes(struct icx_pgst *p, int i);
 int icx_pg_changes(const struct icx_pg *pg);
+int icx_pg_leads(struct icx_pg *pg);
 int icx_pg_in_tx(const struct icx_pg *pg);
 const char *icx_pg_errmsg(const struct icx_pg *pg);
 

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -53,6 +54,7 @@
  * migrations. */
 #define ICX_PG_LOCK_CHAIN "1229150209" /* 0x49435801 */
 #define ICX_PG_LOCK_MIGRATE "1229150210"
+#define ICX_PG_LOCK_LEAD "1229150211" /* session lock: the checkpoint signer */
 
 enum { PG_PREPARED, PG_EXEC, PG_ADHOC };
 
@@ -78,6 +80,8 @@ struct icx_pg {
     PGconn *conn;
     char url[PG_URL_MAX];
     int tx;                 /* a transaction is open */
+    int lead;               /* this session holds ICX_PG_LOCK_LEAD */
+    time_t lead_tried;
     int changes;
     char msg[512];
     struct icx_pgst st[ST__COUNT];
@@ -398,6 +402,7 @@ static int reconnect(struct icx_pg *pg)
 {
     PQreset(pg->conn);
     pg->tx = 0;
+    pg->lead = 0; /* a session lock does not survive its session */
     if (PQstatus(pg->conn) != CONNECTION_OK)
         return set_msg(pg, SQLITE_IOERR, PQerrorMessage(pg->conn));
     icx_log_info("store.reconnected", "engine=postgresql");
@@ -713,6 +718,29 @@ size_t icx_pg_col_bytes(struct icx_pgst *p, int i)
 int icx_pg_changes(const struct icx_pg *pg)
 {
     return pg->changes;
+}
+
+int icx_pg_leads(struct icx_pg *pg)
+{
+    time_t now = time(NULL);
+    if (pg->conn == NULL)
+        return 0;
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        pg->lead = 0;
+        return 0;
+    }
+    if (pg->lead || now == pg->lead_tried)
+        return pg->lead;
+    pg->lead_tried = now;
+    PGresult *res = PQexec(pg->conn, "SELECT pg_try_advisory_lock("
+                                     ICX_PG_LOCK_LEAD ")");
+    pg->lead = PQresultStatus(res) == PGRES_TUPLES_OK &&
+               PQntuples(res) == 1 &&
+               strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (pg->lead)
+        icx_log_info("store.lead", "engine=postgresql role=checkpoint-signer");
+    return pg->lead;
 }
 
 int icx_pg_in_tx(const struct icx_pg *pg)

@@ -419,6 +419,16 @@ out:
     return rc;
 }
 
+int icx_store_leads(icx_store *s)
+{
+    return s->pg == NULL || icx_pg_leads(s->pg);
+}
+
+int icx_store_is_url(const char *path)
+{
+    return icx_pg_is_url(path);
+}
+
 int icx_store_open_peer(icx_store **out, const icx_store *of, icx_err *err)
 {
     if (of->pg != NULL) {

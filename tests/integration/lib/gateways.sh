@@ -69,6 +69,20 @@ gw_pair_and_absent() {
 
 gw_keys() { "$icx" keys gen "$1" --out "$W/keys/$1" --alg "${2:-rsa2048}" >/dev/null; }
 
+# ICX_TEST_STORE (a PostgreSQL server's URL, no database; see
+# lib/pg.sh and store_scenarios_pg.sh): each gateway's store is a database
+# of that server instead of icx.db - gw_db_<id>, or GW_STORE_DB when set
+# (several nodes of one gateway share it) - and its head file is icx.db.head.
+gw_store_lines() { # id
+  if [[ -z "${ICX_TEST_STORE:-}" ]]; then echo "  path: icx.db"; return; fi
+  local db=${GW_STORE_DB:-gw_db_${1//-/_}}
+  db=${db,,}
+  psql -X -q -tA "$ICX_TEST_STORE/postgres" -c "CREATE DATABASE $db" \
+    >/dev/null 2>&1 || true
+  echo "  path: $ICX_TEST_STORE/$db"
+  echo "  head: icx.db.head"
+}
+
 gw_write() { # id listen(yes|no) relay(true|false) [hub]
   local id=$1 listen=$2 relay=$3 hub=${4:-INT-ICPO}
   mkdir -p "$W/$id/partners"
@@ -79,7 +93,7 @@ gw_write() { # id listen(yes|no) relay(true|false) [hub]
     echo "  certificate: ../keys/$id/cert.pem"
     echo "  curve_secret: ../keys/$id/curve.key"
     echo "store:"
-    echo "  path: icx.db"
+    gw_store_lines "$id"
     echo "endpoints:"
     [[ $listen == yes ]] && echo "  listen: tcp://127.0.0.1:*"
     echo "  control: icx.sock"

@@ -199,6 +199,35 @@ static void test_pg_reopen(void **state)
                  (unsigned long long)audit_count(f));
 }
 
+/* Two nodes on one database: one signs checkpoints; when it goes, the
+ * other takes over.  SQLite: the only node always signs. */
+static void test_pg_one_signer(void **state)
+{
+    struct fx *f = *state;
+    icx_store *other = NULL;
+    if (pg_server() == NULL) {
+        if (!icx_store_leads(f->s))
+            fail_msg("SQLite: got not the signer, want the signer");
+        return;
+    }
+    CHECK_RC(icx_store_open(&other, f->path, &f->err), ICX_OK, &f->err);
+    if (!icx_store_leads(f->s))
+        fail_msg("first node: got not the signer, want the signer");
+    if (icx_store_leads(other))
+        fail_msg("second node: got the signer too, want one signer");
+    icx_store_free(&f->s);
+    int took = 0;
+    for (int i = 0; i < 30 && !took; i++) {
+        took = icx_store_leads(other);
+        if (!took)
+            usleep(100 * 1000);
+    }
+    if (!took)
+        fail_msg("second node: not the signer 3 s after the first left");
+    icx_store_free(&other);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+}
+
 /* A password in the URL never reaches a message. */
 static void test_pg_password_not_in_messages(void **state)
 {
@@ -1180,6 +1209,7 @@ int main(void)
         T(test_open_mode_and_reopen),
         T(test_pg_reopen),
         T(test_pg_password_not_in_messages),
+        T(test_pg_one_signer),
         T(test_open_refuses_loose_mode),
         T(test_second_connection_keeps_locks),
         T(test_state_names),
