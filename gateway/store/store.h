@@ -54,6 +54,9 @@ const char *icx_in_state_name(int state);    /* "received", ... */
 /* 1 when path names a PostgreSQL store (a postgresql:// or postgres://
  * URL), which several daemons may share; 0 for a SQLite file. */
 int icx_store_is_url(const char *path);
+/* The store's name for messages: its path, or its URL without a
+ * password.  Valid while s is. */
+const char *icx_store_name(const icx_store *s);
 /* Opens (creating if needed) and migrates the store at path. */
 int icx_store_open(icx_store **out, const char *path, icx_err *err);
 void icx_store_free(icx_store **sp);
@@ -316,6 +319,19 @@ int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err);
 enum { ICX_STORE_CHECK_ADOPT_HEAD = 1, ICX_STORE_CHECK_ENVELOPES = 2 };
 int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
                     icx_buf *report, icx_err *err);
+
+/* Copies every row of from (outbox with its envelopes, inbox, receipts,
+ * the audit records and checkpoints) into to, which must be empty and
+ * migrated (no audit record, no message): ids, seqs, times, hashes and
+ * bytes as they are, in one transaction of to, read in one transaction
+ * of from (which holds SQLite's write lock meanwhile).  Then to's audit
+ * chain is verified against from's last checkpoint (signatures with
+ * cert_pem when not NULL) and both hold the same number of rows in each
+ * table.  One "copied: TABLE N rows" line per table goes to report when
+ * it is not NULL.  ICX_EEXIST when to is not empty; ICX_EBADSIG when the
+ * copy does not verify (it stays committed: drop that database). */
+int icx_store_copy(icx_store *to, icx_store *from, const char *cert_pem,
+                   size_t cert_len, icx_buf *report, icx_err *err);
 
 typedef struct icx_audit_report {
     uint64_t records;

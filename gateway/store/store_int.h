@@ -195,6 +195,12 @@ static inline int icx_db_col_int(icx_st *st, int i)
     return (int)icx_db_col_int64(st, i);
 }
 
+static inline int icx_db_col_null(icx_st *st, int i)
+{
+    return st->pg != NULL ? icx_pg_col_text(st->pg, i) == NULL
+                          : sqlite3_column_type(st->sq, i) == SQLITE_NULL;
+}
+
 /* NULL for SQL NULL. */
 static inline const char *icx_db_col_text(icx_st *st, int i)
 {

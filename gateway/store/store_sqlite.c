@@ -424,6 +424,11 @@ int icx_store_leads(icx_store *s)
     return s->pg == NULL || icx_pg_leads(s->pg);
 }
 
+const char *icx_store_name(const icx_store *s)
+{
+    return s->path;
+}
+
 int icx_store_is_url(const char *path)
 {
     return icx_pg_is_url(path);

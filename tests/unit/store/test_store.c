@@ -1202,6 +1202,110 @@ static void test_damaged_bytes_never_leave(void **state)
     icx_buf_free(&b);
 }
 
+/* icx_store_copy into a new store of the same engine (SQLite file, or a
+ * new PostgreSQL database): every row with its ids and bytes, the chain
+ * and its checkpoint; a second copy into it is refused; the copy goes on
+ * taking messages with new ids. */
+static void test_copy(void **state)
+{
+    struct fx *f = *state;
+    char to_path[600], to_db[80] = "";
+    icx_store *to = NULL;
+    icx_in_row r, got;
+    icx_receipt_row rr;
+    icx_buf b, rc_bytes, report;
+    icx_checkpoint c, cto;
+    icx_buf_init(&b, 1 << 16);
+    icx_buf_init(&rc_bytes, 1 << 16);
+    icx_buf_init(&report, 1 << 16);
+    put_out(f, "m-1", "PH-NBI", 100);
+    in_row(&r, "PH-NBI", "in-1", 1000);
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, RCPT_BYTES,
+                                 RCPT_LEN, "inbound.accepted", NULL, &f->err),
+             ICX_OK, &f->err);
+    /* A released replay key (replay_held NULL) and its reuse. */
+    CHECK_RC(icx_store_in_expire(f->s, 2000, &f->err), ICX_OK, &f->err);
+    in_row(&r, "PH-NBI", "in-1", 3000);
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_OK, &f->err);
+    memset(&rr, 0, sizeof rr);
+    snprintf(rr.message_id, sizeof rr.message_id, "m-1");
+    snprintf(rr.issuer, sizeof rr.issuer, "PH-NBI");
+    rr.positive = 1;
+    CHECK_RC(icx_store_receipt_insert(f->s, &rr, RCPT_BYTES, RCPT_LEN,
+                                      &f->err), ICX_OK, &f->err);
+    memset(&c, 0, sizeof c);
+    snprintf(c.gateway, sizeof c.gateway, "JP-NPA");
+    snprintf(c.time, sizeof c.time, "2026-12-01T00:00:00.000Z");
+    snprintf(c.signature, sizeof c.signature, "unsigned");
+    icx_store_audit_head(f->s, &c.size, c.root);
+    CHECK_RC(icx_store_checkpoint_add(f->s, &c, &f->err), ICX_OK, &f->err);
+    uint64_t n_from = audit_count(f);
+
+    if (pg_server() != NULL) {
+        char admin[600], sql[128];
+        snprintf(to_db, sizeof to_db, "%s_copy", f->dbname);
+        pg_db(admin, sizeof admin, "postgres");
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", to_db);
+        if (!pg_try(admin, sql))
+            fail_msg("creating database %s failed", to_db);
+        pg_db(to_path, sizeof to_path, to_db);
+    } else {
+        snprintf(to_path, sizeof to_path, "%s/copy.db", f->dir);
+    }
+    CHECK_RC(icx_store_open(&to, to_path, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_copy(to, f->s, NULL, 0, &report, &f->err), ICX_OK,
+             &f->err);
+    if (strstr((const char *)report.data, "copied: inbox 2 rows") == NULL ||
+        strstr((const char *)report.data, "copied: checkpoints 1 rows") == NULL)
+        fail_msg("report: got \"%s\", want the rows of each table",
+                 (const char *)report.data);
+    /* The bytes, the replay cache and the receipt as they were. */
+    CHECK_RC(icx_store_out_envelope(to, "m-1", "PH-NBI", &b, &f->err), ICX_OK,
+             &f->err);
+    if (b.len != ENV_LEN || memcmp(b.data, ENV_BYTES, ENV_LEN) != 0)
+        fail_msg("copied envelope: got %zu bytes, want the %zu stored", b.len,
+                 (size_t)ENV_LEN);
+    CHECK_RC(icx_store_in_lookup(to, "PH-NBI", "in-1", &got, &rc_bytes,
+                                 &f->err), ICX_OK, &f->err);
+    if (got.received_at != 3000 || rc_bytes.len != 0)
+        fail_msg("replay key: got the row received at %lld, want the live "
+                 "one (3000) without a receipt", (long long)got.received_at);
+    in_row(&r, "PH-NBI", "in-1", 4000);
+    CHECK_RC(icx_store_in_insert(to, &r, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_EEXIST, &f->err);
+    CHECK_RC(icx_store_checkpoint_last(to, &cto, &f->err), ICX_OK, &f->err);
+    if (cto.size != c.size || strcmp(cto.root, c.root) != 0)
+        fail_msg("checkpoint: got size %llu, want %llu",
+                 (unsigned long long)cto.size, (unsigned long long)c.size);
+    /* Not into a store that holds anything. */
+    CHECK_RC(icx_store_copy(to, f->s, NULL, 0, NULL, &f->err), ICX_EEXIST,
+             &f->err);
+    /* The copy goes on: a new message gets a new id and chains on. */
+    icx_out_row o;
+    out_row(&o, "m-2", "PH-NBI", 100);
+    CHECK_RC(icx_store_out_insert(to, &o, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_OK, &f->err);
+    uint64_t n_to = 0;
+    CHECK_RC(icx_store_audit_verify(to, &n_to, &f->err), ICX_OK, &f->err);
+    if (n_to != n_from + 1)
+        fail_msg("records in the copy: got %llu, want %llu",
+                 (unsigned long long)n_to, (unsigned long long)n_from + 1);
+    icx_store_free(&to);
+    if (to_db[0] != '\0') {
+        char admin[600], sql[128];
+        pg_db(admin, sizeof admin, "postgres");
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", to_db);
+        pg_try(admin, sql);
+    }
+    icx_buf_free(&b);
+    icx_buf_free(&rc_bytes);
+    icx_buf_free(&report);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1232,6 +1336,7 @@ int main(void)
         T(test_two_connections_share_chain),
         T(test_head_size_and_wal_pages),
         T(test_damaged_bytes_never_leave),
+        T(test_copy),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
