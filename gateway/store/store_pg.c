@@ -56,6 +56,15 @@
 #define ICX_PG_LOCK_MIGRATE "1229150210"
 #define ICX_PG_LOCK_LEAD "1229150211" /* session lock: the checkpoint signer */
 
+/* Every session: commits durable before they return; a node that stalls
+ * inside a transaction loses its session (and the chain's lock) after a
+ * minute; a node waits at most 30 s for the lock (then ICX_EAGAIN, and
+ * its loop tries again). */
+#define SESSION_SQL                                                           \
+    "SET synchronous_commit = on; SET client_min_messages = warning; "      \
+    "SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = "        \
+    "'60s'; SET lock_timeout = '30s'"
+
 enum { PG_PREPARED, PG_EXEC, PG_ADHOC };
 
 struct icx_pgst {
@@ -391,9 +400,7 @@ static int prepare_all(struct icx_pg *pg)
 
 static int session(struct icx_pg *pg)
 {
-    int rc = exec_ok(pg, "SET synchronous_commit = on; "
-                         "SET client_min_messages = warning; "
-                         "SET TIME ZONE 'UTC'");
+    int rc = exec_ok(pg, SESSION_SQL);
     return rc == SQLITE_OK ? prepare_all(pg) : rc;
 }
 
@@ -488,9 +495,7 @@ int icx_pg_open(icx_store *s, const char *url, icx_err *err)
 {
     int rc = connect_pg(s, url, err);
     if (rc == ICX_OK) {
-        int sq = exec_ok(s->pg, "SET synchronous_commit = on; "
-                                "SET client_min_messages = warning; "
-                                "SET TIME ZONE 'UTC'");
+        int sq = exec_ok(s->pg, SESSION_SQL);
         rc = sq == SQLITE_OK ? migrate(s, err)
                              : open_fail(s, sq, "connecting", err);
     }
