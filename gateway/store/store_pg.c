@@ -658,7 +658,15 @@ static int first_step(struct icx_pgst *p)
         }
         return SQLITE_DONE;
     }
-    return map_result(pg, p->res);
+    int rc = map_result(pg, p->res);
+    /* A BEGIN whose lock was not granted (lock_timeout) leaves an aborted
+     * transaction open: end it, or every later BEGIN would fail. */
+    if (p->is_begin && PQstatus(pg->conn) == CONNECTION_OK &&
+        PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(pg->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    return rc;
 }
 
 int icx_pg_step(struct icx_pgst *p)
