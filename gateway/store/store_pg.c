@@ -513,7 +513,6 @@ int icx_pg_open_peer(icx_store *s, const icx_store *of, icx_err *err)
 {
     /* The daemon's checkpointer asks a peer for WAL copies: PostgreSQL
      * has none to give, so the peer holds no connection. */
-    (void)err;
     snprintf(s->path, sizeof s->path, "%s", of->path);
     s->pg = calloc(1, sizeof *s->pg);
     if (s->pg == NULL)

@@ -22,7 +22,7 @@ trap 'gw_cleanup; pg_stop' EXIT
 
 export GW_RETRY_INITIAL=1 GW_RETRY_MAX=2
 ROUNDS=${ICX_PG_ROUNDS:-3}
-PER_NODE=${ICX_PG_BATCHES:-2}   # batches of 100 per node and round
+PER_NODE=${ICX_PG_BATCHES:-8}   # batches of 100 per node and round: 4,800 in all
 
 for id in JP-NPA PH-NBI; do gw_keys "$id"; done
 gw_write PH-NBI yes false PH-NBI
@@ -58,6 +58,7 @@ queued_ids() { jp "select message_id from outbox where recipient='PH-NBI'" | sor
 acked_arrived() { [[ -z $(comm -23 <(sort -u "$W/acked") <(accepted_ids)) ]]; }
 arrived_queued() { [[ -z $(comm -23 <(accepted_ids) <(queued_ids)) ]]; }
 all_delivered() { [[ $(jp "select count(*) from outbox where state <> 'delivered'") -eq 0 ]]; }
+rows_past() { [[ $(jp "select count(*) from outbox") -ge $1 ]]; }
 once_each() { [[ $(ph "select count(*) - count(distinct message_id) from inbox where sender='JP-NPA' and state='accepted'") -eq 0 ]]; }
 
 : >"$W/acked"
@@ -65,16 +66,24 @@ victims=(JP-NPA JP-NPA-2 JP-NPA)
 for r in $(seq "$ROUNDS"); do
   victim=${victims[$(( (r - 1) % 3 ))]}
   survivor=JP-NPA-2; [[ $victim == JP-NPA-2 ]] && survivor=JP-NPA
+  base=$(jp "select count(*) from outbox")
   submit_batches JP-NPA "$W/acked" "$PER_NODE" &
   s1=$!
   submit_batches JP-NPA-2 "$W/acked" "$PER_NODE" &
   s2=$!
-  # A random moment in the burst.
-  sleep "$(( RANDOM % 3 + 1 )).$(( RANDOM % 10 ))"
+  # A random moment in the burst, once it is under way.
+  wait_for 60 rows_past $((base + 200))
+  sleep "0.$(( RANDOM % 10 ))"
+  left=$(jp "select count(*) from outbox where state in ('queued', 'sent')")
   gw_kill "$victim"
+  echo "     round $r: $victim killed with $left messages queued or sent"
   wait "$s1" "$s2"
-  check "round $r: the survivor delivers what $victim left (acknowledged ids all arrived)" \
-    wait_for 180 acked_arrived
+  # The lease is the retry backoff (GW_RETRY_MAX, 2 s): well within a
+  # minute on a loaded machine, the survivor has sent all of it.
+  t0=$SECONDS
+  check "round $r: the survivor delivers what $victim left (acknowledged ids all arrived within 60 s)" \
+    wait_for 60 acked_arrived
+  echo "     round $r: taken over in $((SECONDS - t0)) s"
   check "round $r: every queued message delivered" wait_for 120 all_delivered
   check "round $r: each accepted once at PH-NBI" once_each
   check "round $r: nothing arrived that was not queued" arrived_queued
