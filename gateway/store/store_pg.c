@@ -56,14 +56,19 @@
 #define ICX_PG_LOCK_MIGRATE "1229150210"
 #define ICX_PG_LOCK_LEAD "1229150211" /* session lock: the checkpoint signer */
 
-/* Every session: commits durable before they return; a node that stalls
+/* Every session: commits durable before they return; unless the URL's
+ * options (or the role's settings) chose otherwise, a node that stalls
  * inside a transaction loses its session (and the chain's lock) after a
- * minute; a node waits at most 30 s for the lock (then ICX_EAGAIN, and
- * its loop tries again). */
+ * minute, and a node waits at most 30 s for the lock (then ICX_EAGAIN,
+ * and its loop tries again). */
 #define SESSION_SQL                                                           \
     "SET synchronous_commit = on; SET client_min_messages = warning; "      \
-    "SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = "        \
-    "'60s'; SET lock_timeout = '30s'"
+    "SET TIME ZONE 'UTC'; "                                                 \
+    "SELECT set_config('idle_in_transaction_session_timeout', '60s', "      \
+    "false) WHERE current_setting('idle_in_transaction_session_timeout') " \
+    "= '0'; "                                                               \
+    "SELECT set_config('lock_timeout', '30s', false) WHERE "                \
+    "current_setting('lock_timeout') = '0'"
 
 enum { PG_PREPARED, PG_EXEC, PG_ADHOC };
 

@@ -228,6 +228,35 @@ static void test_pg_one_signer(void **state)
     CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
 }
 
+/* A node that waits too long for the chain's lock gets ICX_EAGAIN and
+ * its next BEGIN works once the lock is free (the aborted transaction
+ * the refused BEGIN left is ended).  The wait is the URL's lock_timeout
+ * (libpq options), here 200 ms. */
+static void test_pg_lock_wait(void **state)
+{
+    struct fx *f = *state;
+    icx_store *other = NULL;
+    char url[700];
+    if (pg_server() == NULL)
+        skip();
+    snprintf(url, sizeof url, "%s?options=-c%%20lock_timeout%%3D200", f->path);
+    CHECK_RC(icx_store_open(&other, url, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(other, &f->err), ICX_EAGAIN, &f->err);
+    CHECK_RC(icx_store_commit(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(other, &f->err), ICX_OK, &f->err);
+    icx_out_row r;
+    out_row(&r, "m-1", "PH-NBI", 100);
+    CHECK_RC(icx_store_out_insert(other, &r, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_commit(other, &f->err), ICX_OK, &f->err);
+    icx_store_free(&other);
+    if (audit_count(f) != 1)
+        fail_msg("records: got %llu, want 1",
+                 (unsigned long long)audit_count(f));
+}
+
 /* A password in the URL never reaches a message. */
 static void test_pg_password_not_in_messages(void **state)
 {
@@ -1314,6 +1343,7 @@ int main(void)
         T(test_pg_reopen),
         T(test_pg_password_not_in_messages),
         T(test_pg_one_signer),
+        T(test_pg_lock_wait),
         T(test_open_refuses_loose_mode),
         T(test_second_connection_keeps_locks),
         T(test_state_names),
