@@ -8,6 +8,12 @@
  * Each test gets a fresh folder, a gateway key pair and a store.  Files are
  * changed only while the store is closed, the way an intruder or a crash
  * would leave them.
+ *
+ * With ICX_TEST_STORE set to a PostgreSQL server's URL (no database), the
+ * store is a new database of that server with its head file at store.head
+ * (icx_store_set_head): the tests of the head file run there too, the
+ * tests of SQLite's file skip, and test_pg_went_back_in_time loses the
+ * database's tail with libpq (tests/integration/store_pg.sh).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,6 +43,7 @@ static const char ENV_BYTES[] = "<Envelope>caf\xc3\xa9</Envelope>";
 #define ENV_LEN (sizeof ENV_BYTES - 1)
 
 struct fx {
+    char dbname[64];     /* PostgreSQL: this test's database */
     char *dir;
     char path[600], head[620], key[600], cert[600];
     icx_store *s;
@@ -44,8 +52,39 @@ struct fx {
     int nmsg, ncp;
 };
 
+/* The PostgreSQL server under test, or NULL for SQLite. */
+static const char *pg_server(void)
+{
+    const char *u = getenv("ICX_TEST_STORE");
+    return u != NULL && u[0] != '\0' ? u : NULL;
+}
+
+/* Runs sql on the database at url; 1 when it succeeded. */
+static int pg_try(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect %s: %s", url, PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+             PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+}
+
+/* Opens f->path as the store; on PostgreSQL its head file is f->head. */
+static int open_store(struct fx *f)
+{
+    int rc = icx_store_open(&f->s, f->path, &f->err);
+    if (rc == ICX_OK && pg_server() != NULL)
+        rc = icx_store_set_head(f->s, f->head, &f->err);
+    return rc;
+}
+
 static int setup(void **state)
 {
+    static int seq;
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->dir = icx_test_mkdtemp();
@@ -59,7 +98,16 @@ static int setup(void **state)
                           icx_keys_alg_from_name("ecdsa-p256"), 30,
                           &f->err) < 0)
         fail_msg("keys: %s", f->err.msg);
-    if (icx_store_open(&f->s, f->path, &f->err) != 0)
+    if (pg_server() != NULL) {
+        char sql[128];
+        snprintf(f->dbname, sizeof f->dbname, "icxc_%d_%d", (int)getpid(),
+                 ++seq);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
+        if (!pg_try(icx_test_path("%s/postgres", pg_server()), sql))
+            fail_msg("creating database %s failed", f->dbname);
+        snprintf(f->path, sizeof f->path, "%s/%s", pg_server(), f->dbname);
+    }
+    if (open_store(f) != 0)
         fail_msg("open: %s", f->err.msg);
     *state = f;
     return 0;
@@ -69,6 +117,11 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     icx_store_free(&f->s);
+    if (f->dbname[0] != '\0') {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", f->dbname);
+        pg_try(icx_test_path("%s/postgres", pg_server()), sql);
+    }
     icx_buf_free(&f->report);
     icx_test_rmrf(f->dir);
     free(f->dir);
@@ -237,6 +290,8 @@ static void test_head_follows_committed_checkpoints(void **state)
 static void test_store_older_than_head(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "m");
     checkpoint(f);
     icx_store_free(&f->s);
@@ -293,6 +348,8 @@ static int crash_child(struct fx *f)
 static void test_lost_wal_tail(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     struct stat st;
     int status = 0;
     messages(f, 3, "m");
@@ -408,6 +465,8 @@ static void test_start_head_wrong_root(void **state)
 static void test_store_replaced(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "a");
     checkpoint(f);
     copy_file(icx_test_path("%s/a.head", f->dir), f->head);
@@ -433,6 +492,8 @@ static void test_head_file_damaged(void **state)
 static void test_damaged_page(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 40, "m");
     icx_store_free(&f->s);
     sqlite3 *db = NULL;
@@ -462,6 +523,8 @@ static void test_damaged_page(void **state)
 static void test_edited_record(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "m");
     checkpoint(f);
     messages(f, 2, "m");
@@ -475,6 +538,8 @@ static void test_edited_record(void **state)
 static void test_changed_envelope_byte(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "m");
     checkpoint(f);
     icx_store_free(&f->s);
@@ -725,6 +790,36 @@ static void test_witness_store(void **state)
     assert_int_equal(forks, 1);
 }
 
+/* PostgreSQL: the database loses its tail (a restore from an older
+ * backup, a failover to a standby that was behind): the node's head file
+ * names a checkpoint the database no longer holds, and the check refuses
+ * it as a store that went back in time. */
+static void test_pg_went_back_in_time(void **state)
+{
+    struct fx *f = *state;
+    char sql[256];
+    if (pg_server() == NULL)
+        skip();
+    messages(f, 3, "m");
+    uint64_t n1 = checkpoint(f);
+    messages(f, 3, "m");
+    uint64_t n2 = checkpoint(f);
+    if (head_size(f) != n2)
+        fail_msg("head file: got size %llu, want %llu",
+                 (unsigned long long)head_size(f), (unsigned long long)n2);
+    want_ok(f, 0, "holds its checkpoint");
+    icx_store_free(&f->s);
+    snprintf(sql, sizeof sql, "ALTER TABLE audit DISABLE TRIGGER USER; "
+             "ALTER TABLE checkpoints DISABLE TRIGGER USER; "
+             "DELETE FROM checkpoints WHERE size > %llu; "
+             "DELETE FROM audit WHERE seq > %llu",
+             (unsigned long long)n1, (unsigned long long)n1);
+    if (!pg_try(f->path, sql))
+        fail_msg("losing the tail failed");
+    CHECK_RC(open_store(f), ICX_OK, &f->err);
+    want_refused(f, 0, "went back in time", NULL);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -744,6 +839,7 @@ int main(void)
         T(test_stamp_queue),
         T(test_stamp_damaged),
         T(test_witness_store),
+        T(test_pg_went_back_in_time),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
