@@ -81,9 +81,10 @@ uint64_t icx_store_wal_pages(const icx_store *s);
 int icx_store_open_peer(icx_store **out, const icx_store *s, icx_err *err);
 /* A read-only connection to the existing store at path, for a thread
  * that only reads (the web dashboard): SQLITE_OPEN_READONLY and
- * query_only, no migration (a schema version other than this program's
- * is refused), the read functions below apply; a write returns
- * ICX_ESTORE.  Each read sees the last committed state. */
+ * query_only (PostgreSQL: a session whose transactions are READ ONLY),
+ * no migration (a schema version other than this program's is refused),
+ * the read functions below apply; a write returns ICX_ESTORE.  Each read
+ * sees the last committed state. */
 int icx_store_open_reader(icx_store **out, const char *path, icx_err *err);
 /* On a connection other writers change (a reader's): re-reads the audit
  * chain's tail when another connection committed since (PRAGMA

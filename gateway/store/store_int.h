@@ -130,6 +130,8 @@ int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
 
 /* store_pg.c: the PostgreSQL half of the seam (see there). */
 int icx_pg_open(icx_store *s, const char *url, icx_err *err);
+/* A read-only session (default_transaction_read_only), no migration. */
+int icx_pg_open_reader(icx_store *s, const char *url, icx_err *err);
 int icx_pg_open_peer(icx_store *s, const icx_store *of, icx_err *err);
 void icx_pg_free(icx_store *s);
 int icx_pg_prepare(icx_store *s, const char *sql, icx_st *out);

@@ -95,6 +95,7 @@ struct icx_pg {
     char url[PG_URL_MAX];
     int tx;                 /* a transaction is open */
     int lead;               /* this session holds ICX_PG_LOCK_LEAD */
+    int reader;             /* icx_pg_open_reader's: read-only sessions */
     time_t lead_tried;
     int changes;
     char msg[512];
@@ -182,6 +183,47 @@ static const char *const migrations[] = {
     "CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE OR"
     " TRUNCATE ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION"
     " icx_append_only();",
+    /* 2: RFC 3161 time-stamp tokens over checkpoints (SQLite's 4). */
+    "CREATE TABLE checkpoint_stamps ("
+    " size BIGINT PRIMARY KEY REFERENCES checkpoints (size),"
+    " gen_time TEXT NOT NULL,"
+    " gen_epoch BIGINT NOT NULL,"
+    " serial TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " stamped_at TEXT NOT NULL,"
+    " token BYTEA NOT NULL);"
+    "CREATE TRIGGER checkpoint_stamps_append_only BEFORE UPDATE OR DELETE"
+    " OR TRUNCATE ON checkpoint_stamps FOR EACH STATEMENT EXECUTE FUNCTION"
+    " icx_append_only();",
+    /* 3: partners' checkpoints witnessed, and partners' co-signatures of
+     * this gateway's (SQLite's 5 and 6). */
+    "CREATE TABLE witnessed ("
+    " id BIGSERIAL PRIMARY KEY,"
+    " partner TEXT COLLATE \"C\" NOT NULL CHECK (partner <> ''),"
+    " size BIGINT NOT NULL CHECK (size >= 1),"
+    " root TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " signature TEXT NOT NULL,"
+    " seen_at TEXT NOT NULL,"
+    " verdict TEXT NOT NULL CHECK (verdict IN ('first','same','consistent',"
+    "  'fork','rollback','unproven','badsig','stale')),"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " cosignature TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX witnessed_partner ON witnessed (partner, id);"
+    "CREATE TRIGGER witnessed_append_only BEFORE UPDATE OR DELETE OR"
+    " TRUNCATE ON witnessed FOR EACH STATEMENT EXECUTE FUNCTION"
+    " icx_append_only();"
+    "CREATE TABLE cosignatures ("
+    " id BIGSERIAL PRIMARY KEY,"
+    " witness TEXT COLLATE \"C\" NOT NULL CHECK (witness <> ''),"
+    " size BIGINT NOT NULL REFERENCES checkpoints (size),"
+    " signature TEXT NOT NULL,"
+    " received_at TEXT NOT NULL,"
+    " UNIQUE (witness, size));"
+    "CREATE INDEX cosignatures_size ON cosignatures (size);"
+    "CREATE TRIGGER cosignatures_append_only BEFORE UPDATE OR DELETE OR"
+    " TRUNCATE ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION"
+    " icx_append_only();",
 };
 #define MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -227,6 +269,35 @@ static const char *const pg_sql[ST__COUNT] = {
                   "checkpoints WHERE size <= $1 ORDER BY size",
     [ST_CP_LAST] = "SELECT size, gateway, root, time, signature FROM "
                    "checkpoints ORDER BY size DESC LIMIT 1",
+    [ST_CP_AFTER] = "SELECT size, gateway, root, time, signature FROM "
+                    "checkpoints WHERE size > $1 ORDER BY size LIMIT 1",
+    [ST_CP_AT] = "SELECT size, gateway, root, time, signature FROM "
+                 "checkpoints WHERE size = $1",
+    [ST_STAMP_INSERT] = "INSERT INTO checkpoint_stamps (size, gen_time, "
+                        "gen_epoch, serial, policy, stamped_at, token) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                        "ON CONFLICT DO NOTHING",
+    [ST_STAMP_GET] = "SELECT size, gen_time, gen_epoch, serial, policy, "
+                     "stamped_at, token FROM checkpoint_stamps WHERE "
+                     "size >= $1 ORDER BY size LIMIT 1",
+    [ST_STAMP_MAX] = "SELECT max(size) FROM checkpoint_stamps",
+    [ST_AUDIT_HASHES_AFTER] = "SELECT hash FROM audit WHERE seq > $1 "
+                              "ORDER BY seq",
+    /* Aggregates for metrics, in SQLite's byte order of names. */
+    [ST_COUNT_OUT] = "SELECT next_hop, state, ''::text, COUNT(*), "
+                     "COALESCE(SUM(GREATEST(attempts - 1, 0)), 0)::bigint "
+                     "FROM outbox GROUP BY next_hop, state "
+                     "ORDER BY next_hop COLLATE \"C\", state COLLATE \"C\"",
+    [ST_COUNT_IN] = "SELECT sender, state, reason, COUNT(*), 0::bigint FROM "
+                    "inbox GROUP BY sender, state, reason ORDER BY sender "
+                    "COLLATE \"C\", state COLLATE \"C\", reason COLLATE \"C\"",
+    [ST_COUNT_RECEIPTS] = "SELECT issuer, CASE positive WHEN 1 THEN "
+                          "'positive' ELSE 'negative' END, reason, COUNT(*), "
+                          "0::bigint FROM receipts GROUP BY issuer, positive, "
+                          "reason ORDER BY issuer COLLATE \"C\", positive, "
+                          "reason COLLATE \"C\"",
+    [ST_COUNT_CP] = "SELECT ''::text, ''::text, ''::text, COUNT(*), "
+                    "COALESCE(MAX(size), 0)::bigint FROM checkpoints",
     [ST_OUT_INSERT] = "INSERT INTO outbox (message_id, next_hop, recipient, "
                       "sender, category, sha256, state, attempts, created_at, "
                       "next_attempt_at, updated_at, reason) VALUES "
@@ -386,6 +457,9 @@ static int prepare_all(struct icx_pg *pg)
                       : PG_PREPARED;
         p->is_begin = i == ST_BEGIN;
         p->is_commit = i == ST_COMMIT;
+        if (pg_sql[i] == NULL)
+            return set_msg(pg, SQLITE_ERROR, "a statement has no "
+                           "PostgreSQL form");
         p->is_read = strncmp(pg_sql[i], "SELECT", 6) == 0;
         p->empty_is_unique = strstr(pg_sql[i], "ON CONFLICT DO NOTHING") !=
                              NULL;
@@ -403,9 +477,15 @@ static int prepare_all(struct icx_pg *pg)
     return SQLITE_OK;
 }
 
+/* A reader's session writes nothing: every transaction of it is READ
+ * ONLY, so a write fails (SQLITE_ERROR, ICX_ESTORE above). */
+#define READER_SQL "SET default_transaction_read_only = on"
+
 static int session(struct icx_pg *pg)
 {
     int rc = exec_ok(pg, SESSION_SQL);
+    if (rc == SQLITE_OK && pg->reader)
+        rc = exec_ok(pg, READER_SQL);
     return rc == SQLITE_OK ? prepare_all(pg) : rc;
 }
 
@@ -514,6 +594,45 @@ int icx_pg_open(icx_store *s, const char *url, icx_err *err)
     return rc;
 }
 
+int icx_pg_open_reader(icx_store *s, const char *url, icx_err *err)
+{
+    int64_t cur = -1;
+    int rc = connect_pg(s, url, err);
+    if (rc == ICX_OK) {
+        s->pg->reader = 1;
+        int sq = exec_ok(s->pg, SESSION_SQL);
+        if (sq == SQLITE_OK)
+            sq = exec_ok(s->pg, READER_SQL);
+        if (sq != SQLITE_OK)
+            rc = open_fail(s, sq, "connecting", err);
+    }
+    /* No migration: the schema must be this program's already. */
+    if (rc == ICX_OK) {
+        PGresult *res = PQexec(s->pg->conn, "SELECT COALESCE(MAX(version), "
+                                            "0) FROM schema_version");
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            cur = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        else
+            rc = open_fail(s, map_result(s->pg, res), "reading "
+                           "schema_version", err);
+        PQclear(res);
+    }
+    if (rc == ICX_OK && cur != MIGRATIONS)
+        rc = icx_err_set(err, ICX_ESTORE, "store %s: schema version %lld, "
+                         "this program reads %d", s->path, (long long)cur,
+                         MIGRATIONS);
+    if (rc == ICX_OK) {
+        int sq = prepare_all(s->pg);
+        if (sq != SQLITE_OK)
+            rc = open_fail(s, sq, "preparing statements", err);
+    }
+    for (int i = 0; rc == ICX_OK && i < ST__COUNT; i++)
+        s->st[i].pg = &s->pg->st[i];
+    if (rc == ICX_OK)
+        s->version = (int)cur;
+    return rc;
+}
+
 int icx_pg_open_peer(icx_store *s, const icx_store *of, icx_err *err)
 {
     /* The daemon's checkpointer asks a peer for WAL copies: PostgreSQL
@@ -555,6 +674,7 @@ int icx_pg_prepare(icx_store *s, const char *sql, icx_st *out)
     p->pg = s->pg;
     p->kind = PG_ADHOC;
     p->is_read = strncmp(sql, "SELECT", 6) == 0;
+    p->empty_is_unique = strstr(sql, "ON CONFLICT DO NOTHING") != NULL;
     out->pg = p;
     out->sq = NULL;
     return SQLITE_OK;

@@ -506,6 +506,16 @@ int icx_store_open_reader(icx_store **out, const char *path, icx_err *err)
         rc = icx_err_set(err, ICX_EINVAL, "store: path empty or too long");
         goto out;
     }
+    if (icx_pg_is_url(path)) {
+        /* PostgreSQL: a read-only session of its own (store_pg.c). */
+        s = calloc(1, sizeof *s);
+        if (s == NULL) {
+            rc = icx_err_set(err, ICX_ENOMEM, "store: out of memory");
+            goto out;
+        }
+        rc = icx_pg_open_reader(s, path, err);
+        goto tail;
+    }
     rc = connect_db(&s, path, SQLITE_OPEN_READONLY, err);
     if (rc == ICX_OK)
         rc = exec(s, "PRAGMA query_only=1", "setting query_only", err);
@@ -524,8 +534,10 @@ int icx_store_open_reader(icx_store **out, const char *path, icx_err *err)
         if (rc != SQLITE_OK)
             rc = icx_sq_fail(s, rc, "preparing statements", err);
     }
-    if (rc == ICX_OK) {
+    if (rc == ICX_OK)
         s->version = (int)version;
+tail:
+    if (rc == ICX_OK) {
         s->data_version = icx_sq_data_version(s);
         rc = icx_sq_chain_load(s, "reading the audit tail", err);
     }

@@ -183,9 +183,15 @@ int icx_store_cosig_add(icx_store *s, const char *witness, uint64_t size,
     int rc = icx_sq_call_enter(s, &own, "co-signature", err);
     if (rc < 0)
         return rc;
-    int r = icx_db_prepare(s, "INSERT INTO cosignatures (witness, "
-                               "size, signature, received_at) VALUES (?1, ?2, "
-                               "?3, ?4)", &st);
+    /* PostgreSQL: a taken key must not abort the caller's transaction
+     * (store_pg.c reports the empty insert as the unique violation). */
+    int r = icx_db_prepare(s, s->pg != NULL
+                                  ? "INSERT INTO cosignatures (witness, size, "
+                                    "signature, received_at) VALUES (?1, ?2, "
+                                    "?3, ?4) ON CONFLICT DO NOTHING"
+                                  : "INSERT INTO cosignatures (witness, size, "
+                                    "signature, received_at) VALUES (?1, ?2, "
+                                    "?3, ?4)", &st);
     if (r == SQLITE_OK) {
         icx_db_bind_text(&st, 1, witness);
         icx_db_bind_int64(&st, 2, (int64_t)size);

@@ -688,25 +688,51 @@ static void test_stamp_damaged(void **state)
     stamp(f, &c, &tok, ICX_OK);
     want_ok(f, ICX_STORE_CHECK_ENVELOPES, "2 time-stamp tokens");
     icx_store_free(&f->s);
-    /* Append-only, like the checkpoints. */
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, "DELETE FROM checkpoint_stamps", NULL, NULL, NULL) !=
-        SQLITE_CONSTRAINT)
-        fail_msg("delete of a time-stamp: got %s, want refused",
-                 sqlite3_errmsg(db));
-    sqlite3_close(db);
-    /* Checkpoint 5's token put under checkpoint 3: not over its bytes. */
-    raw_exec(f->path, "DROP TRIGGER checkpoint_stamps_no_update;"
-                      "UPDATE checkpoint_stamps SET token = (SELECT token "
-                      "FROM checkpoint_stamps WHERE size = 5) WHERE size = 3");
-    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    /* Append-only, like the checkpoints; the tampering below goes past
+     * the engine's guard (SQLite: the trigger dropped; PostgreSQL: the
+     * table's triggers disabled). */
+    const char *tamper_token =
+        "UPDATE checkpoint_stamps SET token = (SELECT token FROM "
+        "checkpoint_stamps WHERE size = 5) WHERE size = 3";
+    const char *tamper_time = "UPDATE checkpoint_stamps SET gen_time = "
+                              "'2020-01-01T00:00:00Z' WHERE size = 5";
+    if (pg_server() != NULL) {
+        char sql[512];
+        if (pg_try(f->path, "DELETE FROM checkpoint_stamps") ||
+            pg_try(f->path, "TRUNCATE checkpoint_stamps") ||
+            pg_try(f->path, tamper_time))
+            fail_msg("delete or update of a time-stamp: got done, want "
+                     "refused");
+        snprintf(sql, sizeof sql, "ALTER TABLE checkpoint_stamps DISABLE "
+                 "TRIGGER USER; %s", tamper_token);
+        if (!pg_try(f->path, sql))
+            fail_msg("tampering with the token failed");
+    } else {
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        if (sqlite3_exec(db, "DELETE FROM checkpoint_stamps", NULL, NULL,
+                         NULL) != SQLITE_CONSTRAINT)
+            fail_msg("delete of a time-stamp: got %s, want refused",
+                     sqlite3_errmsg(db));
+        sqlite3_close(db);
+        /* Checkpoint 5's token put under checkpoint 3: not over its
+         * bytes. */
+        char sql[512];
+        snprintf(sql, sizeof sql, "DROP TRIGGER checkpoint_stamps_no_update;"
+                 "%s", tamper_token);
+        raw_exec(f->path, sql);
+    }
+    CHECK_RC(open_store(f), ICX_OK, &f->err);
     want_ok(f, 0, "holds its checkpoint"); /* the start-up check leaves it */
     want_refused(f, ICX_STORE_CHECK_ENVELOPES, "time-stamp of checkpoint 3",
                  "refused");
     /* A recorded genTime that is not the token's. */
-    raw_exec(f->path, "UPDATE checkpoint_stamps SET gen_time = "
-                      "'2020-01-01T00:00:00Z' WHERE size = 5");
+    if (pg_server() != NULL) {
+        if (!pg_try(f->path, tamper_time))
+            fail_msg("tampering with the genTime failed");
+    } else {
+        raw_exec(f->path, tamper_time);
+    }
     want_refused(f, ICX_STORE_CHECK_ENVELOPES, "time-stamp of checkpoint 3",
                  "checkpoint 5: genTime");
     icx_buf_free(&tok);
@@ -788,6 +814,119 @@ static void test_witness_store(void **state)
     CHECK_RC(icx_store_audit_scan(f->s, 1, 0, count_event, &forks, &f->err),
              ICX_OK, &f->err);
     assert_int_equal(forks, 1);
+    /* Co-signatures of the own checkpoints, one per witness and size: a
+     * second is refused and leaves the caller's transaction usable (on
+     * PostgreSQL too, where a failed INSERT would abort it). */
+    uint64_t got = 0;
+    CHECK_RC(icx_store_checkpoint_add(f->s, &a, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_checkpoint_add(f->s, &b, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_cosig_add(f->s, "PH-NBI", a.size, "c2ln", &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_cosig_add(f->s, "PH-NBI", a.size, "c2ln", &f->err),
+             ICX_EEXIST, &f->err);
+    CHECK_RC(icx_store_cosig_add(f->s, "PH-NBI", b.size, "c2ln", &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_commit(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_cosigned_by(f->s, "PH-NBI", &got, &f->err), ICX_OK,
+             &f->err);
+    assert_int_equal(got, b.size);
+    CHECK_RC(icx_store_cosigned_first(f->s, a.size + 1, &got, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(got, b.size);
+    CHECK_RC(icx_store_cosigned_by(f->s, "KR-KNPA", &got, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    /* Both tables are append-only. */
+    const char *edits[] = {"DELETE FROM witnessed",
+                           "UPDATE witnessed SET verdict = 'same'",
+                           "DELETE FROM cosignatures",
+                           "UPDATE cosignatures SET size = size"};
+    icx_store_free(&f->s);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        if (pg_server() != NULL) {
+            if (pg_try(f->path, edits[i]))
+                fail_msg("%s: got done, want refused", edits[i]);
+            continue;
+        }
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        int r = sqlite3_exec(db, edits[i], NULL, NULL, NULL);
+        sqlite3_close(db);
+        if (r != SQLITE_CONSTRAINT)
+            fail_msg("%s: got %d, want refused", edits[i], r);
+    }
+    CHECK_RC(open_store(f), ICX_OK, &f->err);
+}
+
+/* ---- the reader connection and the grouped counts ---------------------------- */
+
+struct tally {
+    int rows;
+    char a[32], b[32];
+    int64_t n, sum;
+};
+
+static int tally(void *ctx, const char *a, const char *b, const char *c,
+                 int64_t n, int64_t sum)
+{
+    struct tally *t = ctx;
+    (void)c;
+    if (t->rows++ == 0) {
+        snprintf(t->a, sizeof t->a, "%s", a);
+        snprintf(t->b, sizeof t->b, "%s", b);
+    }
+    t->n += n;
+    t->sum += sum;
+    return 0;
+}
+
+static void test_reader_counts(void **state)
+{
+    struct fx *f = *state;
+    icx_store *r = NULL;
+    struct tally out = {0}, cps = {0}, in = {0};
+    uint64_t size = 0, wsize = 0;
+    messages(f, 3, "m");
+    uint64_t n1 = checkpoint(f);
+    CHECK_RC(icx_store_open_reader(&r, f->path, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_counts(r, ICX_COUNT_OUT, tally, &out, &f->err), ICX_OK,
+             &f->err);
+    if (out.rows != 1 || strcmp(out.a, "PH-NBI") != 0 ||
+        strcmp(out.b, "queued") != 0 || out.n != 3 || out.sum != 0)
+        fail_msg("outbox counts: got %d rows, %s %s n=%lld retries=%lld, "
+                 "want 1 row, PH-NBI queued n=3 retries=0", out.rows, out.a,
+                 out.b, (long long)out.n, (long long)out.sum);
+    CHECK_RC(icx_store_counts(r, ICX_COUNT_CHECKPOINTS, tally, &cps, &f->err),
+             ICX_OK, &f->err);
+    if (cps.rows != 1 || cps.n != 1 || cps.sum != (int64_t)n1)
+        fail_msg("checkpoint counts: got %d rows n=%lld sum=%lld, want 1 "
+                 "row n=1 sum=%llu", cps.rows, (long long)cps.n,
+                 (long long)cps.sum, (unsigned long long)n1);
+    CHECK_RC(icx_store_counts(r, ICX_COUNT_IN, tally, &in, &f->err), ICX_OK,
+             &f->err);
+    assert_int_equal(in.rows, 0);
+    /* The reader writes nothing. */
+    icx_out_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.message_id, sizeof row.message_id, "reader-1");
+    snprintf(row.next_hop, sizeof row.next_hop, "PH-NBI");
+    snprintf(row.recipient, sizeof row.recipient, "PH-NBI");
+    snprintf(row.sender, sizeof row.sender, "JP-NPA");
+    snprintf(row.category, sizeof row.category, "case-referral");
+    icx_sha256_hex(row.sha256, ENV_BYTES, ENV_LEN);
+    row.state = ICX_OUT_QUEUED;
+    CHECK_RC(icx_store_out_insert(r, &row, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_ESTORE, &f->err);
+    /* It sees the writer's later commits once refreshed. */
+    messages(f, 2, "m");
+    icx_store_audit_head(f->s, &wsize, NULL);
+    CHECK_RC(icx_store_refresh(r, &f->err), ICX_OK, &f->err);
+    icx_store_audit_head(r, &size, NULL);
+    if (size != wsize || size <= n1)
+        fail_msg("reader's audit head: got %llu, want %llu",
+                 (unsigned long long)size, (unsigned long long)wsize);
+    icx_store_free(&r);
 }
 
 /* PostgreSQL: the database loses its tail (a restore from an older
@@ -839,6 +978,7 @@ int main(void)
         T(test_stamp_queue),
         T(test_stamp_damaged),
         T(test_witness_store),
+        T(test_reader_counts),
         T(test_pg_went_back_in_time),
     };
 #undef T
