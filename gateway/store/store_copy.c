@@ -39,6 +39,12 @@ static const struct {
     {"audit", "seq, ts, event, message_id, partner, detail, prev_hash, hash",
      "ittttttt", "seq"},
     {"checkpoints", "size, gateway, root, time, signature", "itttt", "size"},
+    {"checkpoint_stamps", "size, gen_time, gen_epoch, serial, policy, "
+                          "stamped_at, token", "ititttb", "size"},
+    {"witnessed", "id, partner, size, root, time, signature, seen_at, "
+                  "verdict, reason, cosignature", "itittttttt", "id"},
+    {"cosignatures", "id, witness, size, signature, received_at", "ititt",
+     "id"},
 };
 #define TABLES (sizeof tables / sizeof tables[0])
 
@@ -126,6 +132,10 @@ static int reseed(icx_store *to, icx_err *err)
         "FROM inbox), false)",
         "SELECT setval('receipts_id_seq', (SELECT COALESCE(max(id), 0) + 1 "
         "FROM receipts), false)",
+        "SELECT setval('witnessed_id_seq', (SELECT COALESCE(max(id), 0) + 1 "
+        "FROM witnessed), false)",
+        "SELECT setval('cosignatures_id_seq', (SELECT COALESCE(max(id), 0) + "
+        "1 FROM cosignatures), false)",
     };
     for (size_t i = 0; to->pg != NULL && i < sizeof sql / sizeof sql[0];
          i++) {
