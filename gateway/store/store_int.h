@@ -7,8 +7,9 @@
  * engine under the statement seam), store_tx.c (steps, errors,
  * transactions, the chain tail), store_sqlite.c (schema, statements,
  * open, WAL), store_audit.c (the hash chain), store_stamp.c (time-stamp
- * tokens of checkpoints), store_queue.c (outbox,
- * inbox, receipts), store_check.c (the start-up check).
+ * tokens of checkpoints), store_witness.c (witnessed checkpoints,
+ * co-signatures), store_queue.c (outbox, inbox, receipts), store_check.c
+ * (the start-up check), store_copy.c (one store into another).
  *
  * The seam between the store's logic and its engine is the statement:
  * icx_st below, bound, stepped, read and reset with the icx_db_* calls.
