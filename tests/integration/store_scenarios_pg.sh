@@ -17,7 +17,7 @@ trap pg_stop EXIT
 pg_start || { echo "FAIL PostgreSQL starts"; exit 1; }
 fails=0
 for t in health.sh key_strength.sh submit_feedback.sh adapter_module.sh survey.sh \
-         broker_limits.sh broker_delivery.sh translate_inbox.sh audit_witness_auto.sh; do
+         broker_limits.sh broker_delivery.sh translate_inbox.sh audit_witness_auto.sh web_tls.sh; do
   # A database per gateway and scenario: drop the previous scenario's.
   for db in $(pg_psql postgres "select datname from pg_database where datname like 'gw_db_%'"); do
     pg_psql postgres "DROP DATABASE $db WITH (FORCE)" >/dev/null

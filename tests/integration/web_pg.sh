@@ -3,7 +3,8 @@
 # (ICX_TEST_STORE, lib/pg.sh): the web service's read-only reader is a
 # session of its own on the database.  The numbers of what was sent, the
 # overview, the message list and the audit page (the chain verified) come
-# from PostgreSQL (the reader's refused write: test_store_check).
+# from PostgreSQL (the reader's refused write: test_store_check); and
+# icx inbox show reads the receiver's database.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/pg.sh"
@@ -67,6 +68,9 @@ page() { curl -sS -o "$W/page" -w '%{http_code}' "$u$1"; }
   bad "/messages: $(head -c 300 "$W/page")"
 [[ $(page "audit") == 200 ]] && grep -qi 'verified\|intact' "$W/page" && ok "the audit page verifies the chain" ||
   bad "/audit: $(head -c 300 "$W/page")"
+# The receiver's store is a database too: icx inbox show reads it.
+icx_at PH-NBI inbox show "$d1" >"$W/show.txt" 2>&1 && grep -q "from JP-NPA .*state accepted" "$W/show.txt" &&
+  ok "icx inbox show on PostgreSQL" || bad "icx inbox show: $(head -3 "$W/show.txt")"
 gw_stop JP-NPA
 check "icx audit verify after" icx_at JP-NPA audit verify
 finish
