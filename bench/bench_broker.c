@@ -63,6 +63,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/xmldsig.h>
@@ -90,7 +91,11 @@
 
 #define die bench_die
 
+#define MAX_SOCKETS 4
+
 struct opts {
+    const char *sockets[MAX_SOCKETS]; /* one per node; requests alternate */
+    int nsockets;
     const char *socket, *db, *keys, *alg, *from, *to, *sample, *mode;
     size_t size;
     int n, batch, clients, senders;
@@ -173,58 +178,134 @@ static double proc_cpu_s(int pid)
 
 /* ---- the sender's store, read-only ----------------------------------- */
 
-static sqlite3 *db_open(const char *path)
+/* The sender's store, SQLite (a file) or PostgreSQL (a postgresql://
+ * URL: the store of several nodes).  SQL is written once with ? for its
+ * one parameter, which becomes $1 on PostgreSQL. */
+struct bdb {
+    sqlite3 *sq;
+    PGconn *pg;
+};
+
+static struct bdb *db_open(const char *path)
 {
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    static struct bdb db;
+    if (strstr(path, "://") != NULL) {
+        db.pg = PQconnectdb(path);
+        if (PQstatus(db.pg) != CONNECTION_OK) {
+            fprintf(stderr, "%s: cannot connect to the store: %s\n",
+                    bench_prog, PQerrorMessage(db.pg));
+            exit(1);
+        }
+        return &db;
+    }
+    if (sqlite3_open_v2(path, &db.sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         fprintf(stderr, "%s: cannot open %s: %s\n", bench_prog, path,
-                db ? sqlite3_errmsg(db) : "?");
+                db.sq ? sqlite3_errmsg(db.sq) : "?");
         exit(1);
     }
-    sqlite3_busy_timeout(db, 5000);
-    return db;
+    sqlite3_busy_timeout(db.sq, 5000);
+    return &db;
+}
+
+static void db_close(struct bdb *db)
+{
+    if (db->pg != NULL)
+        PQfinish(db->pg);
+    sqlite3_close(db->sq);
+}
+
+/* Runs sql with one parameter (text when targ is not NULL, else iarg);
+ * the first row's columns as text into out[0..ncol) (n bytes each);
+ * 1 when there was a row. */
+static int db_row(struct bdb *db, const char *sql, int64_t iarg,
+                  const char *targ, char (*out)[64], int ncol)
+{
+    int have = 0;
+    for (int i = 0; i < ncol; i++)
+        out[i][0] = '\0';
+    if (db->pg != NULL) {
+        char q[512], num[24];
+        const char *val = targ;
+        size_t j = 0;
+        for (const char *c = sql; *c != '\0' && j + 3 < sizeof q; c++) {
+            if (*c == '?') {
+                q[j++] = '$';
+                q[j++] = '1';
+            } else {
+                q[j++] = *c;
+            }
+        }
+        q[j] = '\0';
+        snprintf(num, sizeof num, "%" PRId64, iarg);
+        if (val == NULL)
+            val = num;
+        int np = strchr(sql, '?') != NULL;
+        PGresult *res = PQexecParams(db->pg, q, np, NULL, np ? &val : NULL,
+                                     NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            fprintf(stderr, "%s: %s: %s\n", bench_prog, sql,
+                    PQresultErrorMessage(res));
+            exit(1);
+        }
+        if (PQntuples(res) > 0) {
+            have = 1;
+            for (int i = 0; i < ncol && i < PQnfields(res); i++)
+                snprintf(out[i], 64, "%s", PQgetvalue(res, 0, i));
+        }
+        PQclear(res);
+        return have;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s: %s\n", bench_prog, sql,
+                sqlite3_errmsg(db->sq));
+        exit(1);
+    }
+    if (sqlite3_bind_parameter_count(st) > 0) {
+        if (targ != NULL)
+            sqlite3_bind_text(st, 1, targ, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 1, iarg);
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        have = 1;
+        for (int i = 0; i < ncol; i++) {
+            const unsigned char *v = sqlite3_column_text(st, i);
+            snprintf(out[i], 64, "%s", v ? (const char *)v : "");
+        }
+    }
+    sqlite3_finalize(st);
+    return have;
 }
 
 /* One integer from sql with up to one integer parameter. */
-static int64_t db_int(sqlite3 *db, const char *sql, int64_t arg)
+static int64_t db_int(struct bdb *db, const char *sql, int64_t arg)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s: %s\n", bench_prog, sql, sqlite3_errmsg(db));
-        exit(1);
-    }
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, arg);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    char v[1][64];
+    if (!db_row(db, sql, arg, NULL, v, 1) || v[0][0] == '\0')
+        return -1;
+    return strtoll(v[0], NULL, 10);
 }
 
 /* Outbox rows after id `base`: total, delivered, settled otherwise. */
-static void db_progress(sqlite3 *db, int64_t base, int *rows, int *delivered,
-                        int *other)
+static void db_progress(struct bdb *db, int64_t base, int *rows,
+                        int *delivered, int *other)
 {
-    sqlite3_stmt *st = NULL;
+    char v[3][64];
     *rows = *delivered = *other = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*), "
-                           "coalesce(sum(state = 'delivered'), 0), "
-                           "coalesce(sum(state IN ('failed', 'refused')), 0) "
-                           "FROM outbox WHERE id > ?", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (!db_row(db, "SELECT count(*), "
+                "coalesce(sum(CASE WHEN state = 'delivered' THEN 1 ELSE 0 "
+                "END), 0), "
+                "coalesce(sum(CASE WHEN state IN ('failed', 'refused') THEN 1 "
+                "ELSE 0 END), 0) FROM outbox WHERE id > ?", base, NULL, v, 3))
         return;
-    sqlite3_bind_int64(st, 1, base);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *rows = sqlite3_column_int(st, 0);
-        *delivered = sqlite3_column_int(st, 1);
-        *other = sqlite3_column_int(st, 2);
-    }
-    sqlite3_finalize(st);
+    *rows = (int)strtol(v[0], NULL, 10);
+    *delivered = (int)strtol(v[1], NULL, 10);
+    *other = (int)strtol(v[2], NULL, 10);
 }
 
 /* Waits (bounded) until n rows after base are settled; delivered count. */
-static int wait_settled(sqlite3 *db, int64_t base, int n, double wait_s)
+static int wait_settled(struct bdb *db, int64_t base, int n, double wait_s)
 {
     double deadline = mono_s() + wait_s;
     int rows = 0, delivered = 0, other = 0;
@@ -268,7 +349,10 @@ static int submit(const struct submitter *s, int nblobs, char (*ids)[40])
     int code = -1;
     icx_buf_init(&text, 4 << 20);
     icx_err_clear(&err);
-    if (icx_ctl_call(&code, &text, s->o->socket, (int)(sizeof argv / sizeof argv[0]),
+    static atomic_int turn;
+    const char *sock = s->o->sockets[(unsigned)atomic_fetch_add(&turn, 1) %
+                                     (unsigned)s->o->nsockets];
+    if (icx_ctl_call(&code, &text, sock, (int)(sizeof argv / sizeof argv[0]),
                      argv, nblobs, blobs, lens, CTL_TIMEOUT_MS, &err) < 0) {
         fprintf(stderr, "%s: submit: %s\n", bench_prog, err.msg);
         icx_buf_free(&text);
@@ -330,7 +414,7 @@ static void *tp_client(void *arg)
 }
 
 static int run_throughput(const struct opts *o, const struct submitter *s,
-                          sqlite3 *db, struct results *r)
+                          struct bdb *db, struct results *r)
 {
     /* Warm-up: the partner connection, the page cache, the workers. */
     int64_t base = db_int(db, "SELECT coalesce(max(id), 0) FROM outbox", 0);
@@ -365,16 +449,11 @@ static int run_throughput(const struct opts *o, const struct submitter *s,
                               ? (c - cpu0[i]) * 1e3 / delivered
                               : -1;
     }
-    sqlite3_stmt *st = NULL;
     double last = -1;
-    if (sqlite3_prepare_v2(db, "SELECT max(ts) FROM audit WHERE seq > ? AND "
-                           "event = 'outbound.delivered'", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, audit_base);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            last = audit_ts_ms((const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-    }
+    char ts[1][64];
+    if (db_row(db, "SELECT max(ts) FROM audit WHERE seq > ? AND "
+               "event = 'outbound.delivered'", audit_base, NULL, ts, 1))
+        last = audit_ts_ms(ts[0]);
     r->tp_sends = (long)db_int(db, "SELECT count(*) FROM audit WHERE seq > ? "
                                "AND event IN ('outbound.sent', "
                                "'outbound.attempt')", audit_base);
@@ -467,7 +546,7 @@ static double pct(const double *v, int n, double p)
 }
 
 static int run_latency(const struct opts *o, const struct submitter *s,
-                       sqlite3 *db, struct results *r)
+                       struct bdb *db, struct results *r)
 {
     int n = (int)(o->rate * o->seconds + 0.5);
     struct lat_msg *m = calloc((size_t)n, sizeof *m);
@@ -494,11 +573,6 @@ static int run_latency(const struct opts *o, const struct submitter *s,
     int queued = n - atomic_load(&sh.errors);
     wait_settled(db, base, queued, o->wait_s);
 
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT ts FROM audit WHERE message_id = ? AND "
-                           "event = 'outbound.delivered'", -1, &st,
-                           NULL) != SQLITE_OK)
-        die("cannot read the audit table", NULL);
     int nl = 0, na = 0;
     double late = 0;
     for (int k = 0; k < n; k++) {
@@ -507,15 +581,14 @@ static int run_latency(const struct opts *o, const struct submitter *s,
         ack[na++] = m[k].ack_ms - m[k].sched_ms;
         if (m[k].sent_ms - m[k].sched_ms > late)
             late = m[k].sent_ms - m[k].sched_ms;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, m[k].id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            double d = audit_ts_ms((const char *)sqlite3_column_text(st, 0));
+        char ts[1][64];
+        if (db_row(db, "SELECT ts FROM audit WHERE message_id = ? AND "
+                   "event = 'outbound.delivered'", 0, m[k].id, ts, 1)) {
+            double d = audit_ts_ms(ts[0]);
             if (d > 0)
                 lat[nl++] = d - m[k].sched_ms;
         }
     }
-    sqlite3_finalize(st);
     qsort(lat, (size_t)nl, sizeof *lat, cmp_double);
     qsort(ack, (size_t)na, sizeof *ack, cmp_double);
     r->lat_ran = 1;
@@ -754,8 +827,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench_broker --socket PATH --db PATH --keys DIR --alg NAME "
             "--size BYTES [options]\n"
-            "  --socket PATH   control socket of the sending gateway\n"
-            "  --db PATH       its store (opened read-only)\n"
+            "  --socket PATH   control socket of the sending gateway; given\n"
+            "                  again for each node of a gateway on PostgreSQL\n"
+            "                  (requests alternate between them)\n"
+            "  --db PATH       its store (opened read-only), or its\n"
+            "                  postgresql:// URL\n"
             "  --keys DIR      its key folder (key.pem, cert.pem): payload "
             "check, ceiling\n"
             "  --alg NAME      rsa2048 or ecdsa-p256 (the keys' algorithm)\n"
@@ -805,7 +881,11 @@ static int parse_args(struct opts *o, int argc, char **argv)
         if (v == NULL)
             return -1;
         i++;
-        if (strcmp(a, "--socket") == 0) o->socket = v;
+        if (strcmp(a, "--socket") == 0) {
+            if (o->nsockets == MAX_SOCKETS)
+                return -1;
+            o->socket = o->sockets[o->nsockets++] = v;
+        }
         else if (strcmp(a, "--db") == 0) o->db = v;
         else if (strcmp(a, "--keys") == 0) o->keys = v;
         else if (strcmp(a, "--alg") == 0) o->alg = v;
@@ -925,7 +1005,7 @@ int main(int argc, char **argv)
            o.alg, signed_env.len, payload.len);
     fflush(stdout);
 
-    sqlite3 *db = db_open(o.db);
+    struct bdb *db = db_open(o.db);
     struct submitter s = {&o, &payload};
     int rc = 0;
     if (want(&o, "throughput")) {
@@ -969,7 +1049,7 @@ int main(int argc, char **argv)
            fmt(b[6], 32, r.lat_ran, "%.1f", r.pmax),
            !r.lat_ran ? "-" : lat_ok ? "met" : "MISSED");
 
-    sqlite3_close(db);
+    db_close(db);
     icx_buf_free(&payload);
     icx_buf_free(&unsigned_env);
     icx_buf_free(&signed_env);

@@ -15,6 +15,9 @@ packages=(
   # The dashboard (gateway/web): HTTP and TLS, curl in its tests, chromium
   # for the browser test and the screenshots in docs/img/.
   libmicrohttpd-dev libgnutls28-dev chromium
+  # The PostgreSQL store engine (libpq) and the throwaway server its
+  # tests start (tests/integration/lib/pg.sh: initdb, pg_ctl, psql).
+  libpq-dev postgresql-15 postgresql-client-15
   python3 perl curl
   bc time
   # PKCS#11: the C API header (p11-kit's pkcs11.h) and a software token

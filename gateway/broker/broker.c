@@ -304,7 +304,9 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     const icx_config *cfg = b->gen->cfg;
-    {
+    /* One daemon per SQLite file; a PostgreSQL store is shared by as many
+     * nodes as run on it (docs/STORE.md). */
+    if (!icx_store_is_url(cfg->store_path)) {
         char lock[PATH_MAX_LOCK];
         if (snprintf(lock, sizeof lock, "%s.lock", cfg->store_path) >=
             (int)sizeof lock)
@@ -351,6 +353,8 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     rc = icx_store_open(&b->store, cfg->store_path, err);
+    if (rc == ICX_OK && cfg->store_head != NULL)
+        rc = icx_store_set_head(b->store, cfg->store_head, err);
     /* Before anything is served or written (docs/STORE.md). */
     if (rc == ICX_OK)
         rc = icx_store_check(b->store, icx_config_audit_certs(cfg), 0, NULL, err);

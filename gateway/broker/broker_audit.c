@@ -71,6 +71,9 @@ void icx_broker_checkpoint(icx_broker *b, int force)
     icx_checkpoint c;
     icx_err err;
     memset(&c, 0, sizeof c);
+    /* Several nodes on one PostgreSQL store: one signs (docs/STORE.md). */
+    if (!icx_store_leads(b->store))
+        return;
     /* The size decides; the root (a hash per level) only when signing. */
     icx_store_audit_head(b->store, &c.size, NULL);
     if (c.size == 0 || c.size <= b->cp_size)
@@ -180,8 +183,8 @@ void icx_broker_stamp_step(icx_broker *b, int64_t now)
     }
     if (cfg->tsa_url == NULL || cfg->tsa_ca_file == NULL ||
         now < b->stamp_next || icx_stamper_busy(b->stamper) ||
-        icx_turn_open(b->turn))
-        return;
+        icx_turn_open(b->turn) || !icx_store_leads(b->store))
+        return; /* several nodes on one store: the lead stamps */
     int rc = icx_store_stamp_next(b->store, &c, NULL, &err);
     if (rc < 0) {
         if (rc != ICX_ENOTFOUND)

@@ -549,7 +549,7 @@ static void health(icx_broker *b, int fd, const icx_ctl_request *req)
     if (icx_store_out_depths(b->store, depth_sum, &depth, &err) < 0)
         store_ok = 0;
     if (!store_ok)
-        problem(&h, "the store %s cannot be read", cfg->store_path);
+        problem(&h, "the store %s cannot be read", icx_store_name(b->store));
 
     /* Partners: per hop queue depths. */
     if (h.json)
@@ -564,7 +564,7 @@ static void health(icx_broker *b, int fd, const icx_ctl_request *req)
             store_ok) {
             store_ok = 0;
             problem(&h, "the store %s cannot be read (queue depths)",
-                    cfg->store_path);
+                    icx_store_name(b->store));
         }
         int up = icx_broker_connected(b, p->id);
         struct peer_state *ps = icx_broker_peer(b, p->id);

@@ -126,7 +126,7 @@ static int open_store(icx_store **s, icx_config **cfg, char **cert,
         if (cert_path == NULL)
             cert_path = icx_config_audit_certs(*cfg);
     }
-    if (access(path, F_OK) != 0)
+    if (!icx_store_is_url(path) && access(path, F_OK) != 0)
         return icx_err_set(err, ICX_ENOTFOUND, "%s: no such store", path);
     if (cert_path != NULL) {
         rc = icx_file_read(cert, cert_len, cert_path, 256 * 1024, err);
@@ -169,10 +169,19 @@ static int cmd_verify_store(const struct opts *o)
     const char *cert_path = o->cert ? o->cert : cfg ? icx_config_audit_certs(cfg) : NULL;
     char head[4096];
     struct stat sb;
+    int url = path != NULL && icx_store_is_url(path);
+    const char *node_head = url && cfg != NULL ? cfg->store_head : NULL;
     if (rc == ICX_OK && cert != NULL && path != NULL && cert_path != NULL &&
-        snprintf(head, sizeof head, "%s.head", path) < (int)sizeof head &&
+        (url ? node_head != NULL &&
+                   snprintf(head, sizeof head, "%s", node_head) <
+                       (int)sizeof head
+             : snprintf(head, sizeof head, "%s.head", path) <
+                   (int)sizeof head) &&
         lstat(head, &sb) == 0) {
-        rc = icx_store_check(s, cert_path, 0, NULL, &err);
+        if (node_head != NULL)
+            rc = icx_store_set_head(s, node_head, &err);
+        if (rc == ICX_OK)
+            rc = icx_store_check(s, cert_path, 0, NULL, &err);
         if (rc == ICX_ECORRUPT)
             rc = ICX_EBADSIG;
     }

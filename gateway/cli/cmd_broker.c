@@ -576,7 +576,8 @@ static int status_case(const char *config, const char *ref, int json)
     icx_buf_init(&env, (size_t)1 << 30);
     icx_buf_init(&text, 16 << 20);
     if ((rc = icx_config_load(&cfg, config, NULL, &err)) < 0 ||
-        (access(cfg->store_path, F_OK) != 0 &&
+        (!icx_store_is_url(cfg->store_path) &&
+         access(cfg->store_path, F_OK) != 0 &&
          (rc = icx_err_set(&err, ICX_ENOTFOUND, "%s: no such store",
                            cfg->store_path)) < 0) ||
         (rc = icx_store_open(&s, cfg->store_path, &err)) < 0 ||

@@ -151,7 +151,8 @@ static int open_record(struct rec *c, icx_config **cfg, const char *config,
         return icx_err_wrap(err, "%s", config);
     }
     icx_buf_free(&errs);
-    if (access((*cfg)->store_path, F_OK) != 0) {
+    if (!icx_store_is_url((*cfg)->store_path) &&
+        access((*cfg)->store_path, F_OK) != 0) {
         if (must_exist)
             return icx_err_set(err, ICX_ENOTFOUND, "%s: no store (has the "
                                "gateway run yet?)", (*cfg)->store_path);

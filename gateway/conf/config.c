@@ -89,6 +89,20 @@ const char *icx_partner_option(const icx_partner *p, const char *key)
 #define G(f) offsetof(icx_config, f)
 #define P(f) offsetof(icx_partner, f)
 
+/* store.path: a file, or a PostgreSQL URL; no other scheme. */
+static int check_store_path(const char *value, const char *written,
+                            char *why, size_t whylen)
+{
+    (void)value;
+    if (strstr(written, "://") == NULL ||
+        strncmp(written, "postgresql://", 13) == 0 ||
+        strncmp(written, "postgres://", 11) == 0)
+        return 0;
+    snprintf(why, whylen, "want a file or a postgresql:// URL, got a URL "
+             "of another scheme");
+    return -1;
+}
+
 static const icx_conftab_key gateway_keys_keys[] = {
     {.name = "private_key", .type = ICX_CT_STRING, .offset = G(private_key),
      .required = 1, .check = icx_config_check_key_ref,
@@ -119,8 +133,13 @@ static const icx_conftab_key gateway_keys_keys[] = {
     {0}};
 
 static const icx_conftab_key gateway_store_keys[] = {
-    {.name = "path", .type = ICX_CT_PATH, .offset = G(store_path),
-     .def = "icx.db", .doc = "SQLite store file"},
+    {.name = "path", .type = ICX_CT_PATH_URL, .offset = G(store_path),
+     .def = "icx.db", .check = check_store_path,
+     .doc = "SQLite store file, or a postgresql:// URL (several nodes on "
+            "one database)"},
+    {.name = "head", .type = ICX_CT_PATH, .offset = G(store_head),
+     .doc = "PostgreSQL store: this node's head file (the last signed "
+            "checkpoint it committed)"},
     {0}};
 
 static const icx_conftab_key gateway_endpoint_keys[] = {

@@ -93,7 +93,8 @@ typedef struct icx_config {
     char *audit_certificates; /* PEM bundle checkpoints verify with, or
                                * NULL: certificate */
     char *curve_secret_file; /* path of the CURVE key file; required for zmq */
-    char *store_path;      /* default "icx.db" */
+    char *store_path;      /* default "icx.db"; or a postgresql:// URL */
+    char *store_head;      /* PostgreSQL: this node's head file; or NULL */
     char *listen;          /* tcp endpoint to bind; default none */
     char *control_socket;  /* default "icx.sock" */
     char *partners_dir;    /* default "partners" */

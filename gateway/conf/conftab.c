@@ -149,6 +149,7 @@ static int apply_default(void *base, const icx_conftab_key *k,
     case ICX_CT_STRING:
         return store_string(base, k, strdup(k->def));
     case ICX_CT_PATH:
+    case ICX_CT_PATH_URL:
         return store_string(base, k, icx_conftab_resolve(f->base_dir, k->def));
     case ICX_CT_INT:
         if (parse_long(&v, k->def) < 0)
@@ -260,6 +261,7 @@ static int apply_value(void *base, const icx_conftab_key *k,
         const char *want = k->type == ICX_CT_INT    ? "an integer"
                            : k->type == ICX_CT_BOOL ? "true or false"
                            : k->type == ICX_CT_PATH ? "a path"
+                           : k->type == ICX_CT_PATH_URL ? "a path or a URL"
                                                     : "a string";
         icx_conftab_error(f, v, full, "want %s, got %s", want,
                           icx_conftab_got(v, got, sizeof got));
@@ -280,8 +282,11 @@ static int apply_value(void *base, const icx_conftab_key *k,
             return ICX_OK;
         }
         return store_string(base, k, strdup(v->text));
-    case ICX_CT_PATH: {
-        char *p = icx_conftab_resolve(f->base_dir, v->text);
+    case ICX_CT_PATH:
+    case ICX_CT_PATH_URL: {
+        char *p = k->type == ICX_CT_PATH_URL && strstr(v->text, "://") != NULL
+                      ? strdup(v->text)
+                      : icx_conftab_resolve(f->base_dir, v->text);
         if (p == NULL)
             return ICX_ENOMEM;
         if (k->check != NULL && k->check(p, v->text, why, sizeof why) < 0)
@@ -420,6 +425,7 @@ void icx_conftab_release(void *base, const icx_conftab_key *tab)
         switch (tab[i].type) {
         case ICX_CT_STRING:
         case ICX_CT_PATH:
+        case ICX_CT_PATH_URL:
             free(*(char **)slot);
             *(char **)slot = NULL;
             break;

@@ -53,7 +53,9 @@ enum icx_conftab_type {
     ICX_CT_BOOL,    /* int, true|false */
     ICX_CT_ENUM,    /* int, index into names */
     ICX_CT_STRLIST, /* icx_strlist, at most ICX_CONFIG_MAX_LIST entries */
-    ICX_CT_MAPPING  /* nested table in sub */
+    ICX_CT_MAPPING, /* nested table in sub */
+    ICX_CT_PATH_URL /* char *, a path as ICX_CT_PATH, or a URL (a value with
+                     * "://", as "postgresql://...") kept as written */
 };
 
 /* Extra check of a string, path or list entry.  value is what is stored

@@ -139,6 +139,10 @@ char *icx_lists_db_path(const icx_config *cfg)
     const char *s = cfg->store_path;
     size_t n = strlen(s);
     icx_buf b;
+    /* Beside a PostgreSQL store (a URL) there is no folder: the lists
+     * store is the node's own, beside its configuration. */
+    if (strstr(s, "://") != NULL)
+        return beside(cfg->base_dir, "icx-lists.db");
     icx_buf_init(&b, 8192);
     if (n > 3 && strcmp(s + n - 3, ".db") == 0)
         n -= 3;

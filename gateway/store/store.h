@@ -2,10 +2,11 @@
  * store.h - the durable store: outbox and inbox state machines, the replay
  * cache, receipts and the audit chain, behind one interface.
  *
- * The embedded engine is SQLite in WAL mode with synchronous=FULL (see
- * store_sqlite.c); a server engine can implement the same functions later
- * without the broker changing.  Schema changes are numbered migrations
- * applied at open.
+ * Two engines behind the same functions, chosen by the path given to
+ * icx_store_open: a file is SQLite in WAL mode with synchronous=FULL (see
+ * store_sqlite.c); a postgresql:// (or postgres://) URL is PostgreSQL
+ * (store_pg.c), which several nodes may share (docs/STORE.md).  Schema
+ * changes are numbered migrations applied at open, per engine.
  *
  * Delivery guarantee: a producer is acknowledged only after COMMIT.  Every
  * state transition is `UPDATE ... WHERE state = <from>` checked by its row
@@ -52,6 +53,12 @@ enum icx_in_state { ICX_IN_RECEIVED, ICX_IN_ACCEPTED, ICX_IN_REJECTED };
 const char *icx_out_state_name(int state);   /* "queued", ... */
 const char *icx_in_state_name(int state);    /* "received", ... */
 
+/* 1 when path names a PostgreSQL store (a postgresql:// or postgres://
+ * URL), which several daemons may share; 0 for a SQLite file. */
+int icx_store_is_url(const char *path);
+/* The store's name for messages: its path, or its URL without a
+ * password.  Valid while s is. */
+const char *icx_store_name(const icx_store *s);
 /* Opens (creating if needed) and migrates the store at path. */
 int icx_store_open(icx_store **out, const char *path, icx_err *err);
 void icx_store_free(icx_store **sp);
@@ -74,9 +81,10 @@ uint64_t icx_store_wal_pages(const icx_store *s);
 int icx_store_open_peer(icx_store **out, const icx_store *s, icx_err *err);
 /* A read-only connection to the existing store at path, for a thread
  * that only reads (the web dashboard): SQLITE_OPEN_READONLY and
- * query_only, no migration (a schema version other than this program's
- * is refused), the read functions below apply; a write returns
- * ICX_ESTORE.  Each read sees the last committed state. */
+ * query_only (PostgreSQL: a session whose transactions are READ ONLY),
+ * no migration (a schema version other than this program's is refused),
+ * the read functions below apply; a write returns ICX_ESTORE.  Each read
+ * sees the last committed state. */
 int icx_store_open_reader(icx_store **out, const char *path, icx_err *err);
 /* On a connection other writers change (a reader's): re-reads the audit
  * chain's tail when another connection committed since (PRAGMA
@@ -298,6 +306,17 @@ int icx_store_audit_head(icx_store *s, uint64_t *size, char root[65]);
  * the failure is logged and the commit stands. */
 int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
                              icx_err *err);
+/* Where the head file lives.  A SQLite store's is "<store path>.head"
+ * from the start; a PostgreSQL store keeps none until this names one
+ * (store.head in gateway.yaml: a local file of the node).  ICX_EINVAL
+ * when path is empty or too long. */
+int icx_store_set_head(icx_store *s, const char *path, icx_err *err);
+/* 1 when this connection's node is the one that signs checkpoints: on
+ * SQLite always; on PostgreSQL the node holding the session advisory
+ * lock 1229150211, taken here when it is free (tried at most once a
+ * second).  A node that dies or loses its connection releases it with
+ * the connection, and another node takes it on its next try. */
+int icx_store_leads(icx_store *s);
 /* The head file of a store that has none and no checkpoint yet: c is a
  * signed checkpoint of the empty log (size 0, the root of no records).
  * Written before the first real checkpoint can be, so that a crash
@@ -417,6 +436,19 @@ int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
 enum { ICX_STORE_CHECK_ADOPT_HEAD = 1, ICX_STORE_CHECK_ENVELOPES = 2 };
 int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
                     icx_buf *report, icx_err *err);
+
+/* Copies every row of from (outbox with its envelopes, inbox, receipts,
+ * the audit records and checkpoints) into to, which must be empty and
+ * migrated (no audit record, no message): ids, seqs, times, hashes and
+ * bytes as they are, in one transaction of to, read in one transaction
+ * of from (which holds SQLite's write lock meanwhile).  Then to's audit
+ * chain is verified against from's last checkpoint (signatures with
+ * cert_pem when not NULL) and both hold the same number of rows in each
+ * table.  One "copied: TABLE N rows" line per table goes to report when
+ * it is not NULL.  ICX_EEXIST when to is not empty; ICX_EBADSIG when the
+ * copy does not verify (it stays committed: drop that database). */
+int icx_store_copy(icx_store *to, icx_store *from, const char *cert_pem,
+                   size_t cert_len, icx_buf *report, icx_err *err);
 
 typedef struct icx_audit_report {
     uint64_t records;

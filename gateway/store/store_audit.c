@@ -62,7 +62,7 @@ int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
 {
     icx_audit_row r;
     char line[640], prev[65];
-    sqlite3_stmt *st = s->st[ST_AUDIT_INSERT];
+    icx_st *st = &s->st[ST_AUDIT_INSERT];
     int rc;
 
     r.seq = s->last_seq + 1;
@@ -85,14 +85,14 @@ int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,
     icx_audit_leaf(leaf, line, (size_t)n);
 #endif
     icx_hex(r.hash, leaf, ICX_HASH_LEN);
-    sqlite3_bind_int64(st, 1, r.seq);
-    sqlite3_bind_text(st, 2, r.ts, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r.event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, r.message_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, r.partner, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, r.detail, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, prev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, r.hash, -1, SQLITE_STATIC);
+    icx_db_bind_int64(st, 1, r.seq);
+    icx_db_bind_text(st, 2, r.ts);
+    icx_db_bind_text(st, 3, r.event);
+    icx_db_bind_text(st, 4, r.message_id);
+    icx_db_bind_text(st, 5, r.partner);
+    icx_db_bind_text(st, 6, r.detail);
+    icx_db_bind_text(st, 7, prev);
+    icx_db_bind_text(st, 8, r.hash);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
@@ -121,9 +121,9 @@ int icx_store_audit(icx_store *s, const icx_audit_event *ev, icx_err *err)
     return icx_sq_call_leave(s, own, rc, 0, "audit", err);
 }
 
-static void rec_from_row(icx_audit_rec *r, sqlite3_stmt *st)
+static void rec_from_row(icx_audit_rec *r, icx_st *st)
 {
-    r->seq = sqlite3_column_int64(st, 0);
+    r->seq = icx_db_col_int64(st, 0);
     col_copy(r->ts, sizeof r->ts, st, 1);
     col_copy(r->event, sizeof r->event, st, 2);
     col_copy(r->message_id, sizeof r->message_id, st, 3);
@@ -136,10 +136,10 @@ static void rec_from_row(icx_audit_rec *r, sqlite3_stmt *st)
 int icx_store_audit_scan(icx_store *s, int64_t from, int64_t to,
                          icx_audit_rec_fn fn, void *ctx, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_AUDIT_RANGE];
+    icx_st *st = &s->st[ST_AUDIT_RANGE];
     int rc;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
+    icx_db_bind_int64(st, 1, from);
+    icx_db_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         icx_audit_rec r;
         rec_from_row(&r, st);
@@ -164,11 +164,11 @@ int icx_store_refresh(icx_store *s, icx_err *err)
      * from 1 without gaps: the leaves after the ones held extend the
      * tree.  Anything else reads the whole chain again. */
     icx_merkle tree = s->tree;
-    sqlite3_stmt *st = s->st[ST_AUDIT_HASHES_AFTER];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)tree.size);
+    icx_st *st = &s->st[ST_AUDIT_HASHES_AFTER];
+    icx_db_bind_int64(st, 1, (int64_t)tree.size);
     int rc;
     char last[65] = "";
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = icx_db_step(st)) == SQLITE_ROW) {
         unsigned char leaf[ICX_HASH_LEN];
         snprintf(last, sizeof last, "%s", col_str(st, 0));
         if (icx_unhex(leaf, last, ICX_HASH_LEN) < 0)
@@ -177,10 +177,10 @@ int icx_store_refresh(icx_store *s, icx_err *err)
     }
     done(st);
     int64_t tail = 0;
-    sqlite3_stmt *t = s->st[ST_AUDIT_TAIL];
-    int trc = sqlite3_step(t);
+    icx_st *t = &s->st[ST_AUDIT_TAIL];
+    int trc = icx_db_step(t);
     if (trc == SQLITE_ROW)
-        tail = sqlite3_column_int64(t, 0);
+        tail = icx_db_col_int64(t, 0);
     done(t);
     if (rc == SQLITE_DONE && (trc == SQLITE_ROW || trc == SQLITE_DONE) &&
         (uint64_t)tail == tree.size) {
@@ -215,12 +215,12 @@ int icx_store_checkpoint_add(icx_store *s, const icx_checkpoint *c,
     int rc = icx_sq_call_enter(s, &own, "checkpoint", err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st = s->st[ST_CP_INSERT];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)c->size);
-    sqlite3_bind_text(st, 2, c->gateway, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, c->root, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, c->time, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, c->signature, -1, SQLITE_STATIC);
+    icx_st *st = &s->st[ST_CP_INSERT];
+    icx_db_bind_int64(st, 1, (int64_t)c->size);
+    icx_db_bind_text(st, 2, c->gateway);
+    icx_db_bind_text(st, 3, c->root);
+    icx_db_bind_text(st, 4, c->time);
+    icx_db_bind_text(st, 5, c->signature);
     int step = icx_sq_step(s, st);
     rc = step == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, step, "checkpoint", err);
     done(st);
@@ -245,7 +245,7 @@ int icx_store_head_start(icx_store *s, const icx_checkpoint *c, icx_err *err)
     icx_checkpoint last;
     assert(c->size == 0);
     icx_sq_head_path(path, sizeof path, s);
-    if (lstat(path, &st) == 0)
+    if (path[0] == '\0' || lstat(path, &st) == 0)
         return ICX_OK;
     if (errno != ENOENT)
         return icx_err_set(err, ICX_EIO, "%s: %s", path, strerror(errno));
@@ -257,9 +257,9 @@ int icx_store_head_start(icx_store *s, const icx_checkpoint *c, icx_err *err)
     return icx_sq_head_write(s, c, err);
 }
 
-void icx_sq_cp_from_row(icx_checkpoint *c, sqlite3_stmt *st)
+void icx_sq_cp_from_row(icx_checkpoint *c, icx_st *st)
 {
-    c->size = (uint64_t)sqlite3_column_int64(st, 0);
+    c->size = (uint64_t)icx_db_col_int64(st, 0);
     col_copy(c->gateway, sizeof c->gateway, st, 1);
     col_copy(c->root, sizeof c->root, st, 2);
     col_copy(c->time, sizeof c->time, st, 3);
@@ -269,9 +269,9 @@ void icx_sq_cp_from_row(icx_checkpoint *c, sqlite3_stmt *st)
 int icx_store_checkpoints(icx_store *s, uint64_t max_size, icx_cp_fn fn,
                           void *ctx, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_CP_ALL];
+    icx_st *st = &s->st[ST_CP_ALL];
     int rc;
-    sqlite3_bind_int64(st, 1, max_size ? (sqlite3_int64)max_size : INT64_MAX);
+    icx_db_bind_int64(st, 1, max_size ? (int64_t)max_size : INT64_MAX);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         icx_checkpoint c;
         icx_sq_cp_from_row(&c, st);
@@ -287,7 +287,7 @@ out:
 
 int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_CP_LAST];
+    icx_st *st = &s->st[ST_CP_LAST];
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         icx_sq_cp_from_row(c, st);
@@ -353,7 +353,7 @@ int icx_store_audit_verify(icx_store *s, uint64_t *count, icx_err *err)
 int icx_store_message_ids(icx_store *s, const char *prefix, char (*ids)[40],
                           size_t max, size_t *n, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_AUDIT_PREFIX];
+    icx_st *st = &s->st[ST_AUDIT_PREFIX];
     char upper[40];
     size_t len = strlen(prefix);
     int rc = SQLITE_DONE;
@@ -367,9 +367,9 @@ int icx_store_message_ids(icx_store *s, const char *prefix, char (*ids)[40],
     if ((unsigned char)upper[len - 1] == 0xff)
         return icx_err_set(err, ICX_EINVAL, "not a MessageId prefix");
     upper[len - 1] = (char)((unsigned char)upper[len - 1] + 1);
-    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, upper, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (int64_t)max);
+    icx_db_bind_text(st, 1, prefix);
+    icx_db_bind_text(st, 2, upper);
+    icx_db_bind_int64(st, 3, (int64_t)max);
     while (*n < max && (rc = icx_sq_step(s, st)) == SQLITE_ROW)
         col_copy(ids[(*n)++], sizeof ids[0], st, 0);
     if (*n < max && rc != SQLITE_DONE)
@@ -383,12 +383,12 @@ int icx_store_message_ids(icx_store *s, const char *prefix, char (*ids)[40],
 int icx_store_timeline(icx_store *s, const char *message_id, icx_audit_fn fn,
                        void *ctx, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_AUDIT_TIMELINE];
+    icx_st *st = &s->st[ST_AUDIT_TIMELINE];
     int rc;
-    sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+    icx_db_bind_text(st, 1, message_id);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         icx_audit_row r;
-        r.seq = sqlite3_column_int64(st, 0);
+        r.seq = icx_db_col_int64(st, 0);
         col_copy(r.ts, sizeof r.ts, st, 1);
         col_copy(r.event, sizeof r.event, st, 2);
         col_copy(r.message_id, sizeof r.message_id, st, 3);

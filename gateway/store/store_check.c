@@ -82,7 +82,7 @@ static void refuse(struct check *k, const char *fmt, ...)
 static void tree_name(char *out, size_t n, icx_store *s, const char *line)
 {
     const char *t = strstr(line, "Tree ");
-    sqlite3_stmt *st = NULL;
+    icx_st st = {0};
     out[0] = '\0';
     if (t == NULL)
         t = strstr(line, "Page "); /* a root page named by itself */
@@ -90,30 +90,35 @@ static void tree_name(char *out, size_t n, icx_store *s, const char *line)
         return;
     long root = strtol(t + 5, NULL, 10);
     if (root <= 0 ||
-        sqlite3_prepare_v2(s->db, "SELECT type || ' ' || name FROM "
-                           "sqlite_schema WHERE rootpage = ?1", -1, &st,
-                           NULL) != SQLITE_OK)
+        icx_db_prepare(s, "SELECT type || ' ' || name FROM "
+                       "sqlite_schema WHERE rootpage = ?1", &st) != SQLITE_OK)
         goto out;
-    sqlite3_bind_int64(st, 1, root);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        col_copy(out, n, st, 0);
+    icx_db_bind_int64(&st, 1, root);
+    if (icx_db_step(&st) == SQLITE_ROW)
+        col_copy(out, n, &st, 0);
 out:
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
 }
 
 /* PRAGMA quick_check: 1 when the pages are sound. */
 static int check_pages(struct check *k)
 {
     icx_store *s = k->s;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(20)", -1, &st,
-                                NULL);
+    icx_st st = {0};
+    if (s->pg != NULL) {
+        /* PostgreSQL checks its own pages (data checksums, WAL replay);
+         * there is no quick_check to ask. */
+        say(k, "store %s: pages are PostgreSQL's to check (data "
+            "checksums); not checked here", s->path);
+        return 1;
+    }
+    int rc = icx_db_prepare(s, "PRAGMA quick_check(20)", &st);
     int sound = 1, rows = 0;
     while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-        rc = sqlite3_step(st);
+        rc = icx_db_step(&st);
         if (rc != SQLITE_ROW)
             break;
-        const char *line = col_str(st, 0);
+        const char *line = col_str(&st, 0);
         const char *nl = strchr(line, '\n');
         rows++;
         if (strncmp(line, "*** ", 4) == 0 && nl != NULL)
@@ -135,13 +140,13 @@ static int check_pages(struct check *k)
     }
     if (rc != SQLITE_DONE && rc != SQLITE_OK && sound) {
         refuse(k, "store %s: damaged: PRAGMA quick_check failed: %s",
-               s->path, sqlite3_errmsg(s->db));
+               s->path, icx_db_errmsg(s));
         sound = 0;
     } else if (rows == 0) {
         refuse(k, "store %s: PRAGMA quick_check gave no answer", s->path);
         sound = 0;
     }
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     if (sound)
         say(k, "store %s: pages intact (PRAGMA quick_check)", s->path);
     return sound;
@@ -403,32 +408,32 @@ static int check_bytes(struct check *k, icx_err *err)
     icx_store *s = k->s;
     uint64_t total = 0, damaged = 0;
     for (size_t t = 0; t < sizeof byte_tables / sizeof byte_tables[0]; t++) {
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(s->db, byte_tables[t].sql, -1, &st, NULL);
+        icx_st st = {0};
+        int rc = icx_db_prepare(s, byte_tables[t].sql, &st);
         while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
-               (rc = sqlite3_step(st)) == SQLITE_ROW) {
+               (rc = icx_db_step(&st)) == SQLITE_ROW) {
             char got[65];
-            const void *p = sqlite3_column_blob(st, 3);
-            size_t len = (size_t)sqlite3_column_bytes(st, 3);
+            const void *p = icx_db_col_blob(&st, 3);
+            size_t len = icx_db_col_bytes(&st, 3);
             total++;
             if (icx_sha256_hex(got, p != NULL ? p : "", len) < 0) {
-                sqlite3_finalize(st);
+                icx_db_finalize(&st);
                 return icx_err_set(err, ICX_ECRYPTO, "SHA-256 failed");
             }
-            if (strcmp(got, col_str(st, 2)) == 0)
+            if (strcmp(got, col_str(&st, 2)) == 0)
                 continue;
             damaged++;
             refuse(k, "store %s: %s message %s (partner %s): stored bytes "
                    "damaged: SHA-256 %s, recorded %s", s->path,
-                   byte_tables[t].table, col_str(st, 0), col_str(st, 1), got,
-                   col_str(st, 2));
+                   byte_tables[t].table, col_str(&st, 0), col_str(&st, 1), got,
+                   col_str(&st, 2));
         }
         if (rc != SQLITE_DONE) {
             rc = icx_sq_fail(s, rc, byte_tables[t].table, err);
-            sqlite3_finalize(st);
+            icx_db_finalize(&st);
             return rc;
         }
-        sqlite3_finalize(st);
+        icx_db_finalize(&st);
     }
     if (damaged == 0)
         say(k, "store %s: %llu stored envelopes and receipts match their "
@@ -445,59 +450,59 @@ static int check_bytes(struct check *k, icx_err *err)
 static int check_stamps(struct check *k, icx_err *err)
 {
     icx_store *s = k->s;
-    sqlite3_stmt *st = NULL;
+    icx_st st = {NULL, NULL};
     icx_buf text;
     uint64_t total = 0, bad = 0;
     icx_buf_init(&text, 4096);
-    int rc = sqlite3_prepare_v2(s->db, "SELECT t.size, t.gen_time, t.token, "
+    int rc = icx_db_prepare(s, "SELECT t.size, t.gen_time, t.token, "
                                 "c.size, c.gateway, c.root, c.time, "
                                 "c.signature FROM checkpoint_stamps t LEFT "
                                 "JOIN checkpoints c ON c.size = t.size ORDER "
-                                "BY t.size", -1, &st, NULL);
+                                "BY t.size", &st);
     while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
-           (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long size = sqlite3_column_int64(st, 0);
+           (rc = icx_db_step(&st)) == SQLITE_ROW) {
+        long long size = icx_db_col_int64(&st, 0);
         icx_checkpoint c;
         icx_tsa_stamp info;
         icx_err terr;
         total++;
-        if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
+        if (icx_db_col_null(&st, 3)) {
             bad++;
             refuse(k, "store %s: time-stamp of checkpoint %lld: no such "
                    "checkpoint", s->path, size);
             continue;
         }
         memset(&c, 0, sizeof c);
-        c.size = (uint64_t)sqlite3_column_int64(st, 3);
-        col_copy(c.gateway, sizeof c.gateway, st, 4);
-        col_copy(c.root, sizeof c.root, st, 5);
-        col_copy(c.time, sizeof c.time, st, 6);
-        col_copy(c.signature, sizeof c.signature, st, 7);
+        c.size = (uint64_t)icx_db_col_int64(&st, 3);
+        col_copy(c.gateway, sizeof c.gateway, &st, 4);
+        col_copy(c.root, sizeof c.root, &st, 5);
+        col_copy(c.time, sizeof c.time, &st, 6);
+        col_copy(c.signature, sizeof c.signature, &st, 7);
         icx_buf_reset(&text);
         if (icx_checkpoint_text(&text, &c) < 0) {
             rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
             break;
         }
         icx_err_clear(&terr);
-        const void *tok = sqlite3_column_blob(st, 2);
-        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        const void *tok = icx_db_col_blob(&st, 2);
+        size_t len = icx_db_col_bytes(&st, 2);
         if (icx_tsa_token_check(&info, tok ? tok : "", len, text.data,
                                 text.len, NULL, &terr) < 0) {
             bad++;
             refuse(k, "store %s: time-stamp of checkpoint %lld: %s", s->path,
                    size, terr.msg);
-        } else if (strcmp(info.gen_time, col_str(st, 1)) != 0) {
+        } else if (strcmp(info.gen_time, col_str(&st, 1)) != 0) {
             bad++;
             refuse(k, "store %s: time-stamp of checkpoint %lld: genTime %s, "
                    "recorded %s", s->path, size, info.gen_time,
-                   col_str(st, 1));
+                   col_str(&st, 1));
         }
     }
     if (rc == SQLITE_DONE)
         rc = ICX_OK;
     else if (rc > 0)
         rc = icx_sq_fail(s, rc, "time-stamps", err);
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     icx_buf_free(&text);
     if (rc == ICX_OK && bad == 0)
         say(k, "store %s: %llu time-stamp tokens are over their checkpoints",
@@ -531,7 +536,8 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
     /* The head file first, then the store: beside a running daemon, a
      * checkpoint named in the head file is committed before the file is
      * written, so the store read afterwards holds it. */
-    head_rc = icx_sq_head_read(&head, hpath, &herr);
+    head_rc = hpath[0] != '\0' ? icx_sq_head_read(&head, hpath, &herr)
+                                : ICX_ENOTFOUND;
     if (head_rc < 0 && head_rc != ICX_ENOTFOUND && head_rc != ICX_ECORRUPT) {
         rc = icx_err_set(err, head_rc, "%s", herr.msg);
         goto out;
@@ -544,8 +550,14 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
                      head_rc == ICX_OK ? head.size : 0, head_root, err);
     if (rc < 0)
         goto out;
-    rc = check_head(&k, hpath, head_rc, &herr, &head, &cp, have_cp, head_root, cert,
-                    cert_len, flags, err);
+    if (hpath[0] == '\0') {
+        say(&k, "store %s: no head file is kept for it (PostgreSQL without "
+            "store.head; docs/STORE.md)", s->path);
+        rc = ICX_OK;
+    } else {
+        rc = check_head(&k, hpath, head_rc, &herr, &head, &cp, have_cp,
+                        head_root, cert, cert_len, flags, err);
+    }
     if (rc < 0)
         goto out;
     if (flags & ICX_STORE_CHECK_ENVELOPES) {

@@ -29,7 +29,16 @@
 
 void icx_sq_head_path(char *out, size_t n, const icx_store *s)
 {
-    snprintf(out, n, "%s.head", s->path);
+    snprintf(out, n, "%s", s->head);
+}
+
+int icx_store_set_head(icx_store *s, const char *path, icx_err *err)
+{
+    if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof s->head)
+        return icx_err_set(err, ICX_EINVAL, "store %s: head file path "
+                           "empty or too long", s->path);
+    memcpy(s->head, path, strlen(path) + 1);
+    return ICX_OK;
 }
 
 int icx_sq_head_write(icx_store *s, const icx_checkpoint *c, icx_err *err)
@@ -37,6 +46,8 @@ int icx_sq_head_write(icx_store *s, const icx_checkpoint *c, icx_err *err)
     char path[PATH_MAX_STORE + 8];
     icx_buf text;
     icx_sq_head_path(path, sizeof path, s);
+    if (path[0] == '\0')
+        return ICX_OK; /* PostgreSQL without store.head: none kept */
     icx_buf_init(&text, HEAD_MAX);
     int rc = icx_buf_printf(&text, HEAD_MAGIC "\ngateway %s\nsize %llu\n"
                             "root %s\ntime %s\nsignature %s\n", c->gateway,

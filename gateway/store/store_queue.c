@@ -31,17 +31,17 @@ static int fits(const char *field, size_t n)
     return strnlen(field, n) < n;
 }
 
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+static void bind_opt_text(icx_st *st, int i, const char *v)
 {
     if (v == NULL)
-        sqlite3_bind_null(st, i);
+        icx_db_bind_null(st, i);
     else
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+        icx_db_bind_text(st, i, v);
 }
 
-static void out_fill(icx_out_row *r, sqlite3_stmt *st)
+static void out_fill(icx_out_row *r, icx_st *st)
 {
-    r->id = sqlite3_column_int64(st, 0);
+    r->id = icx_db_col_int64(st, 0);
     col_copy(r->message_id, sizeof r->message_id, st, 1);
     col_copy(r->next_hop, sizeof r->next_hop, st, 2);
     col_copy(r->recipient, sizeof r->recipient, st, 3);
@@ -49,10 +49,10 @@ static void out_fill(icx_out_row *r, sqlite3_stmt *st)
     col_copy(r->category, sizeof r->category, st, 5);
     col_copy(r->sha256, sizeof r->sha256, st, 6);
     r->state = icx_sq_state_from(icx_sq_out_names, 5, col_str(st, 7));
-    r->attempts = sqlite3_column_int(st, 8);
-    r->created_at = sqlite3_column_int64(st, 9);
-    r->next_attempt_at = sqlite3_column_int64(st, 10);
-    r->updated_at = sqlite3_column_int64(st, 11);
+    r->attempts = icx_db_col_int(st, 8);
+    r->created_at = icx_db_col_int64(st, 9);
+    r->next_attempt_at = icx_db_col_int64(st, 10);
+    r->updated_at = icx_db_col_int64(st, 11);
     col_copy(r->reason, sizeof r->reason, st, 12);
 }
 
@@ -61,7 +61,7 @@ int icx_store_out_insert(icx_store *s, const icx_out_row *row,
                          const char *detail, icx_err *err)
 {
     const char *op = "outbox insert";
-    sqlite3_stmt *st = s->st[ST_OUT_INSERT];
+    icx_st *st = &s->st[ST_OUT_INSERT];
     int own = 0, changed = 0, rc;
 
     if (row->message_id[0] == '\0' || row->next_hop[0] == '\0' ||
@@ -80,17 +80,17 @@ int icx_store_out_insert(icx_store *s, const icx_out_row *row,
     rc = icx_sq_call_enter(s, &own, op, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, row->message_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, row->next_hop, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, row->recipient, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, row->sender, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, row->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, row->sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, icx_sq_out_names[row->state], -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 8, row->attempts);
-    sqlite3_bind_int64(st, 9, row->created_at);
-    sqlite3_bind_int64(st, 10, row->next_attempt_at);
-    sqlite3_bind_int64(st, 11, (int64_t)time(NULL));
+    icx_db_bind_text(st, 1, row->message_id);
+    icx_db_bind_text(st, 2, row->next_hop);
+    icx_db_bind_text(st, 3, row->recipient);
+    icx_db_bind_text(st, 4, row->sender);
+    icx_db_bind_text(st, 5, row->category);
+    icx_db_bind_text(st, 6, row->sha256);
+    icx_db_bind_text(st, 7, icx_sq_out_names[row->state]);
+    icx_db_bind_int64(st, 8, row->attempts);
+    icx_db_bind_int64(st, 9, row->created_at);
+    icx_db_bind_int64(st, 10, row->next_attempt_at);
+    icx_db_bind_int64(st, 11, (int64_t)time(NULL));
     bind_opt_text(st, 12, row->reason[0] != '\0' ? row->reason : NULL);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
@@ -98,8 +98,8 @@ int icx_store_out_insert(icx_store *s, const icx_out_row *row,
         goto out;
     }
     changed = 1;
-    sqlite3_stmt *es = s->st[ST_OUT_ENV_INSERT];
-    sqlite3_bind_blob64(es, 1, env, len, SQLITE_STATIC);
+    icx_st *es = &s->st[ST_OUT_ENV_INSERT];
+    icx_db_bind_blob(es, 1, env, len);
     rc = icx_sq_step(s, es);
     done(es);
     if (rc != SQLITE_DONE) {
@@ -118,7 +118,7 @@ static int out_move(icx_store *s, const char *op, const char *message_id,
                     int64_t next_attempt_at, const char *reason,
                     const char *event, const char *detail, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_TRANSITION];
+    icx_st *st = &s->st[ST_OUT_TRANSITION];
     int own = 0, changed = 0, rc;
 
     if (message_id == NULL || next_hop == NULL || from < ICX_OUT_QUEUED ||
@@ -130,20 +130,20 @@ static int out_move(icx_store *s, const char *op, const char *message_id,
     rc = icx_sq_call_enter(s, &own, op, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, icx_sq_out_names[to], -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, attempts);
-    sqlite3_bind_int64(st, 3, next_attempt_at);
-    sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+    icx_db_bind_text(st, 1, icx_sq_out_names[to]);
+    icx_db_bind_int64(st, 2, attempts);
+    icx_db_bind_int64(st, 3, next_attempt_at);
+    icx_db_bind_int64(st, 4, (int64_t)time(NULL));
     bind_opt_text(st, 5, reason);
-    sqlite3_bind_text(st, 6, message_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, next_hop, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, icx_sq_out_names[from], -1, SQLITE_STATIC);
+    icx_db_bind_text(st, 6, message_id);
+    icx_db_bind_text(st, 7, next_hop);
+    icx_db_bind_text(st, 8, icx_sq_out_names[from]);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
         goto out;
     }
-    if (sqlite3_changes(s->db) != 1) {
+    if (icx_db_changes(s) != 1) {
         rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: %s: %s to %s is not "
                          "%s", s->path, op, message_id, next_hop,
                          icx_sq_out_names[from]);
@@ -179,12 +179,12 @@ int icx_store_out_reschedule(icx_store *s, const char *message_id,
 int icx_store_out_due(icx_store *s, int64_t now, const char *hop,
                       icx_out_row *rows, size_t max, size_t *n, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_DUE];
+    icx_st *st = &s->st[ST_OUT_DUE];
     int rc = SQLITE_DONE;
     *n = 0;
-    sqlite3_bind_int64(st, 1, now);
+    icx_db_bind_int64(st, 1, now);
     bind_opt_text(st, 2, hop);
-    sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    icx_db_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
     while (*n < max && (rc = icx_sq_step(s, st)) == SQLITE_ROW)
         out_fill(&rows[(*n)++], st);
     if (*n < max && rc != SQLITE_DONE)
@@ -198,8 +198,8 @@ int icx_store_out_due(icx_store *s, int64_t now, const char *hop,
 int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
                       icx_out_row *row, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_GET];
-    sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+    icx_st *st = &s->st[ST_OUT_GET];
+    icx_db_bind_text(st, 1, message_id);
     bind_opt_text(st, 2, hop);
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
@@ -218,9 +218,9 @@ int icx_store_out_get(icx_store *s, const char *message_id, const char *hop,
 int icx_store_out_by_sha(icx_store *s, const char *sha256, const char *hop,
                          icx_out_row *row, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_BY_SHA];
-    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hop, -1, SQLITE_STATIC);
+    icx_st *st = &s->st[ST_OUT_BY_SHA];
+    icx_db_bind_text(st, 1, sha256);
+    icx_db_bind_text(st, 2, hop);
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         out_fill(row, st);
@@ -275,14 +275,14 @@ int icx_sq_digest_check(icx_store *s, const char *table, const char *mid,
 
 /* Reads the first row of st (bound by the caller): the bytes (column 0),
  * their recorded digest (1) and partner (2); into out when they match. */
-static int blob_out(icx_store *s, sqlite3_stmt *st, icx_buf *out,
+static int blob_out(icx_store *s, icx_st *st, icx_buf *out,
                     const char *op, const char *table, const char *what,
                     icx_err *err)
 {
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
-        const void *p = sqlite3_column_blob(st, 0);
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        const void *p = icx_db_col_blob(st, 0);
+        size_t len = icx_db_col_bytes(st, 0);
         char want[65], partner[32];
         col_copy(want, sizeof want, st, 1);
         col_copy(partner, sizeof partner, st, 2);
@@ -306,8 +306,8 @@ static int blob_out(icx_store *s, sqlite3_stmt *st, icx_buf *out,
 int icx_store_out_envelope(icx_store *s, const char *message_id,
                            const char *hop, icx_buf *out, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_ENVELOPE];
-    sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+    icx_st *st = &s->st[ST_OUT_ENVELOPE];
+    icx_db_bind_text(st, 1, message_id);
     bind_opt_text(st, 2, hop);
     return blob_out(s, st, out, "outbox envelope", "outbox", message_id,
                     err);
@@ -316,10 +316,10 @@ int icx_store_out_envelope(icx_store *s, const char *message_id,
 int icx_store_out_list(icx_store *s, int state, size_t limit, icx_out_fn fn,
                        void *ctx, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_LIST];
+    icx_st *st = &s->st[ST_OUT_LIST];
     int rc;
     bind_opt_text(st, 1, state < 0 ? NULL : icx_out_state_name(state));
-    sqlite3_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1
+    icx_db_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1
                                                               : (int64_t)limit);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         icx_out_row r;
@@ -338,11 +338,11 @@ int icx_store_out_wake(icx_store *s, const char *hop, int64_t now,
                        icx_err *err)
 {
     const char *op = "outbox wake";
-    sqlite3_stmt *st = s->st[ST_OUT_WAKE];
+    icx_st *st = &s->st[ST_OUT_WAKE];
     int own = 0, rc = icx_sq_call_enter(s, &own, op, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, now);
+    icx_db_bind_int64(st, 1, now);
     bind_opt_text(st, 2, hop);
     rc = icx_sq_step(s, st);
     rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, op, err);
@@ -353,10 +353,10 @@ int icx_store_out_wake(icx_store *s, const char *hop, int64_t now,
 int icx_store_out_depths(icx_store *s, icx_depth_fn fn, void *ctx,
                          icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_DEPTHS];
+    icx_st *st = &s->st[ST_OUT_DEPTHS];
     int rc;
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
-        rc = fn(ctx, col_str(st, 0), sqlite3_column_int64(st, 1));
+        rc = fn(ctx, col_str(st, 0), icx_db_col_int64(st, 1));
         if (rc != 0)
             goto out;
     }
@@ -373,11 +373,11 @@ int icx_store_counts(icx_store *s, int kind, icx_count_fn fn, void *ctx,
                                 ST_COUNT_CP};
     if (kind < 0 || kind > ICX_COUNT_CHECKPOINTS)
         return icx_err_set(err, ICX_EINVAL, "store counts: kind %d", kind);
-    sqlite3_stmt *st = s->st[which[kind]];
+    icx_st *st = &s->st[which[kind]];
     int rc;
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         rc = fn(ctx, col_str(st, 0), col_str(st, 1), col_str(st, 2),
-                sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4));
+                icx_db_col_int64(st, 3), icx_db_col_int64(st, 4));
         if (rc != 0)
             goto out;
     }
@@ -389,7 +389,7 @@ out:
 
 int icx_store_out_oldest(icx_store *s, icx_out_row *row, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_OUT_OLDEST];
+    icx_st *st = &s->st[ST_OUT_OLDEST];
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         out_fill(row, st);
@@ -406,9 +406,9 @@ int icx_store_out_oldest(icx_store *s, icx_out_row *row, icx_err *err)
 
 /* ---- inbox and the replay cache ----------------------------------------- */
 
-static void in_fill(icx_in_row *r, sqlite3_stmt *st)
+static void in_fill(icx_in_row *r, icx_st *st)
 {
-    r->id = sqlite3_column_int64(st, 0);
+    r->id = icx_db_col_int64(st, 0);
     col_copy(r->sender, sizeof r->sender, st, 1);
     col_copy(r->message_id, sizeof r->message_id, st, 2);
     col_copy(r->recipient, sizeof r->recipient, st, 3);
@@ -417,17 +417,17 @@ static void in_fill(icx_in_row *r, sqlite3_stmt *st)
     col_copy(r->sha256, sizeof r->sha256, st, 6);
     r->state = icx_sq_state_from(icx_sq_in_names, 3, col_str(st, 7));
     col_copy(r->reason, sizeof r->reason, st, 8);
-    r->received_at = sqlite3_column_int64(st, 9);
+    r->received_at = icx_db_col_int64(st, 9);
 }
 
-static void bind_opt_blob(sqlite3_stmt *st, int i, const void *p, size_t len)
+static void bind_opt_blob(icx_st *st, int i, const void *p, size_t len)
 {
     if (p == NULL)
-        sqlite3_bind_null(st, i);
+        icx_db_bind_null(st, i);
     else if (len == 0)
-        sqlite3_bind_zeroblob(st, i, 0);
+        icx_db_bind_blob(st, i, "", 0);
     else
-        sqlite3_bind_blob64(st, i, p, len, SQLITE_STATIC);
+        icx_db_bind_blob(st, i, p, len);
 }
 
 int icx_store_in_insert(icx_store *s, const icx_in_row *row, const void *env,
@@ -435,7 +435,7 @@ int icx_store_in_insert(icx_store *s, const icx_in_row *row, const void *env,
                         const char *event, const char *detail, icx_err *err)
 {
     const char *op = "inbox insert";
-    sqlite3_stmt *st = s->st[ST_IN_INSERT];
+    icx_st *st = &s->st[ST_IN_INSERT];
     int own = 0, changed = 0, rc;
 
     if (row->sender[0] == '\0' || row->message_id[0] == '\0' ||
@@ -454,16 +454,16 @@ int icx_store_in_insert(icx_store *s, const icx_in_row *row, const void *env,
     rc = icx_sq_call_enter(s, &own, op, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, row->sender, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, row->message_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, row->recipient, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, row->category, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, row->peer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, row->sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, icx_sq_in_names[row->state], -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, row->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, row->received_at);
-    sqlite3_bind_blob64(st, 10, env, len, SQLITE_STATIC);
+    icx_db_bind_text(st, 1, row->sender);
+    icx_db_bind_text(st, 2, row->message_id);
+    icx_db_bind_text(st, 3, row->recipient);
+    icx_db_bind_text(st, 4, row->category);
+    icx_db_bind_text(st, 5, row->peer);
+    icx_db_bind_text(st, 6, row->sha256);
+    icx_db_bind_text(st, 7, icx_sq_in_names[row->state]);
+    icx_db_bind_text(st, 8, row->reason);
+    icx_db_bind_int64(st, 9, row->received_at);
+    icx_db_bind_blob(st, 10, env, len);
     bind_opt_blob(st, 11, receipt, rlen);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
@@ -482,17 +482,17 @@ int icx_store_in_lookup(icx_store *s, const char *sender,
                         const char *message_id, icx_in_row *row,
                         icx_buf *receipt, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_IN_LOOKUP];
-    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+    icx_st *st = &s->st[ST_IN_LOOKUP];
+    icx_db_bind_text(st, 1, sender);
+    icx_db_bind_text(st, 2, message_id);
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         in_fill(row, st);
         rc = ICX_OK;
         if (receipt != NULL) {
-            size_t len = (size_t)sqlite3_column_bytes(st, 10);
+            size_t len = icx_db_col_bytes(st, 10);
             icx_buf_reset(receipt);
-            rc = icx_buf_append(receipt, sqlite3_column_blob(st, 10), len);
+            rc = icx_buf_append(receipt, icx_db_col_blob(st, 10), len);
             if (rc < 0)
                 rc = icx_err_set(err, rc, "store %s: inbox lookup: receipt "
                                  "of %zu bytes does not fit the buffer",
@@ -514,7 +514,7 @@ int icx_store_in_set_receipt(icx_store *s, const char *sender,
                              size_t rlen, icx_err *err)
 {
     const char *op = "inbox set receipt";
-    sqlite3_stmt *st = s->st[ST_IN_SET_RECEIPT];
+    icx_st *st = &s->st[ST_IN_SET_RECEIPT];
     char detail[80] = "receipt=none";
     int own = 0, changed = 0, rc;
 
@@ -531,15 +531,15 @@ int icx_store_in_set_receipt(icx_store *s, const char *sender,
     rc = icx_sq_call_enter(s, &own, op, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+    icx_db_bind_text(st, 1, sender);
+    icx_db_bind_text(st, 2, message_id);
     bind_opt_blob(st, 3, receipt, rlen);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
         goto out;
     }
-    if (sqlite3_changes(s->db) != 1) {
+    if (icx_db_changes(s) != 1) {
         rc = icx_err_set(err, ICX_ENOTFOUND, "store %s: %s: no %s from %s",
                          s->path, op, message_id, sender);
         goto out;
@@ -555,19 +555,19 @@ out:
 int icx_store_in_envelope(icx_store *s, const char *sender,
                           const char *message_id, icx_buf *out, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_IN_ENVELOPE];
-    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+    icx_st *st = &s->st[ST_IN_ENVELOPE];
+    icx_db_bind_text(st, 1, sender);
+    icx_db_bind_text(st, 2, message_id);
     return blob_out(s, st, out, "inbox envelope", "inbox", message_id, err);
 }
 
 int icx_store_in_list(icx_store *s, int state, size_t limit, icx_in_fn fn,
                       void *ctx, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_IN_LIST];
+    icx_st *st = &s->st[ST_IN_LIST];
     int rc;
     bind_opt_text(st, 1, state < 0 ? NULL : icx_in_state_name(state));
-    sqlite3_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1
+    icx_db_bind_int64(st, 2, limit == 0 || limit > INT64_MAX ? -1
                                                               : (int64_t)limit);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         icx_in_row r;
@@ -585,18 +585,18 @@ out:
 int icx_store_in_expire(icx_store *s, int64_t before, icx_err *err)
 {
     const char *op = "replay expire";
-    sqlite3_stmt *st = s->st[ST_IN_EXPIRE];
+    icx_st *st = &s->st[ST_IN_EXPIRE];
     int own = 0, changed = 0, rc = icx_sq_call_enter(s, &own, op, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, before);
+    icx_db_bind_int64(st, 1, before);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
         goto out;
     }
     rc = ICX_OK;
-    int released = sqlite3_changes(s->db);
+    int released = icx_db_changes(s);
     if (released > 0) {
         char detail[96];
         changed = 1;
@@ -615,7 +615,7 @@ int icx_store_receipt_insert(icx_store *s, const icx_receipt_row *row,
                              const void *env, size_t len, icx_err *err)
 {
     const char *op = "receipt insert";
-    sqlite3_stmt *st = s->st[ST_RECEIPT_INSERT];
+    icx_st *st = &s->st[ST_RECEIPT_INSERT];
     char h[65], detail[160];
     int own = 0, changed = 0, rc;
 
@@ -636,14 +636,14 @@ int icx_store_receipt_insert(icx_store *s, const icx_receipt_row *row,
     rc = icx_sq_call_enter(s, &own, op, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, row->message_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, row->issuer, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, row->positive != 0);
-    sqlite3_bind_text(st, 4, row->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, row->hop != 0);
-    sqlite3_bind_int64(st, 6, row->received_at);
-    sqlite3_bind_text(st, 7, h, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 8, env, len, SQLITE_STATIC);
+    icx_db_bind_text(st, 1, row->message_id);
+    icx_db_bind_text(st, 2, row->issuer);
+    icx_db_bind_int64(st, 3, row->positive != 0);
+    icx_db_bind_text(st, 4, row->reason);
+    icx_db_bind_int64(st, 5, row->hop != 0);
+    icx_db_bind_int64(st, 6, row->received_at);
+    icx_db_bind_text(st, 7, h);
+    icx_db_bind_blob(st, 8, env, len);
     rc = icx_sq_step(s, st);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
@@ -660,19 +660,19 @@ out:
 int icx_store_receipts(icx_store *s, const char *message_id,
                        icx_receipt_fn fn, void *ctx, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_RECEIPTS];
+    icx_st *st = &s->st[ST_RECEIPTS];
     int rc;
-    sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+    icx_db_bind_text(st, 1, message_id);
     while ((rc = icx_sq_step(s, st)) == SQLITE_ROW) {
         icx_receipt_row r;
         col_copy(r.message_id, sizeof r.message_id, st, 0);
         col_copy(r.issuer, sizeof r.issuer, st, 1);
-        r.positive = sqlite3_column_int(st, 2);
+        r.positive = icx_db_col_int(st, 2);
         col_copy(r.reason, sizeof r.reason, st, 3);
-        r.hop = sqlite3_column_int(st, 4);
-        r.received_at = sqlite3_column_int64(st, 5);
-        const void *p = sqlite3_column_blob(st, 6);
-        size_t len = (size_t)sqlite3_column_bytes(st, 6);
+        r.hop = icx_db_col_int(st, 4);
+        r.received_at = icx_db_col_int64(st, 5);
+        const void *p = icx_db_col_blob(st, 6);
+        size_t len = icx_db_col_bytes(st, 6);
         char want[65];
         col_copy(want, sizeof want, st, 7);
         rc = icx_sq_digest_check(s, "receipts", r.message_id, r.issuer, p,

@@ -389,7 +389,7 @@ static int migrate(icx_store *s, icx_err *err)
         }
         if (rc == ICX_OK)
             rc = exec(s, "COMMIT", op, err);
-        if (rc < 0 && !sqlite3_get_autocommit(s->db))
+        if (rc < 0 && icx_db_in_tx(s))
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     return rc;
@@ -459,17 +459,32 @@ int icx_store_open(icx_store **out, const char *path, icx_err *err)
         rc = icx_err_set(err, ICX_EINVAL, "store: path empty or too long");
         goto out;
     }
+    if (icx_pg_is_url(path)) {
+        /* PostgreSQL (store_pg.c): its own schema and statements, the
+         * same logic above them. */
+        s = calloc(1, sizeof *s);
+        if (s == NULL) {
+            rc = icx_err_set(err, ICX_ENOMEM, "store: out of memory");
+            goto out;
+        }
+        rc = icx_pg_open(s, path, err);
+        goto tail;
+    }
     rc = icx_private_file(path, "store", err);
     if (rc == ICX_OK)
         rc = connect_db(&s, path, SQLITE_OPEN_CREATE, err);
-    if (rc == ICX_OK)
+    if (rc == ICX_OK) {
+        snprintf(s->head, sizeof s->head, "%s.head", path);
         rc = migrate(s, err);
+    }
     for (int i = 0; rc == ICX_OK && i < ST__COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-                                SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+                                SQLITE_PREPARE_PERSISTENT, &s->st[i].sq,
+                                NULL);
         if (rc != SQLITE_OK)
             rc = icx_sq_fail(s, rc, "preparing statements", err);
     }
+tail:
     if (rc == ICX_OK) {
         s->data_version = icx_sq_data_version(s);
         rc = icx_sq_chain_load(s, "reading the audit tail", err);
@@ -491,6 +506,16 @@ int icx_store_open_reader(icx_store **out, const char *path, icx_err *err)
         rc = icx_err_set(err, ICX_EINVAL, "store: path empty or too long");
         goto out;
     }
+    if (icx_pg_is_url(path)) {
+        /* PostgreSQL: a read-only session of its own (store_pg.c). */
+        s = calloc(1, sizeof *s);
+        if (s == NULL) {
+            rc = icx_err_set(err, ICX_ENOMEM, "store: out of memory");
+            goto out;
+        }
+        rc = icx_pg_open_reader(s, path, err);
+        goto tail;
+    }
     rc = connect_db(&s, path, SQLITE_OPEN_READONLY, err);
     if (rc == ICX_OK)
         rc = exec(s, "PRAGMA query_only=1", "setting query_only", err);
@@ -504,12 +529,15 @@ int icx_store_open_reader(icx_store **out, const char *path, icx_err *err)
                          MIGRATIONS);
     for (int i = 0; rc == ICX_OK && i < ST__COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-                                SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+                                SQLITE_PREPARE_PERSISTENT, &s->st[i].sq,
+                                NULL);
         if (rc != SQLITE_OK)
             rc = icx_sq_fail(s, rc, "preparing statements", err);
     }
-    if (rc == ICX_OK) {
+    if (rc == ICX_OK)
         s->version = (int)version;
+tail:
+    if (rc == ICX_OK) {
         s->data_version = icx_sq_data_version(s);
         rc = icx_sq_chain_load(s, "reading the audit tail", err);
     }
@@ -520,8 +548,38 @@ out:
     return rc;
 }
 
+int icx_store_leads(icx_store *s)
+{
+    return s->pg == NULL || icx_pg_leads(s->pg);
+}
+
+const char *icx_store_name(const icx_store *s)
+{
+    return s->path;
+}
+
+int icx_store_is_url(const char *path)
+{
+    return icx_pg_is_url(path);
+}
+
 int icx_store_open_peer(icx_store **out, const icx_store *of, icx_err *err)
 {
+    if (of->pg != NULL) {
+        icx_store *s = calloc(1, sizeof *s);
+        int rc;
+        *out = NULL;
+        if (s == NULL)
+            return icx_err_set(err, ICX_ENOMEM, "store: out of memory");
+        rc = icx_pg_open_peer(s, of, err);
+        if (rc < 0) {
+            icx_store_free(&s);
+            return rc;
+        }
+        s->version = of->version;
+        *out = s;
+        return ICX_OK;
+    }
     int rc = connect_db(out, of->path, 0, err);
     if (rc == ICX_OK)
         (*out)->version = of->version;
@@ -535,7 +593,9 @@ void icx_store_free(icx_store **sp)
     icx_store *s = *sp;
     icx_store_rollback(s);
     for (int i = 0; i < ST__COUNT; i++)
-        sqlite3_finalize(s->st[i]);
+        if (s->st[i].pg == NULL)
+            sqlite3_finalize(s->st[i].sq);
+    icx_pg_free(s);
     sqlite3_close_v2(s->db);
     free(s);
     *sp = NULL;
@@ -565,6 +625,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
 int icx_store_manual_checkpoints(icx_store *s, icx_err *err)
 {
+    if (s->pg != NULL)
+        return ICX_OK; /* PostgreSQL checkpoints on its own */
     int rc = exec(s, "PRAGMA wal_autocheckpoint=0", "setting checkpoints", err);
     if (rc == ICX_OK)
         sqlite3_wal_hook(s->db, wal_hook, s);
@@ -581,6 +643,8 @@ int icx_store_wal_checkpoint(icx_store *s, uint64_t *log, uint64_t *copied,
 {
     int nlog = 0, nckpt = 0;
     *log = *copied = 0;
+    if (s->pg != NULL)
+        return ICX_OK;
     if (s->in_tx)
         return icx_err_set(err, ICX_EINVAL, "store %s: wal checkpoint inside "
                            "a transaction", s->path);

@@ -30,8 +30,8 @@
 int icx_store_checkpoint_at(icx_store *s, uint64_t size, icx_checkpoint *c,
                             icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_CP_AT];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    icx_st *st = &s->st[ST_CP_AT];
+    icx_db_bind_int64(st, 1, (int64_t)size);
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         icx_sq_cp_from_row(c, st);
@@ -69,14 +69,14 @@ int icx_store_stamp_add(icx_store *s, uint64_t size, const icx_tsa_stamp *stamp,
     rc = icx_sq_call_enter(s, &own, "time-stamp", err);
     if (rc < 0)
         goto out;
-    sqlite3_stmt *st = s->st[ST_STAMP_INSERT];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
-    sqlite3_bind_text(st, 2, stamp->gen_time, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, stamp->gen_epoch);
-    sqlite3_bind_text(st, 4, stamp->serial, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, stamp->policy, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 7, token, (int)len, SQLITE_STATIC);
+    icx_st *st = &s->st[ST_STAMP_INSERT];
+    icx_db_bind_int64(st, 1, (int64_t)size);
+    icx_db_bind_text(st, 2, stamp->gen_time);
+    icx_db_bind_int64(st, 3, stamp->gen_epoch);
+    icx_db_bind_text(st, 4, stamp->serial);
+    icx_db_bind_text(st, 5, stamp->policy);
+    icx_db_bind_text(st, 6, now);
+    icx_db_bind_blob(st, 7, token, len);
     int step = icx_sq_step(s, st);
     rc = step == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, step, "time-stamp", err);
     done(st);
@@ -90,22 +90,22 @@ int icx_store_stamp_get(icx_store *s, uint64_t min_size, uint64_t *size,
                         icx_tsa_stamp *stamp, icx_buf *token, char *stamped_at,
                         icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_STAMP_GET];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)min_size);
+    icx_st *st = &s->st[ST_STAMP_GET];
+    icx_db_bind_int64(st, 1, (int64_t)min_size);
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         memset(stamp, 0, sizeof *stamp);
-        *size = (uint64_t)sqlite3_column_int64(st, 0);
+        *size = (uint64_t)icx_db_col_int64(st, 0);
         col_copy(stamp->gen_time, sizeof stamp->gen_time, st, 1);
-        stamp->gen_epoch = sqlite3_column_int64(st, 2);
+        stamp->gen_epoch = icx_db_col_int64(st, 2);
         col_copy(stamp->serial, sizeof stamp->serial, st, 3);
         col_copy(stamp->policy, sizeof stamp->policy, st, 4);
         if (stamped_at != NULL)
             col_copy(stamped_at, 32, st, 5);
         rc = ICX_OK;
         if (token != NULL) {
-            const void *p = sqlite3_column_blob(st, 6);
-            int n = sqlite3_column_bytes(st, 6);
+            const void *p = icx_db_col_blob(st, 6);
+            int n = icx_db_col_bytes(st, 6);
             if (n > 0 && icx_buf_append(token, p, (size_t)n) < 0)
                 rc = icx_err_set(err, ICX_EFULL, "time-stamp token of "
                                  "checkpoint %llu too large",
@@ -123,13 +123,13 @@ int icx_store_stamp_get(icx_store *s, uint64_t min_size, uint64_t *size,
 int icx_store_stamp_next(icx_store *s, icx_checkpoint *c, uint64_t *queued,
                          icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_STAMP_MAX];
+    icx_st *st = &s->st[ST_STAMP_MAX];
     int stamped = 0;
     uint64_t after = 0;
     int rc = icx_sq_step(s, st);
-    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    if (rc == SQLITE_ROW && !icx_db_col_null(st, 0)) {
         stamped = 1;
-        after = (uint64_t)sqlite3_column_int64(st, 0);
+        after = (uint64_t)icx_db_col_int64(st, 0);
     }
     rc = rc == SQLITE_ROW ? ICX_OK : icx_sq_fail(s, rc, "time-stamps", err);
     done(st);
@@ -143,8 +143,8 @@ int icx_store_stamp_next(icx_store *s, icx_checkpoint *c, uint64_t *queued,
             *queued = 1;
         return rc;
     }
-    st = s->st[ST_CP_AFTER];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    st = &s->st[ST_CP_AFTER];
+    icx_db_bind_int64(st, 1, (int64_t)after);
     rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         icx_sq_cp_from_row(c, st);
@@ -156,15 +156,15 @@ int icx_store_stamp_next(icx_store *s, icx_checkpoint *c, uint64_t *queued,
     }
     done(st);
     if (rc == ICX_OK && queued != NULL) {
-        sqlite3_stmt *q = NULL;
-        int r = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM checkpoints "
-                                   "WHERE size > ?1", -1, &q, NULL);
+        icx_st q;
+        int r = icx_db_prepare(s, "SELECT count(*) FROM checkpoints "
+                               "WHERE size > ?1", &q);
         if (r == SQLITE_OK) {
-            sqlite3_bind_int64(q, 1, (sqlite3_int64)after);
-            if (sqlite3_step(q) == SQLITE_ROW)
-                *queued = (uint64_t)sqlite3_column_int64(q, 0);
+            icx_db_bind_int64(&q, 1, (int64_t)after);
+            if (icx_db_step(&q) == SQLITE_ROW)
+                *queued = (uint64_t)icx_db_col_int64(&q, 0);
         }
-        sqlite3_finalize(q);
+        icx_db_finalize(&q);
     }
     return rc;
 }

@@ -31,7 +31,7 @@
 
 /* Every step the store makes, except ROLLBACK and its bookkeeping reads,
  * goes through here so the test hook can fail it. */
-int icx_sq_step(icx_store *s, sqlite3_stmt *st)
+int icx_sq_step(icx_store *s, icx_st *st)
 {
     s->injected = 0;
     if (s->fail_armed) {
@@ -42,13 +42,13 @@ int icx_sq_step(icx_store *s, sqlite3_stmt *st)
         }
         s->fail_left--;
     }
-    return sqlite3_step(st);
+    return icx_db_step(st);
 }
 
 int icx_sq_fail(icx_store *s, int src, const char *op, icx_err *err)
 {
     const char *msg = s->injected ? "database or disk is full (injected)"
-                                  : sqlite3_errmsg(s->db);
+                                  : icx_db_errmsg(s);
     s->injected = 0;
     switch (src & 0xff) {
     case SQLITE_FULL:
@@ -77,19 +77,19 @@ int icx_sq_fail(icx_store *s, int src, const char *op, icx_err *err)
 
 int64_t icx_sq_data_version(icx_store *s)
 {
-    sqlite3_stmt *st = s->st[ST_DATA_VERSION];
+    icx_st *st = &s->st[ST_DATA_VERSION];
     int64_t v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
+    if (icx_db_step(st) == SQLITE_ROW)
+        v = icx_db_col_int64(st, 0);
     done(st);
     return v;
 }
 
 static void tx_undo(icx_store *s)
 {
-    if (!sqlite3_get_autocommit(s->db)) {
-        sqlite3_step(s->st[ST_ROLLBACK]);
-        done(s->st[ST_ROLLBACK]);
+    if (icx_db_in_tx(s)) {
+        icx_db_step(&s->st[ST_ROLLBACK]);
+        done(&s->st[ST_ROLLBACK]);
     }
     s->last_seq = s->saved_seq;
     memcpy(s->last_hash, s->saved_hash, sizeof s->last_hash);
@@ -99,16 +99,19 @@ static void tx_undo(icx_store *s)
 
 static int tx_open(icx_store *s, const char *op, icx_err *err)
 {
-    int rc = icx_sq_step(s, s->st[ST_BEGIN]);
+    int rc = icx_sq_step(s, &s->st[ST_BEGIN]);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
-        done(s->st[ST_BEGIN]);
+        done(&s->st[ST_BEGIN]);
         return rc;
     }
-    done(s->st[ST_BEGIN]);
+    done(&s->st[ST_BEGIN]);
     rc = ICX_OK;
     int64_t dv = icx_sq_data_version(s);
-    if (dv != s->data_version) {
+    /* PostgreSQL: BEGIN took the chain's advisory lock, and dv is the
+     * chain's last seq as committed by any node; the records after ours
+     * are read on (icx_sq_chain_load). */
+    if (s->pg != NULL ? dv != s->last_seq : dv != s->data_version) {
         rc = icx_sq_chain_load(s, op, err);
         s->data_version = dv;
     }
@@ -122,14 +125,14 @@ static int tx_open(icx_store *s, const char *op, icx_err *err)
 
 static int tx_close(icx_store *s, const char *op, icx_err *err)
 {
-    int rc = icx_sq_step(s, s->st[ST_COMMIT]);
+    int rc = icx_sq_step(s, &s->st[ST_COMMIT]);
     if (rc != SQLITE_DONE) {
         rc = icx_sq_fail(s, rc, op, err);
-        done(s->st[ST_COMMIT]);
+        done(&s->st[ST_COMMIT]);
         tx_undo(s);
         return rc;
     }
-    done(s->st[ST_COMMIT]);
+    done(&s->st[ST_COMMIT]);
     if (s->head_pending_set) {
         /* A checkpoint committed in the caller's transaction: now durable
          * (synchronous=FULL), so its head file may say so.  The commit
@@ -150,7 +153,7 @@ int icx_sq_call_enter(icx_store *s, int *own, const char *op, icx_err *err)
 {
     *own = 0;
     if (s->in_tx) {
-        if (s->tx_failed || sqlite3_get_autocommit(s->db))
+        if (s->tx_failed || !icx_db_in_tx(s))
             return icx_err_set(err, ICX_ESTORE, "store %s: %s: the open "
                                "transaction failed earlier; roll it back",
                                s->path, op);
@@ -199,7 +202,7 @@ int icx_store_commit(icx_store *s, icx_err *err)
         return icx_err_set(err, ICX_EINVAL, "store %s: commit: no "
                            "transaction is open", s->path);
     s->in_tx = 0;
-    if (s->tx_failed || sqlite3_get_autocommit(s->db)) {
+    if (s->tx_failed || !icx_db_in_tx(s)) {
         tx_undo(s);
         rc = icx_err_set(err, ICX_ESTORE, "store %s: commit refused: a call "
                          "in this transaction failed; rolled back", s->path);
@@ -229,13 +232,48 @@ void icx_store_test_fail_after(icx_store *s, int n)
 
 /* Reads the chain tail and rebuilds the Merkle frontier from the table (at
  * open, or after another connection committed). */
+/* PostgreSQL: the records other nodes appended after our tail are read
+ * on and added to the frontier (the chain is append-only); the whole
+ * chain is read only at open or when the table holds less than we saw. */
+static int chain_load_after(icx_store *s, const char *op, icx_err *err)
+{
+    icx_st *st = &s->st[ST_AUDIT_HASHES];
+    int64_t tail = icx_sq_data_version(s);
+    int rc;
+    if (tail < 0)
+        return icx_err_set(err, ICX_ESTORE, "store %s: %s: the audit tail "
+                           "could not be read: %s", s->path, op,
+                           icx_db_errmsg(s));
+    if (tail < s->last_seq || s->last_seq == 0) {
+        s->last_seq = 0;
+        memcpy(s->last_hash, ZERO_HASH, sizeof s->last_hash);
+        icx_merkle_init(&s->tree);
+    }
+    icx_db_bind_int64(st, 1, s->last_seq);
+    while ((rc = icx_db_step(st)) == SQLITE_ROW) {
+        unsigned char leaf[ICX_HASH_LEN];
+        s->last_seq = icx_db_col_int64(st, 0);
+        snprintf(s->last_hash, sizeof s->last_hash, "%s", col_str(st, 1));
+        if (icx_unhex(leaf, col_str(st, 1), ICX_HASH_LEN) < 0)
+            memset(leaf, 0, sizeof leaf); /* damage: verify names it */
+#ifndef ICX_AUDIT_PLAIN
+        icx_merkle_append(&s->tree, leaf);
+#endif
+    }
+    rc = rc == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, rc, op, err);
+    done(st);
+    return rc;
+}
+
 int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err)
 {
-    sqlite3_stmt *st = s->st[ST_AUDIT_TAIL];
-    int rc = sqlite3_step(st);
+    if (s->pg != NULL)
+        return chain_load_after(s, op, err);
+    icx_st *st = &s->st[ST_AUDIT_TAIL];
+    int rc = icx_db_step(st);
     if (rc == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text(st, 1);
-        s->last_seq = sqlite3_column_int64(st, 0);
+        const char *h = icx_db_col_text(st, 1);
+        s->last_seq = icx_db_col_int64(st, 0);
         snprintf(s->last_hash, sizeof s->last_hash, "%s",
                  h != NULL ? (const char *)h : "");
         rc = ICX_OK;
@@ -250,8 +288,8 @@ int icx_sq_chain_load(icx_store *s, const char *op, icx_err *err)
     if (rc < 0)
         return rc;
     icx_merkle_init(&s->tree);
-    st = s->st[ST_AUDIT_HASHES];
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    st = &s->st[ST_AUDIT_HASHES];
+    while ((rc = icx_db_step(st)) == SQLITE_ROW) {
         unsigned char leaf[ICX_HASH_LEN];
         if (icx_unhex(leaf, col_str(st, 0), ICX_HASH_LEN) < 0)
             memset(leaf, 0, sizeof leaf); /* damage: verify names it */

@@ -28,33 +28,31 @@ int icx_store_witness_add(icx_store *s, const char *partner,
                           const char *reason, const char *cosignature,
                           icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    icx_st st = {NULL, NULL};
     char now[32], detail[256];
     int own = 0;
     icx_time_format(now, sizeof now, time(NULL));
     int rc = icx_sq_call_enter(s, &own, "witness", err);
     if (rc < 0)
         return rc;
-    int r = sqlite3_prepare_v2(s->db, "INSERT INTO witnessed (partner, size, "
+    int r = icx_db_prepare(s, "INSERT INTO witnessed (partner, size, "
                                "root, time, signature, seen_at, verdict, "
                                "reason, cosignature) VALUES (?1, ?2, ?3, ?4, "
-                               "?5, ?6, ?7, ?8, ?9)", -1, &st, NULL);
+                               "?5, ?6, ?7, ?8, ?9)", &st);
     if (r == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)c->size);
-        sqlite3_bind_text(st, 3, c->root, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, c->time, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, c->signature, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, icx_witness_verdict_name(verdict), -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, reason ? reason : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, cosignature ? cosignature : "", -1,
-                          SQLITE_STATIC);
-        r = icx_sq_step(s, st);
+        icx_db_bind_text(&st, 1, partner);
+        icx_db_bind_int64(&st, 2, (int64_t)c->size);
+        icx_db_bind_text(&st, 3, c->root);
+        icx_db_bind_text(&st, 4, c->time);
+        icx_db_bind_text(&st, 5, c->signature);
+        icx_db_bind_text(&st, 6, now);
+        icx_db_bind_text(&st, 7, icx_witness_verdict_name(verdict));
+        icx_db_bind_text(&st, 8, reason ? reason : "");
+        icx_db_bind_text(&st, 9, cosignature ? cosignature : "");
+        r = icx_sq_step(s, &st);
     }
     rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "witness", err);
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     /* A refused INSERT changed nothing: the caller's transaction stands. */
     int inserted = rc == ICX_OK;
     if (rc == ICX_OK) {
@@ -73,67 +71,63 @@ int icx_store_witness_add(icx_store *s, const char *partner,
 int icx_store_witness_last(icx_store *s, const char *partner,
                            icx_checkpoint *c, icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int r = sqlite3_prepare_v2(s->db, "SELECT size, partner, root, time, "
+    icx_st st = {NULL, NULL};
+    int r = icx_db_prepare(s, "SELECT size, partner, root, time, "
                                "signature FROM witnessed WHERE partner = ?1 "
                                "AND verdict IN ('first', 'same', "
-                               "'consistent') ORDER BY id DESC LIMIT 1", -1,
-                               &st, NULL);
+                               "'consistent') ORDER BY id DESC LIMIT 1", &st);
     if (r == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-        r = icx_sq_step(s, st);
+        icx_db_bind_text(&st, 1, partner);
+        r = icx_sq_step(s, &st);
     }
     int rc;
     if (r == SQLITE_ROW) {
-        icx_sq_cp_from_row(c, st);
+        icx_sq_cp_from_row(c, &st);
         rc = ICX_OK;
     } else if (r == SQLITE_DONE) {
         rc = ICX_ENOTFOUND;
     } else {
         rc = icx_sq_fail(s, r, "witness", err);
     }
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     return rc;
 }
 
 int icx_store_witnesses(icx_store *s, icx_witness_fn fn, void *ctx,
                         icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    icx_st st = {NULL, NULL};
     /* Per partner: the last row, the last good one, and the alarms. */
-    int r = sqlite3_prepare_v2(
-        s->db,
-        "SELECT w.partner, w.size, w.time, w.seen_at, w.verdict, w.reason, "
+    int r = icx_db_prepare(s, "SELECT w.partner, w.size, w.time, w.seen_at, w.verdict, w.reason, "
         " (SELECT count(*) FROM witnessed a WHERE a.partner = w.partner),"
         " (SELECT count(*) FROM witnessed a WHERE a.partner = w.partner AND "
         "  a.verdict IN ('fork', 'rollback', 'badsig')),"
         " (SELECT max(size) FROM witnessed a WHERE a.partner = w.partner AND "
         "  a.verdict IN ('first', 'same', 'consistent')) "
         "FROM witnessed w WHERE w.id = (SELECT max(id) FROM witnessed b "
-        "WHERE b.partner = w.partner) ORDER BY w.partner",
-        -1, &st, NULL);
+        "WHERE b.partner = w.partner) ORDER BY w.partner", &st);
     while (r == SQLITE_OK || r == SQLITE_ROW) {
-        r = icx_sq_step(s, st);
+        r = icx_sq_step(s, &st);
         if (r != SQLITE_ROW)
             break;
         icx_witness_row w;
         memset(&w, 0, sizeof w);
-        col_copy(w.partner, sizeof w.partner, st, 0);
-        w.size = (uint64_t)sqlite3_column_int64(st, 1);
-        col_copy(w.time, sizeof w.time, st, 2);
-        col_copy(w.seen_at, sizeof w.seen_at, st, 3);
-        col_copy(w.verdict, sizeof w.verdict, st, 4);
-        col_copy(w.reason, sizeof w.reason, st, 5);
-        w.seen = (uint64_t)sqlite3_column_int64(st, 6);
-        w.alarms = (uint64_t)sqlite3_column_int64(st, 7);
-        w.good_size = (uint64_t)sqlite3_column_int64(st, 8);
+        col_copy(w.partner, sizeof w.partner, &st, 0);
+        w.size = (uint64_t)icx_db_col_int64(&st, 1);
+        col_copy(w.time, sizeof w.time, &st, 2);
+        col_copy(w.seen_at, sizeof w.seen_at, &st, 3);
+        col_copy(w.verdict, sizeof w.verdict, &st, 4);
+        col_copy(w.reason, sizeof w.reason, &st, 5);
+        w.seen = (uint64_t)icx_db_col_int64(&st, 6);
+        w.alarms = (uint64_t)icx_db_col_int64(&st, 7);
+        w.good_size = (uint64_t)icx_db_col_int64(&st, 8);
         if (fn(ctx, &w) != 0) {
             r = SQLITE_DONE;
             break;
         }
     }
     int rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "witnesses", err);
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     return rc;
 }
 
@@ -141,7 +135,7 @@ int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
                           unsigned char (*proof)[ICX_HASH_LEN], int *nproof,
                           icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    icx_st st = {NULL, NULL};
     unsigned char (*leaves)[ICX_HASH_LEN] = NULL;
     uint64_t have = 0;
     int rc = ICX_OK;
@@ -153,13 +147,13 @@ int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
     leaves = malloc((size_t)n * sizeof *leaves);
     if (leaves == NULL)
         return icx_err_set(err, ICX_ENOMEM, "out of memory");
-    int r = sqlite3_prepare_v2(s->db, "SELECT hash FROM audit WHERE seq <= ?1 "
-                               "ORDER BY seq", -1, &st, NULL);
+    int r = icx_db_prepare(s, "SELECT hash FROM audit WHERE seq <= ?1 "
+                               "ORDER BY seq", &st);
     if (r == SQLITE_OK)
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+        icx_db_bind_int64(&st, 1, (int64_t)n);
     while ((r == SQLITE_OK || r == SQLITE_ROW) &&
-           (r = icx_sq_step(s, st)) == SQLITE_ROW && have < n) {
-        if (icx_unhex(leaves[have], col_str(st, 0), ICX_HASH_LEN) < 0)
+           (r = icx_sq_step(s, &st)) == SQLITE_ROW && have < n) {
+        if (icx_unhex(leaves[have], col_str(&st, 0), ICX_HASH_LEN) < 0)
             memset(leaves[have], 0, ICX_HASH_LEN);
         have++;
     }
@@ -174,7 +168,7 @@ int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
                                     (const unsigned char (*)[ICX_HASH_LEN])
                                         leaves,
                                     n, m);
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     free(leaves);
     return rc;
 }
@@ -182,25 +176,31 @@ int icx_store_consistency(icx_store *s, uint64_t m, uint64_t n,
 int icx_store_cosig_add(icx_store *s, const char *witness, uint64_t size,
                         const char *signature, icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    icx_st st = {NULL, NULL};
     char now[32], detail[128];
     int own = 0;
     icx_time_format(now, sizeof now, time(NULL));
     int rc = icx_sq_call_enter(s, &own, "co-signature", err);
     if (rc < 0)
         return rc;
-    int r = sqlite3_prepare_v2(s->db, "INSERT INTO cosignatures (witness, "
-                               "size, signature, received_at) VALUES (?1, ?2, "
-                               "?3, ?4)", -1, &st, NULL);
+    /* PostgreSQL: a taken key must not abort the caller's transaction
+     * (store_pg.c reports the empty insert as the unique violation). */
+    int r = icx_db_prepare(s, s->pg != NULL
+                                  ? "INSERT INTO cosignatures (witness, size, "
+                                    "signature, received_at) VALUES (?1, ?2, "
+                                    "?3, ?4) ON CONFLICT DO NOTHING"
+                                  : "INSERT INTO cosignatures (witness, size, "
+                                    "signature, received_at) VALUES (?1, ?2, "
+                                    "?3, ?4)", &st);
     if (r == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, witness, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
-        sqlite3_bind_text(st, 3, signature, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-        r = icx_sq_step(s, st);
+        icx_db_bind_text(&st, 1, witness);
+        icx_db_bind_int64(&st, 2, (int64_t)size);
+        icx_db_bind_text(&st, 3, signature);
+        icx_db_bind_text(&st, 4, now);
+        r = icx_sq_step(s, &st);
     }
     rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "co-signature", err);
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     int inserted = rc == ICX_OK;
     if (rc == ICX_OK) {
         snprintf(detail, sizeof detail, "size=%llu",
@@ -215,64 +215,63 @@ int icx_store_cosig_add(icx_store *s, const char *witness, uint64_t size,
 int icx_store_cosigs(icx_store *s, uint64_t size, icx_cosig_fn fn, void *ctx,
                      icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int r = sqlite3_prepare_v2(s->db, "SELECT witness, signature FROM "
-                               "cosignatures WHERE size = ?1 ORDER BY witness",
-                               -1, &st, NULL);
+    icx_st st = {NULL, NULL};
+    int r = icx_db_prepare(s, "SELECT witness, signature FROM "
+                               "cosignatures WHERE size = ?1 ORDER BY witness", &st);
     if (r == SQLITE_OK)
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+        icx_db_bind_int64(&st, 1, (int64_t)size);
     while ((r == SQLITE_OK || r == SQLITE_ROW) &&
-           (r = icx_sq_step(s, st)) == SQLITE_ROW) {
-        if (fn(ctx, col_str(st, 0), col_str(st, 1)) != 0) {
+           (r = icx_sq_step(s, &st)) == SQLITE_ROW) {
+        if (fn(ctx, col_str(&st, 0), col_str(&st, 1)) != 0) {
             r = SQLITE_DONE;
             break;
         }
     }
     int rc = r == SQLITE_DONE ? ICX_OK : icx_sq_fail(s, r, "co-signatures",
                                                       err);
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     return rc;
 }
 
 int icx_store_cosigned_first(icx_store *s, uint64_t min_size, uint64_t *size,
                              icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int r = sqlite3_prepare_v2(s->db, "SELECT min(size) FROM cosignatures "
-                               "WHERE size >= ?1", -1, &st, NULL);
+    icx_st st = {NULL, NULL};
+    int r = icx_db_prepare(s, "SELECT min(size) FROM cosignatures "
+                               "WHERE size >= ?1", &st);
     int rc = ICX_ENOTFOUND;
     if (r == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)min_size);
-        r = icx_sq_step(s, st);
+        icx_db_bind_int64(&st, 1, (int64_t)min_size);
+        r = icx_sq_step(s, &st);
     }
-    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        *size = (uint64_t)sqlite3_column_int64(st, 0);
+    if (r == SQLITE_ROW && !icx_db_col_null(&st, 0)) {
+        *size = (uint64_t)icx_db_col_int64(&st, 0);
         rc = ICX_OK;
     } else if (r != SQLITE_ROW) {
         rc = icx_sq_fail(s, r, "co-signatures", err);
     }
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     return rc;
 }
 
 int icx_store_cosigned_by(icx_store *s, const char *witness, uint64_t *size,
                           icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    icx_st st = {NULL, NULL};
     int rc = ICX_ENOTFOUND;
-    int r = sqlite3_prepare_v2(s->db, "SELECT max(size) FROM cosignatures "
-                               "WHERE witness = ?1", -1, &st, NULL);
+    int r = icx_db_prepare(s, "SELECT max(size) FROM cosignatures "
+                               "WHERE witness = ?1", &st);
     if (r == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, witness, -1, SQLITE_STATIC);
-        r = icx_sq_step(s, st);
+        icx_db_bind_text(&st, 1, witness);
+        r = icx_sq_step(s, &st);
     }
-    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        *size = (uint64_t)sqlite3_column_int64(st, 0);
+    if (r == SQLITE_ROW && !icx_db_col_null(&st, 0)) {
+        *size = (uint64_t)icx_db_col_int64(&st, 0);
         rc = ICX_OK;
     } else if (r != SQLITE_ROW) {
         rc = icx_sq_fail(s, r, "co-signatures", err);
     }
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     return rc;
 }
 
@@ -280,24 +279,24 @@ int icx_store_witness_cosig(icx_store *s, const char *partner,
                             icx_checkpoint *c, char *sig, size_t n,
                             icx_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    icx_st st = {NULL, NULL};
     int rc = ICX_ENOTFOUND;
-    int r = sqlite3_prepare_v2(s->db, "SELECT size, partner, root, time, "
+    int r = icx_db_prepare(s, "SELECT size, partner, root, time, "
                                "signature, cosignature FROM witnessed WHERE "
                                "partner = ?1 AND cosignature <> '' ORDER BY "
-                               "id DESC LIMIT 1", -1, &st, NULL);
+                               "id DESC LIMIT 1", &st);
     if (r == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-        r = icx_sq_step(s, st);
+        icx_db_bind_text(&st, 1, partner);
+        r = icx_sq_step(s, &st);
     }
     if (r == SQLITE_ROW) {
-        icx_sq_cp_from_row(c, st);
-        col_copy(sig, n, st, 5);
+        icx_sq_cp_from_row(c, &st);
+        col_copy(sig, n, &st, 5);
         rc = ICX_OK;
     } else if (r != SQLITE_DONE) {
         rc = icx_sq_fail(s, r, "witness", err);
     }
-    sqlite3_finalize(st);
+    icx_db_finalize(&st);
     return rc;
 }
 

@@ -46,14 +46,32 @@ check "it carries partners' co-signatures" wait_for 30 cosigned_bundle
 check "icx audit check-bundle verifies them" \
   bash -c "'$icx' audit check-bundle '$W/m1.icxb' | grep -q 'co-signature of the checkpoint by'"
 
-# PH-NBI's log goes back: an older copy of its store is put back.
+# PH-NBI's log goes back: an older copy of its store is put back (on
+# PostgreSQL, ICX_TEST_STORE: a copy of its database).
+ph_save() {
+  cp "$W/PH-NBI/icx.db.head" "$W/ph-old.db.head"
+  if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+    psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/postgres" -c "CREATE DATABASE gw_db_ph_old TEMPLATE gw_db_ph_nbi" >/dev/null
+  else
+    cp "$W/PH-NBI/icx.db" "$W/ph-old.db"
+  fi
+}
+ph_restore() {
+  cp "$W/ph-old.db.head" "$W/PH-NBI/icx.db.head"
+  if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+    psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/postgres" -c "DROP DATABASE gw_db_ph_nbi WITH (FORCE)" \
+      -c "CREATE DATABASE gw_db_ph_nbi TEMPLATE gw_db_ph_old" >/dev/null
+  else
+    cp "$W/ph-old.db" "$W/PH-NBI/icx.db"
+    rm -f "$W/PH-NBI/icx.db-wal" "$W/PH-NBI/icx.db-shm"
+  fi
+}
 gw_stop PH-NBI
-cp "$W/PH-NBI/icx.db" "$W/ph-old.db"; cp "$W/PH-NBI/icx.db.head" "$W/ph-old.db.head"
+check "PH-NBI's store copied" ph_save
 gw_start PH-NBI || bad "PH-NBI starts again"
 sleep 4 # its log grows and its witnesses see it
 gw_stop PH-NBI
-cp "$W/ph-old.db" "$W/PH-NBI/icx.db"; cp "$W/ph-old.db.head" "$W/PH-NBI/icx.db.head"
-rm -f "$W/PH-NBI/icx.db-wal" "$W/PH-NBI/icx.db-shm"
+check "PH-NBI's older store put back" ph_restore
 gw_start PH-NBI || bad "PH-NBI starts on its older store"
 alarmed() { # witness
   [[ $(q "$1" "select count(*) from witnessed where partner = 'PH-NBI' and verdict in ('fork','rollback')") -ge 1 ]]

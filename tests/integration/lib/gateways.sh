@@ -42,6 +42,24 @@ trap gw_cleanup EXIT
 # The tests read and write the gateways' stores while the daemons run:
 # wait for a lock instead of failing with "database is locked".
 sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
+# On PostgreSQL (ICX_TEST_STORE), a query of a gateway's icx.db goes to
+# that gateway's database instead, in sqlite3's output format (no header,
+# "|" between columns): the scenarios' checks stay as written where their
+# SQL means the same on both engines.
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  sqlite3() {
+    local args=() db="" a
+    for a in "$@"; do
+      if [[ -z $db && $a == */icx.db ]]; then db=$a; else args+=("$a"); fi
+    done
+    if [[ -z $db ]]; then command sqlite3 -cmd ".timeout 10000" "$@"; return; fi
+    local id; id=$(basename "$(dirname "$db")")
+    local name=${GW_STORE_DB:-gw_db_${id//-/_}}
+    # Stored bytes come out as they went in (psql would print BYTEA as hex).
+    local sql=${args[-1]//select envelope /select convert_from(envelope, \'UTF8\') }
+    psql -X -q -tA -F'|' -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/${name,,}" -c "$sql"
+  }
+fi
 export -f sqlite3
 
 ok() { T_PASS=$((T_PASS+1)); echo "ok   $*"; }
@@ -73,6 +91,20 @@ gw_pair_and_absent() {
 
 gw_keys() { "$icx" keys gen "$1" --out "$W/keys/$1" --alg "${2:-rsa2048}" >/dev/null; }
 
+# ICX_TEST_STORE (a PostgreSQL server's URL, no database; see
+# lib/pg.sh and store_scenarios_pg.sh): each gateway's store is a database
+# of that server instead of icx.db - gw_db_<id>, or GW_STORE_DB when set
+# (several nodes of one gateway share it) - and its head file is icx.db.head.
+gw_store_lines() { # id
+  if [[ -z "${ICX_TEST_STORE:-}" ]]; then echo "  path: icx.db"; return; fi
+  local db=${GW_STORE_DB:-gw_db_${1//-/_}}
+  db=${db,,}
+  psql -X -q -tA "$ICX_TEST_STORE/postgres" -c "CREATE DATABASE $db" \
+    >/dev/null 2>&1 || true
+  echo "  path: $ICX_TEST_STORE/$db"
+  echo "  head: icx.db.head"
+}
+
 gw_write() { # id listen(yes|no) relay(true|false) [hub]
   local id=$1 listen=$2 relay=$3 hub=${4:-INT-ICPO}
   mkdir -p "$W/$id/partners"
@@ -83,7 +115,7 @@ gw_write() { # id listen(yes|no) relay(true|false) [hub]
     echo "  certificate: ../keys/$id/cert.pem"
     echo "  curve_secret: ../keys/$id/curve.key"
     echo "store:"
-    echo "  path: icx.db"
+    gw_store_lines "$id"
     echo "endpoints:"
     [[ $listen == yes ]] && echo "  listen: tcp://127.0.0.1:*"
     echo "  control: icx.sock"

@@ -632,6 +632,41 @@ static void test_limits(void **state)
     free(dir);
 }
 
+/* store.path: a postgresql:// URL is kept as written (not taken for a
+ * relative path), store.head resolves like any path, and a URL of another
+ * scheme is refused at its line. */
+static void test_store_url(void **state)
+{
+    (void)state;
+    char *dir = icx_test_mkdtemp();
+    char gw[PATH_MAX];
+    icx_config *cfg = NULL;
+    icx_err err;
+    icx_err_clear(&err);
+    snprintf(gw, sizeof gw, "%s/gateway.yaml", dir);
+    write_cert(icx_test_path("%s/cert.pem", dir), "20200101000000Z",
+               "21000101000000Z");
+    icx_test_write(gw, icx_test_path("%sstore:\n  path: postgresql://icx@db:"
+                                     "5432/icx\n  head: node.head\n",
+                                     gateway_head));
+    int rc = icx_config_load(&cfg, gw, NULL, &err);
+    if (rc != ICX_OK)
+        fail_msg("load: got %s (%s), want OK", icx_rc_name(rc), err.msg);
+    expect_str("store_path", cfg->store_path, "postgresql://icx@db:5432/icx");
+    expect_str("store_head", cfg->store_head,
+               icx_test_path("%s/node.head", dir));
+    icx_config_free(&cfg);
+
+    icx_test_write(gw, icx_test_path("%sstore:\n  path: mysql://db/icx\n",
+                                     gateway_head));
+    char *got = load_errors(gw);
+    if (strstr(got, "store.path: want a file or a postgresql:// URL") == NULL)
+        fail_msg("other scheme: got \"%s\", want store.path refused", got);
+    free(got);
+    icx_test_rmrf(dir);
+    free(dir);
+}
+
 /* Keys below the minimum strength (keys.h), as the gateway's own
  * certificate and as a partner's: refused at the value that names the
  * file, with the key and the rule. */
@@ -813,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_pkcs11_key),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_http_loopback),
+        cmocka_unit_test(test_store_url),
         cmocka_unit_test(test_weak_cert),
         cmocka_unit_test(test_private_key_mode),
         cmocka_unit_test(test_no_errs_buffer),

@@ -6,6 +6,12 @@
  * Each test gets a fresh folder and store.  Atomicity is proven with the
  * fault-injection hook (a step fails as if the disk were full); tampering
  * is done with raw sqlite3 on the closed file, the way an intruder would.
+ *
+ * With ICX_TEST_STORE set to a PostgreSQL server's URL (postgresql://
+ * user@host:port, no database), every test runs on the PostgreSQL engine
+ * instead, each in a new database of its own, tampering with libpq
+ * (tests/integration/store_pg.sh starts a server and runs this so).
+ * Tests of SQLite's file (modes, WAL, locks) skip there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -35,18 +42,56 @@ static const char RCPT_BYTES[] = "<Receipt>\0\xc3\xbc\x01</Receipt>";
 #define RCPT_LEN (sizeof RCPT_BYTES - 1)
 
 struct fx {
+    char dbname[64];     /* PostgreSQL: this test's database */
     char *dir;
     char path[600];
     icx_store *s;
     icx_err err;
 };
 
+/* The PostgreSQL server under test, or NULL for SQLite. */
+static const char *pg_server(void)
+{
+    const char *u = getenv("ICX_TEST_STORE");
+    return u != NULL && u[0] != '\0' ? u : NULL;
+}
+
+/* Runs sql on the server's database db; 1 when it succeeded. */
+static int pg_try(const char *db_url, const char *sql)
+{
+    PGconn *c = PQconnectdb(db_url);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect %s: %s", db_url, PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+             PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+}
+
+static void pg_db(char *db, size_t n, const char *name)
+{
+    snprintf(db, n, "%s/%s", pg_server(), name);
+}
+
 static int setup(void **state)
 {
+    static int seq;
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->dir = icx_test_mkdtemp();
     snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
+    if (pg_server() != NULL) {
+        char admin[600], sql[128];
+        snprintf(f->dbname, sizeof f->dbname, "icxt_%d_%d", (int)getpid(),
+                 ++seq);
+        pg_db(admin, sizeof admin, "postgres");
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
+        if (!pg_try(admin, sql))
+            fail_msg("creating database %s failed", f->dbname);
+        pg_db(f->path, sizeof f->path, f->dbname);
+    }
     icx_err_clear(&f->err);
     int rc = icx_store_open(&f->s, f->path, &f->err);
     if (rc != 0)
@@ -59,6 +104,13 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     icx_store_free(&f->s);
+    if (f->dbname[0] != '\0') {
+        char admin[600], sql[128];
+        pg_db(admin, sizeof admin, "postgres");
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)",
+                 f->dbname);
+        pg_try(admin, sql);
+    }
     icx_test_rmrf(f->dir);
     free(f->dir);
     free(f);
@@ -127,10 +179,107 @@ static void timeline(struct fx *f, const char *mid, struct timeline *t)
 
 /* ---- open and migrations ------------------------------------------------ */
 
+/* PostgreSQL: the same calls, in the database's own schema (3: the
+ * tables, time-stamps, witnesses). */
+static void test_pg_reopen(void **state)
+{
+    struct fx *f = *state;
+    if (pg_server() == NULL)
+        skip();
+    if (icx_store_version(f->s) != 3)
+        fail_msg("version: got %d, want 3", icx_store_version(f->s));
+    put_out(f, "m-1", "PH-NBI", 100);
+    icx_store_free(&f->s);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    if (out_state(f, "m-1", "PH-NBI") != ICX_OUT_QUEUED)
+        fail_msg("state after reopen: got %s, want queued",
+                 icx_out_state_name(out_state(f, "m-1", "PH-NBI")));
+    put_out(f, "m-2", "PH-NBI", 100);
+    if (audit_count(f) != 2)
+        fail_msg("audit records: got %llu, want 2",
+                 (unsigned long long)audit_count(f));
+}
+
+/* Two nodes on one database: one signs checkpoints; when it goes, the
+ * other takes over.  SQLite: the only node always signs. */
+static void test_pg_one_signer(void **state)
+{
+    struct fx *f = *state;
+    icx_store *other = NULL;
+    if (pg_server() == NULL) {
+        if (!icx_store_leads(f->s))
+            fail_msg("SQLite: got not the signer, want the signer");
+        return;
+    }
+    CHECK_RC(icx_store_open(&other, f->path, &f->err), ICX_OK, &f->err);
+    if (!icx_store_leads(f->s))
+        fail_msg("first node: got not the signer, want the signer");
+    if (icx_store_leads(other))
+        fail_msg("second node: got the signer too, want one signer");
+    icx_store_free(&f->s);
+    int took = 0;
+    for (int i = 0; i < 30 && !took; i++) {
+        took = icx_store_leads(other);
+        if (!took)
+            usleep(100 * 1000);
+    }
+    if (!took)
+        fail_msg("second node: not the signer 3 s after the first left");
+    icx_store_free(&other);
+    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+}
+
+/* A node that waits too long for the chain's lock gets ICX_EAGAIN and
+ * its next BEGIN works once the lock is free (the aborted transaction
+ * the refused BEGIN left is ended).  The wait is the URL's lock_timeout
+ * (libpq options), here 200 ms. */
+static void test_pg_lock_wait(void **state)
+{
+    struct fx *f = *state;
+    icx_store *other = NULL;
+    char url[700];
+    if (pg_server() == NULL)
+        skip();
+    snprintf(url, sizeof url, "%s?options=-c%%20lock_timeout%%3D200", f->path);
+    CHECK_RC(icx_store_open(&other, url, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(other, &f->err), ICX_EAGAIN, &f->err);
+    CHECK_RC(icx_store_commit(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(other, &f->err), ICX_OK, &f->err);
+    icx_out_row r;
+    out_row(&r, "m-1", "PH-NBI", 100);
+    CHECK_RC(icx_store_out_insert(other, &r, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_commit(other, &f->err), ICX_OK, &f->err);
+    icx_store_free(&other);
+    if (audit_count(f) != 1)
+        fail_msg("records: got %llu, want 1",
+                 (unsigned long long)audit_count(f));
+}
+
+/* A password in the URL never reaches a message. */
+static void test_pg_password_not_in_messages(void **state)
+{
+    struct fx *f = *state;
+    icx_store *s = NULL;
+    if (pg_server() == NULL)
+        skip();
+    CHECK_RC(icx_store_open(&s, "postgresql://icx:s3cr3t@127.0.0.1:1/none",
+                            &f->err), ICX_ESTORE, &f->err);
+    assert_null(s);
+    if (strstr(f->err.msg, "s3cr3t") != NULL ||
+        strstr(f->err.msg, "postgresql://icx@127.0.0.1:1/none") == NULL)
+        fail_msg("message: got \"%s\", want the URL without its password",
+                 f->err.msg);
+}
+
 static void test_open_mode_and_reopen(void **state)
 {
     struct fx *f = *state;
     struct stat st;
+    if (pg_server() != NULL)
+        skip(); /* the SQLite file's mode and WAL */
     assert_int_equal(stat(f->path, &st), 0);
     if ((st.st_mode & 0777) != 0600)
         fail_msg("mode: got %04o, want 0600", (unsigned)(st.st_mode & 0777));
@@ -161,6 +310,8 @@ static void test_open_mode_and_reopen(void **state)
 static void test_open_refuses_loose_mode(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip();
     const char *p = icx_test_path("%s/loose.db", f->dir);
     icx_test_write(p, "");
     chmod(p, 0644);
@@ -179,6 +330,8 @@ static void test_open_refuses_loose_mode(void **state)
 static void test_second_connection_keeps_locks(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip();
     const char *wal = icx_test_path("%s-wal", f->path);
     CHECK_RC(icx_store_manual_checkpoints(f->s, &f->err), ICX_OK, &f->err);
     put_out(f, "m-1", "PH-NBI", 100);
@@ -817,6 +970,11 @@ static void test_full_maps_to_efull(void **state)
 
 static void raw_exec(const char *path, const char *sql)
 {
+    if (pg_server() != NULL) {
+        if (!pg_try(path, sql))
+            fail_msg("raw sql: \"%s\" failed, want success", sql);
+        return;
+    }
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     char *msg = NULL;
@@ -865,8 +1023,10 @@ static void tamper(struct fx *f, const char *sql, const char *want1,
     if (audit_count(f) != 5)
         fail_msg("records: got %llu, want 5", (unsigned long long)audit_count(f));
     icx_store_free(&f->s);
-    raw_exec(f->path, "DROP TRIGGER audit_no_update; "
-                      "DROP TRIGGER audit_no_delete;");
+    raw_exec(f->path, pg_server() != NULL
+                          ? "ALTER TABLE audit DISABLE TRIGGER USER"
+                          : "DROP TRIGGER audit_no_update; "
+                            "DROP TRIGGER audit_no_delete;");
     raw_exec(f->path, sql);
     CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
     uint64_t n = 99;
@@ -901,6 +1061,18 @@ static void test_append_only_triggers(void **state)
     struct fx *f = *state;
     put_out(f, "m-1", "PH-NBI", 100);
     icx_store_free(&f->s);
+    if (pg_server() != NULL) {
+        static const char *const refused[] = {
+            "DELETE FROM audit", "UPDATE audit SET detail = ''",
+            "TRUNCATE audit", "DELETE FROM checkpoints",
+            "TRUNCATE checkpoints"};
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+            if (pg_try(f->path, refused[i]))
+                fail_msg("%s: got success, want refused", refused[i]);
+        CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+        audit_count(f);
+        return;
+    }
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     int rc = sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL);
@@ -948,6 +1120,8 @@ static void test_head_size_and_wal_pages(void **state)
     if (n1 != n2 || n1 != 2)
         fail_msg("head size: got %llu without root and %llu with, want 2",
                  (unsigned long long)n1, (unsigned long long)n2);
+    if (pg_server() != NULL)
+        return; /* no WAL of ours to count */
     if (icx_store_wal_pages(f->s) != 0)
         fail_msg("WAL pages on an ordinary connection: got %llu, want 0",
                  (unsigned long long)icx_store_wal_pages(f->s));
@@ -991,11 +1165,20 @@ static void test_damaged_bytes_never_leave(void **state)
              ICX_OK, &f->err);
     icx_store_free(&f->s);
     /* The first byte '<' (0x3c) becomes '>' (0x3e) in each blob. */
-    raw_exec(f->path, "UPDATE outbox_envelope SET envelope = X'3e' || "
-                      "substr(envelope, 2);"
-                      "UPDATE inbox SET envelope = X'3e' || substr(envelope, 2);"
-                      "UPDATE receipts SET envelope = X'3e' || "
-                      "substr(envelope, 2);");
+    if (pg_server() != NULL)
+        raw_exec(f->path, "UPDATE outbox_envelope SET envelope = '\\x3e'::bytea"
+                          " || substr(envelope, 2);"
+                          "UPDATE inbox SET envelope = '\\x3e'::bytea || "
+                          "substr(envelope, 2);"
+                          "UPDATE receipts SET envelope = '\\x3e'::bytea || "
+                          "substr(envelope, 2);");
+    else
+        raw_exec(f->path, "UPDATE outbox_envelope SET envelope = X'3e' || "
+                          "substr(envelope, 2);"
+                          "UPDATE inbox SET envelope = X'3e' || "
+                          "substr(envelope, 2);"
+                          "UPDATE receipts SET envelope = X'3e' || "
+                          "substr(envelope, 2);");
     CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
 
     icx_buf_reset(&b);
@@ -1049,11 +1232,119 @@ static void test_damaged_bytes_never_leave(void **state)
     icx_buf_free(&b);
 }
 
+/* icx_store_copy into a new store of the same engine (SQLite file, or a
+ * new PostgreSQL database): every row with its ids and bytes, the chain
+ * and its checkpoint; a second copy into it is refused; the copy goes on
+ * taking messages with new ids. */
+static void test_copy(void **state)
+{
+    struct fx *f = *state;
+    char to_path[600], to_db[80] = "";
+    icx_store *to = NULL;
+    icx_in_row r, got;
+    icx_receipt_row rr;
+    icx_buf b, rc_bytes, report;
+    icx_checkpoint c, cto;
+    icx_buf_init(&b, 1 << 16);
+    icx_buf_init(&rc_bytes, 1 << 16);
+    icx_buf_init(&report, 1 << 16);
+    put_out(f, "m-1", "PH-NBI", 100);
+    in_row(&r, "PH-NBI", "in-1", 1000);
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, RCPT_BYTES,
+                                 RCPT_LEN, "inbound.accepted", NULL, &f->err),
+             ICX_OK, &f->err);
+    /* A released replay key (replay_held NULL) and its reuse. */
+    CHECK_RC(icx_store_in_expire(f->s, 2000, &f->err), ICX_OK, &f->err);
+    in_row(&r, "PH-NBI", "in-1", 3000);
+    CHECK_RC(icx_store_in_insert(f->s, &r, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_OK, &f->err);
+    memset(&rr, 0, sizeof rr);
+    snprintf(rr.message_id, sizeof rr.message_id, "m-1");
+    snprintf(rr.issuer, sizeof rr.issuer, "PH-NBI");
+    rr.positive = 1;
+    CHECK_RC(icx_store_receipt_insert(f->s, &rr, RCPT_BYTES, RCPT_LEN,
+                                      &f->err), ICX_OK, &f->err);
+    memset(&c, 0, sizeof c);
+    snprintf(c.gateway, sizeof c.gateway, "JP-NPA");
+    snprintf(c.time, sizeof c.time, "2026-12-01T00:00:00.000Z");
+    snprintf(c.signature, sizeof c.signature, "unsigned");
+    icx_store_audit_head(f->s, &c.size, c.root);
+    CHECK_RC(icx_store_checkpoint_add(f->s, &c, &f->err), ICX_OK, &f->err);
+    uint64_t n_from = audit_count(f);
+
+    if (pg_server() != NULL) {
+        char admin[600], sql[128];
+        snprintf(to_db, sizeof to_db, "%s_copy", f->dbname);
+        pg_db(admin, sizeof admin, "postgres");
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", to_db);
+        if (!pg_try(admin, sql))
+            fail_msg("creating database %s failed", to_db);
+        pg_db(to_path, sizeof to_path, to_db);
+    } else {
+        snprintf(to_path, sizeof to_path, "%s/copy.db", f->dir);
+    }
+    CHECK_RC(icx_store_open(&to, to_path, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_copy(to, f->s, NULL, 0, &report, &f->err), ICX_OK,
+             &f->err);
+    if (strstr((const char *)report.data, "copied: inbox 2 rows") == NULL ||
+        strstr((const char *)report.data, "copied: checkpoints 1 rows") == NULL)
+        fail_msg("report: got \"%s\", want the rows of each table",
+                 (const char *)report.data);
+    /* The bytes, the replay cache and the receipt as they were. */
+    CHECK_RC(icx_store_out_envelope(to, "m-1", "PH-NBI", &b, &f->err), ICX_OK,
+             &f->err);
+    if (b.len != ENV_LEN || memcmp(b.data, ENV_BYTES, ENV_LEN) != 0)
+        fail_msg("copied envelope: got %zu bytes, want the %zu stored", b.len,
+                 (size_t)ENV_LEN);
+    CHECK_RC(icx_store_in_lookup(to, "PH-NBI", "in-1", &got, &rc_bytes,
+                                 &f->err), ICX_OK, &f->err);
+    if (got.received_at != 3000 || rc_bytes.len != 0)
+        fail_msg("replay key: got the row received at %lld, want the live "
+                 "one (3000) without a receipt", (long long)got.received_at);
+    in_row(&r, "PH-NBI", "in-1", 4000);
+    CHECK_RC(icx_store_in_insert(to, &r, ENV_BYTES, ENV_LEN, NULL, 0,
+                                 "inbound.accepted", NULL, &f->err),
+             ICX_EEXIST, &f->err);
+    CHECK_RC(icx_store_checkpoint_last(to, &cto, &f->err), ICX_OK, &f->err);
+    if (cto.size != c.size || strcmp(cto.root, c.root) != 0)
+        fail_msg("checkpoint: got size %llu, want %llu",
+                 (unsigned long long)cto.size, (unsigned long long)c.size);
+    /* Not into a store that holds anything. */
+    CHECK_RC(icx_store_copy(to, f->s, NULL, 0, NULL, &f->err), ICX_EEXIST,
+             &f->err);
+    /* The copy goes on: a new message gets a new id and chains on. */
+    icx_out_row o;
+    out_row(&o, "m-2", "PH-NBI", 100);
+    CHECK_RC(icx_store_out_insert(to, &o, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_OK, &f->err);
+    uint64_t n_to = 0;
+    CHECK_RC(icx_store_audit_verify(to, &n_to, &f->err), ICX_OK, &f->err);
+    if (n_to != n_from + 1)
+        fail_msg("records in the copy: got %llu, want %llu",
+                 (unsigned long long)n_to, (unsigned long long)n_from + 1);
+    icx_store_free(&to);
+    if (to_db[0] != '\0') {
+        char admin[600], sql[128];
+        pg_db(admin, sizeof admin, "postgres");
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", to_db);
+        pg_try(admin, sql);
+    }
+    icx_buf_free(&b);
+    icx_buf_free(&rc_bytes);
+    icx_buf_free(&report);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_open_mode_and_reopen),
+        T(test_pg_reopen),
+        T(test_pg_password_not_in_messages),
+        T(test_pg_one_signer),
+        T(test_pg_lock_wait),
         T(test_open_refuses_loose_mode),
         T(test_second_connection_keeps_locks),
         T(test_state_names),
@@ -1076,6 +1367,7 @@ int main(void)
         T(test_two_connections_share_chain),
         T(test_head_size_and_wal_pages),
         T(test_damaged_bytes_never_leave),
+        T(test_copy),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

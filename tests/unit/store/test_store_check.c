@@ -8,6 +8,12 @@
  * Each test gets a fresh folder, a gateway key pair and a store.  Files are
  * changed only while the store is closed, the way an intruder or a crash
  * would leave them.
+ *
+ * With ICX_TEST_STORE set to a PostgreSQL server's URL (no database), the
+ * store is a new database of that server with its head file at store.head
+ * (icx_store_set_head): the tests of the head file run there too, the
+ * tests of SQLite's file skip, and test_pg_went_back_in_time loses the
+ * database's tail with libpq (tests/integration/store_pg.sh).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,6 +43,7 @@ static const char ENV_BYTES[] = "<Envelope>caf\xc3\xa9</Envelope>";
 #define ENV_LEN (sizeof ENV_BYTES - 1)
 
 struct fx {
+    char dbname[64];     /* PostgreSQL: this test's database */
     char *dir;
     char path[600], head[620], key[600], cert[600];
     icx_store *s;
@@ -44,8 +52,39 @@ struct fx {
     int nmsg, ncp;
 };
 
+/* The PostgreSQL server under test, or NULL for SQLite. */
+static const char *pg_server(void)
+{
+    const char *u = getenv("ICX_TEST_STORE");
+    return u != NULL && u[0] != '\0' ? u : NULL;
+}
+
+/* Runs sql on the database at url; 1 when it succeeded. */
+static int pg_try(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect %s: %s", url, PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+             PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+}
+
+/* Opens f->path as the store; on PostgreSQL its head file is f->head. */
+static int open_store(struct fx *f)
+{
+    int rc = icx_store_open(&f->s, f->path, &f->err);
+    if (rc == ICX_OK && pg_server() != NULL)
+        rc = icx_store_set_head(f->s, f->head, &f->err);
+    return rc;
+}
+
 static int setup(void **state)
 {
+    static int seq;
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->dir = icx_test_mkdtemp();
@@ -59,7 +98,16 @@ static int setup(void **state)
                           icx_keys_alg_from_name("ecdsa-p256"), 30,
                           &f->err) < 0)
         fail_msg("keys: %s", f->err.msg);
-    if (icx_store_open(&f->s, f->path, &f->err) != 0)
+    if (pg_server() != NULL) {
+        char sql[128];
+        snprintf(f->dbname, sizeof f->dbname, "icxc_%d_%d", (int)getpid(),
+                 ++seq);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
+        if (!pg_try(icx_test_path("%s/postgres", pg_server()), sql))
+            fail_msg("creating database %s failed", f->dbname);
+        snprintf(f->path, sizeof f->path, "%s/%s", pg_server(), f->dbname);
+    }
+    if (open_store(f) != 0)
         fail_msg("open: %s", f->err.msg);
     *state = f;
     return 0;
@@ -69,6 +117,11 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     icx_store_free(&f->s);
+    if (f->dbname[0] != '\0') {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", f->dbname);
+        pg_try(icx_test_path("%s/postgres", pg_server()), sql);
+    }
     icx_buf_free(&f->report);
     icx_test_rmrf(f->dir);
     free(f->dir);
@@ -237,6 +290,8 @@ static void test_head_follows_committed_checkpoints(void **state)
 static void test_store_older_than_head(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "m");
     checkpoint(f);
     icx_store_free(&f->s);
@@ -293,6 +348,8 @@ static int crash_child(struct fx *f)
 static void test_lost_wal_tail(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     struct stat st;
     int status = 0;
     messages(f, 3, "m");
@@ -408,6 +465,8 @@ static void test_start_head_wrong_root(void **state)
 static void test_store_replaced(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "a");
     checkpoint(f);
     copy_file(icx_test_path("%s/a.head", f->dir), f->head);
@@ -433,6 +492,8 @@ static void test_head_file_damaged(void **state)
 static void test_damaged_page(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 40, "m");
     icx_store_free(&f->s);
     sqlite3 *db = NULL;
@@ -462,6 +523,8 @@ static void test_damaged_page(void **state)
 static void test_edited_record(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "m");
     checkpoint(f);
     messages(f, 2, "m");
@@ -475,6 +538,8 @@ static void test_edited_record(void **state)
 static void test_changed_envelope_byte(void **state)
 {
     struct fx *f = *state;
+    if (pg_server() != NULL)
+        skip(); /* SQLite's file */
     messages(f, 3, "m");
     checkpoint(f);
     icx_store_free(&f->s);
@@ -623,25 +688,51 @@ static void test_stamp_damaged(void **state)
     stamp(f, &c, &tok, ICX_OK);
     want_ok(f, ICX_STORE_CHECK_ENVELOPES, "2 time-stamp tokens");
     icx_store_free(&f->s);
-    /* Append-only, like the checkpoints. */
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, "DELETE FROM checkpoint_stamps", NULL, NULL, NULL) !=
-        SQLITE_CONSTRAINT)
-        fail_msg("delete of a time-stamp: got %s, want refused",
-                 sqlite3_errmsg(db));
-    sqlite3_close(db);
-    /* Checkpoint 5's token put under checkpoint 3: not over its bytes. */
-    raw_exec(f->path, "DROP TRIGGER checkpoint_stamps_no_update;"
-                      "UPDATE checkpoint_stamps SET token = (SELECT token "
-                      "FROM checkpoint_stamps WHERE size = 5) WHERE size = 3");
-    CHECK_RC(icx_store_open(&f->s, f->path, &f->err), ICX_OK, &f->err);
+    /* Append-only, like the checkpoints; the tampering below goes past
+     * the engine's guard (SQLite: the trigger dropped; PostgreSQL: the
+     * table's triggers disabled). */
+    const char *tamper_token =
+        "UPDATE checkpoint_stamps SET token = (SELECT token FROM "
+        "checkpoint_stamps WHERE size = 5) WHERE size = 3";
+    const char *tamper_time = "UPDATE checkpoint_stamps SET gen_time = "
+                              "'2020-01-01T00:00:00Z' WHERE size = 5";
+    if (pg_server() != NULL) {
+        char sql[512];
+        if (pg_try(f->path, "DELETE FROM checkpoint_stamps") ||
+            pg_try(f->path, "TRUNCATE checkpoint_stamps") ||
+            pg_try(f->path, tamper_time))
+            fail_msg("delete or update of a time-stamp: got done, want "
+                     "refused");
+        snprintf(sql, sizeof sql, "ALTER TABLE checkpoint_stamps DISABLE "
+                 "TRIGGER USER; %s", tamper_token);
+        if (!pg_try(f->path, sql))
+            fail_msg("tampering with the token failed");
+    } else {
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        if (sqlite3_exec(db, "DELETE FROM checkpoint_stamps", NULL, NULL,
+                         NULL) != SQLITE_CONSTRAINT)
+            fail_msg("delete of a time-stamp: got %s, want refused",
+                     sqlite3_errmsg(db));
+        sqlite3_close(db);
+        /* Checkpoint 5's token put under checkpoint 3: not over its
+         * bytes. */
+        char sql[512];
+        snprintf(sql, sizeof sql, "DROP TRIGGER checkpoint_stamps_no_update;"
+                 "%s", tamper_token);
+        raw_exec(f->path, sql);
+    }
+    CHECK_RC(open_store(f), ICX_OK, &f->err);
     want_ok(f, 0, "holds its checkpoint"); /* the start-up check leaves it */
     want_refused(f, ICX_STORE_CHECK_ENVELOPES, "time-stamp of checkpoint 3",
                  "refused");
     /* A recorded genTime that is not the token's. */
-    raw_exec(f->path, "UPDATE checkpoint_stamps SET gen_time = "
-                      "'2020-01-01T00:00:00Z' WHERE size = 5");
+    if (pg_server() != NULL) {
+        if (!pg_try(f->path, tamper_time))
+            fail_msg("tampering with the genTime failed");
+    } else {
+        raw_exec(f->path, tamper_time);
+    }
     want_refused(f, ICX_STORE_CHECK_ENVELOPES, "time-stamp of checkpoint 3",
                  "checkpoint 5: genTime");
     icx_buf_free(&tok);
@@ -723,6 +814,149 @@ static void test_witness_store(void **state)
     CHECK_RC(icx_store_audit_scan(f->s, 1, 0, count_event, &forks, &f->err),
              ICX_OK, &f->err);
     assert_int_equal(forks, 1);
+    /* Co-signatures of the own checkpoints, one per witness and size: a
+     * second is refused and leaves the caller's transaction usable (on
+     * PostgreSQL too, where a failed INSERT would abort it). */
+    uint64_t got = 0;
+    CHECK_RC(icx_store_checkpoint_add(f->s, &a, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_checkpoint_add(f->s, &b, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_cosig_add(f->s, "PH-NBI", a.size, "c2ln", &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_begin(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_cosig_add(f->s, "PH-NBI", a.size, "c2ln", &f->err),
+             ICX_EEXIST, &f->err);
+    CHECK_RC(icx_store_cosig_add(f->s, "PH-NBI", b.size, "c2ln", &f->err),
+             ICX_OK, &f->err);
+    CHECK_RC(icx_store_commit(f->s, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_cosigned_by(f->s, "PH-NBI", &got, &f->err), ICX_OK,
+             &f->err);
+    assert_int_equal(got, b.size);
+    CHECK_RC(icx_store_cosigned_first(f->s, a.size + 1, &got, &f->err),
+             ICX_OK, &f->err);
+    assert_int_equal(got, b.size);
+    CHECK_RC(icx_store_cosigned_by(f->s, "KR-KNPA", &got, &f->err),
+             ICX_ENOTFOUND, &f->err);
+    /* Both tables are append-only. */
+    const char *edits[] = {"DELETE FROM witnessed",
+                           "UPDATE witnessed SET verdict = 'same'",
+                           "DELETE FROM cosignatures",
+                           "UPDATE cosignatures SET size = size"};
+    icx_store_free(&f->s);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        if (pg_server() != NULL) {
+            if (pg_try(f->path, edits[i]))
+                fail_msg("%s: got done, want refused", edits[i]);
+            continue;
+        }
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        int r = sqlite3_exec(db, edits[i], NULL, NULL, NULL);
+        sqlite3_close(db);
+        if (r != SQLITE_CONSTRAINT)
+            fail_msg("%s: got %d, want refused", edits[i], r);
+    }
+    CHECK_RC(open_store(f), ICX_OK, &f->err);
+}
+
+/* ---- the reader connection and the grouped counts ---------------------------- */
+
+struct tally {
+    int rows;
+    char a[32], b[32];
+    int64_t n, sum;
+};
+
+static int tally(void *ctx, const char *a, const char *b, const char *c,
+                 int64_t n, int64_t sum)
+{
+    struct tally *t = ctx;
+    (void)c;
+    if (t->rows++ == 0) {
+        snprintf(t->a, sizeof t->a, "%s", a);
+        snprintf(t->b, sizeof t->b, "%s", b);
+    }
+    t->n += n;
+    t->sum += sum;
+    return 0;
+}
+
+static void test_reader_counts(void **state)
+{
+    struct fx *f = *state;
+    icx_store *r = NULL;
+    struct tally out = {0}, cps = {0}, in = {0};
+    uint64_t size = 0, wsize = 0;
+    messages(f, 3, "m");
+    uint64_t n1 = checkpoint(f);
+    CHECK_RC(icx_store_open_reader(&r, f->path, &f->err), ICX_OK, &f->err);
+    CHECK_RC(icx_store_counts(r, ICX_COUNT_OUT, tally, &out, &f->err), ICX_OK,
+             &f->err);
+    if (out.rows != 1 || strcmp(out.a, "PH-NBI") != 0 ||
+        strcmp(out.b, "queued") != 0 || out.n != 3 || out.sum != 0)
+        fail_msg("outbox counts: got %d rows, %s %s n=%lld retries=%lld, "
+                 "want 1 row, PH-NBI queued n=3 retries=0", out.rows, out.a,
+                 out.b, (long long)out.n, (long long)out.sum);
+    CHECK_RC(icx_store_counts(r, ICX_COUNT_CHECKPOINTS, tally, &cps, &f->err),
+             ICX_OK, &f->err);
+    if (cps.rows != 1 || cps.n != 1 || cps.sum != (int64_t)n1)
+        fail_msg("checkpoint counts: got %d rows n=%lld sum=%lld, want 1 "
+                 "row n=1 sum=%llu", cps.rows, (long long)cps.n,
+                 (long long)cps.sum, (unsigned long long)n1);
+    CHECK_RC(icx_store_counts(r, ICX_COUNT_IN, tally, &in, &f->err), ICX_OK,
+             &f->err);
+    assert_int_equal(in.rows, 0);
+    /* The reader writes nothing. */
+    icx_out_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.message_id, sizeof row.message_id, "reader-1");
+    snprintf(row.next_hop, sizeof row.next_hop, "PH-NBI");
+    snprintf(row.recipient, sizeof row.recipient, "PH-NBI");
+    snprintf(row.sender, sizeof row.sender, "JP-NPA");
+    snprintf(row.category, sizeof row.category, "case-referral");
+    icx_sha256_hex(row.sha256, ENV_BYTES, ENV_LEN);
+    row.state = ICX_OUT_QUEUED;
+    CHECK_RC(icx_store_out_insert(r, &row, ENV_BYTES, ENV_LEN,
+                                  "outbound.queued", NULL, &f->err),
+             ICX_ESTORE, &f->err);
+    /* It sees the writer's later commits once refreshed. */
+    messages(f, 2, "m");
+    icx_store_audit_head(f->s, &wsize, NULL);
+    CHECK_RC(icx_store_refresh(r, &f->err), ICX_OK, &f->err);
+    icx_store_audit_head(r, &size, NULL);
+    if (size != wsize || size <= n1)
+        fail_msg("reader's audit head: got %llu, want %llu",
+                 (unsigned long long)size, (unsigned long long)wsize);
+    icx_store_free(&r);
+}
+
+/* PostgreSQL: the database loses its tail (a restore from an older
+ * backup, a failover to a standby that was behind): the node's head file
+ * names a checkpoint the database no longer holds, and the check refuses
+ * it as a store that went back in time. */
+static void test_pg_went_back_in_time(void **state)
+{
+    struct fx *f = *state;
+    char sql[256];
+    if (pg_server() == NULL)
+        skip();
+    messages(f, 3, "m");
+    uint64_t n1 = checkpoint(f);
+    messages(f, 3, "m");
+    uint64_t n2 = checkpoint(f);
+    if (head_size(f) != n2)
+        fail_msg("head file: got size %llu, want %llu",
+                 (unsigned long long)head_size(f), (unsigned long long)n2);
+    want_ok(f, 0, "holds its checkpoint");
+    icx_store_free(&f->s);
+    snprintf(sql, sizeof sql, "ALTER TABLE audit DISABLE TRIGGER USER; "
+             "ALTER TABLE checkpoints DISABLE TRIGGER USER; "
+             "DELETE FROM checkpoints WHERE size > %llu; "
+             "DELETE FROM audit WHERE seq > %llu",
+             (unsigned long long)n1, (unsigned long long)n1);
+    if (!pg_try(f->path, sql))
+        fail_msg("losing the tail failed");
+    CHECK_RC(open_store(f), ICX_OK, &f->err);
+    want_refused(f, 0, "went back in time", NULL);
 }
 
 int main(void)
@@ -744,6 +978,8 @@ int main(void)
         T(test_stamp_queue),
         T(test_stamp_damaged),
         T(test_witness_store),
+        T(test_reader_counts),
+        T(test_pg_went_back_in_time),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
