@@ -4,7 +4,10 @@
 # verified and tampered with; three real gateways (`icx serve`) on
 # 127.0.0.1 with the configuration it writes; deliveries direct and via
 # the hub; a domestic CSV translated; a blocking list pulled; a survey
-# answered and compiled; the gateways stopped and the audit log checked.
+# answered and compiled; JP-NPA's dashboard and /metrics over TLS with an
+# officer's client certificate; the list pulled over HTTPS by a partner
+# with curl, xmlsec1 and sha256sum alone; the gateways stopped and the
+# audit log checked.
 #
 # Usage: bash scripts/demo.sh                  install, build, run in demo/
 #        bash scripts/demo.sh --no-build [--dir DIR]
@@ -23,7 +26,7 @@ while (($#)); do
   case $1 in
     --no-build) build=0 ;;
     --dir) work=${2:?--dir needs a folder}; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: bash scripts/demo.sh [--no-build] [--dir DIR]" >&2; exit 2 ;;
   esac
   shift
@@ -195,6 +198,9 @@ write_gateway() { # id listen(yes|no) relay(true|false)
       echo "http:"
       echo "  address: 127.0.0.1"
       echo "  port: 0"
+      echo "  tls_certificate: ../../tls/dashboard.pem"
+      echo "  tls_key: ../../tls/dashboard.key"
+      echo "  client_ca: ../../tls/clients.pem"
     fi
   } >"gateways/$id/gateway.yaml"
 }
@@ -245,7 +251,7 @@ start_gateway() { # id
   fi
   if ((${#web[@]})); then
     [[ -s gateways/$id/http-url ]] || fail "gateway $id wrote no dashboard URL"
-    say "$id's read-only dashboard: $(cat "gateways/$id/http-url")  (open it in a browser while the demo runs)"
+    say "$id's read-only dashboard: $(cat "gateways/$id/http-url")  (with the officer's certificate tls/officer.pem, while the demo runs)"
   fi
 }
 
@@ -256,10 +262,27 @@ write_partner INT-ICPO PH-NBI accept
 write_gateway JP-NPA yes false
 write_gateway PH-NBI no false
 say
+say "JP-NPA's dashboard speaks TLS and asks for a client certificate: a throwaway"
+say "server certificate for 127.0.0.1, an officer's certificate, and as clients"
+say "the officer's certificate and PH-NBI's own, which opens /lists/ only:"
+tls_cert() { # name subject [openssl req options...]: a self-signed EC P-256 certificate for a day
+  local name=$1 subj=$2; shift 2
+  run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj "$subj" "$@" -keyout "tls/$name.key" -out "tls/$name.pem" 2>/dev/null ||
+    fail "openssl did not make tls/$name.pem"
+  run chmod 600 "tls/$name.key"
+}
+run mkdir -p tls
+tls_cert dashboard /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1
+tls_cert officer "/CN=JP-NPA duty officer (demo)"
+shell_line "cat tls/officer.pem keys/PH-NBI/cert.pem > tls/clients.pem"
+cat tls/officer.pem keys/PH-NBI/cert.pem >tls/clients.pem
+say
 say "JP-NPA's gateway.yaml: who it is, its signing and transport keys, its store,"
 say "where partners reach it (listen: an ephemeral port on 127.0.0.1), its control"
 say "socket for the icx commands, INT-ICPO as its hub (relay: only the hub relays),"
-say "and http: its read-only dashboard and /metrics, on 127.0.0.1 (docs/DASHBOARD.md):"
+say "and http: its read-only dashboard, /metrics and /lists/, on 127.0.0.1 over TLS"
+say "for the client certificates in client_ca (docs/DASHBOARD.md):"
 run cat gateways/JP-NPA/gateway.yaml
 say
 start_gateway INT-ICPO
@@ -426,19 +449,75 @@ run cat survey.md
 grep -q '^| PH (PH-NBI) | yes | 20 |' survey.md || fail "the compiled survey does not show PH-NBI's answers"
 say "survey compiled: PH-NBI's answers in the comparison"
 
-step "13. The read-only dashboard and /metrics of JP-NPA, while the gateways run"
+step "13. The read-only dashboard and /metrics of JP-NPA, read with the officer's certificate"
 url=$(cat gateways/JP-NPA/http-url)
 say "dashboard: $url  (messages, partners, lists, surveys, audit; ?lang=ja for Japanese)"
-run curl -s "${url}metrics" -o metrics.txt
+officer=(--cacert tls/dashboard.pem --cert tls/officer.pem --key tls/officer.key)
+run curl -fsS "${officer[@]}" "${url}metrics" -o metrics.txt ||
+  fail "the officer's certificate did not open /metrics"
 run grep -E '^icx_(outbound_messages|queue_depth|receipts_total|audit_checkpoints_total)' metrics.txt
 grep -q '^icx_outbound_messages{partner="PH-NBI",state="delivered"}' metrics.txt ||
   grep -q '^icx_outbound_messages{partner="INT-ICPO",state="delivered"}' metrics.txt ||
   fail "/metrics does not show the delivered referrals"
-run curl -s "${url}messages" -o messages.html
+run curl -fsS "${officer[@]}" "${url}messages" -o messages.html ||
+  fail "the officer's certificate did not open the messages page"
 grep -qF "$m1" messages.html || fail "the dashboard's messages page does not list $m1"
 say "the dashboard lists $m1 (messages.html); /metrics is OpenMetrics text for monitoring"
 
-step "14. Stop the gateways (SIGTERM: finish the work in hand, commit, stop)"
+step "14. A partner without ICX pulls csam-urls over HTTPS: curl, xmlsec1, sha256sum (docs/PARTNERS.md)"
+say "PH-NBI's TLS client certificate is the one it signs with (keys/PH-NBI);"
+say "JP-NPA's server certificate came out of band (tls/dashboard.pem):"
+base=${url}lists/csam-urls
+ph=(--cacert tls/dashboard.pem --cert keys/PH-NBI/cert.pem --key keys/PH-NBI/key.pem)
+run mkdir -p partner
+run curl -fsS "${ph[@]}" "$base/notification.xml" -o partner/notification.xml ||
+  fail "PH-NBI's certificate did not fetch csam-urls' notification over HTTPS"
+run xmlsec1 --verify --pubkey-cert-pem keys/JP-NPA/cert.pem --enabled-reference-uris empty \
+  --enabled-key-data x509 partner/notification.xml ||
+  fail "the signature of csam-urls' notification does not verify with JP-NPA's certificate"
+run grep -o -e '<Sender>[^<]*</Sender><Recipient>[^<]*</Recipient>' -e '<Category>[^<]*</Category>' \
+  -e '<ListId>[^<]*</ListId>' -e '<Serial>[^<]*</Serial>' -e '<Digest [^>]*>[^<]*</Digest>' \
+  partner/notification.xml | tee partner/fields.txt
+grep -qx '<Sender>JP-NPA</Sender><Recipient>PH-NBI</Recipient>' partner/fields.txt &&
+  grep -qx '<Category>list-update</Category>' partner/fields.txt &&
+  grep -qx '<ListId>csam-urls</ListId>' partner/fields.txt ||
+  fail "the notification is not csam-urls in a list-update from JP-NPA to PH-NBI"
+say "notification signature verified: csam-urls in a list-update signed by JP-NPA for PH-NBI"
+serial=$(sed -n 's/^<Serial>\([0-9]*\)<\/Serial>$/\1/p' partner/fields.txt | head -n 1)
+digest=$(sed -n 's/^<Digest algorithm="sha256">\([0-9a-f]*\)<\/Digest>$/\1/p' partner/fields.txt | head -n 1)
+[[ -n $serial && ${#digest} -eq 64 ]] || fail "the notification names no serial or no sha256 digest"
+say "the snapshot of serial $serial, page by page, each checked against the SHA-256 the notification names:"
+shell_line "grep -o '<Page uri=\"[^\"]*/$serial/snapshot-[0-9]*\.xml\" sha256=\"[0-9a-f]*\"' partner/notification.xml"
+grep -o "<Page uri=\"[^\"]*/$serial/snapshot-[0-9]*\.xml\" sha256=\"[0-9a-f]*\"" partner/notification.xml |
+  sed 's/^<Page uri="\([^"]*\)" sha256="\([^"]*\)"/\1 \2/' >partner/pages.txt
+[[ -s partner/pages.txt ]] || fail "the notification names no snapshot page"
+n=0
+while read -r uri sha; do
+  n=$((n + 1))
+  run curl -fsS "${ph[@]}" "$base/$uri" -o "partner/snapshot-$n.xml" ||
+    fail "PH-NBI's certificate did not fetch $uri"
+  run sha256sum "partner/snapshot-$n.xml"
+  [[ $(sha256sum <"partner/snapshot-$n.xml" | cut -c1-64) == "$sha" ]] ||
+    fail "$uri: its SHA-256 is not the one the notification names ($sha)"
+  say "= the notification's sha256 for $uri"
+done <partner/pages.txt
+say "the list, one canonical entry a line, sorted bytewise, and its digest:"
+unxml() { sed -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&amp;/\&/g'; }
+shell_line "unxml() { sed -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/\"/g' -e \"s/&apos;/'/g\" -e 's/&amp;/\\&/g'; }"
+shell_line "cat partner/snapshot-*.xml | grep -o '<Entry><Value>[^<]*' | sed 's/^<Entry><Value>//' | unxml | LC_ALL=C sort -u > partner/csam-urls.txt"
+cat partner/snapshot-*.xml | grep -o '<Entry><Value>[^<]*' | sed 's/^<Entry><Value>//' | unxml |
+  LC_ALL=C sort -u >partner/csam-urls.txt
+run cat partner/csam-urls.txt
+run sha256sum partner/csam-urls.txt
+https_digest=$(sha256sum <partner/csam-urls.txt | cut -c1-64)
+[[ $https_digest == "$digest" ]] || fail "the list pulled over HTTPS does not hash to the notification's digest $digest"
+[[ $https_digest == "$jp_digest" ]] ||
+  fail "the list pulled over HTTPS does not hash to the digest icx lists import printed in step 11 ($jp_digest)"
+say "list digest matched over HTTPS: the notification's, and the one icx lists import printed in step 11"
+say "  icx lists import   digest $jp_digest"
+say "  over HTTPS         digest $https_digest"
+
+step "15. Stop the gateways (SIGTERM: finish the work in hand, commit, stop)"
 for id in PH-NBI JP-NPA INT-ICPO; do
   pid=${PID[$id]}
   run kill -TERM "$pid"
@@ -449,7 +528,7 @@ for id in PH-NBI JP-NPA INT-ICPO; do
 done
 say "stopped"
 
-step "15. An auditor checks JP-NPA's log offline, and the evidence bundle of the first referral"
+step "16. An auditor checks JP-NPA's log offline, and the evidence bundle of the first referral"
 run "$icx" audit verify -c "$JP"
 run "$icx" audit bundle "$m1" --out "evidence-$m1.icxb" -c "$JP"
 run "$icx" audit check-bundle "evidence-$m1.icxb" | tee check-bundle.out

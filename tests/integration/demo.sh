@@ -3,8 +3,11 @@
 # (--no-build, the icx under test, a temporary folder) with its output in
 # a pipe, exits 0, says each outcome it checks, shows the real commands,
 # writes no escape codes, and the fingerprint the auditor compares is the
-# one it printed.  A demo whose list pull fails exits non-zero, names the
-# failure and leaves none of its gateways running.
+# one it printed; the dashboard and /metrics answer the officer's client
+# certificate, and a partner with curl, xmlsec1 and sha256sum alone pulls
+# the list over HTTPS to the digest icx lists import printed.  A demo whose
+# list pull fails exits non-zero, names the failure and leaves none of its
+# gateways running; so does one whose notification signature fails.
 set -uo pipefail
 . "$(dirname "$0")/lib/gateways.sh"
 
@@ -41,9 +44,24 @@ check "list pulled and verified" has "serial 1 (session"
 check "list digest verified" has "list digest verified"
 check "survey compiled" has "| PH (PH-NBI) | yes | 20 |"
 check "audit verified" has "audit verified"
-check "the dashboard URL is printed" grep -qE "^JP-NPA's read-only dashboard: http://127\.0\.0\.1:[0-9]+/" "$W/out"
+check "the dashboard URL is printed" grep -qE "^JP-NPA's read-only dashboard: https://127\.0\.0\.1:[0-9]+/" "$W/out"
+check "/metrics read with the officer's certificate" \
+  has '$ curl -fsS --cacert tls/dashboard.pem --cert tls/officer.pem --key tls/officer.key https://127.0.0.1:'
 check "the dashboard lists the first referral" has "the dashboard lists "
 check "/metrics shown" grep -qE '^icx_outbound_messages\{partner="(PH-NBI|INT-ICPO)",state="delivered"\}' "$W/out"
+# Lists over HTTPS: the partner's own certificate, the notification's
+# signature checked by xmlsec1, the list's digest the one imported.
+check "the list fetched with PH-NBI's certificate" \
+  has '$ curl -fsS --cacert tls/dashboard.pem --cert keys/PH-NBI/cert.pem --key keys/PH-NBI/key.pem https://127.0.0.1:'
+check "xmlsec1 verified the notification" \
+  grep -qx 'OK' <(after '$ xmlsec1 --verify --pubkey-cert-pem keys/JP-NPA/cert.pem --enabled-reference-uris empty --enabled-key-data x509 partner/notification.xml')
+check "notification signature verified" has "notification signature verified: csam-urls in a list-update signed by JP-NPA for PH-NBI"
+check "list digest matched over HTTPS" has "list digest matched over HTTPS"
+imported=$(grep -o 'digest [0-9a-f]\{64\}' "$W/out" | head -n 1 | awk '{print $2}')
+over_https=$(awk '$1 == "over" && $2 == "HTTPS" && $3 == "digest" {print $4}' "$W/out")
+check "the digest over HTTPS is the one icx lists import printed" \
+  test -n "$imported" -a "$imported" == "$over_https"
+check "the snapshot's sha256sum is the notification's" has "= the notification's sha256 for "
 # The fingerprint icx keys show printed for JP-NPA in step 1 is the one
 # icx audit check-bundle asks the auditor to compare.
 shown=$(awk '$1 == "agency" && $2 == "JP-NPA" {print $NF; exit}' "$W/out")
@@ -70,6 +88,22 @@ check "the failing step is named" grep -q "^demo: failed in step \"11. A blockin
 check "nothing after the failing step ran" bash -c "! grep -q '== 12' '$W/out2'"
 for id in JP-NPA PH-NBI INT-ICPO; do
   check "$id stopped after the failure" no_daemon "$W/demo2" "$id"
+done
+
+# A notification whose signature does not verify (xmlsec1 says so) stops
+# the demo at the HTTPS step with exit 1 and its gateways stopped.
+mkdir -p "$W/badbin"
+printf '#!/bin/sh\necho "func=xmlSecDSigCtxVerify: signature do not match (test)" >&2\nexit 1\n' >"$W/badbin/xmlsec1"
+chmod +x "$W/badbin/xmlsec1"
+(cd "$W" && PATH=$W/badbin:$PATH ICX_BIN=$icx bash "$src/scripts/demo.sh" --no-build --dir "$W/demo3") \
+  >"$W/out3" 2>"$W/err3"
+rc=$?
+check "a notification that fails xmlsec1: exit 1" test "$rc" -eq 1
+check "the failure names the notification's signature" \
+  grep -q "^demo: the signature of csam-urls' notification does not verify" "$W/err3"
+check "and no list digest was claimed" bash -c "! grep -q 'list digest matched over HTTPS' '$W/out3'"
+for id in JP-NPA PH-NBI INT-ICPO; do
+  check "$id stopped after the signature failure" no_daemon "$W/demo3" "$id"
 done
 check "a --dir that exists is refused (exit 2)" \
   bash -c "ICX_BIN='$icx' bash '$src/scripts/demo.sh' --no-build --dir '$W/demo' 2>/dev/null; [[ \$? -eq 2 ]]"
