@@ -285,9 +285,9 @@ out:
     return rc;
 }
 
-int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err)
+int icx_sq_cp_one(icx_store *s, icx_st *st, icx_checkpoint *c,
+                  const char *op, icx_err *err)
 {
-    icx_st *st = &s->st[ST_CP_LAST];
     int rc = icx_sq_step(s, st);
     if (rc == SQLITE_ROW) {
         icx_sq_cp_from_row(c, st);
@@ -295,10 +295,15 @@ int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err)
     } else if (rc == SQLITE_DONE) {
         rc = ICX_ENOTFOUND;
     } else {
-        rc = icx_sq_fail(s, rc, "last checkpoint", err);
+        rc = icx_sq_fail(s, rc, op, err);
     }
     done(st);
     return rc;
+}
+
+int icx_store_checkpoint_last(icx_store *s, icx_checkpoint *c, icx_err *err)
+{
+    return icx_sq_cp_one(s, &s->st[ST_CP_LAST], c, "last checkpoint", err);
 }
 
 static int feed_rec(void *ctx, const icx_audit_rec *r)

@@ -123,6 +123,10 @@ int icx_sq_head_read(icx_checkpoint *c, const char *path, icx_err *err);
 /* store_audit.c: a checkpoint from a row of columns size, gateway, root,
  * time, signature. */
 void icx_sq_cp_from_row(icx_checkpoint *c, icx_st *st);
+/* Steps st (bound by the caller) for one checkpoint row into c, then
+ * resets it: ICX_OK, ICX_ENOTFOUND when there is none, or the failure. */
+int icx_sq_cp_one(icx_store *s, icx_st *st, icx_checkpoint *c,
+                  const char *op, icx_err *err);
 /* store_audit.c: appends one audit record inside the current
  * transaction. */
 int icx_sq_audit_append(icx_store *s, const char *event, const char *mid,

@@ -32,17 +32,7 @@ int icx_store_checkpoint_at(icx_store *s, uint64_t size, icx_checkpoint *c,
 {
     icx_st *st = &s->st[ST_CP_AT];
     icx_db_bind_int64(st, 1, (int64_t)size);
-    int rc = icx_sq_step(s, st);
-    if (rc == SQLITE_ROW) {
-        icx_sq_cp_from_row(c, st);
-        rc = ICX_OK;
-    } else if (rc == SQLITE_DONE) {
-        rc = ICX_ENOTFOUND;
-    } else {
-        rc = icx_sq_fail(s, rc, "checkpoint", err);
-    }
-    done(st);
-    return rc;
+    return icx_sq_cp_one(s, st, c, "checkpoint", err);
 }
 
 int icx_store_stamp_add(icx_store *s, uint64_t size, const icx_tsa_stamp *stamp,
