@@ -155,6 +155,25 @@ static int cmd_export(const struct wopts *o)
     return done(rc, &err, &s, &cfg);
 }
 
+/* The configuration and store, the partner's certificate (from its
+ * partner file) and the document o->file a partner sent. */
+static int open_partner_doc(icx_config **cfg, icx_store **s, char **cert,
+                            size_t *cert_len, char **text, size_t *len,
+                            const struct wopts *o, icx_err *err)
+{
+    int rc = open_all(cfg, s, o->config, err);
+    const icx_partner *p = rc == ICX_OK ? icx_config_partner(*cfg, o->partner)
+                                        : NULL;
+    if (rc == ICX_OK && p == NULL)
+        rc = icx_err_set(err, ICX_ENOTFOUND, "no partner %s in %s",
+                         o->partner, o->config);
+    if (rc == ICX_OK)
+        rc = icx_file_read(cert, cert_len, p->certificate, 256 * 1024, err);
+    if (rc == ICX_OK)
+        rc = icx_file_read(text, len, o->file, ICX_WITNESS_DOC_MAX, err);
+    return rc;
+}
+
 static int cmd_import(const struct wopts *o)
 {
     icx_config *cfg = NULL;
@@ -173,16 +192,8 @@ static int cmd_import(const struct wopts *o)
         fputs(usage_text, stderr);
         return ICX_EXIT_USAGE;
     }
-    int rc = open_all(&cfg, &s, o->config, &err);
-    const icx_partner *p = rc == ICX_OK ? icx_config_partner(cfg, o->partner)
-                                        : NULL;
-    if (rc == ICX_OK && p == NULL)
-        rc = icx_err_set(&err, ICX_ENOTFOUND, "no partner %s in %s",
-                         o->partner, o->config);
-    if (rc == ICX_OK)
-        rc = icx_file_read(&cert, &cert_len, p->certificate, 256 * 1024, &err);
-    if (rc == ICX_OK)
-        rc = icx_file_read(&text, &len, o->file, ICX_WITNESS_DOC_MAX, &err);
+    int rc = open_partner_doc(&cfg, &s, &cert, &cert_len, &text, &len, o,
+                              &err);
     if (rc == ICX_OK && (rc = icx_witness_doc_parse(&d, text, len, &err)) < 0)
         icx_err_wrap(&err, "%s", o->file);
     if (rc == ICX_OK) {
@@ -308,16 +319,8 @@ static int cmd_cosigned(const struct wopts *o)
         fputs(usage_text, stderr);
         return ICX_EXIT_USAGE;
     }
-    int rc = open_all(&cfg, &s, o->config, &err);
-    const icx_partner *p = rc == ICX_OK ? icx_config_partner(cfg, o->partner)
-                                        : NULL;
-    if (rc == ICX_OK && p == NULL)
-        rc = icx_err_set(&err, ICX_ENOTFOUND, "no partner %s in %s",
-                         o->partner, o->config);
-    if (rc == ICX_OK)
-        rc = icx_file_read(&cert, &cert_len, p->certificate, 256 * 1024, &err);
-    if (rc == ICX_OK)
-        rc = icx_file_read(&text, &len, o->file, ICX_WITNESS_DOC_MAX, &err);
+    int rc = open_partner_doc(&cfg, &s, &cert, &cert_len, &text, &len, o,
+                              &err);
     if (rc == ICX_OK &&
         (rc = icx_store_cosig_accept(s, o->partner, cert, cert_len, text, len,
                                      &size, &err)) < 0)
