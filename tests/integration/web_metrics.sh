@@ -76,7 +76,10 @@ has "delivered to PH-NBI: 2" 'icx_outbound_messages{partner="PH-NBI",state="deli
 has "queued to KR-KNPA: 1" 'icx_outbound_messages{partner="KR-KNPA",state="queued"}' 1
 has "positive receipts from PH-NBI: 2" 'icx_receipts_total{partner="PH-NBI",reason="",status="positive"}' 2
 has "retries to KR-KNPA counted" 'icx_outbound_retries_total{partner="KR-KNPA"}' ">0"
-has "no retries to PH-NBI" 'icx_outbound_retries_total{partner="PH-NBI"}' 0
+# Retries to a partner that is up are rare but legitimate (a slow machine,
+# a sanitizer build): the metric must say what the store says.
+ph_retries=$(sqlite3 -cmd ".timeout 5000" "$W/JP-NPA/icx.db" "select coalesce(sum(max(attempts - 1, 0)), 0) from outbox where next_hop = 'PH-NBI'")
+has "retries to PH-NBI as the store counts them ($ph_retries)" 'icx_outbound_retries_total{partner="PH-NBI"}' "$ph_retries"
 has "queue depth of KR-KNPA: 1" 'icx_queue_depth{partner="KR-KNPA"}' 1
 has "the oldest undelivered message has an age" 'icx_oldest_undelivered_age_seconds{}' ">0"
 has "PH-NBI connected" 'icx_partner_connected{partner="PH-NBI"}' 1
