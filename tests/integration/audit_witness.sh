@@ -71,7 +71,9 @@ check "the documented openssl steps verify the co-signature" grep -q "^co-signat
 sed -n '/^```sh verify-bundle$/,/^```$/{//!p}' "$src/docs/AUDIT.md" >"$W/verify-bundle.sh"
 (cd "$W/manual" && BUNDLE=$W/m1.icxb bash "$W/verify-bundle.sh") >"$W/bundle.out" 2>&1
 check "the records verify against the co-signed checkpoint" grep -q "^bundle verified" "$W/bundle.out"
-awk '/^-----BEGIN ICX cosig-PH-NBI-----/{c=1} c && /^signature /{sub(/signature ./,"signature A"); c=0} {print}' "$W/m1.icxb" >"$W/m1-bad.icxb"
+# The signature's first base64 character changed (to B where it was A).
+awk '/^-----BEGIN ICX cosig-PH-NBI-----/{c=1} c && /^signature /{x = substr($0, 11, 1) == "A" ? "B" : "A"; $0 = "signature " x substr($0, 12); c=0} {print}' "$W/m1.icxb" >"$W/m1-bad.icxb"
+check "the changed bundle differs from the bundle" bash -c "! cmp -s '$W/m1.icxb' '$W/m1-bad.icxb'"
 (cd "$W/manual" && BUNDLE=$W/m1-bad.icxb WITNESS=PH-NBI bash "$W/verify-cosig.sh") >"$W/cosig2.out" 2>&1
 check "a changed co-signature fails the documented steps" bash -c "! grep -q '^co-signature by PH-NBI verified' '$W/cosig2.out'"
 check "and icx audit check-bundle" bash -c "! '$icx' audit check-bundle '$W/m1-bad.icxb' >/dev/null 2>&1"
