@@ -97,10 +97,15 @@ static void *channel_thread(void *arg)
 /* Allows syscall nr when its first argument is one of the channels. */
 static int allow_on_channels(scmp_filter_ctx f, int nr, int first_fd, int nch)
 {
-    for (int i = 0; i < nch; i++)
-        if (seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
-                             SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)(first_fd + i))) < 0)
+    for (int i = 0; i < nch; i++) {
+        /* Every field named: SCMP_A0 with two values leaves datum_b to
+         * the compiler, which clang warns about. */
+        struct scmp_arg_cmp fd = {.arg = 0, .op = SCMP_CMP_EQ,
+                                  .datum_a = (scmp_datum_t)(first_fd + i),
+                                  .datum_b = 0};
+        if (seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1, fd) < 0)
             return -1;
+    }
     return 0;
 }
 
