@@ -289,11 +289,14 @@ int icx_witness_cosig_parse(char *witness, size_t wn, uint64_t *size,
         if (nl == NULL)
             return icx_err_set(err, ICX_EINVAL, "co-signature: the last line "
                                "has no newline");
-        if (w == NULL && strncmp(p, "witness ", 8) == 0)
+        /* Compared within the line: text holds no NUL to stop at. */
+        size_t ll = (size_t)(nl - p);
+        if (w == NULL && ll >= 8 && memcmp(p, "witness ", 8) == 0)
             w = p;
-        else if (sz == NULL && strncmp(p, "size ", 5) == 0)
+        else if (sz == NULL && ll >= 5 && memcmp(p, "size ", 5) == 0)
             sz = p;
-        else if (strncmp(p, "signature ", 10) == 0 && nl + 1 == end)
+        else if (ll >= 10 && memcmp(p, "signature ", 10) == 0 &&
+                 nl + 1 == end)
             sg = p;
         p = nl + 1;
     }

@@ -266,12 +266,36 @@ static void test_cosignature(void **state)
     icx_buf_free(&doc);
 }
 
+/* A co-signature whose lines are shorter than the keys compared with them
+ * ("==\n" last), in a buffer of exactly its length with no NUL after it:
+ * refused, and nothing read past its end (AddressSanitizer checks that). */
+static void test_cosig_short_lines(void **state)
+{
+    (void)state;
+    static const char doc[] = "icx-witness-cosignature v1\nwitness PH-NBI\n"
+                              "size 7\nsi\n==\n";
+    size_t len = sizeof doc - 1;
+    char *exact = malloc(len);
+    assert_non_null(exact);
+    memcpy(exact, doc, len);
+    char w[64], sig[1400];
+    uint64_t n = 0;
+    size_t signed_len = 0;
+    icx_err err;
+    assert_int_equal(icx_witness_cosig_parse(w, sizeof w, &n, sig, sizeof sig,
+                                             &signed_len, exact, len, &err),
+                     ICX_EINVAL);
+    assert_non_null(strstr(err.msg, "missing"));
+    free(exact);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_parse_refusals),
         cmocka_unit_test(test_cosignature),
+        cmocka_unit_test(test_cosig_short_lines),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
