@@ -30,6 +30,10 @@ mirror=${ICX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 [[ -n "$root" ]] || root=$(mktemp -d /var/tmp/icx-fresh-XXXXXX)
 mkdir -p "$root"
 root=$(cd "$root" && pwd)
+# mktemp -d makes 0700: inside the chroot that is "/", which an
+# unprivileged user (the PostgreSQL tests' server runs as nobody) could
+# not even enter.  A real machine's root is 0755.
+chmod 0755 "$root"
 
 mounted=()
 cleanup() {
