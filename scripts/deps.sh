@@ -21,7 +21,8 @@ packages=(
   python3 perl curl
   bc time
   # PKCS#11: the C API header (p11-kit's pkcs11.h) and a software token
-  # (SoftHSM2) for the tests of keys held in a token.
+  # (SoftHSM2: softhsm2-util and the module libsofthsm2.so) for the tests
+  # of keys held in a token (tests/integration/pkcs11.sh, test_p11).
   libp11-kit-dev softhsm2
   # The Debian package (scripts/package.sh), the man pages (help2man) and
   # their tests (man -l), the systemd unit's check (systemd-analyze).
