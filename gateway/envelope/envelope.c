@@ -246,11 +246,12 @@ int icx_envelope_build_signed(icx_buf *out, const icx_header *h,
                               const icx_schemas *schemas,
                               const icx_signer *signer, icx_err *err)
 {
-    icx_xmldoc *pdoc = NULL;
-    int rc = parse_payload(&pdoc, payload, payload_len, out->max, err);
+    icx_envelope_pending p = {0};
+    int rc = icx_envelope_prepare(&p, h, payload, payload_len, out->max,
+                                  schemas, icx_signer_ecdsa(signer), err);
     if (rc == ICX_OK)
-        rc = icx_envelope_build_signed_tree(out, h, &pdoc, schemas, signer,
-                                            err);
+        rc = icx_envelope_sign_pending(out, &p, signer, err);
+    icx_envelope_pending_free(&p);
     return rc;
 }
 
@@ -259,16 +260,78 @@ int icx_envelope_build_signed_tree(icx_buf *out, const icx_header *h,
                                    const icx_schemas *schemas,
                                    const icx_signer *signer, icx_err *err)
 {
+    icx_envelope_pending p = {0};
+    int rc = icx_envelope_prepare_tree(&p, h, payload, schemas,
+                                       icx_signer_ecdsa(signer), err);
+    if (rc == ICX_OK)
+        rc = icx_envelope_sign_pending(out, &p, signer, err);
+    icx_envelope_pending_free(&p);
+    return rc;
+}
+
+int icx_envelope_prepare(icx_envelope_pending *p, const icx_header *h,
+                         const char *payload, size_t payload_len,
+                         size_t max_bytes, const icx_schemas *schemas,
+                         int ecdsa, icx_err *err)
+{
+    icx_xmldoc *pdoc = NULL;
+    p->doc = NULL;
+    int rc = parse_payload(&pdoc, payload, payload_len, max_bytes, err);
+    if (rc == ICX_OK)
+        rc = icx_envelope_prepare_tree(p, h, &pdoc, schemas, ecdsa, err);
+    return rc;
+}
+
+int icx_envelope_prepare_tree(icx_envelope_pending *p, const icx_header *h,
+                              icx_xmldoc **payload,
+                              const icx_schemas *schemas, int ecdsa,
+                              icx_err *err)
+{
     icx_xmldoc *doc = NULL;
+    p->doc = NULL;
     int rc = build_tree(&doc, h, payload, schemas, err);
     if (rc == ICX_OK)
-        rc = icx_xmlsig_sign(doc, signer, err);
-    if (rc == ICX_OK)
-        rc = icx_xmlsig_check_added(doc, err);
-    if (rc == ICX_OK)
-        rc = icx_xml_serialize(doc, out, err);
+        rc = icx_xmlsig_prepare(doc, ecdsa, p->digest, err);
+    if (rc == ICX_OK) {
+        p->doc = doc;
+        doc = NULL;
+    }
     icx_xml_free(&doc);
     return rc;
+}
+
+int icx_envelope_finish(icx_buf *out, icx_envelope_pending *p,
+                        const unsigned char *sig, size_t siglen, icx_err *err)
+{
+    int rc = p->doc != NULL ? ICX_OK
+                            : icx_err_set(err, ICX_EINVAL,
+                                          "no envelope prepared to finish");
+    if (rc == ICX_OK)
+        rc = icx_xmlsig_finish(p->doc, sig, siglen, err);
+    if (rc == ICX_OK)
+        rc = icx_xmlsig_check_added(p->doc, err);
+    if (rc == ICX_OK)
+        rc = icx_xml_serialize(p->doc, out, err);
+    icx_envelope_pending_free(p);
+    return rc;
+}
+
+int icx_envelope_sign_pending(icx_buf *out, icx_envelope_pending *p,
+                              const icx_signer *signer, icx_err *err)
+{
+    unsigned char sig[ICX_SIG_MAX];
+    size_t siglen = sizeof sig;
+    int rc = icx_signer_sign_digest(sig, &siglen, signer, p->digest, err);
+    if (rc == ICX_OK)
+        return icx_envelope_finish(out, p, sig, siglen, err);
+    icx_envelope_pending_free(p);
+    return rc;
+}
+
+void icx_envelope_pending_free(icx_envelope_pending *p)
+{
+    if (p != NULL)
+        icx_xml_free(&p->doc);
 }
 
 /* Signs with signer, or (signer NULL) adds an empty template. */

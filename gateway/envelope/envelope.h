@@ -68,6 +68,33 @@ int icx_envelope_build_signed_tree(icx_buf *out, const icx_header *h,
                                    icx_xmldoc **payload,
                                    const icx_schemas *schemas,
                                    const icx_signer *signer, icx_err *err);
+/* The same in two steps, so that a worker asks the signer for several
+ * envelopes' signatures at once (icx_signer_sign_digests): prepare builds,
+ * validates and digests (digest: what the signer signs); finish writes
+ * the signature, checks the added Signature's shape and serializes.
+ * finish, sign_pending and pending_free release the document; a pending
+ * that is zeroed or released may be freed again. */
+typedef struct icx_envelope_pending {
+    icx_xmldoc *doc;                       /* owned; NULL when none */
+    unsigned char digest[ICX_SIGN_DIGEST]; /* SignedInfo's */
+} icx_envelope_pending;
+/* payload parsed with at most max_bytes; ecdsa: the signer's algorithm
+ * (icx_signer_ecdsa). */
+int icx_envelope_prepare(icx_envelope_pending *p, const icx_header *h,
+                         const char *payload, size_t payload_len,
+                         size_t max_bytes, const icx_schemas *schemas,
+                         int ecdsa, icx_err *err);
+/* The payload document is taken, as by icx_envelope_build_signed_tree. */
+int icx_envelope_prepare_tree(icx_envelope_pending *p, const icx_header *h,
+                              icx_xmldoc **payload,
+                              const icx_schemas *schemas, int ecdsa,
+                              icx_err *err);
+int icx_envelope_finish(icx_buf *out, icx_envelope_pending *p,
+                        const unsigned char *sig, size_t siglen, icx_err *err);
+/* Signs p's digest with signer alone and finishes. */
+int icx_envelope_sign_pending(icx_buf *out, icx_envelope_pending *p,
+                              const icx_signer *signer, icx_err *err);
+void icx_envelope_pending_free(icx_envelope_pending *p);
 /* Unsigned envelope -> signed envelope bytes in out (schema-checked before
  * and after signing). */
 int icx_envelope_sign(icx_buf *out, const char *xml, size_t len,

@@ -73,10 +73,22 @@ static int receipt_tree(icx_xmldoc **out, const icx_receipt *r, icx_err *err)
     return ICX_OK;
 }
 
-int icx_receipt_envelope(icx_buf *out, const icx_receipt *given,
-                         const char *self, const char *to,
-                         const icx_schemas *schemas, const icx_signer *signer,
-                         icx_err *err)
+int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
+                         const char *to, const icx_schemas *schemas,
+                         const icx_signer *signer, icx_err *err)
+{
+    icx_envelope_pending p = {0};
+    int rc = icx_receipt_prepare(&p, r, self, to, schemas,
+                                 icx_signer_ecdsa(signer), err);
+    if (rc == ICX_OK)
+        rc = icx_envelope_sign_pending(out, &p, signer, err);
+    icx_envelope_pending_free(&p);
+    return rc;
+}
+
+int icx_receipt_prepare(icx_envelope_pending *p, const icx_receipt *given,
+                        const char *self, const char *to,
+                        const icx_schemas *schemas, int ecdsa, icx_err *err)
 {
     icx_header h;
     icx_receipt fixed;
@@ -111,8 +123,7 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *given,
     if (rc == ICX_OK)
         rc = receipt_tree(&payload, r, err);
     if (rc == ICX_OK)
-        rc = icx_envelope_build_signed_tree(out, &h, &payload, schemas,
-                                            signer, err);
+        rc = icx_envelope_prepare_tree(p, &h, &payload, schemas, ecdsa, err);
     return rc;
 }
 

@@ -41,6 +41,12 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
                          const char *to, const icx_schemas *schemas,
                          const icx_signer *signer, icx_err *err);
 
+/* The same in two steps (icx_envelope_prepare): built and digested for a
+ * signer of that algorithm (ecdsa), signed later with others at once. */
+int icx_receipt_prepare(icx_envelope_pending *p, const icx_receipt *r,
+                        const char *self, const char *to,
+                        const icx_schemas *schemas, int ecdsa, icx_err *err);
+
 /* Reads the Receipt payload of an envelope that has been verified. */
 int icx_receipt_read(icx_receipt *r, const char *env, size_t len,
                      const icx_xml_limits *lim, icx_err *err);

@@ -350,7 +350,8 @@ int icx_signer_load(icx_signer **out, const char *key_path, icx_err *err)
                          "the key", key_path);
         goto out;
     }
-    icx_sign_backend b = {ecdsa, fk->field, file_sign_digest, file_free, fk};
+    icx_sign_backend b = {ecdsa, fk->field, file_sign_digest, NULL, file_free,
+                          fk};
     rc = icx_signer_from_backend(out, &b, err);
     if (rc == ICX_OK)
         fk = NULL;
@@ -397,6 +398,34 @@ int icx_signer_sign_digest(unsigned char *sig, size_t *siglen,
     if (rc < 0)
         return rc;
     /* RSA signatures are exactly the modulus size (PKCS#1 I2OSP). */
+    if (*siglen != want)
+        return icx_err_set(err, ICX_ECRYPTO, "signing backend returned %zu "
+                           "bytes, want %zu", *siglen, want);
+    return ICX_OK;
+}
+
+int icx_signer_sign_digests(unsigned char *sigs, size_t *siglen,
+                            const icx_signer *s, const unsigned char *digests,
+                            int n, icx_err *err)
+{
+    size_t want = s->b.ecdsa ? 2 * s->b.field : s->b.field;
+    int rc = ICX_OK;
+    if (n < 1 || n > ICX_SIGN_BATCH)
+        return icx_err_set(err, ICX_EINVAL, "%d digests to sign at once "
+                           "(1..%d)", n, ICX_SIGN_BATCH);
+    if (s->b.sign_digests == NULL) {
+        for (int i = 0; i < n && rc == ICX_OK; i++) {
+            *siglen = ICX_SIG_MAX;
+            rc = icx_signer_sign_digest(sigs + (size_t)i * ICX_SIG_MAX, siglen,
+                                        s, digests + (size_t)i * ICX_SIGN_DIGEST,
+                                        err);
+        }
+        return rc;
+    }
+    *siglen = 0;
+    rc = s->b.sign_digests(s->b.ctx, digests, n, sigs, siglen, err);
+    if (rc < 0)
+        return rc;
     if (*siglen != want)
         return icx_err_set(err, ICX_ECRYPTO, "signing backend returned %zu "
                            "bytes, want %zu", *siglen, want);
@@ -547,24 +576,22 @@ static int set_base64(xmlNodePtr node, const unsigned char *bin, size_t len)
 
 static int check_names(const xmlDoc *d, icx_err *err);
 
-/* Fills DigestValue and SignatureValue of the template sig in d. */
-static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
-                         icx_err *err)
+/* Fills DigestValue of the template sig in d and gives SignedInfo's
+ * SHA-256 digest, the one thing the backend signs. */
+static int digest_template(xmlDocPtr d, xmlNodePtr sig,
+                           unsigned char digest[ICX_SIGN_DIGEST], icx_err *err)
 {
     xmlNodePtr si = xmlSecFindChild(sig, xmlSecNodeSignedInfo, xmlSecDSigNs);
     xmlNodePtr ref = si ? xmlSecFindChild(si, xmlSecNodeReference,
                                           xmlSecDSigNs) : NULL;
     xmlNodePtr dv = ref ? xmlSecFindChild(ref, xmlSecNodeDigestValue,
                                           xmlSecDSigNs) : NULL;
-    xmlNodePtr sv = xmlSecFindChild(sig, xmlSecNodeSignatureValue,
-                                    xmlSecDSigNs);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE], raw[ICX_SIG_MAX];
+    unsigned char dd[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
-    size_t rlen = sizeof raw;
     int rc = ICX_OK;
 
-    if (dv == NULL || sv == NULL || md == NULL) {
+    if (dv == NULL || md == NULL) {
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot prepare the signature");
         goto out;
     }
@@ -582,8 +609,8 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
     struct c14n_sink k = {md, EVP_DigestUpdate};
     if (EVP_DigestInit_ex(md, icx_sha(256), NULL) != 1 ||
         icx_c14n_document(d, sig, sink_write, &k) != ICX_OK ||
-        EVP_DigestFinal_ex(md, digest, &dlen) != 1 ||
-        set_base64(dv, digest, dlen) < 0) {
+        EVP_DigestFinal_ex(md, dd, &dlen) != 1 ||
+        set_base64(dv, dd, dlen) < 0) {
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot digest the document");
         goto out;
     }
@@ -591,31 +618,78 @@ static int sign_template(xmlDocPtr d, xmlNodePtr sig, const icx_signer *s,
      * only that hash. */
     if (EVP_DigestInit_ex(md, icx_sha(256), NULL) != 1 ||
         icx_c14n_subtree(si, sink_write, &k) != ICX_OK ||
-        EVP_DigestFinal_ex(md, digest, &dlen) != 1 || dlen != 32) {
+        EVP_DigestFinal_ex(md, dd, &dlen) != 1 || dlen != ICX_SIGN_DIGEST) {
         rc = icx_err_set(err, ICX_ECRYPTO, "cannot digest SignedInfo");
         goto out;
     }
-    rc = icx_signer_sign_digest(raw, &rlen, s, digest, err);
-    if (rc < 0)
-        goto out;
-    if (set_base64(sv, raw, rlen) < 0)
-        rc = icx_err_set(err, ICX_ECRYPTO, "signature too long");
+    memcpy(digest, dd, ICX_SIGN_DIGEST);
 out:
     EVP_MD_CTX_free(md);
     return rc;
 }
 
-int icx_xmlsig_sign(icx_xmldoc *doc, const icx_signer *s, icx_err *err)
+/* The Signature icx_xmlsig_prepare appended: the root's last element. */
+static xmlNodePtr added_signature(xmlDocPtr d)
+{
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    xmlNodePtr last = root ? xmlGetLastChild(root) : NULL;
+    while (last != NULL && last->type != XML_ELEMENT_NODE)
+        last = last->prev;
+    if (last == NULL || !xmlSecCheckNodeName(last, xmlSecNodeSignature,
+                                             xmlSecDSigNs))
+        return NULL;
+    return last;
+}
+
+static void drop_signature(xmlDocPtr d)
+{
+    xmlNodePtr sig = added_signature(d);
+    if (sig != NULL) {
+        xmlUnlinkNode(sig);
+        xmlFreeNode(sig);
+    }
+}
+
+int icx_xmlsig_prepare(icx_xmldoc *doc, int ecdsa,
+                       unsigned char digest[ICX_SIGN_DIGEST], icx_err *err)
 {
     xmlNodePtr sig = NULL;
-    int rc = add_template(icx_xml_raw(doc), s->b.ecdsa, &sig, err);
+    int rc = add_template(icx_xml_raw(doc), ecdsa, &sig, err);
     if (rc < 0)
         return rc;
-    rc = sign_template(icx_xml_raw(doc), sig, s, err);
+    rc = digest_template(icx_xml_raw(doc), sig, digest, err);
     if (rc < 0) {
         xmlUnlinkNode(sig);
         xmlFreeNode(sig);
     }
+    return rc;
+}
+
+int icx_xmlsig_finish(icx_xmldoc *doc, const unsigned char *sig,
+                      size_t siglen, icx_err *err)
+{
+    xmlNodePtr s = added_signature(icx_xml_raw(doc));
+    xmlNodePtr sv = s ? xmlSecFindChild(s, xmlSecNodeSignatureValue,
+                                        xmlSecDSigNs) : NULL;
+    if (sv == NULL)
+        return icx_err_set(err, ICX_EINVAL, "no prepared signature to finish");
+    if (set_base64(sv, sig, siglen) < 0)
+        return icx_err_set(err, ICX_ECRYPTO, "signature too long");
+    return ICX_OK;
+}
+
+int icx_xmlsig_sign(icx_xmldoc *doc, const icx_signer *s, icx_err *err)
+{
+    unsigned char digest[ICX_SIGN_DIGEST], raw[ICX_SIG_MAX];
+    size_t rlen = sizeof raw;
+    int rc = icx_xmlsig_prepare(doc, s->b.ecdsa, digest, err);
+    if (rc < 0)
+        return rc;
+    rc = icx_signer_sign_digest(raw, &rlen, s, digest, err);
+    if (rc == ICX_OK)
+        rc = icx_xmlsig_finish(doc, raw, rlen, err);
+    if (rc < 0)
+        drop_signature(icx_xml_raw(doc));
     return rc;
 }
 

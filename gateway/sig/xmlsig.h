@@ -46,12 +46,22 @@ typedef struct icx_sign_backend {
     /* Signs a SHA-256 digest (32 bytes); writes at most *siglen bytes and sets *siglen. Thread-safe. */
     int (*sign_digest)(void *ctx, const unsigned char *digest, size_t dlen,
                        unsigned char *sig, size_t *siglen, icx_err *err);
+    /* Optional: n (1..ICX_SIGN_BATCH) digests back to back, signed at
+     * once (one request to another process); signature i written at
+     * sigs + i * ICX_SIG_MAX, *siglen set to their length (all equal).
+     * NULL: sign_digest is called for each.  Thread-safe. */
+    int (*sign_digests)(void *ctx, const unsigned char *digests, int n,
+                        unsigned char *sigs, size_t *siglen, icx_err *err);
     void (*free_ctx)(void *ctx);
     void *ctx;          /* owned by the signer after icx_signer_from_backend succeeds */
 } icx_sign_backend;
 
 /* Largest signature a backend may return (RSA-8192). */
 #define ICX_SIG_MAX 1024
+/* The digest a backend signs: SHA-256 of SignedInfo's c14n. */
+#define ICX_SIGN_DIGEST 32
+/* Most digests signed by one icx_signer_sign_digests call. */
+#define ICX_SIGN_BATCH 8
 
 /* A signer over backend b (copied).  Refused (ICX_EINVAL, b->ctx still the
  * caller's) when sign_digest is missing or field is out of range. */
@@ -74,12 +84,33 @@ int icx_signer_sign_digest(unsigned char *sig, size_t *siglen,
                            const icx_signer *s, const unsigned char *digest,
                            icx_err *err);
 
+/* n (1..ICX_SIGN_BATCH) digests of ICX_SIGN_DIGEST bytes, back to back,
+ * signed in one go: signature i at sigs + i * ICX_SIG_MAX (sigs holds n *
+ * ICX_SIG_MAX bytes), *siglen set to their length, the same for all.  A
+ * backend that signs in another process takes them in one request (one
+ * round trip instead of n); others sign one after another.  All or none:
+ * on failure no signature is valid. */
+int icx_signer_sign_digests(unsigned char *sigs, size_t *siglen,
+                            const icx_signer *s, const unsigned char *digests,
+                            int n, icx_err *err);
+
 /* Loads the public key of a PEM certificate. */
 int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err);
 void icx_verkey_free(icx_verkey **kp);
 
 /* Signs doc in place (its root gets the Signature as last child). */
 int icx_xmlsig_sign(icx_xmldoc *doc, const icx_signer *s, icx_err *err);
+/* icx_xmlsig_sign in two steps, so that several documents can be signed
+ * with one icx_signer_sign_digests call.  prepare appends the Signature
+ * (RSA-SHA256, or ECDSA-SHA256 when ecdsa), fills its DigestValue and
+ * gives SignedInfo's digest; finish writes the signature of that digest
+ * (from a signer of the same algorithm) as SignatureValue.  prepare
+ * leaves doc as it was on failure; after a failed finish, or when the
+ * signature cannot be had, the caller frees doc. */
+int icx_xmlsig_prepare(icx_xmldoc *doc, int ecdsa,
+                       unsigned char digest[ICX_SIGN_DIGEST], icx_err *err);
+int icx_xmlsig_finish(icx_xmldoc *doc, const unsigned char *sig,
+                      size_t siglen, icx_err *err);
 /* Appends an empty signature template (for signing by another XML-DSig
  * implementation, e.g. the xmlsec1 command line). */
 int icx_xmlsig_add_template(icx_xmldoc *doc, int ecdsa, icx_err *err);

@@ -93,8 +93,10 @@ static icx_signer *relay_signer(struct relay *r, const icx_signer *inner)
     icx_err err;
     icx_err_clear(&err);
     r->inner = inner;
-    icx_sign_backend b = {icx_signer_ecdsa(inner), icx_signer_field(inner),
-                          relay_sign, relay_free, r};
+    icx_sign_backend b = {.ecdsa = icx_signer_ecdsa(inner),
+                          .field = icx_signer_field(inner),
+                          .sign_digest = relay_sign, .free_ctx = relay_free,
+                          .ctx = r};
     icx_signer *s = NULL;
     assert_int_equal(icx_signer_from_backend(&s, &b, &err), 0);
     return s;
@@ -221,10 +223,16 @@ static void test_backend_shape_refused(void **state)
     struct relay r = {0};
     icx_signer *s = NULL;
     const icx_sign_backend cases[] = {
-        {0, 256, NULL, relay_free, &r},          /* no operation */
-        {0, 0, relay_sign, relay_free, &r},      /* no size */
-        {1, 600, relay_sign, relay_free, &r},    /* r||s over ICX_SIG_MAX */
-        {0, ICX_SIG_MAX + 1, relay_sign, relay_free, &r},
+        /* no operation */
+        {.ecdsa = 0, .field = 256, .free_ctx = relay_free, .ctx = &r},
+        /* no size */
+        {.ecdsa = 0, .field = 0, .sign_digest = relay_sign,
+         .free_ctx = relay_free, .ctx = &r},
+        /* r||s over ICX_SIG_MAX */
+        {.ecdsa = 1, .field = 600, .sign_digest = relay_sign,
+         .free_ctx = relay_free, .ctx = &r},
+        {.ecdsa = 0, .field = ICX_SIG_MAX + 1, .sign_digest = relay_sign,
+         .free_ctx = relay_free, .ctx = &r},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(icx_signer_from_backend(&s, &cases[i], &err),
