@@ -6,9 +6,10 @@
  * signer` through posix_spawn, safe in a process with threads: the child
  * runs nothing of ours between fork and exec.  nch SOCK_SEQPACKET
  * socketpairs become its descriptors 3.. ; the daemon keeps a free list
- * of its ends.  A worker takes a free channel, sends one request, waits
- * for the reply (bounded by a timeout), and gives the channel back: nch
- * requests are signed at once, by nch signer threads.
+ * of its ends.  A worker takes a free channel, sends one request (up to
+ * ICX_SW_BATCH digests: a worker signing several envelopes pays one
+ * round trip), waits for the reply (bounded by a timeout), and gives the
+ * channel back: nch requests are signed at once, by nch signer threads.
  *
  * Failure: a channel that breaks (signer killed, reply missing or out of
  * shape, timeout) marks the generation dead, kills what is left of that
@@ -238,43 +239,50 @@ out:
     return rc;
 }
 
-/* One request on fd: ICX_OK with sig, the signer's error, or -1 when the
- * channel broke. */
-static int exchange(int fd, uint64_t id, const unsigned char *digest,
-                    unsigned char *sig, size_t *siglen, int *signer_rc)
+/* One request of n digests on fd: 0 with the signer's answer in
+ * *signer_rc (and on ICX_OK the signatures, stride ICX_SIG_MAX, and
+ * *siglen), or -1 when the channel broke. */
+static int exchange(int fd, uint64_t id, const unsigned char *digests, int n,
+                    unsigned char *sigs, size_t *siglen, int *signer_rc)
 {
     struct icx_sw_req q;
     struct icx_sw_rep p;
-    memset(&q, 0, sizeof q);
+    size_t qlen = ICX_SW_REQ_LEN(n);
+    memset(&q, 0, qlen);
     q.magic = ICX_SW_REQ_MAGIC;
     q.id = id;
     q.dlen = ICX_SW_DIGEST;
-    memcpy(q.digest, digest, ICX_SW_DIGEST);
-    if (send(fd, &q, sizeof q, MSG_NOSIGNAL) != (ssize_t)sizeof q)
+    q.count = (uint32_t)n;
+    memcpy(q.digest, digests, (size_t)n * ICX_SW_DIGEST);
+    if (send(fd, &q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen)
         return -1;
     /* SO_RCVTIMEO (set at spawn) bounds the wait: one system call less
      * than poll, on the path every signature takes. */
-    ssize_t n;
+    ssize_t got;
     do
-        n = recv(fd, &p, sizeof p, 0);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0 || icx_sw_rep_check(&p, (size_t)n, id, *siglen) < 0)
+        got = recv(fd, &p, sizeof p, 0);
+    while (got < 0 && errno == EINTR);
+    if (got <= 0 ||
+        icx_sw_rep_check(&p, (size_t)got, id, (uint32_t)n, ICX_SIG_MAX) < 0)
         return -1;
     *signer_rc = p.rc;
     if (p.rc == ICX_OK) {
-        memcpy(sig, p.sig, p.siglen);
+        for (int i = 0; i < n; i++)
+            memcpy(sigs + (size_t)i * ICX_SIG_MAX,
+                   p.sig + (size_t)i * p.siglen, p.siglen);
         *siglen = p.siglen;
     }
     return 0;
 }
 
-static int remote_sign(void *ctx, const unsigned char *digest, size_t dlen,
-                       unsigned char *sig, size_t *siglen, icx_err *err)
+/* The backend's sign_digests: n digests, one request on a free channel. */
+static int remote_sign_many(void *ctx, const unsigned char *digests, int n,
+                            unsigned char *sigs, size_t *siglen, icx_err *err)
 {
     icx_signer_remote *r = ctx;
-    if (dlen != ICX_SW_DIGEST)
-        return icx_err_set(err, ICX_EINVAL, "signer: digest of %zu bytes",
-                           dlen);
+    if (n < 1 || n > ICX_SW_BATCH)
+        return icx_err_set(err, ICX_EINVAL, "signer: %d digests in one "
+                           "request (1..%d)", n, ICX_SW_BATCH);
     pthread_mutex_lock(&r->mu);
     for (;;) {
         if (r->dead && r->in_use == 0) {
@@ -298,7 +306,7 @@ static int remote_sign(void *ctx, const unsigned char *digest, size_t dlen,
     pthread_mutex_unlock(&r->mu);
 
     int signer_rc = ICX_OK;
-    int broke = exchange(fd, id, digest, sig, siglen, &signer_rc) < 0;
+    int broke = exchange(fd, id, digests, n, sigs, siglen, &signer_rc) < 0;
 
     pthread_mutex_lock(&r->mu);
     r->in_use--;
@@ -320,6 +328,25 @@ static int remote_sign(void *ctx, const unsigned char *digest, size_t dlen,
     if (signer_rc < 0)
         return icx_err_set(err, signer_rc, "the signer process could not "
                            "sign (%s)", icx_rc_str(signer_rc));
+    return ICX_OK;
+}
+
+/* The backend's sign_digest: a request of one. */
+static int remote_sign(void *ctx, const unsigned char *digest, size_t dlen,
+                       unsigned char *sig, size_t *siglen, icx_err *err)
+{
+    unsigned char one[ICX_SIG_MAX];
+    size_t len = 0;
+    if (dlen != ICX_SW_DIGEST)
+        return icx_err_set(err, ICX_EINVAL, "signer: digest of %zu bytes",
+                           dlen);
+    int rc = remote_sign_many(ctx, digest, 1, one, &len, err);
+    if (rc < 0)
+        return rc;
+    if (len > *siglen)
+        return icx_err_set(err, ICX_EINVAL, "signature buffer too small");
+    memcpy(sig, one, len);
+    *siglen = len;
     return ICX_OK;
 }
 
@@ -359,7 +386,10 @@ int icx_signer_remote_start(icx_signer **out, icx_signer_remote **remote,
     int rc = r->exe && r->key ? spawn(r, err)
                               : icx_err_set(err, ICX_ENOMEM, "out of memory");
     if (rc == ICX_OK) {
-        icx_sign_backend b = {r->ecdsa, r->field, remote_sign, remote_free, r};
+        icx_sign_backend b = {.ecdsa = r->ecdsa, .field = r->field,
+                              .sign_digest = remote_sign,
+                              .sign_digests = remote_sign_many,
+                              .free_ctx = remote_free, .ctx = r};
         rc = icx_signer_from_backend(out, &b, err);
     }
     if (rc < 0) {

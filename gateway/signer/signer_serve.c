@@ -63,7 +63,8 @@ static void serve_channel(const struct chan *c)
         }
         struct icx_sw_rep rep;
         struct icx_sw_req q;
-        memset(&rep, 0, sizeof rep);
+        size_t replen = offsetof(struct icx_sw_rep, sig);
+        memset(&rep, 0, offsetof(struct icx_sw_rep, sig));
         memset(&q, 0, sizeof q);
         memcpy(&q, buf, (size_t)n < sizeof q ? (size_t)n : sizeof q);
         rep.magic = ICX_SW_REP_MAGIC;
@@ -72,13 +73,23 @@ static void serve_channel(const struct chan *c)
             rep.rc = ICX_EINVAL;
         } else {
             icx_err err;
-            size_t siglen = sizeof rep.sig;
+            size_t siglen = 0;
             icx_err_clear(&err);
-            rep.rc = icx_signer_sign_digest(rep.sig, &siglen, c->s, q.digest,
-                                            &err);
-            rep.siglen = rep.rc == ICX_OK ? (uint32_t)siglen : 0;
+            /* Each signature is exactly the key's size (checked by
+             * icx_signer_sign_digest), so they lie back to back. */
+            for (uint32_t i = 0; i < q.count && rep.rc == ICX_OK; i++) {
+                size_t cap = sizeof rep.sig - i * siglen;
+                rep.rc = icx_signer_sign_digest(rep.sig + i * siglen, &cap,
+                                                c->s, q.digest[i], &err);
+                siglen = cap;
+            }
+            if (rep.rc == ICX_OK) {
+                rep.siglen = (uint32_t)siglen;
+                rep.count = q.count;
+                replen = ICX_SW_REP_LEN(q.count, siglen);
+            }
         }
-        if (send(c->fd, &rep, sizeof rep, MSG_NOSIGNAL) != (ssize_t)sizeof rep)
+        if (send(c->fd, &rep, replen, MSG_NOSIGNAL) != (ssize_t)replen)
             _exit(errno == EPIPE || errno == ECONNRESET ? 0 : 1);
     }
 }

@@ -1,10 +1,10 @@
 /*
  * signer_wire.c - shape checks of the signer's messages (signer_wire.h).
  *
- * The signer trusts nothing it receives: a request is exactly one
- * struct icx_sw_req, the right magic, key 0, a 32-byte digest and zero
- * padding, or it is refused without being signed.  Pure functions, any
- * thread.
+ * The signer trusts nothing it receives: a request is exactly the header
+ * of a struct icx_sw_req with the right magic, key 0, 32-byte digests and
+ * a count of 1..ICX_SW_BATCH, followed by that many digests, or it is
+ * refused without being signed.  Pure functions, any thread.
  */
 #include "signer_wire.h"
 
@@ -13,24 +13,32 @@
 int icx_sw_req_check(const void *buf, size_t n)
 {
     struct icx_sw_req q;
-    if (n != sizeof q)
+    if (n < ICX_SW_REQ_LEN(1) || n > sizeof q)
         return ICX_EINVAL;
-    memcpy(&q, buf, sizeof q);
+    memcpy(&q, buf, offsetof(struct icx_sw_req, digest));
     if (q.magic != ICX_SW_REQ_MAGIC || q.key_id != 0 ||
-        q.dlen != ICX_SW_DIGEST || q.zero != 0)
+        q.dlen != ICX_SW_DIGEST || q.count < 1 || q.count > ICX_SW_BATCH ||
+        n != ICX_SW_REQ_LEN(q.count))
         return ICX_EINVAL;
     return ICX_OK;
 }
 
-int icx_sw_rep_check(const void *buf, size_t n, uint64_t id, size_t cap)
+int icx_sw_rep_check(const void *buf, size_t n, uint64_t id, uint32_t count,
+                     size_t cap)
 {
     struct icx_sw_rep p;
-    if (n != sizeof p)
+    if (n < offsetof(struct icx_sw_rep, sig) || n > sizeof p)
         return ICX_EINVAL;
     memcpy(&p, buf, offsetof(struct icx_sw_rep, sig));
-    if (p.magic != ICX_SW_REP_MAGIC || p.id != id || p.zero != 0 ||
-        p.rc > 0 || (p.rc == ICX_OK && (p.siglen == 0 || p.siglen > cap ||
-                                        p.siglen > ICX_SIG_MAX)))
+    if (p.magic != ICX_SW_REP_MAGIC || p.id != id || p.rc > 0)
+        return ICX_EINVAL;
+    if (p.rc < 0) /* a refusal carries no signature */
+        return p.count == 0 && p.siglen == 0 &&
+                       n == offsetof(struct icx_sw_rep, sig)
+                   ? ICX_OK
+                   : ICX_EINVAL;
+    if (p.count != count || p.siglen == 0 || p.siglen > cap ||
+        p.siglen > ICX_SIG_MAX || n != ICX_SW_REP_LEN(p.count, p.siglen))
         return ICX_EINVAL;
     return ICX_OK;
 }

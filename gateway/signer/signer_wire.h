@@ -18,24 +18,35 @@
 #define ICX_SW_HELLO_MAGIC 0x49435848u /* "ICXH" */
 #define ICX_SW_DIGEST 32               /* SHA-256 */
 
-/* "Sign this SHA-256 digest with key key_id": the only request. */
+/* Most digests in one request (a worker's batch, ICX_SIGN_BATCH). */
+#define ICX_SW_BATCH ICX_SIGN_BATCH
+
+/* "Sign these SHA-256 digests with key key_id": the only request.  Sent
+ * as its first ICX_SW_REQ_LEN(count) bytes. */
 struct icx_sw_req {
     uint32_t magic;
     uint32_t key_id;  /* 0: the one key */
     uint64_t id;      /* echoed in the reply */
-    uint32_t dlen;    /* ICX_SW_DIGEST */
-    uint32_t zero;
-    unsigned char digest[ICX_SW_DIGEST];
+    uint32_t dlen;    /* ICX_SW_DIGEST, each digest's */
+    uint32_t count;   /* digests that follow: 1..ICX_SW_BATCH */
+    unsigned char digest[ICX_SW_BATCH][ICX_SW_DIGEST];
 };
+#define ICX_SW_REQ_LEN(n) \
+    (offsetof(struct icx_sw_req, digest) + (size_t)(n) * ICX_SW_DIGEST)
 
+/* The signatures, in request order, back to back (siglen bytes each), or
+ * rc < 0 and none.  Sent as its first ICX_SW_REP_LEN(count, siglen)
+ * bytes. */
 struct icx_sw_rep {
     uint32_t magic;
     int32_t rc;       /* ICX_OK or an icx_rc */
     uint64_t id;
-    uint32_t siglen;
-    uint32_t zero;
-    unsigned char sig[ICX_SIG_MAX];
+    uint32_t siglen;  /* each signature's; 0 with rc < 0 */
+    uint32_t count;   /* the request's count; 0 with rc < 0 */
+    unsigned char sig[ICX_SW_BATCH * ICX_SIG_MAX];
 };
+#define ICX_SW_REP_LEN(n, siglen) \
+    (offsetof(struct icx_sw_rep, sig) + (size_t)(n) * (size_t)(siglen))
 
 /* Sent once on channel 0 after the key loaded (or did not). */
 struct icx_sw_hello {
@@ -49,9 +60,10 @@ struct icx_sw_hello {
 /* ICX_OK when buf (n bytes received) is a well-formed request for key 0;
  * otherwise ICX_EINVAL. */
 int icx_sw_req_check(const void *buf, size_t n);
-/* ICX_OK when buf (n bytes) is a well-formed reply to id whose signature
- * fits cap; otherwise ICX_EINVAL. */
-int icx_sw_rep_check(const void *buf, size_t n, uint64_t id, size_t cap);
+/* ICX_OK when buf (n bytes) is a well-formed reply to request id of count
+ * digests whose signatures fit cap bytes each; otherwise ICX_EINVAL. */
+int icx_sw_rep_check(const void *buf, size_t n, uint64_t id, uint32_t count,
+                     size_t cap);
 int icx_sw_hello_check(const void *buf, size_t n);
 
 #endif

@@ -54,40 +54,51 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct icx_sw_req good_req(void)
+static struct icx_sw_req good_req(uint32_t count)
 {
     struct icx_sw_req q;
     memset(&q, 0, sizeof q);
     q.magic = ICX_SW_REQ_MAGIC;
     q.id = 7;
     q.dlen = ICX_SW_DIGEST;
+    q.count = count;
     memset(q.digest, 0xab, sizeof q.digest);
     return q;
 }
 
-/* Every field of a request is checked; the size exactly. */
+/* Every field of a request is checked; the size exactly: the header and
+ * count digests, 1..ICX_SW_BATCH of them. */
 static void test_request_shape(void **state)
 {
     (void)state;
-    struct icx_sw_req q = good_req();
-    unsigned char big[sizeof q + 1];
-    assert_int_equal(icx_sw_req_check(&q, sizeof q), ICX_OK);
-    assert_int_equal(icx_sw_req_check(&q, sizeof q - 1), ICX_EINVAL);
+    for (uint32_t c = 1; c <= ICX_SW_BATCH; c++) {
+        struct icx_sw_req q = good_req(c);
+        size_t len = ICX_SW_REQ_LEN(c);
+        assert_int_equal(icx_sw_req_check(&q, len), ICX_OK);
+        assert_int_equal(icx_sw_req_check(&q, len - 1), ICX_EINVAL);
+        if (c < ICX_SW_BATCH) /* a digest more than counted */
+            assert_int_equal(icx_sw_req_check(&q, len + ICX_SW_DIGEST),
+                             ICX_EINVAL);
+    }
+    unsigned char big[sizeof(struct icx_sw_req) + 1];
+    struct icx_sw_req full = good_req(ICX_SW_BATCH);
     memset(big, 0, sizeof big);
-    memcpy(big, &q, sizeof q);
+    memcpy(big, &full, sizeof full);
     assert_int_equal(icx_sw_req_check(big, sizeof big), ICX_EINVAL);
-    assert_int_equal(icx_sw_req_check(&q, 0), ICX_EINVAL);
+    assert_int_equal(icx_sw_req_check(&full, 0), ICX_EINVAL);
     static const char *const what[] = {"magic", "key id", "digest length",
-                                       "padding"};
+                                       "count 0", "count over the batch"};
     for (size_t i = 0; i < sizeof what / sizeof what[0]; i++) {
-        struct icx_sw_req b = good_req();
+        struct icx_sw_req b = good_req(1);
+        size_t len = ICX_SW_REQ_LEN(1);
         switch (i) {
         case 0: b.magic = ICX_SW_REP_MAGIC; break;
         case 1: b.key_id = 1; break;
         case 2: b.dlen = 31; break;
-        case 3: b.zero = 1; break;
+        case 3: b.count = 0; len = ICX_SW_REQ_LEN(0); break;
+        case 4: b.count = ICX_SW_BATCH + 1; len = sizeof b; break;
         }
-        if (icx_sw_req_check(&b, sizeof b) != ICX_EINVAL)
+        if (icx_sw_req_check(&b, len) != ICX_EINVAL)
             fail_msg("request with a bad %s: got accepted, want ICX_EINVAL",
                      what[i]);
     }
@@ -101,16 +112,31 @@ static void test_reply_shape(void **state)
     p.magic = ICX_SW_REP_MAGIC;
     p.id = 9;
     p.siglen = 64;
-    assert_int_equal(icx_sw_rep_check(&p, sizeof p, 9, 64), ICX_OK);
-    assert_int_equal(icx_sw_rep_check(&p, sizeof p, 8, 64), ICX_EINVAL);
-    assert_int_equal(icx_sw_rep_check(&p, sizeof p, 9, 63), ICX_EINVAL);
-    assert_int_equal(icx_sw_rep_check(&p, sizeof p - 1, 9, 64), ICX_EINVAL);
+    p.count = 3;
+    size_t len = ICX_SW_REP_LEN(3, 64);
+    assert_int_equal(icx_sw_rep_check(&p, len, 9, 3, 64), ICX_OK);
+    assert_int_equal(icx_sw_rep_check(&p, len, 8, 3, 64), ICX_EINVAL);
+    assert_int_equal(icx_sw_rep_check(&p, len, 9, 2, 64), ICX_EINVAL);
+    assert_int_equal(icx_sw_rep_check(&p, len, 9, 3, 63), ICX_EINVAL);
+    assert_int_equal(icx_sw_rep_check(&p, len - 1, 9, 3, 64), ICX_EINVAL);
+    assert_int_equal(icx_sw_rep_check(&p, len + 64, 9, 3, 64), ICX_EINVAL);
     p.siglen = 0;
-    assert_int_equal(icx_sw_rep_check(&p, sizeof p, 9, 64), ICX_EINVAL);
-    p.rc = ICX_EINVAL; /* a refusal carries no signature */
-    assert_int_equal(icx_sw_rep_check(&p, sizeof p, 9, 64), ICX_OK);
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(3, 0), 9, 3, 64),
+                     ICX_EINVAL);
+    /* A refusal carries no signature. */
+    p.rc = ICX_EINVAL;
+    p.count = 0;
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(0, 0), 9, 3, 64),
+                     ICX_OK);
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(0, 0) + 64, 9, 3,
+                                      64), ICX_EINVAL);
+    p.count = 3;
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(0, 0), 9, 3, 64),
+                     ICX_EINVAL);
+    p.count = 0;
     p.rc = 1;
-    assert_int_equal(icx_sw_rep_check(&p, sizeof p, 9, 64), ICX_EINVAL);
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(0, 0), 9, 3, 64),
+                     ICX_EINVAL);
 }
 
 /* RSA is deterministic: the signer process returns the key file's bytes. */
@@ -184,6 +210,57 @@ static void test_remote_restarts_after_kill(void **state)
     icx_signer_free(&remote);
 }
 
+/* Up to ICX_SIGN_BATCH digests in one request: each signature is the key
+ * file's (RSA), in request order; a signer killed with a batch in flight
+ * fails the whole request with ICX_EAGAIN and the next succeeds. */
+static void test_remote_batch(void **state)
+{
+    (void)state;
+    icx_err err;
+    icx_err_clear(&err);
+    icx_signer *local = NULL, *remote = NULL;
+    icx_signer_remote *r = NULL;
+    assert_int_equal(icx_signer_load(&local, rsa_key, &err), 0);
+    assert_int_equal(icx_signer_remote_start(&remote, &r, icx_test_bin(),
+                                             rsa_key, 2, &err), 0);
+    unsigned char d[ICX_SIGN_BATCH * ICX_SIGN_DIGEST];
+    static unsigned char a[ICX_SIGN_BATCH * ICX_SIG_MAX],
+        b[ICX_SIGN_BATCH * ICX_SIG_MAX];
+    for (size_t i = 0; i < sizeof d; i++)
+        d[i] = (unsigned char)(i * 7 + 1);
+    for (int n = 1; n <= ICX_SIGN_BATCH; n++) {
+        size_t la = 0, lb = 0;
+        memset(b, 0, sizeof b);
+        assert_int_equal(icx_signer_sign_digests(a, &la, local, d, n, &err),
+                         0);
+        int rc = icx_signer_sign_digests(b, &lb, remote, d, n, &err);
+        if (rc != 0)
+            fail_msg("batch of %d: got %d (%s), want 0", n, rc, err.msg);
+        assert_int_equal(la, 256);
+        assert_int_equal(lb, 256);
+        for (int i = 0; i < n; i++)
+            assert_memory_equal(a + i * ICX_SIG_MAX, b + i * ICX_SIG_MAX, la);
+        /* Distinct digests, distinct signatures: none repeated. */
+        if (n > 1)
+            assert_memory_not_equal(b, b + ICX_SIG_MAX, lb);
+    }
+    size_t lb = 0;
+    assert_int_equal(icx_signer_sign_digests(b, &lb, remote, d,
+                                             ICX_SIGN_BATCH + 1, &err),
+                     ICX_EINVAL);
+    long pid = icx_signer_remote_pid(r);
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    usleep(100 * 1000);
+    assert_int_equal(icx_signer_sign_digests(b, &lb, remote, d,
+                                             ICX_SIGN_BATCH, &err),
+                     ICX_EAGAIN);
+    assert_int_equal(icx_signer_sign_digests(b, &lb, remote, d,
+                                             ICX_SIGN_BATCH, &err), 0);
+    assert_int_not_equal(icx_signer_remote_pid(r), pid);
+    icx_signer_free(&remote);
+    icx_signer_free(&local);
+}
+
 /* The daemon's start error about the key is the key's own. */
 static void test_remote_load_error_is_the_keys(void **state)
 {
@@ -216,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_reply_shape),
         cmocka_unit_test(test_remote_signs_as_the_key),
         cmocka_unit_test(test_remote_restarts_after_kill),
+        cmocka_unit_test(test_remote_batch),
         cmocka_unit_test(test_remote_load_error_is_the_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
