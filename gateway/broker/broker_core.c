@@ -106,6 +106,7 @@ int icx_broker_submit_job(icx_broker *b, struct bjob *j)
 {
     icx_err err;
     j->base.run = icx_bjob_run;
+    j->base.run_many = icx_bjob_run_many;
     j->base.urgent = j->type != BJOB_SIGN;
     j->b = b;
     if (j->gen == NULL)

@@ -187,8 +187,10 @@ int icx_broker_egress_check(const icx_config *cfg, const icx_header *h,
                             char *why, size_t whylen);
 const char *icx_broker_next_hop(const icx_config *cfg, const char *recipient);
 
-/* broker_jobs.c: run on the pool */
+/* broker_jobs.c: run on the pool (several jobs at once: one request to
+ * the signer for all their signatures) */
 void icx_bjob_run(icx_job *job, void *ctx);
+void icx_bjob_run_many(icx_job **jobs, int n, void *ctx);
 
 /* broker_core.c */
 int64_t icx_broker_now(void);

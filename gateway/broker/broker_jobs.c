@@ -7,11 +7,18 @@
  * the schemas and the signer (all immutable while the job holds them).
  * Writes only into the job.  Never touches the store or the sockets.
  *
+ * A worker runs the jobs the pool hands it together (icx_bjob_run_many):
+ * each is verified or built and digested first, then all their
+ * signatures (outbound envelopes and receipts alike) are asked of the
+ * signer at once, one round trip to the signer process for up to
+ * ICX_SIGN_BATCH signatures, and each envelope is finished.  A job that
+ * fails before its signature fails alone.
+ *
  * The key is in the signer process (gateway/signer/): when it dies under
  * a signature, the signature fails with ICX_EAGAIN, the next one restarts
- * it, and the worker signs again (ICX_SIGN_TRIES in all), counting the
- * retries in the job for the loop to audit.  Only a signer that cannot
- * come back fails the job.
+ * it, and the worker asks again (ICX_SIGN_TRIES in all), counting the
+ * retries in each job of the request for the loop to audit.  Only a
+ * signer that cannot come back fails the jobs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,32 +105,31 @@ static int check_partner_policy(struct bjob *j, const icx_config *cfg)
     return ICX_OK;
 }
 
-/* Failures stay in the job (receipt_rc, receipt_err): the loop logs and
- * audits them (broker_in.c), a worker cannot. */
-static void sign_receipt(struct bjob *j, const icx_receipt *r, const char *to)
+/* Where a job's signature outcome goes: rc and err for an outbound
+ * envelope; receipt_rc and receipt_err for a receipt (failures stay in
+ * the job: the loop logs and audits them, a worker cannot). */
+static int *sig_rc(struct bjob *j)
 {
-    icx_buf out;
-    icx_buf_init(&out, 256 * 1024);
-    icx_err_clear(&j->receipt_err);
-    for (int i = 0; i < ICX_SIGN_TRIES; i++) {
-        icx_buf_reset(&out);
-        icx_err_clear(&j->receipt_err);
-        j->receipt_rc = icx_receipt_envelope(&out, r, j->gen->cfg->id, to,
-                                             j->b->schemas, j->b->signer,
-                                             &j->receipt_err);
-        if (j->receipt_rc != ICX_EAGAIN || i + 1 == ICX_SIGN_TRIES)
-            break;
-        j->sign_retries++;
-    }
-    if (j->receipt_rc < 0) {
-        icx_buf_free(&out);
-        j->out = NULL;
-        return;
-    }
-    j->out = icx_buf_steal(&out, &j->out_len);
+    return j->type == BJOB_SIGN ? &j->rc : &j->receipt_rc;
 }
 
-static void run_verify(struct bjob *j)
+static icx_err *sig_err(struct bjob *j)
+{
+    return j->type == BJOB_SIGN ? &j->err : &j->receipt_err;
+}
+
+/* The receipt r to `to`, built and digested into pend. */
+static void prepare_receipt(struct bjob *j, const icx_receipt *r,
+                            const char *to, icx_envelope_pending *pend)
+{
+    icx_err_clear(&j->receipt_err);
+    j->receipt_rc = icx_receipt_prepare(pend, r, j->gen->cfg->id, to,
+                                        j->b->schemas,
+                                        icx_signer_ecdsa(j->b->signer),
+                                        &j->receipt_err);
+}
+
+static void run_verify(struct bjob *j, icx_envelope_pending *pend)
 {
     const icx_config *cfg = j->gen->cfg;
     struct recip_ctx rctx = {cfg, j->gen->trust};
@@ -180,37 +186,90 @@ static void run_verify(struct bjob *j)
      * receipt over its own connection and must be able to accept it). */
     int carried = strcmp(j->h.sender, j->peer) == 0 ||
                   (cfg->hub != NULL && strcmp(j->peer, cfg->hub) == 0);
-    sign_receipt(j, &r, j->sig_ok && carried ? j->h.sender : j->peer);
+    prepare_receipt(j, &r, j->sig_ok && carried ? j->h.sender : j->peer, pend);
 }
 
-static void run_sign(struct bjob *j)
+static void prepare_sign(struct bjob *j, icx_envelope_pending *pend)
 {
-    icx_buf out;
-    icx_buf_init(&out, (size_t)j->gen->cfg->max_message_bytes);
-    for (int i = 0; i < ICX_SIGN_TRIES; i++) {
-        icx_buf_reset(&out);
-        icx_err_clear(&j->err);
-        j->rc = icx_envelope_build_signed(&out, &j->h, j->payload,
-                                          j->payload_len, j->b->schemas,
-                                          j->b->signer, &j->err);
-        if (j->rc != ICX_EAGAIN || i + 1 == ICX_SIGN_TRIES)
+    icx_err_clear(&j->err);
+    j->rc = icx_envelope_prepare(pend, &j->h, j->payload, j->payload_len,
+                                 (size_t)j->gen->cfg->max_message_bytes,
+                                 j->b->schemas, icx_signer_ecdsa(j->b->signer),
+                                 &j->err);
+}
+
+/* Signs the prepared envelopes of js (n <= ICX_SIGN_BATCH) with one
+ * request and finishes each into its job's out. */
+static void sign_prepared(struct bjob **js, icx_envelope_pending *pend, int n)
+{
+    unsigned char sigs[ICX_SIGN_BATCH * ICX_SIG_MAX];
+    unsigned char digests[ICX_SIGN_BATCH * ICX_SIGN_DIGEST];
+    const icx_signer *signer = js[0]->b->signer;
+    size_t siglen = 0;
+    icx_err err;
+    int rc = ICX_OK;
+
+    for (int i = 0; i < n; i++)
+        memcpy(digests + (size_t)i * ICX_SIGN_DIGEST, pend[i].digest,
+               ICX_SIGN_DIGEST);
+    for (int t = 0; t < ICX_SIGN_TRIES; t++) {
+        icx_err_clear(&err);
+        rc = icx_signer_sign_digests(sigs, &siglen, signer, digests, n, &err);
+        if (rc != ICX_EAGAIN || t + 1 == ICX_SIGN_TRIES)
             break;
-        j->sign_retries++;
+        for (int i = 0; i < n; i++)
+            js[i]->sign_retries++;
     }
-    if (j->rc == ICX_OK) {
-        j->out = icx_buf_steal(&out, &j->out_len);
-        icx_sha256_hex(j->sha256, j->out, j->out_len);
+    for (int i = 0; i < n; i++) {
+        struct bjob *j = js[i];
+        if (rc < 0) {
+            *sig_rc(j) = rc;
+            *sig_err(j) = err;
+            icx_envelope_pending_free(&pend[i]);
+            continue;
+        }
+        icx_buf out;
+        icx_buf_init(&out, j->type == BJOB_SIGN
+                               ? (size_t)j->gen->cfg->max_message_bytes
+                               : 256 * 1024);
+        *sig_rc(j) = icx_envelope_finish(&out, &pend[i],
+                                         sigs + (size_t)i * ICX_SIG_MAX,
+                                         siglen, sig_err(j));
+        if (*sig_rc(j) == ICX_OK) {
+            j->out = icx_buf_steal(&out, &j->out_len);
+            if (j->type == BJOB_SIGN)
+                icx_sha256_hex(j->sha256, j->out, j->out_len);
+        }
+        icx_buf_free(&out);
     }
-    icx_buf_free(&out);
+}
+
+void icx_bjob_run_many(icx_job **jobs, int n, void *ctx)
+{
+    (void)ctx;
+    for (int at = 0; at < n; at += ICX_SIGN_BATCH) {
+        struct bjob *js[ICX_SIGN_BATCH];
+        icx_envelope_pending pend[ICX_SIGN_BATCH];
+        int k = 0;
+        for (int i = at; i < n && i < at + ICX_SIGN_BATCH; i++) {
+            struct bjob *j = (struct bjob *)jobs[i];
+            icx_envelope_pending p = {0};
+            switch (j->type) {
+            case BJOB_VERIFY: run_verify(j, &p); break;
+            case BJOB_SIGN: prepare_sign(j, &p); break;
+            case BJOB_RECEIPT: prepare_receipt(j, &j->r, j->to, &p); break;
+            }
+            if (p.doc != NULL) {
+                js[k] = j;
+                pend[k++] = p;
+            }
+        }
+        if (k > 0)
+            sign_prepared(js, pend, k);
+    }
 }
 
 void icx_bjob_run(icx_job *job, void *ctx)
 {
-    (void)ctx;
-    struct bjob *j = (struct bjob *)job;
-    switch (j->type) {
-    case BJOB_VERIFY: run_verify(j); break;
-    case BJOB_SIGN: run_sign(j); break;
-    case BJOB_RECEIPT: sign_receipt(j, &j->r, j->to); break;
-    }
+    icx_bjob_run_many(&job, 1, ctx);
 }

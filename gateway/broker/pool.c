@@ -67,16 +67,48 @@ static void *worker_main(void *arg)
         while (zmq_send(out, &ready, sizeof ready, 0) < 0 && errno == EINTR)
             ;
     }
-    for (;;) {
-        icx_job *job = NULL;
-        int n = zmq_recv(in, &job, sizeof job, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n != (int)sizeof job || job == NULL)
-            break;
-        job->run(job, p->ctx);
-        while (zmq_send(out, &job, sizeof job, 0) < 0 && errno == EINTR)
-            ;
+    /* Taken along, but for another run_many: the next round's first job
+     * (a stop signal is only ever taken in a round that runs its batch,
+     * so nothing held is left behind). */
+    icx_job *held = NULL;
+    for (int stop = 0; !stop;) {
+        icx_job *batch[ICX_POOL_BATCH];
+        icx_job *job = held;
+        int n = 1;
+        held = NULL;
+        if (job == NULL) {
+            int got = zmq_recv(in, &job, sizeof job, 0);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got != (int)sizeof job || job == NULL)
+                break;
+        }
+        batch[0] = job;
+        /* The jobs already here that run the same way; none is waited
+         * for (ZMQ_DONTWAIT), so a lone job goes at once. */
+        while (job->run_many != NULL && n < ICX_POOL_BATCH) {
+            icx_job *more = NULL;
+            int got = zmq_recv(in, &more, sizeof more, ZMQ_DONTWAIT);
+            if (got < 0)
+                break; /* none waiting (or EINTR: go with what we have) */
+            if (got != (int)sizeof more || more == NULL) {
+                stop = 1; /* the stop signal, after this batch */
+                break;
+            }
+            if (more->run_many != job->run_many) {
+                held = more;
+                break;
+            }
+            batch[n++] = more;
+        }
+        if (job->run_many != NULL)
+            job->run_many(batch, n, p->ctx);
+        else
+            job->run(job, p->ctx);
+        for (int i = 0; i < n; i++)
+            while (zmq_send(out, &batch[i], sizeof batch[i], 0) < 0 &&
+                   errno == EINTR)
+                ;
     }
 done:
     if (in != NULL)

@@ -6,7 +6,10 @@
  * first), so a job waits in the loop's queue, not behind a long line in
  * one worker's pipe, while the workers still have work when the loop is
  * busy or waits for a commit.  A worker runs
- * job->run(job, ctx) and pushes the same pointer back; the loop polls
+ * job->run(job, ctx), or, for jobs with run_many, takes along the jobs
+ * already waiting in its pipe with the same run_many (ICX_POOL_BATCH at
+ * most, never waiting for more) and runs them at once; it pushes the
+ * same pointers back; the loop polls
  * icx_pool_socket() and takes finished jobs with icx_pool_take().  Signing and verification run here so the loop
  * stays free for sockets, timers and the store.
  *
@@ -22,11 +25,17 @@
 typedef struct icx_job icx_job;
 struct icx_job {
     void (*run)(icx_job *job, void *ctx); /* runs on a worker */
+    /* Optional: runs n jobs (1..ICX_POOL_BATCH) that share this function
+     * at once on a worker, in place of run for each. */
+    void (*run_many)(icx_job **jobs, int n, void *ctx);
     int urgent;     /* answers to partners go before new submissions */
     icx_job *next;  /* the pool's queue; not for the caller */
 };
 
 typedef struct icx_pool icx_pool;
+
+/* Most jobs a worker runs at once through run_many. */
+#define ICX_POOL_BATCH 8
 
 int icx_pool_start(icx_pool **out, void *zmq_ctx, int workers, void *ctx,
                    icx_err *err);
