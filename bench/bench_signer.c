@@ -13,7 +13,11 @@
  *
  * --threads workers (default 2, the machine's cores) sign at once; the
  * signer process gets one channel (and thread) per worker, as icx serve
- * gives it one per configured worker.
+ * gives it one per configured worker.  --batch N (default 1): each
+ * worker prepares N envelopes (or takes N digests) and asks for their
+ * signatures in one icx_signer_sign_digests call, as icx serve's workers
+ * do with the jobs waiting in their pipe when busy (up to ICX_SIGN_BATCH);
+ * 1 is a lone message, one request per signature.
  *
  * Rates on a shared machine move with its load; the CPU time per
  * signature does much less: this process's (getrusage) plus, with the
@@ -23,6 +27,7 @@
  *
  * Usage: bench_signer --icx PATH [-t SECONDS] [-r RUNS] [--threads N]
  *                     [--alg rsa2048|ecdsa-p256] [--op envelope|digest]
+ *                     [--batch N]
  * PATH is the icx program (the signer is `icx signer`).  Exit 1 on error.
  */
 #include <getopt.h>
@@ -51,6 +56,7 @@ struct job {
     const icx_buf *payload;
     const icx_schemas *schemas;
     int digest_only;
+    int batch;
     double seconds;
     long done;
     int failed;
@@ -63,33 +69,69 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One batch of j->batch envelopes: prepared, signed with one request,
+ * finished into out. */
+static int envelope_batch(struct job *j, icx_buf *out, icx_err *err)
+{
+    icx_envelope_pending p[ICX_SIGN_BATCH];
+    unsigned char d[ICX_SIGN_BATCH * ICX_SIGN_DIGEST];
+    static _Thread_local unsigned char sigs[ICX_SIGN_BATCH * ICX_SIG_MAX];
+    size_t siglen = 0;
+    int rc = ICX_OK, n = 0;
+    for (; n < j->batch && rc == ICX_OK; n++) {
+        memset(&p[n], 0, sizeof p[n]);
+        rc = icx_envelope_prepare(&p[n], j->h, j->payload->data,
+                                  j->payload->len, ENV_MAX, j->schemas,
+                                  icx_signer_ecdsa(j->signer), err);
+        memcpy(d + n * ICX_SIGN_DIGEST, p[n].digest, ICX_SIGN_DIGEST);
+    }
+    if (rc == ICX_OK)
+        rc = icx_signer_sign_digests(sigs, &siglen, j->signer, d, n, err);
+    for (int i = 0; i < n; i++) {
+        icx_buf_reset(out);
+        if (rc == ICX_OK)
+            rc = icx_envelope_finish(out, &p[i], sigs + i * ICX_SIG_MAX,
+                                     siglen, err);
+        icx_envelope_pending_free(&p[i]);
+    }
+    return rc;
+}
+
 static void *worker(void *arg)
 {
     struct job *j = arg;
     icx_buf out;
     icx_err err;
-    unsigned char digest[32] = {1}, sig[ICX_SIG_MAX];
+    unsigned char digest[ICX_SIGN_BATCH * ICX_SIGN_DIGEST] = {1};
+    static _Thread_local unsigned char sig[ICX_SIGN_BATCH * ICX_SIG_MAX];
     icx_buf_init(&out, ENV_MAX);
     double end = now_s() + j->seconds;
     while (now_s() < end) {
         int rc;
         icx_err_clear(&err);
         if (j->digest_only) {
-            size_t siglen = sizeof sig;
-            digest[1]++;
-            rc = icx_signer_sign_digest(sig, &siglen, j->signer, digest, &err);
-        } else {
+            size_t siglen = ICX_SIG_MAX;
+            for (int i = 0; i < j->batch; i++)
+                digest[i * ICX_SIGN_DIGEST + 1]++;
+            rc = j->batch == 1
+                     ? icx_signer_sign_digest(sig, &siglen, j->signer, digest,
+                                              &err)
+                     : icx_signer_sign_digests(sig, &siglen, j->signer,
+                                               digest, j->batch, &err);
+        } else if (j->batch == 1) {
             icx_buf_reset(&out);
             rc = icx_envelope_build_signed(&out, j->h, j->payload->data,
                                            j->payload->len, j->schemas,
                                            j->signer, &err);
+        } else {
+            rc = envelope_batch(j, &out, &err);
         }
         if (rc < 0) {
             fprintf(stderr, "bench_signer: %s\n", err.msg);
             j->failed = 1;
             break;
         }
-        j->done++;
+        j->done += j->batch;
     }
     icx_buf_free(&out);
     icx_xml_thread_release();
@@ -125,8 +167,8 @@ static double cpu_s(long pid)
  * the CPU microseconds per signature (this process and signer_pid). */
 static double rate(const icx_signer *s, const icx_header *h,
                    const icx_buf *payload, const icx_schemas *schemas,
-                   int digest_only, int nthreads, double seconds,
-                   long signer_pid, double *cpu_us)
+                   int digest_only, int batch, int nthreads,
+                   double seconds, long signer_pid, double *cpu_us)
 {
     struct job jobs[MAX_THREADS];
     pthread_t t[MAX_THREADS];
@@ -134,8 +176,8 @@ static double rate(const icx_signer *s, const icx_header *h,
     double c0 = cpu_s(signer_pid);
     double t0 = now_s();
     for (int i = 0; i < nthreads; i++) {
-        jobs[i] = (struct job){s, h, payload, schemas, digest_only, seconds,
-                               0, 0};
+        jobs[i] = (struct job){s, h, payload, schemas, digest_only, batch,
+                               seconds, 0, 0};
         if (pthread_create(&t[i], NULL, worker, &jobs[i]) != 0)
             bench_die("cannot start a thread", NULL);
     }
@@ -166,13 +208,14 @@ static double median(double *v, int n)
 
 static void usage(FILE *f)
 {
-    fputs("usage: bench_signer --icx PATH [-t SECONDS] [-r RUNS] "
+    fprintf(f, "usage: bench_signer --icx PATH [-t SECONDS] [-r RUNS] "
           "[--threads N]\n"
           "                    [--alg rsa2048|ecdsa-p256] "
           "[--op envelope|digest]\n"
+          "                    [--batch 1..%d]\n"
           "Signing throughput with the key in the process and in the "
           "signer process\n(icx serve's), alternating runs, median kept; "
-          "target ratio >= 0.90.\n", f);
+          "target ratio >= 0.90.\n", ICX_SIGN_BATCH);
 }
 
 int main(int argc, char **argv)
@@ -182,12 +225,13 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, 'n'},
         {"alg", required_argument, NULL, 'a'},
         {"op", required_argument, NULL, 'o'},
+        {"batch", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *icx = NULL, *only_alg = NULL, *only_op = NULL;
     double seconds = 3;
-    int runs = 5, nthreads = 2, c;
+    int runs = 5, nthreads = 2, batch = 1, c;
     bench_prog = "bench_signer";
     while ((c = getopt_long(argc, argv, "t:r:h", opts, NULL)) != -1) {
         switch (c) {
@@ -195,6 +239,7 @@ int main(int argc, char **argv)
         case 'n': nthreads = (int)strtol(optarg, NULL, 10); break;
         case 'a': only_alg = optarg; break;
         case 'o': only_op = optarg; break;
+        case 'b': batch = (int)strtol(optarg, NULL, 10); break;
         case 't': seconds = strtod(optarg, NULL); break;
         case 'r': runs = (int)strtol(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
@@ -202,7 +247,8 @@ int main(int argc, char **argv)
         }
     }
     if (icx == NULL || nthreads < 1 || nthreads > MAX_THREADS || runs < 1 ||
-        runs > MAX_RUNS || seconds <= 0) {
+        runs > MAX_RUNS || seconds <= 0 || batch < 1 ||
+        batch > ICX_SIGN_BATCH) {
         usage(stderr);
         return 2;
     }
@@ -221,9 +267,9 @@ int main(int argc, char **argv)
         const char *name;
         int alg;
     } algs[] = {{"rsa2048", ICX_ALG_RSA2048}, {"ecdsa-p256", ICX_ALG_ECDSA_P256}};
-    printf("signing throughput, %d threads, %d alternating runs of %.1f s, "
-           "median kept\n\n%-11s %-9s %12s %14s %7s %6s %9s %9s %9s\n",
-           nthreads, runs, seconds, "alg", "op", "in-process/s",
+    printf("signing throughput, %d threads, %d signature(s) per request, "
+           "%d alternating runs of %.1f s, median kept\n\n%-11s %-9s %12s %14s %7s %6s %9s %9s %9s\n",
+           nthreads, batch, runs, seconds, "alg", "op", "in-process/s",
            "signer-proc/s", "ratio", ">=0.9", "cpu-us-in", "cpu-us-sp",
            "cpu-ratio");
     for (size_t a = 0; a < 2; a++) {
@@ -263,10 +309,11 @@ int main(int argc, char **argv)
             double in[MAX_RUNS], out[MAX_RUNS], cin[MAX_RUNS],
                 cout[MAX_RUNS];
             for (int r = 0; r < runs; r++) {
-                in[r] = rate(local, &h, &payload, schemas, op, nthreads,
-                             seconds, 0, &cin[r]);
-                out[r] = rate(remote, &h, &payload, schemas, op, nthreads,
-                              seconds, icx_signer_remote_pid(rp), &cout[r]);
+                in[r] = rate(local, &h, &payload, schemas, op, batch,
+                             nthreads, seconds, 0, &cin[r]);
+                out[r] = rate(remote, &h, &payload, schemas, op, batch,
+                              nthreads, seconds, icx_signer_remote_pid(rp),
+                              &cout[r]);
             }
             double mi = median(in, runs), mo = median(out, runs);
             double ci = median(cin, runs), co = median(cout, runs);
