@@ -17,12 +17,14 @@ dir=$top/build-fuzz/tests/fuzz
 art=$top/build-fuzz/fuzz-artifacts
 mkdir -p "$art"
 targets=("$@")
-((${#targets[@]})) || targets=(envelope_verify receipt csv config frame list_sync schema_fast c14n witness diff_verify)
+((${#targets[@]})) || targets=(envelope_verify receipt csv config frame list_sync schema_fast c14n witness
+                             signer_wire diff_verify)
 # Largest input each target sees: a little above its seeds, well below
 # the limits the code enforces, so the time goes into structure, not size.
 declare -A max_len=([envelope_verify]=16384 [receipt]=8192 [csv]=4096
                     [config]=4096 [frame]=256 [list_sync]=8192
-                    [schema_fast]=16384 [c14n]=4096 [witness]=8192)
+                    [schema_fast]=16384 [c14n]=4096 [witness]=8192
+                    [signer_wire]=9000)
 work=$(mktemp -d "${TMPDIR:-/tmp}/icx-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failed=0

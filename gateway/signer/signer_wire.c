@@ -37,7 +37,8 @@ int icx_sw_rep_check(const void *buf, size_t n, uint64_t id, uint32_t count,
                        n == offsetof(struct icx_sw_rep, sig)
                    ? ICX_OK
                    : ICX_EINVAL;
-    if (p.count != count || p.siglen == 0 || p.siglen > cap ||
+    if (p.count != count || count < 1 || count > ICX_SW_BATCH ||
+        p.siglen == 0 || p.siglen > cap ||
         p.siglen > ICX_SIG_MAX || n != ICX_SW_REP_LEN(p.count, p.siglen))
         return ICX_EINVAL;
     return ICX_OK;

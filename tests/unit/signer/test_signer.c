@@ -123,8 +123,17 @@ static void test_reply_shape(void **state)
     p.siglen = 0;
     assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(3, 0), 9, 3, 64),
                      ICX_EINVAL);
+    /* No signature where some were asked for, even if "asked" for none. */
+    p.siglen = 64;
+    p.count = 0;
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(0, 64), 9, 0, 64),
+                     ICX_EINVAL);
+    p.count = ICX_SW_BATCH + 1;
+    assert_int_equal(icx_sw_rep_check(&p, sizeof p, 9, ICX_SW_BATCH + 1, 64),
+                     ICX_EINVAL);
     /* A refusal carries no signature. */
     p.rc = ICX_EINVAL;
+    p.siglen = 0;
     p.count = 0;
     assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(0, 0), 9, 3, 64),
                      ICX_OK);
