@@ -327,12 +327,17 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
      * token's module (docs/KEYS.md). */
     if (icx_signkey_in_token(cfg))
         rc = icx_signkey_open(&b->signer, cfg, err);
+#ifdef ICX_SIGNER_INPROCESS
+    else /* benchmark build only: what the signer process costs */
+        rc = icx_signer_load(&b->signer, cfg->private_key, err);
+#else
     else
         rc = icx_signer_remote_start(
             &b->signer, &b->signer_remote, "/proc/self/exe", cfg->private_key,
             cfg->workers < ICX_SIGNER_MAX_CHANNELS ? (int)cfg->workers
                                                    : ICX_SIGNER_MAX_CHANNELS,
             err);
+#endif
     if (rc < 0)
         return rc;
     char fp[65];
