@@ -386,29 +386,36 @@ size_t icx_signer_field(const icx_signer *s)
     return s->b.field;
 }
 
+/* The size of every signature of s: RSA signatures are exactly the
+ * modulus size (PKCS#1 I2OSP), ECDSA r||s twice the field. */
+static size_t sig_size(const icx_signer *s)
+{
+    return s->b.ecdsa ? 2 * s->b.field : s->b.field;
+}
+
+/* ICX_OK when a backend's signature has that size. */
+static int check_size(const icx_signer *s, size_t got, icx_err *err)
+{
+    if (got != sig_size(s))
+        return icx_err_set(err, ICX_ECRYPTO, "signing backend returned %zu "
+                           "bytes, want %zu", got, sig_size(s));
+    return ICX_OK;
+}
+
 int icx_signer_sign_digest(unsigned char *sig, size_t *siglen,
                            const icx_signer *s, const unsigned char *digest,
                            icx_err *err)
 {
-    size_t cap = *siglen;
-    size_t want = s->b.ecdsa ? 2 * s->b.field : s->b.field;
-    if (cap < want)
+    if (*siglen < sig_size(s))
         return icx_err_set(err, ICX_EINVAL, "signature buffer too small");
     int rc = s->b.sign_digest(s->b.ctx, digest, 32, sig, siglen, err);
-    if (rc < 0)
-        return rc;
-    /* RSA signatures are exactly the modulus size (PKCS#1 I2OSP). */
-    if (*siglen != want)
-        return icx_err_set(err, ICX_ECRYPTO, "signing backend returned %zu "
-                           "bytes, want %zu", *siglen, want);
-    return ICX_OK;
+    return rc < 0 ? rc : check_size(s, *siglen, err);
 }
 
 int icx_signer_sign_digests(unsigned char *sigs, size_t *siglen,
                             const icx_signer *s, const unsigned char *digests,
                             int n, icx_err *err)
 {
-    size_t want = s->b.ecdsa ? 2 * s->b.field : s->b.field;
     int rc = ICX_OK;
     if (n < 1 || n > ICX_SIGN_BATCH)
         return icx_err_set(err, ICX_EINVAL, "%d digests to sign at once "
@@ -424,12 +431,7 @@ int icx_signer_sign_digests(unsigned char *sigs, size_t *siglen,
     }
     *siglen = 0;
     rc = s->b.sign_digests(s->b.ctx, digests, n, sigs, siglen, err);
-    if (rc < 0)
-        return rc;
-    if (*siglen != want)
-        return icx_err_set(err, ICX_ECRYPTO, "signing backend returned %zu "
-                           "bytes, want %zu", *siglen, want);
-    return ICX_OK;
+    return rc < 0 ? rc : check_size(s, *siglen, err);
 }
 
 int icx_verkey_load(icx_verkey **out, const char *cert_path, icx_err *err)
