@@ -206,35 +206,36 @@ static int prefix_ok(const char *id, const char *prefix)
     return prefix == NULL || strncasecmp(id, prefix, strlen(prefix)) == 0;
 }
 
-/* 1 stop the walk, 0 skip the row, 2 look further (its case, then show):
- * the scan and row bounds, the MessageId prefix, the partner on either
- * side of the row. */
-static int search_row(struct search *s, const char *id, const char *a,
-                      const char *b)
+/* 1 stop the walk, 0 skip the row, 2 show it: the scan and row bounds,
+ * the MessageId prefix, the partner on either side of the row (a, b),
+ * then, when a case reference is searched, the row's envelope (inbound:
+ * the inbox's, sent by a; otherwise the outbox's, to next hop b). */
+static int search_row(struct search *s, int inbound, const char *id,
+                      const char *a, const char *b, const char *category)
 {
+    icx_err err;
     if (++s->scanned > WEB_SCAN || s->shown >= WEB_ROWS)
         return 1;
     if (!prefix_ok(id, s->prefix) ||
         (s->partner != NULL && strcmp(a, s->partner) != 0 &&
          strcmp(b, s->partner) != 0))
         return 0;
-    return 2;
+    if (s->ref == NULL)
+        return 2;
+    icx_buf_reset(&s->env);
+    int rc = inbound
+                 ? icx_store_in_envelope(s->v->store, a, id, &s->env, &err)
+                 : icx_store_out_envelope(s->v->store, id, b, &s->env, &err);
+    return rc == ICX_OK && names_case(category, &s->env, s->ref) ? 2 : 0;
 }
 
 static int search_out(void *ctx, const icx_out_row *r)
 {
     struct search *s = ctx;
-    icx_err err;
-    int k = search_row(s, r->message_id, r->recipient, r->next_hop);
+    int k = search_row(s, 0, r->message_id, r->recipient, r->next_hop,
+                       r->category);
     if (k != 2)
         return k;
-    if (s->ref != NULL) {
-        icx_buf_reset(&s->env);
-        if (icx_store_out_envelope(s->v->store, r->message_id, r->next_hop,
-                                   &s->env, &err) < 0 ||
-            !names_case(r->category, &s->env, s->ref))
-            return 0;
-    }
     icx_buf *b = s->b;
     icx_buf_puts(b, "<tr>");
     td_msg(b, s->v, r->message_id);
@@ -253,17 +254,9 @@ static int search_out(void *ctx, const icx_out_row *r)
 static int search_in(void *ctx, const icx_in_row *r)
 {
     struct search *s = ctx;
-    icx_err err;
-    int k = search_row(s, r->message_id, r->sender, r->peer);
+    int k = search_row(s, 1, r->message_id, r->sender, r->peer, r->category);
     if (k != 2)
         return k;
-    if (s->ref != NULL) {
-        icx_buf_reset(&s->env);
-        if (icx_store_in_envelope(s->v->store, r->sender, r->message_id,
-                                  &s->env, &err) < 0 ||
-            !names_case(r->category, &s->env, s->ref))
-            return 0;
-    }
     icx_buf *b = s->b;
     icx_buf_puts(b, "<tr>");
     td_msg(b, s->v, r->message_id);
