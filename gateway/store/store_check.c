@@ -10,8 +10,9 @@
  * tail, an older copy put back, another file in its place) and is
  * refused.
  *
- * The check runs, in order: PRAGMA quick_check (a damaged page: stop
- * there); the audit chain streamed once - every record hashes to its leaf
+ * The check runs, in order: PRAGMA quick_check (on PostgreSQL a read of
+ * every table's heap pages, which the server verifies; a damaged page:
+ * stop there); the audit chain streamed once - every record hashes to its leaf
  * and links to the one before, the Merkle root at the last checkpoint's
  * size is the signed root, the signature verifies with the gateway's own
  * certificate; the head file against the store's checkpoints; optionally
@@ -100,18 +101,81 @@ out:
     icx_db_finalize(&st);
 }
 
-/* PRAGMA quick_check: 1 when the pages are sound. */
-static int check_pages(struct check *k)
+#define PG_TABLES_MAX 64
+
+/* PostgreSQL verifies each page it reads from disk: its header always, its
+ * checksum when the cluster has them (initdb --data-checksums).  There is
+ * no quick_check to ask, so every heap page of the store's tables (those
+ * of its schema that its role owns: the migrations made them) is read, a
+ * sequential scan of each, and a page PostgreSQL refuses (XX001,
+ * SQLITE_CORRUPT here) is refused, named by its table.  1 when the
+ * pages are sound, 0 when damaged, < 0 (err set) when they could not be
+ * read. */
+static int check_pages_pg(struct check *k, icx_err *err)
 {
     icx_store *s = k->s;
     icx_st st = {0};
-    if (s->pg != NULL) {
-        /* PostgreSQL checks its own pages (data checksums, WAL replay);
-         * there is no quick_check to ask. */
-        say(k, "store %s: pages are PostgreSQL's to check (data "
-            "checksums); not checked here", s->path);
-        return 1;
+    char name[PG_TABLES_MAX][2][160]; /* quoted schema.table, table */
+    int n = 0, sound = 1, rc;
+    rc = icx_db_prepare(s, "SELECT format('%I.%I', n.nspname, c.relname), "
+                        "c.relname FROM pg_class c JOIN pg_namespace n ON "
+                        "n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+                        "n.nspname = current_schema() AND "
+                        "pg_get_userbyid(c.relowner) = current_user ORDER "
+                        "BY c.relname",
+                        &st);
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
+           (rc = icx_db_step(&st)) == SQLITE_ROW && n < PG_TABLES_MAX) {
+        col_copy(name[n][0], sizeof name[n][0], &st, 0);
+        col_copy(name[n][1], sizeof name[n][1], &st, 1);
+        n++;
     }
+    if (rc == SQLITE_ROW)
+        rc = icx_err_set(err, ICX_ESTORE, "store %s: more than %d tables",
+                         s->path, PG_TABLES_MAX);
+    else if (rc != SQLITE_DONE)
+        rc = icx_sq_fail(s, rc, "tables", err);
+    else
+        rc = ICX_OK;
+    icx_db_finalize(&st);
+    for (int i = 0; rc == ICX_OK && i < n; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", name[i][0]);
+        rc = icx_db_prepare(s, sql, &st);
+        if (rc == SQLITE_OK)
+            rc = icx_db_step(&st);
+        if (rc == SQLITE_CORRUPT) {
+            const char *why = icx_db_errmsg(s);
+            if (strncmp(why, "ERROR:", 6) == 0)
+                why += 6 + strspn(why + 6, " ");
+            refuse(k, "store %s: damaged page: %s (table %s)", s->path, why,
+                   name[i][1]);
+            sound = 0;
+            rc = ICX_OK;
+        } else if (rc != SQLITE_ROW) {
+            rc = icx_sq_fail(s, rc, name[i][1], err);
+        } else {
+            rc = ICX_OK;
+        }
+        icx_db_finalize(&st);
+    }
+    if (rc < 0)
+        return rc;
+    if (sound)
+        say(k, "store %s: pages of %d tables read and verified by "
+            "PostgreSQL (their checksums too when the cluster has data "
+            "checksums)", s->path, n);
+    return sound;
+}
+
+/* PRAGMA quick_check (on PostgreSQL, check_pages_pg): 1 when the pages are
+ * sound, 0 when damaged, < 0 (err set) when the check could not run. */
+static int check_pages(struct check *k, icx_err *err)
+{
+    icx_store *s = k->s;
+    icx_st st = {0};
+    if (s->pg != NULL)
+        return check_pages_pg(k, err);
     int rc = icx_db_prepare(s, "PRAGMA quick_check(20)", &st);
     int sound = 1, rows = 0;
     while (rc == SQLITE_OK || rc == SQLITE_ROW) {
@@ -528,7 +592,10 @@ int icx_store_check(icx_store *s, const char *cert_path, unsigned flags,
     if (s->in_tx)
         return icx_err_set(err, ICX_EINVAL, "store %s: check inside a "
                            "transaction", s->path);
-    if (!check_pages(&k))
+    rc = check_pages(&k, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         goto verdict; /* nothing read from a damaged file is worth a word */
     rc = icx_file_read(&cert, &cert_len, cert_path, CERT_MAX, err);
     if (rc < 0)

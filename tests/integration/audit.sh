@@ -62,11 +62,25 @@ check "an edited segment line is named" grep -q "audit record 3: edited" <<<"$ou
 check "segments given out of order are refused" \
   bash -c "! '$icx' audit verify --from '$W/b.seg' --from '$W/a.seg' --cert '$W/keys/JP-NPA/cert.pem' >/dev/null"
 
-# Each kind of tampering on a copy of the store.
+# Each kind of tampering on a copy of the store, by someone with the
+# rights to switch the append-only triggers off.  On PostgreSQL the copy
+# is a database made from the gateway's (stopped: no session on it) as a
+# template, and its statement triggers are disabled.
 tamper() { # name, sql, expected text
-  cp "$W/JP-NPA/icx.db" "$W/t.db"
-  sqlite3 "$W/t.db" "drop trigger audit_no_update; drop trigger audit_no_delete; $2"
-  local got; got=$("$icx" audit verify --store "$W/t.db" --cert "$W/keys/JP-NPA/cert.pem"); local rc=$?
+  local t=$W/t.db
+  if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+    t=$ICX_TEST_STORE/gw_db_tampered
+    # (Both tables' triggers are off; SQLite's trigger names are dropped.)
+    gw_db_copy "$(gw_db JP-NPA)" gw_db_tampered &&
+      psql -X -q -v ON_ERROR_STOP=1 "$t" -c "alter table audit disable trigger audit_append_only;
+        alter table checkpoints disable trigger checkpoints_append_only;
+        ${2//drop trigger checkpoints_no_update;/}" >/dev/null ||
+      { bad "$1: the tampered copy is made"; return; }
+  else
+    cp "$W/JP-NPA/icx.db" "$t"
+    sqlite3 "$t" "drop trigger audit_no_update; drop trigger audit_no_delete; $2"
+  fi
+  local got; got=$("$icx" audit verify --store "$t" --cert "$W/keys/JP-NPA/cert.pem"); local rc=$?
   if [[ $rc -eq 1 ]] && grep -q "$3" <<<"$got"; then ok "$1 is detected: $got"
   else bad "$1: got exit $rc \"$got\", want \"$3\""; fi
 }

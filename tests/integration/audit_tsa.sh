@@ -56,9 +56,15 @@ check "audit show --checkpoints lists stamped checkpoints, verified with the CA"
   grep -Eq "stamped +20[0-9-]+T[0-9:]+Z +-?[0-9]+ +verified" <<<"$out"
 check "audit show --checkpoints --json" bash -c "'$icx' audit show --checkpoints --json -c '$jp' | grep -q '\"state\":\"stamped\"'"
 # A stored token checked by openssl alone against its checkpoint's text.
+# (PostgreSQL: chr for char, and the token's bytes out as base64.)
 sz=$(q "select max(size) from checkpoint_stamps")
-q "select 'icx-audit-checkpoint v1' || char(10) || 'gateway ' || gateway || char(10) || 'size ' || size || char(10) || 'root ' || root || char(10) || 'time ' || time || char(10) from checkpoints where size = $sz" | head -c -1 >"$W/cp.txt"
-q "select writefile('$W/cp.tst', token) from checkpoint_stamps where size = $sz" >/dev/null
+nl="char(10)"; [[ -n "${ICX_TEST_STORE:-}" ]] && nl="chr(10)"
+q "select 'icx-audit-checkpoint v1' || $nl || 'gateway ' || gateway || $nl || 'size ' || size || $nl || 'root ' || root || $nl || 'time ' || time || $nl from checkpoints where size = $sz" | head -c -1 >"$W/cp.txt"
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  q "select encode(token, 'base64') from checkpoint_stamps where size = $sz" | base64 -d >"$W/cp.tst"
+else
+  q "select writefile('$W/cp.tst', token) from checkpoint_stamps where size = $sz" >/dev/null
+fi
 check "openssl ts -verify accepts a stored token over its checkpoint" \
   openssl ts -verify -token_in -in "$W/cp.tst" -data "$W/cp.txt" -CAfile "$T/ca.pem"
 check "and refuses it under another CA" bash -c "! openssl ts -verify -token_in -in '$W/cp.tst' -data '$W/cp.txt' -CAfile '$T/other-ca.pem' 2>/dev/null"
@@ -81,7 +87,9 @@ check "and counts them" grep -Eq "[0-9]+ queued \\(the oldest waiting [0-9]+ s\\
 sleep 2
 tsa_start "$port" || bad "TSA server starts again"
 check "the TSA back, the queued checkpoints are stamped" wait_for 30 all_stamped
-gap=$(q "select max(s.gen_epoch - cast(strftime('%s', c.time) as integer)) from checkpoint_stamps s join checkpoints c using (size) where s.size > $before")
+epoch="cast(strftime('%s', c.time) as integer)"
+[[ -n "${ICX_TEST_STORE:-}" ]] && epoch="cast(floor(extract(epoch from cast(c.time as timestamptz))) as bigint)"
+gap=$(q "select max(s.gen_epoch - $epoch) from checkpoint_stamps s join checkpoints c using (size) where s.size > $before")
 check "a late stamp shows the gap ($gap s)" test "${gap:-0}" -ge 2
 out=$("$icx" audit show --checkpoints -c "$jp")
 check "audit show --checkpoints shows the gap" \
@@ -133,9 +141,20 @@ check "icx audit verify: the log with stamps is intact" "$icx" audit verify -c "
 check "icx store check: the stored tokens are over their checkpoints" \
   bash -c "'$icx' store check -c '$jp' | grep -q 'time-stamp tokens are over their checkpoints'"
 # A token put under another checkpoint: icx store check and show refuse it.
-cp "$db" "$W/t.db"; cp "$db.head" "$W/t.db.head"
-sqlite3 "$W/t.db" "drop trigger checkpoint_stamps_no_update; update checkpoint_stamps set token = (select token from checkpoint_stamps where size = (select max(size) from checkpoint_stamps)) where size = (select min(size) from checkpoint_stamps)"
-sed "s#path: icx.db#path: $W/t.db#" "$jp" >"$W/JP-NPA/t.yaml"
+# (PostgreSQL: a copy of the database, its append-only trigger disabled.)
+swap="update checkpoint_stamps set token = (select token from checkpoint_stamps where size = (select max(size) from checkpoint_stamps)) where size = (select min(size) from checkpoint_stamps)"
+cp "$db.head" "$W/t.db.head"
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  gw_db_copy "$(gw_db JP-NPA)" gw_db_tampered
+  psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/gw_db_tampered" \
+    -c "alter table checkpoint_stamps disable trigger checkpoint_stamps_append_only; $swap" >/dev/null
+  sed -e "s#^  path: .*#  path: $ICX_TEST_STORE/gw_db_tampered#" -e "s#head: icx.db.head#head: $W/t.db.head#" \
+    "$jp" >"$W/JP-NPA/t.yaml"
+else
+  cp "$db" "$W/t.db"
+  sqlite3 "$W/t.db" "drop trigger checkpoint_stamps_no_update; $swap"
+  sed "s#path: icx.db#path: $W/t.db#" "$jp" >"$W/JP-NPA/t.yaml"
+fi
 check "icx store check names a token over the wrong checkpoint" \
   bash -c "'$icx' store check -c '$W/JP-NPA/t.yaml' 2>&1 | grep -q 'time-stamp of checkpoint'"
 check "icx audit show --checkpoints exits 1 on it" \

@@ -78,9 +78,12 @@ check "the changed bundle differs from the bundle" bash -c "! cmp -s '$W/m1.icxb
 check "a changed co-signature fails the documented steps" bash -c "! grep -q '^co-signature by PH-NBI verified' '$W/cosig2.out'"
 check "and icx audit check-bundle" bash -c "! '$icx' audit check-bundle '$W/m1-bad.icxb' >/dev/null 2>&1"
 
-# PH-NBI as it is now, kept aside (stopped: a consistent copy).
+# PH-NBI as it is now, kept aside (stopped: a consistent copy; on
+# PostgreSQL, a copy of its database).
 gw_stop PH-NBI
-cp "$W/PH-NBI/icx.db" "$W/ph-old.db"; cp "$W/PH-NBI/icx.db.head" "$W/ph-old.db.head"
+cp "$W/PH-NBI/icx.db.head" "$W/ph-old.db.head"
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then gw_db_copy "$(gw_db PH-NBI)" gw_db_ph_old
+else cp "$W/PH-NBI/icx.db" "$W/ph-old.db"; fi
 gw_start PH-NBI || bad "PH-NBI starts again"
 
 # Round 2: the logs grew; each proof from the size the witness kept.
@@ -106,8 +109,12 @@ check "a proof from another size is unproven (exit 1): $out" refused "$rc" unpro
 
 # PH-NBI's log goes back: the older copy of its store is put back.
 gw_stop PH-NBI
-cp "$W/ph-old.db" "$W/PH-NBI/icx.db"; cp "$W/ph-old.db.head" "$W/PH-NBI/icx.db.head"
-rm -f "$W/PH-NBI/icx.db-wal" "$W/PH-NBI/icx.db-shm"
+cp "$W/ph-old.db.head" "$W/PH-NBI/icx.db.head"
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then gw_db_copy gw_db_ph_old "$(gw_db PH-NBI)"
+else
+  cp "$W/ph-old.db" "$W/PH-NBI/icx.db"
+  rm -f "$W/PH-NBI/icx.db-wal" "$W/PH-NBI/icx.db-shm"
+fi
 gw_start PH-NBI || bad "PH-NBI starts on its older store"
 sleep 2
 export_of PH-NBI "${seen[PH-NBI]}" 2>/dev/null || export_of PH-NBI

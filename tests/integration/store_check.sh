@@ -29,13 +29,18 @@ serve_refuses() { # id pattern
   [[ $rc -eq 1 ]] && grep -q -- "$2" "$log"
 }
 says() { grep -q -- "$1" <<<"$SC_OUT"; }   # the last check's output has it
+# On PostgreSQL (ICX_TEST_STORE) the store is a database, set aside as a
+# copy (gw_db_kept_NAME) beside the head file.
+pg() { [[ -n "${ICX_TEST_STORE:-}" ]]; }
 keep() { # id name: the store files (daemon stopped or killed) set aside
   mkdir -p "$W/$2"; rm -f "$W/$2"/*
   cp -p "$W/$1"/icx.db* "$W/$2"/
+  if pg; then gw_db_copy "$(gw_db "$1")" "gw_db_kept_$2"; fi
 }
 put_back() { # id name
   rm -f "$W/$1"/icx.db "$W/$1"/icx.db-wal "$W/$1"/icx.db-shm "$W/$1"/icx.db.head
   cp -p "$W/$2"/icx.db* "$W/$1"/
+  if pg; then gw_db_copy "gw_db_kept_$2" "$(gw_db "$1")"; fi
 }
 
 m1=$(submit_sample JP-NPA PH-NBI)
@@ -58,17 +63,31 @@ store_check JP-NPA
 check "icx store check beside a running daemon: ok" test "$SC_RC" -eq 0
 
 # --- a lost WAL tail (kill -9, then the end of the -wal file gone) ------
+# On PostgreSQL the commits lost are those a snapshot of the running
+# database lacks (pg_dump, as an asynchronous standby or a backup would
+# hold it), put in its place after the kill -9.
+if pg; then pg_dump -Fc -f "$W/ph-running.dump" "$ICX_TEST_STORE/$(gw_db PH-NBI)"; fi
 for i in 1 2 3 4 5; do submit_sample JP-NPA PH-NBI >/dev/null; done
 check "five more are delivered (the sender holds their receipts)" \
   wait_for 30 bash -c "[[ \$(sqlite3 '$jp/icx.db' \"select count(*) from outbox where state='delivered'\") -ge 6 ]]"
 sleep 1.5   # a checkpoint after the last commit
 gw_kill PH-NBI
 keep PH-NBI intact
-wal=$ph/icx.db-wal
-frames=$(( ($(stat -c %s "$wal") - 32) / (4096 + 24) ))
-echo "     the receiver's WAL holds $frames frames; the second half is cut"
-truncate -s $(( 32 + (frames / 2) * (4096 + 24) )) "$wal"
-check "the receiver's WAL had committed frames to lose" test "$frames" -ge 4
+if pg; then
+  psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/postgres" -c "DROP DATABASE $(gw_db PH-NBI)" \
+    -c "CREATE DATABASE $(gw_db PH-NBI)" >/dev/null
+  pg_restore --exit-on-error -d "$ICX_TEST_STORE/$(gw_db PH-NBI)" "$W/ph-running.dump"
+  n_all=$(psql -X -tA "$ICX_TEST_STORE/gw_db_kept_intact" -c "select count(*) from audit")
+  n_now=$(sqlite3 "$ph/icx.db" "select count(*) from audit")
+  echo "     the receiver's database went back from $n_all to $n_now audit records"
+  check "the receiver's database had committed records to lose" test "$n_now" -lt "$n_all"
+else
+  wal=$ph/icx.db-wal
+  frames=$(( ($(stat -c %s "$wal") - 32) / (4096 + 24) ))
+  echo "     the receiver's WAL holds $frames frames; the second half is cut"
+  truncate -s $(( 32 + (frames / 2) * (4096 + 24) )) "$wal"
+  check "the receiver's WAL had committed frames to lose" test "$frames" -ge 4
+fi
 lost=$(( 6 - $(sqlite3 "$ph/icx.db" "select count(*) from inbox where sender='JP-NPA'") ))
 echo "     messages the sender holds receipts for and the receiver lost: $lost"
 store_check PH-NBI
@@ -112,10 +131,24 @@ check "icx serve refuses a store with checkpoints and no head file" serve_refuse
 put_back PH-NBI newer
 
 # --- a damaged page -------------------------------------------------------
+# On PostgreSQL the page is one of the inbox table's file, its header made
+# invalid (PostgreSQL refuses such a page when it reads it, as it refuses
+# a bad checksum): the database is first copied file by file (FILE_COPY)
+# and renamed into place, so that no page of it sits in the server's
+# buffers and the next read comes from the damaged file.
 keep PH-NBI sound
-root=$(sqlite3 "$ph/icx.db" "select rootpage from sqlite_schema where name='inbox'")
-psize=$(sqlite3 "$ph/icx.db" "pragma page_size")
-printf '\377\377\377\377' | dd of="$ph/icx.db" bs=1 seek=$(( (root - 1) * psize )) conv=notrunc status=none
+if pg; then
+  psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/postgres" \
+    -c "CREATE DATABASE gw_db_damaged TEMPLATE $(gw_db PH-NBI) STRATEGY = FILE_COPY" \
+    -c "DROP DATABASE $(gw_db PH-NBI)" -c "ALTER DATABASE gw_db_damaged RENAME TO $(gw_db PH-NBI)"
+  data=$(psql -X -tA "$ICX_TEST_STORE/postgres" -c "show data_directory")
+  rel=$(psql -X -tA "$ICX_TEST_STORE/$(gw_db PH-NBI)" -c "select pg_relation_filepath('inbox')")
+  printf '\377\377\377\377\377\377' | dd of="$data/$rel" bs=1 seek=10 conv=notrunc status=none
+else
+  root=$(sqlite3 "$ph/icx.db" "select rootpage from sqlite_schema where name='inbox'")
+  psize=$(sqlite3 "$ph/icx.db" "pragma page_size")
+  printf '\377\377\377\377' | dd of="$ph/icx.db" bs=1 seek=$(( (root - 1) * psize )) conv=notrunc status=none
+fi
 store_check PH-NBI
 check "icx store check refuses a damaged page (exit 1)" test "$SC_RC" -eq 1
 check "naming the page" says "damaged page"
@@ -129,9 +162,14 @@ gw_stop PH-NBI
 mq=$(submit_sample JP-NPA PH-NBI)
 check "a message waits in the sender's outbox" test "$(state_of JP-NPA "$mq")" = queued
 gw_stop JP-NPA
-flip() { # db table id-column message-id
-  sqlite3 "$1" "update $2 set envelope = cast(replace(cast(envelope as text),
-    'MLAT test', 'MLAT tesT') as blob) where $3"
+flip() { # db table where
+  if pg; then
+    sqlite3 "$1" "update $2 set envelope = convert_to(replace(convert_from(envelope, 'UTF8'),
+      'MLAT test', 'MLAT tesT'), 'UTF8') where $3"
+  else
+    sqlite3 "$1" "update $2 set envelope = cast(replace(cast(envelope as text),
+      'MLAT test', 'MLAT tesT') as blob) where $3"
+  fi
 }
 flip "$jp/icx.db" outbox_envelope "outbox_id = (select id from outbox where message_id = '$mq')"
 flip "$jp/icx.db" outbox_envelope "outbox_id = (select id from outbox where message_id = '$m1')"

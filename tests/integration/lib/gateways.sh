@@ -314,3 +314,40 @@ three_gateways() {
   gw_partner PH-NBI JP-NPA connect "${PH_ROUTE_JP:-direct}" "$jp_ep"
   gw_start PH-NBI || return 1
 }
+
+# --- audit group: stores copied and put back on PostgreSQL ---------------
+# With ICX_TEST_STORE a gateway's store is a database of that server: a
+# copy of it, or an older copy put back, is a database made with the
+# other as its template (PostgreSQL refuses a template with a session
+# open on it: stop the gateway first).  Name copies gw_db_* so that
+# lib/pg_scenarios.sh drops them with the scenario's other databases.
+#   gw_db ID              the database of gateway ID's store
+#   gw_db_copy FROM TO    database TO (dropped first when it exists) made from FROM
+gw_db() { local d=${GW_STORE_DB:-gw_db_${1//-/_}}; echo "${d,,}"; }
+gw_db_copy() {
+  psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/postgres" \
+    -c "SET client_min_messages = warning" \
+    -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2 TEMPLATE $1" >/dev/null
+}
+# outbox_inject (above) on PostgreSQL: the same rows, in its dialect, the
+# file's bytes as a hex literal read from stdin (no readfile(), whatever
+# the file's size).
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  outbox_inject() { # id message-id hop recipient category file
+    local id=$2 hop=$3 to=$4 cat=$5 file=$6
+    local sha; sha=$(sha256sum "$file" | cut -c1-64)
+    {
+      echo "delete from outbox_envelope where outbox_id in
+          (select id from outbox where message_id = '$id' and next_hop = '$hop');
+        delete from outbox where message_id = '$id' and next_hop = '$hop';
+        with o as (insert into outbox (message_id, next_hop, recipient, sender,
+            category, sha256, state, attempts, created_at, next_attempt_at, updated_at)
+          values ('$id', '$hop', '$to', '$1', '$cat', '$sha', 'queued', 0,
+            cast(extract(epoch from now()) as bigint), 0,
+            cast(extract(epoch from now()) as bigint)) returning id)
+        insert into outbox_envelope (outbox_id, envelope) select id, '\\x"
+      od -An -v -tx1 "$file" | tr -d ' \n'
+      echo "'::bytea from o;"
+    } | psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/$(gw_db "$1")" -f - >/dev/null
+  }
+fi

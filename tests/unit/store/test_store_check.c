@@ -12,8 +12,9 @@
  * With ICX_TEST_STORE set to a PostgreSQL server's URL (no database), the
  * store is a new database of that server with its head file at store.head
  * (icx_store_set_head): the tests of the head file run there too, the
- * tests of SQLite's file skip, and test_pg_went_back_in_time loses the
- * database's tail with libpq (tests/integration/store_pg.sh).
+ * tests of SQLite's file skip, test_pg_went_back_in_time loses the
+ * database's tail with libpq and test_pg_damaged_page damages a page of a
+ * table's file (tests/integration/store_pg.sh).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -71,6 +72,20 @@ static int pg_try(const char *url, const char *sql)
     PQclear(r);
     PQfinish(c);
     return ok;
+}
+
+/* The first value sql gives on the database at url, into out. */
+static void pg_value(char *out, size_t n, const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect %s: %s", url, PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
 }
 
 /* Opens f->path as the store; on PostgreSQL its head file is f->head. */
@@ -959,6 +974,45 @@ static void test_pg_went_back_in_time(void **state)
     want_refused(f, 0, "went back in time", NULL);
 }
 
+/* PostgreSQL: a page of a table's file whose header is not one (as
+ * PostgreSQL refuses a page with a bad checksum, XX001).  The database is
+ * copied file by file (FILE_COPY) and renamed into place first, so that
+ * none of its pages sits in the server's buffers: the check reads the
+ * damaged file, refuses it and names the table. */
+static void test_pg_damaged_page(void **state)
+{
+    struct fx *f = *state;
+    char sql[256], data[1024], rel[256], admin[600];
+    if (pg_server() == NULL)
+        skip();
+    snprintf(admin, sizeof admin, "%s/postgres", pg_server());
+    messages(f, 40, "m");
+    want_ok(f, 0, "pages of");
+    icx_store_free(&f->s);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s_d TEMPLATE %s STRATEGY "
+             "= FILE_COPY", f->dbname, f->dbname);
+    assert_true(pg_try(admin, sql));
+    snprintf(sql, sizeof sql, "DROP DATABASE %s", f->dbname);
+    assert_true(pg_try(admin, sql));
+    snprintf(sql, sizeof sql, "ALTER DATABASE %s_d RENAME TO %s", f->dbname,
+             f->dbname);
+    assert_true(pg_try(admin, sql));
+    pg_value(data, sizeof data, admin, "SHOW data_directory");
+    pg_value(rel, sizeof rel, f->path,
+             "SELECT pg_relation_filepath('outbox_envelope')");
+    /* pd_flags, pd_lower, pd_upper of block 0. */
+    FILE *fp = fopen(icx_test_path("%s/%s", data, rel), "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 10, SEEK_SET), 0);
+    assert_int_equal(fwrite("\xff\xff\xff\xff\xff\xff", 1, 6, fp), 6);
+    assert_int_equal(fclose(fp), 0);
+    CHECK_RC(open_store(f), ICX_OK, &f->err);
+    want_refused(f, 0, "damaged page", "table outbox_envelope");
+    if (strstr(f->report.data, "invalid page in block 0") == NULL)
+        fail_msg("report: got \"%s\", want PostgreSQL's words",
+                 f->report.data);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -980,6 +1034,7 @@ int main(void)
         T(test_witness_store),
         T(test_reader_counts),
         T(test_pg_went_back_in_time),
+        T(test_pg_damaged_page),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
