@@ -12,7 +12,7 @@
 # owned by the server's user, and the server's error (disk full, SQLSTATE
 # 53100) must come out the same way.  The server's WAL stays on its own
 # disk, so rows that fit in pages the tables already hold may still be
-# committed: there, what is acknowledged must be exactly what is stored.
+# committed: there, nothing may be acknowledged that was not stored.
 #
 # Needs to mount a tmpfs (root with CAP_SYS_ADMIN, as in CI); skipped
 # (exit 77) where that is refused.
