@@ -26,9 +26,11 @@
  * and their results are committed; then sockets close.
  *
  * One daemon per store: the first thing after reading the configuration
- * is the lock beside the store (pidlock.h).  A second `icx serve` on the
- * same store is refused there, before it opens the store, writes an audit
- * record or touches the control socket, and its stop writes nothing.
+ * is the lock beside the store (pidlock.h); for a PostgreSQL store, which
+ * several nodes share, one daemon per node: the lock beside the control
+ * socket.  A second `icx serve` on the same store (node) is refused there,
+ * before it opens the store, writes an audit record or touches the
+ * control socket, and its stop writes nothing.
  */
 #include "broker_int.h"
 
@@ -304,18 +306,22 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (rc < 0)
         return rc;
     const icx_config *cfg = b->gen->cfg;
-    /* One daemon per SQLite file; a PostgreSQL store is shared by as many
-     * nodes as run on it (docs/STORE.md). */
-    if (!icx_store_is_url(cfg->store_path)) {
-        char lock[PATH_MAX_LOCK];
-        if (snprintf(lock, sizeof lock, "%s.lock", cfg->store_path) >=
-            (int)sizeof lock)
-            return icx_err_set(err, ICX_ECONFIG, "store.path is too long: "
-                               "%s", cfg->store_path);
-        rc = icx_pidlock_take(&b->lock_fd, lock, err);
-        if (rc < 0)
-            return rc;
-    }
+    /* One daemon per SQLite file.  A PostgreSQL store is shared by as many
+     * nodes as run on it (docs/STORE.md), one daemon per node: the lock
+     * is beside the node's control socket, which two daemons cannot share
+     * (the second would take the socket over from the first). */
+    const char *locked = icx_store_is_url(cfg->store_path)
+                             ? cfg->control_socket
+                             : cfg->store_path;
+    char lock[PATH_MAX_LOCK];
+    if (snprintf(lock, sizeof lock, "%s.lock", locked) >= (int)sizeof lock)
+        return icx_err_set(err, ICX_ECONFIG, "%s is too long: %s",
+                           locked == cfg->store_path ? "store.path"
+                                                     : "endpoints.control",
+                           locked);
+    rc = icx_pidlock_take(&b->lock_fd, lock, err);
+    if (rc < 0)
+        return rc;
     if (cfg->log_level != NULL && icx_log_level_from_name(cfg->log_level) >= 0)
         icx_log_set_level(icx_log_level_from_name(cfg->log_level));
     if (!o->log_format_given && cfg->log_format != NULL &&

@@ -52,7 +52,9 @@ static const char serve_usage[] =
     "URL once bound (useful with http.port: 0).\n"
     "One icx serve per store: it holds a lock on STORE.lock (beside the\n"
     "store, naming its pid); a second one on the same store is refused\n"
-    "(exit 1) before it opens the store or writes an audit record.\n"
+    "(exit 1) before it opens the store or writes an audit record.  A\n"
+    "PostgreSQL store is shared by several nodes: one icx serve per node,\n"
+    "the lock on CONTROL.lock beside its control socket.\n"
     "The private key never enters this process: a child, icx-signer (the\n"
     "same binary, locked down), holds it and signs digests; one that dies\n"
     "is restarted and its signatures asked again (docs/SECURITY.md).\n";

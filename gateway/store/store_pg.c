@@ -381,13 +381,33 @@ static void redact(char *out, size_t n, const char *url)
 
 /* ---- errors -------------------------------------------------------------- */
 
+/* The message kept as one line: the server's DETAIL, HINT or CONTEXT
+ * lines and libpq's second line ("Is the server running ...") follow the
+ * first after "; ", so that an error never breaks a log line in two. */
 static int set_msg(struct icx_pg *pg, int code, const char *what)
 {
-    size_t len;
-    snprintf(pg->msg, sizeof pg->msg, "%s", what != NULL ? what : "");
-    len = strlen(pg->msg);
-    while (len > 0 && (pg->msg[len - 1] == '\n' || pg->msg[len - 1] == ' '))
-        pg->msg[--len] = '\0';
+    size_t n = 0, cap = sizeof pg->msg;
+    int gap = 0;
+    for (const char *p = what != NULL ? what : ""; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f) {
+            gap = 1;
+            continue;
+        }
+        if (gap && n > 0) {
+            if (n + 2 >= cap - 1)
+                break;
+            pg->msg[n++] = ';';
+            pg->msg[n++] = ' ';
+        }
+        gap = 0;
+        if (n >= cap - 1)
+            break;
+        pg->msg[n++] = (char)c;
+    }
+    while (n > 0 && pg->msg[n - 1] == ' ')
+        n--;
+    pg->msg[n] = '\0';
     return code;
 }
 

@@ -99,6 +99,11 @@ sed -e "s#\.\./keys/PH-NBI/key.pem#../keys/IMPOSTOR/key.pem#" \
     -e "s#\.\./keys/PH-NBI/curve.key#../keys/IMPOSTOR/curve.key#" \
     -e "s#\.\./keys/PH-NBI/cert.pem#../keys/IMPOSTOR/cert.pem#" \
     "$W/PH-NBI/gateway.yaml" >"$W/impostor/gateway.yaml"
+# Its own store, as the SQLite one beside its gateway.yaml: on PostgreSQL
+# a database of its own, not PH-NBI's (whose checkpoints are not its own).
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  sed -i "s#^  path: .*#$(gw_store_lines impostor | head -1)#" "$W/impostor/gateway.yaml"
+fi
 gw_start impostor
 m=$(submit_sample impostor JP-NPA)
 check "JP-NPA's transport refuses the unknown CURVE key" \

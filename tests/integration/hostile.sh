@@ -299,6 +299,11 @@ done
 
 # --- delivery through JP-NPA's outbox ---------------------------------------
 inject() { # file message-id
+  if [[ -n "${ICX_TEST_STORE:-}" ]]; then # PostgreSQL: lib/gateways.sh
+    sql "$jpdb" "delete from receipts where message_id='$2'" &&
+      outbox_inject JP-NPA "$2" PH-NBI PH-NBI case-referral "$1"
+    return
+  fi
   local sha; sha=$(sha256sum "$1" | cut -c1-64)
   sql "$jpdb" "delete from outbox_envelope where outbox_id in
       (select id from outbox where message_id='$2');
@@ -436,8 +441,17 @@ check "after the huge frame, a legitimate message is delivered" wait_for 30 deli
 # --- afterwards --------------------------------------------------------------
 check "nothing was fetched: the listener saw no connection" test ! -s "$W/listen.log"
 for id in PH-NBI JP-NPA; do
-  check "no file was read: the canary token is not in $id's store" \
-    bash -c "! sqlite3 '$W/$id/icx.db' .dump | grep -aq '$TOKEN'"
+  if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+    # The whole database, its BYTEA columns as hex: neither form of the token.
+    db=${GW_STORE_DB:-gw_db_${id//-/_}}
+    check "no file was read: the canary token is not in $id's store" \
+      bash -c "pg_dump -a '$ICX_TEST_STORE/${db,,}' >'$W/$id.dump' &&
+        [[ -s '$W/$id.dump' ]] &&
+        ! grep -aqi -e '$TOKEN' -e '$(printf %s "$TOKEN" | od -An -v -tx1 | tr -d ' \n')' '$W/$id.dump'"
+  else
+    check "no file was read: the canary token is not in $id's store" \
+      bash -c "! sqlite3 '$W/$id/icx.db' .dump | grep -aq '$TOKEN'"
+  fi
   check "no file was read: the canary token is not in $id's log" bash -c "! grep -aq '$TOKEN' '$W/$id/log'"
 done
 check "PH-NBI's audit chain verifies" "$icx" audit verify -c "$W/PH-NBI/gateway.yaml"

@@ -329,25 +329,35 @@ gw_db_copy() {
     -c "SET client_min_messages = warning" \
     -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2 TEMPLATE $1" >/dev/null
 }
-# outbox_inject (above) on PostgreSQL: the same rows, in its dialect, the
-# file's bytes as a hex literal read from stdin (no readfile(), whatever
-# the file's size).
+
+# --- broker group: bytes into a PostgreSQL store ----------------------------
+# With ICX_TEST_STORE, outbox_inject (above) queues the file's bytes in
+# the gateway's database: the same rows in one transaction, the envelope
+# as BYTEA from its hex (sent on psql's standard input: no size limit of
+# a command line), the new row's id from INSERT ... RETURNING.
+#   gw_psql ID                   psql on gateway ID's database, SQL on stdin
+#   gw_hex FILE                  the bytes of FILE as lowercase hex
+gw_psql() {
+  psql -X -q -tA -F'|' -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/$(gw_db "$1")"
+}
+gw_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
 if [[ -n "${ICX_TEST_STORE:-}" ]]; then
   outbox_inject() { # id message-id hop recipient category file
     local id=$2 hop=$3 to=$4 cat=$5 file=$6
     local sha; sha=$(sha256sum "$file" | cut -c1-64)
-    {
-      echo "delete from outbox_envelope where outbox_id in
-          (select id from outbox where message_id = '$id' and next_hop = '$hop');
-        delete from outbox where message_id = '$id' and next_hop = '$hop';
-        with o as (insert into outbox (message_id, next_hop, recipient, sender,
-            category, sha256, state, attempts, created_at, next_attempt_at, updated_at)
-          values ('$id', '$hop', '$to', '$1', '$cat', '$sha', 'queued', 0,
-            cast(extract(epoch from now()) as bigint), 0,
-            cast(extract(epoch from now()) as bigint)) returning id)
-        insert into outbox_envelope (outbox_id, envelope) select id, '\\x"
-      od -An -v -tx1 "$file" | tr -d ' \n'
-      echo "'::bytea from o;"
-    } | psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/$(gw_db "$1")" -f - >/dev/null
+    gw_psql "$1" <<SQL
+begin;
+delete from outbox_envelope where outbox_id in
+  (select id from outbox where message_id = '$id' and next_hop = '$hop');
+delete from outbox where message_id = '$id' and next_hop = '$hop';
+with o as (insert into outbox (message_id, next_hop, recipient, sender,
+    category, sha256, state, attempts, created_at, next_attempt_at, updated_at)
+  values ('$id', '$hop', '$to', '$1', '$cat', '$sha', 'queued', 0,
+    extract(epoch from now())::bigint, 0, extract(epoch from now())::bigint)
+  returning id)
+insert into outbox_envelope (outbox_id, envelope)
+  select id, decode('$(gw_hex "$file")', 'hex') from o;
+commit;
+SQL
   }
 fi

@@ -274,6 +274,24 @@ static void test_pg_password_not_in_messages(void **state)
                  f->err.msg);
 }
 
+/* A message of several lines (libpq's "Is the server running ...", a
+ * server's HINT) becomes one: every error goes into one log line. */
+static void test_pg_message_one_line(void **state)
+{
+    struct fx *f = *state;
+    icx_store *s = NULL;
+    if (pg_server() == NULL)
+        skip();
+    CHECK_RC(icx_store_open(&s, "postgresql://icx@127.0.0.1:1/none",
+                            &f->err), ICX_ESTORE, &f->err);
+    assert_null(s);
+    if (strpbrk(f->err.msg, "\n\r\t") != NULL ||
+        strstr(f->err.msg, "Connection refused; Is the server running") ==
+            NULL)
+        fail_msg("message: got \"%s\", want one line, the second after "
+                 "\"; \"", f->err.msg);
+}
+
 static void test_open_mode_and_reopen(void **state)
 {
     struct fx *f = *state;
@@ -1343,6 +1361,7 @@ int main(void)
         T(test_open_mode_and_reopen),
         T(test_pg_reopen),
         T(test_pg_password_not_in_messages),
+        T(test_pg_message_one_line),
         T(test_pg_one_signer),
         T(test_pg_lock_wait),
         T(test_open_refuses_loose_mode),
