@@ -80,6 +80,9 @@ int icx_cli_submit_profile(const char *socket_path, const char *profile,
 
 /* Maps an icx_rc to an exit code (EBADSIG/EPOLICY/ECONFIG/EINVAL -> 1 ...). */
 int icx_cli_exit_for(int rc);
+/* Prints err's message as an error and returns the exit code for rc
+ * (rc < 0). */
+int icx_cli_fail(int rc, const icx_err *err);
 /* Prints "icx: error: <msg>" to stderr. */
 void icx_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True when argv holds -h or --help. */

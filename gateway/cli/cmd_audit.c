@@ -144,8 +144,7 @@ static int finish(int rc, const icx_err *err, icx_store **s, icx_config **cfg,
     icx_config_free(cfg);
     free(cert);
     if (rc < 0) {
-        icx_cli_error("%s", err->msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, err);
     }
     return ICX_EXIT_OK;
 }
@@ -190,8 +189,7 @@ static int cmd_verify_store(const struct opts *o)
         printf("damaged: %s\n", err.msg);
         code = ICX_EXIT_REFUSED;
     } else if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
     } else {
         icx_checkpoint last;
         int have = icx_store_checkpoint_last(s, &last, &err) == ICX_OK;
@@ -325,8 +323,7 @@ fail:
         printf("damaged: %s\n", err.msg);
         code = ICX_EXIT_REFUSED;
     } else {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
     }
 out:
     icx_audit_verifier_free(&v);
@@ -667,8 +664,7 @@ static int cmd_check_bundle(const char *file)
         return ICX_EXIT_REFUSED;
     }
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     printf("ok: the bundle is intact\n");
     return ICX_EXIT_OK;

@@ -176,8 +176,7 @@ int icx_cmd_serve(int argc, char **argv)
     icx_web_free(&web);
     icx_lists_hooks_close();
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     return ICX_EXIT_OK;
 }
@@ -294,8 +293,7 @@ static int wait_delivered(const char *socket_path, const char *text,
                 continue;
             int rc = ask_status(&w[i], &ans, socket_path, ids[i], &err);
             if (rc < 0) {
-                icx_cli_error("%s", err.msg);
-                code = icx_cli_exit_for(rc);
+                code = icx_cli_fail(rc, &err);
                 goto out;
             }
             if (strcmp(w[i].state, "delivered") == 0) {
@@ -455,8 +453,7 @@ static int client(int argc, char **argv, int with_files)
             int rc = icx_file_read(&blobs[nblobs], &lens[nblobs], files[i],
                                    64L << 20, &err);
             if (rc < 0) {
-                icx_cli_error("%s", err.msg);
-                code = icx_cli_exit_for(rc);
+                code = icx_cli_fail(rc, &err);
                 goto out;
             }
             nblobs++;
@@ -468,8 +465,7 @@ static int client(int argc, char **argv, int with_files)
     if (socket_path == NULL) {
         int rc = icx_config_control_socket(&sock_owned, config, &err);
         if (rc < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
         socket_path = sock_owned;
@@ -482,8 +478,7 @@ static int client(int argc, char **argv, int with_files)
     int rc = icx_ctl_call(&code, &text, socket_path, nfwd, fwd, nblobs, blobs,
                           lens, 0, &err);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     /* --wait --json: one document, the messages' last states. */
@@ -586,8 +581,7 @@ static int status_case(const char *config, const char *ref, int json)
         (rc = icx_store_out_list(s, -1, 0, case_out, &c, &err)) < 0 ||
         (rc = icx_store_in_list(s, ICX_IN_ACCEPTED, 0, case_in, &c,
                                 &err)) < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     icx_buf_puts(&text, json ? "[" : "");
@@ -605,8 +599,7 @@ static int status_case(const char *config, const char *ref, int json)
         if (rc == ICX_OK)
             rc = icx_envelope_names_case(env.data, env.len, ref, &err);
         if (rc < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
         if (rc == 0)

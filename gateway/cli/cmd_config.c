@@ -76,8 +76,7 @@ static int config_check(int argc, char **argv)
         fprintf(stderr, "icx: %zu error(s) in %s; nothing started\n", n, path);
         code = ICX_EXIT_REFUSED;
     } else if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
     } else if (icx_signkey_in_token(cfg) && check_token(cfg, path) < 0) {
         code = ICX_EXIT_REFUSED;
     } else {

@@ -45,12 +45,6 @@ static int usage(int code)
     return code;
 }
 
-static int fail(int rc, const icx_err *err)
-{
-    icx_cli_error("%s", err->msg);
-    return icx_cli_exit_for(rc);
-}
-
 static int write_out(const char *path, const icx_buf *b, icx_err *err)
 {
     if (path == NULL || strcmp(path, "-") == 0) {
@@ -158,7 +152,7 @@ static int env_build(int argc, char **argv)
     free(payload);
     icx_buf_free(&env);
     icx_schemas_free(&schemas);
-    return rc == 0 ? ICX_EXIT_OK : fail(rc, &err);
+    return rc == 0 ? ICX_EXIT_OK : icx_cli_fail(rc, &err);
 }
 
 static int env_sign(int argc, char **argv)
@@ -241,7 +235,7 @@ static int env_sign(int argc, char **argv)
     icx_schemas_free(&schemas);
     icx_signer_free(&signer);
     icx_config_free(&cfg);
-    return rc == 0 ? ICX_EXIT_OK : fail(rc, &err);
+    return rc == 0 ? ICX_EXIT_OK : icx_cli_fail(rc, &err);
 }
 
 static int env_verify(int argc, char **argv)
@@ -335,7 +329,7 @@ static int env_verify(int argc, char **argv)
         rc = icx_file_read(&data, &len, argv[optind], MAX_INPUT, &err);
     int code;
     if (rc < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     pol.schemas = schemas;
@@ -348,7 +342,7 @@ static int env_verify(int argc, char **argv)
         printf("rejected: %s: %s\n", icx_reason_name(err.reason), err.msg);
         code = ICX_EXIT_REFUSED;
     } else if (rc < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
     } else {
         const char *fp = icx_trust_fingerprint(trust, h.sender, h.signer_key);
         printf("ok: %s from %s to %s (%s, TLP:%s %s), signature verified%s%s%s\n",
@@ -400,7 +394,7 @@ static int env_show(int argc, char **argv)
     icx_buf_free(&text);
     if (rc < 0) {
         icx_err_wrap(&err, "%s", file);
-        return fail(rc, &err);
+        return icx_cli_fail(rc, &err);
     }
     return ICX_EXIT_OK;
 }

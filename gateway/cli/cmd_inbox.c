@@ -253,8 +253,7 @@ int icx_cmd_inbox_show(int argc, char **argv)
                            cfg->store_path)) < 0) ||
         (rc = icx_store_open(&s, cfg->store_path, &err)) < 0 ||
         (rc = icx_store_in_list(s, -1, 0, find_row, &f, &err)) < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     if (f.n == 0) {
@@ -270,8 +269,7 @@ int icx_cmd_inbox_show(int argc, char **argv)
                 one = r;
         }
         if (rc < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
         if (nref == 1 && nids <= MAX_MATCHES) {

@@ -151,16 +151,14 @@ static int keys_gen(int argc, char **argv)
                                 pin_file, pin_env, &err)
                  : icx_keys_generate(argv[optind], out, alg, (int)days, &err);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     char fp[65];
     char cert[4096];
     snprintf(cert, sizeof cert, "%s/cert.pem", out);
     rc = icx_keys_cert_fingerprint(fp, cert, &err);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     if (uri != NULL)
         printf("generated keys for %s in %s\n  certificate sha256 %s\n"
@@ -244,8 +242,7 @@ static int keys_show(int argc, char **argv)
         }
         icx_config_free(&cfg);
         if (rc < 0) {
-            icx_cli_error("%s", err.msg);
-            return icx_cli_exit_for(rc);
+            return icx_cli_fail(rc, &err);
         }
         return ICX_EXIT_OK;
     }
@@ -256,8 +253,7 @@ static int keys_show(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         int rc = show_dir(argv[i], &err);
         if (rc < 0) {
-            icx_cli_error("%s", err.msg);
-            return icx_cli_exit_for(rc);
+            return icx_cli_fail(rc, &err);
         }
     }
     return ICX_EXIT_OK;

@@ -150,8 +150,7 @@ static int write_fd(void *ctx, const char *s, size_t n)
 static int print(icx_buf *b, int rc, icx_err *err)
 {
     if (rc < 0) {
-        icx_cli_error("%s", err->msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, err);
     }
     fwrite(b->data ? b->data : "", 1, b->len, stdout);
     return ICX_EXIT_OK;
@@ -181,8 +180,7 @@ static int cmd_import(struct ctx *c, const char *list, const char *file,
     fputs(report.data ? report.data : "", stderr);
     icx_buf_free(&report);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     double secs = (double)(t1.tv_sec - t0.tv_sec) +
                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -220,8 +218,7 @@ static int cmd_reset(struct ctx *c, const char *list)
     }
     int rc = icx_lists_reset(c->db, d, user_name(), time(NULL), &r, &err);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     printf("%s: new session %s, serial 1, %llu entries, digest %s\n", list,
            r.session, (unsigned long long)r.count, r.digest);
@@ -275,8 +272,7 @@ static int cmd_export(struct ctx *c, const char *list, const char *from,
         free(tmp);
     }
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     return ICX_EXIT_OK;
 }
@@ -370,8 +366,7 @@ out:
     icx_signer_free(&s.signer);
     icx_schemas_free(&s.schemas);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, &err);
     }
     return r.status == 404 ? ICX_EXIT_REFUSED : ICX_EXIT_OK;
 }
@@ -545,8 +540,7 @@ int icx_cmd_pull(int argc, char **argv)
     int rc = icx_lists_pull_begin(&req, &seq, c.db, partner, list, time(NULL),
                                   &err);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     char retain[ICX_TIME_LEN + 1];
@@ -562,8 +556,7 @@ int icx_cmd_pull(int argc, char **argv)
     char *sock = NULL;
     if (socket_path == NULL) {
         if ((rc = icx_config_control_socket(&sock, config, &err)) < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
         socket_path = sock;
@@ -573,8 +566,7 @@ int icx_cmd_pull(int argc, char **argv)
                       args, 1, blobs, lens, 0, &err);
     free(sock);
     if (rc < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     if (scode != 0) {
@@ -592,8 +584,7 @@ int icx_cmd_pull(int argc, char **argv)
     for (;;) {
         rc = icx_lists_sub_get(&s, c.db, partner, list, &err);
         if (rc < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
         if (s.done_seq >= seq)

@@ -112,12 +112,6 @@ static int parse(struct opts *o, int argc, char **argv)
     return 0;
 }
 
-static int fail(int rc, const icx_err *err)
-{
-    icx_cli_error("%s", err->msg);
-    return icx_cli_exit_for(rc);
-}
-
 /* ---- the store as a record of rounds (survey_record.c) ----------------- */
 
 struct rec {
@@ -182,7 +176,7 @@ static int submit(const struct opts *o, char **args, int n, const char *payload,
     if (path == NULL) {
         int rc = icx_config_control_socket(&sock, o->config, &err);
         if (rc < 0) {
-            code = fail(rc, &err);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
         path = sock;
@@ -190,7 +184,7 @@ static int submit(const struct opts *o, char **args, int n, const char *payload,
     char *blobs[1] = {(char *)payload};
     int rc = icx_ctl_call(&code, &text, path, n, args, 1, blobs, &len, 0, &err);
     if (rc < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     fwrite(text.data ? text.data : "", 1, text.len, code == 0 ? stdout : stderr);
@@ -208,7 +202,7 @@ static int write_out(const char *path, const char *data, size_t len)
         return ICX_EXIT_OK;
     }
     int rc = icx_file_write_atomic(path, data, len, 0644, &err);
-    return rc < 0 ? fail(rc, &err) : ICX_EXIT_OK;
+    return rc < 0 ? icx_cli_fail(rc, &err) : ICX_EXIT_OK;
 }
 
 /* ---- send --------------------------------------------------------------- */
@@ -257,7 +251,7 @@ static int cmd_send(const struct opts *o)
     icx_buf_init(&a, ICX_SURVEY_MAX_PAYLOAD);
     icx_buf_init(&b, ICX_SURVEY_MAX_PAYLOAD);
     if ((rc = open_record(&rec, &cfg, o->config, 0, &err)) < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     if (o->groups == NULL) {
@@ -293,7 +287,7 @@ static int cmd_send(const struct opts *o)
     }
     if ((rc = icx_survey_request_xml(&payload, s, &err)) < 0 ||
         (rc = icx_survey_from_xml(&back, payload.data, payload.len, &err)) < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     if (o->out != NULL) {
@@ -305,7 +299,7 @@ static int cmd_send(const struct opts *o)
     if (rec.store != NULL) {
         rc = load_round(&rec, s->round, &sent, &err);
         if (rc < 0 && rc != ICX_ENOTFOUND) {
-            code = fail(rc, &err);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
     }
@@ -417,7 +411,7 @@ static int cmd_answer(const struct opts *o)
     }
     if ((rc = find_request(&env, o, &err)) < 0 ||
         (rc = icx_survey_from_xml(&req, env.data, env.len, &err)) < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     int is_env = icx_envelope_peek(&h, env.data, env.len, &lim, &err) == 0;
@@ -431,7 +425,7 @@ static int cmd_answer(const struct opts *o)
     /* What the ministry will check, checked here first. */
     if ((rc = icx_survey_response_from_xml(&check, payload.data, payload.len,
                                            &err)) < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     if (icx_survey_response_check(req, check, &why) > 0) {
@@ -520,7 +514,7 @@ static int cmd_report(const struct opts *o, int compile)
     }
     if ((rc = open_record(&rec, &cfg, o->config, 1, &err)) < 0 ||
         (rc = load_round(&rec, o->arg, &r, &err)) < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     if (compile) {
@@ -530,7 +524,7 @@ static int cmd_report(const struct opts *o, int compile)
         rc = icx_survey_status(&out, r, now, o->json);
     }
     if (rc < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     code = write_out(compile && o->out ? o->out : "-", out.data ? out.data : "",
@@ -585,7 +579,7 @@ static int cmd_show(const struct opts *o)
     icx_buf_init(&env, ICX_SURVEY_MAX_PAYLOAD);
     if ((rc = find_request(&env, o, &err)) < 0 ||
         (rc = icx_survey_from_xml(&req, env.data, env.len, &err)) < 0) {
-        code = fail(rc, &err);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     int is_env = icx_envelope_peek(&h, env.data, env.len, &lim, &err) == 0;

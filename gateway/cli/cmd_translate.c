@@ -480,8 +480,7 @@ int icx_cmd_translate(int argc, char **argv)
     if (a.config != NULL &&
         (rc = icx_config_load(&cfg, a.config, &report, &err)) < 0) {
         fputs(report.data ? report.data : "", stderr);
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     const icx_strlist *withhold = NULL;
@@ -811,8 +810,7 @@ int icx_cmd_inbox_export(int argc, char **argv)
         (rc = icx_store_open(&s, cfg->store_path, &err)) < 0 ||
         (rc = icx_store_in_list(s, ICX_IN_ACCEPTED, 0, exp_collect, &l,
                                 &err)) < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     if (!json && !sjis)
@@ -834,8 +832,7 @@ int icx_cmd_inbox_export(int argc, char **argv)
                                         l.rows[i].message_id, &env, &err)) < 0 ||
             (rc = exp_message(&out, &mm, &l.rows[i], &env, json, i + 1 == l.n,
                               &err)) < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
     }
@@ -844,14 +841,12 @@ int icx_cmd_inbox_export(int argc, char **argv)
     if (sjis) {
         if ((rc = icx_utf8_to_cp932(&conv, &out, "the export",
                                      "export as utf-8", &err)) < 0) {
-            icx_cli_error("%s", err.msg);
-            code = icx_cli_exit_for(rc);
+            code = icx_cli_fail(rc, &err);
             goto out;
         }
     }
     if ((rc = write_out(outp, sjis ? &conv : &out, &err)) < 0) {
-        icx_cli_error("%s", err.msg);
-        code = icx_cli_exit_for(rc);
+        code = icx_cli_fail(rc, &err);
         goto out;
     }
     fprintf(stderr, "inbox export: %zu case message%s (profile %s, %s, %s)%s%s\n",

@@ -104,8 +104,7 @@ static int done(int rc, const icx_err *err, icx_store **s, icx_config **cfg)
     icx_store_free(s);
     icx_config_free(cfg);
     if (rc < 0) {
-        icx_cli_error("%s", err->msg);
-        return icx_cli_exit_for(rc);
+        return icx_cli_fail(rc, err);
     }
     return ICX_EXIT_OK;
 }

@@ -71,6 +71,12 @@ int icx_cli_exit_for(int rc)
     }
 }
 
+int icx_cli_fail(int rc, const icx_err *err)
+{
+    icx_cli_error("%s", err->msg);
+    return icx_cli_exit_for(rc);
+}
+
 void icx_cli_error(const char *fmt, ...)
 {
     va_list ap;
