@@ -314,3 +314,41 @@ three_gateways() {
   gw_partner PH-NBI JP-NPA connect "${PH_ROUTE_JP:-direct}" "$jp_ep"
   gw_start PH-NBI || return 1
 }
+
+# --- lists group: envelope bytes into and out of a store on PostgreSQL ---
+# With ICX_TEST_STORE, outbox_inject queues FILE's bytes in the gateway's
+# database: the same rows as on SQLite (the envelope a BYTEA from its hex,
+# sent on stdin: no argument grows with the file), in one transaction.
+#   gw_blob_out ID SQL FILE   the one BLOB/BYTEA value SQL selects from ID's
+#                             store, byte for byte into FILE, either engine
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  outbox_inject() { # id message-id hop recipient category file
+    local id=$2 hop=$3 to=$4 cat=$5 file=$6 db=${GW_STORE_DB:-gw_db_${1//-/_}}
+    local sha; sha=$(sha256sum "$file" | cut -c1-64)
+    { echo "BEGIN;"
+      echo "delete from outbox_envelope where outbox_id in
+          (select id from outbox where message_id = '$id' and next_hop = '$hop');
+        delete from outbox where message_id = '$id' and next_hop = '$hop';
+        with o as (insert into outbox (message_id, next_hop, recipient, sender,
+            category, sha256, state, attempts, created_at, next_attempt_at, updated_at)
+          values ('$id', '$hop', '$to', '$1', '$cat', '$sha', 'queued', 0,
+            extract(epoch from now())::bigint, 0, extract(epoch from now())::bigint)
+          returning id)
+        insert into outbox_envelope (outbox_id, envelope)
+          select id, decode('"
+      od -An -v -tx1 "$file" | tr -d ' \n'
+      echo "', 'hex') from o;"
+      echo "COMMIT;"
+    } | psql -X -q -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/${db,,}" -f - >/dev/null
+  }
+fi
+gw_blob_out() { # id sql file
+  if [[ -z "${ICX_TEST_STORE:-}" ]]; then
+    sqlite3 "$W/$1/icx.db" "select writefile('$3', ($2))" >/dev/null
+    return
+  fi
+  local db=${GW_STORE_DB:-gw_db_${1//-/_}} b64
+  b64=$(psql -X -q -tA -v ON_ERROR_STOP=1 "$ICX_TEST_STORE/${db,,}" \
+    -c "select encode(($2), 'base64')") || return 1
+  base64 -d <<<"$b64" >"$3"
+}
