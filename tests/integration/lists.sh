@@ -119,8 +119,12 @@ check "PH-NBI holds the same list again" same_list
 refused=$("$icx" pull JP-NPA restricted -c "$PH" --wait 60 2>&1); rc=$?
 check "pulling a list not allowed exits 1" test "$rc" -eq 1
 check "with NOT_AUTHORIZED" grep -q NOT_AUTHORIZED <<<"$refused"
+# The stored envelope as text: SQLite casts the BLOB, PostgreSQL
+# (ICX_TEST_STORE) converts the BYTEA from UTF-8 (a cast gives its hex).
+env_text="cast(envelope as text)"
+[[ -n "${ICX_TEST_STORE:-}" ]] && env_text="convert_from(envelope, 'UTF8')"
 check "the refusal arrived as a signed envelope, verified and accepted" \
-  bash -c "sqlite3 '$W/PH-NBI/icx.db' \"select count(*) from inbox where sender = 'JP-NPA' and category = 'list-update' and state = 'accepted' and cast(envelope as text) like '%<Refusal%NOT_AUTHORIZED%Signature%'\" | grep -qx 1"
+  bash -c "sqlite3 '$W/PH-NBI/icx.db' \"select count(*) from inbox where sender = 'JP-NPA' and category = 'list-update' and state = 'accepted' and $env_text like '%<Refusal%NOT_AUTHORIZED%Signature%'\" | grep -qx 1"
 check "JP-NPA recorded the refusal" bash -c "sqlite3 '$W/JP-NPA/icx-lists.db' \"select count(*) from event where event = 'list.refused'\" | grep -qx 1"
 
 # 7. An import while a pull runs: the pull completes the serial it

@@ -55,8 +55,11 @@ check "its receipt is a .receipt.xml file" bash -c "ls '$W/from-ph'/*.receipt.xm
 check "JP-NPA accepted the partner's receipt: delivered" wait_for 20 delivered JP-NPA "$m1"
 check "the timeline shows PH-NBI's final receipt" bash -c \
   "'$icx' status '$m1' -c '$W/JP-NPA/gateway.yaml' | grep -q 'receipt from PH-NBI.*final'"
+# The stored bytes in upper-case hex: SQLite's hex(), PostgreSQL's encode.
+hex_env="hex(envelope)"
+[[ -n "${ICX_TEST_STORE:-}" ]] && hex_env="upper(encode(envelope, 'hex'))"
 check "the stored receipt is the partner's file, byte for byte" bash -c \
-  "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select hex(envelope) from receipts where message_id='$m1'\") == \
+  "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select $hex_env from receipts where message_id='$m1'\") == \
       \$(od -An -v -tx1 '$W/from-ph/processed/'*.receipt.xml | tr -d ' \n' | tr a-f A-F) ]]"
 
 # A tampered copy: the partner's steps answer SIG_INVALID.

@@ -65,7 +65,7 @@ got=$(sqlite3 "$W/PH-NBI/icx.db" "select count(*) from inbox where sender = 'JP-
 check "PH-NBI accepted every page ($got of $n)" test "$got" -eq "$n"
 mkdir -p "$L/in"
 for m in $ids; do
-  sqlite3 "$W/PH-NBI/icx.db" "select writefile('$L/in/$m.xml', envelope) from inbox where message_id = '$m'" >/dev/null
+  gw_blob_out PH-NBI "select envelope from inbox where message_id = '$m'" "$L/in/$m.xml"
 done
 "$icx" audit show --event inbound.accepted -c "$W/PH-NBI/gateway.yaml" >"$L/audit" 2>&1
 check "PH-NBI's audit records each page accepted" bash -c \
@@ -104,7 +104,8 @@ check "Page 1 of 1" bash -c "sqlite3 '$W/PH-NBI/icx.db' \"select envelope from i
 check "a long list and a small one: exit 0" test $? -eq 0
 check "one message for the small list, one per page for the long one" test "$(grep -c '^queued ' "$W/out")" -eq $((n + 1))
 first=$(awk '/^queued/ {print $2; exit}' "$W/out")
-check "the small list went first" bash -c "sqlite3 '$W/JP-NPA/icx.db' \"select e.envelope from outbox_envelope e join outbox o on o.id = e.outbox_id where o.message_id = '$first'\" | grep -q '<PageCount>1</PageCount>'"
+gw_blob_out JP-NPA "select e.envelope from outbox_envelope e join outbox o on o.id = e.outbox_id where o.message_id = '$first'" "$W/first.xml"
+check "the small list went first" grep -q '<PageCount>1</PageCount>' "$W/first.xml"
 
 # 5. A control socket that accepts two pages and refuses the third.
 #    INT-ICPO, the second recipient, is a partner of JP-NPA (submit

@@ -78,7 +78,9 @@ has "positive receipts from PH-NBI: 2" 'icx_receipts_total{partner="PH-NBI",reas
 has "retries to KR-KNPA counted" 'icx_outbound_retries_total{partner="KR-KNPA"}' ">0"
 # Retries to a partner that is up are rare but legitimate (a slow machine,
 # a sanitizer build): the metric must say what the store says.
-ph_retries=$(sqlite3 -cmd ".timeout 5000" "$W/JP-NPA/icx.db" "select coalesce(sum(max(attempts - 1, 0)), 0) from outbox where next_hop = 'PH-NBI'")
+# (the larger of two values: SQLite's max(a, b), PostgreSQL's greatest)
+larger=max; [[ -n "${ICX_TEST_STORE:-}" ]] && larger=greatest
+ph_retries=$(sqlite3 -cmd ".timeout 5000" "$W/JP-NPA/icx.db" "select coalesce(sum($larger(attempts - 1, 0)), 0) from outbox where next_hop = 'PH-NBI'")
 has "retries to PH-NBI as the store counts them ($ph_retries)" 'icx_outbound_retries_total{partner="PH-NBI"}' "$ph_retries"
 has "queue depth of KR-KNPA: 1" 'icx_queue_depth{partner="KR-KNPA"}' 1
 has "the oldest undelivered message has an age" 'icx_oldest_undelivered_age_seconds{}' ">0"
@@ -93,8 +95,8 @@ has "the audit log has records" 'icx_audit_records{}' ">0"
 # under the same hop: JP-NPA rejects it, and the rejection is counted.
 m3=$(submit_sample PH-NBI JP-NPA)
 check "a message from PH-NBI is accepted" wait_for 20 bash -c "curl -s '${u}metrics' | grep -q '^icx_inbound_messages{partner=\"PH-NBI\",state=\"accepted\"} 1$'"
-sqlite3 "$W/PH-NBI/icx.db" "select writefile('$W/env.xml', e.envelope) from outbox o
-  join outbox_envelope e on e.outbox_id = o.id where o.message_id = '$m3'" >/dev/null
+gw_blob_out PH-NBI "select e.envelope from outbox o
+  join outbox_envelope e on e.outbox_id = o.id where o.message_id = '$m3'" "$W/env.xml"
 sed -i 's/JP-NPA-2026-CSE-00417/JP-NPA-2026-CSE-99999/' "$W/env.xml"
 m4=$(python3 -c 'import uuid; print(uuid.uuid4())')
 sed -i "s/$m3/$m4/" "$W/env.xml"
@@ -133,6 +135,13 @@ cp "$W/JP-NPA/gateway.yaml" "$W/open/gateway.yaml"
 cp -r "$W/JP-NPA/partners" "$W/open/partners"
 sed -i 's/^  address: 127.0.0.1/  address: 0.0.0.0/; s#\.\./keys#../keys#' "$W/open/gateway.yaml"
 sed -i 's#^  path: icx.db#  path: open.db#; s#^  control: icx.sock#  control: open.sock#; s#listen: tcp://127.0.0.1:[0-9]*#listen: tcp://127.0.0.1:*#' "$W/open/gateway.yaml"
+# On PostgreSQL (ICX_TEST_STORE) the copy's store is an empty database of
+# its own (gw_db_*: the scenario runner drops it), and its head file open.db.head.
+open_db=gw_db_open_copy
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  psql -X -q "$ICX_TEST_STORE/postgres" -c "CREATE DATABASE $open_db" >/dev/null
+  sed -i "s#^  path: .*#  path: $ICX_TEST_STORE/$open_db#; s#^  head: icx.db.head#  head: open.db.head#" "$W/open/gateway.yaml"
+fi
 out=$("$icx" config check -c "$W/open/gateway.yaml" 2>&1); rc=$?
 check "config check refuses 0.0.0.0 without TLS (exit != 0)" test $rc -ne 0
 if grep -q 'http.address: 0.0.0.0 is not a loopback address' <<<"$out"; then ok "the refusal names http.address and why"
@@ -140,7 +149,13 @@ else bad "the refusal names http.address: got \"$out\""; fi
 check "the refusal names the file and line" grep -qE 'gateway.yaml:[0-9]+:[0-9]+' <<<"$out"
 out=$(cd "$W/open" && timeout 20 "$icx" serve -c gateway.yaml 2>&1); rc=$?
 check "icx serve refuses it too" test $rc -ne 0
-check "and serves nothing: no open.db written" test ! -e "$W/open/open.db"
+if [[ -n "${ICX_TEST_STORE:-}" ]]; then
+  check "and serves nothing: no table made in its database" test \
+    "$(psql -X -q -tA "$ICX_TEST_STORE/$open_db" -c "select count(*) from pg_tables where schemaname = 'public'")" = 0
+  check "nor an open.db.head written" test ! -e "$W/open/open.db.head"
+else
+  check "and serves nothing: no open.db written" test ! -e "$W/open/open.db"
+fi
 sed -i 's/^  address: 0.0.0.0/  address: 127.0.0.1/' "$W/open/gateway.yaml"
 printf '  tls_certificate: ../keys/JP-NPA/cert.pem\n' >>"$W/open/gateway.yaml"
 out=$("$icx" config check -c "$W/open/gateway.yaml" 2>&1)

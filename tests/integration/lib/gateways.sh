@@ -361,3 +361,16 @@ commit;
 SQL
   }
 fi
+
+# --- lists group: stored bytes out of either engine ----------------------
+#   gw_blob_out ID SQL FILE   the one BLOB/BYTEA value SQL selects from ID's
+#                             store, byte for byte into FILE, either engine
+gw_blob_out() { # id sql file
+  if [[ -z "${ICX_TEST_STORE:-}" ]]; then
+    sqlite3 "$W/$1/icx.db" "select writefile('$3', ($2))" >/dev/null
+    return
+  fi
+  local b64
+  b64=$(gw_psql "$1" <<<"select encode(($2), 'base64')") || return 1
+  base64 -d <<<"$b64" >"$3"
+}
