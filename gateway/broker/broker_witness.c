@@ -98,6 +98,10 @@ void icx_broker_witness_tick(icx_broker *b, int64_t now)
     if (cfg->witness_seconds <= 0 || now < b->witness_next)
         return;
     b->witness_next = now + cfg->witness_seconds;
+    /* Several nodes on one PostgreSQL store: the lead, which signs the
+     * checkpoints, sends them (docs/STORE.md); any node transmits. */
+    if (!icx_store_leads(b->store))
+        return;
     if (icx_store_checkpoint_last(b->store, &last, &err) != ICX_OK)
         return; /* nothing signed yet */
     for (size_t i = 0; i < cfg->npartners; i++) {
@@ -128,6 +132,8 @@ void icx_broker_witness_tick(icx_broker *b, int64_t now)
         icx_time_format(day, sizeof day, time(NULL) + 3650L * 86400L);
         snprintf(h->retain_until, sizeof h->retain_until, "%.10s", day);
         m->payload = icx_buf_steal(&payload, &m->len);
+        icx_log_info("witness.queued", "partner=%s size=%llu", p->id,
+                     (unsigned long long)last.size);
         icx_broker_enqueue(b, m, 1, "witness");
     }
 }

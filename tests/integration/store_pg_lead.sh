@@ -4,7 +4,9 @@
 # checkpoints (the lead, docs/STORE.md) asks for their time-stamps, so
 # every checkpoint is stamped once and the TSA gets one request per stamp
 # (PH-NBI, on a database of its own, stamps its own checkpoints too);
-# when the lead is killed the other node takes over signing and stamping.
+# the lead alone sends the checkpoints to PH-NBI, which witnesses them;
+# when the lead is killed the other node takes over signing, stamping and
+# sending them.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/pg.sh"
@@ -24,6 +26,7 @@ trap 'kill $TSA_PID 2>/dev/null; wait $TSA_PID 2>/dev/null; gw_cleanup; pg_stop'
 wait_for 10 test -s "$T/port" || { bad "TSA server starts"; finish; exit 1; }
 export GW_CHECKPOINT_EVERY=1000 GW_CHECKPOINT_SECONDS=1
 export GW_TSA_URL="http://127.0.0.1:$(cat "$T/port")/tsa" GW_TSA_CA="$T/ca.pem" GW_TSA_RETRY=1
+export GW_WITNESS_SECONDS=1
 
 for id in JP-NPA PH-NBI; do gw_keys "$id"; done
 gw_write PH-NBI yes false PH-NBI
@@ -56,6 +59,17 @@ check "every checkpoint is stamped" wait_for 30 all_stamped
 if wait_for 15 one_each; then ok "one TSA request per stamp ($(wc -l <"$T/requests") requests)"
 else bad "TSA requests: $(wc -l <"$T/requests"), stamps: $(stamps)"; fi
 [[ $(stampers) -eq 1 ]] && ok "one node stamps" || bad "nodes that stamped: $(stampers)"
+senders() { grep -l 'witness.queued partner=PH-NBI' "$W/JP-NPA/log" "$W/JP-NPA-2/log" 2>/dev/null | wc -l; }
+witnessed() { # PH-NBI has judged a checkpoint of JP-NPA's
+  [[ $(pg_psql gw_db_ph_nbi "select count(*) from inbox where sender='JP-NPA' and category='audit-checkpoint' and state='accepted'") -ge 1 ]]
+}
+check "PH-NBI receives JP-NPA's checkpoints" wait_for 30 witnessed
+[[ $(senders) -eq 1 ]] && ok "one node sends them" || bad "nodes that sent checkpoints: $(senders)"
+lead_sends() { # node: it stamps and it sends
+  grep -q 'audit.stamped size=' "$W/$1/log" && grep -q 'witness.queued partner=PH-NBI' "$W/$1/log"
+}
+if lead_sends JP-NPA || lead_sends JP-NPA-2; then ok "the node that stamps is the node that sends"
+else bad "the node that stamps does not send the checkpoints"; fi
 if grep -q 'audit.stamp-failed' "$W/JP-NPA/log" "$W/JP-NPA-2/log"; then
   bad "a stamp failed: $(grep -h 'audit.stamp-failed' "$W/JP-NPA/log" "$W/JP-NPA-2/log" | head -2)"
 else ok "no stamp failed on either node"; fi
@@ -71,6 +85,7 @@ newer() { [[ $(jp "select max(size) from checkpoint_stamps") -gt $before ]]; }
 one_each_since() { [[ $(( $(wc -l <"$T/requests") - r0 )) -eq $(( $(stamps) - s0 )) ]]; }
 for i in 1 2 3; do submit_sample "$other" PH-NBI >/dev/null; sleep 1; done
 check "$other takes the lead and stamps" wait_for 30 bash -c "grep -q 'audit.stamped size=' '$W/$other/log'"
+check "$other sends the checkpoints now" wait_for 30 bash -c "grep -q 'witness.queued partner=PH-NBI' '$W/$other/log'"
 check "the newer checkpoints are stamped" wait_for 30 newer
 check "every checkpoint is stamped, still" wait_for 30 all_stamped
 if wait_for 15 one_each_since; then ok "still one TSA request per stamp"
