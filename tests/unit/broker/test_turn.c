@@ -389,7 +389,9 @@ static void test_when_due(void **state)
         assert_int_equal(icx_turn_tx(f->t), 0);
         if (icx_turn_now_ms() == t0)
             break;
-        assert_int_equal(icx_turn_end(f->t), 0);
+        /* Too slow: commit the empty transaction (through the committer
+         * when there is one) and try again. */
+        assert_int_equal(end_batch(f), ICX_TURN_COMMITTED);
     }
     static const struct {
         const char *what;
