@@ -11,10 +11,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/pg.sh"
-if ! pg_have; then
-  echo "SKIP: PostgreSQL server binaries not found in $PG_BIN (scripts/deps.sh installs postgresql-15)"
-  exit 77
-fi
+pg_require
 pg_start || { echo "FAIL PostgreSQL starts"; exit 1; }
 . "$here/lib/gateways.sh"
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }

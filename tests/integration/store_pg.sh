@@ -6,10 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/pg.sh"
 build=${ICX_BUILD_DIR:?ICX_BUILD_DIR not set}
-if ! pg_have; then
-  echo "SKIP: PostgreSQL server binaries not found in $PG_BIN (scripts/deps.sh installs postgresql-15)"
-  exit 77
-fi
+pg_require
 trap pg_stop EXIT
 pg_start
 ICX_TEST_STORE=$PG_URL "$build/tests/test_store"

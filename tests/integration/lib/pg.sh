@@ -12,7 +12,7 @@
 #
 # Sourcing sets no trap of its own; call pg_stop from the test's trap.
 # pg_have says whether the server binaries are installed (scripts/deps.sh
-# installs postgresql-15).
+# installs postgresql-15); pg_require skips the test (exit 77) without them.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=""
@@ -20,6 +20,14 @@ PG_PORT=""
 PG_URL=""
 
 pg_have() { [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" ]]; }
+
+# A test that needs the server: skipped (exit 77) and says why when the
+# binaries are not installed.
+pg_require() {
+  pg_have && return 0
+  echo "SKIP: PostgreSQL server binaries not found in $PG_BIN (scripts/deps.sh installs postgresql-15)"
+  exit 77
+}
 
 # Runs a server binary as the unprivileged user when we are root.
 pg_as() {

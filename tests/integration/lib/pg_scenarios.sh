@@ -16,10 +16,7 @@
 pg_scenarios() {
   local here t db n rc records fails=0
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  if ! pg_have; then
-    echo "SKIP: PostgreSQL server binaries not found in $PG_BIN (scripts/deps.sh installs postgresql-15)"
-    exit 77
-  fi
+  pg_require
   trap pg_stop EXIT
   pg_start || { echo "FAIL PostgreSQL starts"; return 1; }
   local log="${TMPDIR:-/tmp}/icx-pg-scenario.$$.log"
