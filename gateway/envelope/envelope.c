@@ -249,10 +249,9 @@ int icx_envelope_build_signed(icx_buf *out, const icx_header *h,
     icx_envelope_pending p = {0};
     int rc = icx_envelope_prepare(&p, h, payload, payload_len, out->max,
                                   schemas, icx_signer_ecdsa(signer), err);
-    if (rc == ICX_OK)
-        rc = icx_envelope_sign_pending(out, &p, signer, err);
-    icx_envelope_pending_free(&p);
-    return rc;
+    /* Signed and finished, or failed: p is released either way. */
+    return rc == ICX_OK ? icx_envelope_sign_pending(out, &p, signer, err)
+                        : rc;
 }
 
 int icx_envelope_build_signed_tree(icx_buf *out, const icx_header *h,
@@ -263,10 +262,9 @@ int icx_envelope_build_signed_tree(icx_buf *out, const icx_header *h,
     icx_envelope_pending p = {0};
     int rc = icx_envelope_prepare_tree(&p, h, payload, schemas,
                                        icx_signer_ecdsa(signer), err);
-    if (rc == ICX_OK)
-        rc = icx_envelope_sign_pending(out, &p, signer, err);
-    icx_envelope_pending_free(&p);
-    return rc;
+    /* Signed and finished, or failed: p is released either way. */
+    return rc == ICX_OK ? icx_envelope_sign_pending(out, &p, signer, err)
+                        : rc;
 }
 
 int icx_envelope_prepare(icx_envelope_pending *p, const icx_header *h,

@@ -80,10 +80,9 @@ int icx_receipt_envelope(icx_buf *out, const icx_receipt *r, const char *self,
     icx_envelope_pending p = {0};
     int rc = icx_receipt_prepare(&p, r, self, to, schemas,
                                  icx_signer_ecdsa(signer), err);
-    if (rc == ICX_OK)
-        rc = icx_envelope_sign_pending(out, &p, signer, err);
-    icx_envelope_pending_free(&p);
-    return rc;
+    /* Signed and finished, or failed: p is released either way. */
+    return rc == ICX_OK ? icx_envelope_sign_pending(out, &p, signer, err)
+                        : rc;
 }
 
 int icx_receipt_prepare(icx_envelope_pending *p, const icx_receipt *given,
