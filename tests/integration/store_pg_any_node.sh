@@ -23,10 +23,9 @@ GW_STORE_DB=jp_shared gw_write JP-NPA yes false JP-NPA
 gw_partner JP-NPA PH-NBI accept direct
 # The second node: the same gateway, a folder (control socket, endpoint
 # file, log) and a listening port of its own.
-mkdir -p "$W/JP-NPA-2"
-cp -r "$W/JP-NPA/gateway.yaml" "$W/JP-NPA/partners" "$W/JP-NPA-2/"
+gw_node JP-NPA JP-NPA-2
 gw_start JP-NPA || { bad "node 1 starts"; finish; exit 1; }
-gw_start JP-NPA-2 || { bad "node 2 starts"; finish; exit 1; }
+gw_node_start JP-NPA JP-NPA-2 || { bad "node 2 starts"; finish; exit 1; }
 ep1=$(gw_endpoint JP-NPA) ep2=$(gw_endpoint JP-NPA-2)
 check "the two nodes listen on two endpoints" test "$ep1" != "$ep2"
 gw_write PH-NBI no false PH-NBI

@@ -31,10 +31,9 @@ gw_partner PH-NBI JP-NPA accept direct
 gw_start PH-NBI || { bad "PH-NBI starts"; finish; exit 1; }
 GW_STORE_DB=jp_lead gw_write JP-NPA no false JP-NPA
 gw_partner JP-NPA PH-NBI connect direct "$(gw_endpoint PH-NBI)"
-mkdir -p "$W/JP-NPA-2"
-cp -r "$W/JP-NPA/gateway.yaml" "$W/JP-NPA/partners" "$W/JP-NPA-2/"
+gw_node JP-NPA JP-NPA-2
 gw_start JP-NPA || { bad "node 1 starts"; finish; exit 1; }
-gw_start JP-NPA-2 || { bad "node 2 starts"; finish; exit 1; }
+gw_node_start JP-NPA JP-NPA-2 || { bad "node 2 starts"; finish; exit 1; }
 grep -q 'tsa:' "$W/JP-NPA-2/gateway.yaml" && ok "both JP-NPA nodes are configured with the TSA" ||
   bad "TSA configuration"
 
@@ -90,4 +89,20 @@ else bad "TSA requests since the kill: $(( $(wc -l <"$T/requests") - r0 )), stam
 gw_stop "$other"
 icx_at "$other" store check >"$W/check" 2>&1 && grep -Eq ': [1-9][0-9]* time-stamp tokens are over their checkpoints' "$W/check" &&
   ok "icx store check: the tokens are over their checkpoints" || bad "icx store check: $(tail -3 "$W/check")"
+
+# A node added without a head file, now that the database holds signed
+# checkpoints, is refused until adopted (docs/STORE.md, "Adding a node").
+gw_node JP-NPA JP-NPA-3
+(cd "$W/JP-NPA-3" && exec timeout 20 "$icx" serve -c gateway.yaml) >"$W/refused" 2>&1
+rc=$?
+[[ $rc -eq 1 ]] && grep -q 'icx.db.head is missing, but the store holds signed checkpoints' "$W/refused" &&
+  grep -q -- '--adopt-head' "$W/refused" &&
+  ok "a new node without a head file is refused, with the way to adopt" ||
+  bad "new node without a head file: exit $rc, $(tail -2 "$W/refused")"
+icx_at JP-NPA-3 store check --adopt-head >"$W/adopt" 2>&1 &&
+  grep -q 'adopted the store.s last checkpoint' "$W/adopt" &&
+  ok "icx store check --adopt-head on the new node" || bad "adopt: $(tail -3 "$W/adopt")"
+check "the new node starts then" gw_start JP-NPA-3
+check "and stamps (the lead: the others are stopped)" \
+  wait_for 30 bash -c "grep -q 'audit.stamped size=' '$W/JP-NPA-3/log'"
 finish

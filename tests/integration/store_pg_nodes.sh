@@ -29,10 +29,9 @@ GW_STORE_DB=jp_shared gw_write JP-NPA no false JP-NPA
 gw_partner JP-NPA PH-NBI connect direct "$(gw_endpoint PH-NBI)"
 # The second node: the same gateway (id, keys, partners, database), a
 # folder of its own (control socket, head file, log).
-mkdir -p "$W/JP-NPA-2"
-cp -r "$W/JP-NPA/gateway.yaml" "$W/JP-NPA/partners" "$W/JP-NPA-2/"
+gw_node JP-NPA JP-NPA-2
 gw_start JP-NPA || { bad "node 1 starts"; finish; exit 1; }
-gw_start JP-NPA-2 || { bad "node 2 starts"; finish; exit 1; }
+gw_node_start JP-NPA JP-NPA-2 || { bad "node 2 starts"; finish; exit 1; }
 ok "two JP-NPA nodes run on one database"
 
 payload=$src/docs/samples/case-referral-payload.xml

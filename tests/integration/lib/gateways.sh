@@ -232,6 +232,21 @@ gw_start() {
 
 gw_endpoint() { cat "$W/$1/endpoint"; }
 
+# Another node of gateway $1 on its PostgreSQL database (GW_STORE_DB):
+# the same gateway.yaml and partners, a folder of its own (control
+# socket, endpoint file, head file, log).  gw_node before the first node
+# starts (gw_start fixes a listening node's port in its gateway.yaml);
+# gw_node_start once it runs: it copies that node's head file first, as
+# docs/STORE.md ("Adding a node") says, since a node without one is
+# refused once the database holds signed checkpoints.
+gw_node() { # gateway node
+  mkdir -p "$W/$2"
+  cp -r "$W/$1/gateway.yaml" "$W/$1/partners" "$W/$2/"
+}
+gw_node_start() { # gateway node
+  cp "$W/$1/icx.db.head" "$W/$2/icx.db.head" && gw_start "$2"
+}
+
 # The dashboard on 127.0.0.1, any free port (its URL: gw_url after gw_start).
 gw_http() { # id [extra lines of the http: section, indented]
   local id=$1; shift
