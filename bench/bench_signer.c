@@ -282,7 +282,7 @@ int main(int argc, char **argv)
         icx_signer_remote *rp = NULL;
         if (icx_keys_generate("JP-NPA", dir, algs[a].alg, 30, &err) < 0 ||
             icx_signer_load(&local, key, &err) < 0 ||
-            icx_signer_remote_start(&remote, &rp, icx, key, nthreads,
+            icx_signer_remote_start(&remote, &rp, icx, key, NULL, nthreads,
                                     &err) < 0)
             bench_die("keys", &err);
         icx_header h;

@@ -327,22 +327,21 @@ static int open_all(icx_broker *b, const icx_serve_opts *o, icx_err *err)
     if (!o->log_format_given && cfg->log_format != NULL &&
         icx_log_format_from_name(cfg->log_format) >= 0)
         icx_log_set_format(icx_log_format_from_name(cfg->log_format));
-    /* A key file lives in the signer process (docs/SECURITY.md): one
-     * channel per worker, so that every worker can sign at once.  A key in
-     * a PKCS#11 token never leaves the token: the daemon signs through the
-     * token's module (docs/KEYS.md). */
-    if (icx_signkey_in_token(cfg))
-        rc = icx_signkey_open(&b->signer, cfg, err);
+    /* The key lives in the signer process (docs/SECURITY.md): one
+     * channel per worker, so that every worker can sign at once.  A token
+     * key too: the module, its session and the PIN are the signer's. */
 #ifdef ICX_SIGNER_INPROCESS
-    else /* benchmark build only: what the signer process costs */
-        rc = icx_signer_load(&b->signer, cfg->private_key, err);
+    /* benchmark build only: what the signer process costs */
+    rc = icx_signkey_open(&b->signer, cfg, err);
 #else
-    else
-        rc = icx_signer_remote_start(
-            &b->signer, &b->signer_remote, "/proc/self/exe", cfg->private_key,
-            cfg->workers < ICX_SIGNER_MAX_CHANNELS ? (int)cfg->workers
-                                                   : ICX_SIGNER_MAX_CHANNELS,
-            err);
+    const char *kargs[ICX_SIGNKEY_ARGS];
+    icx_signkey_args(cfg, kargs);
+    rc = icx_signer_remote_start(
+        &b->signer, &b->signer_remote, "/proc/self/exe", cfg->private_key,
+        kargs,
+        cfg->workers < ICX_SIGNER_MAX_CHANNELS ? (int)cfg->workers
+                                               : ICX_SIGNER_MAX_CHANNELS,
+        err);
 #endif
     if (rc < 0)
         return rc;

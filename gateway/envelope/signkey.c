@@ -26,6 +26,26 @@ int icx_signkey_in_token(const icx_config *cfg)
     return cfg != NULL && icx_p11_uri_is(cfg->private_key);
 }
 
+void icx_signkey_args(const icx_config *cfg,
+                      const char *out[ICX_SIGNKEY_ARGS])
+{
+    size_t n = 0;
+    if (icx_signkey_in_token(cfg)) {
+        const char *const named[][2] = {
+            {"--module", cfg->pkcs11_module},
+            {"--certificate", cfg->certificate},
+            {"--pin-file", cfg->pin_file},
+            {"--pin-env", cfg->pin_env},
+        };
+        for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+            if (named[i][1] != NULL) {
+                out[n++] = named[i][0];
+                out[n++] = named[i][1];
+            }
+    }
+    out[n] = NULL;
+}
+
 /* 0 when cert_path holds the certificate of pub. */
 static int check_cert_matches(const char *cert_path, EVP_PKEY *pub,
                               const char *token, icx_err *err)

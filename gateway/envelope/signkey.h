@@ -22,6 +22,15 @@
 /* 1 when keys.private_key names a key in a token. */
 int icx_signkey_in_token(const icx_config *cfg);
 
+/* The arguments `icx signer` needs after --key keys.private_key to open
+ * the same key (cmd_signer.c): none for a key file; for a token key
+ * --module, --certificate and --pin-file or --pin-env as configured
+ * (the PIN itself never: the signer reads it).  out gets at most
+ * ICX_SIGNKEY_ARGS - 1 pointers into cfg, then NULL. */
+#define ICX_SIGNKEY_ARGS 9
+void icx_signkey_args(const icx_config *cfg,
+                      const char *out[ICX_SIGNKEY_ARGS]);
+
 /* Opens the configured key.  Errors name the key, the token and what
  * failed (module not loadable, no token, wrong PIN, no key, certificate
  * of another key). */

@@ -57,6 +57,7 @@ struct icx_signer_remote {
     pthread_cond_t cv;
     char *exe;
     char *key;
+    char *extra[ICX_SIGNER_MAX_EXTRA + 1]; /* NULL-terminated */
     int nch;
     pid_t pid;           /* 0: none */
     int fds[ICX_SIGNER_MAX_CHANNELS];
@@ -167,8 +168,10 @@ static int spawn(icx_signer_remote *r, icx_err *err)
         }
     snprintf(fdarg, sizeof fdarg, "%d", 3);
     snprintf(charg, sizeof charg, "%d", r->nch);
-    char *argv[] = {"icx", "signer", "--fd", fdarg, "--channels", charg,
-                    "--key", r->key, NULL};
+    char *argv[8 + ICX_SIGNER_MAX_EXTRA + 1] = {
+        "icx", "signer", "--fd", fdarg, "--channels", charg, "--key", r->key};
+    for (int i = 0; r->extra[i] != NULL; i++)
+        argv[8 + i] = r->extra[i];
     /* The daemon blocks the signals it reads through signalfd; the
      * signer starts with none blocked and every one at its default. */
     posix_spawnattr_t at;
@@ -360,12 +363,14 @@ static void remote_free(void *ctx)
     pthread_mutex_destroy(&r->mu);
     free(r->exe);
     free(r->key);
+    for (int i = 0; r->extra[i] != NULL; i++)
+        free(r->extra[i]);
     free(r);
 }
 
 int icx_signer_remote_start(icx_signer **out, icx_signer_remote **remote,
-                            const char *exe, const char *key, int nch,
-                            icx_err *err)
+                            const char *exe, const char *key,
+                            const char *const *extra, int nch, icx_err *err)
 {
     *out = NULL;
     if (remote != NULL)
@@ -383,8 +388,20 @@ int icx_signer_remote_start(icx_signer **out, icx_signer_remote **remote,
         r->fds[i] = -1;
     r->exe = strdup(exe);
     r->key = strdup(key);
-    int rc = r->exe && r->key ? spawn(r, err)
-                              : icx_err_set(err, ICX_ENOMEM, "out of memory");
+    int rc = r->exe != NULL && r->key != NULL
+                 ? ICX_OK
+                 : icx_err_set(err, ICX_ENOMEM, "out of memory");
+    size_t n = 0;
+    while (extra != NULL && extra[n] != NULL)
+        n++;
+    if (rc == ICX_OK && n > ICX_SIGNER_MAX_EXTRA)
+        rc = icx_err_set(err, ICX_EINVAL, "signer: %zu key arguments, at "
+                         "most %d", n, ICX_SIGNER_MAX_EXTRA);
+    for (size_t i = 0; rc == ICX_OK && i < n; i++)
+        if ((r->extra[i] = strdup(extra[i])) == NULL)
+            rc = icx_err_set(err, ICX_ENOMEM, "out of memory");
+    if (rc == ICX_OK)
+        rc = spawn(r, err);
     if (rc == ICX_OK) {
         icx_sign_backend b = {.ecdsa = r->ecdsa, .field = r->field,
                               .sign_digest = remote_sign,
@@ -404,7 +421,7 @@ int icx_signer_remote_start(icx_signer **out, icx_signer_remote **remote,
 int icx_signer_remote_check(icx_signer_remote *r, icx_err *err)
 {
     int rc = ICX_OK;
-    if (r == NULL) /* no signer process: a key in a token */
+    if (r == NULL) /* no signer process (a benchmark build) */
         return ICX_OK;
     pthread_mutex_lock(&r->mu);
     if (!r->dead && r->pid > 0) {

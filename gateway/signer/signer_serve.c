@@ -3,16 +3,23 @@
  * daemon through signer_remote.c): holds the agency key and signs
  * SHA-256 digests, nothing else.
  *
- * It loads the key with icx_signer_load (any backend that function
- * knows), signs once to let OpenSSL set up what it sets up lazily, sends
- * the outcome to the daemon (struct icx_sw_hello, carrying the load error
- * word for word), then locks itself down before it reads any request:
- * every descriptor but its channels closed, no new privileges, not
- * dumpable, no core, no file growth, and a seccomp filter (libseccomp)
- * that kills the process on any system call outside what the request
- * loop needs: recv/send/read/write on its channels, futex, memory
- * (without PROT_EXEC), getrandom, clocks and exit.  No open, no socket,
- * no exec, no ptrace.
+ * cmd_signer.c opens the key (signkey.h: a key file, or a key in a
+ * PKCS#11 token through its module) and hands it over; this signs once
+ * to let OpenSSL (or the module) set up what it sets up lazily, sends
+ * the outcome to the daemon (struct icx_sw_hello, carrying the open
+ * error word for word), then locks the process down before it reads any
+ * request.  A key file (ICX_SIGNERPROC_FILE): every descriptor but its
+ * channels closed, no new privileges, not dumpable, no core, no file
+ * growth, and a seccomp filter (libseccomp) that kills the process on
+ * any system call outside what the request loop needs: recv/send/read/
+ * write on its channels, futex, memory (without PROT_EXEC), getrandom,
+ * clocks and exit.  No open, no socket, no exec, no ptrace.  A token key
+ * (ICX_SIGNERPROC_TOKEN): the module keeps the descriptors it opened and
+ * may open more (SoftHSM2 re-reads its token files, a hardware module
+ * talks to its device or daemon), so: no new privileges, not dumpable,
+ * no core, and a filter that kills the process on exec, ptrace and
+ * process_vm_readv/writev; the PIN and the module's session live here,
+ * never in the daemon.
  *
  * Threads: one per channel, started after the process-wide steps and
  * before any filter; each loads the filter for itself (as the main
@@ -45,7 +52,7 @@
 struct chan {
     int fd;
     const icx_signer *s;
-    int first_fd, nch;
+    int first_fd, nch, mode;
 };
 
 /* One channel's request loop; never returns. */
@@ -94,12 +101,12 @@ static void serve_channel(const struct chan *c)
     }
 }
 
-static int load_filter(int first_fd, int nch);
+static int load_filter(const struct chan *c);
 
 static void *channel_thread(void *arg)
 {
     struct chan *c = arg;
-    if (load_filter(c->first_fd, c->nch) < 0)
+    if (load_filter(c) < 0)
         _exit(1); /* never serve unfiltered */
     serve_channel(c);
     return NULL;
@@ -120,8 +127,28 @@ static int allow_on_channels(scmp_filter_ctx f, int nr, int first_fd, int nch)
     return 0;
 }
 
-static int load_filter(int first_fd, int nch)
+/* A token's module: what no module needs is taken away. */
+static int load_token_filter(void)
 {
+    static const int denied[] = {
+        SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(ptrace),
+        SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+    };
+    scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+    int ok = f != NULL;
+    for (size_t i = 0; ok && i < sizeof denied / sizeof denied[0]; i++)
+        ok = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, denied[i], 0) == 0 ||
+             seccomp_rule_add(f, SCMP_ACT_KILL, denied[i], 0) == 0;
+    ok = ok && seccomp_load(f) == 0;
+    seccomp_release(f);
+    return ok ? 0 : -1;
+}
+
+static int load_filter(const struct chan *c)
+{
+    if (c->mode == ICX_SIGNERPROC_TOKEN)
+        return load_token_filter();
+    int first_fd = c->first_fd, nch = c->nch;
     static const int plain[] = {
         SCMP_SYS(futex), SCMP_SYS(exit), SCMP_SYS(exit_group),
         SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap),
@@ -161,14 +188,20 @@ static int load_filter(int first_fd, int nch)
 /* Everything but the request loop taken away, for the whole process
  * (each thread then loads the system call filter for itself: see
  * load_filter); -1 when a step failed. */
-static int lock_down(int first_fd, int nch)
+static int lock_down(int first_fd, int nch, int mode)
 {
+    struct rlimit zero = {0, 0};
+    if (mode == ICX_SIGNERPROC_TOKEN)
+        return setrlimit(RLIMIT_CORE, &zero) < 0 ||
+                       prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+                       prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
+                   ? -1
+                   : 0;
     if (first_fd > 0 && close_range(0, (unsigned)first_fd - 1, 0) < 0)
         return -1;
     if (close_range((unsigned)(first_fd + nch), ~0U, 0) < 0)
         return -1;
     struct rlimit nofile = {(rlim_t)(first_fd + nch), (rlim_t)(first_fd + nch)};
-    struct rlimit zero = {0, 0};
     if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
         setrlimit(RLIMIT_FSIZE, &zero) < 0 ||
         setrlimit(RLIMIT_CORE, &zero) < 0 ||
@@ -178,21 +211,23 @@ static int lock_down(int first_fd, int nch)
     return 0;
 }
 
-int icx_signerproc_serve(int first_fd, int nch, const char *key, icx_err *err)
+int icx_signerproc_serve(int first_fd, int nch, icx_signer *s, int mode,
+                         icx_err *err)
 {
-    icx_signer *s = NULL;
     struct icx_sw_hello h;
     struct chan ch[ICX_SIGNER_MAX_CHANNELS];
     int rc;
 
-    if (first_fd < 0 || nch < 1 || nch > ICX_SIGNER_MAX_CHANNELS)
+    if (first_fd < 0 || nch < 1 || nch > ICX_SIGNER_MAX_CHANNELS) {
+        icx_signer_free(&s);
         return icx_err_set(err, ICX_EINVAL, "signer: --fd and --channels "
                            "out of range (1..%d channels)",
                            ICX_SIGNER_MAX_CHANNELS);
+    }
     prctl(PR_SET_NAME, "icx-signer", 0, 0, 0);
     memset(&h, 0, sizeof h);
     h.magic = ICX_SW_HELLO_MAGIC;
-    rc = icx_signer_load(&s, key, err);
+    rc = s != NULL ? ICX_OK : err->rc < 0 ? err->rc : ICX_EINVAL;
     if (rc == ICX_OK) {
         /* One signature now: OpenSSL seeds its generators and finds its
          * algorithms on first use, which may read files. */
@@ -213,15 +248,15 @@ int icx_signerproc_serve(int first_fd, int nch, const char *key, icx_err *err)
     if (rc < 0)
         goto fail;
     /* Before any thread: they inherit no-new-privs and the limits. */
-    if (lock_down(first_fd, nch) < 0)
+    if (lock_down(first_fd, nch, mode) < 0)
         _exit(1); /* never serve without the lockdown */
     for (int i = 0; i < nch; i++) {
-        ch[i] = (struct chan){first_fd + i, s, first_fd, nch};
+        ch[i] = (struct chan){first_fd + i, s, first_fd, nch, mode};
         pthread_t t;
         if (i > 0 && pthread_create(&t, NULL, channel_thread, &ch[i]) != 0)
             _exit(1); /* the daemon sees the channels close */
     }
-    if (load_filter(first_fd, nch) < 0)
+    if (load_filter(&ch[0]) < 0)
         _exit(1);
     serve_channel(&ch[0]);
 fail:

@@ -8,7 +8,9 @@
 # token, a token removed, a missing key, a certificate of another key, a
 # module that cannot be loaded and a PIN file readable by others are
 # refused by `icx config check` and by `icx serve` at start, with a
-# message naming what is wrong.  The PIN never appears in a log.
+# message naming what is wrong.  The token's module and PIN live in the
+# signer process (the daemon maps neither; a killed signer is restarted
+# and logs in again).  The PIN never appears in a log.
 set -uo pipefail
 . "$(dirname "$0")/lib/gateways.sh"
 
@@ -91,6 +93,24 @@ check "xmlsec1 verifies the token-signed envelope with the certificate alone" \
     --enabled-key-data x509 "$W/m1.xml"
 check "its signature is ECDSA-SHA256" grep -q 'xmldsig-more#ecdsa-sha256' "$W/m1.xml"
 check "the key.loaded log line names the certificate" grep -q 'key.loaded.*alg=ecdsa-sha256' "$W/JP-NPA/log"
+
+# The token's module, its session and the PIN are the signer process's.
+jp=${GW_PID[JP-NPA]}; js=$(gw_signer JP-NPA); so=$(realpath "$module")
+check "a signer process holds the token key" test -n "$js"
+check "the daemon does not map the token's module" bash -c "! grep -qF '$so' /proc/$jp/maps"
+check "the signer does" grep -qF "$so" "/proc/$js/maps"
+python3 "$src/tests/integration/tools/memscan.py" "$jp" --text "$PIN" >"$W/scan-pin"
+check "the PIN is nowhere in the daemon's memory" test $? -eq 1
+check "the signer runs with no new privileges, under a seccomp filter" \
+  bash -c "grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$js/status && ! grep -L '^Seccomp:[[:space:]]*2' /proc/$js/task/*/status | grep -q ."
+kill -9 "$js"
+m4=$(submit_sample JP-NPA PH-NBI)
+check "the token signer killed: the next message is delivered" wait_for 30 delivered JP-NPA "$m4"
+new_signer() {
+  local n; n=$(gw_signer JP-NPA)
+  [[ -n $n && $n != "$js" ]] && grep -q 'signer.started.*generation=2' "$W/JP-NPA/log"
+}
+check "by a new signer, logged in to the token again" new_signer
 gw_stop JP-NPA
 check "icx audit verify: checkpoints signed by the token verify" "$icx" audit verify -c "$JPY"
 check "the PIN appears in no log" bash -c "! grep -rqF '$PIN' '$W/JP-NPA/log' '$W/PH-NBI/log'"

@@ -12,14 +12,6 @@ gw_pair_and_absent || { bad "JP-NPA starts"; finish; exit 1; }
 gw_start PH-NBI || { bad "PH-NBI starts"; finish; exit 1; }
 payload=$src/docs/samples/case-referral-payload.xml
 
-# The signer of a daemon: its child named icx-signer.
-signer_of() { # id -> pid
-  local d ppid=${GW_PID[$1]}
-  for d in /proc/[0-9]*; do
-    [[ $(cat "$d/comm" 2>/dev/null) == icx-signer ]] || continue
-    [[ $(awk '{print $4}' "$d/stat" 2>/dev/null) == "$ppid" ]] && echo "${d#/proc/}"
-  done
-}
 jp_signers() { # signer processes of JP-NPA's key, whoever their parent
   local c
   for c in /proc/[0-9]*/cmdline; do
@@ -38,7 +30,7 @@ audited() { # id event -> count
 }
 accepted_ids() { sqlite3 "$W/PH-NBI/icx.db" "select message_id from inbox where state='accepted' and sender='JP-NPA'" | sort; }
 
-s1=$(signer_of JP-NPA)
+s1=$(gw_signer JP-NPA)
 check "JP-NPA runs a signer process" test -n "$s1"
 check "and it is not the daemon" test "$s1" != "${GW_PID[JP-NPA]}"
 
@@ -56,7 +48,7 @@ check "the submit signed while the signer died succeeds" test "$rc" -eq 0
 check "all 20 acknowledged" test "$(grep -c '^queued' "$W/acked1")" -eq 20
 check "the signature retries are audited" \
   bash -c "[[ \$(sqlite3 '$W/JP-NPA/icx.db' \"select count(*) from audit where event='signer.retry'\") -ge 1 ]]"
-s2=$(signer_of JP-NPA)
+s2=$(gw_signer JP-NPA)
 check "a new signer runs" bash -c "[[ -n '$s2' && '$s2' != '$s1' ]]"
 check "the old one was reaped (no zombie)" bash -c "! [[ -e /proc/$s1 ]]"
 
@@ -73,7 +65,7 @@ sub=$!
 kills=0
 while kill -0 "$sub" 2>/dev/null; do
   for id in JP-NPA PH-NBI; do
-    p=$(signer_of "$id")
+    p=$(gw_signer "$id")
     [[ -n $p ]] && kill -9 "$p" 2>/dev/null && kills=$((kills + 1))
   done
   sleep 0.05
@@ -94,14 +86,14 @@ check "each once" \
 check "and nothing else" test "$(accepted_ids | wc -l)" -eq "$total"
 check "no receipt failed to be signed" test "$(audited PH-NBI receipt.failed)" -eq 0
 # The burst's last kill may be a moment ago: back within seconds, as in 1b.
-has_signer() { [[ -n $(signer_of "$1") ]]; }
+has_signer() { [[ -n $(gw_signer "$1") ]]; }
 check "JP-NPA's signer is back" wait_for 10 has_signer JP-NPA
 m=$(submit_sample JP-NPA PH-NBI)
 check "and signs: one more message delivered" wait_for 30 delivered JP-NPA "$m"
-check "PH-NBI's signer is back" test -n "$(signer_of PH-NBI)"
+check "PH-NBI's signer is back" test -n "$(gw_signer PH-NBI)"
 
 # --- 3. the daemon stops: its signer goes with it -----------------------
-s3=$(signer_of JP-NPA)
+s3=$(gw_signer JP-NPA)
 check "its command line names JP-NPA's key" test -n "$(jp_signers 2>/dev/null)"
 gw_stop JP-NPA
 check "a stopped daemon leaves no signer behind" \
@@ -128,12 +120,12 @@ deny=${ICX_BUILD_DIR:?ICX_BUILD_DIR not set}/tests/icx_test_deny_seccomp
 GW_PID[JP-NPA]=$!
 check "JP-NPA starts under a filter that refuses seccomp()" \
   wait_for 20 "$icx" partners -c "$W/JP-NPA/gateway.yaml"
-s5=$(signer_of JP-NPA)
+s5=$(gw_signer JP-NPA)
 check "its signer runs" test -n "$s5"
 check "and every signer thread is filtered all the same" \
   bash -c "! grep -L '^Seccomp:[[:space:]]*2' /proc/$s5/task/*/status | grep -q ."
 m=$(submit_sample JP-NPA PH-NBI)
 check "and signs: a message delivered" wait_for 30 delivered JP-NPA "$m"
-check "without a signer restart" test "$(signer_of JP-NPA)" = "$s5"
+check "without a signer restart" test "$(gw_signer JP-NPA)" = "$s5"
 gw_stop JP-NPA
 finish

@@ -22,13 +22,6 @@ gw_write PH-NBI no false PH-NBI
 gw_partner PH-NBI JP-NPA connect direct "$(gw_endpoint JP-NPA)"
 gw_start PH-NBI || { bad "PH-NBI starts"; finish; exit 1; }
 
-signer_of() { # id -> pid
-  local d ppid=${GW_PID[$1]}
-  for d in /proc/[0-9]*; do
-    [[ $(cat "$d/comm" 2>/dev/null) == icx-signer ]] || continue
-    [[ $(awk '{print $4}' "$d/stat" 2>/dev/null) == "$ppid" ]] && echo "${d#/proc/}"
-  done
-}
 
 payload=$src/docs/samples/case-referral-payload.xml
 files=()
@@ -45,76 +38,12 @@ check "and delivered, each answered by a signed receipt" \
 
 # Searches the readable memory of pid for the private key of key.pem;
 # prints what it found, one line each; exit 0 found, 1 none, 2 error.
-scan() { # pid key.pem
-  python3 - "$1" "$2" <<'PY'
-import base64, re, subprocess, sys
-pid, keyfile = sys.argv[1], sys.argv[2]
-text = subprocess.run(["openssl", "pkey", "-in", keyfile, "-text", "-noout"],
-                      capture_output=True, text=True, check=True).stdout
-secrets, name, hexs = {}, None, ""
-for line in text.splitlines() + ["end:"]:
-    if line.startswith(" ") and name:
-        hexs += line.strip()
-        continue
-    if name and hexs:
-        secrets[name] = bytes.fromhex(hexs.replace(":", "")).lstrip(b"\0")
-    m = re.match(r"^(privateExponent|prime1|prime2|priv):", line)
-    name, hexs = (m.group(1), "") if m else (None, "")
-if not secrets:
-    print("no private key numbers in", keyfile); sys.exit(2)
-pem = open(keyfile).read()
-body = [l for l in pem.splitlines() if l and not l.startswith("-----")]
-needles = {"PEM text": body[1].encode(), "DER": base64.b64decode("".join(body))}
-for n, v in secrets.items():
-    w = v[:32]
-    needles[n + " (big-endian)"] = w
-    needles[n + " (little-endian)"] = v[::-1][:32]
-# Read in pieces (a needle may straddle two: they overlap by its length).
-# A mapping of more than 64 GiB can only be a sanitizer's shadow here
-# (bytes that describe memory, never its contents): it is skipped, and
-# said on stderr.  Any failure is exit 2, never "not found".
-CHUNK, OVERLAP, HUGE = 1 << 24, 64, 64 << 30
-found, scanned = set(), 0
-try:
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            f = line.split()
-            lo, hi = (int(x, 16) for x in f[0].split("-"))
-            if "r" not in f[1] or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
-                continue
-            if hi - lo > HUGE:
-                print(f"skipped {f[0]} ({(hi - lo) >> 30} GiB: sanitizer shadow)",
-                      file=sys.stderr)
-                continue
-            at, tail = lo, b""
-            while at < hi:
-                try:
-                    mem.seek(at)
-                    data = tail + mem.read(min(CHUNK, hi - at))
-                except OSError:
-                    break
-                scanned += len(data) - len(tail)
-                for n, v in needles.items():
-                    if n not in found and v in data:
-                        found.add(n)
-                tail = data[-OVERLAP:]
-                at += CHUNK
-except Exception as e:
-    print("scan failed:", repr(e), file=sys.stderr)
-    sys.exit(2)
-if scanned == 0:
-    print("scan read nothing", file=sys.stderr)
-    sys.exit(2)
-for n in sorted(found):
-    print(n)
-sys.exit(0 if found else 1)
-PY
-}
+scan() { python3 "$src/tests/integration/tools/memscan.py" "$1" --key "$2"; }
 
 for id in JP-NPA PH-NBI; do
   pid=${GW_PID[$id]}
   key=$(realpath "$W/keys/$id/key.pem")
-  s=$(signer_of "$id")
+  s=$(gw_signer "$id")
   check "$id: the daemon maps no key file" bash -c "! grep -qF '$key' /proc/$pid/maps"
   scan "$pid" "$key" >"$W/scan-$id"
   rc=$?

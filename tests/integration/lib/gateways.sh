@@ -273,6 +273,15 @@ gw_kill() {
 
 gw_hup() { kill -HUP "${GW_PID[$1]}"; }
 
+# The signer process of gateway id's daemon: its child named icx-signer.
+gw_signer() { # id -> pid
+  local d ppid=${GW_PID[$1]}
+  for d in /proc/[0-9]*; do
+    [[ $(cat "$d/comm" 2>/dev/null) == icx-signer ]] || continue
+    [[ $(awk '{print $4}' "$d/stat" 2>/dev/null) == "$ppid" ]] && echo "${d#/proc/}"
+  done
+}
+
 icx_at() { local id=$1; shift; "$icx" "$@" -c "$W/$id/gateway.yaml"; }
 
 # Submits the sample case referral from ID to RECIPIENT; prints the MessageId.

@@ -157,7 +157,7 @@ static void test_remote_signs_as_the_key(void **state)
     icx_signer *local = NULL, *remote = NULL;
     icx_signer_remote *r = NULL;
     assert_int_equal(icx_signer_load(&local, rsa_key, &err), 0);
-    int rc = icx_signer_remote_start(&remote, &r, icx_test_bin(), rsa_key, 2,
+    int rc = icx_signer_remote_start(&remote, &r, icx_test_bin(), rsa_key, NULL, 2,
                                      &err);
     if (rc < 0)
         fail_msg("icx_signer_remote_start: got %d (%s), want 0", rc, err.msg);
@@ -186,7 +186,7 @@ static void test_remote_restarts_after_kill(void **state)
     icx_signer *remote = NULL;
     icx_signer_remote *r = NULL;
     assert_int_equal(icx_signer_remote_start(&remote, &r, icx_test_bin(),
-                                             ec_key, 1, &err), 0);
+                                             ec_key, NULL, 1, &err), 0);
     assert_int_equal(icx_signer_field(remote), 32);
     unsigned char d[32] = {1}, sig[ICX_SIG_MAX];
     size_t len = sizeof sig;
@@ -231,7 +231,7 @@ static void test_remote_batch(void **state)
     icx_signer_remote *r = NULL;
     assert_int_equal(icx_signer_load(&local, rsa_key, &err), 0);
     assert_int_equal(icx_signer_remote_start(&remote, &r, icx_test_bin(),
-                                             rsa_key, 2, &err), 0);
+                                             rsa_key, NULL, 2, &err), 0);
     unsigned char d[ICX_SIGN_BATCH * ICX_SIGN_DIGEST];
     static unsigned char a[ICX_SIGN_BATCH * ICX_SIG_MAX],
         b[ICX_SIGN_BATCH * ICX_SIG_MAX];
@@ -281,7 +281,8 @@ static void test_remote_load_error_is_the_keys(void **state)
     icx_signer_remote *r = NULL;
     assert_int_equal(chmod(rsa_key, 0644), 0);
     int wrc = icx_signer_load(&s, rsa_key, &want);
-    int grc = icx_signer_remote_start(&s, &r, icx_test_bin(), rsa_key, 1, &got);
+    int grc = icx_signer_remote_start(&s, &r, icx_test_bin(), rsa_key, NULL, 1,
+                                      &got);
     assert_int_equal(chmod(rsa_key, 0600), 0);
     assert_true(wrc < 0);
     assert_int_equal(grc, wrc);
@@ -290,7 +291,8 @@ static void test_remote_load_error_is_the_keys(void **state)
     assert_null(r);
     icx_err_clear(&got);
     grc = icx_signer_remote_start(&s, &r, icx_test_bin(),
-                                  icx_test_path("%s/none.pem", dir), 1, &got);
+                                  icx_test_path("%s/none.pem", dir), NULL, 1,
+                                  &got);
     assert_true(grc < 0);
     assert_non_null(strstr(got.msg, "none.pem"));
 }
