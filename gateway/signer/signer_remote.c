@@ -243,10 +243,12 @@ out:
 }
 
 /* One request of n digests on fd: 0 with the signer's answer in
- * *signer_rc (and on ICX_OK the signatures, stride ICX_SIG_MAX, and
- * *siglen), or -1 when the channel broke. */
+ * *signer_rc (on ICX_OK the signatures, stride ICX_SIG_MAX, and *siglen;
+ * otherwise its text in why, ICX_ERR_MSG_MAX bytes, "" when it gave
+ * none), or -1 when the channel broke. */
 static int exchange(int fd, uint64_t id, const unsigned char *digests, int n,
-                    unsigned char *sigs, size_t *siglen, int *signer_rc)
+                    unsigned char *sigs, size_t *siglen, int *signer_rc,
+                    char *why)
 {
     struct icx_sw_req q;
     struct icx_sw_rep p;
@@ -274,6 +276,9 @@ static int exchange(int fd, uint64_t id, const unsigned char *digests, int n,
             memcpy(sigs + (size_t)i * ICX_SIG_MAX,
                    p.sig + (size_t)i * p.siglen, p.siglen);
         *siglen = p.siglen;
+    } else {
+        memcpy(why, p.sig, p.siglen); /* NUL-terminated: checked */
+        why[p.siglen ? p.siglen - 1 : 0] = '\0';
     }
     return 0;
 }
@@ -309,7 +314,9 @@ static int remote_sign_many(void *ctx, const unsigned char *digests, int n,
     pthread_mutex_unlock(&r->mu);
 
     int signer_rc = ICX_OK;
-    int broke = exchange(fd, id, digests, n, sigs, siglen, &signer_rc) < 0;
+    char why[ICX_ERR_MSG_MAX] = "";
+    int broke =
+        exchange(fd, id, digests, n, sigs, siglen, &signer_rc, why) < 0;
 
     pthread_mutex_lock(&r->mu);
     r->in_use--;
@@ -328,6 +335,8 @@ static int remote_sign_many(void *ctx, const unsigned char *digests, int n,
     if (broke)
         return icx_err_set(err, ICX_EAGAIN, "the signer process stopped; "
                            "it is restarted, try again");
+    if (signer_rc < 0 && why[0] != '\0') /* its own words */
+        return icx_err_set(err, signer_rc, "%s", why);
     if (signer_rc < 0)
         return icx_err_set(err, signer_rc, "the signer process could not "
                            "sign (%s)", icx_rc_str(signer_rc));

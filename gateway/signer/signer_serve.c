@@ -94,6 +94,14 @@ static void serve_channel(const struct chan *c)
                 rep.siglen = (uint32_t)siglen;
                 rep.count = q.count;
                 replen = ICX_SW_REP_LEN(q.count, siglen);
+            } else {
+                /* Why, word for word (a token's "the signing key is
+                 * gone"); error texts never carry key material. */
+                size_t tl = strnlen(err.msg, ICX_ERR_MSG_MAX - 1);
+                memcpy(rep.sig, err.msg, tl);
+                rep.sig[tl] = '\0';
+                rep.siglen = (uint32_t)(tl + 1);
+                replen = ICX_SW_REP_LEN(1, rep.siglen);
             }
         }
         if (send(c->fd, &rep, replen, MSG_NOSIGNAL) != (ssize_t)replen)

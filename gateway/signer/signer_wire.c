@@ -32,11 +32,17 @@ int icx_sw_rep_check(const void *buf, size_t n, uint64_t id, uint32_t count,
     memcpy(&p, buf, offsetof(struct icx_sw_rep, sig));
     if (p.magic != ICX_SW_REP_MAGIC || p.id != id || p.rc > 0)
         return ICX_EINVAL;
-    if (p.rc < 0) /* a refusal carries no signature */
-        return p.count == 0 && p.siglen == 0 &&
-                       n == offsetof(struct icx_sw_rep, sig)
+    if (p.rc < 0) { /* a refusal: no signature, perhaps its text */
+        const unsigned char *text =
+            (const unsigned char *)buf + offsetof(struct icx_sw_rep, sig);
+        if (p.count != 0 || p.siglen > ICX_ERR_MSG_MAX ||
+            n != ICX_SW_REP_LEN(1, p.siglen))
+            return ICX_EINVAL;
+        return p.siglen == 0 ||
+                       (memchr(text, '\0', p.siglen) == text + p.siglen - 1)
                    ? ICX_OK
                    : ICX_EINVAL;
+    }
     if (p.count != count || count < 1 || count > ICX_SW_BATCH ||
         p.siglen == 0 || p.siglen > cap ||
         p.siglen > ICX_SIG_MAX || n != ICX_SW_REP_LEN(p.count, p.siglen))

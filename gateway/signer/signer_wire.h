@@ -35,18 +35,22 @@ struct icx_sw_req {
     (offsetof(struct icx_sw_req, digest) + (size_t)(n) * ICX_SW_DIGEST)
 
 /* The signatures, in request order, back to back (siglen bytes each), or
- * rc < 0 and none.  Sent as its first ICX_SW_REP_LEN(count, siglen)
- * bytes. */
+ * rc < 0, no signature and in their place the signer's error text:
+ * siglen bytes, NUL-terminated, at most ICX_ERR_MSG_MAX (0: none).  Sent
+ * as its first ICX_SW_REP_LEN(count, siglen) bytes (count 0 on an
+ * error). */
 struct icx_sw_rep {
     uint32_t magic;
     int32_t rc;       /* ICX_OK or an icx_rc */
     uint64_t id;
-    uint32_t siglen;  /* each signature's; 0 with rc < 0 */
+    uint32_t siglen;  /* each signature's; with rc < 0 the text's */
     uint32_t count;   /* the request's count; 0 with rc < 0 */
     unsigned char sig[ICX_SW_BATCH * ICX_SIG_MAX];
 };
 #define ICX_SW_REP_LEN(n, siglen) \
     (offsetof(struct icx_sw_rep, sig) + (size_t)(n) * (size_t)(siglen))
+_Static_assert(sizeof(((struct icx_sw_rep *)0)->sig) >= ICX_ERR_MSG_MAX,
+               "a refusal's text fits where the signatures go");
 
 /* Sent once on channel 0 after the key loaded (or did not). */
 struct icx_sw_hello {
@@ -61,7 +65,8 @@ struct icx_sw_hello {
  * otherwise ICX_EINVAL. */
 int icx_sw_req_check(const void *buf, size_t n);
 /* ICX_OK when buf (n bytes) is a well-formed reply to request id of count
- * digests whose signatures fit cap bytes each; otherwise ICX_EINVAL. */
+ * digests whose signatures fit cap bytes each, or a refusal whose text
+ * is one NUL-terminated string; otherwise ICX_EINVAL. */
 int icx_sw_rep_check(const void *buf, size_t n, uint64_t id, uint32_t count,
                      size_t cap);
 int icx_sw_hello_check(const void *buf, size_t n);

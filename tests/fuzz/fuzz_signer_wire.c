@@ -6,7 +6,8 @@
  * A request the check accepts must be exactly a header and count digests
  * (1..ICX_SW_BATCH) with the fixed values; a reply accepted for request
  * id/count (taken from the input's header) must be a refusal without
- * signatures or count signatures of one length within the cap.
+ * signatures (perhaps with one NUL-terminated text) or count signatures
+ * of one length within the cap.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,8 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (icx_sw_rep_check(data, size, p.id, want, cap) == ICX_OK) {
             if (p.rc > 0 || p.magic != ICX_SW_REP_MAGIC)
                 abort();
-            if (p.rc < 0 ? (p.count != 0 || p.siglen != 0 ||
-                            size != offsetof(struct icx_sw_rep, sig))
+            if (p.rc < 0 ? (p.count != 0 || p.siglen > ICX_ERR_MSG_MAX ||
+                            size != ICX_SW_REP_LEN(1, p.siglen) ||
+                            (p.siglen > 0 &&
+                             strlen((const char *)data +
+                                    offsetof(struct icx_sw_rep, sig)) !=
+                                 p.siglen - 1))
                          : (p.siglen == 0 || p.siglen > cap ||
                             p.count < 1 || p.count > ICX_SW_BATCH ||
                             size != ICX_SW_REP_LEN(p.count, p.siglen)))

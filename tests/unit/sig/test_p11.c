@@ -4,7 +4,9 @@
  * temporary folder: key generation inside the token, signatures that
  * OpenSSL verifies as RSA-SHA256 and ECDSA-SHA256 (raw r||s), signing
  * from several threads, and the errors of a wrong PIN, a missing token,
- * a missing or removed key and a module that cannot be loaded.
+ * a missing or removed key and a module that cannot be loaded; the same
+ * token key in the signer process (`icx signer`, as icx serve starts
+ * it), with the token's errors passed on word for word.
  *
  * The module is /usr/lib/softhsm/libsofthsm2.so (Debian softhsm2,
  * installed by scripts/deps.sh) or ICX_TEST_PKCS11_MODULE.
@@ -24,11 +26,14 @@
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
 #include "keys.h"
 #include "p11.h"
+#include "signerproc.h"
 #include "testutil.h"
 
 #define TOKEN "icx-test"
@@ -421,6 +426,9 @@ static void destroy_key(const char *label)
     *(void **)&get = dlsym(dl, "C_GetFunctionList");
     CK_FUNCTION_LIST *fl = NULL;
     assert_int_equal(get(&fl), CKR_OK);
+    /* Initialized already when an icx_p11 of this process is open. */
+    CK_RV irv = fl->C_Initialize(NULL);
+    assert_true(irv == CKR_OK || irv == CKR_CRYPTOKI_ALREADY_INITIALIZED);
     CK_SLOT_ID slots[8];
     CK_ULONG n = 8;
     assert_int_equal(fl->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
@@ -449,6 +457,8 @@ static void destroy_key(const char *label)
     assert_int_equal(got, 1);
     assert_int_equal(fl->C_DestroyObject(s, h), CKR_OK);
     fl->C_CloseSession(s);
+    if (irv == CKR_OK)
+        fl->C_Finalize(NULL);
     dlclose(dl);
 }
 
@@ -474,6 +484,77 @@ static void test_removed_key(void **state)
                       "no private key object=\"doomed\"");
 }
 
+/* The public key of the certificate in path. */
+static EVP_PKEY *cert_key(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    EVP_PKEY *pub = X509_get_pubkey(x);
+    X509_free(x);
+    assert_non_null(pub);
+    return pub;
+}
+
+static void test_remote_token(void **state)
+{
+    (void)state;
+    char out[4096];
+    const char *uri = "pkcs11:token=" TOKEN ";object=remote";
+    char *pinf = strdup(icx_test_path("%s/remote.pin", dir));
+    char *kdir = strdup(icx_test_path("%s/remote", dir));
+    char *cert = strdup(icx_test_path("%s/remote/cert.pem", dir));
+    icx_test_write(pinf, PIN "\n");
+    assert_int_equal(chmod(pinf, 0600), 0);
+    const char *gen[] = {icx_test_bin(), "keys", "gen", "JP-NPA", "--out",
+                         kdir, "--alg", "ecdsa-p256", "--pkcs11", uri,
+                         "--module", module, "--pin-file", pinf, NULL};
+    if (icx_test_run(out, sizeof out, gen) != 0)
+        fail_msg("icx keys gen --pkcs11: %s", out);
+    const char *extra[] = {"--module", module, "--certificate", cert,
+                           "--pin-file", pinf, NULL};
+    icx_signer *s = NULL;
+    icx_signer_remote *r = NULL;
+    icx_err err;
+    icx_err_clear(&err);
+    CHECK_RC(icx_signer_remote_start(&s, &r, icx_test_bin(), uri, extra, 1,
+                                     &err), ICX_OK, &err);
+    assert_true(icx_signer_remote_pid(r) > 0);
+    assert_true(icx_signer_ecdsa(s));
+
+    const char *msg = "signed in the signer process";
+    unsigned char dg[32], sig[ICX_SIG_MAX];
+    size_t siglen = sizeof sig;
+    EVP_Digest(msg, strlen(msg), dg, NULL, EVP_sha256(), NULL);
+    CHECK_RC(icx_signer_sign_digest(sig, &siglen, s, dg, &err), ICX_OK, &err);
+    EVP_PKEY *pub = cert_key(cert);
+    assert_int_equal(siglen, 64);
+    assert_true(openssl_verifies(pub, 1, 32, (const unsigned char *)msg,
+                                 strlen(msg), sig, siglen));
+    EVP_PKEY_free(pub);
+
+    /* The key taken out of the token: the signer's refusal, in its words. */
+    destroy_key("remote");
+    siglen = sizeof sig;
+    CHECK_RC(icx_signer_sign_digest(sig, &siglen, s, dg, &err), ICX_ENOTFOUND,
+             &err);
+    assert_non_null(strstr(err.msg, "the signing key is gone"));
+    icx_signer_free(&s);
+
+    /* A wrong PIN: the signer does not start, and says why. */
+    icx_test_write(pinf, "not-the-pin\n");
+    assert_true(icx_signer_remote_start(&s, &r, icx_test_bin(), uri, extra, 1,
+                                        &err) < 0);
+    assert_null(s);
+    if (strstr(err.msg, "wrong PIN") == NULL)
+        fail_msg("wrong PIN through the signer process: %s", err.msg);
+    free(pinf);
+    free(kdir);
+    free(cert);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_generate_refuses_existing),
         cmocka_unit_test(test_removed_key),
+        cmocka_unit_test(test_remote_token),
     };
     return cmocka_run_group_tests(tests, token_setup, token_teardown);
 }

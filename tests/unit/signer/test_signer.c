@@ -146,6 +146,30 @@ static void test_reply_shape(void **state)
     p.rc = 1;
     assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(0, 0), 9, 3, 64),
                      ICX_EINVAL);
+    /* Or the signer's text: one NUL-terminated string, siglen bytes. */
+    p.rc = ICX_ENOTFOUND;
+    memcpy(p.sig, "key gone", 9);
+    p.siglen = 9;
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(1, 9), 9, 3, 64),
+                     ICX_OK);
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(1, 9) - 1, 9, 3, 64),
+                     ICX_EINVAL);
+    p.siglen = 8; /* without its NUL */
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(1, 8), 9, 3, 64),
+                     ICX_EINVAL);
+    memcpy(p.sig, "key\0gone", 9); /* a NUL inside */
+    p.siglen = 9;
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(1, 9), 9, 3, 64),
+                     ICX_EINVAL);
+    memset(p.sig, 'x', ICX_ERR_MSG_MAX);
+    p.sig[ICX_ERR_MSG_MAX] = '\0'; /* one byte over the most */
+    p.siglen = ICX_ERR_MSG_MAX + 1;
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(1, p.siglen), 9, 3,
+                                      64), ICX_EINVAL);
+    p.sig[ICX_ERR_MSG_MAX - 1] = '\0';
+    p.siglen = ICX_ERR_MSG_MAX;
+    assert_int_equal(icx_sw_rep_check(&p, ICX_SW_REP_LEN(1, p.siglen), 9, 3,
+                                      64), ICX_OK);
 }
 
 /* RSA is deterministic: the signer process returns the key file's bytes. */
