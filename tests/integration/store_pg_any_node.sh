@@ -10,12 +10,7 @@
 # receipt, not a second acceptance; the audit log verifies on both nodes.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/pg.sh"
-pg_require
-pg_start || { echo "FAIL PostgreSQL starts"; exit 1; }
-export ICX_TEST_STORE=$PG_URL
-. "$here/lib/gateways.sh"
-trap 'gw_cleanup; pg_stop' EXIT
+. "$here/lib/pg_gateways.sh"
 export GW_RETRY_INITIAL=1 GW_RETRY_MAX=2
 
 for id in JP-NPA PH-NBI; do gw_keys "$id"; done

@@ -9,12 +9,8 @@
 # sending them.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/pg.sh"
-pg_require
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
-pg_start || { echo "FAIL PostgreSQL starts"; exit 1; }
-export ICX_TEST_STORE=$PG_URL
-. "$here/lib/gateways.sh"
+. "$here/lib/pg_gateways.sh"
 T=$W/tsa
 bash "$src/tests/integration/tools/tsa_make.sh" "$T" || { bad "test TSA made"; finish; exit 1; }
 python3 "$src/tests/integration/tools/tsa_server.py" "$T" &

@@ -10,12 +10,7 @@
 # the nodes reconnect and nothing is lost.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/pg.sh"
-pg_require
-pg_start || { echo "FAIL PostgreSQL starts"; exit 1; }
-export ICX_TEST_STORE=$PG_URL
-. "$here/lib/gateways.sh"
-trap 'gw_cleanup; pg_stop' EXIT
+. "$here/lib/pg_gateways.sh"
 
 export GW_RETRY_INITIAL=1 GW_RETRY_MAX=2
 ROUNDS=${ICX_PG_ROUNDS:-3}

@@ -7,13 +7,8 @@
 # icx inbox show reads the receiver's database.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/pg.sh"
-pg_require
 command -v curl >/dev/null || { echo "curl is absent (scripts/deps.sh installs it)"; exit 77; }
-pg_start || { echo "FAIL PostgreSQL starts"; exit 1; }
-export ICX_TEST_STORE=$PG_URL
-. "$here/lib/gateways.sh"
-trap 'gw_cleanup; pg_stop' EXIT
+. "$here/lib/pg_gateways.sh"
 om=$src/tests/integration/tools/openmetrics_check.py
 
 for id in JP-NPA PH-NBI KR-KNPA; do gw_keys "$id"; done

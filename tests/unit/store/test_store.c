@@ -258,16 +258,21 @@ static void test_pg_lock_wait(void **state)
                  (unsigned long long)audit_count(f));
 }
 
+/* Opens url, which nothing serves (port 1): refused, f->err says why. */
+static void open_refused(struct fx *f, const char *url)
+{
+    icx_store *s = NULL;
+    CHECK_RC(icx_store_open(&s, url, &f->err), ICX_ESTORE, &f->err);
+    assert_null(s);
+}
+
 /* A password in the URL never reaches a message. */
 static void test_pg_password_not_in_messages(void **state)
 {
     struct fx *f = *state;
-    icx_store *s = NULL;
     if (pg_server() == NULL)
         skip();
-    CHECK_RC(icx_store_open(&s, "postgresql://icx:s3cr3t@127.0.0.1:1/none",
-                            &f->err), ICX_ESTORE, &f->err);
-    assert_null(s);
+    open_refused(f, "postgresql://icx:s3cr3t@127.0.0.1:1/none");
     if (strstr(f->err.msg, "s3cr3t") != NULL ||
         strstr(f->err.msg, "postgresql://icx@127.0.0.1:1/none") == NULL)
         fail_msg("message: got \"%s\", want the URL without its password",
@@ -279,12 +284,9 @@ static void test_pg_password_not_in_messages(void **state)
 static void test_pg_message_one_line(void **state)
 {
     struct fx *f = *state;
-    icx_store *s = NULL;
     if (pg_server() == NULL)
         skip();
-    CHECK_RC(icx_store_open(&s, "postgresql://icx@127.0.0.1:1/none",
-                            &f->err), ICX_ESTORE, &f->err);
-    assert_null(s);
+    open_refused(f, "postgresql://icx@127.0.0.1:1/none");
     if (strpbrk(f->err.msg, "\n\r\t") != NULL ||
         strstr(f->err.msg, "Connection refused; Is the server running") ==
             NULL)
